@@ -1,0 +1,45 @@
+# tether: `make demo` shows a session started, resumed in a new process and forked;
+# `make test` runs the whole test suite. Both install what they need into .venv first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS := dev,postgres,redis,local
+
+# llama-cpp-python compiles from source; the default native build crashes (SIGSEGV in the
+# AMX matmul path) on some CPUs, so build for a portable AVX2/AVX-512 baseline instead.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON
+
+.PHONY: install demo test lint typecheck check bench clean help
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tether needs Python 3.10 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "installing tether[$(EXTRAS)] (the first time, llama-cpp-python compiles: about 6 minutes)"
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv with tether and every extra
+
+demo: $(STAMP) ## start a session, resume it in a new process, fork it
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src
+
+typecheck: $(STAMP) ## mypy --strict on src/
+	$(BIN)/mypy
+
+check: lint typecheck test ## everything CI checks
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,64 @@
+"""Session ids and project keys: validation and the Claude Code directory encoding."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from tether.errors import InvalidSessionIdError
+
+__all__ = ["project_key_for_directory", "validate_session_id"]
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_MAX_PROJECT_KEY = 200
+
+
+def validate_session_id(session_id: object) -> str:
+    """Return `session_id` if it is a safe id (letters, digits, `-`, `_`, `.`; no path parts).
+
+    UUIDs are what tether generates; other plain ids (from other systems) are accepted too, but
+    nothing that could name a path (`/`, `\\`, `..`), control characters, or over 128 characters.
+    """
+    if not isinstance(session_id, str):
+        raise InvalidSessionIdError(session_id, "a session id must be a string")
+    if not session_id:
+        raise InvalidSessionIdError(session_id, "a session id must not be empty")
+    if "/" in session_id or "\\" in session_id or ".." in session_id:
+        raise InvalidSessionIdError(session_id, "path characters are not allowed in a session id")
+    if not _ID.fullmatch(session_id):
+        raise InvalidSessionIdError(
+            session_id, "use letters, digits, '-', '_' or '.' (at most 128 characters), like a UUID"
+        )
+    return session_id
+
+
+def project_key_for_directory(directory: str | os.PathLike[str] | None = None) -> str:
+    """The project key of a working directory, encoded as Claude Code names its project folders.
+
+    The real path, NFC-normalised, with every character other than `A-Z a-z 0-9` replaced by `-`;
+    keys longer than 200 characters are cut and given a hash suffix.
+    """
+    path = os.path.realpath(Path(directory) if directory is not None else Path.cwd())
+    encoded = re.sub(r"[^A-Za-z0-9]", "-", unicodedata.normalize("NFC", path))
+    if len(encoded) <= _MAX_PROJECT_KEY:
+        return encoded
+    return f"{encoded[:_MAX_PROJECT_KEY]}-{_simple_hash(path)}"
+
+
+def _simple_hash(text: str) -> str:
+    """A 32-bit string hash in base 36 (the djb2 variant Claude Code's SDK uses for long paths)."""
+    value = 0
+    for char in text:
+        value = ((value << 5) - value + ord(char)) & 0xFFFFFFFF
+    if value & 0x80000000:
+        value = -((~value + 1) & 0xFFFFFFFF)
+    value = abs(value)
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        value, rem = divmod(value, 36)
+        out = digits[rem] + out
+        if value == 0:
+            return out
