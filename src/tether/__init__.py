@@ -1,0 +1,95 @@
+"""tether: an agent SDK whose sessions are durable, resumable and forkable.
+
+```python
+from tether import query, AgentOptions
+
+async for message in query(prompt="Hello", options=AgentOptions()):
+    print(message)
+```
+"""
+
+from __future__ import annotations
+
+from tether._version import __version__ as __version__
+from tether.errors import ConfigurationError as ConfigurationError
+from tether.errors import EntryNotFoundError as EntryNotFoundError
+from tether.errors import InvalidSessionIdError as InvalidSessionIdError
+from tether.errors import ModelError as ModelError
+from tether.errors import SessionConflictError as SessionConflictError
+from tether.errors import SessionError as SessionError
+from tether.errors import SessionExistsError as SessionExistsError
+from tether.errors import SessionNotFoundError as SessionNotFoundError
+from tether.errors import TetherError as TetherError
+from tether.errors import ToolError as ToolError
+from tether.errors import UnsupportedOptionError as UnsupportedOptionError
+from tether.messages import AssistantMessage as AssistantMessage
+from tether.messages import ContentBlock as ContentBlock
+from tether.messages import Message as Message
+from tether.messages import ResultMessage as ResultMessage
+from tether.messages import StreamEvent as StreamEvent
+from tether.messages import SystemMessage as SystemMessage
+from tether.messages import TextBlock as TextBlock
+from tether.messages import ThinkingBlock as ThinkingBlock
+from tether.messages import ToolResultBlock as ToolResultBlock
+from tether.messages import ToolUseBlock as ToolUseBlock
+from tether.messages import UserMessage as UserMessage
+from tether.models.base import Model as Model
+from tether.options import AgentOptions as AgentOptions
+from tether.options import ClaudeAgentOptions as ClaudeAgentOptions
+from tether.options import PermissionMode as PermissionMode
+from tether.query import AgentClient as AgentClient
+from tether.query import ClaudeSDKClient as ClaudeSDKClient
+from tether.query import query as query
+from tether.sessions.keys import project_key_for_directory as project_key_for_directory
+from tether.sessions.memory import MemoryStore as MemoryStore
+from tether.sessions.store import SessionKey as SessionKey
+from tether.sessions.store import SessionStore as SessionStore
+from tether.tools.base import SdkMcpTool as SdkMcpTool
+from tether.tools.base import Tool as Tool
+from tether.tools.base import ToolContext as ToolContext
+from tether.tools.base import ToolResult as ToolResult
+from tether.tools.base import create_sdk_mcp_server as create_sdk_mcp_server
+from tether.tools.base import tool as tool
+
+__all__ = (
+    "AgentClient",
+    "AgentOptions",
+    "AssistantMessage",
+    "ClaudeAgentOptions",
+    "ClaudeSDKClient",
+    "ConfigurationError",
+    "ContentBlock",
+    "EntryNotFoundError",
+    "InvalidSessionIdError",
+    "MemoryStore",
+    "Message",
+    "Model",
+    "ModelError",
+    "PermissionMode",
+    "ResultMessage",
+    "SdkMcpTool",
+    "SessionConflictError",
+    "SessionError",
+    "SessionExistsError",
+    "SessionKey",
+    "SessionNotFoundError",
+    "SessionStore",
+    "StreamEvent",
+    "SystemMessage",
+    "TetherError",
+    "TextBlock",
+    "ThinkingBlock",
+    "Tool",
+    "ToolContext",
+    "ToolError",
+    "ToolResult",
+    "ToolResultBlock",
+    "ToolUseBlock",
+    "UnsupportedOptionError",
+    "UserMessage",
+    "__version__",
+    "create_sdk_mcp_server",
+    "project_key_for_directory",
+    "query",
+    "tool",
+)

@@ -9,7 +9,7 @@ the Claude Code shape (see `tether.sessions.entries`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 __all__ = [
     "AssistantMessage",
@@ -62,7 +62,7 @@ class ToolResultBlock:
     is_error: bool | None = None
 
 
-ContentBlock = Union[TextBlock, ThinkingBlock, ToolUseBlock, ToolResultBlock]
+ContentBlock = TextBlock | ThinkingBlock | ToolUseBlock | ToolResultBlock
 
 
 @dataclass
@@ -135,7 +135,7 @@ class StreamEvent:
     parent_tool_use_id: str | None = None
 
 
-Message = Union[UserMessage, AssistantMessage, SystemMessage, ResultMessage, StreamEvent]
+Message = UserMessage | AssistantMessage | SystemMessage | ResultMessage | StreamEvent
 
 
 def block_to_dict(block: ContentBlock) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "Model",
@@ -78,7 +78,7 @@ class RawStreamEvent:
     event: dict[str, Any]
 
 
-ModelEvent = Union[RawStreamEvent, ModelResponse]
+ModelEvent = RawStreamEvent | ModelResponse
 
 
 @runtime_checkable

@@ -162,9 +162,7 @@ class MemoryStore:
 
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """Every session of the project, newest first."""
-        return [
-            SessionStoreListEntry(session_id=r.session_id, mtime=r.mtime) for r in self._main_records(project_key)
-        ]
+        return [SessionStoreListEntry(session_id=r.session_id, mtime=r.mtime) for r in self._main_records(project_key)]
 
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""

@@ -67,9 +67,7 @@ def fold_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]])
     return summary
 
 
-def fork_summary(
-    source: dict[str, Any] | None, *, forked_from: dict[str, Any], message_count: int
-) -> dict[str, Any]:
+def fork_summary(source: dict[str, Any] | None, *, forked_from: dict[str, Any], message_count: int) -> dict[str, Any]:
     """The summary of a new fork, derived from its source's without reading any entry."""
     summary = dict(source or {})
     summary["message_count"] = message_count

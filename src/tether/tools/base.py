@@ -91,7 +91,14 @@ class SdkMcpTool(Generic[T]):
         return ToolResult(content=content, is_error=bool(outcome.get("is_error", False)))
 
 
-_JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
+_JSON_TYPES: dict[Any, str] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "array",
+    dict: "object",
+}
 
 
 def schema_from_annotation(input_schema: Any) -> dict[str, Any]:

@@ -1,0 +1,209 @@
+"""`Session`: the runtime's handle on one open session.
+
+It knows where the session lives, its history (the active chain as API messages), the uuid the
+next entry hangs from, and the leaf the store must still have when we write (optimistic
+concurrency). Every entry goes through `append`, which writes it to the store before returning:
+the agent loop yields a message only after that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.errors import EntryNotFoundError, SessionExistsError, SessionNotFoundError
+from tether.sessions.entries import (
+    active_chain,
+    chain_to_api_messages,
+    leaf_of,
+    make_entry,
+    make_meta_entry,
+    new_uuid,
+    unanswered_tool_uses,
+)
+from tether.sessions.keys import project_key_for_directory, validate_session_id
+from tether.sessions.store import NO_LEAF, SessionKey, SessionStore
+
+__all__ = ["INTERRUPTED_TOOL_RESULT", "Session", "SessionOrigin"]
+
+INTERRUPTED_TOOL_RESULT = "The tool call was interrupted before it returned a result; it may or may not have run."
+
+
+@dataclass
+class SessionOrigin:
+    """How a session was opened: `startup`, `resume` or `fork` (and from where)."""
+
+    source: str
+    forked_from: dict[str, Any] | None = None
+
+
+@dataclass
+class Session:
+    """An open session. Create with `start`, `resume` or `fork`."""
+
+    store: SessionStore | None
+    """None when nothing is persisted (`persist_session=False`)."""
+    key: SessionKey
+    cwd: str
+    origin: SessionOrigin
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """The history as Anthropic API messages, kept in step with every append."""
+    parent_uuid: str | None = None
+    """The uuid the next chain entry hangs from."""
+    expected_leaf: str = NO_LEAF
+    """The store's leaf as of our last read or write."""
+    totals: dict[str, Any] = field(default_factory=dict)
+    """The latest `cost-state` of the session: cumulative cost, usage and per-model usage."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """Process-local state shared by the tools of this session."""
+
+    @property
+    def session_id(self) -> str:
+        """The session's id."""
+        return self.key["session_id"]
+
+    @classmethod
+    async def start(
+        cls,
+        store: SessionStore | None,
+        *,
+        cwd: str,
+        session_id: str | None = None,
+        permission_mode: str = "default",
+    ) -> Session:
+        """Create a new session, recorded in the store at once so its id can be resumed."""
+        new_id = validate_session_id(session_id) if session_id else new_uuid()
+        key = SessionKey(project_key=project_key_for_directory(cwd), session_id=new_id)
+        session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("startup"))
+        if store is not None:
+            if session_id and await _find(store, new_id) is not None:
+                raise SessionExistsError(new_id)
+            entry = make_meta_entry("permission-mode", session_id=new_id, permissionMode=permission_mode)
+            await store.append(key, [entry], expected_leaf=NO_LEAF)
+        return session
+
+    @classmethod
+    async def resume(
+        cls,
+        store: SessionStore,
+        session_id: str,
+        *,
+        cwd: str,
+        at_uuid: str | None = None,
+        persist: bool = True,
+    ) -> Session:
+        """Open an existing session to continue it (from `at_uuid` on a new branch, if given)."""
+        key = await _locate(store, validate_session_id(session_id), cwd)
+        entries = await store.load(key)
+        if entries is None:
+            raise SessionNotFoundError(session_id)
+        session = cls(store=store if persist else None, key=key, cwd=cwd, origin=SessionOrigin("resume"))
+        await session._adopt(entries, at_uuid)
+        return session
+
+    @classmethod
+    async def fork(
+        cls,
+        store: SessionStore,
+        source_id: str,
+        *,
+        cwd: str,
+        new_session_id: str | None = None,
+        at_uuid: str | None = None,
+        persist: bool = True,
+    ) -> Session:
+        """Branch a new session off `source_id` (at `at_uuid`, else at its leaf); the source is untouched."""
+        source_key = await _locate(store, validate_session_id(source_id), cwd)
+        new_id = validate_session_id(new_session_id) if new_session_id else new_uuid()
+        key = SessionKey(project_key=project_key_for_directory(cwd), session_id=new_id)
+        if not persist:
+            entries = await store.load(source_key) or []
+            origin = SessionOrigin("fork", {"sessionId": source_id, "messageUuid": at_uuid or leaf_of(entries)})
+            session = cls(store=None, key=key, cwd=cwd, origin=origin)
+            await session._adopt(entries, at_uuid)
+            return session
+        fork = getattr(store, "fork", None)
+        if fork is None:
+            raise TypeError(f"{type(store).__name__} cannot fork sessions (it has no fork method)")
+        if await _find(store, new_id) is not None:
+            raise SessionExistsError(new_id)
+        await fork(source_key, key, at_uuid)
+        entries = await store.load(key) or []
+        origin = SessionOrigin("fork", {"sessionId": source_id, "messageUuid": leaf_of(entries)})
+        session = cls(store=store, key=key, cwd=cwd, origin=origin)
+        await session._adopt(entries, None)
+        return session
+
+    async def _adopt(self, entries: list[dict[str, Any]], at_uuid: str | None) -> None:
+        """Take over loaded entries: history, leaf, totals; close tool calls left unanswered."""
+        self.expected_leaf = leaf_of(entries) or NO_LEAF
+        if at_uuid is not None and not any(e.get("uuid") == at_uuid for e in entries):
+            raise EntryNotFoundError(self.session_id, at_uuid)
+        chain = active_chain(entries, at_uuid)
+        self.parent_uuid = chain[-1]["uuid"] if chain else None
+        self.messages = chain_to_api_messages(chain)
+        for entry in reversed(entries):
+            if entry.get("type") == "cost-state":
+                self.totals = {k: v for k, v in entry.items() if k not in ("type", "sessionId", "timestamp")}
+                break
+        pending = unanswered_tool_uses(chain)
+        if pending:
+            results = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": block.get("id"),
+                    "content": INTERRUPTED_TOOL_RESULT,
+                    "is_error": True,
+                }
+                for block in pending
+            ]
+            await self.append_message("user", {"role": "user", "content": results})
+
+    async def append_message(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """Write a chain entry holding an API message; returns the entry once it is stored."""
+        entry = make_entry(
+            kind, message, session_id=self.session_id, parent_uuid=self.parent_uuid, cwd=self.cwd, **extra
+        )
+        await self.append_entries([entry])
+        return entry
+
+    async def append_entries(self, entries: list[dict[str, Any]]) -> None:
+        """Write entries (chain or metadata) and update the history; raises on a conflicting writer."""
+        if self.store is not None:
+            await self.store.append(self.key, entries, expected_leaf=self.expected_leaf)
+        for entry in entries:
+            uuid = entry.get("uuid")
+            if not uuid:
+                continue
+            self.parent_uuid = self.expected_leaf = uuid
+            message = entry.get("message")
+            if entry.get("type") in ("user", "assistant") and isinstance(message, dict):
+                _extend_history(self.messages, entry["type"], message)
+
+
+def _extend_history(messages: list[dict[str, Any]], role: str, message: dict[str, Any]) -> None:
+    content = message.get("content", "")
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
+    if messages and messages[-1]["role"] == role:
+        messages[-1]["content"].extend(blocks)
+    else:
+        messages.append({"role": role, "content": blocks})
+
+
+async def _find(store: SessionStore, session_id: str) -> SessionKey | None:
+    find = getattr(store, "find", None)
+    if find is None:
+        return None
+    found = await find(session_id)
+    return found.key if found is not None else None
+
+
+async def _locate(store: SessionStore, session_id: str, cwd: str) -> SessionKey:
+    """The key of an existing session, found by id alone (any project) when the store can."""
+    key = await _find(store, session_id)
+    if key is not None:
+        return key
+    fallback = SessionKey(project_key=project_key_for_directory(cwd), session_id=session_id)
+    if getattr(store, "find", None) is None and await store.load(fallback) is not None:
+        return fallback
+    raise SessionNotFoundError(session_id)

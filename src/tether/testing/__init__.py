@@ -1,0 +1,27 @@
+"""Test doubles and suites for code built on tether (public API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tether.sessions.memory import MemoryStore
+from tether.testing.models import FunctionModel, Reply, ScriptedModel, text_reply, tool_use_reply
+
+__all__ = [
+    "FunctionModel",
+    "MemoryStore",
+    "Reply",
+    "ScriptedModel",
+    "run_store_conformance",
+    "text_reply",
+    "tool_use_reply",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The conformance suite is imported lazily: it is only needed by store authors' tests.
+    if name == "run_store_conformance":
+        from tether.testing.conformance import run_store_conformance
+
+        return run_store_conformance
+    raise AttributeError(f"module 'tether.testing' has no attribute {name!r}")
