@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tether._version import __version__
+from tether.agent.overrides import model_override
 from tether.agent.prompts import system_prompt_text
 from tether.agent.tool_runner import ToolOutcome, ToolRunner
 from tether.agent.toolset import sdk_server_tools
@@ -84,7 +85,9 @@ class Agent:
         check_options(options)
         cwd = _resolve_cwd(options.cwd)
         env = {**os.environ, **options.env}
-        self._model = resolve_model(options.model, fallback_model=options.fallback_model, env=env)
+        self._model = model_override.get() or resolve_model(
+            options.model, fallback_model=options.fallback_model, env=env
+        )
         store = open_store(options.session_store, env=env)
         self._owns_store = not _is_store_object(options.session_store)
         self._store = store

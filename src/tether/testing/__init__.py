@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from tether.sessions.memory import MemoryStore
-from tether.testing.models import FunctionModel, Reply, ScriptedModel, text_reply, tool_use_reply
+from tether.testing.models import (
+    FunctionModel,
+    Reply,
+    ScriptedModel,
+    override_model,
+    text_reply,
+    tool_use_reply,
+)
 
 __all__ = [
     "FunctionModel",
     "MemoryStore",
     "Reply",
     "ScriptedModel",
+    "override_model",
     "run_store_conformance",
     "text_reply",
     "tool_use_reply",

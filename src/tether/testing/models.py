@@ -10,14 +10,16 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from tether.agent.overrides import model_override
 from tether.errors import ModelError
 from tether.messages import ContentBlock, block_to_dict
-from tether.models.base import ModelEvent, ModelRequest, ModelResponse, response_stream_events
+from tether.models.base import Model, ModelEvent, ModelRequest, ModelResponse, response_stream_events
 
-__all__ = ["FunctionModel", "Reply", "ScriptedModel", "text_reply", "tool_use_reply"]
+__all__ = ["FunctionModel", "Reply", "ScriptedModel", "override_model", "text_reply", "tool_use_reply"]
 
 Reply = str | ModelResponse | Sequence[dict[str, Any] | ContentBlock] | BaseException
 
@@ -147,3 +149,20 @@ class FunctionModel(_RecordingModel):
             reply = await reply
         async for event in self._events(self._response(reply, request)):
             yield event
+
+
+@contextmanager
+def override_model(model: Model) -> Iterator[Model]:
+    """Within this block, every agent uses `model` whatever its options name (code stays unchanged).
+
+    ```python
+    with override_model(ScriptedModel(["Hi"])) as model:
+        await my_app()            # calls query(options=AgentOptions(model="claude-sonnet-4-5"))
+    assert model.requests
+    ```
+    """
+    token = model_override.set(model)
+    try:
+        yield model
+    finally:
+        model_override.reset(token)
