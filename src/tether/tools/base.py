@@ -47,6 +47,9 @@ class ToolResult:
 
     content: str | list[dict[str, Any]]
     is_error: bool = False
+    structured: dict[str, Any] | None = None
+    """Optional machine-readable form of the result, kept in the transcript (`toolUseResult`) and
+    given to PostToolUse hooks as `tool_response`; the model sees only `content`."""
 
 
 @runtime_checkable
