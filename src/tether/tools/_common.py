@@ -30,11 +30,11 @@ READ_FILES_KEY = "tether.read_files"
 """`session_state` key: `{real path: mtime_ns}` of the files Read (or written) in this session."""
 
 
-def resolve_path(context: ToolContext, raw: str) -> Path:
-    """An absolute, normalised path; relative paths resolve against the session's cwd."""
+def resolve_path(cwd: Path | str, raw: str) -> Path:
+    """An absolute, normalised path; relative paths resolve against the session's `cwd`."""
     path = Path(os.path.expanduser(raw))
     if not path.is_absolute():
-        path = Path(context.cwd) / path
+        path = Path(cwd) / path
     return Path(os.path.normpath(path))
 
 

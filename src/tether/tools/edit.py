@@ -47,7 +47,7 @@ class EditTool(BuiltinTool):
     }
 
     def run_sync(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
-        path = resolve_path(context, input["file_path"])
+        path = resolve_path(context.cwd, input["file_path"])
         old: str = input["old_string"]
         new: str = input["new_string"]
         replace_all = bool(input.get("replace_all", False))

@@ -16,13 +16,13 @@ __all__ = ["GlobTool", "glob_search_root"]
 MAX_RESULTS = 100
 
 
-def glob_search_root(context: ToolContext, pattern: str, path: str | None) -> tuple[Path, str]:
+def glob_search_root(cwd: Path | str, pattern: str, path: str | None) -> tuple[Path, str]:
     """The directory a Glob call searches and the pattern relative to it.
 
     The literal leading directories of the pattern move into the root, so `../lib/*.py` searches
     `<cwd>/../lib` and `/etc/*.conf` searches `/etc` (which is what permission checks look at).
     """
-    base = resolve_path(context, path) if path else Path(context.cwd)
+    base = resolve_path(cwd, path) if path else Path(cwd)
     prefix, rest = glob_literal_prefix(pattern)
     if prefix:
         base = Path(os.path.normpath(base / prefix))
@@ -64,12 +64,12 @@ class GlobTool(BuiltinTool):
             raise ToolError("pattern is empty; give a glob pattern such as **/*.py")
         path = input.get("path")
         if path:
-            given = resolve_path(context, path)
+            given = resolve_path(context.cwd, path)
             if not given.exists():
                 raise ToolError(f"Directory does not exist: {given}. The current working directory is {context.cwd}.")
             if not given.is_dir():
                 raise ToolError(f"Path is not a directory: {given}")
-        root, relative_pattern = glob_search_root(context, pattern, path)
+        root, relative_pattern = glob_search_root(context.cwd, pattern, path)
         if not root.is_dir():
             return ToolResult("No files found", structured={"filenames": [], "numFiles": 0, "truncated": False})
         regex = glob_regex(relative_pattern)

@@ -114,7 +114,7 @@ class GrepTool(BuiltinTool):
 
     async def run(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         mode: OutputMode = input.get("output_mode") or "files_with_matches"
-        root = resolve_path(context, input["path"]) if input.get("path") else Path(context.cwd)
+        root = resolve_path(context.cwd, input["path"]) if input.get("path") else Path(context.cwd)
         if not await anyio.Path(root).exists():
             raise ToolError(f"Path does not exist: {root}. The current working directory is {context.cwd}.")
         context_lines = _number(input, "-C")

@@ -65,7 +65,7 @@ class ReadTool(BuiltinTool):
     }
 
     def run_sync(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
-        path = resolve_path(context, input["file_path"])
+        path = resolve_path(context.cwd, input["file_path"])
         offset = max(int(input.get("offset") or 1), 1)
         limit = int(input["limit"]) if input.get("limit") is not None else DEFAULT_LIMIT
         if limit < 1:

@@ -37,7 +37,7 @@ class WriteTool(BuiltinTool):
     }
 
     def run_sync(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
-        path = resolve_path(context, input["file_path"])
+        path = resolve_path(context.cwd, input["file_path"])
         content: str = input["content"]
         if path.is_dir():
             raise ToolError(f"{path} is a directory; Write needs a file path.")

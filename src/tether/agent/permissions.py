@@ -1,0 +1,601 @@
+"""Which tool calls may run: permission rules, permission modes and the `can_use_tool` callback.
+
+Rules are strings as in Claude Code: a tool name (`"Read"`, `"mcp__github"` for every tool of a
+server, `"mcp__github__create_issue"`), or a tool name with a specifier:
+
+- `Bash(git status)` one exact command; `Bash(npm run test:*)` that command prefix (followed by
+  nothing or by arguments); `Bash(git *)` a wildcard (`*` matches anything). A command chained
+  with `&&`, `||`, `;`, `|` or `&` is allowed only when every part is; a deny rule matches when
+  any part does. Commands with `$(...)` or backticks are allowed only by an exact rule.
+- `Read(src/**)`, `Edit(docs/*.md)`: gitignore-style path globs. `path` and `./path` and `/path`
+  are relative to cwd, `//path` is absolute, `~/path` is under the home directory; a pattern
+  without `/` matches the name at any depth. `Read(...)` rules also cover Glob and Grep, and
+  `Edit(...)` rules also cover Write.
+
+How a call is decided, first match wins:
+
+1. a `disallowed_tools` rule matching the call denies it (deny always beats allow);
+2. a PreToolUse hook's `permissionDecision` of `deny` denies it;
+3. in `plan` mode, a tool that is not read-only is denied;
+4. a hook's `allow` allows it; `bypassPermissions` mode allows everything else;
+5. an `allowed_tools` rule matching the call allows it; a bare tool name allows only paths
+   inside cwd and `add_dirs`, paths outside need a rule naming them;
+6. Read, Glob and Grep inside cwd and `add_dirs` are allowed in every mode, Edit and Write too in
+   `acceptEdits` mode;
+7. `can_use_tool`, when given, decides (a hook's `ask` goes straight here);
+8. otherwise the call is denied: there is no human to ask.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tether.errors import ConfigurationError
+from tether.tools._common import resolve_path
+from tether.tools._globbing import glob_regex
+from tether.tools.glob import glob_search_root
+from tether.tools.registry import READ_ONLY_TOOL_NAMES
+
+__all__ = [
+    "CanUseTool",
+    "PermissionBehavior",
+    "PermissionDecision",
+    "PermissionPolicy",
+    "PermissionResult",
+    "PermissionResultAllow",
+    "PermissionResultDeny",
+    "PermissionRule",
+    "PermissionRuleValue",
+    "PermissionUpdate",
+    "ToolPermissionContext",
+    "split_shell_command",
+    "tool_is_read_only",
+]
+
+PermissionBehavior = Literal["allow", "deny", "ask"]
+PermissionModeName = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+PERMISSION_MODES: tuple[str, ...] = ("default", "acceptEdits", "plan", "bypassPermissions")
+
+READ_FAMILY = frozenset({"Read", "Glob", "Grep"})
+EDIT_FAMILY = frozenset({"Edit", "Write"})
+
+
+# --- The Claude Agent SDK's permission types ------------------------------------------------------
+
+
+@dataclass
+class PermissionRuleValue:
+    """One rule: a tool name and an optional specifier (`Bash` + `git status`)."""
+
+    tool_name: str
+    rule_content: str | None = None
+
+
+@dataclass
+class PermissionUpdate:
+    """A change to the permissions of the running session, returned by `can_use_tool`.
+
+    `destination` is accepted for compatibility; tether applies every update to the session only.
+    """
+
+    type: Literal["addRules", "replaceRules", "removeRules", "setMode", "addDirectories", "removeDirectories"]
+    rules: list[PermissionRuleValue] | None = None
+    behavior: PermissionBehavior | None = None
+    mode: str | None = None
+    directories: list[str] | None = None
+    destination: Literal["userSettings", "projectSettings", "localSettings", "session"] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The control-protocol form (camelCase rule fields)."""
+        result: dict[str, Any] = {"type": self.type}
+        if self.destination is not None:
+            result["destination"] = self.destination
+        if self.type in ("addRules", "replaceRules", "removeRules"):
+            if self.rules is not None:
+                result["rules"] = [{"toolName": r.tool_name, "ruleContent": r.rule_content} for r in self.rules]
+            if self.behavior is not None:
+                result["behavior"] = self.behavior
+        elif self.type == "setMode" and self.mode is not None:
+            result["mode"] = self.mode
+        elif self.type in ("addDirectories", "removeDirectories") and self.directories is not None:
+            result["directories"] = self.directories
+        return result
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PermissionUpdate:
+        """Inverse of `to_dict`."""
+        rules = None
+        if data.get("rules") is not None:
+            rules = [PermissionRuleValue(r["toolName"], r.get("ruleContent")) for r in data["rules"]]
+        return cls(
+            type=data["type"],
+            rules=rules,
+            behavior=data.get("behavior"),
+            mode=data.get("mode"),
+            directories=data.get("directories"),
+            destination=data.get("destination"),
+        )
+
+
+@dataclass
+class ToolPermissionContext:
+    """What `can_use_tool` is told besides the tool name and input."""
+
+    signal: Any | None = None
+    suggestions: list[PermissionUpdate] = field(default_factory=list)
+    """Updates that would allow calls like this one from now on (return them in `updated_permissions`)."""
+    tool_use_id: str | None = None
+    agent_id: str | None = None
+    blocked_path: str | None = None
+    """The path outside cwd and `add_dirs` that made the call need permission, if any."""
+    decision_reason: str | None = None
+    """Why the call was not decided by rules and modes (or the reason of a hook's `ask`)."""
+    title: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class PermissionResultAllow:
+    """`can_use_tool`'s answer to let the call run, optionally with a changed input."""
+
+    behavior: Literal["allow"] = "allow"
+    updated_input: dict[str, Any] | None = None
+    updated_permissions: list[PermissionUpdate] | None = None
+
+
+@dataclass
+class PermissionResultDeny:
+    """`can_use_tool`'s answer to refuse the call: `message` is told to the model; `interrupt`
+    ends the run."""
+
+    behavior: Literal["deny"] = "deny"
+    message: str = ""
+    interrupt: bool = False
+
+
+PermissionResult = PermissionResultAllow | PermissionResultDeny
+CanUseTool = Callable[[str, dict[str, Any], ToolPermissionContext], Awaitable[PermissionResult]]
+
+
+# --- Decisions ------------------------------------------------------------------------------------
+
+
+@dataclass
+class PermissionDecision:
+    """What the loop does with one tool call."""
+
+    behavior: Literal["allow", "deny"]
+    tool_input: dict[str, Any]
+    """The input to run the tool with (possibly changed by `can_use_tool`)."""
+    message: str = ""
+    """For a denial: the reason, told to the model as an `is_error` tool result."""
+    interrupt: bool = False
+    """For a denial: end the run after this call."""
+    decided_by: str = ""
+    """What decided, for logs and tests: `rule Bash(git *)`, `mode acceptEdits`, `can_use_tool`, ..."""
+
+    @property
+    def allowed(self) -> bool:
+        """True when the call may run."""
+        return self.behavior == "allow"
+
+    def denial_record(self, tool_name: str, tool_use_id: str) -> dict[str, Any]:
+        """The entry of `ResultMessage.permission_denials` for this call."""
+        return {"tool_name": tool_name, "tool_use_id": tool_use_id, "tool_input": self.tool_input}
+
+
+def tool_is_read_only(tool: object) -> bool:
+    """Whether a tool only reads: the built-in Read, Glob and Grep, or `readOnlyHint` in its annotations."""
+    if getattr(tool, "name", None) in READ_ONLY_TOOL_NAMES and getattr(tool, "read_only", True):
+        return True
+    annotations = getattr(tool, "annotations", None)
+    if isinstance(annotations, Mapping):
+        return bool(annotations.get("readOnlyHint") or annotations.get("read_only_hint"))
+    return bool(getattr(annotations, "readOnlyHint", False) or getattr(annotations, "read_only_hint", False))
+
+
+# --- Rules ----------------------------------------------------------------------------------------
+
+_RULE = re.compile(r"^\s*([^()\s]+)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class PermissionRule:
+    """A parsed rule string such as `Bash(npm run test:*)` or `Read(src/**)`."""
+
+    tool_name: str
+    content: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> PermissionRule:
+        """Parse a rule; `Tool()` and `Tool(*)` mean the bare tool name."""
+        match = _RULE.match(text)
+        if match is None:
+            raise ConfigurationError(f"invalid permission rule {text!r}: expected 'Tool' or 'Tool(specifier)'")
+        name, content = match.group(1), match.group(2)
+        if content is not None:
+            content = content.strip()
+            if content in ("", "*"):
+                content = None
+        return cls(name, content)
+
+    @classmethod
+    def from_value(cls, value: PermissionRuleValue) -> PermissionRule:
+        """The rule of a `PermissionRuleValue`."""
+        content = value.rule_content.strip() if value.rule_content else None
+        return cls(value.tool_name, content if content not in ("", "*") else None)
+
+    def __str__(self) -> str:
+        return self.tool_name if self.content is None else f"{self.tool_name}({self.content})"
+
+    def names_tool(self, tool_name: str) -> bool:
+        """Whether the rule is about `tool_name` at all (ignoring its specifier)."""
+        if self.tool_name == tool_name:
+            return True
+        if self.tool_name.startswith("mcp__") and self.content is None:
+            server = self.tool_name.removesuffix("__*")
+            if server.count("__") == 1 and tool_name.startswith(server + "__"):
+                return True
+        if self.content is not None:
+            if self.tool_name == "Read" and tool_name in READ_FAMILY:
+                return True
+            if self.tool_name == "Edit" and tool_name in EDIT_FAMILY:
+                return True
+        return False
+
+
+def _command_matches(pattern: str, command: str) -> bool:
+    command = command.strip()
+    pattern = pattern.strip()
+    if pattern.endswith(":*"):
+        prefix = pattern[:-2].rstrip()
+        return command == prefix or command.startswith((prefix + " ", prefix + "\t"))
+    if "*" not in pattern:
+        return command == pattern
+    trailing_any = pattern.endswith(" *")
+    body = pattern[:-2] if trailing_any else pattern
+    regex = ".*".join(re.escape(piece) for piece in body.split("*"))
+    if trailing_any:
+        regex += r"(?:\s.*)?"
+    return re.fullmatch(regex, command, re.DOTALL) is not None
+
+
+_ASSIGNMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|\"[^\"]*\"|\S*)\s+)+")
+
+
+def split_shell_command(command: str) -> tuple[list[str], bool]:
+    """The simple commands of a shell command line, and whether it runs nested commands.
+
+    Splits on `&&`, `||`, `;`, `|`, `&` and newlines outside quotes (`2>&1` and `&>` are
+    redirections, not separators). The flag is True when `$(...)`, backticks or process
+    substitution appear, whose inner commands a rule cannot see.
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    nested = False
+    quote: str | None = None
+    i, n = 0, len(command)
+    while i < n:
+        char = command[i]
+        if quote is not None:
+            current.append(char)
+            if char == "\\" and quote == '"' and i + 1 < n:
+                current.append(command[i + 1])
+                i += 2
+                continue
+            if char == quote:
+                quote = None
+            elif quote == '"' and (char == "`" or command.startswith("$(", i)):
+                nested = True
+            i += 1
+            continue
+        if char == "\\" and i + 1 < n:
+            current.append(command[i : i + 2])
+            i += 2
+            continue
+        if char in ("'", '"'):
+            quote = char
+            current.append(char)
+        elif char == "`" or command.startswith(("$(", "<(", ">("), i):
+            nested = True
+            current.append(char)
+        elif command.startswith(("&&", "||"), i):
+            parts.append("".join(current))
+            current = []
+            i += 2
+            continue
+        elif char in ";\n" or (char == "|" and not command.startswith("|&", i)):
+            parts.append("".join(current))
+            current = []
+        elif char == "&":
+            previous = command[i - 1] if i else ""
+            following = command[i + 1] if i + 1 < n else ""
+            if previous in "<>" or following == ">":
+                current.append(char)
+            else:
+                parts.append("".join(current))
+                current = []
+        else:
+            current.append(char)
+        i += 1
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()], nested
+
+
+# --- The policy -----------------------------------------------------------------------------------
+
+
+class PermissionPolicy:
+    """Decides tool calls for one session from rules, mode, working directories and `can_use_tool`.
+
+    Mutable while the session runs: `mode` (see `set_permission_mode`) and the rules and
+    directories changed by `PermissionUpdate`s that `can_use_tool` returns.
+    """
+
+    def __init__(
+        self,
+        *,
+        cwd: str | Path,
+        allowed_tools: Iterable[str] = (),
+        disallowed_tools: Iterable[str] = (),
+        mode: str | None = "default",
+        can_use_tool: CanUseTool | Callable[..., Any] | None = None,
+        add_dirs: Iterable[str | Path] = (),
+    ) -> None:
+        self.cwd = Path(cwd)
+        self.allow = [PermissionRule.parse(rule) for rule in allowed_tools]
+        self.deny = [PermissionRule.parse(rule) for rule in disallowed_tools]
+        self.mode = mode or "default"
+        self.can_use_tool = can_use_tool
+        self.directories = [self.cwd, *(resolve_path(self.cwd, str(d)) for d in add_dirs)]
+
+    @property
+    def mode(self) -> str:
+        """The permission mode: default, acceptEdits, plan or bypassPermissions."""
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in PERMISSION_MODES:
+            raise ConfigurationError(f"unknown permission mode {value!r}; use one of {', '.join(PERMISSION_MODES)}")
+        self._mode = value
+
+    # -- paths --
+
+    def paths_of(self, tool_name: str, tool_input: Mapping[str, Any]) -> list[Path]:
+        """The file system paths a call of a built-in tool touches (none for other tools)."""
+        if tool_name in ("Read", "Write", "Edit") and isinstance(tool_input.get("file_path"), str):
+            return [resolve_path(self.cwd, tool_input["file_path"])]
+        if tool_name == "Glob" and isinstance(tool_input.get("pattern"), str):
+            path = tool_input.get("path")
+            root, _ = glob_search_root(self.cwd, tool_input["pattern"], path if isinstance(path, str) else None)
+            return [root]
+        if tool_name == "Grep":
+            path = tool_input.get("path")
+            return [resolve_path(self.cwd, path) if isinstance(path, str) and path else self.cwd]
+        return []
+
+    def is_inside(self, path: Path) -> bool:
+        """Whether `path` (symbolic links resolved) is inside cwd or one of `add_dirs`."""
+        real = os.path.realpath(path)
+        for directory in self.directories:
+            base = os.path.realpath(directory)
+            if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+                return True
+        return False
+
+    def _path_matches(self, pattern: str, path: Path) -> bool:
+        if pattern.startswith("//"):
+            base, body = Path("/"), pattern[2:]
+        elif pattern.startswith("~/"):
+            base, body = Path.home(), pattern[2:]
+        else:
+            base, body = self.cwd, pattern.removeprefix("./").lstrip("/")
+        body = body.rstrip("/") or "**"
+        bodies = [body, body[:-3]] if body.endswith("/**") else [body]  # `dir/**` covers `dir` itself
+        candidates = {os.path.normpath(path), os.path.realpath(path)}
+        for candidate in candidates:
+            try:
+                relative = Path(candidate).relative_to(base).as_posix()
+            except ValueError:
+                continue
+            pieces = relative.split("/")
+            prefixes = ["/".join(pieces[: k + 1]) for k in range(len(pieces))]
+            for pattern_body in bodies:
+                if "/" not in pattern_body:
+                    if any(glob_regex(pattern_body).match(piece) for piece in pieces):
+                        return True
+                elif any(glob_regex(pattern_body).match(prefix) for prefix in prefixes):
+                    return True
+        return False
+
+    # -- rules --
+
+    def _rule_allows(
+        self, rule: PermissionRule, tool_name: str, tool_input: Mapping[str, Any], paths: list[Path]
+    ) -> bool:
+        if not rule.names_tool(tool_name):
+            return False
+        if rule.content is None:
+            return all(self.is_inside(path) for path in paths)
+        if tool_name == "Bash":
+            command = str(tool_input.get("command", "")).strip()
+            parts, nested = split_shell_command(command)
+            if nested:  # inner commands are invisible to patterns: only the exact command line allows it
+                return rule.content == command
+            if len(parts) == 1:
+                return _command_matches(rule.content, parts[0])
+            return all(self._bash_allowed_part(part) for part in parts)
+        if tool_name in READ_FAMILY | EDIT_FAMILY:
+            return bool(paths) and all(self._path_matches(rule.content, path) for path in paths)
+        return False
+
+    def _bash_allowed_part(self, part: str) -> bool:
+        for rule in self.allow:
+            if rule.tool_name == "Bash" and (rule.content is None or _command_matches(rule.content, part)):
+                return True
+        return False
+
+    def _rule_denies(
+        self, rule: PermissionRule, tool_name: str, tool_input: Mapping[str, Any], paths: list[Path]
+    ) -> bool:
+        if not rule.names_tool(tool_name):
+            return False
+        if rule.content is None:
+            return True
+        if tool_name == "Bash":
+            command = str(tool_input.get("command", ""))
+            parts, _ = split_shell_command(command)
+            candidates = {command.strip(), *parts, *(_ASSIGNMENT.sub("", part) for part in parts)}
+            return any(_command_matches(rule.content, candidate) for candidate in candidates)
+        if tool_name in READ_FAMILY | EDIT_FAMILY:
+            return any(self._path_matches(rule.content, path) for path in paths)
+        return False
+
+    # -- deciding --
+
+    async def decide(
+        self,
+        tool_name: str,
+        tool_input: dict[str, Any],
+        *,
+        tool_use_id: str = "",
+        read_only: bool | None = None,
+        hook_decision: str | None = None,
+        hook_reason: str | None = None,
+    ) -> PermissionDecision:
+        """Decide one call. `read_only` says whether the tool only reads (default: built-in
+        Read/Glob/Grep); `hook_decision` is a PreToolUse hook's `permissionDecision`."""
+        if read_only is None:
+            read_only = tool_name in READ_ONLY_TOOL_NAMES
+        paths = self.paths_of(tool_name, tool_input)
+        for rule in self.deny:
+            if self._rule_denies(rule, tool_name, tool_input, paths):
+                return _deny(
+                    tool_input, f"Permission to use {tool_name} was denied by the rule {rule}.", f"rule {rule}"
+                )
+        if hook_decision == "deny":
+            reason = hook_reason or "a PreToolUse hook denied it"
+            return _deny(tool_input, f"Permission to use {tool_name} was denied: {reason}", "hook")
+        if self.mode == "plan" and not read_only:
+            return _deny(
+                tool_input,
+                f"Permission to use {tool_name} was denied: the session is in plan mode, where nothing may be "
+                "changed (no edits, no commands, no other side effects). Present the plan instead.",
+                "mode plan",
+            )
+        if hook_decision == "allow":
+            return PermissionDecision("allow", tool_input, decided_by="hook")
+        outside = [path for path in paths if not self.is_inside(path)]
+        if hook_decision != "ask":
+            if self.mode == "bypassPermissions":
+                return PermissionDecision("allow", tool_input, decided_by="mode bypassPermissions")
+            for rule in self.allow:
+                if self._rule_allows(rule, tool_name, tool_input, paths):
+                    return PermissionDecision("allow", tool_input, decided_by=f"rule {rule}")
+            if not outside:
+                if tool_name in READ_ONLY_TOOL_NAMES:
+                    return PermissionDecision("allow", tool_input, decided_by=f"mode {self.mode}")
+                if self.mode == "acceptEdits" and tool_name in EDIT_FAMILY:
+                    return PermissionDecision("allow", tool_input, decided_by="mode acceptEdits")
+        if self.can_use_tool is not None:
+            return await self._ask_callback(tool_name, tool_input, tool_use_id, outside, hook_reason)
+        return _deny(tool_input, self._refusal(tool_name, tool_input, outside), "no rule")
+
+    async def _ask_callback(
+        self,
+        tool_name: str,
+        tool_input: dict[str, Any],
+        tool_use_id: str,
+        outside: list[Path],
+        hook_reason: str | None,
+    ) -> PermissionDecision:
+        assert self.can_use_tool is not None
+        context = ToolPermissionContext(
+            suggestions=self._suggestions(tool_name, tool_input, outside),
+            tool_use_id=tool_use_id or None,
+            blocked_path=str(outside[0]) if outside else None,
+            decision_reason=hook_reason
+            or (f"{outside[0]} is outside the working directories" if outside else "no permission rule matches"),
+        )
+        try:
+            answer = self.can_use_tool(tool_name, dict(tool_input), context)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        except Exception as error:  # the user's callback failed: refuse, and say why
+            return _deny(tool_input, f"can_use_tool raised {type(error).__name__}: {error}", "can_use_tool")
+        if isinstance(answer, PermissionResultAllow):
+            if answer.updated_permissions:
+                self.apply(answer.updated_permissions)
+            new_input = answer.updated_input if answer.updated_input is not None else tool_input
+            return PermissionDecision("allow", dict(new_input), decided_by="can_use_tool")
+        if isinstance(answer, PermissionResultDeny):
+            message = answer.message or f"Permission to use {tool_name} was denied."
+            return PermissionDecision("deny", tool_input, message, answer.interrupt, "can_use_tool")
+        return _deny(
+            tool_input,
+            f"can_use_tool returned {answer!r}; it must return PermissionResultAllow or PermissionResultDeny",
+            "can_use_tool",
+        )
+
+    def _suggestions(
+        self, tool_name: str, tool_input: Mapping[str, Any], outside: list[Path]
+    ) -> list[PermissionUpdate]:
+        content: str | None = None
+        if tool_name == "Bash" and isinstance(tool_input.get("command"), str):
+            content = tool_input["command"].strip()
+        suggestions = [
+            PermissionUpdate("addRules", [PermissionRuleValue(tool_name, content)], "allow", destination="session")
+        ]
+        if outside:
+            directories = sorted({str(p if p.is_dir() else p.parent) for p in outside})
+            suggestions.append(PermissionUpdate("addDirectories", directories=directories, destination="session"))
+        return suggestions
+
+    def _refusal(self, tool_name: str, tool_input: Mapping[str, Any], outside: list[Path]) -> str:
+        if outside:
+            where = ", ".join(str(p) for p in outside)
+            return (
+                f"Permission to use {tool_name} on {where} was not granted: it is outside the working directory "
+                f"{self.cwd} and the added directories, and no rule allows it."
+            )
+        subject = (
+            f"{tool_name} ({tool_input['command']!r})" if tool_name == "Bash" and "command" in tool_input else tool_name
+        )
+        return (
+            f"Permission to use {subject} was not granted: no allowed_tools rule matches it in {self.mode} mode "
+            "and there is nobody to ask."
+        )
+
+    def apply(self, updates: Iterable[PermissionUpdate]) -> None:
+        """Apply permission updates to this session (rules, mode, directories)."""
+        for update in updates:
+            rules = [PermissionRule.from_value(v) for v in update.rules or []]
+            target = self.deny if update.behavior == "deny" else self.allow if update.behavior == "allow" else None
+            if update.type == "addRules" and target is not None:
+                target.extend(rule for rule in rules if rule not in target)
+            elif update.type == "replaceRules" and target is not None:
+                target[:] = rules
+            elif update.type == "removeRules" and target is not None:
+                target[:] = [rule for rule in target if rule not in rules]
+            elif update.type == "setMode" and update.mode is not None:
+                self.mode = update.mode
+            elif update.type == "addDirectories":
+                for directory in update.directories or []:
+                    resolved = resolve_path(self.cwd, directory)
+                    if resolved not in self.directories:
+                        self.directories.append(resolved)
+            elif update.type == "removeDirectories":
+                removed = {resolve_path(self.cwd, d) for d in update.directories or []}
+                self.directories = [d for d in self.directories if d == self.cwd or d not in removed]
+
+
+def _deny(tool_input: dict[str, Any], message: str, decided_by: str) -> PermissionDecision:
+    return PermissionDecision("deny", tool_input, message, False, decided_by)
