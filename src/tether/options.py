@@ -97,7 +97,6 @@ UNSUPPORTED_OPTIONS: dict[str, str] = {
     "can_use_tool": "permission callbacks are not implemented yet",
     "hooks": "hooks are not implemented yet",
     "add_dirs": "permission rules are not implemented yet",
-    "fallback_model": "fallback models come with the real providers",
     "output_format": "structured output is not implemented",
     "permission_prompt_tool_name": "there is no CLI to prompt through",
     "settings": "Claude Code settings files are not read",

@@ -1,0 +1,281 @@
+"""What the HTTP providers share: assembling a message from Anthropic-shaped stream events, the
+retry policy, and the retrying stream driver.
+
+Every provider turns its wire stream into Anthropic SSE event dicts; `MessageAccumulator` builds
+the final `ModelResponse` from them, so a response looks the same whatever the provider, and
+`retrying_stream` gives every provider the same retry and partial-output rules:
+
+- a failed attempt is retried (with backoff) only while nothing has been yielded for it: events
+  are held back until the first content event, so an overload reported right after
+  `message_start` is retried too;
+- once content has been yielded a failure is final (the caller already saw partial output);
+- a stream that ends before `message_stop` is an error, never a partial response.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from tether.models.base import ModelEvent, ModelResponse, RawStreamEvent
+
+__all__ = [
+    "Attempts",
+    "MessageAccumulator",
+    "RetryPolicy",
+    "StreamIncompleteError",
+    "http_error_message",
+    "retry_after_seconds",
+    "retrying_stream",
+]
+
+USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+_PREAMBLE = frozenset({"message_start", "ping"})
+
+
+class StreamIncompleteError(Exception):
+    """The stream ended, or broke the protocol, before the message was complete."""
+
+
+class MessageAccumulator:
+    """Builds one `ModelResponse` from Anthropic SSE event dicts, fed in order with `add`."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.id: str | None = None
+        self.stop_reason: str | None = None
+        self.usage: dict[str, Any] = {}
+        """The raw usage, merged over the stream (may hold nested details such as `cache_creation`)."""
+        self.complete = False
+        self._blocks: dict[int, dict[str, Any]] = {}
+        self._json: dict[int, list[str]] = {}
+
+    def add(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message") or {}
+            self.id = message.get("id") or self.id
+            self.model = message.get("model") or self.model
+            self._merge_usage(message.get("usage"))
+        elif kind == "content_block_start":
+            index = int(event["index"])
+            self._blocks[index] = dict(event.get("content_block") or {})
+            if self._blocks[index].get("type") == "tool_use":
+                self._json[index] = []
+        elif kind == "content_block_delta":
+            self._delta(int(event["index"]), event.get("delta") or {})
+        elif kind == "content_block_stop":
+            self._finish_block(int(event["index"]))
+        elif kind == "message_delta":
+            delta = event.get("delta") or {}
+            self.stop_reason = delta.get("stop_reason") or self.stop_reason
+            self._merge_usage(event.get("usage"))
+        elif kind == "message_stop":
+            self.complete = True
+
+    def _merge_usage(self, usage: Any) -> None:
+        if isinstance(usage, Mapping):
+            self.usage.update({key: value for key, value in usage.items() if value is not None})
+
+    def _delta(self, index: int, delta: Mapping[str, Any]) -> None:
+        block = self._blocks.get(index)
+        if block is None:
+            raise StreamIncompleteError(f"a delta arrived for content block {index}, which was never started")
+        kind = delta.get("type")
+        if kind == "text_delta":
+            block["text"] = block.get("text", "") + str(delta.get("text", ""))
+        elif kind == "input_json_delta":
+            self._json.setdefault(index, []).append(str(delta.get("partial_json", "")))
+        elif kind == "thinking_delta":
+            block["thinking"] = block.get("thinking", "") + str(delta.get("thinking", ""))
+        elif kind == "signature_delta":
+            block["signature"] = str(delta.get("signature", ""))
+        elif kind == "citations_delta":
+            block.setdefault("citations", []).append(delta.get("citation"))
+
+    def _finish_block(self, index: int) -> None:
+        block = self._blocks.get(index)
+        pieces = self._json.pop(index, None)
+        if block is None or pieces is None:
+            return
+        text = "".join(pieces)
+        if not text.strip():
+            block.setdefault("input", {})
+            return
+        try:
+            block["input"] = json.loads(text)
+        except json.JSONDecodeError:
+            block["input"] = None  # cut off by max_tokens; dropped (or reported) in `response`
+            block["_partial_json"] = text
+
+    def response(self, cost: Callable[[str, Mapping[str, Any]], float | None]) -> ModelResponse:
+        """The complete response; raises `StreamIncompleteError` if the stream was cut short."""
+        if not self.complete:
+            raise StreamIncompleteError("the response stream ended before the message was complete")
+        content: list[dict[str, Any]] = []
+        for index in sorted(self._blocks):
+            block = self._blocks[index]
+            if index in self._json:
+                self._finish_block(index)
+            if block.get("type") == "tool_use" and "_partial_json" in block:
+                if self.stop_reason == "max_tokens":
+                    continue  # an unfinished call cut off by max_tokens cannot be run
+                raise StreamIncompleteError(f"the input of tool call {block.get('name')!r} is not valid JSON")
+            content.append(block)
+        usage = {key: _int(self.usage.get(key)) for key in USAGE_KEYS}
+        return ModelResponse(
+            content=content,
+            model=self.model,
+            stop_reason=self.stop_reason,
+            usage=usage,
+            id=self.id,
+            cost_usd=cost(self.model, self.usage),
+        )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry: exponential backoff with jitter, or the server's Retry-After.
+
+    `initial_delay` doubles per retry up to `max_delay`; tests pass a tiny `initial_delay`.
+    A Retry-After longer than `max_retry_after` is not waited for (the error is raised).
+    """
+
+    max_retries: int = 4
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+    def delay(self, retries_done: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number `retries_done + 1`."""
+        if retry_after is not None and retry_after >= 0:
+            return retry_after
+        backoff = min(self.initial_delay * 2.0**retries_done, self.max_delay)
+        return backoff * (1 - 0.25 * random.random())
+
+    def retryable_status(self, status: int | None, headers: Mapping[str, str] | None) -> bool:
+        """Whether an HTTP error status is worth retrying (429, 408, 409, 5xx incl. 529)."""
+        should = (headers or {}).get("x-should-retry")
+        if should in ("true", "false"):
+            return should == "true"
+        if status is None:
+            return False
+        if status not in RETRYABLE_STATUSES and status < 500:
+            return False
+        after = retry_after_seconds(headers)
+        return after is None or after <= self.max_retry_after
+
+
+@dataclass
+class Attempts:
+    """Retries made by one model call (for error messages)."""
+
+    retries: int = 0
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """The server's `retry-after-ms` / `retry-after` (seconds or HTTP date), in seconds."""
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            parsed = email.utils.parsedate_tz(value)
+            if parsed is not None:
+                return max(0.0, email.utils.mktime_tz(parsed) - time.time())
+    return None
+
+
+async def retrying_stream(
+    attempt: Callable[[], AsyncGenerator[dict[str, Any], None]],
+    *,
+    model: str,
+    policy: RetryPolicy,
+    retry_after: Callable[[BaseException], float | bool],
+    attempts: Attempts,
+    cost: Callable[[str, Mapping[str, Any]], float | None],
+) -> AsyncIterator[ModelEvent]:
+    """Run `attempt()` (one call streaming Anthropic event dicts) with retries; yield events, then the response.
+
+    `retry_after(error)` says whether a failed attempt may be retried: False (no), True (yes,
+    with backoff) or a number of seconds the server asked to wait.
+    """
+    while True:
+        accumulator = MessageAccumulator(model)
+        held: list[dict[str, Any]] = []
+        committed = False
+        events = attempt()
+        try:
+            try:
+                async for event in events:
+                    accumulator.add(event)
+                    if committed:
+                        yield RawStreamEvent(event)
+                        continue
+                    held.append(event)
+                    if event.get("type") not in _PREAMBLE:
+                        committed = True
+                        for pending in held:
+                            yield RawStreamEvent(pending)
+                        held.clear()
+                response = accumulator.response(cost)
+            finally:
+                await events.aclose()
+        except Exception as error:
+            decision = retry_after(error)
+            if committed or decision is False or attempts.retries >= policy.max_retries:
+                raise
+            wait = None if decision is True else float(decision)
+            await anyio.sleep(policy.delay(attempts.retries, wait))
+            attempts.retries += 1
+            continue
+        for pending in held:
+            yield RawStreamEvent(pending)
+        yield response
+        return
+
+
+def http_error_message(
+    provider: str,
+    status: int,
+    detail: str | None,
+    *,
+    retries: int,
+    credential_hint: str,
+    model: str,
+) -> str:
+    """A full-sentence message for an HTTP error status of a provider."""
+    said = f": {detail}" if detail else ""
+    after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
+    if status == 401:
+        return (
+            f"{provider} rejected the credentials (HTTP 401{said}): the API key is wrong, expired or missing; "
+            f"check {credential_hint}"
+        )
+    if status == 403:
+        return f"{provider} refused the request (HTTP 403{said}): the credentials lack permission for {model!r}"
+    if status == 404:
+        return f"{provider} answered HTTP 404{said}; is the model name {model!r} right?"
+    if status == 429:
+        return f"{provider} rate-limited the request (HTTP 429{said}){after}"
+    if status == 529:
+        return f"{provider} is overloaded (HTTP 529{said}){after}"
+    if status >= 500:
+        return f"{provider} failed with HTTP {status}{said}{after}"
+    return f"{provider} rejected the request (HTTP {status}{said})"

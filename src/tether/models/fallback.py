@@ -1,0 +1,61 @@
+"""`FallbackModel`: a model that hands a turn to a fallback model when the primary is overloaded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+
+from tether.errors import ModelError
+from tether.models.base import Model, ModelEvent, ModelRequest
+
+__all__ = ["OVERLOAD_STATUSES", "FallbackModel"]
+
+OVERLOAD_STATUSES = frozenset({529, 503})
+"""529 overloaded and 503 unavailable: the statuses after which the fallback serves the turn."""
+
+
+class FallbackModel:
+    """Runs each turn on `primary`; if it is still overloaded after its own retries, on `fallback`.
+
+    Only a failure before the primary yielded anything falls back (providers retry, and so fail,
+    only then), so a turn never mixes output of two models. Every turn tries the primary first.
+    The response names the model that served it, so usage per model stays right.
+    """
+
+    def __init__(self, primary: Model, fallback: Model, *, statuses: Collection[int] = OVERLOAD_STATUSES) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.statuses = frozenset(statuses)
+
+    @property
+    def model_name(self) -> str:
+        return self.primary.model_name
+
+    def __repr__(self) -> str:
+        return f"FallbackModel({self.primary!r}, {self.fallback!r})"
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """Stream the turn from the primary, or from the fallback when the primary is overloaded."""
+        return self._stream(request)
+
+    async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        yielded = False
+        try:
+            async for event in self.primary.stream(request):
+                yielded = True
+                yield event
+            return
+        except ModelError as error:
+            if yielded or error.status_code not in self.statuses:
+                raise
+            overload = error
+        try:
+            async for event in self.fallback.stream(request):
+                yield event
+        except ModelError as error:
+            raise ModelError(
+                f"{error} (the fallback model {self.fallback.model_name!r} was serving the turn because "
+                f"{self.primary.model_name!r} failed: {overload})",
+                status_code=error.status_code,
+                body=error.body,
+                provider=error.provider,
+            ) from error

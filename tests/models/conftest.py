@@ -1,0 +1,35 @@
+"""Fixtures of the provider tests: the anyio backend and helpers to run one model call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tether.models.base import Model, ModelRequest, ModelResponse, RawStreamEvent
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def collect(model: Model, request: ModelRequest) -> tuple[list[dict[str, Any]], ModelResponse]:
+    """Run one call: the raw stream events and the response (which must come last, exactly once)."""
+    events: list[dict[str, Any]] = []
+    responses: list[ModelResponse] = []
+    stream: AsyncIterator[Any] = model.stream(request)
+    async for item in stream:
+        assert not responses, "nothing may follow the ModelResponse"
+        if isinstance(item, RawStreamEvent):
+            events.append(item.event)
+        else:
+            assert isinstance(item, ModelResponse)
+            responses.append(item)
+    assert len(responses) == 1
+    return events, responses[0]
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": [{"type": "text", "text": text}]}
