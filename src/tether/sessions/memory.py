@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,17 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _clone(entry: SessionStoreEntry) -> SessionStoreEntry:
+    """A deep copy made through JSON: what persistent stores keep, so nothing is shared with callers."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"session entries must be dicts, not {type(entry).__name__}")
+    try:
+        clone: SessionStoreEntry = json.loads(json.dumps(entry))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"a session entry cannot be stored as JSON: {exc}") from exc
+    return clone
+
+
 class MemoryStore:
     """A complete in-memory `SessionStore`: forks, leaf checks, listing, scopes.
 
@@ -84,12 +96,13 @@ class MemoryStore:
                 raise SessionConflictError(key["session_id"], expected_leaf or None, actual)
         if not entries:
             return
+        copies = [_clone(entry) for entry in entries]  # all or nothing: a bad entry writes none
         if record is None:
             if not ident[3] and self._find_record(ident[2]) is not None:
                 raise SessionExistsError(ident[2])
             record = _Record(ident[1], ident[2], ident[3])
             self._data[ident] = record
-        record.entries.extend(dict(entry) for entry in entries)
+        record.entries.extend(copies)
         for entry in entries:
             if entry.get("uuid") and not entry.get("isSidechain"):
                 record.leaf = entry["uuid"]
@@ -99,14 +112,14 @@ class MemoryStore:
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """The session's view, or None."""
         record = self._data.get(self._id(key))
-        return [dict(entry) for entry in record.view()] if record else None
+        return [_clone(entry) for entry in record.view()] if record else None
 
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view."""
         record = self._data.get(self._id(key))
         if record is None:
             return None
-        return [dict(entry) for entry in record.view()[-limit:]] if limit > 0 else []
+        return [_clone(entry) for entry in record.view()[-limit:]] if limit > 0 else []
 
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
         """Branch `new_key` off `source_key`, sharing its entries."""

@@ -1,0 +1,258 @@
+"""What the persistent stores (SQLite, PostgreSQL, Redis) share: the data model and its pure logic.
+
+Every persistent store keeps one *node* per transcript (session or subpath) and one row per
+entry. A node records `(parent, cutoff)`: its view is the first `cutoff` entries of the parent's
+view followed by its own entries. Entry positions are positions in the view, so a node's own
+entries sit at `cutoff .. length - 1` and a fork copies nothing. Loading walks the ancestry and
+reads one contiguous range per node (`view_segments`).
+
+Deleting tombstones a node (its key is free again at once) and trims what no live descendant
+needs (`gc_keep`); a node nobody needs any more disappears with its entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from tether.errors import ConfigurationError, SessionConflictError
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import NO_LEAF, SessionKey, SessionStoreEntry
+from tether.sessions.summary import fold_summary
+
+__all__ = [
+    "AppendPlan",
+    "KeyParts",
+    "Node",
+    "check_leaf",
+    "decode_cursor",
+    "decode_entries",
+    "encode_cursor",
+    "encode_entries",
+    "gc_keep",
+    "key_parts",
+    "now_ms",
+    "plan_append",
+    "quote_part",
+    "redact_url",
+    "shortcut_parent",
+    "to_json",
+    "uuid_hash",
+    "view_segments",
+]
+
+_DECODE_CHUNK = 512
+"""Entries decoded per `json.loads` call: joining amortises the call cost, chunks bound the GIL hold."""
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds (the `mtime` of listings)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class KeyParts:
+    """A validated key: scope, project, session id and subpath (`""` for the main transcript)."""
+
+    scope: str
+    project_key: str
+    session_id: str
+    subpath: str
+
+    @property
+    def is_main(self) -> bool:
+        """True for a session's main transcript."""
+        return not self.subpath
+
+
+def key_parts(scope: str, key: SessionKey) -> KeyParts:
+    """Validate `key` (session id, project key and subpath types) and split it."""
+    project_key = key["project_key"]
+    subpath = key.get("subpath") or ""
+    if not isinstance(project_key, str):
+        raise TypeError(f"project_key must be a string, not {type(project_key).__name__}")
+    if not isinstance(subpath, str):
+        raise TypeError(f"subpath must be a string, not {type(subpath).__name__}")
+    return KeyParts(scope, project_key, validate_session_id(key["session_id"]), subpath)
+
+
+def encode_entries(entries: Sequence[SessionStoreEntry]) -> list[str]:
+    """Compact JSON text of each entry; raises TypeError for anything that is not a JSON object."""
+    if not isinstance(entries, (list, tuple)):
+        raise TypeError(f"entries must be a list of dicts, not {type(entries).__name__}")
+    texts: list[str] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise TypeError(f"entry {index} is a {type(entry).__name__}; session entries must be dicts")
+        uuid = entry.get("uuid")
+        if uuid is not None and not isinstance(uuid, str):
+            raise TypeError(f"entry {index} has a non-string uuid {uuid!r}")
+        try:
+            texts.append(to_json(entry))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"entry {index} cannot be stored as JSON: {exc}") from exc
+    return texts
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON text that encodes to UTF-8 (lone surrogates stay `\\u` escapes)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+def decode_entries(texts: Sequence[str] | Sequence[bytes]) -> list[SessionStoreEntry]:
+    """The entries of stored JSON texts, in order."""
+    out: list[SessionStoreEntry] = []
+    for start in range(0, len(texts), _DECODE_CHUNK):
+        chunk = texts[start : start + _DECODE_CHUNK]
+        if chunk and isinstance(chunk[0], bytes):
+            out.extend(json.loads(b"[" + b",".join(chunk) + b"]"))  # type: ignore[arg-type]
+        else:
+            out.extend(json.loads("[" + ",".join(chunk) + "]"))  # type: ignore[arg-type]
+    return out
+
+
+def uuid_hash(uuid: str) -> int:
+    """A stable signed 64-bit hash of an entry uuid (indexed to find fork points)."""
+    return int.from_bytes(
+        hashlib.blake2b(uuid.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def check_leaf(session_id: str, expected_leaf: str | None, actual_leaf: str | None) -> None:
+    """Raise `SessionConflictError` unless the session's leaf is `expected_leaf` (None: no check)."""
+    if expected_leaf is not None and (actual_leaf or NO_LEAF) != expected_leaf:
+        raise SessionConflictError(session_id, expected_leaf or None, actual_leaf)
+
+
+@dataclass
+class AppendPlan:
+    """The rows and node state an append writes."""
+
+    rows: list[tuple[int, int | None, int | None, str]]
+    """`(position, uuid hash, running uuid count, json)` per entry."""
+    leaf: str | None
+    length: int
+    summary: dict[str, Any]
+
+    @property
+    def summary_json(self) -> str:
+        """The summary as stored."""
+        return to_json(self.summary)
+
+
+def plan_append(
+    entries: Sequence[SessionStoreEntry],
+    texts: Sequence[str],
+    *,
+    length: int,
+    leaf: str | None,
+    summary: dict[str, Any] | None,
+) -> AppendPlan:
+    """What appending `entries` (encoded as `texts`) to a node of `length` entries writes."""
+    count = int((summary or {}).get("message_count", 0))
+    rows: list[tuple[int, int | None, int | None, str]] = []
+    for offset, (entry, text) in enumerate(zip(entries, texts, strict=True)):
+        uuid = entry.get("uuid")
+        if uuid:
+            count += 1
+            rows.append((length + offset, uuid_hash(uuid), count, text))
+            if not entry.get("isSidechain"):
+                leaf = uuid
+        else:
+            rows.append((length + offset, None, None, text))
+    return AppendPlan(rows, leaf, length + len(rows), fold_summary(summary, list(entries)))
+
+
+@dataclass(frozen=True)
+class Node:
+    """A stored transcript as the view logic needs it."""
+
+    id: int
+    parent: int | None
+    cutoff: int
+    length: int
+
+
+def view_segments(chain: Sequence[Node], start: int = 0) -> list[tuple[int, int, int]]:
+    """`(node id, low, high)` position ranges that make up the view, root first.
+
+    `chain` is the node followed by its ancestors (nearest first); only positions `>= start` are
+    returned (for tail loading).
+    """
+    segments: list[tuple[int, int, int]] = []
+    high = chain[0].length if chain else 0
+    for node in chain:
+        low = max(node.cutoff, start)
+        if high > low:
+            segments.append((node.id, low, high))
+        high = min(high, node.cutoff)
+        if high <= start:
+            break
+    segments.reverse()
+    return segments
+
+
+def shortcut_parent(chain: Sequence[Node], cut: int) -> Node:
+    """The nearest node of `chain` whose own entries reach position `cut - 1` (the fork's parent).
+
+    A fork cut inside inherited history hangs from the ancestor that holds it, which keeps chains
+    short and lets a deleted source be collected.
+    """
+    for node in chain:
+        if cut > node.cutoff or node.parent is None:
+            return node
+    return chain[-1]
+
+
+def gc_keep(children: Iterable[tuple[bool, int, int]]) -> int:
+    """How many view positions a deleted node must keep for its children `(deleted, length, cutoff)`."""
+    keep = 0
+    for deleted, length, cutoff in children:
+        keep = max(keep, min(length, cutoff) if deleted else cutoff)
+    return keep
+
+
+def encode_cursor(position: int) -> str:
+    """An opaque `list_page` cursor: the listing position of the last item returned."""
+    return f"p{position}"
+
+
+def decode_cursor(cursor: str) -> int:
+    """The listing position a cursor stands for; ConfigurationError for a string this store never gave."""
+    if not isinstance(cursor, str) or not cursor.startswith("p") or not cursor[1:].isdigit():
+        raise ConfigurationError(f"invalid list_page cursor {cursor!r}: pass back a next_cursor this store returned")
+    return int(cursor[1:])
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced by `***` (in the authority and in a `password=` query)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            userinfo, _, hostinfo = netloc.rpartition("@")
+            user = userinfo.partition(":")[0]
+            netloc = f"{user}:***@{hostinfo}"
+        query = "&".join(
+            f"{name}=***" if name.lower() == "password" else f"{name}{sep}{value}"
+            for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
+        )
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return url.split("://", 1)[0] + "://***"
+
+
+def quote_part(text: str) -> str:
+    """`text` percent-encoded so it can sit between `:` separators of a key name."""
+    return quote(text, safe="")
