@@ -1,0 +1,112 @@
+"""The embedded model: real generations with llama.cpp and SmolLM2-135M (needs the `local` extra)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from tests.models.conftest import collect, user
+
+from tether.models.base import ModelRequest, ToolSpec
+
+pytest.importorskip("llama_cpp", reason="the local extra is not installed (pip install 'tether[local]')")
+pytestmark = [pytest.mark.anyio, pytest.mark.local_model]
+
+from tether.models.local import LocalModel, build_prompt_messages, tool_schema  # noqa: E402
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "Get the current weather in a city.",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+ADD = ToolSpec(
+    "add",
+    "Add two numbers.",
+    {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]},
+)
+
+
+async def test_a_real_generation_streams_text() -> None:
+    model = LocalModel(temperature=0, max_tokens=48)
+    events, response = await collect(model, ModelRequest([user("Say hello in one short sentence.")]))
+
+    assert response.model == "local:smollm2"
+    assert len(response.content) == 1 and response.content[0]["type"] == "text"
+    text = response.content[0]["text"]
+    assert text.strip()
+    deltas = [e["delta"]["text"] for e in events if e["type"] == "content_block_delta"]
+    assert len(deltas) > 1 and "".join(deltas) == text  # streamed token by token
+    assert response.stop_reason in ("end_turn", "max_tokens")
+    assert response.usage["input_tokens"] > 5 and 0 < response.usage["output_tokens"] <= 48
+    assert response.cost_usd == 0.0
+
+
+def _assert_valid_call(block: dict[str, Any], tools: list[ToolSpec]) -> ToolSpec:
+    assert block["type"] == "tool_use" and block["id"].startswith("toolu_local_")
+    spec = next(tool for tool in tools if tool.name == block["name"])
+    jsonschema.validate(block["input"], spec.input_schema)
+    return spec
+
+
+async def test_constrained_decoding_always_gives_a_well_formed_tool_call() -> None:
+    model = LocalModel(temperature=0, tool_choice="any")
+    events, response = await collect(model, ModelRequest([user("I need to add 2 and 3.")], tools=[WEATHER, ADD]))
+
+    assert response.stop_reason == "tool_use" and len(response.content) == 1
+    _assert_valid_call(response.content[0], [WEATHER, ADD])
+    pieces = [e["delta"].get("partial_json", "") for e in events if e["type"] == "content_block_delta"]
+    assert json.loads("".join(pieces)) == response.content[0]["input"]  # StreamEvents carry the call too
+
+
+async def test_the_model_picks_the_tool_a_question_needs_and_answers_after_its_result() -> None:
+    model = LocalModel(temperature=0)
+    history: list[dict[str, Any]] = [user("What's the weather in Paris?")]
+    _, response = await collect(model, ModelRequest(history, tools=[WEATHER, ADD]))
+
+    assert response.stop_reason == "tool_use"
+    call = response.content[0]
+    assert _assert_valid_call(call, [WEATHER, ADD]) is WEATHER and call["input"]["city"] == "Paris"
+
+    history += [
+        {"role": "assistant", "content": response.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"], "content": "Sunny, 21 C"}]},
+    ]
+    _, answer = await collect(model, ModelRequest(history, tools=[WEATHER, ADD], max_tokens=40))
+    assert [block["type"] for block in answer.content] == ["text"]  # after one tool round it answers
+    assert answer.content[0]["text"].strip()
+
+
+def test_prompt_and_schema_design() -> None:
+    request = ModelRequest(
+        [
+            user("Weather?"),
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Oslo"}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "cold"}]},
+        ],
+        system="Be brief.",
+        tools=[WEATHER],
+    )
+    chat = build_prompt_messages(request, allow_tools=True)
+    assert [m["role"] for m in chat] == ["system", "user", "assistant", "user"]
+    assert chat[0]["content"].startswith("Be brief.") and "get_weather" in chat[0]["content"]
+    assert json.loads(chat[2]["content"]) == {"tool": "get_weather", "input": {"city": "Oslo"}}
+    assert chat[3]["content"] == "Result of get_weather: it returned:\ncold"
+    schema = tool_schema([WEATHER])
+    assert schema["oneOf"][0]["properties"] == {"answer": {"type": "string"}}
+    assert schema["oneOf"][1]["properties"]["tool"] == {"const": "get_weather"}
+
+
+async def test_a_history_longer_than_the_context_keeps_the_latest_turns() -> None:
+    model = LocalModel(temperature=0, max_tokens=16, n_ctx=512)
+    history: list[dict[str, Any]] = []
+    for turn in range(12):
+        history += [user(f"Message number {turn}: " + "filler words " * 20), {"role": "assistant", "content": "ok"}]
+    history.append(user("Say yes."))
+    _, response = await collect(model, ModelRequest(history))
+    assert response.usage["input_tokens"] <= 512 - 16
+    assert response.content[0]["type"] == "text"
