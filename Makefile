@@ -41,5 +41,8 @@ typecheck: $(STAMP) ## mypy --strict on src/
 
 check: lint typecheck test ## everything CI checks
 
+bench: $(STAMP) ## tether beside claude-agent-sdk, OpenAI Agents and LangGraph: bench/results/latest.md
+	$(BIN)/python -m bench.run
+
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""`make bench`: tether beside its peers (see `bench/run.py` and `docs/performance.md`)."""

@@ -1,0 +1,159 @@
+"""`make bench`: tether beside claude-agent-sdk, OpenAI Agents and LangGraph, measured in one run.
+
+    .venv/bin/python -m bench.run            # the full run (under 15 minutes on 2 cores)
+    .venv/bin/python -m bench.run --quick    # small sizes, for development
+
+Steps: install the peers into `bench/.venv` (once), run the agent-level comparison against the
+fake Anthropic server, run the store micro-benchmarks, then write `bench/results/latest.json`,
+`bench/results/latest.md` and `bench/results/cost_vs_length.png`. Everything runs under a
+temporary directory (HOME, TETHER_HOME, CLAUDE_CONFIG_DIR, databases) deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.agent_bench import run_agent_bench
+from bench.config import FULL, QUICK, Config
+from bench.peer_env import ensure_peer_env
+from bench.report import render
+from bench.store_bench import run_store_bench
+from bench.workers import REPO, peer_python, tether_python
+
+RESULTS = REPO / "bench" / "results"
+
+PEER_GROUPS_OF = {
+    "claude-agent-sdk": "claude-agent-sdk",
+    "openai-agents": "openai-agents",
+    "langgraph": "langgraph",
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Linux {platform.release()}, Python {python}"
+
+
+def versions(status: dict[str, dict[str, Any]]) -> str:
+    done = subprocess.run(
+        [str(tether_python()), "-c", "import tether, sqlite3; print(tether.__version__, sqlite3.sqlite_version)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    parts = done.stdout.split()
+    found = [f"tether {parts[0]}" if parts else "tether ?"]
+    for group in ("claude-agent-sdk", "openai-agents", "langgraph"):
+        for name, version in (status.get(group, {}).get("versions") or {}).items():
+            found.append(f"{name} {version}")
+    if len(parts) > 1:
+        found.append(f"SQLite {parts[1]}")
+    return ", ".join(found)
+
+
+def peers_available(status: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """`{system: reason}` for each peer that cannot run (empty reason: it can)."""
+    available = {"tether": ""}
+    for system, group in PEER_GROUPS_OF.items():
+        entry = status.get(group, {})
+        available[system] = "" if entry.get("ok") else str(entry.get("reason") or "not installed")
+    return available
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for development")
+    parser.add_argument("--only", choices=["agent", "stores"], help="run one part only")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (printed)")
+    options = parser.parse_args(argv)
+    config: Config = QUICK if options.quick else FULL
+    started = time.monotonic()
+    load_before = load_average()
+    log(f"bench ({config.name}): peers' virtualenv")
+    status = ensure_peer_env()
+    available = peers_available(status)
+    for system, reason in available.items():
+        if reason:
+            log(f"  {system} unavailable: {reason}")
+    scratch = Path(tempfile.mkdtemp(prefix="tether-bench-"))
+    results: dict[str, Any] = {"agent": {}, "stores": {}}
+    try:
+        if options.only in (None, "agent"):
+            results["agent"] = run_agent_bench(config, scratch, available, log)
+        if options.only in (None, "stores"):
+            results["stores"] = run_store_bench(config, scratch, available, log)
+    finally:
+        if options.keep:
+            log(f"scratch kept in {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    wall = time.monotonic() - started
+    tether_latency = results["agent"].get("tether", {}).get("latency", {})
+    results["meta"] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "config": config.name,
+        "full_sizes": config.stores["tether"].full_at[:2]
+        if len(config.stores["tether"].full_at) >= 2
+        else [
+            config.stores["tether"].full_at[0],
+            config.stores["tether"].full_at[0],
+        ],
+        "wall_seconds": wall,
+        "machine": machine(),
+        "versions": versions(status),
+        "tether_agent_store": (tether_latency.get("result") or {}).get("store", "?"),
+        "load_average": {"before": load_before, "after": load_average()},
+        "shared_machine_note": os.environ.get(
+            "BENCH_NOTE",
+            f"Load average before the run {load_before}, after {load_average()}: on a shared machine, "
+            "absolute figures vary; the ratios, measured side by side, are the steadier part.",
+        ),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    json_path = RESULTS / "latest.json"
+    json_path.write_text(json.dumps(results, indent=1))
+    (RESULTS / "latest.md").write_text(render(results))
+    plot = subprocess.run(
+        [str(peer_python()), "-m", "bench.plot", str(json_path), str(RESULTS / "cost_vs_length.png")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if plot.returncode != 0:
+        log(f"plot failed: {plot.stderr.strip().splitlines()[-1] if plot.stderr.strip() else plot.returncode}")
+    log(f"wrote {RESULTS / 'latest.md'} and cost_vs_length.png in {wall:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
