@@ -130,7 +130,7 @@ class AnthropicModel:
             auth_token=self._auth_token,
             base_url=self.base_url,
             max_retries=0,  # retried by `retrying_stream`, which also retries overloads reported in-stream
-            timeout=self._timeout,
+            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
             default_headers=self._headers or None,
         )
 

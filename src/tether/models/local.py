@@ -144,6 +144,22 @@ def _plain_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _brief(description: str, limit: int = 160) -> str:
+    """The first sentence of a tool description (a small model gets lost in long ones)."""
+    first = description.strip().split("\n", 1)[0]
+    match = re.match(r"(.+?[.!?])(\s|$)", first)
+    sentence = match.group(1) if match else first
+    return sentence if len(sentence) <= limit else sentence[: limit - 3].rstrip() + "..."
+
+
+def _arguments(tool: ToolSpec) -> str:
+    """The tool's arguments as `{"name": "type"}` (required ones first)."""
+    properties = tool.input_schema.get("properties") or {}
+    required = list(tool.input_schema.get("required") or [])
+    names = [*[n for n in required if n in properties], *[n for n in properties if n not in required]]
+    return json.dumps({name: str((properties[name] or {}).get("type", "any")) for name in names})
+
+
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -159,8 +175,7 @@ def build_prompt_messages(request: ModelRequest, *, allow_tools: bool) -> list[d
     system = request.system or DEFAULT_SYSTEM
     if allow_tools and request.tools:
         listing = "\n".join(
-            f"- {tool.name}: {tool.description} Input: {json.dumps(tool.input_schema.get('properties', {}))}"
-            for tool in request.tools
+            f"- {tool.name}: {_brief(tool.description)} Input: {_arguments(tool)}" for tool in request.tools
         )
         system = f"{system}\n\n{TOOL_INSTRUCTIONS.format(tools=listing)}"
     chat: list[dict[str, str]] = [{"role": "system", "content": system}]
@@ -238,7 +253,8 @@ class LocalModel:
 
     - `name`: which embedded model (`smollm2`).
     - `max_tokens`: the most tokens of one reply (the request's `max_tokens` can only lower it).
-    - `temperature`, `top_p`, `repeat_penalty`, `seed`: sampling (`temperature=0` is greedy).
+    - `temperature`, `top_p`, `repeat_penalty`, `seed`: sampling. The default is greedy decoding
+      (`temperature=0`): reproducible, and what this small model follows a conversation best with.
     - `n_ctx`: the context window (default the model's own); `n_threads`: CPU threads.
     - `max_tool_rounds`: tool-call rounds per user prompt before the model must answer in text.
     - `tool_choice`: `auto` (answer or call a tool) or `any` (the reply must call one of the tools).
@@ -249,10 +265,10 @@ class LocalModel:
         name: str = "smollm2",
         *,
         max_tokens: int = 512,
-        temperature: float = 0.2,
+        temperature: float = 0.0,
         top_p: float = 0.9,
         repeat_penalty: float = 1.1,
-        seed: int | None = 0,
+        seed: int | None = None,
         n_ctx: int | None = None,
         n_threads: int | None = None,
         max_tool_rounds: int = 1,

@@ -463,7 +463,7 @@ class OpenAIModel:
             api_key=self._api_key,
             base_url=self.base_url,
             max_retries=0,  # retried by `retrying_stream`
-            timeout=self._timeout,
+            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
             default_headers=self._headers or None,
         )
 
