@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import jsonschema
 import pytest
 from tests.models.conftest import collect, user
 
-from tether.models.base import ModelRequest, ToolSpec
+from tether.models.base import ModelRequest, RawStreamEvent, ToolSpec
 
 pytest.importorskip("llama_cpp", reason="the local extra is not installed (pip install 'tether[local]')")
 pytestmark = [pytest.mark.anyio, pytest.mark.local_model]
@@ -110,3 +112,16 @@ async def test_a_history_longer_than_the_context_keeps_the_latest_turns() -> Non
     _, response = await collect(model, ModelRequest(history))
     assert response.usage["input_tokens"] <= 512 - 16
     assert response.content[0]["type"] == "text"
+
+
+async def test_leaving_a_stream_early_stops_its_generation() -> None:
+    model = LocalModel(max_tokens=300)
+    stream = model.stream(ModelRequest([user("Write a long story about the sea.")]))
+    assert isinstance(stream, AsyncGenerator)
+    async for item in stream:
+        if isinstance(item, RawStreamEvent) and item.event["type"] == "content_block_delta":
+            break
+    await stream.aclose()
+    assert not [t for t in threading.enumerate() if t.name == "tether-local-model"]
+    _, response = await collect(model, ModelRequest([user("Say yes.")], max_tokens=8))  # the model is free again
+    assert response.usage["output_tokens"] <= 8

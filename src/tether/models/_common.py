@@ -19,8 +19,9 @@ import json
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -28,6 +29,7 @@ from tether.models.base import ModelEvent, ModelResponse, RawStreamEvent
 
 __all__ = [
     "Attempts",
+    "closing",
     "MessageAccumulator",
     "RetryPolicy",
     "StreamIncompleteError",
@@ -39,6 +41,24 @@ __all__ = [
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _PREAMBLE = frozenset({"message_start", "ping"})
+
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def closing(stream: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Use `stream` and close it on exit, even when its consumer stops early.
+
+    `async for` does not close an async generator it leaves early; without this, the generator's
+    cleanup (closing an HTTP response, stopping a generation thread) waits for the garbage collector.
+    """
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class StreamIncompleteError(Exception):

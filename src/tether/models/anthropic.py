@@ -30,6 +30,7 @@ from tether.models._common import (
     Attempts,
     RetryPolicy,
     StreamIncompleteError,
+    closing,
     http_error_message,
     retry_after_seconds,
     retrying_stream,
@@ -141,16 +142,18 @@ class AnthropicModel:
                     yield event.to_dict()
 
         try:
+            events = retrying_stream(
+                attempt,
+                model=self._model,
+                policy=self.retry_policy,
+                retry_after=self._retry_decision,
+                attempts=attempts,
+                cost=self._cost,
+            )
             with _map_errors(self, attempts):
-                async for event in retrying_stream(
-                    attempt,
-                    model=self._model,
-                    policy=self.retry_policy,
-                    retry_after=self._retry_decision,
-                    attempts=attempts,
-                    cost=self._cost,
-                ):
-                    yield event
+                async with closing(events):
+                    async for event in events:
+                        yield event
         finally:
             await client.close()
 

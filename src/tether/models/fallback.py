@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 
 from tether.errors import ModelError
+from tether.models._common import closing
 from tether.models.base import Model, ModelEvent, ModelRequest
 
 __all__ = ["OVERLOAD_STATUSES", "FallbackModel"]
@@ -40,17 +41,21 @@ class FallbackModel:
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         yielded = False
         try:
-            async for event in self.primary.stream(request):
-                yielded = True
-                yield event
+            primary = self.primary.stream(request)
+            async with closing(primary):
+                async for event in primary:
+                    yielded = True
+                    yield event
             return
         except ModelError as error:
             if yielded or error.status_code not in self.statuses:
                 raise
             overload = error
         try:
-            async for event in self.fallback.stream(request):
-                yield event
+            fallback = self.fallback.stream(request)
+            async with closing(fallback):
+                async for event in fallback:
+                    yield event
         except ModelError as error:
             raise ModelError(
                 f"{error} (the fallback model {self.fallback.model_name!r} was serving the turn because "

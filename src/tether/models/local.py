@@ -37,7 +37,7 @@ from typing import Any, Literal
 import anyio
 
 from tether.errors import ConfigurationError, ModelError
-from tether.models._common import MessageAccumulator
+from tether.models._common import MessageAccumulator, closing
 from tether.models.base import ModelEvent, ModelRequest, ModelResponse, RawStreamEvent, ToolSpec, response_stream_events
 
 try:
@@ -335,8 +335,10 @@ class LocalModel:
                 yield raw
             yield response
             return
-        async for event in self._stream_text(_Generation(loaded, prompt, kwargs), prompt_tokens):
-            yield event
+        streamed = self._stream_text(_Generation(loaded, prompt, kwargs), prompt_tokens)
+        async with closing(streamed):
+            async for event in streamed:
+                yield event
 
     async def _stream_text(self, generation: _Generation, prompt_tokens: int) -> AsyncIterator[ModelEvent]:
         accumulator = MessageAccumulator(self.model_name)
@@ -359,8 +361,10 @@ class LocalModel:
                     raise ModelError(f"the local model failed: {value}", provider="local") from value
                 if kind == "done":
                     break
-                count += 1
                 finish = finish_reason or finish
+                if finish_reason and not value:
+                    continue  # the closing chunk that only says why generation stopped
+                count += 1
                 if value:
                     delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": value}}
                     accumulator.add(delta)
@@ -453,7 +457,8 @@ async def _collect(generation: _Generation) -> tuple[str, int, str | None]:
                 raise ModelError(f"the local model failed: {value}", provider="local") from value
             if kind == "done":
                 return "".join(pieces), len(pieces), finish
-            pieces.append(value)
             finish = finish_reason or finish
+            if value or not finish_reason:
+                pieces.append(value)
     finally:
         await generation.stop()

@@ -39,6 +39,7 @@ from tether.models._common import (
     Attempts,
     RetryPolicy,
     StreamIncompleteError,
+    closing,
     http_error_message,
     retry_after_seconds,
     retrying_stream,
@@ -478,16 +479,18 @@ class OpenAIModel:
                 yield event
 
         try:
+            events = retrying_stream(
+                attempt,
+                model=self._model,
+                policy=self.retry_policy,
+                retry_after=self._retry_decision,
+                attempts=attempts,
+                cost=self._cost,
+            )
             with _map_errors(self, attempts):
-                async for event in retrying_stream(
-                    attempt,
-                    model=self._model,
-                    policy=self.retry_policy,
-                    retry_after=self._retry_decision,
-                    attempts=attempts,
-                    cost=self._cost,
-                ):
-                    yield event
+                async with closing(events):
+                    async for event in events:
+                        yield event
         finally:
             await client.close()
 
