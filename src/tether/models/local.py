@@ -319,7 +319,7 @@ class LocalModel:
         kwargs: dict[str, Any] = {**self.sampling, "max_tokens": max_tokens}
         if use_tools:
             schema = json.dumps(tool_schema(request.tools, allow_answer=self.tool_choice == "auto"))
-            kwargs["grammar"] = LlamaGrammar.from_json_schema(schema, verbose=False)
+            kwargs["grammar"] = await anyio.to_thread.run_sync(_grammar, schema)
             text, count, _ = await _collect(_Generation(loaded, prompt, kwargs))
             content, stop_reason = _parse_reply(text, request.tools)
             usage = {"input_tokens": prompt_tokens, "output_tokens": count}
@@ -399,6 +399,11 @@ class LocalModel:
             del chat[1]  # the oldest turn after the system prompt
             while len(chat) > 2 and chat[1]["role"] != "user":
                 del chat[1]
+
+
+def _grammar(schema: str) -> Any:
+    """The llama.cpp grammar of a JSON schema (compiling it is CPU work: called in a worker thread)."""
+    return LlamaGrammar.from_json_schema(schema, verbose=False)
 
 
 def _message_id() -> str:
