@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from tether.agent.loop import Agent
 from tether.errors import ConfigurationError
 from tether.messages import Message, ResultMessage
+from tether.models import resolve_model
 from tether.options import AgentOptions
 
 __all__ = ["AgentClient", "ClaudeSDKClient", "query"]
@@ -126,11 +128,11 @@ class AgentClient:
 
     async def set_model(self, model: str | None = None) -> None:
         """Use another model for the next prompts."""
-        from tether.models import resolve_model
-
         agent = self._connected()
         agent.options.model = model
-        agent._model = resolve_model(model, fallback_model=agent.options.fallback_model, env=None)
+        agent._model = resolve_model(
+            model, fallback_model=agent.options.fallback_model, env={**os.environ, **agent.options.env}
+        )
 
     async def set_permission_mode(self, mode: str) -> None:
         """Change the permission mode for the next prompts."""

@@ -6,7 +6,7 @@
 | `openai:NAME`                     | `tether.models.openai.OpenAIModel` (any OpenAI-compatible server) |
 | `local:smollm2`, `local:`         | `tether.models.local.LocalModel` (embedded, offline; extra `local`) |
 
-With no model: `TETHER_MODEL` if set, else `claude-sonnet-4-5` when an Anthropic key is set, else
+With no model: `TETHER_MODEL` if set, else `claude-sonnet-5-5` when an Anthropic key is set, else
 the embedded local model. Provider modules are imported only when used.
 """
 
@@ -44,7 +44,7 @@ PROVIDERS: dict[str, str] = {
 NAME_PREFIXES: dict[str, str] = {"claude-": "anthropic"}
 """Bare model names that pick a provider by their start (the full name is the model id)."""
 
-DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-5"
+DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-5-5"
 _HOW_TO_NAME = (
     "name a model as 'claude-...' or 'anthropic:NAME' (Anthropic), 'openai:NAME' (OpenAI or any "
     "OpenAI-compatible server) or 'local:smollm2' (embedded, offline)"
