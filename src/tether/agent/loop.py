@@ -7,6 +7,7 @@ its `ResultMessage`. Every message is appended to the session store before it is
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator
@@ -48,7 +49,8 @@ class Agent:
     """One agent bound to one session. Use `async with Agent(options) as agent`."""
 
     def __init__(self, options: AgentOptions | None = None) -> None:
-        self.options = options or AgentOptions()
+        # A copy: set_model / set_permission_mode change this agent, never the caller's options.
+        self.options = dataclasses.replace(options) if options is not None else AgentOptions()
         self._session: Session | None = None
         self._model: Model | None = None
         self._tools: dict[str, Tool] = {}
