@@ -46,6 +46,20 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL database of its own with nothing in it (the module's database has tables already)."""
+    import psycopg
+
+    name = f"tether_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield _with_database(POSTGRES_URL, name)
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def redis_url() -> Iterator[str]:
     """The Redis test server's URL; skips when it does not answer."""
     redis = pytest.importorskip("redis")
@@ -68,7 +82,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     yield prefix
     client = redis.Redis.from_url(redis_url)
     try:
-        keys = list(client.scan_iter(match=f"{{{prefix}}}*", count=1000))
+        keys = list(client.scan_iter(match=f"{{{prefix}*", count=1000))
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])
     finally:

@@ -81,6 +81,9 @@ async def fleet(url: str, worker: int, rounds: int, sessions: int, seed: int) ->
     """Resume a random session, append a turn (2 entries) on its leaf; retry on conflict."""
     rng = random.Random(seed * 1000 + worker)
     store: Any = open_store(url)
+    await store.load(SessionKey(project_key=PROJECT, session_id="fleet-warmup"))  # connect, migrate
+    say("ready")
+    sys.stdin.readline()  # start together with the other workers
     conflicts = 0
     for round_ in range(rounds):
         session_id = f"fleet-{rng.randrange(sessions)}"

@@ -84,7 +84,7 @@ def _sqlite(netloc: str, path: str, options: dict[str, str], shown: str, env: Ma
         return SQLiteStore(default_sqlite_path(env), scope=options.get("scope"))
     if path.endswith("/"):
         raise ConfigurationError(f"invalid SQLite URL {shown!r}: the path is a directory, name the file")
-    return SQLiteStore(Path(path), scope=options.get("scope"))
+    return SQLiteStore(Path("/" + path.lstrip("/")), scope=options.get("scope"))  # sqlite:////abs works too
 
 
 def _postgres(url: str, options: dict[str, str], shown: str) -> SessionStore:

@@ -1,0 +1,567 @@
+"""`PostgresStore`: sessions in PostgreSQL, for fleets of workers on many machines (`tether[postgres]`).
+
+The data model is SQLiteStore's (see `tether.sessions._storecore`): `tether_sessions` holds one
+row per transcript with `(parent, cutoff)` for copy-on-write forks, and its leaf, summary and
+listing position; `tether_entries` holds one row per entry keyed `(session, position in the
+view)`. An append locks its session row (`SELECT ... FOR UPDATE`), checks `expected_leaf`,
+inserts the entries and updates the row in one transaction, so concurrent writers on any number
+of machines never interleave. `mtime` comes from the server's clock, so every worker agrees.
+
+The schema is versioned in `tether_schema` and migrated on first use inside a transaction that
+holds an advisory lock: any number of processes may start at once against an empty database.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+try:
+    import psycopg
+    import psycopg.conninfo
+    import psycopg.errors
+    from psycopg_pool import AsyncConnectionPool
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess without the extra
+    raise ImportError(
+        f"PostgresStore needs psycopg 3 and psycopg_pool ({exc}): pip install 'tether[postgres]'"
+    ) from exc
+
+import anyio
+
+from tether.errors import ConfigurationError, EntryNotFoundError, SessionExistsError, SessionNotFoundError
+from tether.sessions._storecore import (
+    KeyParts,
+    Node,
+    check_leaf,
+    decode_cursor,
+    decode_entries,
+    encode_cursor,
+    encode_entries,
+    gc_keep,
+    key_parts,
+    plan_append,
+    redact_url,
+    shortcut_parent,
+    to_json,
+    uuid_hash,
+    view_segments,
+)
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionPage,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+    StoredSession,
+)
+from tether.sessions.summary import fork_summary
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+_MIGRATIONS: list[tuple[str, ...]] = [
+    (  # 1: sessions as nodes with copy-on-write parents, entries keyed by (node, position)
+        """CREATE TABLE tether_sessions (
+            id          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            scope       TEXT    NOT NULL,
+            project_key TEXT    NOT NULL,
+            session_id  TEXT    NOT NULL,
+            subpath     TEXT    NOT NULL,
+            parent      BIGINT,
+            cutoff      BIGINT  NOT NULL,
+            length      BIGINT  NOT NULL,
+            leaf        TEXT,
+            mtime       BIGINT  NOT NULL,
+            seq         BIGINT  NOT NULL,
+            deleted     BOOLEAN NOT NULL DEFAULT false,
+            summary     TEXT    NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX tether_sessions_key ON tether_sessions (scope, session_id, subpath, project_key)"
+        " WHERE NOT deleted",
+        "CREATE UNIQUE INDEX tether_sessions_main ON tether_sessions (scope, session_id)"
+        " WHERE NOT deleted AND subpath = ''",
+        "CREATE INDEX tether_sessions_recent ON tether_sessions (scope, project_key, seq)"
+        " WHERE NOT deleted AND subpath = ''",
+        "CREATE INDEX tether_sessions_recent_all ON tether_sessions (scope, seq) WHERE NOT deleted AND subpath = ''",
+        "CREATE INDEX tether_sessions_parent ON tether_sessions (parent) WHERE parent IS NOT NULL",
+        "CREATE SEQUENCE tether_seq",
+        """CREATE TABLE tether_entries (
+            session BIGINT NOT NULL,
+            pos     BIGINT NOT NULL,
+            uh      BIGINT,
+            n       BIGINT,
+            data    TEXT   NOT NULL,
+            PRIMARY KEY (session, pos)
+        )""",
+        "CREATE INDEX tether_entries_uuid ON tether_entries (uh) WHERE uh IS NOT NULL",
+    ),
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The schema version this code writes; older databases are migrated on first use, newer ones refused."""
+
+_LOCK_KEY = 0x7E7E_5E55_1095  # pg_advisory_xact_lock key of tether's schema migrations
+_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+_NODE = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
+_BY_KEY = (
+    f"SELECT {_NODE} FROM tether_sessions"
+    " WHERE scope = %s AND session_id = %s AND subpath = %s AND project_key = %s AND NOT deleted"
+)
+_MAIN_BY_ID = (
+    f"SELECT {_NODE} FROM tether_sessions WHERE scope = %s AND session_id = %s AND subpath = '' AND NOT deleted"
+)
+_CHAIN = """WITH RECURSIVE chain AS (
+    SELECT id, parent, cutoff, length, 0 AS depth FROM tether_sessions WHERE id = %s
+    UNION ALL
+    SELECT s.id, s.parent, s.cutoff, s.length, chain.depth + 1
+    FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
+) SELECT id, parent, cutoff, length FROM chain ORDER BY depth"""
+_VIEW = """WITH RECURSIVE chain AS (
+    SELECT id, parent, cutoff, length AS high, GREATEST(0, length - %(tail)s) AS start FROM tether_sessions
+    WHERE scope = %(scope)s AND session_id = %(sid)s AND subpath = %(sub)s AND project_key = %(project)s AND NOT deleted
+    UNION ALL
+    SELECT s.id, s.parent, s.cutoff, LEAST(chain.high, chain.cutoff), chain.start
+    FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
+    WHERE LEAST(chain.high, chain.cutoff) > chain.start
+) SELECT e.pos, e.data FROM chain JOIN tether_entries AS e
+    ON e.session = chain.id AND e.pos >= GREATEST(chain.cutoff, chain.start) AND e.pos < chain.high"""
+_EVERYTHING = 1 << 62
+_INSERT_ENTRIES = (
+    "INSERT INTO tether_entries (session, pos, uh, n, data)"
+    " SELECT %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[])"
+)
+
+
+@dataclass
+class _Shared:
+    """What `with_scope` stores share: the connection string and the pool."""
+
+    conninfo: str
+    shown: str
+    min_size: int
+    max_size: int
+    pool: AsyncConnectionPool[Any] | None = None
+    owns_pool: bool = True
+    ready: bool = False
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+class PostgresStore:
+    """Sessions in PostgreSQL: copy-on-write forks, leaf checks in the write transaction, scopes.
+
+    `conninfo` is a `postgresql://` URL or a libpq connection string; the pool (psycopg_pool,
+    `min_size`..`max_size` connections) opens on first use, when the schema is created or
+    migrated. Pass `pool=` to use a pool of your own (it must be created with `autocommit=True`
+    connections; the store will not close it). `scope` limits every call to one tenant.
+    """
+
+    def __init__(
+        self,
+        conninfo: str | None = None,
+        *,
+        scope: str | None = None,
+        pool: AsyncConnectionPool[Any] | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 5,
+    ) -> None:
+        if conninfo is None and pool is None:
+            raise ConfigurationError("PostgresStore needs a connection URL or a pool")
+        shown = redact_url(conninfo) if conninfo else "<pool>"
+        if conninfo is not None:
+            try:
+                if "://" in conninfo:
+                    urlsplit(conninfo).port  # noqa: B018 - libpq checks the port only when connecting
+                params = psycopg.conninfo.conninfo_to_dict(conninfo)
+            except (psycopg.Error, ValueError) as exc:
+                raise ConfigurationError(f"invalid PostgreSQL URL {shown!r}: {_scrub(exc, conninfo)}") from None
+            if "connect_timeout" not in params:
+                conninfo = psycopg.conninfo.make_conninfo(conninfo, connect_timeout=max(1, round(connect_timeout)))
+        self.scope = scope or ""
+        self._shared = _Shared(conninfo or "", shown, min_size, max_size, pool=pool, owns_pool=pool is None)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._shared.shown!r}, scope={self.scope!r})"
+
+    def with_scope(self, scope: str | None) -> PostgresStore:
+        """A store over the same database and pool, limited to `scope`."""
+        other = PostgresStore.__new__(PostgresStore)
+        other.scope, other._shared = scope or "", self._shared
+        return other
+
+    async def _pool(self) -> AsyncConnectionPool[Any]:
+        shared = self._shared
+        if shared.ready and shared.pool is not None:
+            return shared.pool
+        async with shared.lock:
+            if shared.ready and shared.pool is not None:
+                return shared.pool
+            if shared.pool is None:
+                try:
+                    conn = await psycopg.AsyncConnection.connect(shared.conninfo, autocommit=True)
+                except psycopg.Error as exc:
+                    raise ConfigurationError(
+                        f"cannot connect to the session store {shared.shown!r}: {_scrub(exc, shared.conninfo)}"
+                    ) from None
+                async with conn:
+                    await _migrate(conn, shared.shown)
+                pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+                    shared.conninfo,
+                    min_size=shared.min_size,
+                    max_size=shared.max_size,
+                    kwargs={"autocommit": True},
+                    open=False,
+                )
+                await pool.open(wait=True, timeout=30)
+                shared.pool = pool
+            else:  # a pool of the caller's
+                async with shared.pool.connection() as conn:
+                    await _migrate(conn, shared.shown)
+            shared.ready = True
+            return shared.pool
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        pool = await self._pool()
+        async with pool.connection() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        pool = await self._pool()
+        async with pool.connection() as conn:
+            yield conn
+
+    async def ensure_ready(self) -> None:
+        """Connect and apply migrations now (otherwise done on first use)."""
+        await self._pool()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def append(
+        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
+    ) -> None:
+        """Append entries in order, creating the session; `expected_leaf` is checked in the same transaction."""
+        parts = key_parts(self.scope, key)
+        texts = encode_entries(entries)
+        if not entries and expected_leaf is None:
+            return
+        async with self._transaction() as conn:
+            row = await _fetchone(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
+            check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
+            if not entries:
+                return
+            if row is None:
+                plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
+                created = await _fetchone(
+                    conn,
+                    "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length,"
+                    f" leaf, mtime, seq, summary) VALUES (%s, %s, %s, %s, NULL, 0, %s, %s, {_NOW_MS},"
+                    " nextval('tether_seq'), %s) ON CONFLICT DO NOTHING RETURNING id",
+                    (
+                        parts.scope,
+                        parts.project_key,
+                        parts.session_id,
+                        parts.subpath,
+                        plan.length,
+                        plan.leaf,
+                        plan.summary_json,
+                    ),
+                )
+                if created is not None:
+                    await _insert_entries(conn, created[0], plan.rows)
+                    return
+                # Another writer created the key meanwhile (or the id lives in another project).
+                row = await _fetchone(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
+                if row is None:
+                    raise SessionExistsError(parts.session_id)
+                check_leaf(parts.session_id, expected_leaf, row[4])
+            plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=_json(row[6]))
+            await conn.execute(
+                f"UPDATE tether_sessions SET length = %s, leaf = %s, mtime = GREATEST(mtime, {_NOW_MS}),"
+                " seq = nextval('tether_seq'), summary = %s WHERE id = %s",
+                (plan.length, plan.leaf, plan.summary_json, row[0]),
+            )
+            await _insert_entries(conn, row[0], plan.rows)
+
+    async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
+        """Branch `new_key` off `source_key` (cut after `at_uuid` if given) in O(1): nothing is copied."""
+        source = key_parts(self.scope, source_key)
+        target = key_parts(self.scope, new_key)
+        async with self._transaction() as conn:
+            row = await _fetchone(conn, _BY_KEY + " FOR SHARE", _key_params(source))  # no delete meanwhile
+            if row is None:
+                raise SessionNotFoundError(source.session_id)
+            chain = [Node(*r) for r in await _fetchall(conn, _CHAIN, (row[0],))]
+            summary = _json(row[6])
+            if at_uuid is None:
+                cut, leaf, count = row[3], row[4], int(summary.get("message_count", 0))
+            else:
+                cut, count = await _locate(conn, chain, source.session_id, at_uuid)
+                leaf = at_uuid
+            parent = shortcut_parent(chain, cut)
+            origin = {"sessionId": source.session_id, "messageUuid": leaf}
+            created = await _fetchone(
+                conn,
+                "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
+                f" mtime, seq, summary) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {_NOW_MS}, nextval('tether_seq'), %s)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                (
+                    target.scope,
+                    target.project_key,
+                    target.session_id,
+                    target.subpath,
+                    parent.id,
+                    cut,
+                    cut,
+                    leaf,
+                    to_json(fork_summary(summary, forked_from=origin, message_count=count)),
+                ),
+            )
+            if created is None:
+                raise SessionExistsError(target.session_id)
+
+    async def delete(self, key: SessionKey) -> None:
+        """Delete a transcript (a main key also deletes its subpaths); forks of it stay whole.
+
+        The rows are tombstoned (the id is free again at once) and their entries removed, except
+        the prefix live forks still read, which goes when the last of them does.
+        """
+        parts = key_parts(self.scope, key)
+        for attempt in range(5):
+            try:
+                async with self._transaction() as conn:
+                    if parts.is_main:
+                        rows = await _fetchall(
+                            conn,
+                            "SELECT id FROM tether_sessions WHERE scope = %s AND session_id = %s AND project_key = %s"
+                            " AND NOT deleted ORDER BY id FOR UPDATE",
+                            (parts.scope, parts.session_id, parts.project_key),
+                        )
+                    else:
+                        rows = await _fetchall(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
+                    for node_id, *_ in rows:
+                        await conn.execute(
+                            "UPDATE tether_sessions SET deleted = true, leaf = NULL, summary = '{}' WHERE id = %s",
+                            (node_id,),
+                        )
+                        await _collect(conn, node_id)
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 4:
+                    raise
+                await anyio.sleep(0.01 * (attempt + 1))
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        """The session's view in append order (inherited history first), or None."""
+        return await self._view(key_parts(self.scope, key), _EVERYTHING)
+
+    async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
+        """The last `limit` entries of the view, reading only those."""
+        parts = key_parts(self.scope, key)
+        limit = max(0, int(limit))
+        if limit:
+            return await self._view(parts, limit)
+        async with self._connection() as conn:
+            return None if await _fetchone(conn, _BY_KEY, _key_params(parts)) is None else []
+
+    async def _view(self, parts: KeyParts, tail: int) -> list[SessionStoreEntry] | None:
+        params = {
+            "scope": parts.scope,
+            "sid": parts.session_id,
+            "sub": parts.subpath,
+            "project": parts.project_key,
+            "tail": tail,
+        }
+        async with self._connection() as conn:
+            rows = await _fetchall(conn, _VIEW, params)
+        if not rows:
+            return None  # a stored transcript always has at least one entry
+        rows.sort(key=operator.itemgetter(0))
+        return decode_entries([text for _, text in rows])
+
+    async def find(self, session_id: str) -> StoredSession | None:
+        """Where `session_id` lives (any project of this scope), its leaf and summary."""
+        session_id = validate_session_id(session_id)
+        async with self._connection() as conn:
+            row = await _fetchone(conn, _MAIN_BY_ID, (self.scope, session_id))
+        if row is None:
+            return None
+        key = SessionKey(project_key=row[7], session_id=row[8])
+        return StoredSession(key=key, leaf=row[4], mtime=row[5], summary=_json(row[6]))
+
+    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
+        """Every session of the project, newest first."""
+        rows = await self._listing(project_key, None, None, "session_id, mtime")
+        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in rows]
+
+    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
+        """Every session's summary in the project, newest first."""
+        rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
+        return [_summary_entry(r) for r in rows]
+
+    async def list_page(
+        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> SessionPage:
+        """Sessions newest first (all projects when `project_key` is None), `limit` at a time."""
+        limit = max(1, int(limit))
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
+        page = rows[:limit]
+        next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
+        return SessionPage(items=[_summary_entry(r) for r in page], next_cursor=next_cursor)
+
+    async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
+        where = ["scope = %s", "NOT deleted", "subpath = ''"]
+        params: list[Any] = [self.scope]
+        if project_key is not None:
+            where.append("project_key = %s")
+            params.append(project_key)
+        if after is not None:
+            where.append("seq < %s")
+            params.append(after)
+        sql = f"SELECT {columns} FROM tether_sessions WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        async with self._connection() as conn:
+            return await _fetchall(conn, sql, params)
+
+    async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
+        """The subpaths stored under a session."""
+        parts = key_parts(self.scope, SessionKey(project_key=key["project_key"], session_id=key["session_id"]))
+        async with self._connection() as conn:
+            rows = await _fetchall(
+                conn,
+                "SELECT subpath FROM tether_sessions WHERE scope = %s AND session_id = %s AND project_key = %s"
+                " AND subpath <> '' AND NOT deleted ORDER BY subpath",
+                (parts.scope, parts.session_id, parts.project_key),
+            )
+        return [r[0] for r in rows]
+
+    async def close(self) -> None:
+        """Close the pool (shared with `with_scope` stores; reopened on next use). A pool passed in stays open."""
+        shared = self._shared
+        if shared.owns_pool and shared.pool is not None:
+            pool, shared.pool = shared.pool, None
+            await pool.close()
+
+
+async def _fetchone(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> Any:
+    cursor = await conn.execute(sql, params)
+    return await cursor.fetchone()
+
+
+async def _fetchall(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> list[Any]:
+    cursor = await conn.execute(sql, params)
+    return await cursor.fetchall()
+
+
+def _key_params(parts: KeyParts) -> tuple[str, str, str, str]:
+    return (parts.scope, parts.session_id, parts.subpath, parts.project_key)
+
+
+def _json(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def _summary_entry(row: Sequence[Any]) -> SessionSummaryEntry:
+    return SessionSummaryEntry(session_id=row[0], mtime=row[1], data=_json(row[2]), project_key=row[3])
+
+
+async def _insert_entries(
+    conn: psycopg.AsyncConnection[Any], node_id: int, rows: list[tuple[int, int | None, int | None, str]]
+) -> None:
+    positions, hashes, counts, texts = (list(column) for column in zip(*rows, strict=True))
+    await conn.execute(_INSERT_ENTRIES, (node_id, positions, hashes, counts, texts))
+
+
+async def _locate(
+    conn: psycopg.AsyncConnection[Any], chain: list[Node], session_id: str, at_uuid: str
+) -> tuple[int, int]:
+    """`(position + 1, running uuid count)` of the last entry `at_uuid` in the view of `chain`."""
+    segments = view_segments(chain)
+    best: tuple[int, int] | None = None
+    if isinstance(at_uuid, str) and at_uuid:
+        candidates = await _fetchall(
+            conn, "SELECT session, pos, n, data FROM tether_entries WHERE uh = %s", (uuid_hash(at_uuid),)
+        )
+        for node_id, pos, count, text in candidates:
+            inside = any(node_id == n and low <= pos < high for n, low, high in segments)
+            if inside and (best is None or pos >= best[0]) and _json(text).get("uuid") == at_uuid:
+                best = (pos + 1, count)
+    if best is None:
+        raise EntryNotFoundError(session_id, str(at_uuid))
+    return best
+
+
+async def _collect(conn: psycopg.AsyncConnection[Any], node_id: int | None) -> None:
+    """Drop what deleted nodes no longer need, from `node_id` up its ancestry (locking each row)."""
+    while node_id is not None:
+        row = await _fetchone(
+            conn, "SELECT parent, cutoff, length, deleted FROM tether_sessions WHERE id = %s FOR UPDATE", (node_id,)
+        )
+        if row is None or not row[3]:
+            return
+        parent, cutoff, length, _ = row
+        children = await _fetchall(
+            conn, "SELECT deleted, length, cutoff FROM tether_sessions WHERE parent = %s", (node_id,)
+        )
+        if not children:
+            await conn.execute("DELETE FROM tether_entries WHERE session = %s", (node_id,))
+            await conn.execute("DELETE FROM tether_sessions WHERE id = %s", (node_id,))
+        else:
+            keep = gc_keep((bool(d), n, c) for d, n, c in children)
+            if keep >= length:
+                return
+            await conn.execute(
+                "DELETE FROM tether_entries WHERE session = %s AND pos >= %s", (node_id, max(keep, cutoff))
+            )
+            await conn.execute("UPDATE tether_sessions SET length = %s WHERE id = %s", (keep, node_id))
+        node_id = parent
+
+
+async def _migrate(conn: psycopg.AsyncConnection[Any], shown: str) -> None:
+    """Bring the schema to `SCHEMA_VERSION` in one transaction, under an advisory lock."""
+    try:
+        row = await _fetchone(conn, "SELECT version FROM tether_schema", ())
+        if row is not None and row[0] == SCHEMA_VERSION:
+            return
+    except psycopg.errors.UndefinedTable:
+        pass
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        await conn.execute("CREATE TABLE IF NOT EXISTS tether_schema (version INTEGER NOT NULL)")
+        row = await _fetchone(conn, "SELECT version FROM tether_schema", ())
+        version = row[0] if row else 0
+        if version > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"the session store {shown!r} has schema version {version}, newer than this tether understands "
+                f"({SCHEMA_VERSION}); upgrade tether"
+            )
+        for statements in _MIGRATIONS[version:]:
+            for statement in statements:
+                await conn.execute(statement)
+        if row is None:
+            await conn.execute("INSERT INTO tether_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+        else:
+            await conn.execute("UPDATE tether_schema SET version = %s", (SCHEMA_VERSION,))
+
+
+def _scrub(error: BaseException, conninfo: str) -> str:
+    """An error message with any password of `conninfo` removed."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    try:
+        password = psycopg.conninfo.conninfo_to_dict(conninfo).get("password")
+    except psycopg.Error:
+        password = None
+    if isinstance(password, str) and password:
+        message = message.replace(password, "***")
+    return message
