@@ -3,9 +3,11 @@
 The data model is SQLiteStore's (see `tether.sessions._storecore`): `tether_sessions` holds one
 row per transcript with `(parent, cutoff)` for copy-on-write forks, and its leaf, summary and
 listing position; `tether_entries` holds one row per entry keyed `(session, position in the
-view)`. An append locks its session row (`SELECT ... FOR UPDATE`), checks `expected_leaf`,
-inserts the entries and updates the row in one transaction, so concurrent writers on any number
-of machines never interleave. `mtime` comes from the server's clock, so every worker agrees.
+view)`. An append reads the session row, checks `expected_leaf` and folds the summary, then one
+statement updates the row only if its `length` is unchanged (every append changes it) and
+inserts the entries: concurrent writers on any number of machines never interleave, and the
+loser of a race reads again (and, with `expected_leaf`, gets `SessionConflictError`). No row lock
+is held across a round trip. `mtime` comes from the server's clock, so every worker agrees.
 
 The schema is versioned in `tether_schema` and migrated on first use inside a transaction that
 holds an advisory lock: any number of processes may start at once against an empty database.
@@ -115,12 +117,39 @@ _BY_KEY = (
 _MAIN_BY_ID = (
     f"SELECT {_NODE} FROM tether_sessions WHERE scope = %s AND session_id = %s AND subpath = '' AND NOT deleted"
 )
-_CHAIN = """WITH RECURSIVE chain AS (
-    SELECT id, parent, cutoff, length, 0 AS depth FROM tether_sessions WHERE id = %s
+_FORK_READ = """WITH RECURSIVE chain AS (
+    SELECT id, parent, cutoff, length, leaf, summary, 0 AS depth FROM tether_sessions
+    WHERE scope = %s AND session_id = %s AND subpath = %s AND project_key = %s AND NOT deleted
     UNION ALL
-    SELECT s.id, s.parent, s.cutoff, s.length, chain.depth + 1
+    SELECT s.id, s.parent, s.cutoff, s.length, NULL, NULL, chain.depth + 1
     FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
-) SELECT id, parent, cutoff, length FROM chain ORDER BY depth"""
+) SELECT id, parent, cutoff, length, leaf, summary FROM chain ORDER BY depth"""
+# The fork row is inserted only while the source is still live; FOR SHARE holds off its deletion.
+_FORK = (
+    "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf, mtime,"
+    f" seq, summary) SELECT %s, %s, %s, %s, %s, %s, %s, %s, {_NOW_MS}, nextval('tether_seq'), %s"
+    " FROM tether_sessions WHERE id = %s AND NOT deleted FOR SHARE RETURNING id"
+)
+_ENTRY_ROWS = (
+    "unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::text[]) AS t(pos, uh, n, data)"  # binary: no escaping
+)
+# Update the row only if no other append happened since it was read, and add the entries: one statement.
+_UPDATE = f"""WITH s AS (
+    UPDATE tether_sessions SET length = %s, leaf = %s, summary = %s, mtime = GREATEST(mtime, {_NOW_MS}),
+        seq = nextval('tether_seq')
+    WHERE id = %s AND length = %s AND NOT deleted RETURNING id
+), e AS (
+    INSERT INTO tether_entries (session, pos, uh, n, data) SELECT s.id, t.pos, t.uh, t.n, t.data FROM s, {_ENTRY_ROWS}
+) SELECT id FROM s"""
+_CREATE = f"""WITH s AS (
+    INSERT INTO tether_sessions (scope, session_id, subpath, project_key, parent, cutoff, length, leaf, mtime, seq,
+        summary)
+    VALUES (%s, %s, %s, %s, NULL, 0, %s, %s, {_NOW_MS}, nextval('tether_seq'), %s)
+    ON CONFLICT DO NOTHING RETURNING id
+), e AS (
+    INSERT INTO tether_entries (session, pos, uh, n, data) SELECT s.id, t.pos, t.uh, t.n, t.data FROM s, {_ENTRY_ROWS}
+) SELECT id FROM s"""
+_CANDIDATES = "SELECT session, pos, n, data FROM tether_entries WHERE uh = %s"
 _VIEW = """WITH RECURSIVE chain AS (
     SELECT id, parent, cutoff, length AS high, GREATEST(0, length - %(tail)s) AS start FROM tether_sessions
     WHERE scope = %(scope)s AND session_id = %(sid)s AND subpath = %(sub)s AND project_key = %(project)s AND NOT deleted
@@ -131,10 +160,6 @@ _VIEW = """WITH RECURSIVE chain AS (
 ) SELECT e.pos, e.data FROM chain JOIN tether_entries AS e
     ON e.session = chain.id AND e.pos >= GREATEST(chain.cutoff, chain.start) AND e.pos < chain.high"""
 _EVERYTHING = 1 << 62
-_INSERT_ENTRIES = (
-    "INSERT INTO tether_entries (session, pos, uh, n, data)"
-    " SELECT %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[])"
-)
 
 
 @dataclass
@@ -246,72 +271,63 @@ class PostgresStore:
     async def append(
         self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
     ) -> None:
-        """Append entries in order, creating the session; `expected_leaf` is checked in the same transaction."""
+        """Append entries in order, creating the session; `expected_leaf` is checked atomically with the write.
+
+        The session row is read, the summary folded, and one statement updates the row only if
+        its `length` is still the one read (every append changes it) and inserts the entries.
+        A writer that lost the race reads again: with `expected_leaf` it then conflicts.
+        """
         parts = key_parts(self.scope, key)
         texts = encode_entries(entries)
         if not entries and expected_leaf is None:
             return
-        async with self._transaction() as conn:
-            row = await _fetchone(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
-            check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
-            if not entries:
-                return
-            if row is None:
-                plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
-                created = await _fetchone(
-                    conn,
-                    "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length,"
-                    f" leaf, mtime, seq, summary) VALUES (%s, %s, %s, %s, NULL, 0, %s, %s, {_NOW_MS},"
-                    " nextval('tether_seq'), %s) ON CONFLICT DO NOTHING RETURNING id",
-                    (
-                        parts.scope,
-                        parts.project_key,
-                        parts.session_id,
-                        parts.subpath,
-                        plan.length,
-                        plan.leaf,
-                        plan.summary_json,
-                    ),
-                )
-                if created is not None:
-                    await _insert_entries(conn, created[0], plan.rows)
+        async with self._connection() as conn:
+            for attempt in range(1000):
+                row = await _fetchone(conn, _BY_KEY, _key_params(parts))
+                check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
+                if not entries:
                     return
-                # Another writer created the key meanwhile (or the id lives in another project).
-                row = await _fetchone(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
                 if row is None:
-                    raise SessionExistsError(parts.session_id)
-                check_leaf(parts.session_id, expected_leaf, row[4])
-            plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=_json(row[6]))
-            await conn.execute(
-                f"UPDATE tether_sessions SET length = %s, leaf = %s, mtime = GREATEST(mtime, {_NOW_MS}),"
-                " seq = nextval('tether_seq'), summary = %s WHERE id = %s",
-                (plan.length, plan.leaf, plan.summary_json, row[0]),
-            )
-            await _insert_entries(conn, row[0], plan.rows)
+                    plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
+                    params = (*_key_params(parts), plan.length, plan.leaf, plan.summary_json, *_columns(plan.rows))
+                    if await _fetchone(conn, _CREATE, params) is not None:
+                        return
+                    if (
+                        parts.is_main
+                        and await _fetchone(conn, _MAIN_BY_ID, (parts.scope, parts.session_id))
+                        and (await _fetchone(conn, _BY_KEY, _key_params(parts)) is None)
+                    ):
+                        raise SessionExistsError(parts.session_id)  # the id lives in another project
+                else:
+                    plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=_json(row[6]))
+                    params = (plan.length, plan.leaf, plan.summary_json, row[0], row[3], *_columns(plan.rows))
+                    if await _fetchone(conn, _UPDATE, params) is not None:
+                        return
+                await anyio.sleep(min(0.05, 0.0005 * attempt))  # another writer won the race: read again
+        raise RuntimeError(f"could not append to session {parts.session_id!r}: too much contention")
 
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
         """Branch `new_key` off `source_key` (cut after `at_uuid` if given) in O(1): nothing is copied."""
         source = key_parts(self.scope, source_key)
         target = key_parts(self.scope, new_key)
-        async with self._transaction() as conn:
-            row = await _fetchone(conn, _BY_KEY + " FOR SHARE", _key_params(source))  # no delete meanwhile
-            if row is None:
-                raise SessionNotFoundError(source.session_id)
-            chain = [Node(*r) for r in await _fetchall(conn, _CHAIN, (row[0],))]
-            summary = _json(row[6])
-            if at_uuid is None:
-                cut, leaf, count = row[3], row[4], int(summary.get("message_count", 0))
-            else:
-                cut, count = await _locate(conn, chain, source.session_id, at_uuid)
-                leaf = at_uuid
-            parent = shortcut_parent(chain, cut)
-            origin = {"sessionId": source.session_id, "messageUuid": leaf}
-            created = await _fetchone(
-                conn,
-                "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
-                f" mtime, seq, summary) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {_NOW_MS}, nextval('tether_seq'), %s)"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                (
+        async with self._connection() as conn:
+            for attempt in range(100):
+                rows = await _fetchall(conn, _FORK_READ, _key_params(source))
+                if not rows:
+                    raise SessionNotFoundError(source.session_id)
+                chain = [Node(*r[:4]) for r in rows]
+                summary = _json(rows[0][5])
+                if at_uuid is None:
+                    cut, leaf, count = chain[0].length, rows[0][4], int(summary.get("message_count", 0))
+                else:
+                    candidates = []
+                    if isinstance(at_uuid, str) and at_uuid:
+                        candidates = await _fetchall(conn, _CANDIDATES, (uuid_hash(at_uuid),))
+                    cut, count = _locate(candidates, chain, source.session_id, at_uuid)
+                    leaf = at_uuid
+                parent = shortcut_parent(chain, cut)
+                origin = {"sessionId": source.session_id, "messageUuid": leaf}
+                params = (
                     target.scope,
                     target.project_key,
                     target.session_id,
@@ -321,10 +337,15 @@ class PostgresStore:
                     cut,
                     leaf,
                     to_json(fork_summary(summary, forked_from=origin, message_count=count)),
-                ),
-            )
-            if created is None:
-                raise SessionExistsError(target.session_id)
+                    chain[0].id,
+                )
+                try:
+                    if await _fetchone(conn, _FORK, params) is not None:
+                        return
+                except psycopg.errors.UniqueViolation:
+                    raise SessionExistsError(target.session_id) from None
+                await anyio.sleep(min(0.05, 0.001 * attempt))  # the source was deleted meanwhile: look again
+        raise RuntimeError(f"could not fork session {source.session_id!r}: too much contention")
 
     async def delete(self, key: SessionKey) -> None:
         """Delete a transcript (a main key also deletes its subpaths); forks of it stay whole.
@@ -476,27 +497,20 @@ def _summary_entry(row: Sequence[Any]) -> SessionSummaryEntry:
     return SessionSummaryEntry(session_id=row[0], mtime=row[1], data=_json(row[2]), project_key=row[3])
 
 
-async def _insert_entries(
-    conn: psycopg.AsyncConnection[Any], node_id: int, rows: list[tuple[int, int | None, int | None, str]]
-) -> None:
+def _columns(rows: list[tuple[int, int | None, int | None, str]]) -> tuple[list[Any], ...]:
+    """The rows of an append plan as four arrays (position, uuid hash, count, json) for `unnest`."""
     positions, hashes, counts, texts = (list(column) for column in zip(*rows, strict=True))
-    await conn.execute(_INSERT_ENTRIES, (node_id, positions, hashes, counts, texts))
+    return positions, hashes, counts, texts
 
 
-async def _locate(
-    conn: psycopg.AsyncConnection[Any], chain: list[Node], session_id: str, at_uuid: str
-) -> tuple[int, int]:
+def _locate(candidates: list[Any], chain: list[Node], session_id: str, at_uuid: str) -> tuple[int, int]:
     """`(position + 1, running uuid count)` of the last entry `at_uuid` in the view of `chain`."""
     segments = view_segments(chain)
     best: tuple[int, int] | None = None
-    if isinstance(at_uuid, str) and at_uuid:
-        candidates = await _fetchall(
-            conn, "SELECT session, pos, n, data FROM tether_entries WHERE uh = %s", (uuid_hash(at_uuid),)
-        )
-        for node_id, pos, count, text in candidates:
-            inside = any(node_id == n and low <= pos < high for n, low, high in segments)
-            if inside and (best is None or pos >= best[0]) and _json(text).get("uuid") == at_uuid:
-                best = (pos + 1, count)
+    for node_id, pos, count, text in candidates:
+        inside = any(node_id == n and low <= pos < high for n, low, high in segments)
+        if inside and (best is None or pos >= best[0]) and _json(text).get("uuid") == at_uuid:
+            best = (pos + 1, count)
     if best is None:
         raise EntryNotFoundError(session_id, str(at_uuid))
     return best

@@ -37,7 +37,6 @@ from tether.sessions._storecore import (
     Node,
     check_leaf,
     decode_cursor,
-    decode_entries,
     encode_cursor,
     encode_entries,
     key_parts,
@@ -241,7 +240,7 @@ end
 return 'ok'
 """
 
-# ARGV: base, qscope, field, tail (-1: everything) -> {'1', entries...} or false
+# ARGV: base, qscope, field, tail (-1: everything) -> the entries as one JSON array text, or false
 _LOAD = """
 local base = ARGV[1]
 local id = redis.call('HGET', base .. ':k:' .. ARGV[2], ARGV[3])
@@ -260,12 +259,12 @@ while true do
   local p = redis.call('HMGET', base .. ':s:' .. node, 'parent', 'cutoff')
   parent, cutoff = p[1], tonumber(p[2])
 end
-local out = {'1'}
+local parts = {}
 for _, segment in ipairs(segments) do
   local items = redis.call('LRANGE', base .. ':e:' .. segment[1], segment[2], segment[3])
-  for i = 1, #items do out[#out + 1] = items[i] end
+  if #items > 0 then parts[#parts + 1] = table.concat(items, ',') end
 end
-return out
+return '[' .. table.concat(parts, ',') .. ']'
 """
 
 _FIND = """
@@ -275,10 +274,12 @@ return redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'project', 'leaf', 'mtime', '
 """
 
 # ARGV: base, sorted set, max score ('+inf' or '(cursor'), limit (-1: all), with summaries ('1'/'0')
+# -> one JSON text: [[sid, mtime, summary, project], ...] (one reply parses far faster than many)
 _LIST = """
 local ids
 if ARGV[4] == '-1' then ids = redis.call('ZREVRANGEBYSCORE', ARGV[2], ARGV[3], '-inf')
 else ids = redis.call('ZREVRANGEBYSCORE', ARGV[2], ARGV[3], '-inf', 'LIMIT', 0, tonumber(ARGV[4])) end
+if #ids == 0 then return '[]' end
 local out = {}
 for _, id in ipairs(ids) do
   if ARGV[5] == '1' then
@@ -287,7 +288,7 @@ for _, id in ipairs(ids) do
     out[#out + 1] = redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'sid', 'mtime')
   end
 end
-return out
+return cjson.encode(out)
 """
 
 
@@ -524,7 +525,10 @@ class RedisStore:
     async def _view(self, parts: KeyParts, tail: int) -> list[SessionStoreEntry] | None:
         scripts = await self._scripts()
         reply = await self._run(scripts.load, [self._shared.base, self._q, self._field(parts), tail])
-        return decode_entries(reply[1:]) if reply else None
+        if reply is None:
+            return None
+        entries: list[SessionStoreEntry] = json.loads(reply)  # one reply, decoded in one call
+        return entries
 
     async def find(self, session_id: str) -> StoredSession | None:
         """Where `session_id` lives (any project of this scope), its leaf and summary."""
@@ -545,13 +549,13 @@ class RedisStore:
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """Every session of the project, newest first."""
         scripts = await self._scripts()
-        rows = await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "0"])
-        return [SessionStoreListEntry(session_id=_text(r[0]), mtime=int(r[1])) for r in rows]
+        rows = json.loads(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "0"]))
+        return [SessionStoreListEntry(session_id=r[0], mtime=int(r[1])) for r in rows]
 
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         scripts = await self._scripts()
-        rows = await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "1"])
+        rows = json.loads(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "1"]))
         return [_summary_entry(r) for r in rows]
 
     async def list_page(
@@ -561,7 +565,9 @@ class RedisStore:
         limit = max(1, int(limit))
         top = f"({decode_cursor(cursor)}" if cursor else "+inf"
         scripts = await self._scripts()
-        rows = await self._run(scripts.list, [self._shared.base, self._zset(project_key), top, limit + 1, "1"])
+        rows = json.loads(
+            await self._run(scripts.list, [self._shared.base, self._zset(project_key), top, limit + 1, "1"])
+        )
         page = rows[:limit]
         next_cursor = encode_cursor(int(page[-1][1])) if len(rows) > limit else None
         return SessionPage(items=[_summary_entry(r) for r in page], next_cursor=next_cursor)
@@ -589,9 +595,7 @@ class RedisStore:
 
 
 def _summary_entry(row: list[Any]) -> SessionSummaryEntry:
-    return SessionSummaryEntry(
-        session_id=_text(row[0]), mtime=int(row[1]), data=json.loads(row[2]), project_key=_text(row[3])
-    )
+    return SessionSummaryEntry(session_id=row[0], mtime=int(row[1]), data=json.loads(row[2]), project_key=row[3])
 
 
 def _locate(chain: list[Node], records: list[Any], session_id: str, at_uuid: str) -> tuple[int, int]:
