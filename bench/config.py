@@ -24,6 +24,8 @@ class StoreConfig:
     """Sizes at which forks are measured too."""
     list_sessions: int
     list_reps: int
+    table_sizes: tuple[int, int] = (1000, 10_000)
+    """The two sizes the table shows."""
     time_cap_s: float | None = None
     bytes_cap: int | None = None
 
@@ -61,12 +63,12 @@ FULL = Config(
         ),
     },
     stores={
-        "tether": StoreConfig(SIZES, [1000, 10_000], list_sessions=10_000, list_reps=21),
-        "openai-agents": StoreConfig(SIZES, [1000, 10_000], list_sessions=0, list_reps=0),
+        "tether": StoreConfig(SIZES, SIZES, list_sessions=10_000, list_reps=21),
+        "openai-agents": StoreConfig(SIZES, SIZES, list_sessions=0, list_reps=0),
         # LangGraph stores the whole state in every checkpoint: 10k items would take about 7 min
         # and 15 GB, so it grows until a time or disk cap and the rest is extrapolated.
         "langgraph": StoreConfig(
-            SIZES, [1000, 10_000], list_sessions=10_000, list_reps=7, time_cap_s=75, bytes_cap=1_500_000_000
+            SIZES, SIZES, list_sessions=10_000, list_reps=7, time_cap_s=75, bytes_cap=1_500_000_000
         ),
         "claude-agent-sdk": StoreConfig([], [], list_sessions=10_000, list_reps=5),
     },
@@ -88,10 +90,10 @@ QUICK = Config(
         ),
     },
     stores={
-        "tether": StoreConfig([100, 1000], [1000], list_sessions=1000, list_reps=5),
-        "openai-agents": StoreConfig([100, 1000], [1000], list_sessions=0, list_reps=0),
+        "tether": StoreConfig([100, 1000], [100, 1000], list_sessions=1000, list_reps=5, table_sizes=(100, 1000)),
+        "openai-agents": StoreConfig([100, 1000], [100, 1000], list_sessions=0, list_reps=0),
         "langgraph": StoreConfig(
-            [100, 500], [500], list_sessions=1000, list_reps=3, time_cap_s=20, bytes_cap=300_000_000
+            [100, 500], [100, 500], list_sessions=1000, list_reps=3, time_cap_s=20, bytes_cap=300_000_000
         ),
         "claude-agent-sdk": StoreConfig([], [], list_sessions=1000, list_reps=3),
     },

@@ -31,6 +31,8 @@ class Cell:
     note: str = ""
     """Why there is no value, or how the value was obtained (extrapolated, ...)."""
     approx: bool = False
+    method: str = ""
+    """How the system does this work when it has no direct equivalent (a footnote of its own)."""
 
 
 @dataclass
@@ -88,9 +90,8 @@ def _render(cell: Cell, unit: str, notes: Notes) -> str:
         text = f"{cell.value:g}"
     if cell.approx:
         text = "~" + text
-    if cell.note and cell.value is not None:
-        text += " " + notes.mark(cell.note)
-    return text
+    marks = [notes.mark(text) for text in (cell.method, cell.note) if text]
+    return " ".join([text, *marks])
 
 
 def _ratio(tether: Cell, peer: Cell) -> str:
@@ -182,8 +183,35 @@ def _linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
     return slope, mean_y - slope * mean_x
 
 
+METHOD_NOTES: dict[tuple[str, str], str] = {
+    ("openai-agents", "fork_mid"): "OpenAI Agents: SQLiteSession has no fork; a copy: `get_items()` then "
+    "`add_items(prefix)` into a new session",
+    ("openai-agents", "fork_end"): "OpenAI Agents: SQLiteSession has no fork; a copy: `get_items()` then "
+    "`add_items(prefix)` into a new session",
+    ("langgraph", "append"): "LangGraph: one `graph.invoke` per turn, its real per-turn path (load the "
+    "checkpoint, run the node, write checkpoints holding the whole state)",
+    ("langgraph", "tail"): "LangGraph: no partial read; the last 50 are the whole state, sliced",
+    ("langgraph", "fork_mid"): "LangGraph: `update_state` at a past checkpoint: writes a checkpoint with the "
+    "whole state at that point (and makes it the thread's head)",
+    ("langgraph", "fork_end"): "LangGraph: `update_state` at a past checkpoint: writes a checkpoint with the "
+    "whole state at that point (and makes it the thread's head)",
+    ("tether-postgres", "bytes"): "PostgreSQL and Redis: what the server holds for the run (tables with "
+    "indexes and TOAST; Redis `MEMORY USAGE` of the keys)",
+    ("tether-redis", "bytes"): "PostgreSQL and Redis: what the server holds for the run (tables with "
+    "indexes and TOAST; Redis `MEMORY USAGE` of the keys)",
+}
+"""How a peer does a figure's work when it has no direct equivalent (shown as a footnote)."""
+
+
 def store_cell(results: dict[str, Any], system: str, figure: str, size: int) -> Cell:
-    """A store figure at `size` items; for a capped system, extrapolated from what it reached."""
+    """A store figure at `size` items, with the method's footnote; a capped system's is extrapolated."""
+    cell = _store_value(results, system, figure, size)
+    if cell.value is not None:
+        cell.method = METHOD_NOTES.get((system, "bytes" if figure == "bytes_ratio" else figure), "")
+    return cell
+
+
+def _store_value(results: dict[str, Any], system: str, figure: str, size: int) -> Cell:
     points, grow, reason = _points(results, system)
     title = PEER_TITLES.get(system, system)
     if grow is None:
@@ -224,6 +252,8 @@ def _extrapolate(points: list[dict[str, Any]], grow: dict[str, Any], title: str,
             return Cell(note=f"{title}: {why}")
         base = max(forked, key=lambda p: p["items"])
         return Cell(base[figure]["median"] * size / base["items"], note=note, approx=True)
+    if figure == "tail":
+        figure = "load"  # its tail is the whole state, sliced
     measured = [(p["items"], _dig(p, figure, "median")) for p in usable]
     measured = [(x, y) for x, y in measured if y is not None]
     fit = _linear_fit([x for x, _ in measured], [y for _, y in measured])
@@ -236,7 +266,7 @@ def _extrapolate(points: list[dict[str, Any]], grow: dict[str, Any], title: str,
 def list_cell(results: dict[str, Any], system: str) -> Cell:
     result, reason = _outcome(results, "stores", system, "list")
     if result is None:
-        return Cell(note=reason if reason.startswith("n/a") else f"{PEER_TITLES.get(system, system)}: {reason}")
+        return Cell(note=f"{PEER_TITLES.get(system, system)}: {reason}")
     return Cell(result["first_page"]["median"])
 
 
@@ -345,9 +375,9 @@ def store_table(results: dict[str, Any], notes: Notes, sizes: tuple[int, int]) -
         (f"fork at the middle, {large:,}", "fork_mid", large, "fork", "s"),
         (f"fork at the end, {small:,}", "fork_end", small, "fork", "s"),
         (f"fork at the end, {large:,}", "fork_end", large, "fork", "s"),
-        (f"bytes on disk, {small:,} items", "bytes", small, None, "bytes"),
-        (f"bytes on disk, {large:,} items", "bytes", large, None, "bytes"),
-        (f"bytes on disk ÷ the items' JSON, {large:,}", "bytes_ratio", large, "bytes", "x"),
+        (f"bytes stored, {small:,} items", "bytes", small, None, "bytes"),
+        (f"bytes stored, {large:,} items", "bytes", large, None, "bytes"),
+        (f"bytes stored ÷ the items' compact JSON, {large:,}", "bytes_ratio", large, "bytes", "x"),
     ]
     rows = []
     for label, figure, size, goal_key, unit in specs:
@@ -381,7 +411,7 @@ def list_table(results: dict[str, Any], notes: Notes) -> list[str]:
     peers = [*STORE_PEERS, AGENT_PEER]
     cells = {system: list_cell(results, system) for system in tethers + peers}
     for system, text in list_notes(results).items():
-        cells[system].note = text
+        cells[system].method = text
     row = [f"first page (50 newest) of {_list_count(results):,} sessions", GOALS["list"].text]
     row.extend(_render(cells[system], "s", notes) for system in tethers + peers)
     row.extend(_ratio(cells["tether-sqlite"], cells[peer]) for peer in peers)
@@ -453,3 +483,22 @@ def render(results: dict[str, Any]) -> str:
         lines += [f"{index}. {text}" for index, text in enumerate(notes.texts, 1)]
         lines += [""]
     return "\n".join(lines)
+
+
+DOCS_START = "<!-- bench:latest:start -->"
+DOCS_END = "<!-- bench:latest:end -->"
+
+
+def update_docs(document: str, latest: str) -> str:
+    """`document` with the text between the bench markers replaced by `latest` (its title dropped).
+
+    The plot's path is rewritten to be relative to `docs/`. A document without the markers is
+    returned unchanged.
+    """
+    start, end = document.find(DOCS_START), document.find(DOCS_END)
+    if start < 0 or end < start:
+        return document
+    body = latest.split("\n", 1)[1].strip() if latest.startswith("# ") else latest.strip()
+    body = body.replace("](cost_vs_length.png)", "](../bench/results/cost_vs_length.png)")
+    body = "\n".join("#" + line if line.startswith("#") else line for line in body.splitlines())
+    return document[: start + len(DOCS_START)] + "\n" + body + "\n" + document[end:]

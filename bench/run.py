@@ -27,7 +27,7 @@ from typing import Any
 from bench.agent_bench import run_agent_bench
 from bench.config import FULL, QUICK, Config
 from bench.peer_env import ensure_peer_env
-from bench.report import render
+from bench.report import render, update_docs
 from bench.store_bench import run_store_bench
 from bench.workers import REPO, peer_python, tether_python
 
@@ -121,12 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "config": config.name,
-        "full_sizes": config.stores["tether"].full_at[:2]
-        if len(config.stores["tether"].full_at) >= 2
-        else [
-            config.stores["tether"].full_at[0],
-            config.stores["tether"].full_at[0],
-        ],
+        "full_sizes": list(config.stores["tether"].table_sizes),
         "wall_seconds": wall,
         "machine": machine(),
         "versions": versions(status),
@@ -141,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     json_path = RESULTS / "latest.json"
     json_path.write_text(json.dumps(results, indent=1))
-    (RESULTS / "latest.md").write_text(render(results))
+    latest = render(results)
+    (RESULTS / "latest.md").write_text(latest)
+    docs = REPO / "docs" / "performance.md"
+    if config is FULL and options.only is None and docs.exists():
+        docs.write_text(update_docs(docs.read_text(), latest))
     plot = subprocess.run(
         [str(peer_python()), "-m", "bench.plot", str(json_path), str(RESULTS / "cost_vs_length.png")],
         cwd=REPO,

@@ -33,7 +33,7 @@ LIST_WORKERS = {
     "langgraph": (peer_python, "bench.store_langgraph"),
     "claude-agent-sdk": (peer_python, "bench.store_claude"),
 }
-NO_LISTING = {"openai-agents": "n/a: SQLiteSession has no list API (a session is opened by its id)"}
+NO_LISTING = {"openai-agents": "no list API (a session is opened by its id)"}
 
 
 def _answers(url: str, default_port: int) -> bool:

@@ -8,7 +8,9 @@ Phases:
   middle entry and at the leaf, bytes on disk.
 - `list`: `sessions` sessions of one turn each in one project, then `list_page(limit=50)`.
 
-`kind` is `sqlite` (a file under `dir`), or `postgres` / `redis` with `url`.
+`kind` is `sqlite` (a file under `dir`), or `postgres` / `redis` with the server's `url`: the run
+gets a fresh database (PostgreSQL) or key prefix (Redis), dropped at the end; its bytes are what
+the server holds for it (tables with indexes and TOAST, or Redis `MEMORY USAGE` of its keys).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bench.store_driver import drive
 from bench.workload import checkpoint_sqlite, claude_turn, emit, json_size, summary, worker_args
@@ -27,26 +30,82 @@ from tether.sessions.store import NO_LEAF, SessionKey
 CWD = "/bench/project"
 
 
-def open_tether_store(kind: str, args: dict[str, Any]) -> Any:
-    """The store under test, empty: a fresh SQLite file, or a fresh scope on a server."""
+class ServerSpace:
+    """A fresh PostgreSQL database or Redis key prefix for one run, measured and dropped afterwards."""
+
+    def __init__(self, kind: str, url: str) -> None:
+        self.kind = kind
+        self.admin_url = url
+        self.name = f"tether_bench_{uuid.uuid4().hex[:12]}"
+        if kind == "postgres":
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True, connect_timeout=5) as admin:
+                admin.execute(f'CREATE DATABASE "{self.name}"')
+            parts = urlsplit(url)
+            self.url = urlunsplit((parts.scheme, parts.netloc, "/" + self.name, parts.query, parts.fragment))
+        else:
+            separator = "&" if "?" in url else "?"
+            self.url = f"{url}{separator}prefix={self.name}"
+
+    def stored_bytes(self) -> int:
+        """Bytes the server holds for this run: tables with indexes and TOAST, or Redis key memory."""
+        if self.kind == "postgres":
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+                ).fetchone()
+            return int(row[0]) if row else 0
+        import redis
+
+        client = redis.Redis.from_url(self.admin_url)
+        try:
+            return sum(client.memory_usage(key) or 0 for key in client.scan_iter(match=f"*{self.name}*", count=1000))
+        finally:
+            client.close()
+
+    def drop(self) -> None:
+        if self.kind == "postgres":
+            import psycopg
+
+            with psycopg.connect(self.admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            return
+        import redis
+
+        client = redis.Redis.from_url(self.admin_url)
+        try:
+            keys = list(client.scan_iter(match=f"*{self.name}*", count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start : start + 500])
+        finally:
+            client.close()
+
+
+def open_tether_store(kind: str, args: dict[str, Any], space: ServerSpace | None) -> Any:
+    """The store under test, empty: a fresh SQLite file, or a fresh database / key prefix on a server."""
     if kind == "sqlite":
         from tether.sessions.sqlite import SQLiteStore
 
         return SQLiteStore(Path(args["dir"]) / "tether.db")
     from tether.sessions.urls import open_store
 
-    store = open_store(args["url"])
-    with_scope = getattr(store, "with_scope", None)
-    return with_scope(f"bench-{uuid.uuid4()}") if with_scope is not None else store
+    assert space is not None
+    return open_store(space.url)
 
 
 class TetherAdapter:
     """tether's store doing the bench's work on one session."""
 
-    def __init__(self, store: Any, kind: str, directory: Path | None) -> None:
+    def __init__(self, store: Any, kind: str, directory: Path | None, space: ServerSpace | None) -> None:
         self.store = store
         self.kind = kind
         self.directory = directory
+        self.space = space
         self.session_id = str(uuid.uuid4())
         self.key = SessionKey(project_key=project_key_for_directory(CWD), session_id=self.session_id)
         self.leaf = NO_LEAF
@@ -78,7 +137,7 @@ class TetherAdapter:
     def bytes_on_disk(self) -> int | None:
         if self.kind == "sqlite" and self.directory is not None:
             return checkpoint_sqlite(self.directory / "tether.db")
-        return None
+        return self.space.stored_bytes() if self.space is not None else None
 
     def json_bytes(self) -> int:
         return self.json_total
@@ -86,17 +145,21 @@ class TetherAdapter:
 
 async def grow(args: dict[str, Any]) -> dict[str, Any]:
     kind = args["kind"]
-    store = open_tether_store(kind, args)
+    space = ServerSpace(kind, args["url"]) if kind != "sqlite" else None
+    store = open_tether_store(kind, args, space)
     try:
-        adapter = TetherAdapter(store, kind, Path(args["dir"]) if kind == "sqlite" else None)
+        adapter = TetherAdapter(store, kind, Path(args["dir"]) if kind == "sqlite" else None, space)
         return await drive(adapter, sizes=args["sizes"], full_at=args["full_at"], **args.get("drive", {}))
     finally:
         await store.close()
+        if space is not None:
+            space.drop()
 
 
 async def listing(args: dict[str, Any]) -> dict[str, Any]:
     kind = args["kind"]
-    store = open_tether_store(kind, args)
+    space = ServerSpace(kind, args["url"]) if kind != "sqlite" else None
+    store = open_tether_store(kind, args, space)
     try:
         project_key = project_key_for_directory(CWD)
         start = time.perf_counter()
@@ -124,6 +187,8 @@ async def listing(args: dict[str, Any]) -> dict[str, Any]:
         }
     finally:
         await store.close()
+        if space is not None:
+            space.drop()
 
 
 PHASES = {"grow": grow, "list": listing}
