@@ -61,6 +61,20 @@ def _resume_figures(result: dict[str, Any], server: BenchAnthropicServer) -> Non
     result["resume"] = figures
 
 
+def _cold_starts(config: Config, system: str, python: Path, project: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Fresh processes: the SDK's import plus its first `query()` to the first message."""
+    runs = []
+    for _ in range(config.agent[system].cold_reps):
+        args = {"system": system, "project": str(project)}
+        outcome = run_worker(python, "bench.cold_start", args, env, timeout=config.worker_timeout_s)
+        if outcome.ok:
+            runs.append(outcome.result)
+    return {
+        "import": summary([run["import"] for run in runs]),
+        "first_message": summary([run["first_message"] for run in runs]),
+    }
+
+
 def run_agent_bench(
     config: Config, scratch: Path, available: dict[str, str], log: Callable[[str], None]
 ) -> dict[str, dict[str, Any]]:
@@ -82,6 +96,7 @@ def run_agent_bench(
                 outcome = run_worker(python(), module, args, env, timeout=config.worker_timeout_s)
                 if outcome.ok and phase == "latency":
                     _resume_figures(outcome.result, server)
+                    outcome.result["cold"] = _cold_starts(config, system, python(), project, env)
                 if not outcome.ok:
                     log(f"  {system} {phase} failed: {outcome.reason}")
                 results[system][phase] = asdict(outcome)

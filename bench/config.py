@@ -14,6 +14,8 @@ class AgentConfig:
     memory_clients: int
     memory_base_clients: int
     concurrent_sessions: int
+    cold_reps: int = 3
+    """Fresh processes timed from the SDK's import to the first message."""
 
 
 @dataclass
@@ -51,6 +53,7 @@ FULL = Config(
             memory_clients=100,
             memory_base_clients=10,
             concurrent_sessions=100,
+            cold_reps=5,
         ),
         # Each query spawns a CLI of about 200 MB: few runs, at most 10 at once.
         "claude-agent-sdk": AgentConfig(

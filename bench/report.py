@@ -130,6 +130,8 @@ def agent_cell(results: dict[str, Any], system: str, figure: str) -> Cell:
         return Cell(note=f"{PEER_TITLES[system]}: {reason}")
     if figure in ("first_message", "round_trip"):
         return Cell(_dig(result, figure, "median"))
+    if figure == "cold_first_message":
+        return Cell(_dig(result, "cold", "first_message", "median"))
     if figure == "resume_200":
         found = _dig(result, "resume", "200")
         if found is None:
@@ -330,6 +332,12 @@ def agent_table(results: dict[str, Any], notes: Notes) -> list[str]:
     specs = [
         ("time from `query()` to the first message", "first_message", "first_message", "s"),
         ("1-turn round trip (`query()` to the end of its messages)", "round_trip", "round_trip", "s"),
+        (
+            "first `query()` of a fresh process, from the SDK's import to the first message",
+            "cold_first_message",
+            None,
+            "s",
+        ),
         ("resume of a 200-turn session, to the first model request", "resume_200", "resume_200", "s"),
         ("memory per live session", "memory", "memory", "bytes"),
         ("many sessions at once: wall time per session", "concurrent_wall", None, "s"),
