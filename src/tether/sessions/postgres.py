@@ -157,8 +157,10 @@ _VIEW = """WITH RECURSIVE chain AS (
     SELECT s.id, s.parent, s.cutoff, LEAST(chain.high, chain.cutoff), chain.start
     FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
     WHERE LEAST(chain.high, chain.cutoff) > chain.start
-) SELECT e.pos, e.data FROM chain JOIN tether_entries AS e
-    ON e.session = chain.id AND e.pos >= GREATEST(chain.cutoff, chain.start) AND e.pos < chain.high"""
+) SELECT e.pos, e.data FROM chain CROSS JOIN LATERAL (
+    SELECT pos, data FROM tether_entries
+    WHERE session = chain.id AND pos >= GREATEST(chain.cutoff, chain.start) AND pos < chain.high OFFSET 0
+) AS e"""  # LATERAL + OFFSET 0: one index range scan per node, never a hash join over the whole table
 _EVERYTHING = 1 << 62
 
 

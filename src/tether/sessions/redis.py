@@ -37,6 +37,7 @@ from tether.sessions._storecore import (
     Node,
     check_leaf,
     decode_cursor,
+    decode_entries,
     encode_cursor,
     encode_entries,
     key_parts,
@@ -240,7 +241,7 @@ end
 return 'ok'
 """
 
-# ARGV: base, qscope, field, tail (-1: everything) -> the entries as one JSON array text, or false
+# ARGV: base, qscope, field, tail (-1: everything) -> {'1', entries...} or false
 _LOAD = """
 local base = ARGV[1]
 local id = redis.call('HGET', base .. ':k:' .. ARGV[2], ARGV[3])
@@ -259,12 +260,12 @@ while true do
   local p = redis.call('HMGET', base .. ':s:' .. node, 'parent', 'cutoff')
   parent, cutoff = p[1], tonumber(p[2])
 end
-local parts = {}
+local out = {'1'}
 for _, segment in ipairs(segments) do
   local items = redis.call('LRANGE', base .. ':e:' .. segment[1], segment[2], segment[3])
-  if #items > 0 then parts[#parts + 1] = table.concat(items, ',') end
+  for i = 1, #items do out[#out + 1] = items[i] end
 end
-return '[' .. table.concat(parts, ',') .. ']'
+return out  -- an array: joining megabytes in Lua costs more than parsing the elements
 """
 
 _FIND = """
@@ -525,10 +526,7 @@ class RedisStore:
     async def _view(self, parts: KeyParts, tail: int) -> list[SessionStoreEntry] | None:
         scripts = await self._scripts()
         reply = await self._run(scripts.load, [self._shared.base, self._q, self._field(parts), tail])
-        if reply is None:
-            return None
-        entries: list[SessionStoreEntry] = json.loads(reply)  # one reply, decoded in one call
-        return entries
+        return decode_entries(reply[1:]) if reply else None
 
     async def find(self, session_id: str) -> StoredSession | None:
         """Where `session_id` lives (any project of this scope), its leaf and summary."""
