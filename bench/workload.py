@@ -233,7 +233,11 @@ def tree_rss_bytes(pid: int) -> int:
 
 
 def checkpoint_sqlite(path: Path) -> int:
-    """Fold the WAL into the database file and return the file's size in bytes."""
+    """Bytes a SQLite database uses: its pages, less the free ones, after folding in the WAL.
+
+    Free pages (left by deleted rows, such as the bench's own cleanup of fork copies) are reused
+    by later writes, so they are not counted; the file can be larger by that much.
+    """
     import sqlite3
 
     if not path.exists():
@@ -241,9 +245,12 @@ def checkpoint_sqlite(path: Path) -> int:
     connection = sqlite3.connect(path)
     try:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        free = connection.execute("PRAGMA freelist_count").fetchone()[0]
     finally:
         connection.close()
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    return int(page_size * (pages - free))
 
 
 def emit(result: dict[str, Any]) -> None:
