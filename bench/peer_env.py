@@ -51,7 +51,11 @@ def ensure_peer_env(*, log: bool = True) -> dict[str, dict[str, object]]:
     if not PEER_PYTHON.exists():
         if log:
             print(f"bench: creating {PEER_VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=False).create(PEER_VENV)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=False).create(PEER_VENV)
+        except (OSError, subprocess.CalledProcessError) as error:
+            reason = f"could not create {PEER_VENV}: {error}"
+            return {group: {"ok": False, "requirements": req, "reason": reason} for group, req in PEER_GROUPS.items()}
     status = _load_status()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     for group, requirements in PEER_GROUPS.items():
