@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from collections import Counter
@@ -82,6 +83,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--turns", type=int, default=200, help="resume: the seeded session's length")
     parser.add_argument("--items", type=int, default=10_000, help="load/append: the session's length")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory and the raw profile")
     options = parser.parse_args()
     ensure_peer_env(log=False)
     py_spy = PEER_VENV / "bin" / "py-spy"
@@ -102,13 +104,18 @@ def main() -> None:
         command = [str(py_spy), "record", "--rate", "1000", "--format", "raw", "--output", str(raw), "--"]
         command += [str(tether_python()), "-m", "bench.profile_target", json.dumps(args)]
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    result = next((line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)), None)
-    if result is None or not raw.exists():
-        raise SystemExit(f"profiling failed: {done.stderr.strip()[-2000:]}")
-    per_loop = json.loads(result[len(RESULT_PREFIX) :])["per_loop"]
-    print(f"{options.scenario}: {per_loop * 1e3:.3f} ms per loop under the profiler ({options.loops} loops)")
-    print(f"raw profile: {raw}")
-    print(summarize(raw, options.top))
+    try:
+        result = next((line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)), None)
+        if result is None or not raw.exists():
+            raise SystemExit(f"profiling failed: {done.stderr.strip()[-2000:]}")
+        per_loop = json.loads(result[len(RESULT_PREFIX) :])["per_loop"]
+        print(f"{options.scenario}: {per_loop * 1e3:.3f} ms per loop under the profiler ({options.loops} loops)")
+        if options.keep:
+            print(f"raw profile (py-spy collapsed stacks): {raw}")
+        print(summarize(raw, options.top))
+    finally:
+        if not options.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
