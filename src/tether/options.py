@@ -90,13 +90,6 @@ class AgentOptions:
 ClaudeAgentOptions = AgentOptions
 
 UNSUPPORTED_OPTIONS: dict[str, str] = {
-    "tools": "built-in tools are not available yet; pass custom tools through mcp_servers",
-    "allowed_tools": "permission rules are not implemented yet",
-    "disallowed_tools": "permission rules are not implemented yet",
-    "permission_mode": "permission modes are not implemented yet",
-    "can_use_tool": "permission callbacks are not implemented yet",
-    "hooks": "hooks are not implemented yet",
-    "add_dirs": "permission rules are not implemented yet",
     "output_format": "structured output is not implemented",
     "permission_prompt_tool_name": "there is no CLI to prompt through",
     "settings": "Claude Code settings files are not read",

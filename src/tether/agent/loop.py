@@ -18,8 +18,7 @@ from typing import Any
 from tether._version import __version__
 from tether.agent.overrides import model_override
 from tether.agent.prompts import system_prompt_text
-from tether.agent.tool_runner import ToolOutcome, ToolRunner
-from tether.agent.toolset import sdk_server_tools
+from tether.agent.tool_runner import SessionTools, ToolOutcome
 from tether.errors import ConfigurationError, ModelError
 from tether.messages import (
     AssistantMessage,
@@ -55,6 +54,7 @@ class Agent:
         self._model: Model | None = None
         self._tools: dict[str, Tool] = {}
         self._mcp_status: list[dict[str, Any]] = []
+        self._tooling: SessionTools | None = None
         self._exit_stack = AsyncExitStack()
         self._interrupted = False
         self._owns_store = False
@@ -95,7 +95,17 @@ class Agent:
         self._store = store
         try:
             self._session = await self._open_session(store, cwd)
-            self._tools = self._collect_tools()
+            # tools, permissions, hooks and MCP servers (tether.agent.tool_runner)
+            self._tooling = await SessionTools.open(
+                options,
+                cwd=self._session.cwd,
+                session_id=self._session.session_id,
+                session_source=self._session.origin.source,
+                exit_stack=self._exit_stack,
+                model_name=self._model.model_name,
+            )
+            self._tools = self._tooling.tools
+            self._mcp_status = self._tooling.mcp_status
         except BaseException:
             await self.close()
             raise
@@ -122,21 +132,6 @@ class Agent:
                 persist=persist,
             )
         return await Session.resume(store, source_id, cwd=cwd, at_uuid=options.resume_session_at, persist=persist)
-
-    def _collect_tools(self) -> dict[str, Tool]:
-        servers = self.options.mcp_servers
-        if not isinstance(servers, dict):
-            raise ConfigurationError("mcp_servers must be a dict of server name to server config")
-        tools: dict[str, Tool] = {}
-        for server_name, config in servers.items():
-            if not isinstance(config, dict) or config.get("type") != "sdk":
-                raise ConfigurationError(
-                    f"MCP server {server_name!r}: only in-process servers (create_sdk_mcp_server) are supported yet"
-                )
-            for tool in sdk_server_tools(server_name, config):
-                tools[tool.name] = tool
-            self._mcp_status.append({"name": server_name, "status": "connected"})
-        return tools
 
     async def close(self) -> None:
         """Release tools, connections and the store (if the agent opened it)."""
@@ -198,17 +193,19 @@ class _Turn:
         self.usage: dict[str, int] = {**empty_usage(), **dict(totals.get("usage") or {})}
         self.model_usage: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (totals.get("modelUsage") or {}).items()}
         self.cost: float | None = totals.get("totalCostUSD", 0.0) if totals else 0.0
-        self.runner = ToolRunner(
-            tools=agent._tools,
-            cwd=Path(self.session.cwd),
-            session_id=self.session.session_id,
-            session_state=self.session.state,
-        )
+        assert agent._tooling is not None
+        self.tooling = agent._tooling
+        self.runner = agent._tooling.runner(Path(self.session.cwd), self.session.session_id, self.session.state)
 
     async def run(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Message]:
         session = self.session
-        await session.append_message("user", {"role": "user", "content": prompt})
+        prepared = await self.tooling.prepare_prompt(prompt)  # SessionStart and UserPromptSubmit hooks
+        if prepared.blocked is not None:
+            yield await self._result("error_during_execution", errors=[prepared.blocked])
+            return
+        await session.append_message("user", {"role": "user", "content": prepared.prompt})
         last_text: str | None = None
+        stop_hook_active = False
         while True:
             if self.agent._interrupted:
                 yield await self._result("error_during_execution", errors=["the run was interrupted"])
@@ -235,12 +232,21 @@ class _Turn:
                 last_text = "".join(texts)
             calls = [b for b in response.content if b.get("type") == "tool_use"]
             if not calls:
+                feedback = await self.tooling.stop_feedback(stop_hook_active)  # a Stop hook may say go on
+                if feedback is not None:
+                    stop_hook_active = True
+                    entry = await session.append_message("user", {"role": "user", "content": feedback})
+                    yield UserMessage(content=feedback, uuid=entry["uuid"])
+                    continue
                 yield await self._result("success", text=last_text, stop_reason=response.stop_reason)
                 return
             outcomes = [await self.runner.run(call) for call in calls]
             yield await self._store_tool_results(outcomes)
             if any(outcome.interrupt for outcome in outcomes):
-                yield await self._result("error_during_execution", errors=["a tool call was denied with interrupt"])
+                reason = next(
+                    (o.stop_reason for o in outcomes if o.stop_reason), "a tool call was denied with interrupt"
+                )
+                yield await self._result("error_during_execution", errors=[reason])
                 return
             budget = self.options.max_budget_usd
             if budget is not None and self.cost is not None and self.cost >= budget:

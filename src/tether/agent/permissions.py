@@ -348,8 +348,11 @@ class PermissionPolicy:
         mode: str | None = "default",
         can_use_tool: CanUseTool | Callable[..., Any] | None = None,
         add_dirs: Iterable[str | Path] = (),
+        on_mode_change: Callable[[str], None] | None = None,
     ) -> None:
         self.cwd = Path(cwd)
+        self.on_mode_change = on_mode_change
+        """Called when a `setMode` update from `can_use_tool` changes the mode."""
         self.allow = [PermissionRule.parse(rule) for rule in allowed_tools]
         self.deny = [PermissionRule.parse(rule) for rule in disallowed_tools]
         self.mode = mode or "default"
@@ -587,6 +590,8 @@ class PermissionPolicy:
                 target[:] = [rule for rule in target if rule not in rules]
             elif update.type == "setMode" and update.mode is not None:
                 self.mode = update.mode
+                if self.on_mode_change is not None:
+                    self.on_mode_change(self.mode)
             elif update.type == "addDirectories":
                 for directory in update.directories or []:
                     resolved = resolve_path(self.cwd, directory)

@@ -17,8 +17,10 @@ JSON text, holding `{"mcpServers": {...}}`.
 
 Servers connect concurrently. A server that cannot be reached, fails its handshake or takes
 longer than `connect_timeout` is reported with status `failed` (and its reason in `errors`); the
-others are used. Everything is closed on exit. Enter and exit in the same task: each server lives
-in a task of a task group held by this object.
+others are used. Everything is closed on exit. With servers to connect (anything but `@tool`
+servers), enter and exit in the same task, and exit sets in the reverse order of entering them:
+each server lives in a task of a task group held by this object (the `mcp` client's own task
+groups need the same).
 """
 
 from __future__ import annotations
@@ -226,15 +228,20 @@ class McpServers:
         return details
 
     async def __aenter__(self) -> McpServers:
+        connected = []
+        for server in self._servers:
+            if server.config.get("type") == "sdk" and "instance" not in server.config:
+                self._add_sdk_tools(server)
+            else:
+                connected.append(server)
+        if not connected:  # nothing to hold open: no task group, so no cancel scope to nest
+            return self
         group = anyio.create_task_group()
         await group.__aenter__()
         self._group = group
         try:
-            for server in self._servers:
-                if server.config.get("type") == "sdk" and "instance" not in server.config:
-                    self._add_sdk_tools(server)
-                else:
-                    group.start_soon(self._serve, server)
+            for server in connected:
+                group.start_soon(self._serve, server)
             for server in self._servers:
                 await server.ready.wait()
         except BaseException as error:
