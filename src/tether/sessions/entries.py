@@ -87,26 +87,207 @@ def leaf_of(entries: Iterable[dict[str, Any]]) -> str | None:
 
 
 def active_chain(entries: list[dict[str, Any]], leaf: str | None = None) -> list[dict[str, Any]]:
-    """The chain from the root to `leaf` (default: the last main-chain entry), root first.
+    """The active branch from the root to `leaf`, root first.
 
-    A compaction boundary (`parentUuid` null with `logicalParentUuid`) ends the walk: what lies
-    before it is summarised by the entries after it.
+    `leaf` defaults to the newest message: the last main-chain user/assistant entry, unless a
+    later `last-prompt` entry names another `leafUuid` (a rewind in Claude Code). The walk
+    follows `parentUuid`; a compaction boundary (`parentUuid` null, `logicalParentUuid` set)
+    ends it, since the summary after it stands for what came before, and the segment the
+    boundary's `compactMetadata` says was preserved verbatim is relinked after its anchor.
+
+    Claude Code writes one assistant entry per content block (sharing `message.id`), and
+    parallel tool results hang off the entry holding their call, so a plain walk from the leaf
+    misses some of them: every entry of an assistant message on the branch is put back together,
+    followed by the results of its tool calls. With an explicit `leaf` inside an assistant
+    message, the branch stops at that entry (a fork or resume point).
     """
     by_uuid: dict[str, dict[str, Any]] = {}
     for entry in entries:
         uuid = entry.get("uuid")
         if uuid:
             by_uuid[uuid] = entry
-    current = leaf if leaf is not None else leaf_of(entries)
+    parents = _relinked_parents(entries, by_uuid)
+    current = leaf if leaf is not None else _default_leaf(entries, by_uuid)
     chain: list[dict[str, Any]] = []
     seen: set[str] = set()
     while current and current in by_uuid and current not in seen:
         seen.add(current)
         entry = by_uuid[current]
         chain.append(entry)
-        current = entry.get("parentUuid")
+        current = parents[current] if current in parents else entry.get("parentUuid")
     chain.reverse()
-    return chain
+    return _regroup(chain, entries, by_uuid, whole_last_message=leaf is None)
+
+
+def _is_main(entry: dict[str, Any]) -> bool:
+    return not entry.get("isSidechain") and not entry.get("teamName")
+
+
+def _default_leaf(entries: list[dict[str, Any]], by_uuid: dict[str, dict[str, Any]]) -> str | None:
+    """The newest main-chain message, or a later `last-prompt.leafUuid`, or the last uuid entry."""
+    message_leaf: str | None = None
+    message_position = -1
+    any_leaf: str | None = None
+    prompt_leaf: tuple[int, str] | None = None
+    for position, entry in enumerate(entries):
+        uuid = entry.get("uuid")
+        if uuid and _is_main(entry):
+            any_leaf = uuid
+            if entry.get("type") in ("user", "assistant") and not entry.get("isMeta"):
+                message_leaf, message_position = uuid, position
+        elif entry.get("type") == "last-prompt" and isinstance(entry.get("leafUuid"), str):
+            prompt_leaf = (position, entry["leafUuid"])
+    if prompt_leaf is not None and prompt_leaf[0] > message_position and prompt_leaf[1] in by_uuid:
+        return prompt_leaf[1]
+    return message_leaf or any_leaf
+
+
+def _pick(mapping: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in mapping:
+            return mapping[name]
+    return None
+
+
+def _relinked_parents(entries: list[dict[str, Any]], by_uuid: dict[str, dict[str, Any]]) -> dict[str, str | None]:
+    """Parent overrides that put each compaction's preserved segment back after its anchor."""
+    overrides: dict[str, str | None] = {}
+    for entry in entries:
+        if entry.get("type") != "system" or entry.get("subtype") != "compact_boundary":
+            continue
+        meta = _pick(entry, "compactMetadata", "compact_metadata")
+        if not isinstance(meta, dict):
+            continue
+        segment = _pick(meta, "preservedSegment", "preserved_segment")
+        preserved = _pick(meta, "preservedMessages", "preserved_messages")
+        if isinstance(segment, dict):
+            head, anchor, tail = (
+                _pick(segment, "headUuid", "head_uuid"),
+                _pick(segment, "anchorUuid", "anchor_uuid"),
+                _pick(segment, "tailUuid", "tail_uuid"),
+            )
+        elif isinstance(preserved, dict) and isinstance(preserved.get("uuids"), list) and preserved["uuids"]:
+            uuids = preserved["uuids"]
+            head, anchor, tail = uuids[0], _pick(preserved, "anchorUuid", "anchor_uuid"), uuids[-1]
+        else:
+            continue
+        if not all(isinstance(u, str) and u in by_uuid for u in (head, anchor, tail)) or head == anchor:
+            continue
+        for child in entries:
+            if child.get("parentUuid") == anchor and child.get("uuid") not in (None, head, tail):
+                overrides[child["uuid"]] = tail
+        overrides[head] = anchor
+    return overrides
+
+
+def _message_id(entry: dict[str, Any]) -> str | None:
+    message = entry.get("message")
+    if entry.get("type") != "assistant" or not isinstance(message, dict):
+        return None
+    message_id = message.get("id")
+    return message_id if isinstance(message_id, str) and message_id else None
+
+
+def _blocks_of(entry: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    message = entry.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list):
+        return []
+    return [block for block in content if isinstance(block, dict) and block.get("type") == kind]
+
+
+def _only_tool_results(entry: dict[str, Any]) -> bool:
+    message = entry.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return isinstance(content, list) and bool(content) and len(_blocks_of(entry, "tool_result")) == len(content)
+
+
+def _continues_turn(entry: dict[str, Any], message_id: str) -> bool:
+    """Whether a chain entry after an assistant entry of `message_id` still belongs to that response."""
+    kind = entry.get("type")
+    if kind == "assistant":
+        return _message_id(entry) == message_id
+    if kind == "user":
+        return _only_tool_results(entry)
+    return True
+
+
+def _regroup(
+    chain: list[dict[str, Any]],
+    entries: list[dict[str, Any]],
+    by_uuid: dict[str, dict[str, Any]],
+    *,
+    whole_last_message: bool,
+) -> list[dict[str, Any]]:
+    """The chain with each assistant message whole and followed by its tool results.
+
+    A response is the run of chain entries from an assistant entry up to the next user prompt
+    or other response. Its off-branch parts are entries of the same `message.id` hanging off it
+    (parallel blocks), and tool results hanging off its entries (parallel results).
+    """
+    if not any(_message_id(entry) for entry in chain):
+        return chain
+    order = {id(entry): position for position, entry in enumerate(entries)}
+    children: dict[str, list[dict[str, Any]]] = {}
+    answers: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        uuid = entry.get("uuid")
+        if not uuid or by_uuid.get(uuid) is not entry or not _is_main(entry):
+            continue
+        parent = entry.get("parentUuid")
+        if isinstance(parent, str):
+            children.setdefault(parent, []).append(entry)
+        if entry.get("type") == "user":
+            for block in _blocks_of(entry, "tool_result"):
+                answers.setdefault(str(block.get("tool_use_id")), []).append(entry)
+    out: list[dict[str, Any]] = []
+    emitted: set[str] = set()
+
+    def emit(entry: dict[str, Any]) -> None:
+        if entry["uuid"] not in emitted:
+            emitted.add(entry["uuid"])
+            out.append(entry)
+
+    start = 0
+    while start < len(chain):
+        message_id = _message_id(chain[start])
+        if message_id is None:
+            emit(chain[start])
+            start += 1
+            continue
+        end = start + 1
+        while end < len(chain) and _continues_turn(chain[end], message_id):
+            end += 1
+        run = chain[start:end]
+        if end == len(chain) and not whole_last_message and _message_id(chain[-1]) == message_id:
+            for entry in run:  # an explicit leaf inside this response: stop there
+                emit(entry)
+            break
+        members = [entry for entry in run if _message_id(entry) == message_id]
+        member_ids = {entry["uuid"] for entry in members}
+        queue = list(members)
+        while queue:
+            for child in children.get(queue.pop()["uuid"], []):
+                if _message_id(child) == message_id and child["uuid"] not in member_ids:
+                    member_ids.add(child["uuid"])
+                    members.append(child)
+                    queue.append(child)
+        members.sort(key=lambda entry: order.get(id(entry), 0))
+        for member in members:
+            emit(member)
+        in_run = {entry["uuid"] for entry in run}
+        for member in members:
+            for call in _blocks_of(member, "tool_use"):
+                candidates = answers.get(str(call.get("id")), [])
+                chosen = [c for c in candidates if c["uuid"] in in_run] or [
+                    c for c in candidates if c.get("parentUuid") in member_ids
+                ]
+                if chosen:
+                    emit(chosen[-1])
+        for entry in run:
+            emit(entry)
+        start = end
+    return out
 
 
 def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
