@@ -411,3 +411,22 @@ def test_implemented_options_are_no_longer_unsupported() -> None:
     for name in ("tools", "allowed_tools", "disallowed_tools", "permission_mode", "can_use_tool", "hooks", "add_dirs"):
         assert name not in UNSUPPORTED_OPTIONS
     assert issubclass(UnsupportedOptionError, Exception)
+
+
+async def test_set_permission_mode_applies_to_the_next_prompt(workspace: Path) -> None:
+    from tether import AgentClient
+
+    write = {"file_path": "plan.md", "content": "# plan\n"}
+    model = ScriptedModel(
+        [tool_use_reply("Write", write, id="first"), "refused", tool_use_reply("Write", write, id="second"), "written"]
+    )
+    async with AgentClient(AgentOptions(model=model, cwd=workspace, session_store=MemoryStore())) as client:
+        await client.query("write the plan")
+        first = [m async for m in client.receive_response()]
+        assert tool_results(first)["first"]["is_error"]
+        await client.set_permission_mode("acceptEdits")
+        await client.query("now write it")
+        second = [m async for m in client.receive_response()]
+        assert not tool_results(second)["second"]["is_error"]
+        assert second[0].data["permissionMode"] == "acceptEdits"  # type: ignore[union-attr]
+    assert (workspace / "plan.md").read_text() == "# plan\n"
