@@ -1,0 +1,305 @@
+"""Claude Code transcripts in and out, and moving sessions between any two stores.
+
+- `import_claude_code_sessions(source_root, target_store)`: every session under
+  `<source_root>/projects/` (default `~/.claude`) into a tether store, entries verbatim: ids,
+  uuids (so branches), titles, tags, cwd and timestamps are kept.
+- `export_session(session_id, store, target_root)`: one session as a Claude Code transcript,
+  `<target_root>/projects/<project>/<id>.jsonl`, that `claude --resume <id>` can open.
+- `copy_sessions(source_store, target_store)`: every session of one store into another. A fork
+  whose source is copied too becomes a fork again in a target that forks copy-on-write; anywhere
+  else it is written out whole (materialised).
+
+Sessions the target already holds are skipped, never overwritten. Copies keep each session's
+project and id; the target records its own modification times (copies are made oldest first,
+so "newest first" keeps its order).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.sessions.entries import make_meta_entry
+from tether.sessions.jsonl import JsonlStore, encode_lines
+from tether.sessions.keys import project_key_for_directory, validate_session_id
+from tether.sessions.store import SessionKey, SessionListSubkeysKey, SessionStore, SessionSummaryEntry
+from tether.sessions.summary import fold_summary
+
+__all__ = ["CopyReport", "copy_sessions", "export_session", "import_claude_code_sessions", "summary_metadata"]
+
+_BATCH = 500
+_CHAIN_DEFAULTS: dict[str, Any] = {"parentUuid": None, "isSidechain": False, "userType": "external"}
+
+
+@dataclass
+class CopyReport:
+    """What `copy_sessions` and `import_claude_code_sessions` did, by session id."""
+
+    copied: list[str] = field(default_factory=list)
+    """Sessions written whole into the target."""
+    forked: list[str] = field(default_factory=list)
+    """Forks recreated as copy-on-write forks of their (copied) source."""
+    skipped: list[str] = field(default_factory=list)
+    """Sessions the target already held (left untouched)."""
+
+    @property
+    def total(self) -> int:
+        """Sessions now in the target because of this copy."""
+        return len(self.copied) + len(self.forked)
+
+
+async def _all_summaries(store: SessionStore, project_key: str | None) -> list[SessionSummaryEntry]:
+    list_page = getattr(store, "list_page", None)
+    if list_page is not None:
+        items: list[SessionSummaryEntry] = []
+        cursor: str | None = None
+        while True:
+            page = await list_page(project_key, limit=200, cursor=cursor)
+            items.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                return items
+    summaries = getattr(store, "list_session_summaries", None)
+    if summaries is None or project_key is None:
+        raise ConfigurationError(f"{type(store).__name__} cannot list its sessions, so they cannot be copied")
+    return [
+        SessionSummaryEntry(session_id=i["session_id"], mtime=i["mtime"], data=i["data"], project_key=project_key)
+        for i in await summaries(project_key)
+    ]
+
+
+def _copy_order(items: list[SessionSummaryEntry]) -> list[SessionSummaryEntry]:
+    """Oldest first, every fork after the session it was forked from."""
+    by_id = {item["session_id"]: item for item in items}
+    ordered: list[SessionSummaryEntry] = []
+    placed: set[str] = set()
+
+    def place(item: SessionSummaryEntry, depth: int = 0) -> None:
+        if item["session_id"] in placed:
+            return
+        origin = item["data"].get("forked_from")
+        parent = by_id.get(str(origin.get("sessionId"))) if isinstance(origin, dict) else None
+        if parent is not None and depth < len(by_id):
+            place(parent, depth + 1)
+        placed.add(item["session_id"])
+        ordered.append(item)
+
+    for item in sorted(items, key=lambda i: (i["mtime"], i["session_id"])):
+        place(item)
+    return ordered
+
+
+def _shared_prefix(fork_view: list[dict[str, Any]], parent_view: list[dict[str, Any]]) -> int:
+    """How many leading entries the fork's view has in common with its parent's."""
+    count = 0
+    for mine, theirs in zip(fork_view, parent_view, strict=False):
+        if mine != theirs:
+            break
+        count += 1
+    return count
+
+
+def summary_metadata(session_id: str, summary: dict[str, Any], view: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Metadata entries that make `view` fold to the `summary`'s title and tag.
+
+    A fork's summary starts from its source's, so a title or tag set on the source after the
+    fork point shows in the fork without being among its entries; a copy written out as plain
+    entries (export, or a target that cannot fork) appends them, as Claude Code re-appends its
+    session metadata.
+    """
+    folded = fold_summary(None, view)
+    extra: list[dict[str, Any]] = []
+    title = summary.get("title")
+    if title and folded.get("title") != title:
+        kind, field_name = ("custom-title", "customTitle") if summary.get("custom_title") else ("ai-title", "aiTitle")
+        extra.append(make_meta_entry(kind, session_id=session_id, **{field_name: title}))
+    if (summary.get("tag") or None) != (folded.get("tag") or None):
+        extra.append(make_meta_entry("tag", session_id=session_id, tag=summary.get("tag") or ""))
+    return extra
+
+
+async def _exists(store: SessionStore, key: SessionKey) -> bool:
+    find = getattr(store, "find", None)
+    if find is not None:
+        return await find(key["session_id"]) is not None
+    return await store.load(key) is not None
+
+
+async def _append_batched(store: SessionStore, key: SessionKey, entries: list[dict[str, Any]]) -> None:
+    for start in range(0, len(entries), _BATCH):
+        await store.append(key, entries[start : start + _BATCH])
+
+
+async def _copy_subkeys(source: SessionStore, target: SessionStore, key: SessionKey) -> None:
+    list_subkeys = getattr(source, "list_subkeys", None)
+    if list_subkeys is None:
+        return
+    main = SessionListSubkeysKey(project_key=key["project_key"], session_id=key["session_id"])
+    for subpath in await list_subkeys(main):
+        sub = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=subpath)
+        entries = await source.load(sub)
+        if entries:
+            await _append_batched(target, sub, entries)
+
+
+async def _copy_as_fork(
+    source: SessionStore,
+    target: SessionStore,
+    key: SessionKey,
+    view: list[dict[str, Any]],
+    origin: Any,
+    copied: dict[str, SessionKey],
+) -> bool:
+    """Recreate a fork as a fork of its already-copied source; False when it cannot be."""
+    fork = getattr(target, "fork", None)
+    if fork is None or not isinstance(origin, dict):
+        return False
+    parent_key = copied.get(str(origin.get("sessionId")))
+    if parent_key is None:
+        return False
+    parent_view = await source.load(parent_key) or []
+    shared = _shared_prefix(view, parent_view)
+    cut = next((i for i in range(shared - 1, -1, -1) if view[i].get("uuid")), None)
+    if cut is None:
+        return False
+    await fork(parent_key, key, view[cut]["uuid"])
+    await _append_batched(target, key, view[cut + 1 :])
+    return True
+
+
+async def copy_sessions(
+    source_store: SessionStore,
+    target_store: SessionStore,
+    *,
+    project_key: str | None = None,
+    session_ids: list[str] | None = None,
+) -> CopyReport:
+    """Copy every session (of `project_key`, or only `session_ids`) from one store to another.
+
+    Entries are copied verbatim with their sub-transcripts. Forks stay forks when their source
+    is part of the copy and the target forks copy-on-write; otherwise they are materialised.
+    Sessions the target already has are skipped.
+    """
+    wanted = {validate_session_id(s) for s in session_ids} if session_ids is not None else None
+    items = [i for i in await _all_summaries(source_store, project_key) if wanted is None or i["session_id"] in wanted]
+    if wanted is not None:
+        missing = wanted - {i["session_id"] for i in items}
+        if missing:
+            raise SessionNotFoundError(sorted(missing)[0], "in the source store")
+    report = CopyReport()
+    copied: dict[str, SessionKey] = {}
+    for item in _copy_order(items):
+        key = SessionKey(project_key=item.get("project_key") or project_key or "", session_id=item["session_id"])
+        if await _exists(target_store, key):
+            report.skipped.append(key["session_id"])
+            continue
+        view = await source_store.load(key)
+        if not view:
+            continue
+        if await _copy_as_fork(source_store, target_store, key, view, item["data"].get("forked_from"), copied):
+            report.forked.append(key["session_id"])
+        else:
+            extra = summary_metadata(key["session_id"], item["data"], view)
+            await _append_batched(target_store, key, view + extra)
+            report.copied.append(key["session_id"])
+        await _copy_subkeys(source_store, target_store, key)
+        copied[key["session_id"]] = key
+    return report
+
+
+async def import_claude_code_sessions(
+    source_root: str | os.PathLike[str] | None,
+    target_store: SessionStore,
+    *,
+    directory: str | os.PathLike[str] | None = None,
+    session_ids: list[str] | None = None,
+) -> CopyReport:
+    """Import Claude Code sessions (from `<source_root>/projects`, default `~/.claude`) into a store.
+
+    `directory` limits the import to that project; `session_ids` to those sessions. Ids,
+    uuids, branches, titles, tags, cwd and timestamps are kept as they are on disk.
+    """
+    source = JsonlStore(source_root if source_root is not None else "~/.claude")
+    root = source.root
+    if not await anyio.Path(source.projects).is_dir():
+        raise ConfigurationError(f"{str(root)!r} has no projects/ directory: is it a Claude Code config directory?")
+    project_key = project_key_for_directory(directory) if directory is not None else None
+    return await copy_sessions(source, target_store, project_key=project_key, session_ids=session_ids)
+
+
+def _claude_code_entry(entry: dict[str, Any], session_id: str) -> dict[str, Any]:
+    """An entry with the fields the Claude Code CLI expects, `sessionId` set to the exported session's."""
+    out = dict(entry)
+    if "sessionId" in out or entry.get("uuid"):
+        out["sessionId"] = session_id
+    if entry.get("uuid"):
+        for name, default in _CHAIN_DEFAULTS.items():
+            out.setdefault(name, default)
+        out.setdefault("cwd", "")
+        out.setdefault("version", "")
+        out.setdefault("timestamp", "")
+    return out
+
+
+def _write_atomically(path: Path, data: bytes, *, overwrite: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists() and not overwrite:
+        raise SessionExistsError(path.stem)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+async def export_session(
+    session_id: str,
+    store: SessionStore,
+    target_root: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a session as a Claude Code transcript under `<target_root>/projects/` (default `~/.claude`).
+
+    Every entry of the session's view is written (so all its branches), with `sessionId` set to
+    `session_id` (a fork's inherited entries name its source) and the chain fields Claude Code
+    reads filled in. Sub-transcripts go under `<id>/`. Returns the path of the main file; an
+    existing file is replaced only with `overwrite=True`.
+    """
+    from tether.sessions.helpers import locate_session
+
+    found = await locate_session(store, session_id)
+    key = found.key
+    entries = await store.load(key)
+    if entries is None:
+        raise SessionNotFoundError(session_id)
+    target = JsonlStore(target_root if target_root is not None else "~/.claude")
+    path = target.path_of(key)
+    sid = key["session_id"]
+    entries += summary_metadata(sid, found.summary, entries)
+    data = encode_lines([_claude_code_entry(e, sid) for e in entries])
+    await anyio.to_thread.run_sync(functools.partial(_write_atomically, path, data, overwrite=overwrite))
+    list_subkeys = getattr(store, "list_subkeys", None)
+    if list_subkeys is not None:
+        for subpath in await list_subkeys(SessionListSubkeysKey(project_key=key["project_key"], session_id=sid)):
+            sub = SessionKey(project_key=key["project_key"], session_id=sid, subpath=subpath)
+            sub_entries = await store.load(sub) or []
+            # Sidechain entries name their parent session, which is this one.
+            data = encode_lines([_claude_code_entry(e, sid) for e in sub_entries])
+            write = functools.partial(_write_atomically, target.path_of(sub), data, overwrite=overwrite)
+            await anyio.to_thread.run_sync(write)
+    return path
