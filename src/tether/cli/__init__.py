@@ -1,0 +1,163 @@
+"""The `tether` command.
+
+```
+tether -p "Summarise README.md"                   # ask once, print the answer
+tether -p "And now?" --continue                    # the newest session of this directory
+tether -p "Try another way" --resume ID --fork-session
+tether -p "..." --output-format stream-json        # one JSON line per message
+tether                                             # interactive chat (/fork, /sessions, /resume, /exit)
+tether sessions list|show|tree|rename|tag|rm|export|import|prune
+```
+
+Errors (an unknown session, a malformed id, a model that cannot be used) print one red line on
+stderr and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tether._version import __version__
+from tether.cli._chat import run_chat
+from tether.cli._common import StoreSpec, fail, resolve_session_id, run_async, store_from
+from tether.cli._print import OutputFormat, report_result_error, run_print
+from tether.cli._sessions import sessions_app
+from tether.messages import ResultMessage
+from tether.options import AgentOptions, check_options
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="tether",
+    help="Agents whose sessions are durable, resumable and forkable. Without -p: an interactive chat.",
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(sessions_app, name="sessions")
+
+
+class PermissionModeChoice(str, Enum):
+    """`--permission-mode` values."""
+
+    default = "default"
+    acceptEdits = "acceptEdits"
+    plan = "plan"
+    bypassPermissions = "bypassPermissions"
+
+
+def split_tool_rules(values: list[str] | None) -> list[str]:
+    """Tool rules from `--allowed-tools` values, split on commas and spaces outside parentheses.
+
+    `"Read,Bash(git log *)" "Edit"` gives `["Read", "Bash(git log *)", "Edit"]`.
+    """
+    rules: list[str] = []
+    for value in values or []:
+        rules.extend(part for part in re.findall(r"(?:[^\s,(]|\([^)]*\))+", value) if part)
+    return rules
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tether {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    prompt: Annotated[
+        str | None,
+        typer.Option("--print", "-p", help="Ask once, print the answer and exit ('-' reads the prompt from stdin)."),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--output-format", help="With -p: text, json (the result) or stream-json.")
+    ] = OutputFormat.text,
+    resume: Annotated[str | None, typer.Option("--resume", "-r", help="Continue this session (its id).")] = None,
+    continue_: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the newest session of this directory.")
+    ] = False,
+    fork_session: Annotated[
+        bool, typer.Option("--fork-session", help="With --resume/--continue: branch a new session off it.")
+    ] = False,
+    resume_at: Annotated[
+        str | None, typer.Option("--resume-at", help="With --resume/--continue: go on from this message uuid.")
+    ] = None,
+    session_id: Annotated[
+        str | None, typer.Option("--session-id", help="The id of the new session (or of the fork).")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name, e.g. claude-sonnet-4-5.")] = None,
+    allowed_tools: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-tools", "--allowedTools", help="Tool rules to allow, e.g. 'Read,Bash(git *)'."),
+    ] = None,
+    permission_mode: Annotated[
+        PermissionModeChoice | None, typer.Option("--permission-mode", help="How tool calls are approved.")
+    ] = None,
+    cwd: Annotated[Path | None, typer.Option("--cwd", help="Working directory of the agent.")] = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="Session store URL (default $TETHER_STORE_URL, else SQLite under ~/.tether)."),
+    ] = None,
+    include_partial_messages: Annotated[
+        bool, typer.Option("--include-partial-messages", help="With stream-json: also the raw stream events.")
+    ] = False,
+    max_turns: Annotated[int | None, typer.Option("--max-turns", help="Stop after this many model calls.")] = None,
+    system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="The system prompt.")] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Ask an agent (-p) or chat with it; `tether sessions --help` for managing sessions."""
+    given = ctx.obj.get("store") if isinstance(ctx.obj, dict) else None
+    spec: StoreSpec = store if store is not None else given  # a store object handed to app(obj=...)
+    ctx.obj = {"store": spec}
+    if ctx.invoked_subcommand is not None:
+        if prompt is not None:
+            fail(f"-p cannot be combined with the `{ctx.invoked_subcommand}` command")
+        return
+    if prompt is None and output_format is not OutputFormat.text:
+        fail("--output-format needs -p")
+    options = AgentOptions(
+        model=model,
+        resume=resume,
+        continue_conversation=continue_,
+        fork_session=fork_session,
+        resume_session_at=resume_at,
+        session_id=session_id,
+        allowed_tools=split_tool_rules(allowed_tools),
+        permission_mode=permission_mode.value if permission_mode is not None else None,
+        cwd=cwd,
+        session_store=spec,
+        max_turns=max_turns,
+        system_prompt=system_prompt,
+        include_partial_messages=include_partial_messages and output_format is OutputFormat.stream_json,
+    )
+    if prompt is None:
+        run_chat(options, spec, resuming=bool(resume or continue_))
+        return
+    text = sys.stdin.read() if prompt == "-" else prompt
+    if not text.strip():
+        fail("the prompt is empty")
+
+    async def body() -> ResultMessage:
+        check_options(options)
+        if options.resume:  # an id or a unique prefix of one
+            async with store_from(spec) as opened:
+                options.resume = await resolve_session_id(opened, options.resume)
+        return await run_print(text, options, output_format)
+
+    result = run_async(body)
+    if result.is_error:
+        report_result_error(result, output_format)
+
+
+def main() -> None:
+    """Entry point of the `tether` console script."""
+    app(prog_name="tether")

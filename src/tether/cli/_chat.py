@@ -1,0 +1,285 @@
+"""`tether` without `-p`: an interactive chat with streamed answers and session commands.
+
+The event loop runs in a portal thread and owns the agent and the store; the main thread reads
+lines from the terminal, so Ctrl-C and Ctrl-D reach it directly. Ctrl-C during an answer asks
+the agent to stop after its current step (a second Ctrl-C leaves at once); the session stays
+resumable either way, since every message is stored before it is shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Awaitable, Callable
+from concurrent.futures import CancelledError
+from typing import Any
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from rich.console import Console
+from rich.markup import escape
+from rich.status import Status
+
+from tether.cli._common import StoreSpec, err_console, fail, out_console, resolve_session_id
+from tether.cli._render import sessions_table, tool_call_line, tool_result_line
+from tether.errors import TetherError
+from tether.messages import (
+    AssistantMessage,
+    Message,
+    ResultMessage,
+    StreamEvent,
+    TextBlock,
+    ToolUseBlock,
+    UserMessage,
+    block_to_dict,
+)
+from tether.options import AgentOptions
+from tether.query import AgentClient
+from tether.sessions.helpers import fork_session_async, get_session_info_async, list_sessions_async
+from tether.sessions.store import SessionStore
+from tether.sessions.urls import open_store
+
+__all__ = ["run_chat"]
+
+HELP = """[bold]Commands[/]
+  /sessions        the sessions of this project, newest first
+  /resume ID       continue another session (an id or a unique prefix)
+  /fork [TITLE]    branch the current session and continue in the branch
+  /id              the current session's id
+  /help            this list
+  /exit            leave (also /quit or Ctrl-D)"""
+
+
+class _TurnView:
+    """Shows one answer as it streams: a spinner while waiting, text deltas, folded tool calls."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.status: Status | None = None
+        self.streamed = False
+        self.line_open = False
+
+    def waiting(self, text: str = "Thinking…") -> None:
+        if self.status is None:
+            self.status = self.console.status(f"[dim]{text}[/]", spinner="dots")
+            self.status.start()
+
+    def stop_waiting(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    def _end_line(self) -> None:
+        if self.line_open:
+            self.console.print()
+            self.line_open = False
+
+    def show(self, message: Message) -> None:
+        if isinstance(message, StreamEvent):
+            event = message.event
+            if event.get("type") == "message_start":
+                self.streamed = False
+            delta = event.get("delta") if event.get("type") == "content_block_delta" else None
+            if isinstance(delta, dict) and delta.get("type") == "text_delta" and delta.get("text"):
+                self.stop_waiting()
+                self.console.print(str(delta["text"]), end="", markup=False)
+                self.streamed = self.line_open = True
+        elif isinstance(message, AssistantMessage):
+            self.stop_waiting()
+            if not self.streamed:
+                for block in message.content:
+                    if isinstance(block, TextBlock) and block.text:
+                        self.console.print(block.text, end="", markup=False)
+                        self.line_open = True
+            self._end_line()
+            calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
+            for call in calls:
+                self.console.print(tool_call_line(block_to_dict(call)))
+            if calls:
+                self.waiting("Running tools…")
+        elif isinstance(message, UserMessage) and not isinstance(message.content, str):
+            self.stop_waiting()
+            for block in message.content:
+                data = block_to_dict(block)
+                if data.get("type") == "tool_result":
+                    self.console.print(tool_result_line(data))
+            self.waiting()
+        elif isinstance(message, ResultMessage):
+            self.stop_waiting()
+            self._end_line()
+            if message.is_error:
+                detail = "; ".join(message.errors) or message.result or message.subtype
+                self.console.print(f"[bold red]Error:[/] {escape(' '.join(detail.split()))}")
+
+    def close(self) -> None:
+        self.stop_waiting()
+        self._end_line()
+
+
+class Chat:
+    """The chat's state: the options, the store, and the client of the current session."""
+
+    def __init__(self, options: AgentOptions, store: SessionStore, console: Console) -> None:
+        self.options = dataclasses.replace(options, session_store=store, include_partial_messages=True)
+        self.store = store
+        self.console = console
+        self.client: AgentClient | None = None
+        self._first_open = True
+
+    @property
+    def session_id(self) -> str | None:
+        return self.client.session_id if self.client is not None else None
+
+    @property
+    def cwd(self) -> str:
+        return str(self.options.cwd) if self.options.cwd is not None else os.getcwd()
+
+    async def open(self, **session: Any) -> str:
+        """Connect a client on a session: as the command line said the first time, else as asked."""
+        if self._first_open:
+            options = dataclasses.replace(self.options, **session)
+        else:
+            fresh: dict[str, Any] = {
+                "resume": None,
+                "continue_conversation": False,
+                "fork_session": False,
+                "resume_session_at": None,
+                "session_id": None,
+            }
+            options = dataclasses.replace(self.options, **{**fresh, **session})
+        client = AgentClient(options)
+        await client.connect()
+        await self.close()
+        self.client = client
+        self._first_open = False
+        return client.session_id
+
+    async def start(self) -> None:
+        """Open the session named on the command line (`--resume`, `--continue`, `--fork-session`)."""
+        if self.options.resume:
+            await self.open(resume=await resolve_session_id(self.store, self.options.resume))
+        else:
+            await self.open()
+        await self.describe("Forked into" if self.options.fork_session else "Resumed")
+
+    async def describe(self, verb: str) -> None:
+        if self.session_id is None:
+            return
+        info = await get_session_info_async(self.session_id, store=self.store)
+        count = "?" if info.message_count is None else info.message_count
+        title = escape(info.summary or "(no prompt yet)")
+        self.console.print(f"[dim]{verb} session[/] [bold]{info.session_id}[/] [dim]· {title} · {count} msgs[/]")
+        if verb == "Forked into" and info.forked_from:
+            self.console.print(f"[dim]  (forked from {info.forked_from.get('sessionId')})[/]")
+
+    async def ask(self, prompt: str) -> None:
+        if self.client is None:
+            await self.open()
+        assert self.client is not None
+        view = _TurnView(self.console)
+        view.waiting()
+        try:
+            await self.client.query(prompt)
+            async for message in self.client.receive_response():
+                view.show(message)
+        finally:
+            view.close()
+
+    async def interrupt(self) -> None:
+        if self.client is not None:
+            await self.client.interrupt()
+
+    async def command(self, line: str) -> bool:
+        """Run a slash command; False means leave the chat."""
+        name, _, argument = line.partition(" ")
+        argument = argument.strip()
+        if name in ("/exit", "/quit"):
+            return False
+        if name == "/help":
+            self.console.print(HELP)
+        elif name == "/id":
+            self.console.print(self.session_id or "[dim]no session yet: say something first[/]")
+        elif name == "/sessions":
+            infos = await list_sessions_async(self.cwd, limit=15, store=self.store)
+            if infos:
+                self.console.print(sessions_table(infos, current=self.session_id, width=self.console.width))
+            else:
+                self.console.print("[dim]No sessions in this project yet.[/]")
+        elif name == "/resume":
+            if not argument:
+                self.console.print("[yellow]Usage:[/] /resume ID  (see /sessions)")
+                return True
+            await self.open(resume=await resolve_session_id(self.store, argument))
+            await self.describe("Resumed")
+        elif name == "/fork":
+            source = self.session_id
+            if source is None:
+                self.console.print("[dim]Nothing to fork yet: say something first.[/]")
+                return True
+            new_id = await fork_session_async(source, title=argument or None, store=self.store)
+            await self.open(resume=str(new_id))
+            self.console.print(f"[dim]Forked {source} → [bold]{new_id}[/]; /resume {source} goes back.[/]")
+        else:
+            self.console.print(f"[yellow]Unknown command {escape(name)}[/]; /help lists them.")
+        return True
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            await client.disconnect()
+
+
+def _call(portal: BlockingPortal, chat: Chat, function: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """Run `function` in the portal; Ctrl-C interrupts the answer, a second one abandons it."""
+    future = portal.start_task_soon(function, *args)
+    interrupted = False
+    while True:
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            if interrupted:
+                future.cancel()
+                raise
+            interrupted = True
+            err_console().print("\n[yellow]Interrupting after the current step… (Ctrl-C again to quit)[/]")
+            portal.call(chat.interrupt)
+        except CancelledError:
+            raise KeyboardInterrupt from None
+        except TetherError as error:
+            err_console().print(f"[bold red]Error:[/] {escape(' '.join(str(error).split()))}")
+            return True
+
+
+def run_chat(options: AgentOptions, store_spec: StoreSpec, *, resuming: bool) -> None:
+    """The interactive chat (returns when the user leaves)."""
+    console = out_console()
+    with start_blocking_portal() as portal:
+        try:
+            store = portal.call(open_store, store_spec)
+        except TetherError as error:
+            fail(str(error))
+        chat = Chat(options, store, console)
+        try:
+            if resuming:
+                try:
+                    portal.call(chat.start)
+                except TetherError as error:
+                    fail(str(error))
+            console.print("[bold]tether[/] [dim]chat: /help for commands, /exit or Ctrl-D to leave[/]")
+            while True:
+                try:
+                    line = console.input("[bold cyan]>[/] ").strip()
+                except (EOFError, KeyboardInterrupt):
+                    console.print()
+                    break
+                if not line:
+                    continue
+                if line.startswith("/"):
+                    if _call(portal, chat, chat.command, line) is False:
+                        break
+                else:
+                    _call(portal, chat, chat.ask, line)
+        finally:
+            portal.call(chat.close)
+            close = getattr(store, "close", None)
+            if close is not None and store is not store_spec:
+                portal.call(close)

@@ -1,0 +1,141 @@
+"""What every `tether` command shares: consoles, error reporting, stores, session ids, durations."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+import anyio
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from tether.errors import ConfigurationError, SessionNotFoundError, TetherError
+from tether.sessions.helpers import locate_session
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import SessionStore
+from tether.sessions.urls import open_store
+
+__all__ = [
+    "StoreSpec",
+    "claude_config_dir",
+    "err_console",
+    "fail",
+    "format_age",
+    "out_console",
+    "parse_duration",
+    "resolve_session_id",
+    "run_async",
+    "store_from",
+]
+
+_T = TypeVar("_T")
+
+
+def out_console() -> Console:
+    """A console on the current stdout (made per call, so test runners that swap stdout see it)."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def err_console() -> Console:
+    """A console on the current stderr."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line red error on stderr and exit with status 1."""
+    line = " ".join(str(message).split())
+    err_console().print(f"[bold red]Error:[/] {escape(line)}")
+    raise typer.Exit(1)
+
+
+def run_async(function: Callable[[], Awaitable[_T]]) -> _T:
+    """Run a command's async body; tether errors (and OS errors) become a one-line message, exit 1."""
+    try:
+        return anyio.run(function)
+    except (TetherError, OSError) as error:
+        fail(str(error) or type(error).__name__)
+
+
+StoreSpec = SessionStore | str | None
+"""`--store`: a URL, or a store object handed to the app (`app(obj={"store": store})`), or None."""
+
+
+@asynccontextmanager
+async def store_from(spec: StoreSpec) -> AsyncIterator[SessionStore]:
+    """The store for `spec` (see `StoreSpec`); closed afterwards if it was opened here."""
+    store = open_store(spec)
+    try:
+        yield store
+    finally:
+        close = getattr(store, "close", None)
+        if close is not None and store is not spec:
+            await close()
+
+
+async def resolve_session_id(store: SessionStore, text: str) -> str:
+    """A full session id from an id or a unique prefix of one (at least 4 characters)."""
+    text = text.strip()
+    validate_session_id(text)
+    try:
+        found = await locate_session(store, text)
+        return found.key["session_id"]
+    except SessionNotFoundError:
+        if len(text) < 4:
+            raise
+    list_page = getattr(store, "list_page", None)
+    if list_page is None:
+        raise SessionNotFoundError(text)
+    matches: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await list_page(None, limit=500, cursor=cursor)
+        matches.extend(item["session_id"] for item in page.items if item["session_id"].startswith(text))
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if not matches:
+        raise SessionNotFoundError(text)
+    if len(matches) > 1:
+        shown = ", ".join(sorted(matches)[:5])
+        raise ConfigurationError(f"{text!r} matches {len(matches)} sessions ({shown}); give more of the id")
+    return matches[0]
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration like `30d`, `12h`, `2w`, `1d12h`, `90m`, `45s`."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(f"{n}{u}" for n, u in parts) != compact:
+        raise ConfigurationError(f"invalid duration {text!r}: use a number and a unit (s, m, h, d, w), e.g. 30d")
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+
+
+def format_age(epoch_ms: int | None, now: float | None = None) -> str:
+    """`just now`, `5m ago`, `3h ago`, `2d ago`, or the date for anything older than a month."""
+    if not epoch_ms:
+        return "-"
+    seconds = (now if now is not None else time.time()) - epoch_ms / 1000
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    if seconds < 30 * 86400:
+        return f"{int(seconds // 86400)}d ago"
+    return time.strftime("%Y-%m-%d", time.localtime(epoch_ms / 1000))
+
+
+def claude_config_dir() -> Path:
+    """Claude Code's configuration directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`."""
+    return Path(os.environ.get("CLAUDE_CONFIG_DIR") or "~/.claude").expanduser()

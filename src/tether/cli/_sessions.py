@@ -1,0 +1,383 @@
+"""`tether sessions ...`: list, show, tree, rename, tag, rm, export, import, prune."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from tether.cli._common import (
+    StoreSpec,
+    claude_config_dir,
+    fail,
+    format_age,
+    out_console,
+    parse_duration,
+    resolve_session_id,
+    run_async,
+    store_from,
+)
+from tether.cli._render import fork_tree, info_header, one_line, render_transcript, sessions_table
+from tether.sessions.claude_code import export_session, import_claude_code_sessions
+from tether.sessions.helpers import (
+    SessionInfo,
+    delete_session_async,
+    get_session_info_async,
+    get_session_messages_async,
+    list_sessions_async,
+    locate_session,
+    rename_session_async,
+    tag_session_async,
+)
+
+__all__ = ["sessions_app"]
+
+sessions_app = typer.Typer(
+    name="sessions",
+    help="List, inspect, rename, tag, delete, export, import and prune stored sessions.",
+    no_args_is_help=True,
+)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Session store URL (default: $TETHER_STORE_URL, else the SQLite file under $TETHER_HOME or ~/.tether).",
+        show_default=False,
+    ),
+]
+SessionArgument = Annotated[str, typer.Argument(help="A session id, or a unique prefix of one (4+ characters).")]
+
+
+def _spec(ctx: typer.Context, store: str | None) -> StoreSpec:
+    """`--store` of the command, else of `tether --store`, else a store object given to the app."""
+    if store is not None:
+        return store
+    parent = ctx.obj if isinstance(ctx.obj, dict) else {}
+    value: StoreSpec = parent.get("store")
+    return value
+
+
+def _children(infos: list[SessionInfo]) -> dict[str, list[SessionInfo]]:
+    children: dict[str, list[SessionInfo]] = {}
+    for info in infos:
+        if info.forked_from and isinstance(info.forked_from.get("sessionId"), str):
+            children.setdefault(info.forked_from["sessionId"], []).append(info)
+    return children
+
+
+@sessions_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None, typer.Option("--directory", "-d", help="Only sessions of this project directory.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 for all).")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many of the newest first.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Sessions, newest first (every project unless --directory)."""
+
+    async def body() -> list[SessionInfo]:
+        async with store_from(_spec(ctx, store)) as opened:
+            return await list_sessions_async(directory, limit or None, offset, store=opened)
+
+    infos = run_async(body)
+    if as_json:
+        typer.echo(json.dumps([asdict(info) for info in infos], indent=2, ensure_ascii=False))
+    elif not infos:
+        out_console().print("[dim]No sessions.[/]")
+    else:
+        console = out_console()
+        console.print(sessions_table(infos, width=console.width))
+
+
+@sessions_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    session: SessionArgument,
+    full: Annotated[bool, typer.Option("--full", help="Unfold tool calls, results and thinking.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many messages (0 for all).")] = 0,
+    offset: Annotated[int, typer.Option(help="Skip this many messages from the start.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the messages as JSON.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """A session's transcript (its active branch), with tool calls and results folded."""
+
+    async def body() -> tuple[SessionInfo, list[Any]]:
+        async with store_from(_spec(ctx, store)) as opened:
+            session_id = await resolve_session_id(opened, session)
+            info = await get_session_info_async(session_id, store=opened)
+            messages = await get_session_messages_async(session_id, None, limit or None, offset, store=opened)
+            return info, messages
+
+    info, messages = run_async(body)
+    if as_json:
+        typer.echo(json.dumps([asdict(m) for m in messages], indent=2, ensure_ascii=False))
+        return
+    console = out_console()
+    console.print(info_header(info))
+    render_transcript(console, messages, full=full)
+
+
+@sessions_app.command("tree")
+def tree_command(ctx: typer.Context, session: SessionArgument, store: StoreOption = None) -> None:
+    """A session and all its forks (and theirs) as a tree, from the session it descends from."""
+
+    async def body() -> tuple[str, list[SessionInfo]]:
+        async with store_from(_spec(ctx, store)) as opened:
+            session_id = await resolve_session_id(opened, session)
+            return session_id, await list_sessions_async(None, store=opened)
+
+    session_id, infos = run_async(body)
+    by_id = {info.session_id: info for info in infos}
+    root = by_id[session_id] if session_id in by_id else None
+    if root is None:
+        fail(f"session {session_id!r} is not listed by the store")
+    missing_parent = None
+    hops = 0
+    while root.forked_from and hops < len(by_id):
+        parent_id = root.forked_from.get("sessionId")
+        parent = by_id.get(str(parent_id))
+        if parent is None:
+            missing_parent = parent_id
+            break
+        root, hops = parent, hops + 1
+    console = out_console()
+    if missing_parent:
+        console.print(f"[dim](forked from {escape(str(missing_parent))}, which no longer exists)[/]")
+    console.print(fork_tree(root, _children(infos), highlight=session_id), soft_wrap=False)
+
+
+@sessions_app.command("rename")
+def rename_command(
+    ctx: typer.Context,
+    session: SessionArgument,
+    title: Annotated[str, typer.Argument(help="The new title.")],
+    store: StoreOption = None,
+) -> None:
+    """Give a session a title."""
+
+    async def body() -> str:
+        async with store_from(_spec(ctx, store)) as opened:
+            session_id = await resolve_session_id(opened, session)
+            await rename_session_async(session_id, title, store=opened)
+            return session_id
+
+    session_id = run_async(body)
+    out_console().print(f"Renamed {session_id} to [bold]{escape(title.strip())}[/]")
+
+
+@sessions_app.command("tag")
+def tag_command(
+    ctx: typer.Context,
+    session: SessionArgument,
+    tag: Annotated[str | None, typer.Argument(help="The tag; leave out (or --clear) to remove it.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the tag.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Tag a session (one tag per session), or clear its tag."""
+    if tag and clear:
+        fail("give a tag or --clear, not both")
+
+    async def body() -> str:
+        async with store_from(_spec(ctx, store)) as opened:
+            session_id = await resolve_session_id(opened, session)
+            await tag_session_async(session_id, None if clear else tag, store=opened)
+            return session_id
+
+    session_id = run_async(body)
+    shown = f"tagged [bold]{escape(tag.strip())}[/]" if tag and tag.strip() else "untagged"
+    out_console().print(f"Session {session_id} {shown}")
+
+
+def _fork_note(session_id: str, forks: list[SessionInfo]) -> str:
+    ids = ", ".join(fork.session_id for fork in forks)
+    plural = "fork" if len(forks) == 1 else "forks"
+    return f"[dim]{session_id} had {len(forks)} live {plural} ({ids}); they keep their whole history.[/]"
+
+
+@sessions_app.command("rm")
+def rm_command(
+    ctx: typer.Context,
+    sessions: Annotated[list[str], typer.Argument(help="Session ids (or unique prefixes).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Delete sessions. Their forks are not affected: they keep their whole history."""
+    spec = _spec(ctx, store)
+
+    async def resolve() -> tuple[list[SessionInfo], dict[str, list[SessionInfo]]]:
+        async with store_from(spec) as opened:
+            ids = [await resolve_session_id(opened, text) for text in sessions]
+            infos = [await get_session_info_async(i, store=opened) for i in dict.fromkeys(ids)]
+            return infos, _children(await list_sessions_async(None, store=opened))
+
+    targets, children = run_async(resolve)
+    console = out_console()
+    console.print(sessions_table(targets, width=console.width))
+    if not yes and not typer.confirm(f"Delete {len(targets)} session(s)?", default=False):
+        fail("nothing deleted")
+
+    async def delete() -> None:
+        async with store_from(spec) as opened:
+            for info in targets:
+                await delete_session_async(info.session_id, store=opened)
+
+    run_async(delete)
+    doomed = {info.session_id for info in targets}
+    console.print(f"Deleted {len(targets)} session(s).")
+    for info in targets:
+        live = [fork for fork in children.get(info.session_id, []) if fork.session_id not in doomed]
+        if live:
+            console.print(_fork_note(info.session_id, live))
+
+
+class ExportFormat(str, Enum):
+    """`sessions export --format` values."""
+
+    claude_code = "claude-code"
+    jsonl = "jsonl"
+
+
+@sessions_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    session: SessionArgument,
+    format: Annotated[
+        ExportFormat,
+        typer.Option("--format", "-f", help="claude-code: a transcript `claude --resume` opens; jsonl: raw entries."),
+    ] = ExportFormat.claude_code,
+    root: Annotated[
+        Path | None,
+        typer.Option(help="Claude Code config dir to write into (default $CLAUDE_CONFIG_DIR or ~/.claude)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="jsonl: write here, not stdout.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing exported transcript.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Export a session: as a Claude Code transcript (resumable by `claude --resume ID`) or raw JSONL."""
+
+    async def body() -> tuple[str, Path | None, list[dict[str, Any]]]:
+        async with store_from(_spec(ctx, store)) as opened:
+            session_id = await resolve_session_id(opened, session)
+            if format is ExportFormat.claude_code:
+                target = root if root is not None else claude_config_dir()
+                return session_id, await export_session(session_id, opened, target, overwrite=overwrite), []
+            found = await locate_session(opened, session_id)
+            return session_id, None, await opened.load(found.key) or []
+
+    session_id, path, entries = run_async(body)
+    if path is not None:
+        console = out_console()
+        console.print(f"Exported {session_id} to {escape(str(path))}")
+        console.print(f"[dim]Resume it in Claude Code with: claude --resume {session_id}[/]")
+        return
+    text = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            fail(str(error))
+        out_console().print(f"Wrote {len(entries)} entries of {session_id} to {escape(str(output))}")
+
+
+class ImportSource(str, Enum):
+    """`sessions import --from` values."""
+
+    claude_code = "claude-code"
+
+
+@sessions_app.command("import")
+def import_command(
+    ctx: typer.Context,
+    source: Annotated[ImportSource, typer.Option("--from", help="Where the sessions come from.")],
+    sessions: Annotated[list[str] | None, typer.Argument(help="Only these session ids.")] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="Claude Code config dir (default $CLAUDE_CONFIG_DIR or ~/.claude).")
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--directory", "-d", help="Only sessions of this project directory.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Import Claude Code sessions (ids, titles, branches, timestamps kept) into the store."""
+    source_root = root if root is not None else claude_config_dir()
+
+    async def body() -> Any:
+        async with store_from(_spec(ctx, store)) as opened:
+            return await import_claude_code_sessions(source_root, opened, directory=directory, session_ids=sessions)
+
+    report = run_async(body)
+    console = out_console()
+    console.print(f"Imported {report.total} session(s) from {escape(str(source_root))}.")
+    if report.skipped:
+        console.print(f"[dim]{len(report.skipped)} already in the store, left as they were.[/]")
+
+
+@sessions_app.command("prune")
+def prune_command(
+    ctx: typer.Context,
+    older_than: Annotated[str, typer.Option("--older-than", help="Age of the last change, e.g. 30d, 12h, 2w.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    directory: Annotated[
+        Path | None, typer.Option("--directory", "-d", help="Only sessions of this project directory.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Delete sessions not changed for a while. Lists them first; forks of pruned sessions stay whole."""
+    try:
+        age = parse_duration(older_than)
+    except ValueError as error:
+        fail(str(error))
+    cutoff = int((time.time() - age) * 1000)
+    spec = _spec(ctx, store)
+
+    async def candidates() -> tuple[list[SessionInfo], list[SessionInfo]]:
+        async with store_from(spec) as opened:
+            everything = await list_sessions_async(None, store=opened)
+            scoped = everything if directory is None else await list_sessions_async(directory, store=opened)
+            return [info for info in scoped if info.last_modified < cutoff], everything
+
+    old, everything = run_async(candidates)
+    console = out_console()
+    if not old:
+        console.print(f"No sessions older than {escape(older_than)}.")
+        return
+    doomed = {info.session_id for info in old}
+    children = _children(everything)
+    live = {
+        info.session_id: [f for f in children.get(info.session_id, []) if f.session_id not in doomed] for info in old
+    }
+    console.print(sessions_table(old, width=console.width))
+    with_forks = [info for info in old if live[info.session_id]]
+    if with_forks:
+        names = ", ".join(one_line(info.session_id) for info in with_forks)
+        console.print(f"[dim]With live forks (the forks keep their whole history): {names}[/]")
+    if dry_run:
+        console.print(f"Dry run: {len(old)} session(s) older than {escape(older_than)} would be deleted; nothing was.")
+        return
+    if not yes and not typer.confirm(f"Delete these {len(old)} session(s)?", default=False):
+        fail("nothing deleted")
+
+    async def delete() -> None:
+        async with store_from(spec) as opened:
+            for info in old:
+                await delete_session_async(info.session_id, store=opened)
+
+    run_async(delete)
+    console.print(f"Deleted {len(old)} session(s) last changed more than {escape(older_than)} ago.")
+    for info in with_forks:
+        console.print(_fork_note(info.session_id, live[info.session_id]))
+    oldest = min(info.last_modified for info in old)
+    console.print(f"[dim]Oldest deleted: {format_age(oldest)}.[/]")

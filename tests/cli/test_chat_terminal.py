@@ -1,0 +1,181 @@
+"""The interactive chat, driven through a real pseudo-terminal.
+
+The chat runs in a child process (`python -c WRAPPER`) whose model is a test model set with
+`override_model`; the test types into the terminal and reads what the chat prints.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from tether.sessions.helpers import get_session_info, get_session_messages, list_sessions
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+
+WRAPPER = """
+import sys
+from tether.cli import main
+from tether.testing import FunctionModel, ScriptedModel, override_model
+
+def echo(request):
+    said = [b["text"] for m in request.messages for b in m["content"] if b.get("type") == "text"]
+    return "heard: " + " / ".join(said)
+
+script = sys.argv[1]
+model = FunctionModel(echo) if script == "ECHO" else ScriptedModel(script.split("|"))
+sys.argv = ["tether", *sys.argv[2:]]
+with override_model(model):
+    main()
+"""
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[=>()][0-9A-Za-z]?|[\r\x07]")
+GUARD_SECONDS = 60  # only so that a broken chat fails instead of hanging the suite
+
+
+class Terminal:
+    """A child process on a pseudo-terminal: type lines, wait for text."""
+
+    def __init__(self, script: str, *args: str, cwd: Path) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200", "LINES": "40"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", WRAPPER, script, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.seen = ""
+        self.position = 0
+
+    def _read(self, deadline: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return False
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:  # the child closed the terminal
+            return False
+        if not data:
+            return False
+        self.seen += ANSI.sub("", data.decode(errors="replace"))
+        return True
+
+    def expect(self, text: str) -> str:
+        """Wait until `text` is printed (after what was already matched); returns what came before it."""
+        deadline = time.monotonic() + GUARD_SECONDS
+        while text not in self.seen[self.position :]:
+            if not self._read(deadline):
+                raise AssertionError(f"{text!r} never appeared; the terminal showed:\n{self.seen[self.position :]}")
+        found = self.seen.index(text, self.position)
+        before = self.seen[self.position : found]
+        self.position = found + len(text)
+        return before
+
+    def send(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\r")
+
+    def finish(self) -> int:
+        """Read until the child exits; its exit status."""
+        deadline = time.monotonic() + GUARD_SECONDS
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self._read(min(deadline, time.monotonic() + 0.2))
+        while self._read(time.monotonic() + 0.1):
+            pass
+        code = self.process.wait(timeout=GUARD_SECONDS)
+        os.close(self.master)
+        return code
+
+
+@pytest.fixture
+def terminal(project: Path) -> object:
+    opened: list[Terminal] = []
+
+    def open_terminal(script: str, *args: str) -> Terminal:
+        term = Terminal(script, *args, cwd=project)
+        opened.append(term)
+        return term
+
+    yield open_terminal
+    for term in opened:
+        if term.process.poll() is None:
+            term.process.kill()
+            term.process.wait()
+
+
+def test_chat_streams_answers_forks_lists_and_exits(terminal: object, project: Path) -> None:
+    term = terminal("Hello, human!|Second answer|Third", "--cwd", str(project))  # type: ignore[operator]
+    term.expect("tether chat")
+    term.expect("> ")
+    term.send("hi there")
+    term.expect("Hello, human!")
+    term.expect("> ")
+    term.send("/fork side quest")
+    before = term.expect("; /resume")
+    source, fork = re.search(r"Forked (\S+) → (\S+)", before).groups()  # type: ignore[union-attr]
+    term.expect("> ")
+    term.send("more")
+    term.expect("Second answer")
+    term.expect("> ")
+    term.send("/sessions")
+    listing = term.expect("> ")
+    assert fork in listing and source in listing and "side quest" in listing
+    term.send("/id")
+    assert fork in term.expect("> ")
+    term.send("/bogus")
+    assert "Unknown command /bogus" in term.expect("> ")
+    term.send("/resume 00000000-0000-4000-8000-000000000000")
+    assert "Error: no session" in term.expect("> ")
+    term.send("/exit")
+    assert term.finish() == 0
+
+    assert {info.session_id for info in list_sessions()} == {source, fork}
+    assert get_session_info(fork).forked_from == {
+        "sessionId": source,
+        "messageUuid": get_session_messages(source)[-1].uuid,
+    }
+    assert get_session_info(fork).title == "side quest"
+    contents = [m.message["content"] for m in get_session_messages(fork)]
+    assert contents[0] == "hi there" and contents[2] == "more"
+    assert len(get_session_messages(source)) == 2
+
+
+def test_chat_resumes_a_session_and_leaves_on_ctrl_d(terminal: object, project: Path) -> None:
+    first = terminal("ECHO", "-p", "remember the number 7", "--cwd", str(project))  # type: ignore[operator]
+    first.expect("heard: remember the number 7")
+    assert first.finish() == 0
+    session_id = list_sessions()[0].session_id
+
+    term = terminal("ECHO", "--resume", session_id[:8], "--cwd", str(project))  # type: ignore[operator]
+    term.expect(f"Resumed session {session_id}")
+    term.expect("> ")
+    term.send("what number?")
+    line = term.expect("> ")
+    assert "heard: remember the number 7 / heard: remember the number 7 / what number?" in line
+    os.write(term.master, b"\x04")  # Ctrl-D
+    assert term.finish() == 0
+    assert len(get_session_messages(session_id)) == 4
+
+
+def test_chat_with_an_unknown_session_fails_with_one_line(terminal: object, project: Path) -> None:
+    term = terminal("unused", "--resume", "00000000-0000-4000-8000-000000000000")  # type: ignore[operator]
+    term.expect("Error: no session with id")
+    assert term.finish() == 1
+    assert "Traceback" not in term.seen
