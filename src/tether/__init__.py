@@ -40,6 +40,28 @@ from tether.options import PermissionMode as PermissionMode
 from tether.query import AgentClient as AgentClient
 from tether.query import ClaudeSDKClient as ClaudeSDKClient
 from tether.query import query as query
+from tether.sessions.claude_code import CopyReport as CopyReport
+from tether.sessions.claude_code import copy_sessions as copy_sessions
+from tether.sessions.claude_code import export_session as export_session
+from tether.sessions.claude_code import import_claude_code_sessions as import_claude_code_sessions
+from tether.sessions.helpers import ForkSessionResult as ForkSessionResult
+from tether.sessions.helpers import SessionInfo as SessionInfo
+from tether.sessions.helpers import SessionMessage as SessionMessage
+from tether.sessions.helpers import delete_session as delete_session
+from tether.sessions.helpers import delete_session_async as delete_session_async
+from tether.sessions.helpers import fork_session as fork_session
+from tether.sessions.helpers import fork_session_async as fork_session_async
+from tether.sessions.helpers import get_session_info as get_session_info
+from tether.sessions.helpers import get_session_info_async as get_session_info_async
+from tether.sessions.helpers import get_session_messages as get_session_messages
+from tether.sessions.helpers import get_session_messages_async as get_session_messages_async
+from tether.sessions.helpers import list_sessions as list_sessions
+from tether.sessions.helpers import list_sessions_async as list_sessions_async
+from tether.sessions.helpers import rename_session as rename_session
+from tether.sessions.helpers import rename_session_async as rename_session_async
+from tether.sessions.helpers import tag_session as tag_session
+from tether.sessions.helpers import tag_session_async as tag_session_async
+from tether.sessions.jsonl import JsonlStore as JsonlStore
 from tether.sessions.keys import project_key_for_directory as project_key_for_directory
 from tether.sessions.memory import MemoryStore as MemoryStore
 from tether.sessions.store import SessionKey as SessionKey
@@ -59,8 +81,11 @@ __all__ = (
     "ClaudeSDKClient",
     "ConfigurationError",
     "ContentBlock",
+    "CopyReport",
     "EntryNotFoundError",
+    "ForkSessionResult",
     "InvalidSessionIdError",
+    "JsonlStore",
     "MemoryStore",
     "Message",
     "Model",
@@ -71,7 +96,9 @@ __all__ = (
     "SessionConflictError",
     "SessionError",
     "SessionExistsError",
+    "SessionInfo",
     "SessionKey",
+    "SessionMessage",
     "SessionNotFoundError",
     "SessionStore",
     "StreamEvent",
@@ -88,8 +115,25 @@ __all__ = (
     "UnsupportedOptionError",
     "UserMessage",
     "__version__",
+    "copy_sessions",
     "create_sdk_mcp_server",
+    "delete_session",
+    "delete_session_async",
+    "export_session",
+    "fork_session",
+    "fork_session_async",
+    "get_session_info",
+    "get_session_info_async",
+    "get_session_messages",
+    "get_session_messages_async",
+    "import_claude_code_sessions",
+    "list_sessions",
+    "list_sessions_async",
     "project_key_for_directory",
     "query",
+    "rename_session",
+    "rename_session_async",
+    "tag_session",
+    "tag_session_async",
     "tool",
 )

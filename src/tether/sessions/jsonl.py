@@ -18,7 +18,8 @@ Behaviour and limits:
 - `append` writes each batch with one `write` on a file opened `O_APPEND` (mode 0600), under an
   advisory `flock` on the transcript. `expected_leaf` is checked under that lock, so tether
   writers never interleave; a process that does not take the lock (the Claude Code CLI itself)
-  is not stopped, and `flock` may not hold across machines on network filesystems. A batch is
+  is not stopped, `flock` may not hold across machines on network filesystems, and there is no
+  lock at all where `fcntl` does not exist (Windows). A batch is
   durable against a crash of the process, not of the machine, unless `fsync=True`.
 - `load` parses every line, skipping lines that are not JSON objects (a torn last line from a
   crash mid-write is dropped, the rest kept). Reading what Claude Code writes (metadata lines,
@@ -39,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import json
 import os
 import re
@@ -51,6 +51,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: appends are not locked
+    fcntl = None  # type: ignore[assignment]
 
 from tether.errors import (
     ConfigurationError,
@@ -351,7 +356,8 @@ class JsonlStore:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:
             os.close(fd)  # also releases the lock
