@@ -10,6 +10,7 @@ import fcntl
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from tether.sessions.helpers import get_session_info, get_session_messages, list
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 
 WRAPPER = """
-import sys
+import os, sys, anyio
 from tether.cli import main
 from tether.testing import FunctionModel, ScriptedModel, override_model
 
@@ -32,8 +33,19 @@ def echo(request):
     said = [b["text"] for m in request.messages for b in m["content"] if b.get("type") == "text"]
     return "heard: " + " / ".join(said)
 
+async def gated(request):
+    # Answers only once the test creates the gate file: the chat is mid-answer until then.
+    while not os.path.exists(os.environ["TETHER_TEST_GATE"]):
+        await anyio.sleep(0.02)
+    return "through the gate"
+
 script = sys.argv[1]
-model = FunctionModel(echo) if script == "ECHO" else ScriptedModel(script.split("|"))
+if script == "ECHO":
+    model = FunctionModel(echo)
+elif script == "GATED":
+    model = FunctionModel(gated)
+else:
+    model = ScriptedModel(script.split("|"))
 sys.argv = ["tether", *sys.argv[2:]]
 with override_model(model):
     main()
@@ -179,3 +191,23 @@ def test_chat_with_an_unknown_session_fails_with_one_line(terminal: object, proj
     term.expect("Error: no session with id")
     assert term.finish() == 1
     assert "Traceback" not in term.seen
+
+
+def test_ctrl_c_during_an_answer_interrupts_it_and_the_chat_goes_on(
+    terminal: object, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("TETHER_TEST_GATE", str(gate))
+    term = terminal("GATED", "--cwd", str(project))  # type: ignore[operator]
+    term.expect("> ")
+    term.send("take your time")
+    term.expect("Thinking")  # the spinner: the chat took the line, and the model waits at the gate
+    term.process.send_signal(signal.SIGINT)  # what Ctrl-C sends to the chat
+    term.expect("Interrupting after the current step")
+    gate.touch()
+    term.expect("through the gate")
+    term.expect("> ")
+    term.send("/exit")
+    assert term.finish() == 0
+    session = list_sessions()[0]
+    assert [m.type for m in get_session_messages(session.session_id)] == ["user", "assistant"]
