@@ -11,6 +11,10 @@ tether sessions list|show|tree|rename|tag|rm|export|import|prune
 
 Errors (an unknown session, a malformed id, a model that cannot be used) print one red line on
 stderr and exit with status 1.
+
+The store is `--store URL`, else `$TETHER_STORE_URL`, else the default SQLite file. A program
+embedding the command can hand it a store object instead: `app(obj={"store": store})` (the
+tests do this with `typer.testing.CliRunner().invoke(app, args, obj=...)`).
 """
 
 from __future__ import annotations
@@ -79,7 +83,9 @@ def root(
     output_format: Annotated[
         OutputFormat, typer.Option("--output-format", help="With -p: text, json (the result) or stream-json.")
     ] = OutputFormat.text,
-    resume: Annotated[str | None, typer.Option("--resume", "-r", help="Continue this session (its id).")] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", "-r", help="Continue this session (its id, or a unique prefix).")
+    ] = None,
     continue_: Annotated[
         bool, typer.Option("--continue", "-c", help="Continue the newest session of this directory.")
     ] = False,
