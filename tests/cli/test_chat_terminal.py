@@ -211,3 +211,15 @@ def test_ctrl_c_during_an_answer_interrupts_it_and_the_chat_goes_on(
     assert term.finish() == 0
     session = list_sessions()[0]
     assert [m.type for m in get_session_messages(session.session_id)] == ["user", "assistant"]
+
+
+def test_continue_with_nothing_to_continue_starts_a_new_session(terminal: object, project: Path) -> None:
+    term = terminal("fresh", "--continue", "--cwd", str(project))  # type: ignore[operator]
+    term.expect("No session to continue in this directory")
+    term.expect("> ")
+    term.send("hello")
+    term.expect("fresh")
+    term.expect("> ")
+    term.send("/exit")
+    assert term.finish() == 0
+    assert [m.type for m in get_session_messages(list_sessions()[0].session_id)] == ["user", "assistant"]

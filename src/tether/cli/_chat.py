@@ -157,6 +157,11 @@ class Chat:
         """Open the session named on the command line (`--resume`, `--continue`, `--fork-session`)."""
         if self.options.resume:
             await self.open(resume=await resolve_session_id(self.store, self.options.resume))
+        elif not await list_sessions_async(self.cwd, limit=1, store=self.store):
+            self.console.print("[dim]No session to continue in this directory: starting a new one.[/]")
+            self.options = dataclasses.replace(self.options, continue_conversation=False, fork_session=False)
+            self._first_open = False
+            return
         else:
             await self.open()
         await self.describe("Forked into" if self.options.fork_session else "Resumed")
