@@ -57,7 +57,12 @@ CALC = {"calc": create_sdk_mcp_server("calc", tools=[add, explode])}
 
 async def test_tool_round_trip_feeds_the_result_back_to_the_model(store: SessionStore, project: Path) -> None:
     model = ScriptedModel([tool_use_reply("mcp__calc__add", {"a": 2, "b": 3}, id="call_1"), "It is 5."])
-    messages = await run("2+3?", AgentOptions(model=model, session_store=store, cwd=project, mcp_servers=CALC))
+    messages = await run(
+        "2+3?",
+        AgentOptions(
+            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+        ),
+    )
 
     kinds = [type(m).__name__ for m in messages]
     assert kinds == ["SystemMessage", "AssistantMessage", "UserMessage", "AssistantMessage", "ResultMessage"]
@@ -78,7 +83,12 @@ async def test_a_tool_that_raises_becomes_an_error_result_and_the_loop_goes_on(
     store: SessionStore, project: Path
 ) -> None:
     model = ScriptedModel([tool_use_reply("mcp__calc__explode", {"why": "test"}), "The tool failed."])
-    messages = await run("try it", AgentOptions(model=model, session_store=store, cwd=project, mcp_servers=CALC))
+    messages = await run(
+        "try it",
+        AgentOptions(
+            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+        ),
+    )
     result_block = model.requests[1].messages[-1]["content"][0]
     assert result_block["is_error"] is True
     assert "boom: test" in result_block["content"]
@@ -97,7 +107,12 @@ async def test_bad_tool_calls_get_an_error_result_naming_the_problem(
     store: SessionStore, project: Path, name: str, arguments: dict[str, Any], expected: str
 ) -> None:
     model = ScriptedModel([tool_use_reply(name, arguments), "ok"])
-    await run("go", AgentOptions(model=model, session_store=store, cwd=project, mcp_servers=CALC))
+    await run(
+        "go",
+        AgentOptions(
+            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+        ),
+    )
     block = model.requests[1].messages[-1]["content"][0]
     assert block["is_error"] is True
     assert expected in block["content"]
@@ -106,7 +121,16 @@ async def test_bad_tool_calls_get_an_error_result_naming_the_problem(
 async def test_max_turns_ends_with_error_max_turns_and_a_resumable_session(store: SessionStore, project: Path) -> None:
     looping = ScriptedModel([tool_use_reply("mcp__calc__add", {"a": 1, "b": 1}) for _ in range(5)])
     messages = await run(
-        "loop", AgentOptions(model=looping, session_store=store, cwd=project, mcp_servers=CALC, max_turns=2)
+        "loop",
+        AgentOptions(
+            model=looping,
+            session_store=store,
+            cwd=project,
+            mcp_servers=CALC,
+            tools=[],
+            allowed_tools=["mcp__calc"],
+            max_turns=2,
+        ),
     )
     result = messages[-1]
     assert isinstance(result, ResultMessage)
@@ -116,7 +140,15 @@ async def test_max_turns_ends_with_error_max_turns_and_a_resumable_session(store
     after = ScriptedModel(["done"])
     await run(
         "stop",
-        AgentOptions(model=after, session_store=store, cwd=project, mcp_servers=CALC, resume=session_id_of(messages)),
+        AgentOptions(
+            model=after,
+            session_store=store,
+            cwd=project,
+            mcp_servers=CALC,
+            tools=[],
+            allowed_tools=["mcp__calc"],
+            resume=session_id_of(messages),
+        ),
     )
     history = after.requests[0].messages
     # every call has its result: the history is valid for any provider
@@ -127,7 +159,12 @@ async def test_max_turns_ends_with_error_max_turns_and_a_resumable_session(store
 
 async def test_usage_and_cost_add_up_across_turns_and_resumes(store: SessionStore, project: Path) -> None:
     model = ScriptedModel([tool_use_reply("mcp__calc__add", {"a": 1, "b": 1}), "two", "three"], cost_per_reply=0.25)
-    first = await run("go", AgentOptions(model=model, session_store=store, cwd=project, mcp_servers=CALC))
+    first = await run(
+        "go",
+        AgentOptions(
+            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+        ),
+    )
     result = first[-1]
     assert isinstance(result, ResultMessage)
     assert result.total_cost_usd == pytest.approx(0.5)
@@ -136,7 +173,15 @@ async def test_usage_and_cost_add_up_across_turns_and_resumes(store: SessionStor
 
     second = await run(
         "more",
-        AgentOptions(model=model, session_store=store, cwd=project, mcp_servers=CALC, resume=session_id_of(first)),
+        AgentOptions(
+            model=model,
+            session_store=store,
+            cwd=project,
+            mcp_servers=CALC,
+            tools=[],
+            allowed_tools=["mcp__calc"],
+            resume=session_id_of(first),
+        ),
     )
     resumed = second[-1]
     assert isinstance(resumed, ResultMessage)
@@ -156,7 +201,10 @@ async def test_every_message_is_stored_before_it_is_yielded(store: SessionStore,
     model = ScriptedModel([tool_use_reply("mcp__calc__add", {"a": 1, "b": 2}), "3"])
     key: Any = {"project_key": project_key_for_directory(project), "session_id": ""}
     async for message in query(
-        prompt="go", options=AgentOptions(model=model, session_store=store, cwd=project, mcp_servers=CALC)
+        prompt="go",
+        options=AgentOptions(
+            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+        ),
     ):
         if isinstance(message, SystemMessage):
             key["session_id"] = message.data["session_id"]

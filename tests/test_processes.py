@@ -37,7 +37,7 @@ CHILD = textwrap.dedent(
             "done",
         ])
         servers = {"slow": create_sdk_mcp_server("slow", tools=[wait])}
-        options = AgentOptions(model=model, resume=resume, mcp_servers=servers)
+        options = AgentOptions(model=model, resume=resume, mcp_servers=servers, allowed_tools=["mcp__slow"])
         async for message in query(prompt=prompt, options=options):
             data = getattr(message, "data", {}) or {}
             print(json.dumps({

@@ -76,7 +76,7 @@ def test_no_model_uses_tether_model_first() -> None:
 
 def test_no_model_with_an_anthropic_key_is_claude() -> None:
     model = resolve_model(None, env=ANTHROPIC)
-    assert isinstance(model, AnthropicModel) and model.model_name == "claude-sonnet-4-5"
+    assert isinstance(model, AnthropicModel) and model.model_name == "claude-sonnet-5-5"
     token = resolve_model("", env={"ANTHROPIC_AUTH_TOKEN": "t"})
     assert isinstance(token, AnthropicModel)
 
