@@ -11,6 +11,34 @@ async for message in query(prompt="Hello", options=AgentOptions()):
 from __future__ import annotations
 
 from tether._version import __version__ as __version__
+from tether.agent.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
+from tether.agent.hooks import BaseHookInput as BaseHookInput
+from tether.agent.hooks import HookCallback as HookCallback
+from tether.agent.hooks import HookContext as HookContext
+from tether.agent.hooks import HookEvent as HookEvent
+from tether.agent.hooks import HookInput as HookInput
+from tether.agent.hooks import HookJSONOutput as HookJSONOutput
+from tether.agent.hooks import HookMatcher as HookMatcher
+from tether.agent.hooks import PostToolUseFailureHookInput as PostToolUseFailureHookInput
+from tether.agent.hooks import PostToolUseHookInput as PostToolUseHookInput
+from tether.agent.hooks import PostToolUseHookSpecificOutput as PostToolUseHookSpecificOutput
+from tether.agent.hooks import PreCompactHookInput as PreCompactHookInput
+from tether.agent.hooks import PreToolUseHookInput as PreToolUseHookInput
+from tether.agent.hooks import PreToolUseHookSpecificOutput as PreToolUseHookSpecificOutput
+from tether.agent.hooks import SessionStartHookInput as SessionStartHookInput
+from tether.agent.hooks import SessionStartHookSpecificOutput as SessionStartHookSpecificOutput
+from tether.agent.hooks import StopHookInput as StopHookInput
+from tether.agent.hooks import SyncHookJSONOutput as SyncHookJSONOutput
+from tether.agent.hooks import UserPromptSubmitHookInput as UserPromptSubmitHookInput
+from tether.agent.hooks import UserPromptSubmitHookSpecificOutput as UserPromptSubmitHookSpecificOutput
+from tether.agent.permissions import CanUseTool as CanUseTool
+from tether.agent.permissions import PermissionBehavior as PermissionBehavior
+from tether.agent.permissions import PermissionResult as PermissionResult
+from tether.agent.permissions import PermissionResultAllow as PermissionResultAllow
+from tether.agent.permissions import PermissionResultDeny as PermissionResultDeny
+from tether.agent.permissions import PermissionRuleValue as PermissionRuleValue
+from tether.agent.permissions import PermissionUpdate as PermissionUpdate
+from tether.agent.permissions import ToolPermissionContext as ToolPermissionContext
 from tether.errors import ConfigurationError as ConfigurationError
 from tether.errors import EntryNotFoundError as EntryNotFoundError
 from tether.errors import InvalidSessionIdError as InvalidSessionIdError
@@ -77,6 +105,9 @@ __all__ = (
     "AgentClient",
     "AgentOptions",
     "AssistantMessage",
+    "AsyncHookJSONOutput",
+    "BaseHookInput",
+    "CanUseTool",
     "ClaudeAgentOptions",
     "ClaudeSDKClient",
     "ConfigurationError",
@@ -84,13 +115,31 @@ __all__ = (
     "CopyReport",
     "EntryNotFoundError",
     "ForkSessionResult",
+    "HookCallback",
+    "HookContext",
+    "HookEvent",
+    "HookInput",
+    "HookJSONOutput",
+    "HookMatcher",
     "InvalidSessionIdError",
     "JsonlStore",
     "MemoryStore",
     "Message",
     "Model",
     "ModelError",
+    "PermissionBehavior",
     "PermissionMode",
+    "PermissionResult",
+    "PermissionResultAllow",
+    "PermissionResultDeny",
+    "PermissionRuleValue",
+    "PermissionUpdate",
+    "PostToolUseFailureHookInput",
+    "PostToolUseHookInput",
+    "PostToolUseHookSpecificOutput",
+    "PreCompactHookInput",
+    "PreToolUseHookInput",
+    "PreToolUseHookSpecificOutput",
     "ResultMessage",
     "SdkMcpTool",
     "SessionConflictError",
@@ -100,8 +149,12 @@ __all__ = (
     "SessionKey",
     "SessionMessage",
     "SessionNotFoundError",
+    "SessionStartHookInput",
+    "SessionStartHookSpecificOutput",
     "SessionStore",
+    "StopHookInput",
     "StreamEvent",
+    "SyncHookJSONOutput",
     "SystemMessage",
     "TetherError",
     "TextBlock",
@@ -109,11 +162,14 @@ __all__ = (
     "Tool",
     "ToolContext",
     "ToolError",
+    "ToolPermissionContext",
     "ToolResult",
     "ToolResultBlock",
     "ToolUseBlock",
     "UnsupportedOptionError",
     "UserMessage",
+    "UserPromptSubmitHookInput",
+    "UserPromptSubmitHookSpecificOutput",
     "__version__",
     "copy_sessions",
     "create_sdk_mcp_server",
