@@ -15,8 +15,10 @@ the final `ModelResponse` from them, so a response looks the same whatever the p
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import random
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
+import httpx2
 
 from tether.models.base import ModelEvent, ModelResponse, RawStreamEvent
 
@@ -299,3 +302,13 @@ def http_error_message(
     if status >= 500:
         return f"{provider} failed with HTTP {status}{said}{after}"
     return f"{provider} rejected the request (HTTP {status}{said})"
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One SSL context for every provider client of the process.
+
+    Building a context loads the whole CA bundle (tens of milliseconds); each model call makes a
+    fresh SDK client (clients cannot move between event loops), so they share this one.
+    """
+    return httpx2.create_ssl_context()

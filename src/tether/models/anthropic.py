@@ -34,6 +34,7 @@ from tether.models._common import (
     http_error_message,
     retry_after_seconds,
     retrying_stream,
+    shared_ssl_context,
 )
 from tether.models.base import ModelEvent, ModelRequest
 from tether.models.pricing import ModelPrice, cost_usd
@@ -119,6 +120,17 @@ class AnthropicModel:
     def __repr__(self) -> str:
         return f"AnthropicModel({self._model!r}, base_url={self.base_url!r})"
 
+    def _new_client(self) -> Any:
+        return anthropic.AsyncAnthropic(
+            api_key=self._api_key,
+            auth_token=self._auth_token,
+            base_url=self.base_url,
+            max_retries=0,  # retried by `retrying_stream`, which also retries overloads reported in-stream
+            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
+            default_headers=self._headers or None,
+            http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
+        )
+
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         """Stream one Messages API call: every SSE event, then the complete `ModelResponse`."""
         return self._stream(request)
@@ -126,14 +138,7 @@ class AnthropicModel:
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         params = build_params(self._model, request, prompt_caching=self.prompt_caching)
         attempts = Attempts()
-        client = anthropic.AsyncAnthropic(
-            api_key=self._api_key,
-            auth_token=self._auth_token,
-            base_url=self.base_url,
-            max_retries=0,  # retried by `retrying_stream`, which also retries overloads reported in-stream
-            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
-            default_headers=self._headers or None,
-        )
+        client = self._new_client()
 
         async def attempt() -> AsyncGenerator[dict[str, Any], None]:
             stream = await client.messages.create(**params, stream=True)

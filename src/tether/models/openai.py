@@ -43,6 +43,7 @@ from tether.models._common import (
     http_error_message,
     retry_after_seconds,
     retrying_stream,
+    shared_ssl_context,
 )
 from tether.models.base import ModelEvent, ModelRequest, ToolSpec
 from tether.models.pricing import ModelPrice
@@ -453,6 +454,16 @@ class OpenAIModel:
             params["tools"] = to_openai_tools(request.tools)
         return params
 
+    def _new_client(self) -> Any:
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,  # retried by `retrying_stream`
+            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
+            default_headers=self._headers or None,
+            http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
+        )
+
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         """Stream one chat completion as Anthropic-shaped events, then the complete `ModelResponse`."""
         return self._stream(request)
@@ -460,13 +471,7 @@ class OpenAIModel:
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         params = self.request_params(request)
         attempts = Attempts()
-        client = openai.AsyncOpenAI(
-            api_key=self._api_key,
-            base_url=self.base_url,
-            max_retries=0,  # retried by `retrying_stream`
-            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
-            default_headers=self._headers or None,
-        )
+        client = self._new_client()
 
         async def attempt() -> AsyncGenerator[dict[str, Any], None]:
             translator = ChunkTranslator(self._model)
