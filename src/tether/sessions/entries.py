@@ -212,6 +212,21 @@ def _continues_turn(entry: dict[str, Any], message_id: str) -> bool:
     return True
 
 
+def _has_split_messages(entries: list[dict[str, Any]]) -> bool:
+    """Whether some assistant message is written as several entries (Claude Code: one per block)."""
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.get("type") != "assistant":
+            continue
+        message = entry.get("message")
+        message_id = message.get("id") if isinstance(message, dict) else None
+        if isinstance(message_id, str) and message_id:
+            if message_id in seen:
+                return True
+            seen.add(message_id)
+    return False
+
+
 def _regroup(
     chain: list[dict[str, Any]],
     entries: list[dict[str, Any]],
@@ -225,8 +240,8 @@ def _regroup(
     or other response. Its off-branch parts are entries of the same `message.id` hanging off it
     (parallel blocks), and tool results hanging off its entries (parallel results).
     """
-    if not any(_message_id(entry) for entry in chain):
-        return chain
+    if not _has_split_messages(entries):
+        return chain  # every response is one entry (tether writes them so): nothing to put back together
     order = {id(entry): position for position, entry in enumerate(entries)}
     children: dict[str, list[dict[str, Any]]] = {}
     answers: dict[str, list[dict[str, Any]]] = {}

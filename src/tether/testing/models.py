@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -86,7 +87,7 @@ class _RecordingModel:
             }
         if response.cost_usd == 0.0:
             response.cost_usd = self.cost_per_reply
-        response.id = response.id or f"msg_{len(self.requests):06d}"
+        response.id = response.id or f"msg_{uuid.uuid4().hex[:24]}"
         return response
 
     async def _events(self, response: ModelResponse) -> AsyncIterator[ModelEvent]:
