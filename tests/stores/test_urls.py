@@ -144,3 +144,12 @@ def test_without_the_extra_the_import_error_says_what_to_install(module: str, ex
     lines = result.stdout.splitlines()
     assert f"pip install 'tether[{extra}]'" in lines[0]
     assert lines[1].startswith("ConfigurationError") and f"tether[{extra}]" in lines[1]
+
+
+def test_jsonl_urls_open_a_store_over_a_claude_code_directory(tmp_path: Path) -> None:
+    from tether.sessions.jsonl import JsonlStore
+
+    store = open_store(f"jsonl://{tmp_path}")
+    assert isinstance(store, JsonlStore)
+    with pytest.raises(ConfigurationError, match="name the directory"):
+        open_store("jsonl://")

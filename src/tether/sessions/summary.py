@@ -5,7 +5,7 @@ Every store keeps one summary dict per session and updates it inside `append` wi
 
 `title` (latest `custom-title`, else `ai-title`, else legacy `summary`), `first_prompt`, `tag`,
 `cwd`, `created_at` (ISO time of the first entry), `message_count` (entries carrying a uuid),
-`total_cost_usd` (latest `cost-state`), `forked_from` (`{"sessionId", "messageUuid"}`).
+`total_cost_usd` (latest `cost-state`), `forked_from` (`{"sessionId", "messageUuid"}`), `git_branch`.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ def fold_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]])
                 summary["created_at"] = entry["timestamp"]
             if "cwd" not in summary and entry.get("cwd"):
                 summary["cwd"] = entry["cwd"]
+            if "git_branch" not in summary and entry.get("gitBranch"):
+                summary["git_branch"] = entry["gitBranch"]
+            if "forked_from" not in summary and isinstance(entry.get("forkedFrom"), dict):
+                summary["forked_from"] = entry["forkedFrom"]  # a fork copied by Claude Code's SDK
             if "first_prompt" not in summary:
                 prompt = first_prompt_of(entry)
                 if prompt:

@@ -7,6 +7,7 @@
 | `memory://` | a new, empty `MemoryStore` (nothing outlives it; pass a store object to share one) |
 | `postgresql://user:pass@host:5432/db` (`postgres://`) | `PostgresStore` (extra `tether[postgres]`) |
 | `redis://host:6379/0`, `rediss://...`, `unix:///path` | `RedisStore` (extra `tether[redis]`) |
+| `jsonl:///abs/dir` (`jsonl://~/.claude`) | `JsonlStore` over Claude Code's directory layout |
 
 Every URL takes `?scope=NAME` (tenant isolation); Redis URLs also `?prefix=NAME` (the key prefix).
 A malformed URL fails at once with `ConfigurationError`; the network stores connect on first use
@@ -28,7 +29,7 @@ from tether.sessions.store import SessionStore
 
 __all__ = ["open_store"]
 
-_SCHEMES = "sqlite://, sqlite:///path, memory://, postgresql://..., redis://..."
+_SCHEMES = "sqlite://, sqlite:///path, memory://, postgresql://..., redis://..., jsonl:///dir"
 
 
 def open_store(spec: SessionStore | str | None, *, env: Mapping[str, str] | None = None) -> SessionStore:
@@ -56,6 +57,8 @@ def open_store(spec: SessionStore | str | None, *, env: Mapping[str, str] | None
         return _postgres(url, options, shown)
     if scheme in ("redis", "rediss", "unix"):
         return _redis(url, options, shown)
+    if scheme == "jsonl":
+        return _jsonl(parts.netloc, unquote(parts.path), options, shown)
     raise ConfigurationError(f"unsupported session store URL scheme {scheme!r} in {shown!r}; use {_SCHEMES}")
 
 
@@ -85,6 +88,18 @@ def _sqlite(netloc: str, path: str, options: dict[str, str], shown: str, env: Ma
     if path.endswith("/"):
         raise ConfigurationError(f"invalid SQLite URL {shown!r}: the path is a directory, name the file")
     return SQLiteStore(Path("/" + path.lstrip("/")), scope=options.get("scope"))  # sqlite:////abs works too
+
+
+def _jsonl(netloc: str, path: str, options: dict[str, str], shown: str) -> SessionStore:
+    from tether.sessions.jsonl import JsonlStore
+
+    _only(options, set(), shown)
+    if netloc not in ("", "~"):
+        raise ConfigurationError(f"invalid JSONL URL {shown!r}: use jsonl:///absolute/dir or jsonl://~/.claude")
+    root = Path(f"~{path}").expanduser() if netloc == "~" else Path("/" + path.lstrip("/"))
+    if path in ("", "/") and netloc != "~":
+        raise ConfigurationError(f"invalid JSONL URL {shown!r}: name the directory, e.g. jsonl://~/.claude")
+    return JsonlStore(root)
 
 
 def _postgres(url: str, options: dict[str, str], shown: str) -> SessionStore:
