@@ -45,4 +45,4 @@ bench: $(STAMP) ## tether beside claude-agent-sdk, OpenAI Agents and LangGraph: 
 	$(BIN)/python -m bench.run
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) bench/.venv .pytest_cache .mypy_cache .ruff_cache .demo
