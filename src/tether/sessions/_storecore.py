@@ -22,7 +22,14 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from tether.errors import ConfigurationError, SessionConflictError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import NO_LEAF, SessionKey, SessionStoreEntry
+from tether.sessions.store import (
+    NO_LEAF,
+    SessionKey,
+    SessionPage,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+)
 from tether.sessions.summary import fold_summary
 
 __all__ = [
@@ -256,3 +263,40 @@ def redact_url(url: str) -> str:
 def quote_part(text: str) -> str:
     """`text` percent-encoded so it can sit between `:` separators of a key name."""
     return quote(text, safe="")
+
+
+class RowListing:
+    """Listing for stores that keep sessions as rows: subclasses implement `_listing` only.
+
+    `_listing(project_key, after, limit, columns)` returns the rows of live main sessions of the
+    store's scope (of `project_key` unless None), newest first, with `seq < after` when `after`
+    is set, at most `limit`, selecting `columns` from `session_id, mtime, summary, project_key, seq`.
+    """
+
+    async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
+        raise NotImplementedError
+
+    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
+        """Every session of the project, newest first."""
+        rows = await self._listing(project_key, None, None, "session_id, mtime")
+        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in rows]
+
+    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
+        """Every session's summary in the project, newest first."""
+        rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
+        return [_row_summary(r) for r in rows]
+
+    async def list_page(
+        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> SessionPage:
+        """Sessions newest first (all projects when `project_key` is None), `limit` at a time."""
+        limit = max(1, int(limit))
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
+        page = rows[:limit]
+        next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
+        return SessionPage(items=[_row_summary(r) for r in page], next_cursor=next_cursor)
+
+
+def _row_summary(row: Sequence[Any]) -> SessionSummaryEntry:
+    return SessionSummaryEntry(session_id=row[0], mtime=row[1], data=json.loads(row[2]), project_key=row[3])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,10 +39,9 @@ from tether.errors import ConfigurationError, EntryNotFoundError, SessionExistsE
 from tether.sessions._storecore import (
     KeyParts,
     Node,
+    RowListing,
     check_leaf,
-    decode_cursor,
     decode_entries,
-    encode_cursor,
     encode_entries,
     gc_keep,
     key_parts,
@@ -57,10 +56,7 @@ from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     SessionKey,
     SessionListSubkeysKey,
-    SessionPage,
     SessionStoreEntry,
-    SessionStoreListEntry,
-    SessionSummaryEntry,
     StoredSession,
 )
 from tether.sessions.summary import fork_summary
@@ -178,7 +174,7 @@ class _Shared:
     lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
-class PostgresStore:
+class PostgresStore(RowListing):
     """Sessions in PostgreSQL: copy-on-write forks, leaf checks in the write transaction, scopes.
 
     `conninfo` is a `postgresql://` URL or a libpq connection string; the pool (psycopg_pool,
@@ -420,27 +416,6 @@ class PostgresStore:
         key = SessionKey(project_key=row[7], session_id=row[8])
         return StoredSession(key=key, leaf=row[4], mtime=row[5], summary=_json(row[6]))
 
-    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        """Every session of the project, newest first."""
-        rows = await self._listing(project_key, None, None, "session_id, mtime")
-        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in rows]
-
-    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        """Every session's summary in the project, newest first."""
-        rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
-        return [_summary_entry(r) for r in rows]
-
-    async def list_page(
-        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
-    ) -> SessionPage:
-        """Sessions newest first (all projects when `project_key` is None), `limit` at a time."""
-        limit = max(1, int(limit))
-        after = decode_cursor(cursor) if cursor else None
-        rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
-        page = rows[:limit]
-        next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
-        return SessionPage(items=[_summary_entry(r) for r in page], next_cursor=next_cursor)
-
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
         where = ["scope = %s", "NOT deleted", "subpath = ''"]
         params: list[Any] = [self.scope]
@@ -493,10 +468,6 @@ def _key_params(parts: KeyParts) -> tuple[str, str, str, str]:
 def _json(text: str) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(text)
     return value
-
-
-def _summary_entry(row: Sequence[Any]) -> SessionSummaryEntry:
-    return SessionSummaryEntry(session_id=row[0], mtime=row[1], data=_json(row[2]), project_key=row[3])
 
 
 def _columns(rows: list[tuple[int, int | None, int | None, str]]) -> tuple[list[Any], ...]:

@@ -36,10 +36,9 @@ from tether.errors import ConfigurationError, EntryNotFoundError, SessionExistsE
 from tether.sessions._storecore import (
     KeyParts,
     Node,
+    RowListing,
     check_leaf,
-    decode_cursor,
     decode_entries,
-    encode_cursor,
     encode_entries,
     gc_keep,
     key_parts,
@@ -54,10 +53,7 @@ from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     SessionKey,
     SessionListSubkeysKey,
-    SessionPage,
     SessionStoreEntry,
-    SessionStoreListEntry,
-    SessionSummaryEntry,
     StoredSession,
 )
 from tether.sessions.summary import fork_summary
@@ -282,7 +278,7 @@ def _stored(row: Sequence[Any]) -> StoredSession:
     return StoredSession(key=key, leaf=row[4], mtime=row[5], summary=json.loads(row[6]))
 
 
-class SQLiteStore:
+class SQLiteStore(RowListing):
     """Sessions in one SQLite file: copy-on-write forks, atomic leaf checks, listing, scopes.
 
     `path` defaults to `$TETHER_HOME/sessions.db`, else `~/.tether/sessions.db` (the directory is
@@ -508,27 +504,6 @@ class SQLiteStore:
             row = self._backend.writer().execute(_MAIN_BY_ID, (self.scope, session_id)).fetchone()
         return _stored(row) if row else None
 
-    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        """Every session of the project, newest first."""
-        rows = await self._listing(project_key, None, None, "session_id, mtime")
-        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in rows]
-
-    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        """Every session's summary in the project, newest first."""
-        rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
-        return [_summary_entry(r) for r in rows]
-
-    async def list_page(
-        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
-    ) -> SessionPage:
-        """Sessions newest first (all projects when `project_key` is None), `limit` at a time."""
-        limit = max(1, int(limit))
-        after = decode_cursor(cursor) if cursor else None
-        rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
-        page = rows[:limit]
-        next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
-        return SessionPage(items=[_summary_entry(r) for r in page], next_cursor=next_cursor)
-
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
         where = ["scope = ?", "deleted = 0", "subpath = ''"]
         params: list[Any] = [self.scope]
@@ -572,10 +547,6 @@ class SQLiteStore:
 
 class _TooBig:
     """The read is too large to run on the event loop."""
-
-
-def _summary_entry(row: Sequence[Any]) -> SessionSummaryEntry:
-    return SessionSummaryEntry(session_id=row[0], mtime=row[1], data=json.loads(row[2]), project_key=row[3])
 
 
 def _collect(conn: sqlite3.Connection, node_id: int | None) -> None:
