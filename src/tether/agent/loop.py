@@ -256,7 +256,7 @@ class _Turn:
     async def _stream_model(self) -> AsyncIterator[StreamEvent | ModelResponse]:
         agent, session = self.agent, self.session
         request = ModelRequest(
-            messages=[{"role": m["role"], "content": list(m["content"])} for m in session.messages],
+            messages=list(session.messages),  # providers treat the request as read-only: no deep copy
             system=system_prompt_text(self.options.system_prompt),
             tools=[ToolSpec(t.name, t.description, t.input_schema) for t in agent._tools.values()],
             max_tokens=self.options.max_tokens or DEFAULT_MAX_TOKENS,
