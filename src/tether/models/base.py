@@ -5,7 +5,9 @@ system prompt and the tool schemas) and streams back `ModelEvent`s: any number o
 `RawStreamEvent`s (Anthropic-shaped SSE events, surfaced as `StreamEvent` messages when the user
 asks for partial messages), then exactly one `ModelResponse`, always last.
 
-Providers raise `tether.errors.ModelError` when the call fails after their own retries.
+Providers raise `tether.errors.ModelError` when the call fails after their own retries. A request
+is read-only: its messages are the session's own history, so a provider that needs to change
+them (cache marks, conversions) works on copies.
 """
 
 from __future__ import annotations
