@@ -53,12 +53,27 @@ class ShowHistory:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         console.print(f"[dim]the model is sent {len(request.messages)} message(s):[/dim]")
         for message in request.messages:
-            text = " ".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
-            console.print(f"[dim]  {message['role']:>9}: {text[:110]}[/dim]")
+            console.print(f"[dim]  {message['role']:>9}: {describe(message['content'])[:110]}[/dim]")
         with console.status("[cyan]the model is thinking...[/cyan]", spinner="dots"):
             events = [event async for event in self.inner.stream(request)]
         for event in events:
             yield event
+
+
+def describe(content: str | list[dict[str, Any]]) -> str:
+    """One line for a message's content: its text, and its tool calls and results by name."""
+    if isinstance(content, str):
+        return content.strip()
+    parts = []
+    for block in content:
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(block["text"].strip())
+        elif kind == "tool_use":
+            parts.append(f"[calls {block['name']}]")
+        elif kind == "tool_result":
+            parts.append("[tool error]" if block.get("is_error") else "[tool result]")
+    return " ".join(part for part in parts if part)
 
 
 def demo_model() -> Model:
@@ -83,6 +98,7 @@ async def run_step(step: str, session_id: str | None) -> str:
         session_store=STORE_URL,
         resume=session_id,
         fork_session=step == "fork",
+        tools=[],  # a conversation: no tools, so even the small embedded model just talks
         max_tokens=120,
     )
     console.print(Rule(f"[bold]{step}[/bold] (process {os.getpid()})"))
@@ -137,9 +153,7 @@ async def show_sessions(original: str, forked: str) -> None:
             entries = await store.load(found.key) if found else []
             console.print(f"[magenta]{label} {session_id}[/magenta]")
             for entry in active_chain(entries or []):
-                content = entry["message"]["content"]
-                text = content if isinstance(content, str) else " ".join(b.get("text", "") for b in content)
-                console.print(f"  {entry['type']:>9}: {text.strip()[:100]}")
+                console.print(f"  {entry['type']:>9}: {describe(entry['message']['content'])[:100]}")
     finally:
         await store.close()
 
