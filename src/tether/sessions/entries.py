@@ -310,7 +310,8 @@ def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any
 
     Assistant entries that share `message.id` (Claude Code writes one per content block) are
     joined into one message; consecutive user entries (a prompt after an interrupted turn) are
-    joined too, since the API requires alternating roles.
+    joined too, since the API requires alternating roles. The content blocks are the entries' own
+    dicts, not copies: treat them as read-only.
     """
     messages: list[dict[str, Any]] = []
     last_id: str | None = None
@@ -328,7 +329,7 @@ def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any
                 continue
             messages[-1]["content"].extend(content)
         else:
-            messages.append({"role": role, "content": list(content)})
+            messages.append({"role": role, "content": content})
         last_id = message_id
     return messages
 
@@ -337,7 +338,7 @@ def _as_blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     if isinstance(content, list):
-        return [dict(block) for block in content if isinstance(block, dict)]
+        return [block for block in content if isinstance(block, dict)]
     return []
 
 

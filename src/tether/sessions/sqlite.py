@@ -15,7 +15,7 @@ Writes run in `BEGIN IMMEDIATE` transactions, so the `expected_leaf` check and t
 step across processes. The file is in WAL mode with `synchronous=NORMAL`: a committed append
 survives the writing process being killed at any point (not a power cut; use PostgreSQL for that).
 Small operations run inline on the event loop (they take microseconds); reads of more than a few
-hundred entries run in a worker thread on a pooled read connection.
+hundred entries run (and are decoded) in a worker thread on a pooled read connection.
 """
 
 from __future__ import annotations
@@ -474,14 +474,15 @@ class SQLiteStore(RowListing):
         with self._backend.lock:
             texts = self._view_texts(self._backend.writer(), parts, tail, _INLINE_ENTRIES)
         if isinstance(texts, _TooBig):
-            texts = await anyio.to_thread.run_sync(self._view_in_thread, parts, tail)
+            return await anyio.to_thread.run_sync(self._view_in_thread, parts, tail)
         return None if texts is None else decode_entries(texts)
 
-    def _view_in_thread(self, parts: KeyParts, tail: int | None) -> list[str] | None:
+    def _view_in_thread(self, parts: KeyParts, tail: int | None) -> list[SessionStoreEntry] | None:
+        """A large read, decoded in the worker thread too (the event loop gets the GIL between slices)."""
         with self._backend.reader() as conn:
             texts = self._view_texts(conn, parts, tail, None)
         assert not isinstance(texts, _TooBig)
-        return texts
+        return None if texts is None else decode_entries(texts)
 
     @staticmethod
     def _view_texts(

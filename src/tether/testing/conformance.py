@@ -721,7 +721,7 @@ async def _scopes(h: _Harness) -> None:
     _expect(await store_a.load(key) == entries, "scope isolation", "a delete in scope b removed scope a's session")
 
 
-@_check("unicode and 1 MB entries round-trip exactly", "load_tail")
+@_check("unicode, numbers of any size and 1 MB entries round-trip exactly", "load_tail")
 async def _unicode(h: _Harness) -> None:
     store = await h.store()
     key = h.key()
@@ -730,6 +730,7 @@ async def _unicode(h: _Harness) -> None:
     entries = _turns(sid, 2)
     entries[0]["message"]["content"] = text
     entries[1]["ключ ✓"] = {"emoji 🎉": [text, "\\", '"quoted"']}
+    entries[1]["numbers"] = [2**70 + 1, -(2**64) - 1, 2**63, 0.1, 1e300, 5e-324, 1.0, True, None]
     big = make_entry(
         "user",
         {"role": "user", "content": ("x" * 1023 + "é") * 1024},
