@@ -306,3 +306,29 @@ async def test_the_model_sees_every_earlier_turn_after_many_resumes(store: Sessi
         )
         session_id = init_of(messages)["session_id"]
     assert [t for r, t in texts(model.requests[-1].messages) if r == "user"] == [f"prompt {i}" for i in range(5)]
+
+
+async def test_queries_on_the_default_store_share_its_file_and_survive_it_being_deleted(
+    isolated_environment: Path, project: Path
+) -> None:
+    from tether.sessions.sqlite import SQLiteStore
+
+    first = await run("one", AgentOptions(model=ScriptedModel(["1"]), cwd=project))
+    shared = SQLiteStore.shared()
+    assert shared.is_shared and shared.path == isolated_environment / "sessions.db"
+    assert await shared.find(init_of(first)["session_id"]) is not None  # written through the shared store
+
+    for name in ("sessions.db", "sessions.db-wal", "sessions.db-shm"):
+        (isolated_environment / name).unlink(missing_ok=True)
+    second = await run("two", AgentOptions(model=ScriptedModel(["2"]), cwd=project))
+
+    fresh = SQLiteStore(isolated_environment / "sessions.db")  # what another process would open
+    try:
+        assert await fresh.find(init_of(second)["session_id"]) is not None
+        assert await fresh.find(init_of(first)["session_id"]) is None
+    finally:
+        await fresh.close()
+    resumed = await run(
+        "three", AgentOptions(model=ScriptedModel(["3"]), cwd=project, resume=init_of(second)["session_id"])
+    )
+    assert result_of(resumed).subtype == "success"

@@ -90,8 +90,9 @@ class Agent:
         self._model = model_override.get() or resolve_model(
             options.model, fallback_model=options.fallback_model, env=env
         )
-        store = open_store(options.session_store, env=env)
-        self._owns_store = not _is_store_object(options.session_store)
+        store = open_store(options.session_store, env=env, shared=True)
+        # a store object is the caller's; a shared store stays open for the process's next query
+        self._owns_store = not _is_store_object(options.session_store) and not _is_shared(store)
         self._store = store
         try:
             self._session = await self._open_session(store, cwd)
@@ -390,6 +391,10 @@ def _resolve_cwd(cwd: str | Path | None) -> str:
 
 def _is_store_object(spec: object) -> bool:
     return spec is not None and not isinstance(spec, str)
+
+
+def _is_shared(store: SessionStore) -> bool:
+    return bool(getattr(store, "is_shared", False))
 
 
 async def _newest_session_id(store: SessionStore, cwd: str) -> str | None:

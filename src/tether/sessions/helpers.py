@@ -159,12 +159,12 @@ def _sync(async_function: Callable[_P, Awaitable[_T]]) -> Callable[_P, _T]:
 
 @asynccontextmanager
 async def _opened(store: StoreSpec) -> AsyncIterator[SessionStore]:
-    """The store for `store`, closed afterwards if it was opened here from a URL or the default."""
-    resolved = open_store(store)
+    """The store for `store`, closed afterwards if it was opened here (a shared SQLite store stays open)."""
+    resolved = open_store(store, shared=True)
     try:
         yield resolved
     finally:
-        if resolved is not store:
+        if resolved is not store and not getattr(resolved, "is_shared", False):
             close = getattr(resolved, "close", None)
             if close is not None:
                 await close()

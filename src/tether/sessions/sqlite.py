@@ -20,6 +20,7 @@ hundred entries run (and are decoded) in a worker thread on a pooled read connec
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sqlite3
@@ -132,6 +133,7 @@ class _Backend:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._generation = 0
+        self._file_id: tuple[int, int] | None = None
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -162,7 +164,13 @@ class _Backend:
                 conn.close()
                 raise
             self._conn = conn
+            self._file_id = _file_id(self.path)
         return self._conn
+
+    def file_replaced(self) -> bool:
+        """Whether the file was deleted or replaced since the connections were opened on it."""
+        with self.lock:
+            return self._conn is not None and _file_id(self.path) != self._file_id
 
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
@@ -193,6 +201,14 @@ class _Backend:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:
@@ -295,6 +311,30 @@ class SQLiteStore(RowListing):
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r}, scope={self.scope!r})"
+
+    @classmethod
+    def shared(cls, path: str | os.PathLike[str] | None = None, *, scope: str | None = None) -> SQLiteStore:
+        """The process's shared store on `path` (default: the default file): open between uses.
+
+        `query()` and the session helpers use it for `sqlite://` URLs and the default store, so
+        a short query does not pay for opening the file and checkpointing its WAL on close. Its
+        connections are closed at exit; `close()` only drops them until the next use. A child
+        process (`os.fork`) gets its own, and so does a file deleted or replaced meanwhile.
+        """
+        resolved = Path(path).expanduser().absolute() if path is not None else default_sqlite_path()
+        key = (os.getpid(), str(resolved), scope or "")
+        with _SHARED_LOCK:
+            store = _SHARED.get(key)
+            if store is None:
+                store = _SHARED[key] = cls(resolved, scope=scope)
+        if store._backend.file_replaced():
+            store._backend.close()
+        return store
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether this is a process's shared store (see `shared`)."""
+        return _SHARED.get((os.getpid(), str(self.path), self.scope)) is self
 
     def with_scope(self, scope: str | None) -> SQLiteStore:
         """A store over the same file and connections, limited to `scope`."""
@@ -544,6 +584,18 @@ class SQLiteStore(RowListing):
     async def close(self) -> None:
         """Close the file's connections (shared with `with_scope` stores; reopened on next use)."""
         self._backend.close()
+
+
+_SHARED: dict[tuple[int, str, str], SQLiteStore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_shared() -> None:
+    with _SHARED_LOCK:
+        for (pid, _, _), store in _SHARED.items():
+            if pid == os.getpid():
+                store._backend.close()
 
 
 class _TooBig:

@@ -32,8 +32,14 @@ __all__ = ["open_store"]
 _SCHEMES = "sqlite://, sqlite:///path, memory://, postgresql://..., redis://..., jsonl:///dir"
 
 
-def open_store(spec: SessionStore | str | None, *, env: Mapping[str, str] | None = None) -> SessionStore:
-    """The store for `spec`: a store object as is, a URL, or None for `$TETHER_STORE_URL` / the default."""
+def open_store(
+    spec: SessionStore | str | None, *, env: Mapping[str, str] | None = None, shared: bool = False
+) -> SessionStore:
+    """The store for `spec`: a store object as is, a URL, or None for `$TETHER_STORE_URL` / the default.
+
+    With `shared`, a SQLite URL gives the process's shared store on that file (`SQLiteStore.shared`),
+    which the caller must not close; every other URL gives a new store for the caller to close.
+    """
     if spec is not None and not isinstance(spec, str):
         return spec
     environ = os.environ if env is None else env
@@ -52,7 +58,7 @@ def open_store(spec: SessionStore | str | None, *, env: Mapping[str, str] | None
         _only(options, {"scope"}, shown)
         return MemoryStore(scope=options.get("scope"))
     if scheme == "sqlite":
-        return _sqlite(parts.netloc, unquote(parts.path), options, shown, environ)
+        return _sqlite(parts.netloc, unquote(parts.path), options, shown, environ, shared)
     if scheme in ("postgresql", "postgres"):
         return _postgres(url, options, shown)
     if scheme in ("redis", "rediss", "unix"):
@@ -75,7 +81,9 @@ def _without(url: str, names: set[str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
 
 
-def _sqlite(netloc: str, path: str, options: dict[str, str], shown: str, env: Mapping[str, str]) -> SessionStore:
+def _sqlite(
+    netloc: str, path: str, options: dict[str, str], shown: str, env: Mapping[str, str], shared: bool
+) -> SessionStore:
     from tether.sessions.sqlite import SQLiteStore, default_sqlite_path
 
     _only(options, {"scope"}, shown)
@@ -83,11 +91,11 @@ def _sqlite(netloc: str, path: str, options: dict[str, str], shown: str, env: Ma
         raise ConfigurationError(
             f"invalid SQLite URL {shown!r}: it names a host; use sqlite:///absolute/path/sessions.db"
         )
-    if path in ("", "/"):
-        return SQLiteStore(default_sqlite_path(env), scope=options.get("scope"))
-    if path.endswith("/"):
+    if path.endswith("/") and path != "/":
         raise ConfigurationError(f"invalid SQLite URL {shown!r}: the path is a directory, name the file")
-    return SQLiteStore(Path("/" + path.lstrip("/")), scope=options.get("scope"))  # sqlite:////abs works too
+    # sqlite:////abs works too
+    file = default_sqlite_path(env) if path in ("", "/") else Path("/" + path.lstrip("/"))
+    return (SQLiteStore.shared if shared else SQLiteStore)(file, scope=options.get("scope"))
 
 
 def _jsonl(netloc: str, path: str, options: dict[str, str], shown: str) -> SessionStore:
