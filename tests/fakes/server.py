@@ -26,6 +26,8 @@ class FakeServer:
         self._queue: deque[Scripted] = deque(replies)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        self.connections_opened = 0
+        """How many TCP connections clients have opened to the server."""
         self.requests: list[dict[str, Any]] = []
         """Every request body, parsed, in arrival order (retries included)."""
         self.headers: list[dict[str, str]] = []
@@ -60,6 +62,12 @@ class FakeServer:
         return item
 
     # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are open now (the server notices a close within a few ms)."""
+        with self._lock:
+            return len(self._connections)
 
     @property
     def url(self) -> str:
@@ -131,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.server_fake._lock:
             self.server_fake._connections.add(self.connection)
+            self.server_fake.connections_opened += 1
 
     def finish(self) -> None:
         with self.server_fake._lock:

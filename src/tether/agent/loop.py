@@ -30,7 +30,16 @@ from tether.messages import (
     blocks_from_content,
 )
 from tether.models import resolve_model
-from tether.models.base import Model, ModelRequest, ModelResponse, RawStreamEvent, ToolSpec, add_usage, empty_usage
+from tether.models.base import (
+    Model,
+    ModelRequest,
+    ModelResponse,
+    RawStreamEvent,
+    ToolSpec,
+    add_usage,
+    empty_usage,
+    keep_connected,
+)
 from tether.options import AgentOptions, check_options
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
@@ -95,6 +104,7 @@ class Agent:
         self._owns_store = not _is_store_object(options.session_store) and not _is_shared(store)
         self._store = store
         try:
+            await self._exit_stack.enter_async_context(keep_connected(self._model))  # one connection per run
             self._session = await self._open_session(store, cwd)
             # tools, permissions, hooks and MCP servers (tether.agent.tool_runner)
             self._tooling = await SessionTools.open(

@@ -14,16 +14,18 @@ the final `ModelResponse` from them, so a response looks the same whatever the p
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import functools
 import json
 import random
 import ssl
+import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 import httpx2
@@ -32,6 +34,7 @@ from tether.models.base import ModelEvent, ModelResponse, RawStreamEvent
 
 __all__ = [
     "Attempts",
+    "SharedClient",
     "closing",
     "MessageAccumulator",
     "RetryPolicy",
@@ -308,7 +311,66 @@ def http_error_message(
 def shared_ssl_context() -> ssl.SSLContext:
     """One SSL context for every provider client of the process.
 
-    Building a context loads the whole CA bundle (tens of milliseconds); each model call makes a
-    fresh SDK client (clients cannot move between event loops), so they share this one.
+    Building a context loads the whole CA bundle (tens of milliseconds); every SDK client the
+    process makes (one per event loop and run, see `SharedClient`) shares this one.
     """
     return httpx2.create_ssl_context()
+
+
+class _Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Closable)
+
+
+class SharedClient(Generic[ClientT]):
+    """An SDK client, and so its connections, shared by whoever holds it on one event loop.
+
+    A model call holds it with `use()`, and an agent run holds it with `hold()` from start to end,
+    so the calls of a run (each turn of the tool loop, each prompt of an `AgentClient`) reuse one
+    connection instead of opening one (with its TLS handshake) per call. The client is made on
+    first use and closed when the last holder lets go: nothing outlives its users. Clients
+    belong to the event loop they were made on, so each running loop gets its own.
+    """
+
+    def __init__(self, factory: Callable[[], ClientT]) -> None:
+        self._factory = factory
+        self._held: dict[object, list[Any]] = {}  # loop -> [client or None, holders]
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """Keep the client (once made) open until this exits."""
+        loop = self._enter()
+        try:
+            yield
+        finally:
+            await self._exit(loop)
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[ClientT]:
+        """The client of the running loop, made if needed, held while in use."""
+        loop = self._enter()
+        try:
+            slot = self._held[loop]
+            if slot[0] is None:
+                slot[0] = self._factory()
+            yield slot[0]
+        finally:
+            await self._exit(loop)
+
+    def _enter(self) -> object:
+        try:
+            loop: object = asyncio.get_running_loop()
+        except RuntimeError:  # another event loop (trio): one runs per thread at a time
+            loop = threading.get_ident()
+        self._held.setdefault(loop, [None, 0])[1] += 1
+        return loop
+
+    async def _exit(self, loop: object) -> None:
+        slot = self._held[loop]
+        slot[1] -= 1
+        if slot[1] == 0:
+            del self._held[loop]
+            if slot[0] is not None:
+                await slot[0].close()

@@ -19,7 +19,7 @@ then they raise `tether.errors.ModelError` with the HTTP status.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any
 
 import anthropic
@@ -29,6 +29,7 @@ from tether.errors import ConfigurationError, ModelError
 from tether.models._common import (
     Attempts,
     RetryPolicy,
+    SharedClient,
     StreamIncompleteError,
     closing,
     http_error_message,
@@ -98,6 +99,7 @@ class AnthropicModel:
         self.prompt_caching = prompt_caching
         self._prices = prices
         self._headers = dict(default_headers or {})
+        self._client: SharedClient[Any] = SharedClient(self._new_client)
 
     @classmethod
     def from_env(cls, model: str, env: Mapping[str, str], **kwargs: Any) -> AnthropicModel:
@@ -120,6 +122,10 @@ class AnthropicModel:
     def __repr__(self) -> str:
         return f"AnthropicModel({self._model!r}, base_url={self.base_url!r})"
 
+    def keep_connected(self) -> AbstractAsyncContextManager[None]:
+        """Keep the HTTP connection open for every call until the context exits (an agent run does)."""
+        return self._client.hold()
+
     def _new_client(self) -> Any:
         return anthropic.AsyncAnthropic(
             api_key=self._api_key,
@@ -138,15 +144,14 @@ class AnthropicModel:
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         params = build_params(self._model, request, prompt_caching=self.prompt_caching)
         attempts = Attempts()
-        client = self._new_client()
+        async with self._client.use() as client:
 
-        async def attempt() -> AsyncGenerator[dict[str, Any], None]:
-            stream = await client.messages.create(**params, stream=True)
-            async with stream:
-                async for event in stream:
-                    yield event.to_dict()
+            async def attempt() -> AsyncGenerator[dict[str, Any], None]:
+                stream = await client.messages.create(**params, stream=True)
+                async with stream:
+                    async for event in stream:
+                        yield event.to_dict()
 
-        try:
             events = retrying_stream(
                 attempt,
                 model=self._model,
@@ -159,8 +164,6 @@ class AnthropicModel:
                 async with closing(events):
                     async for event in events:
                         yield event
-        finally:
-            await client.close()
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         return cost_usd(model, usage, self._prices)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +27,7 @@ __all__ = [
     "ToolSpec",
     "add_usage",
     "empty_usage",
+    "keep_connected",
     "response_stream_events",
 ]
 
@@ -95,6 +97,16 @@ class Model(Protocol):
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         """Run one model call, yielding raw events and finally the complete response."""
         ...
+
+
+def keep_connected(model: Model) -> AbstractAsyncContextManager[None]:
+    """Keep `model`'s connections open until the context exits, for models that hold any.
+
+    A provider may offer `keep_connected()`; the agent enters it for a whole run, so the run's
+    model calls share one connection. Models without it get a context that does nothing.
+    """
+    method = getattr(model, "keep_connected", None)
+    return method() if method is not None else nullcontext()
 
 
 def empty_usage() -> dict[str, int]:

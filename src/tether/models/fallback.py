@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
 
 from tether.errors import ModelError
 from tether.models._common import closing
-from tether.models.base import Model, ModelEvent, ModelRequest
+from tether.models.base import Model, ModelEvent, ModelRequest, keep_connected
 
 __all__ = ["OVERLOAD_STATUSES", "FallbackModel"]
 
@@ -33,6 +34,12 @@ class FallbackModel:
 
     def __repr__(self) -> str:
         return f"FallbackModel({self.primary!r}, {self.fallback!r})"
+
+    @asynccontextmanager
+    async def keep_connected(self) -> AsyncIterator[None]:
+        """Keep the connections of both models open until the context exits."""
+        async with keep_connected(self.primary), keep_connected(self.fallback):
+            yield
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         """Stream the turn from the primary, or from the fallback when the primary is overloaded."""

@@ -28,7 +28,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any, Literal
 
 import httpx2
@@ -38,6 +38,7 @@ from tether.errors import ConfigurationError, ModelError
 from tether.models._common import (
     Attempts,
     RetryPolicy,
+    SharedClient,
     StreamIncompleteError,
     closing,
     http_error_message,
@@ -416,6 +417,7 @@ class OpenAIModel:
         self.stream_usage = stream_usage
         self.price = price
         self._headers = dict(default_headers or {})
+        self._client: SharedClient[Any] = SharedClient(self._new_client)
 
     @classmethod
     def from_env(cls, model: str, env: Mapping[str, str], **kwargs: Any) -> OpenAIModel:
@@ -454,6 +456,10 @@ class OpenAIModel:
             params["tools"] = to_openai_tools(request.tools)
         return params
 
+    def keep_connected(self) -> AbstractAsyncContextManager[None]:
+        """Keep the HTTP connection open for every call until the context exits (an agent run does)."""
+        return self._client.hold()
+
     def _new_client(self) -> Any:
         return openai.AsyncOpenAI(
             api_key=self._api_key,
@@ -471,19 +477,18 @@ class OpenAIModel:
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         params = self.request_params(request)
         attempts = Attempts()
-        client = self._new_client()
+        async with self._client.use() as client:
 
-        async def attempt() -> AsyncGenerator[dict[str, Any], None]:
-            translator = ChunkTranslator(self._model)
-            stream = await client.chat.completions.create(**params)
-            async with stream:
-                async for chunk in stream:
-                    for event in translator.feed(chunk.to_dict()):
-                        yield event
-            for event in translator.finish():
-                yield event
+            async def attempt() -> AsyncGenerator[dict[str, Any], None]:
+                translator = ChunkTranslator(self._model)
+                stream = await client.chat.completions.create(**params)
+                async with stream:
+                    async for chunk in stream:
+                        for event in translator.feed(chunk.to_dict()):
+                            yield event
+                for event in translator.finish():
+                    yield event
 
-        try:
             events = retrying_stream(
                 attempt,
                 model=self._model,
@@ -496,8 +501,6 @@ class OpenAIModel:
                 async with closing(events):
                     async for event in events:
                         yield event
-        finally:
-            await client.close()
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         return None if self.price is None else self.price.cost(usage)
