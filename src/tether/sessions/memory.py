@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from tether.errors import EntryNotFoundError, SessionConflictError, SessionExistsError, SessionNotFoundError
+from tether.sessions._storecore import decode_entries, encode_entries
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     NO_LEAF,
@@ -29,14 +29,15 @@ class _Record:
     project_key: str
     session_id: str
     subpath: str
-    entries: list[SessionStoreEntry] = field(default_factory=list)
+    entries: list[tuple[str | None, str]] = field(default_factory=list)
+    """`(uuid, JSON text)` of each entry: kept as persistent stores keep them, so nothing is shared with callers."""
     parent: _Record | None = None
     parent_length: int = 0
     leaf: str | None = None
     summary: dict[str, Any] = field(default_factory=lambda: {"message_count": 0})
     mtime: int = 0
 
-    def view(self) -> list[SessionStoreEntry]:
+    def view(self) -> list[tuple[str | None, str]]:
         prefix = self.parent.view()[: self.parent_length] if self.parent else []
         return prefix + self.entries
 
@@ -48,15 +49,8 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _clone(entry: SessionStoreEntry) -> SessionStoreEntry:
-    """A deep copy made through JSON: what persistent stores keep, so nothing is shared with callers."""
-    if not isinstance(entry, dict):
-        raise TypeError(f"session entries must be dicts, not {type(entry).__name__}")
-    try:
-        clone: SessionStoreEntry = json.loads(json.dumps(entry))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"a session entry cannot be stored as JSON: {exc}") from exc
-    return clone
+def _decoded(rows: list[tuple[str | None, str]]) -> list[SessionStoreEntry]:
+    return decode_entries([text for _, text in rows])
 
 
 class MemoryStore:
@@ -96,13 +90,13 @@ class MemoryStore:
                 raise SessionConflictError(key["session_id"], expected_leaf or None, actual)
         if not entries:
             return
-        copies = [_clone(entry) for entry in entries]  # all or nothing: a bad entry writes none
+        texts = encode_entries(entries)  # all or nothing: a bad entry writes none
         if record is None:
             if not ident[3] and self._find_record(ident[2]) is not None:
                 raise SessionExistsError(ident[2])
             record = _Record(ident[1], ident[2], ident[3])
             self._data[ident] = record
-        record.entries.extend(copies)
+        record.entries.extend((entry.get("uuid"), text) for entry, text in zip(entries, texts, strict=True))
         for entry in entries:
             if entry.get("uuid") and not entry.get("isSidechain"):
                 record.leaf = entry["uuid"]
@@ -112,14 +106,14 @@ class MemoryStore:
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """The session's view, or None."""
         record = self._data.get(self._id(key))
-        return [_clone(entry) for entry in record.view()] if record else None
+        return _decoded(record.view()) if record else None
 
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view."""
         record = self._data.get(self._id(key))
         if record is None:
             return None
-        return [_clone(entry) for entry in record.view()[-limit:]] if limit > 0 else []
+        return _decoded(record.view()[-limit:]) if limit > 0 else []
 
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
         """Branch `new_key` off `source_key`, sharing its entries."""
@@ -133,11 +127,11 @@ class MemoryStore:
         if at_uuid is None:
             length, leaf = len(view), source.leaf
         else:
-            positions = [i for i, entry in enumerate(view) if entry.get("uuid") == at_uuid]
+            positions = [i for i, (uuid, _) in enumerate(view) if uuid == at_uuid]
             if not positions:
                 raise EntryNotFoundError(source.session_id, at_uuid)
             length, leaf = positions[-1] + 1, at_uuid
-        count = sum(1 for entry in view[:length] if entry.get("uuid"))
+        count = sum(1 for uuid, _ in view[:length] if uuid)
         origin = {"sessionId": source.session_id, "messageUuid": leaf}
         self._data[new_ident] = _Record(
             new_ident[1],
