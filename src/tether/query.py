@@ -129,10 +129,11 @@ class AgentClient:
     async def set_model(self, model: str | None = None) -> None:
         """Use another model for the next prompts."""
         agent = self._connected()
-        agent.options.model = model
-        agent._model = resolve_model(
+        resolved = resolve_model(
             model, fallback_model=agent.options.fallback_model, env={**os.environ, **agent.options.env}
         )
+        agent.options.model = model
+        await agent.use_model(resolved)
 
     async def set_permission_mode(self, mode: str) -> None:
         """Change the permission mode for the next prompts."""

@@ -144,6 +144,11 @@ class Agent:
             )
         return await Session.resume(store, source_id, cwd=cwd, at_uuid=options.resume_session_at, persist=persist)
 
+    async def use_model(self, model: Model) -> None:
+        """Run the next prompts on `model` (its connection, too, is kept until the agent closes)."""
+        await self._exit_stack.enter_async_context(keep_connected(model))
+        self._model = model
+
     async def close(self) -> None:
         """Release tools, connections and the store (if the agent opened it)."""
         await self._exit_stack.aclose()
