@@ -16,7 +16,10 @@ from tether.models.base import ModelRequest, RawStreamEvent, ToolSpec
 pytest.importorskip("llama_cpp", reason="the local extra is not installed (pip install 'tether[local]')")
 pytestmark = [pytest.mark.anyio, pytest.mark.local_model]
 
-from tether.models.local import LocalModel, build_prompt_messages, tool_schema  # noqa: E402
+from tether.models.local import LocalModel, build_prompt_messages, relevant_tools, tool_schema  # noqa: E402
+from tether.tools.registry import builtin_tools  # noqa: E402
+
+BUILTIN = [ToolSpec(tool.name, tool.description, tool.input_schema) for tool in builtin_tools(None)]
 
 WEATHER = ToolSpec(
     "get_weather",
@@ -125,3 +128,30 @@ async def test_leaving_a_stream_early_stops_its_generation() -> None:
     assert not [t for t in threading.enumerate() if t.name == "tether-local-model"]
     _, response = await collect(model, ModelRequest([user("Say yes.")], max_tokens=8))  # the model is free again
     assert response.usage["output_tokens"] <= 8
+
+
+def test_only_the_tools_a_prompt_is_about_are_offered() -> None:
+    def offered(prompt: str, tools: list[ToolSpec]) -> list[str]:
+        return [tool.name for tool in relevant_tools(ModelRequest([user(prompt)], tools=tools))]
+
+    assert offered("Say hello in five words.", BUILTIN) == []
+    assert offered("Help me build a web application", BUILTIN) == []
+    assert offered("What's the weather in Paris?", [WEATHER, ADD]) == ["get_weather"]
+    assert "Read" in offered("What is in the file README.md?", BUILTIN)
+    assert "Grep" in offered("Search for TODO in the code", BUILTIN)
+    assert offered("Execute ls", BUILTIN) == ["Bash"]
+    after_a_call = [
+        user("Weather in Oslo?"),
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "get_weather", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "cold"}]},
+    ]
+    assert [t.name for t in relevant_tools(ModelRequest(after_a_call, tools=[WEATHER, ADD]))] == ["get_weather"]
+
+
+async def test_small_talk_gets_an_answer_not_a_tool_call() -> None:
+    model = LocalModel(temperature=0, max_tokens=120)
+    _, response = await collect(model, ModelRequest([user("Say hello in five words.")], tools=BUILTIN))
+    assert [block["type"] for block in response.content] == ["text"] and response.content[0]["text"].strip()
+    everything = LocalModel(temperature=0, max_tokens=120, offer_tools="all")
+    _, eager = await collect(everything, ModelRequest([user("Say hello in five words.")], tools=BUILTIN))
+    assert eager.content[0]["type"] == "tool_use"  # what offering every tool to a 135M model does

@@ -11,6 +11,9 @@ How it talks:
 - With tools, decoding is constrained by a JSON-schema grammar: the reply must be
   `{"answer": "..."}` or `{"tool": NAME, "input": {...}}` with that tool's own input schema, so
   even a 135M model always emits a well-formed call of a tool that exists.
+- Only the tools the latest prompt is about are offered: those sharing a word with it (their
+  name, the first sentence of their description, their argument names). A 135M model cannot
+  judge relevance: offered tools, it calls them for small talk too.
 - After `max_tool_rounds` rounds of tool calls since the last user prompt, the model answers in
   text (a tiny model otherwise tends to call the same tool again and again).
 - Tool results go back to the model as user turns (`Result of NAME: ...`).
@@ -50,7 +53,7 @@ except (ImportError, OSError) as _error:  # pragma: no cover - depends on the in
         "pip install 'tether[local]'"
     ) from _error
 
-__all__ = ["MODELS", "LocalModel", "build_prompt_messages", "tool_schema"]
+__all__ = ["MODELS", "LocalModel", "build_prompt_messages", "relevant_tools", "tool_schema"]
 
 INSTALL_HINT = "pip install 'tether[local]'"
 
@@ -170,13 +173,58 @@ def _text_of(content: Any) -> str:
     return "\n".join(parts)
 
 
-def build_prompt_messages(request: ModelRequest, *, allow_tools: bool) -> list[dict[str, str]]:
-    """The chat messages (string content) the local model sees for `request`."""
+_STOP_WORDS = frozenset(
+    "the and for with that this from are was were you your have has had not but can will would should could "
+    "what when where which who how why all any some into out about its our their them they then than there "
+    "these those been being also just like over only such each other more most very may might must does did "
+    "use used using get got make made via per one two hello please want need help tell give show let say said".split()
+)
+
+
+def _words(text: str) -> set[str]:
+    """The content words of `text`, lower-cased, with their plural endings also taken off."""
+    words: set[str] = set()
+    for word in re.findall(r"[a-z][a-z0-9]+", text.lower()):
+        if len(word) < 3 or word in _STOP_WORDS:
+            continue
+        words.add(word)
+        if len(word) > 4 and word.endswith("es"):
+            words.add(word[:-2])
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            words.add(word[:-1])
+    return words
+
+
+def _latest_prompt(messages: list[dict[str, Any]]) -> str:
+    """The text of the latest user message that has any."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            text = _text_of(message.get("content"))
+            if text.strip():
+                return text
+    return ""
+
+
+def relevant_tools(request: ModelRequest) -> list[ToolSpec]:
+    """The tools sharing a content word with the latest prompt (name, first sentence, argument names)."""
+    asked = _words(_latest_prompt(request.messages))
+    relevant = []
+    for tool in request.tools:
+        properties = " ".join(tool.input_schema.get("properties") or {})
+        if asked & _words(f"{tool.name.replace('_', ' ')} {_brief(tool.description)} {properties.replace('_', ' ')}"):
+            relevant.append(tool)
+    return relevant
+
+
+def build_prompt_messages(
+    request: ModelRequest, *, allow_tools: bool, tools: list[ToolSpec] | None = None
+) -> list[dict[str, str]]:
+    """The chat messages (string content) the local model sees for `request`, offering `tools`
+    (default: the request's)."""
     system = request.system or DEFAULT_SYSTEM
-    if allow_tools and request.tools:
-        listing = "\n".join(
-            f"- {tool.name}: {_brief(tool.description)} Input: {_arguments(tool)}" for tool in request.tools
-        )
+    offered = request.tools if tools is None else tools
+    if allow_tools and offered:
+        listing = "\n".join(f"- {tool.name}: {_brief(tool.description)} Input: {_arguments(tool)}" for tool in offered)
         system = f"{system}\n\n{TOOL_INSTRUCTIONS.format(tools=listing)}"
     chat: list[dict[str, str]] = [{"role": "system", "content": system}]
     names: dict[str, str] = {}
@@ -197,7 +245,7 @@ def build_prompt_messages(request: ModelRequest, *, allow_tools: bool) -> list[d
                 lines.append(f"Result of {name}: it {verb}:\n{_text_of(block.get('content'))}")
         role = "assistant" if message.get("role") == "assistant" else "user"
         text = "\n".join(lines)
-        if role == "assistant" and allow_tools and request.tools and lines and not lines[0].startswith('{"tool"'):
+        if role == "assistant" and allow_tools and offered and lines and not lines[0].startswith('{"tool"'):
             text = json.dumps({"answer": text})
         if chat[-1]["role"] == role and len(chat) > 1:
             chat[-1]["content"] += "\n\n" + text
@@ -258,6 +306,8 @@ class LocalModel:
     - `n_ctx`: the context window (default the model's own); `n_threads`: CPU threads.
     - `max_tool_rounds`: tool-call rounds per user prompt before the model must answer in text.
     - `tool_choice`: `auto` (answer or call a tool) or `any` (the reply must call one of the tools).
+    - `offer_tools`: `relevant` offers only the tools the latest prompt is about (see the module
+      doc); `all` offers every tool of the request.
     """
 
     def __init__(
@@ -273,6 +323,7 @@ class LocalModel:
         n_threads: int | None = None,
         max_tool_rounds: int = 1,
         tool_choice: Literal["auto", "any"] = "auto",
+        offer_tools: Literal["relevant", "all"] = "relevant",
     ) -> None:
         if name not in MODELS:
             known = ", ".join(f"local:{known}" for known in MODELS)
@@ -290,6 +341,7 @@ class LocalModel:
         self.n_threads = n_threads
         self.max_tool_rounds = max_tool_rounds
         self.tool_choice = tool_choice
+        self.offer_tools = offer_tools
 
     @classmethod
     def from_env(cls, name: str, env: Mapping[str, str], **kwargs: Any) -> LocalModel:
@@ -312,16 +364,18 @@ class LocalModel:
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         path = self.weights.path()
         loaded = await anyio.to_thread.run_sync(_load, path, self.n_ctx, self.n_threads)
-        use_tools = bool(request.tools) and _tool_rounds(request.messages) < self.max_tool_rounds
-        chat = build_prompt_messages(request, allow_tools=use_tools)
+        every = self.offer_tools == "all" or self.tool_choice == "any"
+        tools = request.tools if every else relevant_tools(request)
+        use_tools = bool(tools) and _tool_rounds(request.messages) < self.max_tool_rounds
+        chat = build_prompt_messages(request, allow_tools=use_tools, tools=tools)
         max_tokens = max(1, min(request.max_tokens, self.max_tokens))
         prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, loaded, chat, max_tokens)
         kwargs: dict[str, Any] = {**self.sampling, "max_tokens": max_tokens}
         if use_tools:
-            schema = json.dumps(tool_schema(request.tools, allow_answer=self.tool_choice == "auto"))
+            schema = json.dumps(tool_schema(tools, allow_answer=self.tool_choice == "auto"))
             kwargs["grammar"] = await anyio.to_thread.run_sync(_grammar, schema)
             text, count, _ = await _collect(_Generation(loaded, prompt, kwargs))
-            content, stop_reason = _parse_reply(text, request.tools)
+            content, stop_reason = _parse_reply(text, tools)
             usage = {"input_tokens": prompt_tokens, "output_tokens": count}
             response = ModelResponse(
                 content=content,
