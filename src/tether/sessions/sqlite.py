@@ -321,7 +321,7 @@ class SQLiteStore(RowListing):
         connections are closed at exit; `close()` only drops them until the next use. A child
         process (`os.fork`) gets its own, and so does a file deleted or replaced meanwhile.
         """
-        resolved = Path(path).expanduser().absolute() if path is not None else default_sqlite_path()
+        resolved = (Path(path).expanduser() if path is not None else default_sqlite_path()).absolute()
         key = (os.getpid(), str(resolved), scope or "")
         with _SHARED_LOCK:
             store = _SHARED.get(key)
