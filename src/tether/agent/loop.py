@@ -45,7 +45,7 @@ from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.session import Session
 from tether.sessions.store import SessionStore
-from tether.sessions.urls import open_store
+from tether.sessions.urls import open_store, opened_for_caller
 from tether.tools.base import Tool
 
 __all__ = ["Agent"]
@@ -100,8 +100,7 @@ class Agent:
             options.model, fallback_model=options.fallback_model, env=env
         )
         store = open_store(options.session_store, env=env, shared=True)
-        # a store object is the caller's; a shared store stays open for the process's next query
-        self._owns_store = not _is_store_object(options.session_store) and not _is_shared(store)
+        self._owns_store = opened_for_caller(store, options.session_store)
         self._store = store
         try:
             await self._exit_stack.enter_async_context(keep_connected(self._model))  # one connection per run
@@ -402,14 +401,6 @@ def _resolve_cwd(cwd: str | Path | None) -> str:
     if not path.is_dir():
         raise ConfigurationError(f"cwd {str(path)!r} is not an existing directory")
     return str(path.resolve())
-
-
-def _is_store_object(spec: object) -> bool:
-    return spec is not None and not isinstance(spec, str)
-
-
-def _is_shared(store: SessionStore) -> bool:
-    return bool(getattr(store, "is_shared", False))
 
 
 async def _newest_session_id(store: SessionStore, cwd: str) -> str | None:

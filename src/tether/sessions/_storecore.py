@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 _DECODER = msgspec.json.Decoder()
-"""Decodes stored entries about three times faster than `json.loads`, to the same values."""
+"""Decodes stored entries about twice as fast as `json.loads`, to the same values."""
 
 
 def now_ms() -> int:

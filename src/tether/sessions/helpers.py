@@ -49,7 +49,7 @@ from tether.sessions.entries import active_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import SessionKey, SessionStore, SessionSummaryEntry, StoredSession
 from tether.sessions.summary import fold_summary
-from tether.sessions.urls import open_store
+from tether.sessions.urls import open_store, opened_for_caller
 
 __all__ = [
     "ForkSessionResult",
@@ -164,7 +164,7 @@ async def _opened(store: StoreSpec) -> AsyncIterator[SessionStore]:
     try:
         yield resolved
     finally:
-        if resolved is not store and not getattr(resolved, "is_shared", False):
+        if opened_for_caller(resolved, store):
             close = getattr(resolved, "close", None)
             if close is not None:
                 await close()

@@ -27,7 +27,7 @@ from tether.sessions._storecore import redact_url
 from tether.sessions.memory import MemoryStore
 from tether.sessions.store import SessionStore
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "opened_for_caller"]
 
 _SCHEMES = "sqlite://, sqlite:///path, memory://, postgresql://..., redis://..., jsonl:///dir"
 
@@ -66,6 +66,14 @@ def open_store(
     if scheme == "jsonl":
         return _jsonl(parts.netloc, unquote(parts.path), options, shown)
     raise ConfigurationError(f"unsupported session store URL scheme {scheme!r} in {shown!r}; use {_SCHEMES}")
+
+
+def opened_for_caller(store: SessionStore, spec: SessionStore | str | None) -> bool:
+    """Whether `open_store(spec, ...)` made `store` for its caller, who must then close it.
+
+    A store object given as `spec` stays its owner's; a shared SQLite store stays open for the process.
+    """
+    return store is not spec and not getattr(store, "is_shared", False)
 
 
 def _only(options: dict[str, str], allowed: set[str], shown: str) -> None:
