@@ -60,22 +60,42 @@ async def test_receive_messages_runs_every_queued_prompt(store: SessionStore, pr
     async with AgentClient(AgentOptions(model=ScriptedModel(["a", "b"]), session_store=store, cwd=project)) as client:
         await client.query("1")
         await client.query("2")
-        results = [m async for m in client.receive_messages() if isinstance(m, ResultMessage)]
+        results: list[ResultMessage] = []
+        async for message in client.receive_messages():  # long-lived: it ends when the client disconnects
+            if isinstance(message, ResultMessage):
+                results.append(message)
+                if len(results) == 2:
+                    break
     assert [r.result for r in results] == ["a", "b"]
 
 
 async def test_interrupt_stops_the_run_and_leaves_a_consistent_session(store: SessionStore, project: Path) -> None:
-    client = AgentClient(AgentOptions(model=ScriptedModel(["never reached"] * 3), session_store=store, cwd=project))
+    thinking = anyio.Event()
+
+    async def slow(request: Any) -> str:
+        if len(request.messages) == 1:  # the first prompt: the model takes forever
+            thinking.set()
+            await anyio.sleep_forever()
+        return "after the interrupt"
+
+    client = AgentClient(AgentOptions(model=FunctionModel(slow), session_store=store, cwd=project))
     await client.connect()
     await client.query("go")
-    seen = []
-    async for message in client.receive_response():
-        seen.append(message)
-        if isinstance(message, SystemMessage):
-            await client.interrupt()
+    seen: list[Any] = []
+
+    async def read() -> None:
+        seen.extend([m async for m in client.receive_response()])
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(read)
+        await thinking.wait()
+        await client.interrupt()
+    await client.query("again")
+    after = [m async for m in client.receive_response()]
     await client.disconnect()
     result = seen[-1]
     assert isinstance(result, ResultMessage) and result.is_error and "interrupted" in result.errors[0]
+    assert isinstance(after[-1], ResultMessage) and after[-1].result == "after the interrupt"
 
 
 async def test_two_writers_on_one_session_never_interleave_silently(store: SessionStore, project: Path) -> None:

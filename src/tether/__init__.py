@@ -6,31 +6,60 @@ from tether import query, AgentOptions
 async for message in query(prompt="Hello", options=AgentOptions()):
     print(message)
 ```
+
+Every public name of the Claude Agent SDK's `claude_agent_sdk` is here too (and those of its
+`claude_agent_sdk.types` in `tether.types`), so code written for it runs by changing the import.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tether._version import __version__ as __version__
 from tether.agent.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
+from tether.agent.hooks import BackgroundTaskSummary as BackgroundTaskSummary
 from tether.agent.hooks import BaseHookInput as BaseHookInput
+from tether.agent.hooks import CwdChangedHookSpecificOutput as CwdChangedHookSpecificOutput
+from tether.agent.hooks import ElicitationHookSpecificOutput as ElicitationHookSpecificOutput
+from tether.agent.hooks import ElicitationResultHookSpecificOutput as ElicitationResultHookSpecificOutput
+from tether.agent.hooks import FileChangedHookSpecificOutput as FileChangedHookSpecificOutput
 from tether.agent.hooks import HookCallback as HookCallback
 from tether.agent.hooks import HookContext as HookContext
+from tether.agent.hooks import HookEffort as HookEffort
 from tether.agent.hooks import HookEvent as HookEvent
 from tether.agent.hooks import HookInput as HookInput
 from tether.agent.hooks import HookJSONOutput as HookJSONOutput
 from tether.agent.hooks import HookMatcher as HookMatcher
+from tether.agent.hooks import MessageDisplayHookSpecificOutput as MessageDisplayHookSpecificOutput
+from tether.agent.hooks import NotificationHookInput as NotificationHookInput
+from tether.agent.hooks import NotificationHookSpecificOutput as NotificationHookSpecificOutput
+from tether.agent.hooks import PermissionDeniedHookSpecificOutput as PermissionDeniedHookSpecificOutput
+from tether.agent.hooks import PermissionRequestHookInput as PermissionRequestHookInput
+from tether.agent.hooks import PermissionRequestHookSpecificOutput as PermissionRequestHookSpecificOutput
+from tether.agent.hooks import PostModelSwitchHookSpecificOutput as PostModelSwitchHookSpecificOutput
+from tether.agent.hooks import PostToolBatchHookSpecificOutput as PostToolBatchHookSpecificOutput
 from tether.agent.hooks import PostToolUseFailureHookInput as PostToolUseFailureHookInput
+from tether.agent.hooks import PostToolUseFailureHookSpecificOutput as PostToolUseFailureHookSpecificOutput
 from tether.agent.hooks import PostToolUseHookInput as PostToolUseHookInput
 from tether.agent.hooks import PostToolUseHookSpecificOutput as PostToolUseHookSpecificOutput
 from tether.agent.hooks import PreCompactHookInput as PreCompactHookInput
+from tether.agent.hooks import PreModelSwitchHookSpecificOutput as PreModelSwitchHookSpecificOutput
 from tether.agent.hooks import PreToolUseHookInput as PreToolUseHookInput
 from tether.agent.hooks import PreToolUseHookSpecificOutput as PreToolUseHookSpecificOutput
+from tether.agent.hooks import SessionCronSummary as SessionCronSummary
 from tether.agent.hooks import SessionStartHookInput as SessionStartHookInput
 from tether.agent.hooks import SessionStartHookSpecificOutput as SessionStartHookSpecificOutput
 from tether.agent.hooks import StopHookInput as StopHookInput
+from tether.agent.hooks import StopHookSpecificOutput as StopHookSpecificOutput
+from tether.agent.hooks import SubagentStartHookInput as SubagentStartHookInput
+from tether.agent.hooks import SubagentStartHookSpecificOutput as SubagentStartHookSpecificOutput
+from tether.agent.hooks import SubagentStopHookInput as SubagentStopHookInput
+from tether.agent.hooks import SubagentStopHookSpecificOutput as SubagentStopHookSpecificOutput
 from tether.agent.hooks import SyncHookJSONOutput as SyncHookJSONOutput
+from tether.agent.hooks import UserPromptExpansionHookSpecificOutput as UserPromptExpansionHookSpecificOutput
 from tether.agent.hooks import UserPromptSubmitHookInput as UserPromptSubmitHookInput
 from tether.agent.hooks import UserPromptSubmitHookSpecificOutput as UserPromptSubmitHookSpecificOutput
+from tether.agent.hooks import WorktreeCreateHookSpecificOutput as WorktreeCreateHookSpecificOutput
 from tether.agent.permissions import CanUseTool as CanUseTool
 from tether.agent.permissions import PermissionBehavior as PermissionBehavior
 from tether.agent.permissions import PermissionResult as PermissionResult
@@ -39,10 +68,16 @@ from tether.agent.permissions import PermissionResultDeny as PermissionResultDen
 from tether.agent.permissions import PermissionRuleValue as PermissionRuleValue
 from tether.agent.permissions import PermissionUpdate as PermissionUpdate
 from tether.agent.permissions import ToolPermissionContext as ToolPermissionContext
+from tether.errors import ClaudeSDKError as ClaudeSDKError
+from tether.errors import CLIConnectionError as CLIConnectionError
+from tether.errors import CLIJSONDecodeError as CLIJSONDecodeError
+from tether.errors import CLINotFoundError as CLINotFoundError
 from tether.errors import ConfigurationError as ConfigurationError
 from tether.errors import EntryNotFoundError as EntryNotFoundError
 from tether.errors import InvalidSessionIdError as InvalidSessionIdError
 from tether.errors import ModelError as ModelError
+from tether.errors import ProcessError as ProcessError
+from tether.errors import ResultError as ResultError
 from tether.errors import SessionConflictError as SessionConflictError
 from tether.errors import SessionError as SessionError
 from tether.errors import SessionExistsError as SessionExistsError
@@ -50,12 +85,41 @@ from tether.errors import SessionNotFoundError as SessionNotFoundError
 from tether.errors import TetherError as TetherError
 from tether.errors import ToolError as ToolError
 from tether.errors import UnsupportedOptionError as UnsupportedOptionError
+from tether.messages import TERMINAL_TASK_STATUSES as TERMINAL_TASK_STATUSES
 from tether.messages import AssistantMessage as AssistantMessage
 from tether.messages import ContentBlock as ContentBlock
+from tether.messages import ConversationResetMessage as ConversationResetMessage
+from tether.messages import DeferredToolUse as DeferredToolUse
+from tether.messages import FastModeDisabledReason as FastModeDisabledReason
+from tether.messages import FastModeState as FastModeState
+from tether.messages import HookEventMessage as HookEventMessage
 from tether.messages import Message as Message
+from tether.messages import MessageOrigin as MessageOrigin
+from tether.messages import MessageOriginKind as MessageOriginKind
+from tether.messages import MirrorErrorMessage as MirrorErrorMessage
+from tether.messages import ModelUsage as ModelUsage
+from tether.messages import RateLimitEvent as RateLimitEvent
+from tether.messages import RateLimitInfo as RateLimitInfo
+from tether.messages import RateLimitStatus as RateLimitStatus
+from tether.messages import RateLimitType as RateLimitType
 from tether.messages import ResultMessage as ResultMessage
+from tether.messages import ServerToolName as ServerToolName
+from tether.messages import ServerToolResultBlock as ServerToolResultBlock
+from tether.messages import ServerToolUseBlock as ServerToolUseBlock
 from tether.messages import StreamEvent as StreamEvent
+from tether.messages import SystemInitData as SystemInitData
+from tether.messages import SystemInitMcpServer as SystemInitMcpServer
+from tether.messages import SystemInitPlugin as SystemInitPlugin
+from tether.messages import SystemInitPluginError as SystemInitPluginError
 from tether.messages import SystemMessage as SystemMessage
+from tether.messages import TaskNotificationMessage as TaskNotificationMessage
+from tether.messages import TaskNotificationOriginSubkind as TaskNotificationOriginSubkind
+from tether.messages import TaskNotificationStatus as TaskNotificationStatus
+from tether.messages import TaskProgressMessage as TaskProgressMessage
+from tether.messages import TaskStartedMessage as TaskStartedMessage
+from tether.messages import TaskUpdatedMessage as TaskUpdatedMessage
+from tether.messages import TaskUpdatedStatus as TaskUpdatedStatus
+from tether.messages import TaskUsage as TaskUsage
 from tether.messages import TextBlock as TextBlock
 from tether.messages import ThinkingBlock as ThinkingBlock
 from tether.messages import ToolResultBlock as ToolResultBlock
@@ -91,85 +155,214 @@ from tether.sessions.helpers import tag_session as tag_session
 from tether.sessions.helpers import tag_session_async as tag_session_async
 from tether.sessions.jsonl import JsonlStore as JsonlStore
 from tether.sessions.keys import project_key_for_directory as project_key_for_directory
+from tether.sessions.memory import MemoryStore as InMemorySessionStore
 from tether.sessions.memory import MemoryStore as MemoryStore
 from tether.sessions.store import SessionKey as SessionKey
+from tether.sessions.store import SessionListSubkeysKey as SessionListSubkeysKey
 from tether.sessions.store import SessionStore as SessionStore
+from tether.sessions.store import SessionStoreEntry as SessionStoreEntry
+from tether.sessions.store import SessionStoreFlushMode as SessionStoreFlushMode
+from tether.sessions.store import SessionStoreListEntry as SessionStoreListEntry
+from tether.sessions.store import SessionSummaryEntry as SessionSummaryEntry
+from tether.tools.base import McpSdkServerConfig as McpSdkServerConfig
 from tether.tools.base import SdkMcpTool as SdkMcpTool
 from tether.tools.base import Tool as Tool
 from tether.tools.base import ToolContext as ToolContext
 from tether.tools.base import ToolResult as ToolResult
 from tether.tools.base import create_sdk_mcp_server as create_sdk_mcp_server
 from tether.tools.base import tool as tool
+from tether.types import AgentDefinition as AgentDefinition
+from tether.types import CanUseToolShadowedWarning as CanUseToolShadowedWarning
+from tether.types import ContextUsageCategory as ContextUsageCategory
+from tether.types import ContextUsageResponse as ContextUsageResponse
+from tether.types import EffortLevel as EffortLevel
+from tether.types import McpServerConfig as McpServerConfig
+from tether.types import McpServerConnectionStatus as McpServerConnectionStatus
+from tether.types import McpServerInfo as McpServerInfo
+from tether.types import McpServerStatus as McpServerStatus
+from tether.types import McpServerStatusConfig as McpServerStatusConfig
+from tether.types import McpStatusResponse as McpStatusResponse
+from tether.types import McpToolAnnotations as McpToolAnnotations
+from tether.types import McpToolInfo as McpToolInfo
+from tether.types import SandboxIgnoreViolations as SandboxIgnoreViolations
+from tether.types import SandboxNetworkConfig as SandboxNetworkConfig
+from tether.types import SandboxSettings as SandboxSettings
+from tether.types import SdkBeta as SdkBeta
+from tether.types import SdkPluginConfig as SdkPluginConfig
+from tether.types import SDKSessionInfo as SDKSessionInfo
+from tether.types import SettingSource as SettingSource
+from tether.types import TaskBudget as TaskBudget
+from tether.types import ThinkingConfig as ThinkingConfig
+from tether.types import ThinkingConfigAdaptive as ThinkingConfigAdaptive
+from tether.types import ThinkingConfigDisabled as ThinkingConfigDisabled
+from tether.types import ThinkingConfigEnabled as ThinkingConfigEnabled
+from tether.types import Transport as Transport
+
+if TYPE_CHECKING:
+    from tether._tool_annotations import ToolAnnotations as ToolAnnotations
 
 __all__ = (
     "AgentClient",
+    "AgentDefinition",
     "AgentOptions",
     "AssistantMessage",
     "AsyncHookJSONOutput",
+    "BackgroundTaskSummary",
     "BaseHookInput",
+    "CLIConnectionError",
+    "CLIJSONDecodeError",
+    "CLINotFoundError",
     "CanUseTool",
+    "CanUseToolShadowedWarning",
     "ClaudeAgentOptions",
     "ClaudeSDKClient",
+    "ClaudeSDKError",
     "ConfigurationError",
     "ContentBlock",
+    "ContextUsageCategory",
+    "ContextUsageResponse",
+    "ConversationResetMessage",
     "CopyReport",
+    "CwdChangedHookSpecificOutput",
+    "DeferredToolUse",
+    "EffortLevel",
+    "ElicitationHookSpecificOutput",
+    "ElicitationResultHookSpecificOutput",
     "EntryNotFoundError",
+    "FastModeDisabledReason",
+    "FastModeState",
+    "FileChangedHookSpecificOutput",
     "ForkSessionResult",
     "HookCallback",
     "HookContext",
+    "HookEffort",
     "HookEvent",
+    "HookEventMessage",
     "HookInput",
     "HookJSONOutput",
     "HookMatcher",
+    "InMemorySessionStore",
     "InvalidSessionIdError",
     "JsonlStore",
+    "McpSdkServerConfig",
+    "McpServerConfig",
+    "McpServerConnectionStatus",
+    "McpServerInfo",
+    "McpServerStatus",
+    "McpServerStatusConfig",
+    "McpStatusResponse",
+    "McpToolAnnotations",
+    "McpToolInfo",
     "MemoryStore",
     "Message",
+    "MessageDisplayHookSpecificOutput",
+    "MessageOrigin",
+    "MessageOriginKind",
+    "MirrorErrorMessage",
     "Model",
     "ModelError",
+    "ModelUsage",
+    "NotificationHookInput",
+    "NotificationHookSpecificOutput",
     "PermissionBehavior",
+    "PermissionDeniedHookSpecificOutput",
     "PermissionMode",
+    "PermissionRequestHookInput",
+    "PermissionRequestHookSpecificOutput",
     "PermissionResult",
     "PermissionResultAllow",
     "PermissionResultDeny",
     "PermissionRuleValue",
     "PermissionUpdate",
+    "PostModelSwitchHookSpecificOutput",
+    "PostToolBatchHookSpecificOutput",
     "PostToolUseFailureHookInput",
+    "PostToolUseFailureHookSpecificOutput",
     "PostToolUseHookInput",
     "PostToolUseHookSpecificOutput",
     "PreCompactHookInput",
+    "PreModelSwitchHookSpecificOutput",
     "PreToolUseHookInput",
     "PreToolUseHookSpecificOutput",
+    "ProcessError",
+    "RateLimitEvent",
+    "RateLimitInfo",
+    "RateLimitStatus",
+    "RateLimitType",
+    "ResultError",
     "ResultMessage",
+    "SDKSessionInfo",
+    "SandboxIgnoreViolations",
+    "SandboxNetworkConfig",
+    "SandboxSettings",
+    "SdkBeta",
     "SdkMcpTool",
+    "SdkPluginConfig",
+    "ServerToolName",
+    "ServerToolResultBlock",
+    "ServerToolUseBlock",
     "SessionConflictError",
+    "SessionCronSummary",
     "SessionError",
     "SessionExistsError",
     "SessionInfo",
     "SessionKey",
+    "SessionListSubkeysKey",
     "SessionMessage",
     "SessionNotFoundError",
     "SessionStartHookInput",
     "SessionStartHookSpecificOutput",
     "SessionStore",
+    "SessionStoreEntry",
+    "SessionStoreFlushMode",
+    "SessionStoreListEntry",
+    "SessionSummaryEntry",
+    "SettingSource",
     "StopHookInput",
+    "StopHookSpecificOutput",
     "StreamEvent",
+    "SubagentStartHookInput",
+    "SubagentStartHookSpecificOutput",
+    "SubagentStopHookInput",
+    "SubagentStopHookSpecificOutput",
     "SyncHookJSONOutput",
+    "SystemInitData",
+    "SystemInitMcpServer",
+    "SystemInitPlugin",
+    "SystemInitPluginError",
     "SystemMessage",
+    "TERMINAL_TASK_STATUSES",
+    "TaskBudget",
+    "TaskNotificationMessage",
+    "TaskNotificationOriginSubkind",
+    "TaskNotificationStatus",
+    "TaskProgressMessage",
+    "TaskStartedMessage",
+    "TaskUpdatedMessage",
+    "TaskUpdatedStatus",
+    "TaskUsage",
     "TetherError",
     "TextBlock",
     "ThinkingBlock",
+    "ThinkingConfig",
+    "ThinkingConfigAdaptive",
+    "ThinkingConfigDisabled",
+    "ThinkingConfigEnabled",
     "Tool",
+    "ToolAnnotations",
     "ToolContext",
     "ToolError",
     "ToolPermissionContext",
     "ToolResult",
     "ToolResultBlock",
     "ToolUseBlock",
+    "Transport",
     "UnsupportedOptionError",
     "UserMessage",
+    "UserPromptExpansionHookSpecificOutput",
     "UserPromptSubmitHookInput",
     "UserPromptSubmitHookSpecificOutput",
+    "WorktreeCreateHookSpecificOutput",
     "__version__",
     "copy_sessions",
     "create_sdk_mcp_server",
@@ -193,3 +386,12 @@ __all__ = (
     "tag_session_async",
     "tool",
 )
+
+
+def __getattr__(name: str) -> Any:
+    """`ToolAnnotations` needs `mcp` and `pydantic`, slow to import: load them when it is asked for."""
+    if name == "ToolAnnotations":
+        from tether._tool_annotations import ToolAnnotations
+
+        return ToolAnnotations
+    raise AttributeError(f"module 'tether' has no attribute {name!r}")

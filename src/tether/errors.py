@@ -1,21 +1,28 @@
 """The exceptions tether raises.
 
 ```
-TetherError
-├── ConfigurationError            an option, model or store that cannot be used as given
-│   └── UnsupportedOptionError    an option tether does not implement (never silently ignored)
-├── SessionError
-│   ├── SessionNotFoundError      resume / fork / load of an id the store does not hold
-│   ├── SessionConflictError      another writer moved the session since it was read
-│   ├── SessionExistsError        a caller-chosen session id that is already taken
-│   ├── EntryNotFoundError        a message uuid (resume_session_at, fork point) not in the session
-│   └── InvalidSessionIdError     an id with path characters, control characters or garbage
-├── ModelError                    the provider failed (after retries); carries status and body
-└── ToolError                     a tool failed; inside the loop this becomes an is_error result
+ClaudeSDKError                    the root, as in the Claude Agent SDK: `except ClaudeSDKError` catches all
+├── CLIConnectionError            a client used while not connected (tether has no CLI to connect to)
+│   └── CLINotFoundError          the SDK's "Claude Code not found"; tether never raises it
+├── ProcessError                  the SDK's CLI process failure; tether never raises it
+│   └── ResultError               the SDK's failed-run error; tether reports an error ResultMessage instead
+├── CLIJSONDecodeError            the SDK's undecodable CLI line; tether never raises it
+└── TetherError                   everything tether itself raises
+    ├── ConfigurationError            an option, model or store that cannot be used as given
+    │   └── UnsupportedOptionError    an option tether does not implement (never silently ignored)
+    ├── SessionError
+    │   ├── SessionNotFoundError      resume / fork / load of an id the store does not hold
+    │   ├── SessionConflictError      another writer moved the session since it was read
+    │   ├── SessionExistsError        a caller-chosen session id that is already taken
+    │   ├── EntryNotFoundError        a message uuid (resume_session_at, fork point) not in the session
+    │   └── InvalidSessionIdError     an id with path characters, control characters or garbage
+    ├── ModelError                    the provider failed (after retries); carries status and body
+    └── ToolError                     a tool failed; inside the loop this becomes an is_error result
 ```
 
-Developer mistakes (`ConfigurationError`, `InvalidSessionIdError`) are also `ValueError`s so
-code that already catches `ValueError` keeps working.
+The SDK's classes keep its constructors and attributes, so code that builds or inspects them
+runs unchanged. Developer mistakes (`ConfigurationError`, `InvalidSessionIdError`) are also
+`ValueError`s so code that already catches `ValueError` keeps working.
 """
 
 from __future__ import annotations
@@ -23,10 +30,16 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CLIConnectionError",
+    "CLIJSONDecodeError",
+    "CLINotFoundError",
+    "ClaudeSDKError",
     "ConfigurationError",
     "EntryNotFoundError",
     "InvalidSessionIdError",
     "ModelError",
+    "ProcessError",
+    "ResultError",
     "SessionConflictError",
     "SessionError",
     "SessionExistsError",
@@ -37,8 +50,74 @@ __all__ = [
 ]
 
 
-class TetherError(Exception):
-    """Base class of every error tether raises."""
+class ClaudeSDKError(Exception):
+    """The root of every error of the Claude Agent SDK's API, and so of every error tether raises."""
+
+
+class CLIConnectionError(ClaudeSDKError):
+    """A client was used while it is not connected (call `connect()` or use `async with` first)."""
+
+
+class CLINotFoundError(CLIConnectionError):
+    """The SDK's error for a missing Claude Code executable; tether runs no executable."""
+
+    def __init__(self, message: str = "Claude Code not found", cli_path: str | None = None) -> None:
+        self.cli_path = cli_path
+        super().__init__(f"{message}: {cli_path}" if cli_path else message)
+
+
+class ProcessError(ClaudeSDKError):
+    """The SDK's error for a failed CLI process: `exit_code` and `stderr` when known."""
+
+    def __init__(self, message: str, exit_code: int | None = None, stderr: str | None = None) -> None:
+        self.exit_code = exit_code
+        self.stderr = stderr
+        if exit_code is not None:
+            message += f" (exit code: {exit_code})"
+        if stderr:
+            message += f"\nError output: {stderr}"
+        super().__init__(message)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _error_strings(value: object) -> list[str]:
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+
+
+class ResultError(ProcessError):
+    """A run that ended with an error result, with that result's fields as attributes.
+
+    `data` is the result in its wire form (`subtype`, `errors`, `result`, `api_error_status`,
+    `terminal_reason`, `session_id`); tether itself reports such runs as an error `ResultMessage`.
+    """
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None, exit_code: int | None = None) -> None:
+        self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+        self.subtype = _text(self.data.get("subtype"))
+        self.errors = _error_strings(self.data.get("errors"))
+        self.result = _text(self.data.get("result"))
+        status = self.data.get("api_error_status")
+        self.api_error_status: int | None = status if isinstance(status, int) else None
+        self.terminal_reason = _text(self.data.get("terminal_reason"))
+        self.session_id = _text(self.data.get("session_id"))
+        super().__init__(message, exit_code=exit_code)
+
+
+class CLIJSONDecodeError(ClaudeSDKError):
+    """The SDK's error for a CLI output line that is not JSON: the `line` and the `original_error`."""
+
+    def __init__(self, line: str, original_error: Exception) -> None:
+        self.line = line
+        self.original_error = original_error
+        super().__init__(f"Failed to decode JSON: {line[:100]}...")
+
+
+class TetherError(ClaudeSDKError):
+    """Base class of every error tether raises (a `ClaudeSDKError`, as SDK code expects)."""
 
 
 class ConfigurationError(TetherError, ValueError):

@@ -1,23 +1,67 @@
 """Messages streamed by `query()` and their content blocks.
 
-Names and fields follow the Claude Agent SDK, so code written for it reads these unchanged.
-Content blocks convert to and from Anthropic Messages API dicts (`block_to_dict`,
+Names, fields, field order and defaults follow the Claude Agent SDK, so code written for it reads
+these unchanged. Content blocks convert to and from Anthropic Messages API dicts (`block_to_dict`,
 `block_from_dict`); that dict form is what the session store keeps, inside transcript entries of
 the Claude Code shape (see `tether.sessions.entries`).
+
+The TypedDicts here (`MessageOrigin`, `ModelUsage`, `SystemInitData`, ...) describe the dicts some
+messages carry; like every TypedDict they are plain dicts at runtime.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
+# runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, Required, TypedDict
+else:  # the TypedDict of 3.10 does not understand NotRequired
+    from typing_extensions import NotRequired, Required, TypedDict
+
+from tether.options import PermissionMode
+from tether.sessions.store import SessionKey
+
 __all__ = [
+    "SERVER_TOOL_RESULT_TYPES",
+    "TERMINAL_TASK_STATUSES",
     "AssistantMessage",
+    "AssistantMessageError",
     "ContentBlock",
+    "ConversationResetMessage",
+    "DeferredToolUse",
+    "FastModeDisabledReason",
+    "FastModeState",
+    "HookEventMessage",
     "Message",
+    "MessageOrigin",
+    "MessageOriginKind",
+    "MirrorErrorMessage",
+    "ModelUsage",
+    "RateLimitEvent",
+    "RateLimitInfo",
+    "RateLimitStatus",
+    "RateLimitType",
     "ResultMessage",
+    "ServerToolName",
+    "ServerToolResultBlock",
+    "ServerToolUseBlock",
     "StreamEvent",
+    "SystemInitData",
+    "SystemInitMcpServer",
+    "SystemInitPlugin",
+    "SystemInitPluginError",
     "SystemMessage",
+    "TaskNotificationMessage",
+    "TaskNotificationOriginSubkind",
+    "TaskNotificationStatus",
+    "TaskProgressMessage",
+    "TaskStartedMessage",
+    "TaskUpdatedMessage",
+    "TaskUpdatedStatus",
+    "TaskUsage",
     "TextBlock",
     "ThinkingBlock",
     "ToolResultBlock",
@@ -27,6 +71,8 @@ __all__ = [
     "block_to_dict",
     "blocks_from_content",
 ]
+
+# --- content blocks ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -38,10 +84,13 @@ class TextBlock:
 
 @dataclass
 class ThinkingBlock:
-    """The model's extended thinking, with the signature the provider needs to accept it back."""
+    """The model's extended thinking, with the signature the provider needs to accept it back.
+
+    Providers that sign nothing (OpenAI-compatible, local models) give an empty `signature`.
+    """
 
     thinking: str
-    signature: str = ""
+    signature: str
 
 
 @dataclass
@@ -62,7 +111,91 @@ class ToolResultBlock:
     is_error: bool | None = None
 
 
-ContentBlock = TextBlock | ThinkingBlock | ToolUseBlock | ToolResultBlock
+ServerToolName = Literal[
+    "advisor",
+    "web_search",
+    "web_fetch",
+    "code_execution",
+    "bash_code_execution",
+    "text_editor_code_execution",
+    "tool_search_tool_regex",
+    "tool_search_tool_bm25",
+]
+"""The tools a provider runs on its own side (Anthropic's server tools)."""
+
+SERVER_TOOL_RESULT_TYPES = frozenset(
+    {
+        "advisor_tool_result",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+    }
+)
+"""The Anthropic API block types that are results of server tools (`ServerToolResultBlock`)."""
+
+
+@dataclass
+class ServerToolUseBlock:
+    """A call of a tool the provider runs itself (web search, code execution...); nothing to answer."""
+
+    id: str
+    name: ServerToolName
+    input: dict[str, Any]
+
+
+@dataclass
+class ServerToolResultBlock:
+    """The provider's result of the server tool call `tool_use_id`.
+
+    `content` is the API's `content` as sent (a dict; for web search, the list of results).
+    `result_type` (a tether addition) is the API block type, such as `"web_search_tool_result"`,
+    so the block goes back to the provider unchanged on the next turn and after a resume.
+    """
+
+    tool_use_id: str
+    content: dict[str, Any]
+    result_type: str = "advisor_tool_result"
+
+
+ContentBlock = TextBlock | ThinkingBlock | ToolUseBlock | ToolResultBlock | ServerToolUseBlock | ServerToolResultBlock
+
+# --- user and assistant messages ---------------------------------------------------------------
+
+MessageOriginKind = Literal[
+    "human",
+    "channel",
+    "peer",
+    "task-notification",
+    "coordinator",
+    "unclassified",
+    "observer",
+    "auto-continuation",
+    "observer-activity",
+]
+"""Known values of `MessageOrigin["kind"]`; treat anything else as "not human"."""
+
+TaskNotificationOriginSubkind = Literal["scheduled-trigger", "peer-send-message"]
+"""`MessageOrigin["subkind"]` values when `kind` is `"task-notification"`."""
+
+MessageOrigin = TypedDict(
+    "MessageOrigin",
+    {
+        "kind": Required[MessageOriginKind],
+        "server": str,
+        "from": str,
+        "name": str,
+        "fromSession": str,
+        "senderTaskId": str,
+        "body": str,
+        "verifiedPeerPid": int,
+        "subkind": TaskNotificationOriginSubkind,
+    },
+    total=False,
+)
+"""What started a user turn: only `kind` is always present (`{"kind": "human"}` for a prompt)."""
 
 
 @dataclass
@@ -73,6 +206,7 @@ class UserMessage:
     uuid: str | None = None
     parent_tool_use_id: str | None = None
     tool_use_result: dict[str, Any] | None = None
+    origin: MessageOrigin | None = None
 
 
 AssistantMessageError = Literal[
@@ -93,14 +227,199 @@ class AssistantMessage:
     stop_reason: str | None = None
     session_id: str | None = None
     uuid: str | None = None
+    user_message_uuid: str | None = None
+    user_message_uuids: list[str] | None = None
+
+
+# --- system messages ---------------------------------------------------------------------------
 
 
 @dataclass
 class SystemMessage:
-    """A system event. The first message of every run has `subtype == "init"`."""
+    """A system event. The first message of every run has `subtype == "init"` (see `SystemInitData`)."""
 
     subtype: str
     data: dict[str, Any]
+
+
+class SystemInitMcpServer(TypedDict):
+    """An MCP server of the init message and its connection status."""
+
+    name: str
+    status: str
+    source: NotRequired[str]
+
+
+class SystemInitPlugin(TypedDict):
+    """A plugin listed in the init message."""
+
+    name: str
+    path: str
+    version: NotRequired[str]
+
+
+class SystemInitPluginError(TypedDict):
+    """A plugin that failed to load, listed in the init message."""
+
+    plugin: str
+    type: str
+    message: str
+    path: NotRequired[str]
+
+
+FastModeState = Literal["off", "cooldown", "on"]
+FastModeDisabledReason = Literal[
+    "free",
+    "preference",
+    "extra_usage_disabled",
+    "network_error",
+    "unknown",
+    "not_first_party",
+    "disabled_by_env",
+    "model_not_allowed",
+    "sdk_opt_in_required",
+    "pending",
+]
+
+
+class SystemInitData(TypedDict):
+    """The `data` of the `init` system message: session id, model, cwd, tools, MCP servers..."""
+
+    type: Literal["system"]
+    subtype: Literal["init"]
+    uuid: str
+    session_id: str
+    agents: NotRequired[list[str]]
+    apiKeySource: str
+    betas: NotRequired[list[str]]
+    claude_code_version: str
+    cwd: str
+    tools: list[str]
+    mcp_servers: list[SystemInitMcpServer]
+    model: str
+    permissionMode: PermissionMode
+    slash_commands: list[str]
+    terminal_slash_commands: NotRequired[list[str]]
+    output_style: str
+    skills: list[str]
+    plugins: list[SystemInitPlugin]
+    plugin_errors: NotRequired[list[SystemInitPluginError]]
+    fast_mode_state: NotRequired[FastModeState]
+    fast_mode_disabled_reason: NotRequired[FastModeDisabledReason]
+    capabilities: NotRequired[list[str]]
+
+
+class TaskUsage(TypedDict):
+    """Tokens, tool uses and time a background task has used so far."""
+
+    total_tokens: int
+    tool_uses: int
+    duration_ms: int
+
+
+TaskNotificationStatus = Literal["completed", "failed", "stopped"]
+TaskUpdatedStatus = Literal["pending", "running", "paused", "completed", "failed", "killed"]
+
+TERMINAL_TASK_STATUSES: frozenset[str] = frozenset({"completed", "failed", "stopped", "killed"})
+"""Task statuses (of either `TaskNotificationMessage` or `TaskUpdatedMessage`) that mean finished."""
+
+
+@dataclass
+class TaskStartedMessage(SystemMessage):
+    """A background task started (`subtype == "task_started"`; `data` holds the raw event)."""
+
+    task_id: str
+    description: str
+    uuid: str
+    session_id: str
+    tool_use_id: str | None = None
+    task_type: str | None = None
+
+
+@dataclass
+class TaskProgressMessage(SystemMessage):
+    """A background task reports progress (`subtype == "task_progress"`)."""
+
+    task_id: str
+    description: str
+    usage: TaskUsage
+    uuid: str
+    session_id: str
+    tool_use_id: str | None = None
+    last_tool_name: str | None = None
+
+
+@dataclass
+class TaskNotificationMessage(SystemMessage):
+    """A background task completed, failed or was stopped (`subtype == "task_notification"`)."""
+
+    task_id: str
+    status: TaskNotificationStatus
+    output_file: str
+    summary: str
+    uuid: str
+    session_id: str
+    tool_use_id: str | None = None
+    usage: TaskUsage | None = None
+
+
+@dataclass
+class TaskUpdatedMessage(SystemMessage):
+    """A background task's state changed (`subtype == "task_updated"`); `patch` has what changed."""
+
+    task_id: str
+    patch: dict[str, Any]
+    status: TaskUpdatedStatus | None = None
+    session_id: str | None = None
+    uuid: str | None = None
+
+
+@dataclass
+class MirrorErrorMessage(SystemMessage):
+    """A write to a mirroring session store failed (`subtype == "mirror_error"`); the run goes on."""
+
+    key: SessionKey | None = None
+    error: str = ""
+
+
+@dataclass
+class HookEventMessage(SystemMessage):
+    """A hook started or answered (`include_hook_events=True`).
+
+    `subtype` is `"hook_started"` or `"hook_response"`; `data` is the whole event (a response also
+    carries `output`, `exit_code` and `outcome`).
+    """
+
+    hook_event_name: str = ""
+    session_id: str | None = None
+    uuid: str | None = None
+
+
+# --- the result ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DeferredToolUse:
+    """The tool call a PreToolUse hook deferred (`permissionDecision: "defer"`), ending the run."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+class ModelUsage(TypedDict):
+    """Tokens and cost of one model in a run (`ResultMessage.model_usage[model]`)."""
+
+    inputTokens: int
+    outputTokens: int
+    cacheReadInputTokens: int
+    cacheCreationInputTokens: int
+    webSearchRequests: int
+    costUSD: float
+    contextWindow: int
+    maxOutputTokens: int
+    canonicalModel: NotRequired[str]
+    provider: NotRequired[str]
 
 
 @dataclass
@@ -118,11 +437,19 @@ class ResultMessage:
     usage: dict[str, Any] | None = None
     result: str | None = None
     structured_output: Any = None
-    model_usage: dict[str, Any] | None = None
-    permission_denials: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    model_usage: dict[str, ModelUsage] | None = None
+    permission_denials: list[Any] | None = None
+    deferred_tool_use: DeferredToolUse | None = None
+    errors: list[str] | None = None
     api_error_status: int | None = None
     uuid: str | None = None
+    terminal_reason: str | None = None
+    origin: MessageOrigin | None = None
+    user_message_uuid: str | None = None
+    user_message_uuids: list[str] | None = None
+
+
+# --- stream, rate limit and reset events --------------------------------------------------------
 
 
 @dataclass
@@ -133,9 +460,57 @@ class StreamEvent:
     session_id: str
     event: dict[str, Any]
     parent_tool_use_id: str | None = None
+    user_message_uuid: str | None = None
+    user_message_uuids: list[str] | None = None
 
 
-Message = UserMessage | AssistantMessage | SystemMessage | ResultMessage | StreamEvent
+RateLimitStatus = Literal["allowed", "allowed_warning", "rejected"]
+RateLimitType = Literal["five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet", "overage"]
+
+
+@dataclass
+class RateLimitInfo:
+    """The provider's rate limit state: `status`, when it resets, and the raw data it came from."""
+
+    status: RateLimitStatus
+    resets_at: int | None = None
+    rate_limit_type: RateLimitType | None = None
+    utilization: float | None = None
+    overage_status: RateLimitStatus | None = None
+    overage_resets_at: int | None = None
+    overage_disabled_reason: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RateLimitEvent:
+    """The rate limit state changed (for instance the provider answered 429)."""
+
+    rate_limit_info: RateLimitInfo
+    uuid: str
+    session_id: str
+
+
+@dataclass
+class ConversationResetMessage:
+    """The conversation was replaced without closing the connection; totals start again from zero."""
+
+    new_conversation_id: str
+    uuid: str
+    session_id: str
+
+
+Message = (
+    UserMessage
+    | AssistantMessage
+    | SystemMessage
+    | ResultMessage
+    | StreamEvent
+    | RateLimitEvent
+    | ConversationResetMessage
+)
+
+# --- the API form of blocks ---------------------------------------------------------------------
 
 
 def block_to_dict(block: ContentBlock) -> dict[str, Any]:
@@ -146,6 +521,10 @@ def block_to_dict(block: ContentBlock) -> dict[str, Any]:
         return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
     if isinstance(block, ToolUseBlock):
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if isinstance(block, ServerToolUseBlock):
+        return {"type": "server_tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if isinstance(block, ServerToolResultBlock):
+        return {"type": block.result_type, "tool_use_id": block.tool_use_id, "content": block.content}
     result: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.tool_use_id}
     if block.content is not None:
         result["content"] = block.content
@@ -168,6 +547,12 @@ def block_from_dict(data: dict[str, Any]) -> ContentBlock | None:
             tool_use_id=str(data["tool_use_id"]),
             content=data.get("content"),
             is_error=data.get("is_error"),
+        )
+    if kind == "server_tool_use":
+        return ServerToolUseBlock(id=str(data["id"]), name=data["name"], input=dict(data.get("input") or {}))
+    if kind in SERVER_TOOL_RESULT_TYPES:
+        return ServerToolResultBlock(
+            tool_use_id=str(data["tool_use_id"]), content=data["content"], result_type=str(kind)
         )
     return None
 

@@ -1,32 +1,56 @@
 """`AgentOptions` (alias `ClaudeAgentOptions`): how an agent runs and where its session lives.
 
-Field names and defaults follow the Claude Agent SDK's `ClaudeAgentOptions`. Options tether does
-not implement yet are listed in `UNSUPPORTED_OPTIONS`; setting one raises
-`UnsupportedOptionError` naming it when the run starts, so nothing is silently ignored.
+Every field of the Claude Agent SDK's `ClaudeAgentOptions` is accepted, by keyword, with the
+SDK's default. Each one is in exactly one of three groups (`docs/compatibility.md` says how or
+why for every field):
+
+- honoured: it does what the SDK documents, or tether's equivalent of it;
+- `NOT_APPLICABLE_OPTIONS`: it is about the Claude Code subprocess, which tether does not have;
+  any value is accepted and has no effect;
+- `UNSUPPORTED_OPTIONS`: not implemented yet; a value other than the default (or one of
+  `_ALSO_ACCEPTED`) raises `UnsupportedOptionError` naming it when the run starts.
+
+`check_options` runs at the start of every run, before anything is yielded or stored.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from tether.agent.prompts import resolve_system_prompt
 from tether.errors import ConfigurationError, UnsupportedOptionError
+from tether.sessions.store import SessionStore, SessionStoreFlushMode
 
 if TYPE_CHECKING:
     from tether.models.base import Model
-    from tether.sessions.store import SessionStore
 
-__all__ = ["AgentOptions", "ClaudeAgentOptions", "PermissionMode", "UNSUPPORTED_OPTIONS"]
+__all__ = [
+    "AgentOptions",
+    "ClaudeAgentOptions",
+    "NOT_APPLICABLE_OPTIONS",
+    "PERMISSION_MODES",
+    "PermissionMode",
+    "SESSION_STORE_FLUSH_MODES",
+    "UNSUPPORTED_OPTIONS",
+    "check_options",
+    "validate_permission_mode",
+]
 
-PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"]
+"""How tool calls that no rule decides are treated (see `tether.agent.permissions`)."""
+PERMISSION_MODES: tuple[PermissionMode, ...] = get_args(PermissionMode)
+
+SESSION_STORE_FLUSH_MODES: tuple[SessionStoreFlushMode, ...] = get_args(SessionStoreFlushMode)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AgentOptions:
-    """Options of `query()` and `AgentClient`.
+    """Options of `query()` and `AgentClient`, the Claude Agent SDK's fields plus tether's own.
 
     Sessions: `resume` (an id), `continue_conversation` (the newest session of `cwd`),
     `fork_session` (branch a new session off the resumed one), `resume_session_at` (a message
@@ -36,12 +60,17 @@ class AgentOptions:
 
     `model` is a model name (`claude-sonnet-4-5`, `openai:gpt-4o`, `local:smollm2`) or any object
     implementing `tether.models.Model`, such as `tether.testing.ScriptedModel`.
+
+    `system_prompt` is a string, `{"type": "preset", "preset": "claude_code", "append": ...}`
+    (tether's coding-agent prompt), `{"type": "custom", "prompt": ...}` or
+    `{"type": "file", "path": ...}`; None gives tether's short default prompt.
     """
 
     tools: list[str] | dict[str, Any] | None = None
     allowed_tools: list[str] = field(default_factory=list)
-    system_prompt: str | dict[str, Any] | None = None
+    system_prompt: str | Mapping[str, Any] | None = None
     mcp_servers: dict[str, Any] | str | Path = field(default_factory=dict)
+    strict_mcp_config: bool = False
     permission_mode: PermissionMode | None = None
     continue_conversation: bool = False
     resume: str | None = None
@@ -51,68 +80,91 @@ class AgentOptions:
     disallowed_tools: list[str] = field(default_factory=list)
     model: str | Model | None = None
     fallback_model: str | None = None
+    betas: list[str] = field(default_factory=list)
+    permission_prompt_tool_name: str | None = None
     cwd: str | Path | None = None
+    cli_path: str | Path | None = None
+    settings: str | None = None
     add_dirs: list[str | Path] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     extra_args: dict[str, str | None] = field(default_factory=dict)
+    max_buffer_size: int | None = None
+    debug_stderr: Any = sys.stderr
     stderr: Callable[[str], None] | None = None
     can_use_tool: Callable[..., Any] | None = None
     hooks: dict[str, list[Any]] | None = None
+    user: str | None = None
     include_partial_messages: bool = False
+    include_hook_events: bool = False
+    forward_subagent_text: bool = False
+    verbatim_prompts: bool = False
     fork_session: bool = False
     resume_session_at: str | None = None
-    output_format: dict[str, Any] | None = None
-    session_store: SessionStore | str | None = None
-    persist_session: bool = True
-    max_tokens: int | None = None
-    # Accepted for compatibility; see UNSUPPORTED_OPTIONS for which must stay at their default.
-    permission_prompt_tool_name: str | None = None
-    settings: str | None = None
-    setting_sources: list[str] | None = None
+    resume_drops_turn: str | None = None
     agents: dict[str, Any] | None = None
-    betas: list[str] = field(default_factory=list)
+    setting_sources: list[str] | None = None
+    skills: list[str] | str | None = None
+    sandbox: Mapping[str, Any] | None = None
+    plugins: list[Any] = field(default_factory=list)
+    max_thinking_tokens: int | None = None
     thinking: dict[str, Any] | None = None
     effort: str | None = None
-    max_thinking_tokens: int | None = None
-    user: str | None = None
-    cli_path: str | Path | None = None
-    plugins: list[Any] = field(default_factory=list)
-    sandbox: dict[str, Any] | None = None
+    output_format: dict[str, Any] | None = None
     enable_file_checkpointing: bool = False
-    include_hook_events: bool = False
-    strict_mcp_config: bool = False
-    max_buffer_size: int | None = None
-    skills: list[str] | str | None = None
-    task_budget: Any = None
+    session_store: SessionStore | str | None = None
+    session_store_flush: SessionStoreFlushMode = "batched"
+    load_timeout_ms: int = 60_000
+    task_budget: Mapping[str, Any] | None = None
     client_app: str | None = None
+    # tether's own
+    persist_session: bool = True
+    max_tokens: int | None = None
 
 
 ClaudeAgentOptions = AgentOptions
 
+NOT_APPLICABLE_OPTIONS: dict[str, str] = {
+    "cli_path": "tether runs in this process; there is no Claude Code executable to point at",
+    "max_buffer_size": "there is no pipe from a CLI subprocess to bound",
+    "debug_stderr": "deprecated in the SDK, which no longer reads it either",
+    "stderr": "there is no Claude Code subprocess whose stderr it would receive",
+}
+"""Options about the CLI subprocess: accepted with any value, no effect (reason as documented)."""
+
 UNSUPPORTED_OPTIONS: dict[str, str] = {
-    "output_format": "structured output is not implemented",
-    "permission_prompt_tool_name": "there is no CLI to prompt through",
-    "settings": "Claude Code settings files are not read",
-    "setting_sources": "Claude Code settings files are not read",
+    # Being built now (issue 10): delete the line when the work lands (and its docs row).
+    "output_format": "structured output is not implemented",  # providers
+    "thinking": "thinking configuration is not implemented",  # providers
+    "effort": "effort levels are not implemented",  # providers
+    "max_thinking_tokens": "thinking configuration is not implemented",  # providers
+    "betas": "beta flags are not implemented",  # providers
+    "client_app": "the User-Agent suffix is not implemented",  # providers
+    "task_budget": "task budgets are not passed to the model yet",  # providers
+    "include_hook_events": "hook events are not emitted yet",  # hooks
+    "load_timeout_ms": "session store loads are not timed out yet (the default is accepted)",  # wiring patch
+    # Subagents, settings, skills and plugins (their own issue).
     "agents": "subagents are not implemented",
-    "betas": "beta flags are not implemented",
-    "thinking": "thinking configuration is not implemented",
-    "effort": "effort levels are not implemented",
-    "max_thinking_tokens": "thinking configuration is not implemented",
-    "user": "tether runs in-process; there is no subprocess user to switch to",
-    "cli_path": "tether has no CLI subprocess",
+    "forward_subagent_text": "subagents are not implemented, so there is no subagent text to forward",
+    "setting_sources": "Claude Code settings files are not read (setting_sources=[] is accepted)",
+    "settings": "Claude Code settings files are not read",
+    "skills": "skills are not implemented",
     "plugins": "plugins are not implemented",
+    # Not implemented.
+    "permission_prompt_tool_name": "permission prompts through an MCP tool are not implemented; use can_use_tool",
     "sandbox": "sandboxing is not implemented",
     "enable_file_checkpointing": "file checkpointing is not implemented",
-    "include_hook_events": "hook events are not implemented",
-    "strict_mcp_config": "MCP configuration files are not read",
-    "max_buffer_size": "tether has no CLI pipe to bound",
-    "skills": "skills are not implemented",
-    "task_budget": "task budgets are not implemented",
-    "client_app": "not implemented",
-    "extra_args": "there are no CLI arguments to pass",
+    "resume_drops_turn": "checking the turn a truncating resume drops is not implemented",
+    "user": "tether runs tools in this process as the current OS user; it cannot run them as another",
 }
 """Options that must stay at their default, with the reason shown to the user."""
+
+_ALSO_ACCEPTED: dict[str, tuple[Any, ...]] = {
+    "setting_sources": ([],),  # no settings sources: what tether does anyway
+}
+"""Values besides the default that an option of `UNSUPPORTED_OPTIONS` accepts."""
+
+DIAGNOSTIC_CLI_FLAGS = frozenset({"debug", "debug-file", "debug-to-stderr", "verbose"})
+"""`extra_args` keys accepted without effect: they only change the CLI's own diagnostic output."""
 
 _DEFAULTS = {f.name: f for f in dataclasses.fields(AgentOptions)}
 
@@ -126,11 +178,56 @@ def _is_default(name: str, value: Any) -> bool:
     return False  # pragma: no cover - every field has a default
 
 
+def validate_permission_mode(mode: object) -> PermissionMode:
+    """`mode` as a `PermissionMode`; `ConfigurationError` naming the valid modes otherwise."""
+    for known in PERMISSION_MODES:
+        if mode == known:
+            return known
+    raise ConfigurationError(f"unknown permission mode {mode!r}; use one of {', '.join(PERMISSION_MODES)}")
+
+
 def check_options(options: AgentOptions) -> None:
-    """Raise if an unsupported option is set, or if session options contradict each other."""
+    """Raise at run start for an unsupported option, a malformed value, or contradicting options."""
+    _check_values(options)
     for name, reason in UNSUPPORTED_OPTIONS.items():
-        if not _is_default(name, getattr(options, name)):
+        value = getattr(options, name)
+        if not _is_default(name, value) and value not in _ALSO_ACCEPTED.get(name, ()):
             raise UnsupportedOptionError(name, reason)
+    _check_extra_args(options.extra_args)
+    _check_sessions(options)
+
+
+def _check_values(options: AgentOptions) -> None:
+    if options.permission_mode is not None:
+        validate_permission_mode(options.permission_mode)
+    if options.session_store_flush not in SESSION_STORE_FLUSH_MODES:
+        raise ConfigurationError(
+            f"session_store_flush must be one of {', '.join(SESSION_STORE_FLUSH_MODES)}, "
+            f"not {options.session_store_flush!r}"
+        )
+    timeout = options.load_timeout_ms
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+        raise ConfigurationError(f"load_timeout_ms must be a whole number of milliseconds >= 0, not {timeout!r}")
+    if options.task_budget is not None:
+        total = options.task_budget.get("total") if isinstance(options.task_budget, Mapping) else None
+        if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+            raise ConfigurationError(
+                f"task_budget must be {{'total': <tokens, at least 1>}}, not {options.task_budget!r}"
+            )
+    resolve_system_prompt(options.system_prompt, cwd=options.cwd)  # a bad shape or unreadable file fails now
+
+
+def _check_extra_args(extra_args: Mapping[str, str | None]) -> None:
+    for flag in extra_args:
+        if str(flag).removeprefix("--") not in DIAGNOSTIC_CLI_FLAGS:
+            raise UnsupportedOptionError(
+                "extra_args",
+                f"there is no Claude Code CLI to pass --{str(flag).removeprefix('--')} to "
+                f"(only the diagnostic flags {', '.join(sorted(DIAGNOSTIC_CLI_FLAGS))} are accepted, without effect)",
+            )
+
+
+def _check_sessions(options: AgentOptions) -> None:
     if options.resume and options.continue_conversation:
         raise ConfigurationError("resume and continue_conversation cannot be used together")
     if options.fork_session and not (options.resume or options.continue_conversation):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import uuid as uuid_module
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +25,36 @@ from tether import (
 )
 from tether.sessions.entries import make_entry
 from tether.sessions.helpers import (
+    SessionFileNotFoundError,
     delete_session,
     delete_session_async,
+    delete_session_via_store,
+    fold_session_summary,
     fork_session,
     fork_session_async,
+    fork_session_via_store,
     get_session_info,
     get_session_info_async,
+    get_session_info_from_store,
     get_session_messages,
     get_session_messages_async,
+    get_session_messages_from_store,
+    get_subagent_messages,
+    get_subagent_messages_from_store,
+    import_session_to_store,
     list_sessions,
     list_sessions_async,
+    list_sessions_from_store,
+    list_subagents,
+    list_subagents_from_store,
     rename_session,
     rename_session_async,
+    rename_session_via_store,
     tag_session,
     tag_session_async,
+    tag_session_via_store,
 )
+from tether.sessions.jsonl import JsonlStore
 from tether.sessions.store import SessionKey, SessionStore
 from tether.testing import ScriptedModel
 
@@ -345,13 +363,35 @@ async def test_helpers_work_on_a_store_with_only_append_and_load(project: Path) 
         await delete_session_async(sid, project, store=store_any)
 
 
-async def test_the_sync_twins_refuse_to_run_inside_an_event_loop(project: Path) -> None:
-    with pytest.raises(RuntimeError, match="list_sessions_async"):
-        list_sessions(store=MemoryStore())
+async def test_sync_helpers_work_inside_a_running_event_loop(project: Path) -> None:
+    """SDK code calls the sync helpers from `async def main()`: they run, and on the default store."""
+    pytest.importorskip("tether.sessions.sqlite")
+    session_id = await new_session(None, project, "from async code", ["fine"])
+    assert [i.session_id for i in list_sessions()] == [session_id]
+    info = get_session_info(session_id)
+    assert info is not None and info.first_prompt == "from async code"
+    rename_session(session_id, "Named in a loop")
+    assert texts(get_session_messages(session_id)) == [("user", "from async code"), ("assistant", "fine")]
+    assert (await get_session_info_async(session_id)).title == "Named in a loop"
+    memory = MemoryStore()
+    copied = await new_session(memory, project, "in memory", ["ok"])
+    assert [i.session_id for i in list_sessions(store=memory)] == [copied]
+
+
+def test_sync_helpers_work_inside_a_running_trio_loop(project: Path) -> None:
+    trio = pytest.importorskip("trio")
+    store = MemoryStore()
+
+    async def main() -> tuple[str, list[Any]]:
+        session_id = await new_session(store, project, "under trio", ["yes"])
+        return session_id, list_sessions(store=store)
+
+    session_id, listed = trio.run(main)
+    assert [i.session_id for i in listed] == [session_id]
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_the_sync_twins_do_what_the_async_helpers_do(kind: str, project: Path, tmp_path: Path) -> None:
+def test_the_sync_helpers_do_what_the_async_helpers_do(kind: str, project: Path, tmp_path: Path) -> None:
     store: Any
     if kind == "memory":
         store = MemoryStore()
@@ -363,23 +403,247 @@ def test_the_sync_twins_do_what_the_async_helpers_do(kind: str, project: Path, t
     assert list_sessions(project, 1, 0, store=store)[0].first_prompt == "sync hello"
     rename_session(session_id, "Sync", store=store)
     tag_session(session_id, "t", store=store)
-    assert (get_session_info(session_id, store=store).title, get_session_info(session_id, store=store).tag) == (
-        "Sync",
-        "t",
-    )
+    info = get_session_info(session_id, store=store)
+    assert info is not None and (info.title, info.tag) == ("Sync", "t")
     assert texts(get_session_messages(session_id, store=store)) == [("user", "sync hello"), ("assistant", "sync hi")]
     fork = fork_session(session_id, store=store)
-    assert fork.session_id == fork and get_session_info(fork, store=store).title == "Sync (fork)"
+    forked = get_session_info(fork, store=store)
+    assert fork.session_id == fork and forked is not None and forked.title == "Sync (fork)"
     delete_session(session_id, store=store)
     assert [i.session_id for i in list_sessions(store=store)] == [fork]
-    with pytest.raises(SessionNotFoundError):
-        get_session_info(session_id, store=store)
     assert list_sessions.__name__ == "list_sessions"
+
+
+def test_unknown_ids_get_the_sdks_results(project: Path) -> None:
+    """As in the SDK: None and [] from the readers, FileNotFoundError from the mutations."""
+    pytest.importorskip("tether.sessions.sqlite")
+    known = anyio.run(new_session, None, project, "kept", ["safe"])
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert get_session_info(unknown) is None
+    assert get_session_info("not/a/valid id") is None
+    assert get_session_messages(unknown) == []
+    assert list_subagents(unknown) == []
+    assert get_subagent_messages(unknown, "agent") == []
+    for mutation in (
+        lambda: delete_session(unknown),
+        lambda: rename_session(unknown, "x"),
+        lambda: tag_session(unknown, "x"),
+        lambda: fork_session(unknown),
+    ):
+        with pytest.raises(FileNotFoundError) as raised:
+            mutation()
+        assert isinstance(raised.value, SessionNotFoundError) and raised.value.session_id == unknown
+    with pytest.raises(SessionFileNotFoundError):
+        delete_session(unknown)
+    with pytest.raises(ValueError):
+        delete_session("../../etc/passwd")
+    assert [i.session_id for i in list_sessions()] == [known]
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+async def test_list_sessions_includes_the_git_worktrees_unless_told_not_to(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo, worktree = tmp_path / "repo", tmp_path / "repo-feature"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x", cwd=repo)
+    git("worktree", "add", "-q", str(worktree), cwd=repo)
+    store = MemoryStore()
+    main_id = await new_session(store, repo, "on main", ["ok"])
+    feature_id = await new_session(store, worktree, "on the feature branch", ["ok"])
+
+    assert [i.session_id for i in await list_sessions_async(repo, store=store)] == [feature_id, main_id]
+    assert [i.session_id for i in list_sessions(str(worktree), store=store)] == [feature_id, main_id]
+    assert [i.session_id for i in await list_sessions_async(repo, None, 0, False, store=store)] == [main_id]
+    assert [i.session_id for i in list_sessions(str(repo), limit=1, store=store)] == [feature_id]
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert await list_sessions_async(outside, store=store) == []
 
 
 def test_helpers_without_a_store_use_the_default_store(project: Path) -> None:
     pytest.importorskip("tether.sessions.sqlite")
     session_id = anyio.run(new_session, None, project, "default store", ["ok"])
     assert [i.session_id for i in list_sessions()] == [session_id]
-    assert get_session_info(session_id).first_prompt == "default store"
+    info = get_session_info(session_id)
+    assert info is not None and info.first_prompt == "default store"
     assert [i.session_id for i in list_sessions(store="memory://")] == []
+
+
+# -- the Claude SDK's store-backed helpers --------------------------------------------------------
+
+
+async def test_the_sdks_store_helpers_on_every_store(
+    any_store: SessionStore, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = await new_session(any_store, project, "store question", ["store answer"])
+    unknown = "00000000-0000-4000-8000-000000000000"
+    monkeypatch.chdir(project)  # the SDK's default directory is the current one
+
+    assert [i.session_id for i in await list_sessions_from_store(any_store)] == [session_id]
+    assert [i.session_id for i in await list_sessions_from_store(any_store, str(project), 1, 0)] == [session_id]
+    info = await get_session_info_from_store(any_store, session_id)
+    assert info is not None and info.first_prompt == "store question"
+    assert await get_session_info_from_store(any_store, unknown) is None
+    messages = await get_session_messages_from_store(any_store, session_id, str(project), 1, 1)
+    assert texts(messages) == [("assistant", "store answer")]
+    assert await get_session_messages_from_store(any_store, unknown) == []
+
+    await rename_session_via_store(any_store, session_id, "Stored")
+    await tag_session_via_store(any_store, session_id, "kept")
+    info = await get_session_info_from_store(any_store, session_id)
+    assert info is not None and (info.summary, info.tag) == ("Stored", "kept")
+    with pytest.raises(FileNotFoundError):
+        await rename_session_via_store(any_store, unknown, "nope")
+
+    fork = await fork_session_via_store(any_store, session_id, str(project), None, "The fork")
+    assert texts(await get_session_messages_from_store(any_store, fork.session_id)) == texts(
+        await get_session_messages_from_store(any_store, session_id)
+    )
+    await delete_session_via_store(any_store, session_id)
+    assert await get_session_info_from_store(any_store, session_id) is None
+    await delete_session_via_store(any_store, session_id)  # already gone: nothing happens, as in the SDK
+    assert [i.session_id for i in await list_sessions_from_store(any_store)] == [fork.session_id]
+
+
+def sdk_entries(session_id: str, cwd: Path, prompt: str, answer: str) -> list[dict[str, Any]]:
+    asked = make_entry(
+        "user", {"role": "user", "content": prompt}, session_id=session_id, parent_uuid=None, cwd=str(cwd)
+    )
+    said = make_entry(
+        "assistant",
+        {"id": "msg_1", "role": "assistant", "content": [{"type": "text", "text": answer}]},
+        session_id=session_id,
+        parent_uuid=asked["uuid"],
+        cwd=str(cwd),
+    )
+    return [asked, said]
+
+
+async def test_the_helpers_read_and_write_the_sdks_own_store(project: Path) -> None:
+    """Interop: a store written by the Claude SDK's `InMemorySessionStore` (its summaries folded
+    by the SDK) is read and changed by tether's helpers, and the SDK reads tether's changes."""
+    sdk = pytest.importorskip("claude_agent_sdk")
+    store = sdk.InMemorySessionStore()
+    session_id = str(uuid_module.uuid4())
+    key = {"project_key": project_key_for_directory(project), "session_id": session_id}
+    await store.append(key, sdk_entries(session_id, project, "What is interop?", "Sharing stores."))
+
+    listed = await list_sessions_from_store(store, str(project))
+    assert [(i.session_id, i.first_prompt) for i in listed] == [(session_id, "What is interop?")]
+    await rename_session_via_store(store, session_id, "Interop", str(project))
+    info = await get_session_info_from_store(store, session_id, str(project))
+    assert info is not None and (info.summary, info.custom_title) == ("Interop", "Interop")
+    assert (await list_sessions_from_store(store, str(project)))[0].summary == "Interop"
+    sdk_info = await sdk.get_session_info_from_store(store, session_id, str(project))
+    assert sdk_info is not None and sdk_info.custom_title == "Interop"
+
+    fork = await fork_session_via_store(store, session_id, str(project))
+    sdk_messages = await sdk.get_session_messages_from_store(store, fork.session_id, str(project))
+    assert next(m.message["content"] for m in sdk_messages) == "What is interop?"
+    await delete_session_via_store(store, session_id, str(project))
+    assert await get_session_info_from_store(store, session_id, str(project)) is None
+
+
+async def test_subagent_transcripts_are_listed_and_read(project: Path) -> None:
+    store = MemoryStore()
+    session_id = await new_session(store, project, "delegate this", ["delegated"])
+    main = {"project_key": project_key_for_directory(project), "session_id": session_id}
+    sub: Any = {**main, "subpath": "subagents/agent-helper1"}
+    side = sdk_entries(session_id, project, "sub task", "sub answer")
+    for entry in side:
+        entry["isSidechain"] = True
+    await store.append(sub, [*side, {"type": "agent_metadata", "toolUseId": "toolu_9", "parentAgentId": "root"}])
+    await store.append(
+        {**main, "subpath": "subagents/workflows/run-1/agent-helper2"}, sdk_entries(session_id, project, "b", "c")
+    )
+
+    assert await list_subagents_from_store(store, session_id) == ["helper1", "helper2"]
+    assert list_subagents(session_id, store=store) == ["helper1", "helper2"]
+    messages = await get_subagent_messages_from_store(store, session_id, "helper1")
+    assert texts(messages) == [("user", "sub task"), ("assistant", "sub answer")]
+    assert {(m.parent_tool_use_id, m.parent_agent_id, m.session_id) for m in messages} == {
+        ("toolu_9", "root", session_id)
+    }
+    assert texts(get_subagent_messages(session_id, "helper2", limit=1, store=store)) == [("user", "b")]
+    assert await get_subagent_messages_from_store(store, session_id, "nobody") == []
+    assert await list_subagents_from_store(store, "00000000-0000-4000-8000-000000000000") == []
+    # The main transcript does not show the subagent's messages.
+    assert texts(await get_session_messages_from_store(store, session_id)) == [
+        ("user", "delegate this"),
+        ("assistant", "delegated"),
+    ]
+    with pytest.raises(ValueError):  # a store that cannot list subkeys, as the SDK says
+        await list_subagents_from_store(MinimalStore(), session_id, str(project))  # type: ignore[arg-type]
+
+
+async def test_import_session_to_store_copies_a_claude_code_session(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claude_home = tmp_path / "claude-config"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    disk = JsonlStore(claude_home)
+    session_id = str(uuid_module.uuid4())
+    key = SessionKey(project_key=project_key_for_directory(project), session_id=session_id)
+    entries = sdk_entries(session_id, project, "from Claude Code", "imported")
+    await disk.append(key, entries)
+    await disk.append(SessionKey(**key, subpath="subagents/agent-x"), sdk_entries(session_id, project, "s", "t"))
+
+    target = MemoryStore()
+    await import_session_to_store(session_id, target, batch_size=1)
+    assert await target.load(key) == entries
+    assert await target.list_subkeys({"project_key": key["project_key"], "session_id": session_id}) == [
+        "subagents/agent-x"
+    ]
+    # The imported session resumes from its directory with its history.
+    model = ScriptedModel(["continued"])
+    async for _ in query(
+        prompt="go on", options=AgentOptions(model=model, session_store=target, cwd=project, resume=session_id)
+    ):
+        pass
+    assert api_texts(model.requests[0].messages) == ["from Claude Code", "imported", "go on"]
+
+    bare = MemoryStore()
+    await import_session_to_store(session_id, bare, directory=str(project), include_subagents=False)
+    assert await bare.list_subkeys({"project_key": key["project_key"], "session_id": session_id}) == []
+    with pytest.raises(FileNotFoundError):
+        await import_session_to_store(str(uuid_module.uuid4()), bare)
+
+
+class FoldingStore(MinimalStore):
+    """A store written as the SDK's docs say: `fold_session_summary` in `append`, summaries listed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: dict[tuple[str, str], Any] = {}
+        self.clock = 0
+
+    async def append(self, key: SessionKey, entries: list[dict[str, Any]], **options: Any) -> None:
+        await super().append(key, entries)
+        if key.get("subpath") is None:
+            place = (key["project_key"], key["session_id"])
+            folded = fold_session_summary(self.summaries.get(place), key, entries)
+            self.clock += 1
+            folded["mtime"] = self.clock
+            self.summaries[place] = folded
+
+    async def list_session_summaries(self, project_key: str) -> list[Any]:
+        return [summary for (project, _), summary in self.summaries.items() if project == project_key]
+
+
+async def test_fold_session_summary_makes_a_users_store_listable(project: Path) -> None:
+    store = FoldingStore()
+    session_id = str(uuid_module.uuid4())
+    key = SessionKey(project_key=project_key_for_directory(project), session_id=session_id)
+    await store.append(key, sdk_entries(session_id, project, "Fold me", "folded"))
+    store_any: Any = store
+    await tag_session_via_store(store_any, session_id, "sdk-style", str(project))
+    listed = await list_sessions_from_store(store_any, str(project))
+    assert [(i.session_id, i.first_prompt, i.tag, i.message_count) for i in listed] == [
+        (session_id, "Fold me", "sdk-style", 2)
+    ]
+    assert fold_session_summary(None, key, [])["mtime"] == 0

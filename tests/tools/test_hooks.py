@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from tether.agent.hooks import HookContext, HookMatcher, HookRunner
-from tether.errors import ConfigurationError
+from tether.errors import ConfigurationError, UnsupportedOptionError
 
 pytestmark = pytest.mark.anyio
 
@@ -163,16 +163,14 @@ async def test_session_start_matches_the_source() -> None:
     assert calls[0]["input"]["source"] == "fork" and calls[0]["input"]["model"] == "m"
 
 
-async def test_stop_and_pre_compact_inputs() -> None:
+async def test_stop_input_carries_the_last_answer_and_empty_background_lists() -> None:
     calls: list[dict[str, Any]] = []
-    hooks = runner(
-        {"Stop": [HookMatcher(hooks=[returning({}, calls)])], "PreCompact": [HookMatcher(hooks=[returning({}, calls)])]}
-    )
-    await hooks.stop(stop_hook_active=True)
-    await hooks.pre_compact("manual", "keep the API notes")
-    assert calls[0]["input"]["stop_hook_active"] is True
-    assert calls[1]["input"]["trigger"] == "manual"
-    assert calls[1]["input"]["custom_instructions"] == "keep the API notes"
+    hooks = runner({"Stop": [HookMatcher(hooks=[returning({}, calls)])]})
+    await hooks.stop(stop_hook_active=True, last_assistant_message="All done.")
+    data = calls[0]["input"]
+    assert data["stop_hook_active"] is True
+    assert data["last_assistant_message"] == "All done."
+    assert data["background_tasks"] == [] and data["session_crons"] == []
 
 
 async def test_a_failing_hook_is_reported_and_changes_nothing() -> None:
@@ -205,7 +203,7 @@ async def test_sync_callbacks_none_results_and_bad_results() -> None:
     hooks = runner({"Stop": [HookMatcher(hooks=[sync_hook, returning(None), returning("nonsense")])]})
     outcome = await hooks.stop(False)
     assert outcome.system_messages == ["sync"]
-    assert outcome.errors == ["a Stop hook returned str, not a dict; it was ignored"]
+    assert outcome.errors == ["the Stop hook hook gave an unusable output: it returned str, not a dict"]
 
 
 async def test_async_outputs_and_mismatched_specific_outputs_are_ignored() -> None:
@@ -219,8 +217,11 @@ async def test_async_outputs_and_mismatched_specific_outputs_are_ignored() -> No
 def test_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="unknown event"):
         runner({"BeforeEverything": []})
-    with pytest.raises(ConfigurationError, match="SubagentStop"):
-        runner({"SubagentStop": [HookMatcher(hooks=[returning({})])]})
+    for event in ("SubagentStop", "SubagentStart", "PreCompact", "SessionEnd"):
+        with pytest.raises(UnsupportedOptionError, match=event):
+            runner({event: [HookMatcher(hooks=[returning({})])]})
+    with pytest.raises(ConfigurationError, match="on_failure"):
+        runner({"Stop": [HookMatcher(hooks=[returning({})], on_failure="explode")]})  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="HookMatcher"):
         runner({"Stop": ["not a matcher"]})
     with pytest.raises(ConfigurationError, match="callable"):
@@ -233,3 +234,38 @@ async def test_dict_matchers_are_accepted() -> None:
     assert hooks.has("Stop") and not hooks.has("PreToolUse")
     await hooks.stop(False)
     assert calls
+
+
+async def test_defer_ranks_between_deny_and_ask() -> None:
+    def decision(value: str) -> Any:
+        return returning({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": value}})
+
+    hooks = runner({"PreToolUse": [HookMatcher(hooks=[decision("allow"), decision("ask"), decision("defer")])]})
+    assert (await hooks.pre_tool_use("Bash", {}, "t")).permission_decision == "defer"
+    hooks = runner({"PreToolUse": [HookMatcher(hooks=[decision("defer"), decision("deny")])]})
+    assert (await hooks.pre_tool_use("Bash", {}, "t")).permission_decision == "deny"
+
+
+async def test_a_deny_from_one_permission_request_hook_wins() -> None:
+    def decision(value: dict[str, Any]) -> Any:
+        return returning({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": value}})
+
+    hooks = runner(
+        {
+            "PermissionRequest": [
+                HookMatcher(hooks=[decision({"behavior": "deny", "message": "no"}), decision({"behavior": "allow"})])
+            ]
+        }
+    )
+    outcome = await hooks.permission_request("Bash", {"command": "ls"}, "t", [])
+    assert outcome.permission_request == {"behavior": "deny", "message": "no"}
+
+
+async def test_hook_inputs_are_copies() -> None:
+    async def meddle(input_data: Any, tool_use_id: str | None, context: HookContext) -> Any:
+        input_data["tool_input"]["command"] = "rm -rf /"
+        return {}
+
+    tool_input = {"command": "ls"}
+    await runner({"PreToolUse": [HookMatcher(hooks=[meddle])]}).pre_tool_use("Bash", tool_input, "t")
+    assert tool_input == {"command": "ls"}

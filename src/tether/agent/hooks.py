@@ -11,21 +11,44 @@ async def no_env_files(input_data, tool_use_id, context):
 AgentOptions(hooks={"PreToolUse": [HookMatcher(matcher="Write|Edit", hooks=[no_env_files])]})
 ```
 
-Events: `PreToolUse` (may deny, ask, allow or change the input), `PostToolUse` and
-`PostToolUseFailure` (may add context for the model or replace the tool's output),
-`UserPromptSubmit` (may block the prompt or add context), `Stop` (may make the agent go on),
-`SessionStart` (`source` = startup | resume | fork; may add context) and `PreCompact`.
+The events tether fires are `FIRED_EVENTS`:
 
-A matcher selects by tool name for tool events (by `source` for SessionStart, by `trigger` for
-PreCompact): None, `""` or `"*"` match everything, otherwise the matcher is a regular expression
-that must match the whole name (`"Bash"`, `"Write|Edit"`, `"mcp__github__.*"`). Matching
-callbacks run concurrently, each bounded by its matcher's `timeout` (seconds, default 60); a
-callback that raises or times out is reported in `HookOutcome.errors` and changes nothing else.
+- `PreToolUse` (may deny, defer, ask, allow or change the input; `deny` > `defer` > `ask` >
+  `allow` when several hooks answer), `PostToolUse` and `PostToolUseFailure` (may add context
+  for the model or replace the tool's output);
+- `PermissionRequest`, when a call is not decided by rules and modes and tether would ask
+  `can_use_tool` (a hook's `decision` of `allow` or `deny` answers instead of asking);
+- `Notification` (`notification_type="permission_prompt"`) just before `can_use_tool` is asked;
+- `UserPromptSubmit` (may block the prompt or add context), `Stop` (may make the agent go on),
+  and tether's `SessionStart` (`source` = startup | resume | fork; may add context).
+
+The events of `UNFIRED_EVENTS` (the subagent events, `PreCompact`, Claude Code's other events)
+raise `UnsupportedOptionError` naming the event when the run starts; any other name is a
+`ConfigurationError`.
+
+A matcher selects by tool name for tool events (by `source` for SessionStart, by
+`notification_type` for Notification): None, `""` or `"*"` match everything, otherwise the
+matcher is a regular expression that must match the whole name (`"Bash"`, `"Write|Edit"`,
+`"mcp__github__.*"`). Matching callbacks run concurrently, each bounded by its matcher's
+`timeout` (seconds, default 60). A callback that raises, times out or returns what tether
+cannot use (a non-dict, `permissionDecision: "Deny"`, ...) is reported in `HookOutcome.errors`
+and counts as no decision; with `HookMatcher(on_failure="block")` it blocks instead (a
+PreToolUse or PermissionRequest failure denies the call, a UserPromptSubmit failure blocks the
+prompt, a PostToolUse failure is told to the model), and returning None is a failure too, so a
+callback with no opinion returns `{}`. Stop hooks ignore `on_failure`.
+
+Hook inputs carry the SDK's common fields: `session_id`, `cwd`, `permission_mode`,
+`hook_event_name`, `prompt_id` (an id per prompt, from UserPromptSubmit on) and `effort` (when
+`AgentOptions.effort` is set). `transcript_path` is the session's JSONL file when the session
+lives in a `JsonlStore`; other stores keep no file, so it is `""` (read the transcript with
+`get_session_messages(input["session_id"])`).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: TypedDict reads `NotRequired` from evaluated
+# annotations only, so with string annotations every key would count as required at runtime.
+import copy
 import inspect
+import json
 import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,7 +57,8 @@ from typing import Any, Literal
 
 import anyio
 
-from tether.errors import ConfigurationError
+from tether.errors import ConfigurationError, UnsupportedOptionError
+from tether.sessions.entries import new_uuid
 
 if sys.version_info >= (3, 11):
     from typing import NotRequired, TypedDict
@@ -42,55 +66,132 @@ else:  # TypedDict of 3.10 does not understand NotRequired
     from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
-    "AsyncHookJSONOutput",
-    "BaseHookInput",
     "DEFAULT_HOOK_TIMEOUT",
+    "FIRED_EVENTS",
+    "UNFIRED_EVENTS",
+    "AsyncHookJSONOutput",
+    "BackgroundTaskSummary",
+    "BaseHookInput",
+    "CwdChangedHookSpecificOutput",
+    "ElicitationHookSpecificOutput",
+    "ElicitationResultHookSpecificOutput",
+    "FileChangedHookSpecificOutput",
     "HookCallback",
     "HookContext",
+    "HookEffort",
     "HookEvent",
     "HookInput",
     "HookJSONOutput",
     "HookMatcher",
     "HookOutcome",
     "HookRunner",
+    "HookSpecificOutput",
+    "MessageDisplayHookSpecificOutput",
+    "NotificationHookInput",
+    "NotificationHookSpecificOutput",
+    "PermissionDeniedHookSpecificOutput",
+    "PermissionRequestHookInput",
+    "PermissionRequestHookSpecificOutput",
+    "PostModelSwitchHookSpecificOutput",
+    "PostToolBatchHookSpecificOutput",
     "PostToolUseFailureHookInput",
+    "PostToolUseFailureHookSpecificOutput",
     "PostToolUseHookInput",
     "PostToolUseHookSpecificOutput",
     "PreCompactHookInput",
+    "PreModelSwitchHookSpecificOutput",
     "PreToolUseHookInput",
     "PreToolUseHookSpecificOutput",
+    "SessionCronSummary",
     "SessionStartHookInput",
     "SessionStartHookSpecificOutput",
     "StopHookInput",
+    "StopHookSpecificOutput",
+    "SubagentStartHookInput",
+    "SubagentStartHookSpecificOutput",
+    "SubagentStopHookInput",
+    "SubagentStopHookSpecificOutput",
     "SyncHookJSONOutput",
+    "UserPromptExpansionHookSpecificOutput",
     "UserPromptSubmitHookInput",
     "UserPromptSubmitHookSpecificOutput",
+    "WorktreeCreateHookSpecificOutput",
+    "check_hooks",
 ]
 
+# --- The vocabulary of events ---------------------------------------------------------------------
+
 HookEvent = Literal[
-    "PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop", "SessionStart", "PreCompact"
-]
-SUPPORTED_EVENTS: tuple[str, ...] = (
     "PreToolUse",
     "PostToolUse",
     "PostToolUseFailure",
     "UserPromptSubmit",
     "Stop",
-    "SessionStart",
+    "SubagentStop",
     "PreCompact",
+    "Notification",
+    "SubagentStart",
+    "PermissionRequest",
+    "SessionStart",
+]
+"""The SDK's ten hook events, plus `SessionStart` (Claude Code's, which tether fires too)."""
+
+FIRED_EVENTS: tuple[str, ...] = (
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PermissionRequest",
+    "Notification",
+    "UserPromptSubmit",
+    "Stop",
+    "SessionStart",
 )
-UNSUPPORTED_EVENTS: dict[str, str] = {
-    "SubagentStart": "tether has no subagents",
-    "SubagentStop": "tether has no subagents",
-    "Notification": "tether sends no notifications",
-    "PermissionRequest": "tether never prompts; decide permissions in can_use_tool",
-    "SessionEnd": "not implemented",
+"""The events tether fires. Registering any other event fails when the run starts."""
+
+_NO_SUBAGENTS = "tether has no subagents yet"
+_NOT_FIRED = "a Claude Code event that tether does not fire"
+UNFIRED_EVENTS: dict[str, str] = {
+    "SubagentStart": _NO_SUBAGENTS,
+    "SubagentStop": _NO_SUBAGENTS,
+    "PreCompact": "tether does not compact sessions yet",
+    **{
+        name: _NOT_FIRED
+        for name in (
+            "SessionEnd",
+            "Setup",
+            "PostCompact",
+            "UserPromptExpansion",
+            "PostToolBatch",
+            "PermissionDenied",
+            "PreModelSwitch",
+            "PostModelSwitch",
+            "Elicitation",
+            "ElicitationResult",
+            "CwdChanged",
+            "FileChanged",
+            "WorktreeCreate",
+            "MessageDisplay",
+            "TaskCompleted",
+            "TeammateIdle",
+        )
+    },
 }
+"""Hook events tether knows but does not fire, with the reason given in the error."""
+
+ON_FAILURE_IGNORED: frozenset[str] = frozenset({"Stop", "SubagentStop"})
+"""Events whose failures never block, whatever `HookMatcher.on_failure` says (as in the SDK)."""
+
 DEFAULT_HOOK_TIMEOUT = 60.0
 """Seconds a matcher's callbacks may take when `HookMatcher.timeout` is None."""
 
 
 # --- Inputs -----------------------------------------------------------------------------------------
+
+
+class HookEffort(TypedDict):
+    """The reasoning effort in effect when a hook fires."""
+
+    level: str
 
 
 class BaseHookInput(TypedDict):
@@ -100,9 +201,18 @@ class BaseHookInput(TypedDict):
     transcript_path: str
     cwd: str
     permission_mode: NotRequired[str]
+    prompt_id: NotRequired[str]
+    effort: NotRequired[HookEffort]
 
 
-class PreToolUseHookInput(BaseHookInput):
+class _SubagentContextMixin(TypedDict, total=False):
+    """Which subagent a tool event comes from (absent on the main agent: tether has no subagents yet)."""
+
+    agent_id: str
+    agent_type: str
+
+
+class PreToolUseHookInput(BaseHookInput, _SubagentContextMixin):
     """Before a tool runs (after its input was validated)."""
 
     hook_event_name: Literal["PreToolUse"]
@@ -111,17 +221,18 @@ class PreToolUseHookInput(BaseHookInput):
     tool_use_id: str
 
 
-class PostToolUseHookInput(BaseHookInput):
-    """After a tool ran successfully."""
+class PostToolUseHookInput(BaseHookInput, _SubagentContextMixin):
+    """After a tool ran successfully; `duration_ms` is the tool's own time."""
 
     hook_event_name: Literal["PostToolUse"]
     tool_name: str
     tool_input: dict[str, Any]
     tool_response: Any
     tool_use_id: str
+    duration_ms: NotRequired[int]
 
 
-class PostToolUseFailureHookInput(BaseHookInput):
+class PostToolUseFailureHookInput(BaseHookInput, _SubagentContextMixin):
     """After a tool ran and failed (its result is an error)."""
 
     hook_event_name: Literal["PostToolUseFailure"]
@@ -130,12 +241,36 @@ class PostToolUseFailureHookInput(BaseHookInput):
     tool_use_id: str
     error: str
     is_interrupt: NotRequired[bool]
+    duration_ms: NotRequired[int]
 
 
 class UserPromptSubmitHookInput(BaseHookInput):
-    """A prompt is about to be sent to the model."""
+    """A prompt is about to be stored and sent to the model."""
 
     hook_event_name: Literal["UserPromptSubmit"]
+    prompt: str
+
+
+class BackgroundTaskSummary(TypedDict):
+    """Background work in flight (listed on Stop inputs; tether runs none, so the list is empty)."""
+
+    id: str
+    type: str
+    status: str
+    description: str
+    command: NotRequired[str]
+    agent_type: NotRequired[str]
+    server: NotRequired[str]
+    tool: NotRequired[str]
+    name: NotRequired[str]
+
+
+class SessionCronSummary(TypedDict):
+    """A scheduled wakeup of the session (listed on Stop inputs; tether schedules none)."""
+
+    id: str
+    schedule: str
+    recurring: bool
     prompt: str
 
 
@@ -144,22 +279,65 @@ class StopHookInput(BaseHookInput):
 
     hook_event_name: Literal["Stop"]
     stop_hook_active: bool
+    last_assistant_message: NotRequired[str]
+    background_tasks: NotRequired[list[BackgroundTaskSummary]]
+    session_crons: NotRequired[list[SessionCronSummary]]
 
 
-class SessionStartHookInput(BaseHookInput):
-    """A session was opened: started, resumed or forked."""
+class SubagentStopHookInput(BaseHookInput):
+    """A subagent is about to finish (not fired yet: tether has no subagents)."""
 
-    hook_event_name: Literal["SessionStart"]
-    source: Literal["startup", "resume", "fork", "clear", "compact"]
-    model: NotRequired[str]
+    hook_event_name: Literal["SubagentStop"]
+    stop_hook_active: bool
+    agent_id: str
+    agent_transcript_path: str
+    agent_type: str
+    last_assistant_message: NotRequired[str]
+    background_tasks: NotRequired[list[BackgroundTaskSummary]]
+    session_crons: NotRequired[list[SessionCronSummary]]
 
 
 class PreCompactHookInput(BaseHookInput):
-    """The conversation is about to be compacted."""
+    """The conversation is about to be compacted (not fired yet: tether does not compact)."""
 
     hook_event_name: Literal["PreCompact"]
     trigger: Literal["manual", "auto"]
     custom_instructions: str | None
+
+
+class NotificationHookInput(BaseHookInput):
+    """Something needs the user's attention (`notification_type="permission_prompt"`)."""
+
+    hook_event_name: Literal["Notification"]
+    message: str
+    title: NotRequired[str]
+    notification_type: str
+
+
+class SubagentStartHookInput(BaseHookInput):
+    """A subagent starts (not fired yet: tether has no subagents)."""
+
+    hook_event_name: Literal["SubagentStart"]
+    agent_id: str
+    agent_type: str
+
+
+class PermissionRequestHookInput(BaseHookInput, _SubagentContextMixin):
+    """tether would ask `can_use_tool` about a call; `permission_suggestions` are the updates
+    (`PermissionUpdate.to_dict()` form) that would allow calls like it from now on."""
+
+    hook_event_name: Literal["PermissionRequest"]
+    tool_name: str
+    tool_input: dict[str, Any]
+    permission_suggestions: NotRequired[list[Any]]
+
+
+class SessionStartHookInput(BaseHookInput):
+    """A session was opened: started, resumed or forked (fired before its first prompt)."""
+
+    hook_event_name: Literal["SessionStart"]
+    source: Literal["startup", "resume", "fork", "clear", "compact"]
+    model: NotRequired[str]
 
 
 HookInput = (
@@ -168,8 +346,12 @@ HookInput = (
     | PostToolUseFailureHookInput
     | UserPromptSubmitHookInput
     | StopHookInput
-    | SessionStartHookInput
+    | SubagentStopHookInput
     | PreCompactHookInput
+    | NotificationHookInput
+    | SubagentStartHookInput
+    | PermissionRequestHookInput
+    | SessionStartHookInput
 )
 
 
@@ -177,10 +359,11 @@ HookInput = (
 
 
 class PreToolUseHookSpecificOutput(TypedDict):
-    """PreToolUse: decide the call (`deny` wins over `ask` over `allow`) or change its input."""
+    """PreToolUse: decide the call or change its input. `defer` ends the run before the call; the
+    next run of the session calls the PreToolUse hooks again for it."""
 
     hookEventName: Literal["PreToolUse"]
-    permissionDecision: NotRequired[Literal["allow", "deny", "ask"]]
+    permissionDecision: NotRequired[Literal["allow", "deny", "ask", "defer"]]
     permissionDecisionReason: NotRequired[str]
     updatedInput: NotRequired[dict[str, Any]]
     additionalContext: NotRequired[str]
@@ -195,11 +378,28 @@ class PostToolUseHookSpecificOutput(TypedDict):
     updatedMCPToolOutput: NotRequired[Any]
 
 
+class PostToolUseFailureHookSpecificOutput(TypedDict):
+    """PostToolUseFailure: add context for the model."""
+
+    hookEventName: Literal["PostToolUseFailure"]
+    additionalContext: NotRequired[str]
+
+
 class UserPromptSubmitHookSpecificOutput(TypedDict):
     """UserPromptSubmit: context added to the prompt."""
 
     hookEventName: Literal["UserPromptSubmit"]
     additionalContext: NotRequired[str]
+    sessionTitle: NotRequired[str]
+    suppressOriginalPrompt: NotRequired[bool]
+
+
+class UserPromptExpansionHookSpecificOutput(TypedDict):
+    """UserPromptExpansion (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["UserPromptExpansion"]
+    additionalContext: NotRequired[str]
+    suppressOriginalPrompt: NotRequired[bool]
 
 
 class SessionStartHookSpecificOutput(TypedDict):
@@ -207,6 +407,144 @@ class SessionStartHookSpecificOutput(TypedDict):
 
     hookEventName: Literal["SessionStart"]
     additionalContext: NotRequired[str]
+    initialUserMessage: NotRequired[str]
+    sessionTitle: NotRequired[str]
+    watchPaths: NotRequired[list[str]]
+    reloadSkills: NotRequired[bool]
+
+
+class NotificationHookSpecificOutput(TypedDict):
+    """Notification: context for the model (added to the result of the call that needed permission)."""
+
+    hookEventName: Literal["Notification"]
+    additionalContext: NotRequired[str]
+
+
+class SubagentStartHookSpecificOutput(TypedDict):
+    """SubagentStart (not fired yet)."""
+
+    hookEventName: Literal["SubagentStart"]
+    additionalContext: NotRequired[str]
+
+
+class PermissionRequestHookSpecificOutput(TypedDict):
+    """PermissionRequest: `decision` is `{"behavior": "allow", "updatedInput"?, "updatedPermissions"?}`
+    or `{"behavior": "deny", "message"?, "interrupt"?}`; `deny` wins when several hooks answer."""
+
+    hookEventName: Literal["PermissionRequest"]
+    decision: dict[str, Any]
+
+
+class PostToolBatchHookSpecificOutput(TypedDict):
+    """PostToolBatch (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["PostToolBatch"]
+    additionalContext: NotRequired[str]
+
+
+class StopHookSpecificOutput(TypedDict):
+    """Stop: feedback for the model; the agent goes on so it can act on it."""
+
+    hookEventName: Literal["Stop"]
+    additionalContext: NotRequired[str]
+
+
+class SubagentStopHookSpecificOutput(TypedDict):
+    """SubagentStop (not fired yet)."""
+
+    hookEventName: Literal["SubagentStop"]
+    additionalContext: NotRequired[str]
+
+
+class PermissionDeniedHookSpecificOutput(TypedDict):
+    """PermissionDenied (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["PermissionDenied"]
+    retry: NotRequired[bool]
+
+
+class PreModelSwitchHookSpecificOutput(TypedDict):
+    """PreModelSwitch (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["PreModelSwitch"]
+    permissionDecision: NotRequired[Literal["allow", "deny", "ask"]]
+    permissionDecisionReason: NotRequired[str]
+
+
+class PostModelSwitchHookSpecificOutput(TypedDict):
+    """PostModelSwitch (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["PostModelSwitch"]
+    additionalContext: NotRequired[str]
+
+
+class ElicitationHookSpecificOutput(TypedDict):
+    """Elicitation (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["Elicitation"]
+    action: NotRequired[Literal["accept", "decline", "cancel"]]
+    content: NotRequired[dict[str, Any]]
+
+
+class ElicitationResultHookSpecificOutput(TypedDict):
+    """ElicitationResult (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["ElicitationResult"]
+    action: NotRequired[Literal["accept", "decline", "cancel"]]
+    content: NotRequired[dict[str, Any]]
+
+
+class CwdChangedHookSpecificOutput(TypedDict):
+    """CwdChanged (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["CwdChanged"]
+    watchPaths: NotRequired[list[str]]
+
+
+class FileChangedHookSpecificOutput(TypedDict):
+    """FileChanged (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["FileChanged"]
+    watchPaths: NotRequired[list[str]]
+
+
+class WorktreeCreateHookSpecificOutput(TypedDict):
+    """WorktreeCreate (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["WorktreeCreate"]
+    worktreePath: str
+
+
+class MessageDisplayHookSpecificOutput(TypedDict):
+    """MessageDisplay (a Claude Code event tether does not fire)."""
+
+    hookEventName: Literal["MessageDisplay"]
+    displayContent: NotRequired[str]
+
+
+HookSpecificOutput = (
+    PreToolUseHookSpecificOutput
+    | PostToolUseHookSpecificOutput
+    | PostToolUseFailureHookSpecificOutput
+    | UserPromptSubmitHookSpecificOutput
+    | SessionStartHookSpecificOutput
+    | NotificationHookSpecificOutput
+    | SubagentStartHookSpecificOutput
+    | PermissionRequestHookSpecificOutput
+    | UserPromptExpansionHookSpecificOutput
+    | PostToolBatchHookSpecificOutput
+    | StopHookSpecificOutput
+    | SubagentStopHookSpecificOutput
+    | PermissionDeniedHookSpecificOutput
+    | PreModelSwitchHookSpecificOutput
+    | PostModelSwitchHookSpecificOutput
+    | ElicitationHookSpecificOutput
+    | ElicitationResultHookSpecificOutput
+    | CwdChangedHookSpecificOutput
+    | FileChangedHookSpecificOutput
+    | WorktreeCreateHookSpecificOutput
+    | MessageDisplayHookSpecificOutput
+)
 
 
 class AsyncHookJSONOutput(TypedDict):
@@ -220,9 +558,9 @@ class SyncHookJSONOutput(TypedDict):
     """What a hook callback returns (every key optional).
 
     `continue_=False` stops the run (`stopReason` says why); `decision="block"` with `reason`
-    blocks a prompt (UserPromptSubmit), keeps the agent going (Stop) or denies a call
-    (PreToolUse); `systemMessage` is shown to the user; `hookSpecificOutput` carries the
-    event-specific fields.
+    blocks a prompt (UserPromptSubmit), keeps the agent going (Stop), denies a call (PreToolUse,
+    PermissionRequest) or is told to the model (PostToolUse); `systemMessage` is for the user;
+    `hookSpecificOutput` carries the event-specific fields.
     """
 
     continue_: NotRequired[bool]
@@ -231,12 +569,7 @@ class SyncHookJSONOutput(TypedDict):
     decision: NotRequired[Literal["block"]]
     systemMessage: NotRequired[str]
     reason: NotRequired[str]
-    hookSpecificOutput: NotRequired[
-        PreToolUseHookSpecificOutput
-        | PostToolUseHookSpecificOutput
-        | UserPromptSubmitHookSpecificOutput
-        | SessionStartHookSpecificOutput
-    ]
+    hookSpecificOutput: NotRequired[HookSpecificOutput]
 
 
 HookJSONOutput = AsyncHookJSONOutput | SyncHookJSONOutput
@@ -248,24 +581,95 @@ class HookContext(TypedDict):
     signal: Any | None
 
 
-HookCallback = Callable[[Any, "str | None", HookContext], Awaitable[Any]]
-"""`async def hook(input_data, tool_use_id, context) -> dict`."""
+HookCallback = Callable[[HookInput, str | None, HookContext], Awaitable[HookJSONOutput]]
+"""`async def hook(input_data, tool_use_id, context) -> dict` (a plain function works too)."""
 
 
 @dataclass
 class HookMatcher:
-    """Callbacks for one event, restricted to names that `matcher` matches; `timeout` in seconds."""
+    """Callbacks for one event, restricted to names that `matcher` matches.
+
+    `timeout`: seconds each callback may take (default 60). `on_failure="block"`: a callback that
+    raises, times out, returns None or returns an unusable output blocks the action instead of
+    counting as no decision (see the module docstring).
+    """
 
     matcher: str | None = None
     hooks: list[HookCallback] = field(default_factory=list)
     timeout: float | None = None
+    on_failure: Literal["continue", "block"] | None = None
+
+
+def _as_matcher(event: str, value: Any) -> HookMatcher:
+    if isinstance(value, Mapping):
+        value = HookMatcher(
+            value.get("matcher"), list(value.get("hooks", [])), value.get("timeout"), value.get("on_failure")
+        )
+    if not isinstance(value, HookMatcher):
+        raise ConfigurationError(f"hooks[{event!r}] must hold HookMatcher objects, not {value!r}")
+    if not all(callable(callback) for callback in value.hooks):
+        raise ConfigurationError(f"hooks[{event!r}]: every entry of HookMatcher.hooks must be callable")
+    if value.on_failure not in (None, "continue", "block"):
+        raise ConfigurationError(
+            f"hooks[{event!r}]: on_failure must be 'continue' or 'block', not {value.on_failure!r}"
+        )
+    if value.timeout is not None and not value.timeout > 0:
+        raise ConfigurationError(f"hooks[{event!r}]: timeout must be a positive number of seconds")
+    return value
+
+
+def check_hooks(hooks: Mapping[str, Any] | None) -> dict[str, list[HookMatcher]]:
+    """Validate `AgentOptions.hooks`: `UnsupportedOptionError` for an event tether does not fire,
+    `ConfigurationError` for an unknown event or a malformed matcher."""
+    checked: dict[str, list[HookMatcher]] = {}
+    for event, matchers in (hooks or {}).items():
+        if event in UNFIRED_EVENTS:
+            raise UnsupportedOptionError(
+                f"hooks[{event!r}]", f"the {event} event is not fired: {UNFIRED_EVENTS[event]}"
+            )
+        if event not in FIRED_EVENTS:
+            raise ConfigurationError(f"hooks: unknown event {event!r}; the events are {', '.join(FIRED_EVENTS)}")
+        if not isinstance(matchers, (list, tuple)):
+            raise ConfigurationError(f"hooks[{event!r}] must be a list of HookMatcher")
+        checked[event] = [_as_matcher(event, matcher) for matcher in matchers]
+    return checked
 
 
 # --- Outcome ----------------------------------------------------------------------------------------
 
 _NO_OUTPUT = object()
-PermissionDecisionValue = Literal["allow", "deny", "ask"]
-_DECISION_RANK = {"allow": 1, "ask": 2, "deny": 3}
+PermissionDecisionValue = Literal["allow", "deny", "ask", "defer"]
+_DECISION_RANK: dict[str, int] = {"allow": 1, "ask": 2, "defer": 3, "deny": 4}
+
+
+def _specific_problem(event: str, specific: Any) -> str | None:
+    if not isinstance(specific, Mapping):
+        return f"its hookSpecificOutput is {type(specific).__name__}, not a dict"
+    named = specific.get("hookEventName")
+    if named is not None and named != event:
+        return f"it returned hookSpecificOutput for {named}"
+    if event == "PreToolUse":
+        decision = specific.get("permissionDecision")
+        if decision is not None and decision not in _DECISION_RANK:
+            return f"unknown permissionDecision {decision!r}"
+        if "updatedInput" in specific and not isinstance(specific["updatedInput"], Mapping):
+            return "updatedInput is not a dict"
+    if event == "PermissionRequest":
+        decision = specific.get("decision")
+        if not isinstance(decision, Mapping) or decision.get("behavior") not in ("allow", "deny"):
+            return f"decision must be a dict with behavior 'allow' or 'deny', not {decision!r}"
+    return None
+
+
+def _output_problem(event: str, output: Any) -> str | None:
+    """What makes a callback's output unusable for `event` (None when it is fine)."""
+    if not isinstance(output, Mapping):
+        return f"it returned {type(output).__name__}, not a dict"
+    if output.get("decision") not in (None, "block", "approve"):
+        return f"unknown decision {output.get('decision')!r}"
+    if output.get("hookSpecificOutput") is not None:
+        return _specific_problem(event, output["hookSpecificOutput"])
+    return None
 
 
 @dataclass
@@ -276,18 +680,20 @@ class HookOutcome:
     """False when a hook asked to stop the run."""
     stop_reason: str | None = None
     blocked: bool = False
-    """True when a hook returned `decision: "block"`."""
+    """True when a hook returned `decision: "block"` (or failed under `on_failure="block"`)."""
     reasons: list[str] = field(default_factory=list)
     """The `reason`s given with blocks."""
     permission_decision: PermissionDecisionValue | None = None
     permission_decision_reason: str | None = None
     updated_input: dict[str, Any] | None = None
+    permission_request: dict[str, Any] | None = None
+    """PermissionRequest: the winning `decision` (`deny` over `allow`)."""
     additional_context: list[str] = field(default_factory=list)
     system_messages: list[str] = field(default_factory=list)
     suppress_output: bool = False
     updated_tool_output: Any = _NO_OUTPUT
     errors: list[str] = field(default_factory=list)
-    """Callbacks that raised, timed out or returned something unusable (they changed nothing)."""
+    """Callbacks that raised, timed out or returned something unusable."""
 
     @property
     def reason(self) -> str | None:
@@ -304,13 +710,8 @@ class HookOutcome:
         """True when a PostToolUse hook replaced the tool's output."""
         return self.updated_tool_output is not _NO_OUTPUT
 
-    def merge(self, event: str, output: Any) -> None:
-        """Fold one callback's output into the outcome."""
-        if output is None:
-            return
-        if not isinstance(output, Mapping):
-            self.errors.append(f"a {event} hook returned {type(output).__name__}, not a dict; it was ignored")
-            return
+    def merge(self, event: str, output: Mapping[str, Any]) -> None:
+        """Fold one callback's (valid, see `_output_problem`) output into the outcome."""
         if output.get("async_") or output.get("async"):
             return
         if output.get("continue_", output.get("continue", True)) is False:
@@ -322,34 +723,35 @@ class HookOutcome:
             self.system_messages.append(str(output["systemMessage"]))
         decision = output.get("decision")
         if decision == "block":
-            self.blocked = True
-            if output.get("reason"):
-                self.reasons.append(str(output["reason"]))
-            if event == "PreToolUse":
-                self._decide("deny", output.get("reason"))
+            self.block(event, output.get("reason"))
         elif decision == "approve" and event == "PreToolUse":
             self._decide("allow", output.get("reason"))
         specific = output.get("hookSpecificOutput")
         if isinstance(specific, Mapping):
             self._merge_specific(event, specific)
 
+    def block(self, event: str, reason: Any) -> None:
+        """A block: a denial for PreToolUse and PermissionRequest, a `blocked` outcome for the rest."""
+        self.blocked = True
+        if reason:
+            self.reasons.append(str(reason))
+        if event == "PreToolUse":
+            self._decide("deny", reason)
+        elif event == "PermissionRequest":
+            self._request({"behavior": "deny", "message": str(reason or "blocked by a PermissionRequest hook")})
+
     def _merge_specific(self, event: str, specific: Mapping[str, Any]) -> None:
-        named = specific.get("hookEventName")
-        if named is not None and named != event:
-            self.errors.append(f"a {event} hook returned hookSpecificOutput for {named}; it was ignored")
-            return
         if specific.get("additionalContext"):
             self.additional_context.append(str(specific["additionalContext"]))
         if event == "PreToolUse":
             decision = specific.get("permissionDecision")
-            if decision in _DECISION_RANK:
+            if decision is not None:
                 self._decide(decision, specific.get("permissionDecisionReason"))
-            elif decision is not None:
-                self.errors.append(f"a PreToolUse hook returned an unknown permissionDecision {decision!r}")
-            updated = specific.get("updatedInput")
-            if isinstance(updated, Mapping):
-                self.updated_input = dict(updated)
-        if event in ("PostToolUse", "PostToolUseFailure"):
+            if isinstance(specific.get("updatedInput"), Mapping):
+                self.updated_input = dict(specific["updatedInput"])
+        elif event == "PermissionRequest":
+            self._request(specific["decision"])
+        elif event in ("PostToolUse", "PostToolUseFailure"):
             for key in ("updatedToolOutput", "updatedMCPToolOutput"):
                 if key in specific:
                     self.updated_tool_output = specific[key]
@@ -360,6 +762,10 @@ class HookOutcome:
             if _DECISION_RANK[decision] > current or self.permission_decision_reason is None:
                 self.permission_decision_reason = str(reason) if reason else None
             self.permission_decision = decision
+
+    def _request(self, decision: Mapping[str, Any]) -> None:
+        if self.permission_request is None or self.permission_request.get("behavior") != "deny":
+            self.permission_request = dict(decision)
 
 
 # --- Runner -----------------------------------------------------------------------------------------
@@ -376,30 +782,49 @@ def _matches(matcher: str | None, value: str | None) -> bool:
         return matcher == value
 
 
-def _check_matchers(hooks: Mapping[str, Any] | None) -> dict[str, list[HookMatcher]]:
-    checked: dict[str, list[HookMatcher]] = {}
-    for event, matchers in (hooks or {}).items():
-        if event in UNSUPPORTED_EVENTS:
-            raise ConfigurationError(f"hooks: the {event} event is not supported ({UNSUPPORTED_EVENTS[event]})")
-        if event not in SUPPORTED_EVENTS:
-            raise ConfigurationError(f"hooks: unknown event {event!r}; the events are {', '.join(SUPPORTED_EVENTS)}")
-        if not isinstance(matchers, (list, tuple)):
-            raise ConfigurationError(f"hooks[{event!r}] must be a list of HookMatcher")
-        checked[event] = []
-        for matcher in matchers:
-            if isinstance(matcher, Mapping):
-                matcher = HookMatcher(matcher.get("matcher"), list(matcher.get("hooks", [])), matcher.get("timeout"))
-            if not isinstance(matcher, HookMatcher):
-                raise ConfigurationError(f"hooks[{event!r}] must hold HookMatcher objects, not {matcher!r}")
-            if not all(callable(callback) for callback in matcher.hooks):
-                raise ConfigurationError(f"hooks[{event!r}]: every entry of HookMatcher.hooks must be callable")
-            checked[event].append(matcher)
-    return checked
+@dataclass
+class _Call:
+    """One callback to run for one event."""
+
+    callback: HookCallback
+    matcher: HookMatcher
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.callback, "__name__", None) or repr(self.callback))
+
+    @property
+    def seconds(self) -> float:
+        return self.matcher.timeout or DEFAULT_HOOK_TIMEOUT
+
+    @property
+    def blocks_on_failure(self) -> bool:
+        return self.matcher.on_failure == "block"
+
+
+@dataclass
+class _Answer:
+    """What one callback gave: its output, or why it failed."""
+
+    output: Any = None
+    failure: str | None = None
+
+
+def _output_text(output: Any) -> str:
+    if output is None:
+        return ""
+    try:
+        return json.dumps(output, default=str)
+    except (TypeError, ValueError):
+        return repr(output)
 
 
 class HookRunner:
-    """Calls the hooks of one session. Built from `AgentOptions.hooks`; invalid config raises
-    `ConfigurationError` (unknown or unsupported events, matchers that are not `HookMatcher`)."""
+    """Calls the hooks of one session. Built from `AgentOptions.hooks` (checked by `check_hooks`).
+
+    With `include_events`, every callback it runs is recorded as a `hook_started` and a
+    `hook_response` event (`take_events()`); SessionStart callbacks always are, as in the SDK.
+    """
 
     def __init__(
         self,
@@ -409,12 +834,19 @@ class HookRunner:
         cwd: str,
         transcript_path: str = "",
         permission_mode: Callable[[], str] | str = "default",
+        effort: Callable[[], str | None] | str | None = None,
+        include_events: bool = False,
     ) -> None:
-        self.matchers = _check_matchers(hooks)
+        self.matchers = check_hooks(hooks)
         self.session_id = session_id
         self.cwd = cwd
         self.transcript_path = transcript_path
+        self.prompt_id: str | None = None
+        """The id of the prompt being processed (set by the agent from UserPromptSubmit on)."""
+        self.include_events = include_events
         self._permission_mode = permission_mode
+        self._effort = effort
+        self._events: list[dict[str, Any]] = []
 
     def has(self, event: str) -> bool:
         """Whether any hook is registered for `event`."""
@@ -423,46 +855,118 @@ class HookRunner:
     def base_input(self, event: str) -> dict[str, Any]:
         """The fields every input of `event` carries."""
         mode = self._permission_mode() if callable(self._permission_mode) else self._permission_mode
-        return {
+        data: dict[str, Any] = {
             "session_id": self.session_id,
             "transcript_path": self.transcript_path,
             "cwd": self.cwd,
             "permission_mode": mode,
             "hook_event_name": event,
         }
+        if self.prompt_id is not None:
+            data["prompt_id"] = self.prompt_id
+        effort = self._effort() if callable(self._effort) else self._effort
+        if effort is not None:
+            data["effort"] = {"level": effort}
+        return data
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """The hook events recorded since the last call (`hook_started` / `hook_response` data)."""
+        events, self._events = self._events, []
+        return events
 
     async def run(
         self, event: str, fields: Mapping[str, Any], *, match: str | None = None, tool_use_id: str | None = None
     ) -> HookOutcome:
         """Run the callbacks of `event` whose matcher matches `match`, and merge their outputs."""
         outcome = HookOutcome()
-        selected = [m for m in self.matchers.get(event, []) if _matches(m.matcher, match)]
-        if not selected:
+        calls = [
+            _Call(callback, m)
+            for m in self.matchers.get(event, [])
+            if _matches(m.matcher, match)
+            for callback in m.hooks
+        ]
+        if not calls:
             return outcome
         input_data = {**self.base_input(event), **fields}
-        calls = [(callback, m.timeout or DEFAULT_HOOK_TIMEOUT) for m in selected for callback in m.hooks]
-        results: list[Any] = [_NO_OUTPUT] * len(calls)
+        answers = [_Answer() for _ in calls]
+        hook_name = f"{event}:{match}" if match else event
 
-        async def call(index: int, callback: HookCallback, seconds: float) -> None:
-            name = getattr(callback, "__name__", repr(callback))
-            try:
-                with anyio.fail_after(seconds):
-                    result = callback(dict(input_data), tool_use_id, HookContext(signal=None))
-                    if inspect.isawaitable(result):
-                        result = await result
-                results[index] = result
-            except TimeoutError:
-                outcome.errors.append(f"the {event} hook {name} timed out after {seconds:g}s")
-            except Exception as error:  # a broken hook is reported, it does not end the run
-                outcome.errors.append(f"the {event} hook {name} raised {type(error).__name__}: {error}")
+        async def call(index: int) -> None:
+            answers[index] = await self._call(calls[index], event, hook_name, input_data, tool_use_id)
 
         async with anyio.create_task_group() as group:
-            for index, (callback, seconds) in enumerate(calls):
-                group.start_soon(call, index, callback, seconds)
-        for result in results:
-            if result is not _NO_OUTPUT:
-                outcome.merge(event, result)
+            for index in range(len(calls)):
+                group.start_soon(call, index)
+        for one_call, answer in zip(calls, answers, strict=True):
+            self._fold(outcome, event, one_call, answer)
         return outcome
+
+    async def _call(
+        self, call: _Call, event: str, hook_name: str, input_data: dict[str, Any], tool_use_id: str | None
+    ) -> _Answer:
+        record = self.include_events or event == "SessionStart"
+        hook_id = new_uuid()
+        if record:
+            self._record("hook_started", hook_id, hook_name, event)
+        try:
+            with anyio.fail_after(call.seconds):
+                callback: Callable[..., Any] = call.callback  # sync callbacks are accepted too
+                output = callback(copy.deepcopy(input_data), tool_use_id, HookContext(signal=None))
+                if inspect.isawaitable(output):
+                    output = await output
+        except anyio.get_cancelled_exc_class():
+            if record:
+                self._record("hook_response", hook_id, hook_name, event, outcome="cancelled")
+            raise
+        except TimeoutError:
+            answer = _Answer(failure=f"the {event} hook {call.name} timed out after {call.seconds:g}s")
+        except Exception as error:  # a broken hook is reported; on_failure says whether it blocks
+            answer = _Answer(failure=f"the {event} hook {call.name} raised {type(error).__name__}: {error}")
+        else:
+            answer = _Answer(output=output)
+        if record:
+            self._record(
+                "hook_response",
+                hook_id,
+                hook_name,
+                event,
+                output=_output_text(answer.output),
+                stderr=answer.failure or "",
+                outcome="error" if answer.failure else "success",
+            )
+        return answer
+
+    def _record(self, subtype: str, hook_id: str, hook_name: str, event: str, **fields: Any) -> None:
+        data: dict[str, Any] = {
+            "type": "system",
+            "subtype": subtype,
+            "hook_id": hook_id,
+            "hook_name": hook_name,
+            "hook_event": event,
+            "uuid": new_uuid(),
+            "session_id": self.session_id,
+        }
+        if subtype == "hook_response":
+            data.update({"output": "", "stdout": "", "stderr": "", **fields})
+        self._events.append(data)
+
+    def _fold(self, outcome: HookOutcome, event: str, call: _Call, answer: _Answer) -> None:
+        failure = answer.failure
+        if failure is None and answer.output is None and call.blocks_on_failure:
+            failure = f"the {event} hook {call.name} returned None (return {{}} for no decision)"
+        if failure is None and answer.output is not None:
+            problem = _output_problem(event, answer.output)
+            if problem is None:
+                outcome.merge(event, answer.output)
+                return
+            failure = f"the {event} hook {call.name} gave an unusable output: {problem}"
+        if failure is None:
+            return
+        outcome.errors.append(failure)
+        if call.blocks_on_failure and event not in ON_FAILURE_IGNORED:
+            outcome.block(event, failure)
+
+    # -- the events tether fires --
 
     async def pre_tool_use(self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str) -> HookOutcome:
         """PreToolUse for one call."""
@@ -470,31 +974,72 @@ class HookRunner:
         return await self.run("PreToolUse", fields, match=tool_name, tool_use_id=tool_use_id)
 
     async def post_tool_use(
-        self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str, tool_response: Any
+        self,
+        tool_name: str,
+        tool_input: dict[str, Any],
+        tool_use_id: str,
+        tool_response: Any,
+        *,
+        duration_ms: int | None = None,
     ) -> HookOutcome:
         """PostToolUse for one successful call."""
-        fields = {
+        fields: dict[str, Any] = {
             "tool_name": tool_name,
             "tool_input": tool_input,
             "tool_response": tool_response,
             "tool_use_id": tool_use_id,
         }
+        if duration_ms is not None:
+            fields["duration_ms"] = duration_ms
         return await self.run("PostToolUse", fields, match=tool_name, tool_use_id=tool_use_id)
 
     async def post_tool_use_failure(
-        self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str, error: str
+        self,
+        tool_name: str,
+        tool_input: dict[str, Any],
+        tool_use_id: str,
+        error: str,
+        *,
+        duration_ms: int | None = None,
     ) -> HookOutcome:
-        """PostToolUseFailure for one failed call."""
-        fields = {"tool_name": tool_name, "tool_input": tool_input, "tool_use_id": tool_use_id, "error": error}
+        """PostToolUseFailure for one failed call (`is_interrupt` is False: tether finishes a call it starts)."""
+        fields: dict[str, Any] = {
+            "tool_name": tool_name,
+            "tool_input": tool_input,
+            "tool_use_id": tool_use_id,
+            "error": error,
+            "is_interrupt": False,
+        }
+        if duration_ms is not None:
+            fields["duration_ms"] = duration_ms
         return await self.run("PostToolUseFailure", fields, match=tool_name, tool_use_id=tool_use_id)
+
+    async def permission_request(
+        self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str | None, suggestions: list[dict[str, Any]]
+    ) -> HookOutcome:
+        """PermissionRequest for a call that tether would ask `can_use_tool` about."""
+        fields = {"tool_name": tool_name, "tool_input": tool_input, "permission_suggestions": suggestions}
+        return await self.run("PermissionRequest", fields, match=tool_name, tool_use_id=tool_use_id)
+
+    async def notification(
+        self, message: str, notification_type: str, *, title: str | None = None, tool_use_id: str | None = None
+    ) -> HookOutcome:
+        """Notification (matched by `notification_type`)."""
+        fields: dict[str, Any] = {"message": message, "notification_type": notification_type}
+        if title is not None:
+            fields["title"] = title
+        return await self.run("Notification", fields, match=notification_type, tool_use_id=tool_use_id)
 
     async def user_prompt_submit(self, prompt: str) -> HookOutcome:
         """UserPromptSubmit for a prompt (its text)."""
         return await self.run("UserPromptSubmit", {"prompt": prompt})
 
-    async def stop(self, stop_hook_active: bool) -> HookOutcome:
+    async def stop(self, stop_hook_active: bool, last_assistant_message: str | None = None) -> HookOutcome:
         """Stop, when the agent is about to finish (`stop_hook_active`: a Stop hook already made it go on)."""
-        return await self.run("Stop", {"stop_hook_active": stop_hook_active})
+        fields: dict[str, Any] = {"stop_hook_active": stop_hook_active, "background_tasks": [], "session_crons": []}
+        if last_assistant_message is not None:
+            fields["last_assistant_message"] = last_assistant_message
+        return await self.run("Stop", fields)
 
     async def session_start(self, source: str, model: str | None = None) -> HookOutcome:
         """SessionStart with `source` startup, resume or fork."""
@@ -502,8 +1047,3 @@ class HookRunner:
         if model is not None:
             fields["model"] = model
         return await self.run("SessionStart", fields, match=source)
-
-    async def pre_compact(self, trigger: str, custom_instructions: str | None = None) -> HookOutcome:
-        """PreCompact before the conversation is compacted."""
-        fields = {"trigger": trigger, "custom_instructions": custom_instructions}
-        return await self.run("PreCompact", fields, match=trigger)

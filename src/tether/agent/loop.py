@@ -13,9 +13,10 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tether._version import __version__
+from tether.agent.hooks import check_hooks
 from tether.agent.overrides import model_override
 from tether.agent.prompts import system_prompt_text
 from tether.agent.tool_runner import SessionTools, ToolOutcome
@@ -23,6 +24,9 @@ from tether.errors import ConfigurationError, ModelError
 from tether.messages import (
     AssistantMessage,
     Message,
+    ModelUsage,
+    RateLimitEvent,
+    RateLimitInfo,
     ResultMessage,
     StreamEvent,
     SystemMessage,
@@ -34,16 +38,21 @@ from tether.models.base import (
     Model,
     ModelRequest,
     ModelResponse,
+    ModelSettings,
+    RateLimited,
     RawStreamEvent,
     ToolSpec,
     add_usage,
+    check_settings,
     empty_usage,
     keep_connected,
 )
+from tether.models.limits import limits_for
+from tether.models.settings import structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions, check_options
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.session import Session
+from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
 from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store, opened_for_caller
 from tether.tools.base import Tool
@@ -51,6 +60,8 @@ from tether.tools.base import Tool
 __all__ = ["Agent"]
 
 DEFAULT_MAX_TOKENS = 8192
+STRUCTURED_OUTPUT_RETRIES = 1
+"""How often a final answer that does not match `output_format`'s schema is asked for again."""
 
 
 class Agent:
@@ -61,11 +72,14 @@ class Agent:
         self.options = dataclasses.replace(options) if options is not None else AgentOptions()
         self._session: Session | None = None
         self._model: Model | None = None
+        self.settings = ModelSettings()
+        """What the run asks of the model besides the conversation (from the options, at `open()`)."""
         self._tools: dict[str, Tool] = {}
         self._mcp_status: list[dict[str, Any]] = []
         self._tooling: SessionTools | None = None
         self._exit_stack = AsyncExitStack()
         self._interrupted = False
+        self._turn: _Turn | None = None
         self._owns_store = False
         self._store: SessionStore | None = None
 
@@ -83,6 +97,16 @@ class Agent:
             raise RuntimeError("the agent is not open yet: call open() or use `async with`")
         return self._model
 
+    @property
+    def tools(self) -> dict[str, Tool]:
+        """The session's tools by name, as the model is offered them (after `open()`)."""
+        return self._tools
+
+    @property
+    def mcp_status(self) -> list[dict[str, Any]]:
+        """`[{"name", "status"}]` of the MCP servers, as the `init` message lists them."""
+        return self._mcp_status
+
     async def __aenter__(self) -> Agent:
         await self.open()
         return self
@@ -94,11 +118,14 @@ class Agent:
         """Check the options, pick model and store, and open the session (nothing is yielded yet)."""
         options = self.options
         check_options(options)
+        check_hooks(options.hooks)  # an event tether does not fire fails here, before a session is created
         cwd = _resolve_cwd(options.cwd)
         env = {**os.environ, **options.env}
         self._model = model_override.get() or resolve_model(
             options.model, fallback_model=options.fallback_model, env=env
         )
+        self.settings = _model_settings(options)
+        check_settings(self._model, self.settings)  # an option the model cannot honour fails before any write
         store = open_store(options.session_store, env=env, shared=True)
         self._owns_store = opened_for_caller(store, options.session_store)
         self._store = store
@@ -113,6 +140,7 @@ class Agent:
                 session_source=self._session.origin.source,
                 exit_stack=self._exit_stack,
                 model_name=self._model.model_name,
+                session=self._session,
             )
             self._tools = self._tooling.tools
             self._mcp_status = self._tooling.mcp_status
@@ -145,6 +173,7 @@ class Agent:
 
     async def use_model(self, model: Model) -> None:
         """Run the next prompts on `model` (its connection, too, is kept until the agent closes)."""
+        check_settings(model, self.settings)
         await self._exit_stack.enter_async_context(keep_connected(model))
         self._model = model
 
@@ -160,6 +189,18 @@ class Agent:
     def interrupt(self) -> None:
         """Stop the running prompt at the next step; its session stays consistent and resumable."""
         self._interrupted = True
+
+    async def close_interrupted(self) -> list[Message]:
+        """Finish the prompt whose run was cancelled (cut mid-reply or mid-tool by the client).
+
+        Call it outside the cancelled scope. The partial reply is stored as an assistant message,
+        tool calls left unanswered get an error result, and a user entry `[Request interrupted by
+        user]` (`... for tool use]`) marks the cut, as Claude Code writes it, so the session goes
+        on with a valid history. Returns the partial reply (if any) and an error `ResultMessage`
+        with `terminal_reason` `aborted_streaming` or `aborted_tools`.
+        """
+        turn, self._turn = self._turn, None
+        return [] if turn is None else await turn.close_interrupted()
 
     def init_message(self) -> SystemMessage:
         """The `init` system message: session id, cwd, model, tools, MCP servers, permission mode."""
@@ -188,8 +229,10 @@ class Agent:
         """Run one user prompt: yields `init`, the conversation, and a final `ResultMessage`."""
         self._interrupted = False
         yield self.init_message()
-        turn = _Turn(self)
+        self._turn = turn = _Turn(self)
         async for message in turn.run(prompt):
+            for hook_message in turn.tooling.hook_messages():  # hooks that ran before this message
+                yield hook_message
             yield message
 
 
@@ -211,6 +254,10 @@ class _Turn:
         assert agent._tooling is not None
         self.tooling = agent._tooling
         self.runner = agent._tooling.runner(Path(self.session.cwd), self.session.session_id, self.session.state)
+        self.partial: list[dict[str, Any]] | None = None
+        """The raw events of the model reply being streamed (None when no reply is streaming)."""
+        self.structured_retries = 0
+        """Final answers asked for again because they did not match `output_format`'s schema."""
 
     async def run(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Message]:
         session = self.session
@@ -218,6 +265,16 @@ class _Turn:
         if prepared.blocked is not None:
             yield await self._result("error_during_execution", errors=[prepared.blocked])
             return
+        deferred_call = await self.tooling.reopen_deferred()  # a call deferred by the last run goes first
+        if deferred_call is not None:
+            outcomes = [await self.runner.run_deferred(deferred_call)]
+            if outcomes[0].deferred is not None:
+                yield await self._deferred(outcomes[0])
+                return
+            yield await self._store_tool_results(outcomes)
+            if outcomes[0].interrupt:
+                yield await self._result("error_during_execution", errors=[outcomes[0].stop_reason or "interrupted"])
+                return
         await session.append_message("user", {"role": "user", "content": prepared.prompt})
         last_text: str | None = None
         stop_hook_active = False
@@ -232,10 +289,10 @@ class _Turn:
             response: ModelResponse | None = None
             try:
                 async for event in self._stream_model():
-                    if isinstance(event, StreamEvent):
-                        yield event
-                    else:
+                    if isinstance(event, ModelResponse):
                         response = event
+                    else:
+                        yield event
             except ModelError as error:
                 yield await self._result("error_during_execution", errors=[str(error)], api_status=error.status_code)
                 return
@@ -246,16 +303,31 @@ class _Turn:
             if texts:
                 last_text = "".join(texts)
             calls = [b for b in response.content if b.get("type") == "tool_use"]
+            if not calls and response.stop_reason == "pause_turn":
+                continue  # a server tool paused the turn: sending the reply back lets the model go on
             if not calls:
+                value, violation = self._structured_output(texts)
+                if violation is not None:
+                    if self.structured_retries < STRUCTURED_OUTPUT_RETRIES:
+                        self.structured_retries += 1
+                        yield await self._ask_for_structured_output(violation)
+                        continue
+                    yield await self._structured_output_failed(violation)
+                    return
                 feedback = await self.tooling.stop_feedback(stop_hook_active)  # a Stop hook may say go on
                 if feedback is not None:
                     stop_hook_active = True
                     entry = await session.append_message("user", {"role": "user", "content": feedback})
                     yield UserMessage(content=feedback, uuid=entry["uuid"])
                     continue
-                yield await self._result("success", text=last_text, stop_reason=response.stop_reason)
+                yield await self._result(
+                    "success", text=last_text, stop_reason=response.stop_reason, structured_output=value
+                )
                 return
-            outcomes = [await self.runner.run(call) for call in calls]
+            outcomes = await self.runner.run_all(calls)
+            if outcomes[0].deferred is not None:  # a PreToolUse hook deferred the (only) call
+                yield await self._deferred(outcomes[0])
+                return
             yield await self._store_tool_results(outcomes)
             if any(outcome.interrupt for outcome in outcomes):
                 reason = next(
@@ -268,7 +340,7 @@ class _Turn:
                 yield await self._result("error_max_budget_usd", errors=[f"reached max_budget_usd ({budget})"])
                 return
 
-    async def _stream_model(self) -> AsyncIterator[StreamEvent | ModelResponse]:
+    async def _stream_model(self) -> AsyncIterator[StreamEvent | RateLimitEvent | ModelResponse]:
         agent, session = self.agent, self.session
         request = ModelRequest(
             messages=list(session.messages),  # providers treat the request as read-only: no deep copy
@@ -276,39 +348,100 @@ class _Turn:
             tools=[ToolSpec(t.name, t.description, t.input_schema) for t in agent._tools.values()],
             max_tokens=self.options.max_tokens or DEFAULT_MAX_TOKENS,
             session_id=session.session_id,
+            settings=agent.settings,
         )
         started = time.monotonic()
         response: ModelResponse | None = None
+        self.partial = partial = []
         try:
             async for event in agent.model.stream(request):
                 if isinstance(event, RawStreamEvent):
+                    partial.append(event.event)
                     if self.options.include_partial_messages:
                         yield StreamEvent(uuid=new_uuid(), session_id=session.session_id, event=event.event)
+                elif isinstance(event, RateLimited):
+                    yield _rate_limit_event(event, session.session_id)
                 elif isinstance(event, ModelResponse):
                     response = event
         finally:
             self.api_seconds += time.monotonic() - started
+        self.partial = None
         if response is None:
             raise ModelError(f"the model {agent.model.model_name!r} ended its stream without a response")
         yield response
 
+    async def close_interrupted(self) -> list[Message]:
+        """See `Agent.close_interrupted`."""
+        session = self.session
+        partial = _partial_text(self.partial or [])
+        in_tools = bool(_unanswered_calls(session.messages))
+        await self._resync()
+        messages: list[Message] = []
+        if partial:
+            text = [{"type": "text", "text": partial}]
+            cut = ModelResponse(content=text, model=self.agent.model.model_name, stop_reason=None)
+            messages.append(await self._store_assistant(cut))
+        marker = INTERRUPTED_FOR_TOOL_USE if in_tools else INTERRUPTED
+        await session.append_message("user", {"role": "user", "content": [{"type": "text", "text": marker}]})
+        result = await self._result("error_during_execution", errors=[marker])
+        result.terminal_reason = "aborted_tools" if in_tools else "aborted_streaming"
+        messages.append(result)
+        return messages
+
+    async def _resync(self) -> None:
+        """After a cut, read the session back: a write in flight may or may not have landed.
+
+        Tool calls left without a result get an error result (as on every resume).
+        """
+        session = self.session
+        if session.store is not None:
+            fresh = await Session.resume(session.store, session.session_id, cwd=session.cwd)
+            session.messages, session.parent_uuid = fresh.messages, fresh.parent_uuid
+            session.expected_leaf = fresh.expected_leaf
+            return
+        calls = _unanswered_calls(session.messages)
+        if calls:
+            closed = {"type": "tool_result", "content": INTERRUPTED_TOOL_RESULT, "is_error": True}
+            results = [{**closed, "tool_use_id": c.get("id")} for c in calls]
+            await session.append_message("user", {"role": "user", "content": results})
+
+    def _structured_output(self, texts: list[str]) -> tuple[Any, str | None]:
+        """The structured output of a final answer, or what is wrong with it (None, None without a schema)."""
+        schema = self.agent.settings.output_schema
+        return (None, None) if schema is None else structured_output("".join(texts), schema)
+
+    async def _ask_for_structured_output(self, violation: str) -> UserMessage:
+        """Tell the model what is wrong with its answer; the turn goes on."""
+        schema = self.agent.settings.output_schema or {}
+        content = [{"type": "text", "text": structured_output_retry_prompt(violation, schema)}]
+        entry = await self.session.append_message("user", {"role": "user", "content": content})
+        return UserMessage(content=blocks_from_content(content), uuid=entry["uuid"])
+
+    async def _structured_output_failed(self, violation: str) -> ResultMessage:
+        answers = self.structured_retries + 1
+        error = f"the answer does not match the schema of output_format after {answers} answers: {violation}"
+        result = await self._result("error_max_structured_output_retries", errors=[error])
+        result.terminal_reason = "structured_output_retry_exhausted"
+        return result
+
+    async def _deferred(self, outcome: ToolOutcome) -> ResultMessage:
+        """End the run at a deferred call; the session keeps it for its next run (see tool_runner)."""
+        failed = outcome.deferred_unavailable
+        errors = [str(outcome.result["content"])] if failed else None
+        subtype = "error_during_execution" if failed else "success"
+        result = await self._result(subtype, errors=errors, stop_reason=outcome.stop_reason)
+        return await self.tooling.record_deferral(result, outcome)
+
     def _count(self, response: ModelResponse) -> None:
         add_usage(self.usage, response.usage)
-        per_model = self.model_usage.setdefault(
-            response.model,
-            {
-                "inputTokens": 0,
-                "outputTokens": 0,
-                "cacheReadInputTokens": 0,
-                "cacheCreationInputTokens": 0,
-                "webSearchRequests": 0,
-                "costUSD": 0.0,
-            },
-        )
-        per_model["inputTokens"] += response.usage.get("input_tokens", 0)
-        per_model["outputTokens"] += response.usage.get("output_tokens", 0)
-        per_model["cacheReadInputTokens"] += response.usage.get("cache_read_input_tokens", 0)
-        per_model["cacheCreationInputTokens"] += response.usage.get("cache_creation_input_tokens", 0)
+        per_model = self.model_usage.setdefault(response.model, {})
+        for key, name in _MODEL_USAGE_COUNTERS.items():
+            per_model[name] = per_model.get(name, 0) + _counter(response.usage, key)
+        searches = _counter(response.usage.get("server_tool_use"), "web_search_requests")
+        per_model["webSearchRequests"] = per_model.get("webSearchRequests", 0) + searches
+        per_model.setdefault("costUSD", 0.0)
+        limits = limits_for(response.model, self.agent.settings.betas)
+        per_model.update(contextWindow=limits.context_window, maxOutputTokens=limits.max_output_tokens)
         if response.cost_usd is None or per_model["costUSD"] is None:
             per_model["costUSD"] = None
         else:
@@ -365,6 +498,7 @@ class _Turn:
         errors: list[str] | None = None,
         stop_reason: str | None = None,
         api_status: int | None = None,
+        structured_output: Any = None,
     ) -> ResultMessage:
         session = self.session
         state = make_meta_entry(
@@ -388,12 +522,65 @@ class _Turn:
             total_cost_usd=self.cost,
             usage=dict(self.usage),
             result=text if not is_error else "; ".join(errors or []),
-            model_usage={k: dict(v) for k, v in self.model_usage.items()},
+            structured_output=structured_output,
+            model_usage={k: cast(ModelUsage, dict(v)) for k, v in self.model_usage.items()},
             permission_denials=list(self.denials),
             errors=list(errors or []),
             api_error_status=api_status,
             uuid=new_uuid(),
         )
+
+
+INTERRUPTED = "[Request interrupted by user]"
+"""The user entry that marks a reply cut by an interrupt (Claude Code's words)."""
+INTERRUPTED_FOR_TOOL_USE = "[Request interrupted by user for tool use]"
+"""The user entry that marks tool calls cut by an interrupt."""
+
+
+_MODEL_USAGE_COUNTERS = {
+    "input_tokens": "inputTokens",
+    "output_tokens": "outputTokens",
+    "cache_read_input_tokens": "cacheReadInputTokens",
+    "cache_creation_input_tokens": "cacheCreationInputTokens",
+}
+"""API usage keys -> the camelCase keys of `ModelUsage` (`ResultMessage.model_usage[model]`)."""
+
+
+def _counter(usage: Any, key: str) -> int:
+    value = usage.get(key) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _model_settings(options: AgentOptions) -> ModelSettings:
+    """The run's `ModelSettings` from its options (`ConfigurationError` naming a malformed one)."""
+    return ModelSettings.from_options(
+        output_format=options.output_format,
+        thinking=options.thinking,
+        max_thinking_tokens=options.max_thinking_tokens,
+        effort=options.effort,
+        betas=options.betas,
+        client_app=options.client_app,
+    )
+
+
+def _rate_limit_event(event: RateLimited, session_id: str) -> RateLimitEvent:
+    """The SDK's `RateLimitEvent` of a provider's 429: the limit is hit (`rejected`) until `resets_at`."""
+    raw: dict[str, Any] = {"headers": dict(event.headers), "retry_after": event.retry_after}
+    info = RateLimitInfo(status="rejected", resets_at=event.resets_at, raw=raw)
+    return RateLimitEvent(rate_limit_info=info, uuid=new_uuid(), session_id=session_id)
+
+
+def _partial_text(events: list[dict[str, Any]]) -> str:
+    """The text a cut stream had delivered (text only: a half-streamed tool call is dropped)."""
+    deltas = (e.get("delta") for e in events if e.get("type") == "content_block_delta")
+    return "".join(str(d.get("text", "")) for d in deltas if isinstance(d, dict) and d.get("type") == "text_delta")
+
+
+def _unanswered_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tool calls of the last message when it is an assistant message (so not answered yet)."""
+    if not messages or messages[-1].get("role") != "assistant":
+        return []
+    return [b for b in messages[-1].get("content", []) if isinstance(b, dict) and b.get("type") == "tool_use"]
 
 
 def _resolve_cwd(cwd: str | Path | None) -> str:

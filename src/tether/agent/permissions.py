@@ -20,10 +20,16 @@ How a call is decided, first match wins:
 4. a hook's `allow` allows it; `bypassPermissions` mode allows everything else;
 5. an `allowed_tools` rule matching the call allows it; a bare tool name allows only paths
    inside cwd and `add_dirs`, paths outside need a rule naming them;
-6. Read, Glob and Grep inside cwd and `add_dirs` are allowed in every mode, Edit and Write too in
-   `acceptEdits` mode;
-7. `can_use_tool`, when given, decides (a hook's `ask` goes straight here);
-8. otherwise the call is denied: there is no human to ask.
+6. Read, Glob and Grep inside cwd and `add_dirs` are allowed in every mode; Edit and Write there
+   too in `acceptEdits` and `auto` mode, and in `auto` mode any tool that declares itself
+   read-only (`readOnlyHint`);
+7. in `dontAsk` mode the call is denied without asking anyone;
+8. `can_use_tool`, when given, decides (a hook's `ask` goes straight here);
+9. otherwise the call is denied: there is no human to ask.
+
+`auto` is a model classifier in Claude Code. tether has no classifier, so it approves what such a
+classifier treats as low risk (reads, edits inside the working directories, read-only tools),
+hands every other call to `can_use_tool`, and denies it when there is none.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tether.errors import ConfigurationError
+from tether.options import PermissionMode, validate_permission_mode
 from tether.tools._common import resolve_path
 from tether.tools._globbing import glob_regex
 from tether.tools.glob import glob_search_root
@@ -59,8 +66,6 @@ __all__ = [
 ]
 
 PermissionBehavior = Literal["allow", "deny", "ask"]
-PermissionModeName = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
-PERMISSION_MODES: tuple[str, ...] = ("default", "acceptEdits", "plan", "bypassPermissions")
 
 READ_FAMILY = frozenset({"Read", "Glob", "Grep"})
 EDIT_FAMILY = frozenset({"Edit", "Write"})
@@ -87,7 +92,7 @@ class PermissionUpdate:
     type: Literal["addRules", "replaceRules", "removeRules", "setMode", "addDirectories", "removeDirectories"]
     rules: list[PermissionRuleValue] | None = None
     behavior: PermissionBehavior | None = None
-    mode: str | None = None
+    mode: PermissionMode | None = None
     directories: list[str] | None = None
     destination: Literal["userSettings", "projectSettings", "localSettings", "session"] | None = None
 
@@ -348,27 +353,25 @@ class PermissionPolicy:
         mode: str | None = "default",
         can_use_tool: CanUseTool | Callable[..., Any] | None = None,
         add_dirs: Iterable[str | Path] = (),
-        on_mode_change: Callable[[str], None] | None = None,
+        on_mode_change: Callable[[PermissionMode], None] | None = None,
     ) -> None:
         self.cwd = Path(cwd)
         self.on_mode_change = on_mode_change
         """Called when a `setMode` update from `can_use_tool` changes the mode."""
         self.allow = [PermissionRule.parse(rule) for rule in allowed_tools]
         self.deny = [PermissionRule.parse(rule) for rule in disallowed_tools]
-        self.mode = mode or "default"
+        self.mode = validate_permission_mode(mode or "default")
         self.can_use_tool = can_use_tool
         self.directories = [self.cwd, *(resolve_path(self.cwd, str(d)) for d in add_dirs)]
 
     @property
-    def mode(self) -> str:
-        """The permission mode: default, acceptEdits, plan or bypassPermissions."""
+    def mode(self) -> PermissionMode:
+        """The permission mode (`tether.options.PermissionMode`); setting an unknown one raises."""
         return self._mode
 
     @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in PERMISSION_MODES:
-            raise ConfigurationError(f"unknown permission mode {value!r}; use one of {', '.join(PERMISSION_MODES)}")
-        self._mode = value
+    def mode(self, value: PermissionMode) -> None:
+        self._mode = validate_permission_mode(value)
 
     # -- paths --
 
@@ -503,14 +506,21 @@ class PermissionPolicy:
             for rule in self.allow:
                 if self._rule_allows(rule, tool_name, tool_input, paths):
                     return PermissionDecision("allow", tool_input, decided_by=f"rule {rule}")
-            if not outside:
-                if tool_name in READ_ONLY_TOOL_NAMES:
-                    return PermissionDecision("allow", tool_input, decided_by=f"mode {self.mode}")
-                if self.mode == "acceptEdits" and tool_name in EDIT_FAMILY:
-                    return PermissionDecision("allow", tool_input, decided_by="mode acceptEdits")
+            if not outside and self._mode_allows(tool_name, read_only):
+                return PermissionDecision("allow", tool_input, decided_by=f"mode {self.mode}")
+        if self.mode == "dontAsk":
+            return _deny(tool_input, self._refusal(tool_name, tool_input, outside), "mode dontAsk")
         if self.can_use_tool is not None:
             return await self._ask_callback(tool_name, tool_input, tool_use_id, outside, hook_reason)
         return _deny(tool_input, self._refusal(tool_name, tool_input, outside), "no rule")
+
+    def _mode_allows(self, tool_name: str, read_only: bool) -> bool:
+        """Whether the mode alone allows a call that stays inside the working directories."""
+        if tool_name in READ_ONLY_TOOL_NAMES:
+            return True
+        if self.mode in ("acceptEdits", "auto") and tool_name in EDIT_FAMILY:
+            return True
+        return self.mode == "auto" and read_only
 
     async def _ask_callback(
         self,

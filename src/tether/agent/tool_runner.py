@@ -3,14 +3,27 @@
 Every call goes through the same steps, and none of them raises for a bad call:
 
 1. the tool must exist and its input must match its JSON schema;
-2. PreToolUse hooks (may deny, ask, allow, change the input, or stop the run);
-3. the permission policy (rules, mode, working directories, `can_use_tool`);
+2. PreToolUse hooks (may deny, defer, ask, allow, change the input, or stop the run);
+3. the permission policy (rules, mode, working directories); when it would ask, the
+   PermissionRequest hooks answer first, then a `permission_prompt` Notification fires and
+   `can_use_tool` is asked;
 4. the tool itself;
 5. PostToolUse (or PostToolUseFailure) hooks (may add context or replace the output).
 
 A refusal becomes an `is_error` tool result that tells the model why, plus an entry for
 `ResultMessage.permission_denials`; a refusal with `interrupt=True`, or a hook that says
 `continue: false`, ends the run after this response's calls.
+
+Deferred calls. A PreToolUse `permissionDecision: "defer"` on the only call of a response ends
+the run before the call runs: the result is a `success` with `stop_reason` and
+`terminal_reason` `"tool_deferred"` and the call in `deferred_tool_use`, and the session keeps
+the call unanswered (its `cost-state` entry records it as `deferredToolUse`). The next run of the
+session, in this process or after a resume, runs that call first, through every step above (so
+its PreToolUse hooks are asked again: they may allow it, with an `updatedInput` carrying what the
+caller collected, deny it, or defer it once more), stores its result, then the new prompt. If
+the tool is gone by then, that run ends at once with `tool_deferred_unavailable` (an error
+result, the call still pending). With several calls in one response `defer` is ignored (logged)
+and the calls go through the permission policy, as in Claude Code.
 
 `SessionTools` gathers, for one open session, the tools (`tools=` picks the built-in ones, plus
 every tool of `mcp_servers`), the permission policy and the hooks, and runs the prompt-level hook
@@ -19,22 +32,44 @@ points: SessionStart (once, with source startup / resume / fork), UserPromptSubm
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
+import time
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tether.agent.hooks import HookOutcome, HookRunner
-from tether.agent.permissions import PermissionPolicy, tool_is_read_only
+from tether.agent.permissions import (
+    PermissionPolicy,
+    PermissionResult,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    PermissionUpdate,
+    ToolPermissionContext,
+    tool_is_read_only,
+)
 from tether.errors import ConfigurationError
+from tether.messages import DeferredToolUse, HookEventMessage, ResultMessage
 from tether.options import AgentOptions
+from tether.sessions.entries import make_meta_entry, new_uuid
+from tether.sessions.jsonl import JsonlStore
+from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
 from tether.tools.base import Tool, ToolContext, ToolResult
 from tether.tools.mcp import McpServers
 from tether.tools.registry import builtin_tools
 from tether.tools.validation import input_problem
 
-__all__ = ["PreparedPrompt", "SessionTools", "ToolOutcome", "ToolRunner"]
+__all__ = ["PreparedPrompt", "SessionTools", "ToolOutcome", "ToolRunner", "transcript_path_of"]
+
+logger = logging.getLogger("tether.hooks")
+
+TOOL_DEFERRED = "tool_deferred"
+TOOL_DEFERRED_UNAVAILABLE = "tool_deferred_unavailable"
+_DEFERRAL_KEY = "deferredToolUse"
 
 
 @dataclass
@@ -50,14 +85,32 @@ class ToolOutcome:
     interrupt: bool = False
     """True when the run must stop after this call."""
     stop_reason: str | None = None
-    """Why the run stops, when `interrupt` is set."""
+    """Why the run stops, when `interrupt` is set (or `tool_deferred...` for a deferred call)."""
+    deferred: DeferredToolUse | None = None
+    """Set when the call was deferred: the run ends before it runs and nothing is stored for it."""
+
+    @property
+    def deferred_unavailable(self) -> bool:
+        """True when a deferred call could not be resumed because its tool is gone."""
+        return self.stop_reason == TOOL_DEFERRED_UNAVAILABLE
+
+
+@dataclass
+class _Checked:
+    """A call after PreToolUse: the input to use and what the hooks decided and added."""
+
+    tool_input: dict[str, Any]
+    decision: str | None = None
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class ToolRunner:
     """Runs tool calls against the tools of a session.
 
-    Without a `policy` every call is allowed; without `hooks` no hook runs.
+    Without a `policy` every call is allowed; without `hooks` no hook runs. `permission_notes`
+    holds context that Notification hooks added while a call waited for permission.
     """
 
     tools: dict[str, Tool]
@@ -66,8 +119,20 @@ class ToolRunner:
     session_state: dict[str, Any] = field(default_factory=dict)
     policy: PermissionPolicy | None = None
     hooks: HookRunner | None = None
+    permission_notes: dict[str, list[str]] = field(default_factory=dict)
 
-    async def run(self, call: dict[str, Any]) -> ToolOutcome:
+    async def run_all(self, calls: list[dict[str, Any]]) -> list[ToolOutcome]:
+        """Run the calls of one response in order; `defer` counts only when there is one call."""
+        return [await self.run(call, can_defer=len(calls) == 1) for call in calls]
+
+    async def run_deferred(self, call: dict[str, Any]) -> ToolOutcome:
+        """Run a call an earlier run deferred (its PreToolUse hooks are asked again)."""
+        if str(call.get("name")) not in self.tools:
+            message = f"The deferred tool {call.get('name')} is not available in this session."
+            return _deferred_outcome(call, TOOL_DEFERRED_UNAVAILABLE, message)
+        return await self.run(call, can_defer=True)
+
+    async def run(self, call: dict[str, Any], *, can_defer: bool = False) -> ToolOutcome:
         """Run one `tool_use` block; never raises for a bad call or a tool's own failure."""
         tool_use_id = str(call.get("id"))
         name = str(call.get("name"))
@@ -80,82 +145,126 @@ class ToolRunner:
         if problem:
             return _error(tool_use_id, f"InputValidationError: {name} was called with invalid input: {problem}")
         assert isinstance(tool_input, dict)
-
-        notes: list[str] = []
-        hook_decision: str | None = None
-        hook_reason: str | None = None
-        if self.hooks is not None and self.hooks.has("PreToolUse"):
-            pre = await self.hooks.pre_tool_use(name, tool_input, tool_use_id)
-            if not pre.continue_:
-                reason = pre.stop_reason or "a PreToolUse hook stopped the run"
-                return _stopped(_error(tool_use_id, f"{name} was not run: {reason}"), reason)
-            if pre.updated_input is not None:
-                problem = input_problem(tool.input_schema, pre.updated_input)
-                if problem:
-                    message = f"InputValidationError: a PreToolUse hook gave {name} an invalid input: {problem}"
-                    return _error(tool_use_id, message)
-                tool_input = pre.updated_input
-            hook_decision, hook_reason = pre.permission_decision, pre.permission_decision_reason
-            notes.extend(pre.additional_context)
-
-        if self.policy is not None:
-            decision = await self.policy.decide(
-                name,
-                tool_input,
-                tool_use_id=tool_use_id,
-                read_only=tool_is_read_only(tool),
-                hook_decision=hook_decision,
-                hook_reason=hook_reason,
-            )
-            if not decision.allowed:
-                outcome = _error(tool_use_id, decision.message)
-                outcome.denial = decision.denial_record(name, tool_use_id)
-                if decision.interrupt:
-                    return _stopped(outcome, f"permission to use {name} was denied: {decision.message}")
-                return outcome
-            tool_input = decision.tool_input
-        elif hook_decision == "deny":
-            outcome = _error(tool_use_id, f"Permission to use {name} was denied: {hook_reason or 'by a hook'}")
-            outcome.denial = {"tool_name": name, "tool_use_id": tool_use_id, "tool_input": tool_input}
-            return outcome
-
+        checked = await self._pre_tool_use(call, tool, tool_input, can_defer)
+        if isinstance(checked, ToolOutcome):
+            return checked
+        permitted = await self._permit(name, tool, tool_use_id, checked)
+        if isinstance(permitted, ToolOutcome):
+            return permitted
         context = ToolContext(
             cwd=self.cwd, session_id=self.session_id, tool_use_id=tool_use_id, session_state=self.session_state
         )
+        started = time.monotonic()
         try:
-            result = await tool.call(tool_input, context)
+            result = await tool.call(permitted, context)
         except Exception as error:  # a tool's failure is the model's information, not the loop's end
             result = ToolResult(f"{type(error).__name__}: {error}", is_error=True)
-        return await self._after(name, tool_input, tool_use_id, result, notes)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms)
+
+    async def _pre_tool_use(
+        self, call: dict[str, Any], tool: Tool, tool_input: dict[str, Any], can_defer: bool
+    ) -> _Checked | ToolOutcome:
+        checked = _Checked(tool_input)
+        if self.hooks is None or not self.hooks.has("PreToolUse"):
+            return checked
+        name, tool_use_id = tool.name, str(call.get("id"))
+        pre = await self.hooks.pre_tool_use(name, tool_input, tool_use_id)
+        if not pre.continue_:
+            reason = pre.stop_reason or "a PreToolUse hook stopped the run"
+            return _stopped(_error(tool_use_id, f"{name} was not run: {reason}"), reason)
+        if pre.updated_input is not None:
+            problem = input_problem(tool.input_schema, pre.updated_input)
+            if problem:
+                return _error(
+                    tool_use_id, f"InputValidationError: a PreToolUse hook gave {name} an invalid input: {problem}"
+                )
+            checked.tool_input = pre.updated_input
+        checked.decision, checked.reason = pre.permission_decision, pre.permission_decision_reason
+        checked.notes.extend(pre.additional_context)
+        if checked.decision == "defer":
+            if can_defer:
+                return _deferred_outcome(call, TOOL_DEFERRED, f"The {name} call was deferred by a PreToolUse hook.")
+            logger.warning("a PreToolUse hook deferred %s, but defer needs a response with one tool call", name)
+            checked.decision = None
+        return checked
+
+    async def _permit(self, name: str, tool: Tool, tool_use_id: str, checked: _Checked) -> dict[str, Any] | ToolOutcome:
+        """The input to run the tool with, or the refusal."""
+        if self.policy is None:
+            if checked.decision == "deny":
+                outcome = _error(tool_use_id, f"Permission to use {name} was denied: {checked.reason or 'by a hook'}")
+                outcome.denial = {"tool_name": name, "tool_use_id": tool_use_id, "tool_input": checked.tool_input}
+                return outcome
+            return checked.tool_input
+        decision = await self.policy.decide(
+            name,
+            checked.tool_input,
+            tool_use_id=tool_use_id,
+            read_only=tool_is_read_only(tool),
+            hook_decision=checked.decision,
+            hook_reason=checked.reason,
+        )
+        checked.notes.extend(self.permission_notes.pop(tool_use_id, []))
+        if not decision.allowed:
+            outcome = _error(tool_use_id, decision.message)
+            outcome.denial = decision.denial_record(name, tool_use_id)
+            if decision.interrupt:
+                return _stopped(outcome, f"permission to use {name} was denied: {decision.message}")
+            return outcome
+        problem = input_problem(tool.input_schema, decision.tool_input)
+        if problem:
+            return _error(tool_use_id, f"InputValidationError: {name} was allowed with an invalid input: {problem}")
+        return decision.tool_input
 
     async def _after(
-        self, name: str, tool_input: dict[str, Any], tool_use_id: str, result: ToolResult, notes: list[str]
+        self,
+        name: str,
+        tool_input: dict[str, Any],
+        tool_use_id: str,
+        result: ToolResult,
+        notes: list[str],
+        duration_ms: int,
     ) -> ToolOutcome:
         structured = result.structured if result.structured is not None else result.content
+        post = await self._post_hooks(name, tool_input, tool_use_id, result, structured, duration_ms)
         stop_reason: str | None = None
-        if self.hooks is not None:
-            post: HookOutcome | None = None
-            if result.is_error and self.hooks.has("PostToolUseFailure"):
-                post = await self.hooks.post_tool_use_failure(name, tool_input, tool_use_id, _text_of(result.content))
-            elif not result.is_error and self.hooks.has("PostToolUse"):
-                post = await self.hooks.post_tool_use(name, tool_input, tool_use_id, structured)
-            if post is not None:
-                if post.has_updated_tool_output:
-                    result = ToolResult(_as_content(post.updated_tool_output), result.is_error, result.structured)
-                notes.extend(post.additional_context)
-                if post.blocked and post.reason:
-                    notes.append(post.reason)
-                if not post.continue_:
-                    stop_reason = (
-                        post.stop_reason
-                        or f"a {'PostToolUseFailure' if result.is_error else 'PostToolUse'} hook stopped the run"
-                    )
-        content = _with_notes(result.content, notes)
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
+        if post is not None:
+            if post.has_updated_tool_output:
+                result = ToolResult(_as_content(post.updated_tool_output), result.is_error, result.structured)
+            notes.extend(post.additional_context)
+            if post.blocked and post.reason:
+                notes.append(post.reason)
+            if not post.continue_:
+                event = "PostToolUseFailure" if result.is_error else "PostToolUse"
+                stop_reason = post.stop_reason or f"a {event} hook stopped the run"
+        block: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": tool_use_id,
+            "content": _with_notes(result.content, notes),
+        }
         if result.is_error:
             block["is_error"] = True
         outcome = ToolOutcome(result=block, tool_use_result=structured)
         return _stopped(outcome, stop_reason) if stop_reason else outcome
+
+    async def _post_hooks(
+        self,
+        name: str,
+        tool_input: dict[str, Any],
+        tool_use_id: str,
+        result: ToolResult,
+        structured: Any,
+        duration_ms: int,
+    ) -> HookOutcome | None:
+        if self.hooks is None:
+            return None
+        if result.is_error and self.hooks.has("PostToolUseFailure"):
+            error = _text_of(result.content)
+            return await self.hooks.post_tool_use_failure(name, tool_input, tool_use_id, error, duration_ms=duration_ms)
+        if not result.is_error and self.hooks.has("PostToolUse"):
+            return await self.hooks.post_tool_use(name, tool_input, tool_use_id, structured, duration_ms=duration_ms)
+        return None
 
 
 def _text_of(content: str | list[dict[str, Any]]) -> str:
@@ -197,7 +306,86 @@ def _stopped(outcome: ToolOutcome, reason: str) -> ToolOutcome:
     return outcome
 
 
+def _deferred_outcome(call: dict[str, Any], stop_reason: str, message: str) -> ToolOutcome:
+    raw_input = call.get("input")
+    deferred = DeferredToolUse(
+        id=str(call.get("id")), name=str(call.get("name")), input=dict(raw_input) if isinstance(raw_input, dict) else {}
+    )
+    outcome = _error(deferred.id, message)
+    outcome.stop_reason = stop_reason
+    outcome.deferred = deferred
+    return outcome
+
+
+# --- Asking for permission -------------------------------------------------------------------------
+
+
+class _PermissionPrompt:
+    """What the permission policy calls when it would ask: the PermissionRequest hooks first; when
+    none decides, a `permission_prompt` Notification and then the user's `can_use_tool`."""
+
+    def __init__(self, hooks: HookRunner, can_use_tool: Any, notes: dict[str, list[str]]) -> None:
+        self.hooks = hooks
+        self.can_use_tool = can_use_tool
+        self.notes = notes
+
+    async def __call__(
+        self, tool_name: str, tool_input: dict[str, Any], context: ToolPermissionContext
+    ) -> PermissionResult:
+        tool_use_id = context.tool_use_id
+        if self.hooks.has("PermissionRequest"):
+            suggestions = [update.to_dict() for update in context.suggestions]
+            outcome = await self.hooks.permission_request(tool_name, tool_input, tool_use_id, suggestions)
+            if outcome.permission_request is not None:
+                return _hook_answer(tool_name, outcome.permission_request)
+        if self.can_use_tool is None:
+            why = context.decision_reason or "no permission rule matches"
+            return PermissionResultDeny(
+                message=f"Permission to use {tool_name} was not granted ({why}): no PermissionRequest hook decided "
+                "and there is nobody to ask."
+            )
+        if self.hooks.has("Notification"):
+            notified = await self.hooks.notification(
+                f"tether needs your permission to use {tool_name}",
+                "permission_prompt",
+                title="Permission needed",
+                tool_use_id=tool_use_id,
+            )
+            if tool_use_id and notified.additional_context:
+                self.notes.setdefault(tool_use_id, []).extend(notified.additional_context)
+        answer = self.can_use_tool(tool_name, tool_input, context)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return answer  # type: ignore[no-any-return]
+
+
+def _hook_answer(tool_name: str, decision: Mapping[str, Any]) -> PermissionResult:
+    """A PermissionRequest hook's `decision` as a `can_use_tool` answer."""
+    if decision.get("behavior") == "deny":
+        message = decision.get("message") or f"Permission to use {tool_name} was denied by a PermissionRequest hook."
+        return PermissionResultDeny(message=str(message), interrupt=bool(decision.get("interrupt")))
+    updated_input = decision.get("updatedInput")
+    try:
+        updates = [PermissionUpdate.from_dict(item) for item in decision.get("updatedPermissions") or []]
+    except (KeyError, TypeError, AttributeError) as error:
+        return PermissionResultDeny(
+            message=f"a PermissionRequest hook allowed {tool_name} with invalid updatedPermissions ({error!r})"
+        )
+    return PermissionResultAllow(
+        updated_input=dict(updated_input) if isinstance(updated_input, Mapping) else None,
+        updated_permissions=updates or None,
+    )
+
+
 # --- The tools of a session ---------------------------------------------------------------------
+
+
+def transcript_path_of(session: Session | None) -> str:
+    """The `transcript_path` of hook inputs: the session's JSONL file when a `JsonlStore` keeps it,
+    else `""` (other stores keep no file; read the transcript with `get_session_messages`)."""
+    if session is not None and isinstance(session.store, JsonlStore):
+        return str(session.store.path_of(session.key))
+    return ""
 
 
 @dataclass
@@ -222,12 +410,15 @@ class SessionTools:
         hooks: HookRunner,
         session_source: str,
         model_name: str | None = None,
+        session: Session | None = None,
     ) -> None:
         self.options = options
         self.tools = tools
         self.mcp_status = mcp_status
         self.policy = policy
         self.hooks = hooks
+        self.session = session
+        self.permission_notes: dict[str, list[str]] = {}
         self._session_source = session_source
         self._model_name = model_name
         self._session_started = False
@@ -242,33 +433,67 @@ class SessionTools:
         session_source: str,
         exit_stack: AsyncExitStack,
         model_name: str | None = None,
+        session: Session | None = None,
     ) -> SessionTools:
         """Build the tools and connect the MCP servers; `exit_stack` closes them with the agent."""
 
-        def remember_mode(mode: str) -> None:
-            options.permission_mode = mode  # type: ignore[assignment]
+        def remember_mode(mode: Any) -> None:
+            options.permission_mode = mode
 
+        hooks = HookRunner(
+            options.hooks,
+            session_id=session_id,
+            cwd=cwd,
+            transcript_path=transcript_path_of(session),
+            permission_mode=lambda: policy.mode,
+            effort=lambda: options.effort,
+            include_events=options.include_hook_events,
+        )
+        notes: dict[str, list[str]] = {}
+        asks = options.can_use_tool is not None or hooks.has("PermissionRequest")
         policy = PermissionPolicy(
             cwd=cwd,
             allowed_tools=options.allowed_tools,
             disallowed_tools=options.disallowed_tools,
             mode=options.permission_mode,
-            can_use_tool=options.can_use_tool,
+            can_use_tool=_PermissionPrompt(hooks, options.can_use_tool, notes) if asks else None,
             add_dirs=options.add_dirs,
             on_mode_change=remember_mode,
         )
-        hooks = HookRunner(options.hooks, session_id=session_id, cwd=cwd, permission_mode=lambda: policy.mode)
         tools: dict[str, Tool] = {tool.name: tool for tool in builtin_tools(options.tools, env=options.env)}
         servers = await exit_stack.enter_async_context(McpServers(options.mcp_servers, cwd=cwd, env=options.env))
         for tool in servers.tools:
             if tool.name in tools:
                 raise ConfigurationError(f"two tools are named {tool.name!r}; rename an MCP server")
             tools[tool.name] = tool
-        return cls(options, tools, servers.status, policy, hooks, session_source, model_name)
+        opened = cls(options, tools, servers.status, policy, hooks, session_source, model_name, session)
+        opened.permission_notes = notes
+        return opened
 
     def runner(self, cwd: Path, session_id: str, session_state: dict[str, Any]) -> ToolRunner:
         """A runner for the calls of one prompt."""
-        return ToolRunner(self.tools, cwd, session_id, session_state, policy=self.policy, hooks=self.hooks)
+        return ToolRunner(
+            self.tools,
+            cwd,
+            session_id,
+            session_state,
+            policy=self.policy,
+            hooks=self.hooks,
+            permission_notes=self.permission_notes,
+        )
+
+    def hook_messages(self) -> list[HookEventMessage]:
+        """The `HookEventMessage`s of the hooks that ran since the last call (see `HookRunner`)."""
+        return [
+            HookEventMessage(
+                subtype=data["subtype"],
+                data=data,
+                hook_event_name=data["hook_event"],
+                session_id=data["session_id"],
+                uuid=data["uuid"],
+            )
+            for data in self.hooks.take_events()
+        ]
 
     async def prepare_prompt(self, prompt: str | list[dict[str, Any]]) -> PreparedPrompt:
         """Sync the permission mode, run SessionStart (first prompt only) and UserPromptSubmit."""
@@ -281,6 +506,7 @@ class SessionTools:
                 if not start.continue_:
                     return PreparedPrompt(prompt, start.stop_reason or "a SessionStart hook stopped the run")
                 context.extend(start.additional_context)
+        self.hooks.prompt_id = new_uuid()
         if self.hooks.has("UserPromptSubmit"):
             submitted = await self.hooks.user_prompt_submit(_text_of(prompt) if isinstance(prompt, list) else prompt)
             if submitted.blocked:
@@ -299,7 +525,89 @@ class SessionTools:
         """Run the Stop hooks; the reason to give the model when one blocks the stop, else None."""
         if not self.hooks.has("Stop"):
             return None
-        outcome = await self.hooks.stop(stop_hook_active)
+        outcome = await self.hooks.stop(stop_hook_active, self._last_assistant_text())
         if outcome.blocked and outcome.continue_:
             return outcome.reason or "A Stop hook asked you to continue."
         return None
+
+    def _last_assistant_text(self) -> str | None:
+        messages = self.session.messages if self.session is not None else []
+        if not messages or messages[-1].get("role") != "assistant":
+            return None
+        return _text_of(messages[-1].get("content") or [])
+
+    # -- deferred calls --
+
+    async def reopen_deferred(self) -> dict[str, Any] | None:
+        """The `tool_use` block a PreToolUse hook deferred in the session's last run, to run now.
+
+        On a resume the session was loaded with the call closed as interrupted; that closing
+        result is set aside (the next entries hang from the assistant message again) so the call
+        gets its real result. The deferral is cleared first: a crash while it runs does not run it
+        twice.
+        """
+        session = self.session
+        marker = session.totals.get(_DEFERRAL_KEY) if session is not None else None
+        if session is None or not isinstance(marker, Mapping):
+            return None
+        call_id = marker.get("id")
+        messages = session.messages
+        call = _call_in(messages[-1], call_id) if messages else None
+        if call is None and len(messages) >= 2 and _closes_as_interrupted(messages[-1], call_id):
+            call = _call_in(messages[-2], call_id)
+            assistant_uuid = marker.get("assistantUuid")
+            if call is not None and isinstance(assistant_uuid, str):
+                messages.pop()
+                session.parent_uuid = assistant_uuid
+            else:
+                call = None
+        await self._record_deferral(None)
+        return dict(call) if call is not None else None
+
+    async def record_deferral(self, result: ResultMessage, outcome: ToolOutcome) -> ResultMessage:
+        """Keep the deferred call of `outcome` pending in the session and say so in `result`."""
+        deferred = outcome.deferred
+        assert deferred is not None and self.session is not None
+        await self._record_deferral(
+            {
+                "id": deferred.id,
+                "name": deferred.name,
+                "input": deferred.input,
+                "assistantUuid": self.session.parent_uuid,
+            }
+        )
+        result.deferred_tool_use = deferred
+        result.stop_reason = outcome.stop_reason
+        result.terminal_reason = outcome.stop_reason
+        return result
+
+    async def _record_deferral(self, marker: dict[str, Any] | None) -> None:
+        assert self.session is not None
+        totals = {key: value for key, value in self.session.totals.items() if key != _DEFERRAL_KEY}
+        if marker is not None:
+            totals[_DEFERRAL_KEY] = marker
+        await self.session.append_entries([make_meta_entry("cost-state", session_id=self.session.session_id, **totals)])
+        self.session.totals = totals
+
+
+def _call_in(message: Mapping[str, Any], call_id: Any) -> dict[str, Any] | None:
+    if message.get("role") != "assistant":
+        return None
+    for block in message.get("content") or []:
+        if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("id") == call_id:
+            return block
+    return None
+
+
+def _closes_as_interrupted(message: Mapping[str, Any], call_id: Any) -> bool:
+    """Whether `message` is the result a resume wrote for the unanswered call `call_id`."""
+    content = message.get("content")
+    if message.get("role") != "user" or not isinstance(content, list) or len(content) != 1:
+        return False
+    block = content[0]
+    return (
+        isinstance(block, dict)
+        and block.get("type") == "tool_result"
+        and block.get("tool_use_id") == call_id
+        and block.get("content") == INTERRUPTED_TOOL_RESULT
+    )

@@ -1,5 +1,5 @@
 """What the HTTP providers share: assembling a message from Anthropic-shaped stream events, the
-retry policy, and the retrying stream driver.
+retry policy, the retrying stream driver, and `HTTPModel`, the base of both HTTP providers.
 
 Every provider turns its wire stream into Anthropic SSE event dicts; `MessageAccumulator` builds
 the final `ModelResponse` from them, so a response looks the same whatever the provider, and
@@ -9,31 +9,45 @@ the final `ModelResponse` from them, so a response looks the same whatever the p
   are held back until the first content event, so an overload reported right after
   `message_start` is retried too;
 - once content has been yielded a failure is final (the caller already saw partial output);
-- a stream that ends before `message_stop` is an error, never a partial response.
+- a stream that ends before `message_stop` is an error, never a partial response;
+- a 429 is reported once per call as a `RateLimited` event, before the wait or the failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import functools
 import json
 import random
+import re
 import ssl
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import anyio
 import httpx2
 
-from tether.models.base import ModelEvent, ModelResponse, RawStreamEvent
+from tether.models.base import (
+    JSON_INPUT_BLOCKS,
+    USAGE_KEYS,
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    RateLimited,
+    RawStreamEvent,
+)
+from tether.models.settings import ModelSettings
 
 __all__ = [
     "Attempts",
+    "Failure",
+    "HTTPModel",
     "SharedClient",
     "closing",
     "MessageAccumulator",
@@ -42,9 +56,9 @@ __all__ = [
     "http_error_message",
     "retry_after_seconds",
     "retrying_stream",
+    "status_failure",
 ]
 
-USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _PREAMBLE = frozenset({"message_start", "ping"})
 
@@ -94,7 +108,7 @@ class MessageAccumulator:
         elif kind == "content_block_start":
             index = int(event["index"])
             self._blocks[index] = dict(event.get("content_block") or {})
-            if self._blocks[index].get("type") == "tool_use":
+            if self._blocks[index].get("type") in JSON_INPUT_BLOCKS:
                 self._json[index] = []
         elif kind == "content_block_delta":
             self._delta(int(event["index"]), event.get("delta") or {})
@@ -151,12 +165,14 @@ class MessageAccumulator:
             block = self._blocks[index]
             if index in self._json:
                 self._finish_block(index)
-            if block.get("type") == "tool_use" and "_partial_json" in block:
+            if block.get("type") in JSON_INPUT_BLOCKS and "_partial_json" in block:
                 if self.stop_reason == "max_tokens":
                     continue  # an unfinished call cut off by max_tokens cannot be run
                 raise StreamIncompleteError(f"the input of tool call {block.get('name')!r} is not valid JSON")
             content.append(block)
-        usage = {key: _int(self.usage.get(key)) for key in USAGE_KEYS}
+        usage: dict[str, Any] = {key: _int(self.usage.get(key)) for key in USAGE_KEYS}
+        if isinstance(self.usage.get("server_tool_use"), Mapping):
+            usage["server_tool_use"] = dict(self.usage["server_tool_use"])
         return ModelResponse(
             content=content,
             model=self.model,
@@ -211,6 +227,47 @@ class Attempts:
     retries: int = 0
 
 
+@dataclass(frozen=True)
+class Failure:
+    """What to do about a failed attempt: retry it (after `wait` seconds, or the backoff) or not."""
+
+    retry: bool
+    wait: float | None = None
+    rate_limit_headers: Mapping[str, str] | None = None
+    """The response headers when the provider rate-limited the call (HTTP 429)."""
+
+
+def status_failure(policy: RetryPolicy, status: int | None, headers: Mapping[str, str] | None) -> Failure:
+    """The `Failure` of an HTTP error status with these response headers."""
+    limited = headers if status == 429 and headers is not None else None
+    if not policy.retryable_status(status, headers):
+        return Failure(False, rate_limit_headers=limited)
+    return Failure(True, retry_after_seconds(headers), rate_limit_headers=limited)
+
+
+_RATE_LIMIT_HEADER = re.compile(r"^(retry-after(-ms)?|anthropic-ratelimit-.*|x-ratelimit-.*)$")
+_RESET_HEADERS = ("anthropic-ratelimit-requests-reset", "anthropic-ratelimit-tokens-reset")
+
+
+def rate_limited(failure: Failure, wait: float | None) -> RateLimited:
+    """The `RateLimited` event of a 429 `failure`; `wait` is the delay before the retry (None: no retry)."""
+    headers = {k.lower(): v for k, v in (failure.rate_limit_headers or {}).items()}
+    kept = {name: value for name, value in headers.items() if _RATE_LIMIT_HEADER.match(name)}
+    resets = [_unix_time(headers[name]) for name in _RESET_HEADERS if name in headers]
+    known = [reset for reset in resets if reset is not None]
+    after = retry_after_seconds(headers)
+    if not known and after is not None:
+        known.append(int(time.time() + after))
+    return RateLimited(retry_after=wait, resets_at=min(known) if known else None, headers=kept)
+
+
+def _unix_time(value: str) -> int | None:
+    try:
+        return int(datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     """The server's `retry-after-ms` / `retry-after` (seconds or HTTP date), in seconds."""
     if not headers:
@@ -233,15 +290,15 @@ async def retrying_stream(
     *,
     model: str,
     policy: RetryPolicy,
-    retry_after: Callable[[BaseException], float | bool],
+    classify: Callable[[BaseException], Failure],
     attempts: Attempts,
     cost: Callable[[str, Mapping[str, Any]], float | None],
 ) -> AsyncIterator[ModelEvent]:
     """Run `attempt()` (one call streaming Anthropic event dicts) with retries; yield events, then the response.
 
-    `retry_after(error)` says whether a failed attempt may be retried: False (no), True (yes,
-    with backoff) or a number of seconds the server asked to wait.
+    `classify(error)` says whether a failed attempt may be retried, and whether it was a rate limit.
     """
+    reported_rate_limit = False
     while True:
         accumulator = MessageAccumulator(model)
         held: list[dict[str, Any]] = []
@@ -264,11 +321,15 @@ async def retrying_stream(
             finally:
                 await events.aclose()
         except Exception as error:
-            decision = retry_after(error)
-            if committed or decision is False or attempts.retries >= policy.max_retries:
+            failure = classify(error)
+            retry = not committed and failure.retry and attempts.retries < policy.max_retries
+            wait = policy.delay(attempts.retries, failure.wait) if retry else None
+            if failure.rate_limit_headers is not None and not reported_rate_limit:
+                reported_rate_limit = True
+                yield rate_limited(failure, wait)
+            if wait is None:
                 raise
-            wait = None if decision is True else float(decision)
-            await anyio.sleep(policy.delay(attempts.retries, wait))
+            await anyio.sleep(wait)
             attempts.retries += 1
             continue
         for pending in held:
@@ -374,3 +435,101 @@ class SharedClient(Generic[ClientT]):
             del self._held[loop]
             if slot[0] is not None:
                 await slot[0].close()
+
+
+class HTTPModel:
+    """The base of the HTTP providers: settings, connection sharing, the retrying stream and headers.
+
+    A subclass names itself (`provider`, the options it `honours`) and implements `request_params`
+    (the body of one call), `_new_client`, `_attempt` (one streamed call as Anthropic event
+    dicts), `_classify` (retry or not) and `_map_errors` (provider errors -> `ModelError`).
+    """
+
+    provider: ClassVar[str]
+    """How error messages name the provider, e.g. `the Anthropic API`."""
+    honours: ClassVar[frozenset[str]]
+    """The `ModelSettings` options (by option name) this provider honours."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None,
+        max_retries: int,
+        retry_delay: float,
+        max_retry_delay: float,
+        timeout: float,
+        default_headers: Mapping[str, str] | None,
+    ) -> None:
+        self._model = model
+        self.base_url = base_url
+        self.retry_policy = RetryPolicy(max_retries=max_retries, initial_delay=retry_delay, max_delay=max_retry_delay)
+        self._timeout = timeout
+        self._headers = dict(default_headers or {})
+        self._client: SharedClient[Any] = SharedClient(self._new_client)
+
+    @property
+    def model_name(self) -> str:
+        return self._model
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._model!r}, base_url={self.base_url!r})"
+
+    def check_settings(self, settings: ModelSettings) -> None:
+        """`UnsupportedOptionError` for a requested option this provider cannot honour."""
+        settings.reject_unsupported(f"{self.provider} (model {self._model!r})", self.honours)
+
+    def keep_connected(self) -> AbstractAsyncContextManager[None]:
+        """Keep the HTTP connection open for every call until the context exits (an agent run does)."""
+        return self._client.hold()
+
+    def _http_timeout(self) -> httpx2.Timeout:
+        return httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0))
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """Stream one call: Anthropic-shaped events, then the complete `ModelResponse`."""
+        return self._stream(request)
+
+    async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        params = self.request_params(request)
+        attempts = Attempts()
+        async with self._client.use() as client:
+            headers = self.request_headers(str(client.user_agent), request.settings)
+            events = retrying_stream(
+                lambda: self._attempt(client, params, headers),
+                model=self._model,
+                policy=self.retry_policy,
+                classify=self._classify,
+                attempts=attempts,
+                cost=self._cost,
+            )
+            with self._map_errors(attempts):
+                async with closing(events):
+                    async for event in events:
+                        yield event
+
+    def request_headers(self, user_agent: str, settings: ModelSettings) -> dict[str, str]:
+        """The headers one call adds to the client's: the User-Agent with the app label, if any."""
+        return {"User-Agent": f"{user_agent} {settings.client_app}"} if settings.client_app else {}
+
+    # -- what a provider implements --------------------------------------------------------------
+
+    def request_params(self, request: ModelRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _new_client(self) -> Any:
+        raise NotImplementedError
+
+    def _attempt(
+        self, client: Any, params: dict[str, Any], headers: dict[str, str]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        raise NotImplementedError
+
+    def _classify(self, error: BaseException) -> Failure:
+        raise NotImplementedError
+
+    def _map_errors(self, attempts: Attempts) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
+        raise NotImplementedError

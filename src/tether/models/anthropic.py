@@ -13,14 +13,15 @@ Every SSE event the API sends (except keep-alive `ping`s) is re-yielded as a `Ra
 tool definitions, the system prompt and the last block of the conversation, so each turn reads
 the previous turn's prefix from the cache. Failed calls are retried (429, 408, 409, 5xx, 529
 overloaded, dropped connections) with exponential backoff while nothing has been yielded yet;
-then they raise `tether.errors.ModelError` with the HTTP status.
+then they raise `tether.errors.ModelError` with the HTTP status. A 429 is also reported as a
+`RateLimited` event (with the `anthropic-ratelimit-*` headers).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, contextmanager
-from typing import Any
+from collections.abc import AsyncGenerator, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar
 
 import anthropic
 import httpx2
@@ -28,17 +29,16 @@ import httpx2
 from tether.errors import ConfigurationError, ModelError
 from tether.models._common import (
     Attempts,
-    RetryPolicy,
-    SharedClient,
+    Failure,
+    HTTPModel,
     StreamIncompleteError,
-    closing,
     http_error_message,
-    retry_after_seconds,
-    retrying_stream,
     shared_ssl_context,
+    status_failure,
 )
-from tether.models.base import ModelEvent, ModelRequest
+from tether.models.base import ModelRequest
 from tether.models.pricing import ModelPrice, cost_usd
+from tether.models.settings import ModelSettings
 
 __all__ = ["DEFAULT_MODEL", "AnthropicModel", "build_params"]
 
@@ -60,7 +60,7 @@ _STATUS_OF_ERROR_TYPE = {
 }
 
 
-class AnthropicModel:
+class AnthropicModel(HTTPModel):
     """Claude models over the Anthropic Messages API.
 
     **Parameters:**
@@ -73,7 +73,15 @@ class AnthropicModel:
       backoff from `retry_delay` seconds (or the server's Retry-After) up to `max_retry_delay`.
     - `prompt_caching`: mark the tools, the system prompt and the conversation for caching.
     - `prices`: a price table to use instead of `tether.models.pricing.PRICES`.
+
+    Every run setting is honoured (`tether.models.settings`): structured output through the API's
+    own (`output_config.format`, the schema made API-compatible by `anthropic.transform_schema`),
+    `thinking`, `effort` (`output_config.effort`), `betas` (the `anthropic-beta` header) and
+    `client_app` (appended to the User-Agent).
     """
+
+    provider = "the Anthropic API"
+    honours: ClassVar[frozenset[str]] = frozenset({"output_format", "thinking", "effort", "betas"})
 
     def __init__(
         self,
@@ -90,16 +98,19 @@ class AnthropicModel:
         prices: Mapping[str, ModelPrice] | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._model = model
         self._api_key = api_key
         self._auth_token = None if api_key else auth_token
-        self.base_url = base_url
-        self.retry_policy = RetryPolicy(max_retries=max_retries, initial_delay=retry_delay, max_delay=max_retry_delay)
-        self._timeout = timeout
         self.prompt_caching = prompt_caching
         self._prices = prices
-        self._headers = dict(default_headers or {})
-        self._client: SharedClient[Any] = SharedClient(self._new_client)
+        super().__init__(
+            model,
+            base_url=base_url,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            max_retry_delay=max_retry_delay,
+            timeout=timeout,
+            default_headers=default_headers,
+        )
 
     @classmethod
     def from_env(cls, model: str, env: Mapping[str, str], **kwargs: Any) -> AnthropicModel:
@@ -115,16 +126,22 @@ class AnthropicModel:
             model, api_key=api_key, auth_token=auth_token, base_url=env.get("ANTHROPIC_BASE_URL") or None, **kwargs
         )
 
-    @property
-    def model_name(self) -> str:
-        return self._model
+    def check_settings(self, settings: ModelSettings) -> None:
+        """Also checks that the output schema can be made one the API accepts."""
+        super().check_settings(settings)
+        if settings.output_schema is not None:
+            _api_schema(settings.output_schema)
 
-    def __repr__(self) -> str:
-        return f"AnthropicModel({self._model!r}, base_url={self.base_url!r})"
+    def request_params(self, request: ModelRequest) -> dict[str, Any]:
+        """The Messages API parameters (without `stream`) for `request`."""
+        return build_params(self._model, request, prompt_caching=self.prompt_caching)
 
-    def keep_connected(self) -> AbstractAsyncContextManager[None]:
-        """Keep the HTTP connection open for every call until the context exits (an agent run does)."""
-        return self._client.hold()
+    def request_headers(self, user_agent: str, settings: ModelSettings) -> dict[str, str]:
+        """The User-Agent with the app label, and `anthropic-beta` with the run's betas."""
+        headers = super().request_headers(user_agent, settings)
+        if settings.betas:
+            headers["anthropic-beta"] = ",".join(settings.betas)
+        return headers
 
     def _new_client(self) -> Any:
         return anthropic.AsyncAnthropic(
@@ -132,50 +149,32 @@ class AnthropicModel:
             auth_token=self._auth_token,
             base_url=self.base_url,
             max_retries=0,  # retried by `retrying_stream`, which also retries overloads reported in-stream
-            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
+            timeout=self._http_timeout(),
             default_headers=self._headers or None,
             http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
         )
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
-        """Stream one Messages API call: every SSE event, then the complete `ModelResponse`."""
-        return self._stream(request)
-
-    async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
-        params = build_params(self._model, request, prompt_caching=self.prompt_caching)
-        attempts = Attempts()
-        async with self._client.use() as client:
-
-            async def attempt() -> AsyncGenerator[dict[str, Any], None]:
-                stream = await client.messages.create(**params, stream=True)
-                async with stream:
-                    async for event in stream:
-                        yield event.to_dict()
-
-            events = retrying_stream(
-                attempt,
-                model=self._model,
-                policy=self.retry_policy,
-                retry_after=self._retry_decision,
-                attempts=attempts,
-                cost=self._cost,
-            )
-            with _map_errors(self, attempts):
-                async with closing(events):
-                    async for event in events:
-                        yield event
+    async def _attempt(
+        self, client: Any, params: dict[str, Any], headers: dict[str, str]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        stream = await client.messages.create(**params, stream=True, extra_headers=headers or None)
+        async with stream:
+            async for event in stream:
+                yield event.to_dict()
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         return cost_usd(model, usage, self._prices)
 
-    def _retry_decision(self, error: BaseException) -> float | bool:
+    def _classify(self, error: BaseException) -> Failure:
         if isinstance(error, anthropic.APIStatusError):
             status = _status_of(error)
             headers = error.response.headers if error.status_code == status else None
-            if not self.retry_policy.retryable_status(status, headers):
-                return False
-            return retry_after_seconds(headers) or True
-        return isinstance(error, anthropic.APIConnectionError | httpx2.TransportError | StreamIncompleteError)
+            return status_failure(self.retry_policy, status, headers)
+        retry = isinstance(error, anthropic.APIConnectionError | httpx2.TransportError | StreamIncompleteError)
+        return Failure(retry)
+
+    def _map_errors(self, attempts: Attempts) -> AbstractContextManager[None]:
+        return _map_errors(self, attempts)
 
 
 def build_params(model: str, request: ModelRequest, *, prompt_caching: bool = True) -> dict[str, Any]:
@@ -195,7 +194,31 @@ def build_params(model: str, request: ModelRequest, *, prompt_caching: bool = Tr
     user_id = request.metadata.get("user_id")
     if isinstance(user_id, str):
         params["metadata"] = {"user_id": user_id}
+    params.update(_settings_params(request.settings))
     return params
+
+
+def _settings_params(settings: ModelSettings) -> dict[str, Any]:
+    """The `thinking` and `output_config` parameters of the run's settings."""
+    params: dict[str, Any] = {}
+    if settings.thinking is not None:
+        params["thinking"] = dict(settings.thinking)
+    output_config: dict[str, Any] = {}
+    if settings.effort is not None:
+        output_config["effort"] = settings.effort
+    if settings.output_schema is not None:
+        output_config["format"] = {"type": "json_schema", "schema": _api_schema(settings.output_schema)}
+    if output_config:
+        params["output_config"] = output_config
+    return params
+
+
+def _api_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema in the subset the API constrains decoding to (other constraints are checked after)."""
+    try:
+        return anthropic.transform_schema(schema)
+    except (ValueError, TypeError) as error:
+        raise ConfigurationError(f"output_format: the Anthropic API cannot use this schema: {error}") from error
 
 
 def _mark_last_block(message: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,9 @@ system prompt and the tool schemas) and streams back `ModelEvent`s: any number o
 `RawStreamEvent`s (Anthropic-shaped SSE events, surfaced as `StreamEvent` messages when the user
 asks for partial messages), then exactly one `ModelResponse`, always last.
 
+A provider may also yield `RateLimited` when the provider rate-limits the call (before it waits
+and retries, or fails); it is not content, so it does not commit the call.
+
 Providers raise `tether.errors.ModelError` when the call fails after their own retries. A request
 is read-only: its messages are the session's own history, so a provider that needs to change
 them (cache marks, conversions) works on copies.
@@ -18,19 +21,27 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from tether.models.settings import ModelSettings
+
 __all__ = [
     "Model",
+    "ModelSettings",
     "ModelEvent",
     "ModelRequest",
     "ModelResponse",
+    "RateLimited",
     "RawStreamEvent",
+    "SettingsChecker",
     "ToolSpec",
     "add_usage",
+    "check_settings",
     "empty_usage",
     "keep_connected",
     "response_stream_events",
 ]
 
+JSON_INPUT_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+"""Blocks whose `input` streams as `input_json_delta` pieces."""
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
@@ -58,6 +69,8 @@ class ModelRequest:
     max_tokens: int = 8192
     session_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    settings: ModelSettings = field(default_factory=ModelSettings)
+    """Structured output, thinking, effort, betas and app label of the run (see `tether.models.settings`)."""
 
 
 @dataclass
@@ -65,11 +78,12 @@ class ModelResponse:
     """One complete model response."""
 
     content: list[dict[str, Any]]
-    """Anthropic content blocks: text, thinking, tool_use."""
+    """Anthropic content blocks: text, thinking, tool_use, and server tool blocks (`server_tool_use`, ...)."""
     model: str
     stop_reason: str | None = "end_turn"
-    usage: dict[str, int] = field(default_factory=dict)
-    """`input_tokens`, `output_tokens`, `cache_creation_input_tokens`, `cache_read_input_tokens`."""
+    usage: dict[str, Any] = field(default_factory=dict)
+    """`input_tokens`, `output_tokens`, `cache_creation_input_tokens`, `cache_read_input_tokens` (ints),
+    and `server_tool_use` (`{"web_search_requests": n, ...}`) when server tools ran."""
     id: str | None = None
     cost_usd: float | None = 0.0
     """Cost of this call in USD; None when the price of the model is unknown."""
@@ -82,7 +96,19 @@ class RawStreamEvent:
     event: dict[str, Any]
 
 
-ModelEvent = RawStreamEvent | ModelResponse
+@dataclass
+class RateLimited:
+    """The provider rate-limited the call (HTTP 429). Yielded once per call, before it waits or fails."""
+
+    retry_after: float | None
+    """Seconds until the retry (the server's Retry-After, or the backoff), None when not retried."""
+    resets_at: int | None = None
+    """Unix time the limit resets, when the provider said (rate-limit reset headers or Retry-After)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """The rate-limit headers of the response (`retry-after`, `anthropic-ratelimit-*`, `x-ratelimit-*`)."""
+
+
+ModelEvent = RawStreamEvent | RateLimited | ModelResponse
 
 
 @runtime_checkable
@@ -99,14 +125,41 @@ class Model(Protocol):
         ...
 
 
+@runtime_checkable
+class SettingsChecker(Protocol):
+    """A model that says, at run start, which of the run's `ModelSettings` it cannot honour."""
+
+    def check_settings(self, settings: ModelSettings) -> None:
+        """Raise `UnsupportedOptionError` (naming the option) or `ConfigurationError` if it cannot."""
+        ...
+
+
+def check_settings(model: Model, settings: ModelSettings) -> None:
+    """Fail at run start when `model` cannot honour `settings`.
+
+    tether's providers check; any other model (e.g. `tether.testing.ScriptedModel`, your own)
+    receives every setting in `ModelRequest.settings` and is responsible for it.
+    """
+    if isinstance(model, SettingsChecker):
+        model.check_settings(settings)
+
+
+@runtime_checkable
+class HoldsConnections(Protocol):
+    """A model with connections worth keeping open across the calls of a run."""
+
+    def keep_connected(self) -> AbstractAsyncContextManager[None]:
+        """A context that keeps the model's connections open until it exits."""
+        ...
+
+
 def keep_connected(model: Model) -> AbstractAsyncContextManager[None]:
     """Keep `model`'s connections open until the context exits, for models that hold any.
 
-    A provider may offer `keep_connected()`; the agent enters it for a whole run, so the run's
-    model calls share one connection. Models without it get a context that does nothing.
+    The agent enters it for a whole run, so the run's model calls share one connection. Models
+    without connections get a context that does nothing.
     """
-    method = getattr(model, "keep_connected", None)
-    return method() if method is not None else nullcontext()
+    return model.keep_connected() if isinstance(model, HoldsConnections) else nullcontext()
 
 
 def empty_usage() -> dict[str, int]:
@@ -138,20 +191,9 @@ def response_stream_events(response: ModelResponse) -> list[RawStreamEvent]:
         }
     ]
     for index, block in enumerate(response.content):
-        kind = block.get("type")
-        if kind == "text":
-            start: dict[str, Any] = {"type": "text", "text": ""}
-            delta: dict[str, Any] = {"type": "text_delta", "text": block.get("text", "")}
-        elif kind == "thinking":
-            start = {"type": "thinking", "thinking": "", "signature": ""}
-            delta = {"type": "thinking_delta", "thinking": block.get("thinking", "")}
-        elif kind == "tool_use":
-            start = {"type": "tool_use", "id": block.get("id"), "name": block.get("name"), "input": {}}
-            delta = {"type": "input_json_delta", "partial_json": json.dumps(block.get("input", {}))}
-        else:
-            continue
+        start, deltas = _block_events(block)
         events.append({"type": "content_block_start", "index": index, "content_block": start})
-        events.append({"type": "content_block_delta", "index": index, "delta": delta})
+        events.extend({"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas)
         events.append({"type": "content_block_stop", "index": index})
     events.append(
         {
@@ -162,3 +204,19 @@ def response_stream_events(response: ModelResponse) -> list[RawStreamEvent]:
     )
     events.append({"type": "message_stop"})
     return [RawStreamEvent(event) for event in events]
+
+
+def _block_events(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The `content_block_start` block and the deltas that stream `block`."""
+    kind = block.get("type")
+    if kind == "text":
+        return {"type": "text", "text": ""}, [{"type": "text_delta", "text": block.get("text", "")}]
+    if kind == "thinking":
+        return {"type": "thinking", "thinking": "", "signature": ""}, [
+            {"type": "thinking_delta", "thinking": block.get("thinking", "")},
+            {"type": "signature_delta", "signature": block.get("signature", "")},
+        ]
+    if kind in JSON_INPUT_BLOCKS:
+        start = {**block, "input": {}}
+        return start, [{"type": "input_json_delta", "partial_json": json.dumps(block.get("input", {}))}]
+    return dict(block), []  # blocks that arrive whole (server tool results, redacted thinking...)

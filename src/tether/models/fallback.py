@@ -7,7 +7,15 @@ from contextlib import asynccontextmanager
 
 from tether.errors import ModelError
 from tether.models._common import closing
-from tether.models.base import Model, ModelEvent, ModelRequest, keep_connected
+from tether.models.base import (
+    Model,
+    ModelEvent,
+    ModelRequest,
+    ModelSettings,
+    RateLimited,
+    check_settings,
+    keep_connected,
+)
 
 __all__ = ["OVERLOAD_STATUSES", "FallbackModel"]
 
@@ -18,7 +26,7 @@ OVERLOAD_STATUSES = frozenset({529, 503})
 class FallbackModel:
     """Runs each turn on `primary`; if it is still overloaded after its own retries, on `fallback`.
 
-    Only a failure before the primary yielded anything falls back (providers retry, and so fail,
+    Only a failure before the primary yielded any output falls back (providers retry, and so fail,
     only then), so a turn never mixes output of two models. Every turn tries the primary first.
     The response names the model that served it, so usage per model stays right.
     """
@@ -34,6 +42,11 @@ class FallbackModel:
 
     def __repr__(self) -> str:
         return f"FallbackModel({self.primary!r}, {self.fallback!r})"
+
+    def check_settings(self, settings: ModelSettings) -> None:
+        """Both models must honour the run's settings (either may serve a turn)."""
+        check_settings(self.primary, settings)
+        check_settings(self.fallback, settings)
 
     @asynccontextmanager
     async def keep_connected(self) -> AsyncIterator[None]:
@@ -51,7 +64,7 @@ class FallbackModel:
             primary = self.primary.stream(request)
             async with closing(primary):
                 async for event in primary:
-                    yielded = True
+                    yielded = yielded or not isinstance(event, RateLimited)  # a notice is not output
                     yield event
             return
         except ModelError as error:

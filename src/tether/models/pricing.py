@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PRICES", "ModelPrice", "cost_usd", "price_for"]
+__all__ = ["PRICES", "ModelPrice", "cost_usd", "price_for", "price_key"]
 
 _MILLION = 1_000_000
 
@@ -115,14 +115,19 @@ PRICES: dict[str, ModelPrice] = {
 _SUFFIXES = re.compile(r"(-\d{8}|-latest|-v\d+(:\d+)?|\[1m\])+$")
 
 
+def price_key(model: str) -> str:
+    """`model` as the tables name it: lower case, no provider prefix, no date or version suffix."""
+    name = model.lower().removeprefix("anthropic.").removeprefix("anthropic:")
+    return _SUFFIXES.sub("", name.split("@")[0])
+
+
 def price_for(model: str, prices: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:
     """The price of `model` (a dated id or an alias), or None when it is unknown."""
     table = PRICES if prices is None else prices
     name = model.lower().removeprefix("anthropic.").removeprefix("anthropic:")
     if name in table:
         return table[name]
-    name = _SUFFIXES.sub("", name.split("@")[0])
-    return table.get(name)
+    return table.get(price_key(model))
 
 
 def cost_usd(model: str, usage: Mapping[str, Any], prices: Mapping[str, ModelPrice] | None = None) -> float | None:

@@ -1,12 +1,22 @@
 """Session helpers: list, inspect, rename, tag, delete and fork stored sessions.
 
-The names and parameters are the Claude Agent SDK's (`list_sessions`, `get_session_info`,
-`get_session_messages`, `rename_session`, `tag_session`, `delete_session`, `fork_session`), so
-code written for it ports by changing the import.
+The names, parameters and results are the Claude Agent SDK's, so code written for it ports by
+changing the import:
 
-**Naming convention.** Each helper is an async function named `<name>_async` (the one
-implementation) with a sync twin under the Claude SDK's plain name, which runs the async one
-in a fresh event loop:
+- sync helpers, on the default store (or `store=`): `list_sessions`, `get_session_info`,
+  `get_session_messages`, `list_subagents`, `get_subagent_messages`, `rename_session`,
+  `tag_session`, `delete_session`, `fork_session`;
+- async helpers on a given store: `list_sessions_from_store`, `get_session_info_from_store`,
+  `get_session_messages_from_store`, `list_subagents_from_store`,
+  `get_subagent_messages_from_store`, `rename_session_via_store`, `tag_session_via_store`,
+  `delete_session_via_store`, `fork_session_via_store`; and `import_session_to_store` (a Claude
+  Code session from `~/.claude` into a store) and `fold_session_summary` (for store authors).
+
+They are thin over tether's own async helpers, `<name>_async` (`list_sessions_async`,
+`get_session_info_async`, ...), which take `store=` too. The sync helpers run their async
+helper in a fresh event loop, in a worker thread when called inside a running event loop (so
+SDK code may call them from `async def main()`); give them a store that is not tied to one
+event loop (the default store, a URL, `MemoryStore`, `SQLiteStore`, `JsonlStore`).
 
 ```python
 from tether import list_sessions, list_sessions_async
@@ -14,21 +24,21 @@ from tether import list_sessions, list_sessions_async
 for info in list_sessions(limit=10):              # sync, as in the Claude Agent SDK
     print(info.session_id, info.summary)
 
-infos = await list_sessions_async(limit=10)       # inside async code
+infos = await list_sessions_async(limit=10)       # tether's async form
 ```
 
-A sync twin cannot run inside a running event loop (it says so); use the `_async` form there.
-It opens and closes its own event loop, so give it a store that is not tied to one (the
-default store, a URL, `MemoryStore`, `SQLiteStore`, `JsonlStore`).
+`store=` is a store object, a store URL, or None for the default store (`$TETHER_STORE_URL`,
+else the SQLite file under `$TETHER_HOME`). A store opened from a URL or the default is closed
+again before the helper returns. `directory` limits listings to that project; lookups by id
+find a session in any project when the store can `find`, and use `directory` only for stores
+that cannot.
 
-Every helper takes `store=`: a store object, a store URL, or None for the default store
-(`$TETHER_STORE_URL`, else the SQLite file under `$TETHER_HOME`). A store opened from a URL
-or the default is closed again before the helper returns. `directory` is accepted where the
-Claude SDK has it: listings are limited to that project; lookups by id find a session in any
-project when the store can `find`, and use `directory` only for stores that cannot.
-
-Unknown ids raise `SessionNotFoundError`, malformed ids `InvalidSessionIdError`; listing reads
-the stores' summaries and never loads a transcript.
+Unknown ids, as in the SDK: `get_session_info` returns None, `get_session_messages`,
+`list_subagents` and `get_subagent_messages` return `[]`, and the mutations raise
+`SessionFileNotFoundError`, which is both tether's `SessionNotFoundError` and a
+`FileNotFoundError`. tether's `_async` readers raise `SessionNotFoundError` instead. Malformed
+ids raise `InvalidSessionIdError` (a `ValueError`). Listing reads the stores' summaries and
+never loads a transcript (unless the store keeps no summaries).
 """
 
 from __future__ import annotations
@@ -36,7 +46,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,39 +56,69 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import anyio
 
-from tether.errors import ConfigurationError, SessionNotFoundError
+from tether.errors import ConfigurationError, InvalidSessionIdError, SessionNotFoundError
 from tether.sessions.entries import active_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
-from tether.sessions.store import SessionKey, SessionStore, SessionSummaryEntry, StoredSession
+from tether.sessions.store import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionStore,
+    SessionStoreEntry,
+    SessionSummaryEntry,
+    StoredSession,
+)
 from tether.sessions.summary import fold_summary
 from tether.sessions.urls import open_store, opened_for_caller
 
 __all__ = [
     "ForkSessionResult",
+    "SessionFileNotFoundError",
     "SessionInfo",
     "SessionMessage",
     "delete_session",
     "delete_session_async",
+    "delete_session_via_store",
+    "fold_session_summary",
     "fork_session",
     "fork_session_async",
+    "fork_session_via_store",
     "get_session_info",
     "get_session_info_async",
+    "get_session_info_from_store",
     "get_session_messages",
     "get_session_messages_async",
+    "get_session_messages_from_store",
+    "get_subagent_messages",
+    "get_subagent_messages_async",
+    "get_subagent_messages_from_store",
+    "import_session_to_store",
     "list_sessions",
     "list_sessions_async",
+    "list_sessions_from_store",
+    "list_subagents",
+    "list_subagents_async",
+    "list_subagents_from_store",
     "locate_session",
     "rename_session",
     "rename_session_async",
+    "rename_session_via_store",
     "session_info_from_summary",
     "tag_session",
     "tag_session_async",
+    "tag_session_via_store",
 ]
 
 StoreSpec = SessionStore | str | None
+Directory = str | os.PathLike[str] | None
 _PAGE = 200
+_IMPORT_BATCH = 500
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+
+
+class SessionFileNotFoundError(SessionNotFoundError, FileNotFoundError):
+    """No session with this id: tether's `SessionNotFoundError`, and the `FileNotFoundError` the
+    Claude SDK's helpers raise (its sessions are files), so either `except` catches it."""
 
 
 @dataclass
@@ -115,6 +157,8 @@ class SessionMessage:
 
     `message` is the Anthropic Messages API dict as stored. Claude Code writes one assistant
     entry per content block, so one API response may be several consecutive `SessionMessage`s.
+    A subagent's messages carry the Agent call that started it (`parent_tool_use_id`) and the
+    subagent that made that call (`parent_agent_id`), when its transcript records them.
     """
 
     type: Literal["user", "assistant"]
@@ -139,21 +183,65 @@ class ForkSessionResult(str):
 # -- plumbing ---------------------------------------------------------------------------------
 
 
-def _sync(async_function: Callable[_P, Awaitable[_T]]) -> Callable[_P, _T]:
-    """The sync twin of a helper: runs it in a fresh event loop."""
+def _in_event_loop() -> bool:
+    """Whether this thread runs an event loop now (asyncio, or trio when it is imported)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        if trio is None:
+            return False
+        try:
+            trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            return False
+    return True
+
+
+def _run_sync(function: Callable[[], Awaitable[_T]]) -> _T:
+    """`function()` run to completion in a fresh event loop: in a worker thread when this thread
+    already runs one (the caller waits, as for any blocking call)."""
+    if not _in_event_loop():
+        return anyio.run(function)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-session-helper") as pool:
+        return pool.submit(anyio.run, function).result()
+
+
+def _sync(async_function: Callable[_P, Awaitable[_T]], name: str) -> Callable[_P, _T]:
+    """The sync helper `name` over `async_function` (see `_run_sync`)."""
 
     @functools.wraps(async_function)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return anyio.run(functools.partial(async_function, *args, **kwargs))
-        raise RuntimeError(
-            f"{run.__name__}() cannot run inside a running event loop; await {async_function.__name__}() instead"
-        )
+        return _run_sync(functools.partial(async_function, *args, **kwargs))
 
-    run.__name__ = run.__qualname__ = async_function.__name__.removesuffix("_async")
-    run.__doc__ = f"Sync twin of `{async_function.__name__}` (see there)."
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"Sync form of `{async_function.__name__}` (see there); works inside a running event loop too."
+    return run
+
+
+def _or_none(async_function: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T | None]]:
+    """`async_function` answering None, as the Claude SDK does, for an unknown or malformed id."""
+
+    @functools.wraps(async_function)
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _T | None:
+        try:
+            return await async_function(*args, **kwargs)
+        except (SessionNotFoundError, InvalidSessionIdError):
+            return None
+
+    return run
+
+
+def _or_empty(async_function: Callable[_P, Awaitable[list[_T]]]) -> Callable[_P, Awaitable[list[_T]]]:
+    """`async_function` answering `[]`, as the Claude SDK does, for an unknown or malformed id."""
+
+    @functools.wraps(async_function)
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> list[_T]:
+        try:
+            return await async_function(*args, **kwargs)
+        except (SessionNotFoundError, InvalidSessionIdError):
+            return []
+
     return run
 
 
@@ -177,21 +265,23 @@ def _check_page(limit: int | None, offset: int) -> None:
         raise ConfigurationError(f"offset must be a non-negative integer, not {offset!r}")
 
 
-async def locate_session(
-    store: SessionStore, session_id: str, directory: str | os.PathLike[str] | None = None
-) -> StoredSession:
-    """Where `session_id` lives and its summary; raises `SessionNotFoundError` if nowhere."""
+def _page(items: list[_T], limit: int | None, offset: int) -> list[_T]:
+    return items[offset:] if limit is None else items[offset : offset + limit]
+
+
+async def locate_session(store: SessionStore, session_id: str, directory: Directory = None) -> StoredSession:
+    """Where `session_id` lives and its summary; raises `SessionFileNotFoundError` if nowhere."""
     session_id = validate_session_id(session_id)
     find = getattr(store, "find", None)
     if find is not None:
         found: StoredSession | None = await find(session_id)
         if found is None:
-            raise SessionNotFoundError(session_id)
+            raise SessionFileNotFoundError(session_id)
         return found
     key = SessionKey(project_key=project_key_for_directory(directory), session_id=session_id)
     entries = await store.load(key)
     if entries is None:
-        raise SessionNotFoundError(session_id, f"looked in the project of {str(directory or os.getcwd())!r}")
+        raise SessionFileNotFoundError(session_id, f"looked in the project of {str(directory or os.getcwd())!r}")
     leaf = next((e["uuid"] for e in reversed(entries) if e.get("uuid") and not e.get("isSidechain")), None)
     return StoredSession(key=key, leaf=leaf, mtime=0, summary=fold_summary(None, entries))
 
@@ -207,11 +297,19 @@ def _epoch_ms(value: Any) -> int | None:
     return None
 
 
+def _title_of(data: dict[str, Any]) -> str | None:
+    """The summary's title; also reads a summary folded by the Claude SDK (`custom_title`/`ai_title` texts)."""
+    for value in (data.get("title"), data.get("custom_title"), data.get("ai_title")):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def session_info_from_summary(
     session_id: str, mtime: int, data: dict[str, Any], project_key: str | None = None
 ) -> SessionInfo:
     """A `SessionInfo` from a store's summary dict (see `tether.sessions.summary`)."""
-    title = data.get("title") or None
+    title = _title_of(data)
     first_prompt = data.get("first_prompt") or None
     cost = data.get("total_cost_usd")
     count = data.get("message_count")
@@ -241,50 +339,107 @@ def _info_of_entry(entry: SessionSummaryEntry, project_key: str | None) -> Sessi
     )
 
 
-# -- readers ----------------------------------------------------------------------------------
+# -- listing ----------------------------------------------------------------------------------
+
+
+async def _worktrees(directory: str | os.PathLike[str]) -> list[str]:
+    """The paths of the git worktrees of the repository holding `directory` (none outside git)."""
+    command = ["git", "-C", os.fspath(directory), "worktree", "list", "--porcelain"]
+    try:
+        done = await anyio.run_process(command, check=False)
+    except OSError:  # no git
+        return []
+    if done.returncode != 0:
+        return []
+    lines = done.stdout.decode(errors="replace").splitlines()
+    return [line.removeprefix("worktree ") for line in lines if line.startswith("worktree ")]
+
+
+async def _project_keys(directory: Directory, include_worktrees: bool) -> list[str | None]:
+    """The projects a listing covers: all (None), the directory's, and its worktrees' if asked."""
+    if directory is None:
+        return [None]
+    paths = [os.fspath(directory), *(await _worktrees(directory) if include_worktrees else [])]
+    return list(dict.fromkeys(project_key_for_directory(path) for path in paths))
+
+
+def _newest_first(infos: Iterable[SessionInfo]) -> list[SessionInfo]:
+    unique = {info.session_id: info for info in infos}
+    return sorted(unique.values(), key=lambda info: (info.last_modified, info.session_id), reverse=True)
+
+
+async def _list_paged(list_page: Any, project_key: str | None, wanted: int | None) -> list[SessionInfo]:
+    """Up to `wanted` sessions through a store's `list_page`, page after page."""
+    infos: list[SessionInfo] = []
+    cursor: str | None = None
+    while wanted is None or len(infos) < wanted:
+        size = _PAGE if wanted is None else min(_PAGE, wanted - len(infos))
+        page = await list_page(project_key, limit=max(size, 1), cursor=cursor)
+        infos.extend(_info_of_entry(item, project_key) for item in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return infos
+
+
+async def _summaries(store: SessionStore, project_key: str) -> list[SessionSummaryEntry]:
+    """The project's summaries: kept by the store, else folded from each listed session's entries."""
+    summaries = getattr(store, "list_session_summaries", None)
+    if summaries is not None:
+        return list(await summaries(project_key))
+    list_sessions = getattr(store, "list_sessions", None)
+    if list_sessions is None:
+        raise ConfigurationError(
+            f"{type(store).__name__} cannot list sessions (it has neither list_session_summaries nor list_sessions)"
+        )
+    items: list[SessionSummaryEntry] = []
+    for listed in await list_sessions(project_key):
+        entries = await store.load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
+        if entries:
+            data = fold_summary(None, entries)
+            items.append(SessionSummaryEntry(session_id=listed["session_id"], mtime=listed["mtime"], data=data))
+    return items
+
+
+async def _list_project(store: SessionStore, project_key: str | None, wanted: int | None) -> list[SessionInfo]:
+    """Up to `wanted` sessions of a project (all projects when None), newest first."""
+    list_page = getattr(store, "list_page", None)
+    if list_page is not None:
+        return await _list_paged(list_page, project_key, wanted)
+    if project_key is None:
+        raise ConfigurationError(f"{type(store).__name__} cannot list the sessions of every project; pass directory=")
+    return _newest_first(_info_of_entry(item, project_key) for item in await _summaries(store, project_key))
 
 
 async def list_sessions_async(
-    directory: str | os.PathLike[str] | None = None,
+    directory: Directory = None,
     limit: int | None = None,
     offset: int = 0,
+    include_worktrees: bool = True,
     *,
     store: StoreSpec = None,
 ) -> list[SessionInfo]:
     """Sessions newest first: of the project at `directory`, or of every project when None.
 
-    `offset` skips that many sessions, `limit` caps how many are returned.
+    With `include_worktrees` (and a `directory` inside a git repository), the sessions of the
+    repository's other worktrees are listed too, as in the Claude SDK. `offset` skips that many
+    sessions, `limit` caps how many are returned.
     """
     _check_page(limit, offset)
-    project_key = project_key_for_directory(directory) if directory is not None else None
     wanted = None if limit is None else offset + limit
+    keys = await _project_keys(directory, include_worktrees)
     async with _opened(store) as opened:
-        infos: list[SessionInfo] = []
-        list_page = getattr(opened, "list_page", None)
-        if list_page is not None:
-            cursor: str | None = None
-            while wanted is None or len(infos) < wanted:
-                size = _PAGE if wanted is None else min(_PAGE, wanted - len(infos))
-                page = await list_page(project_key, limit=max(size, 1), cursor=cursor)
-                infos.extend(_info_of_entry(item, project_key) for item in page.items)
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-        else:
-            summaries = getattr(opened, "list_session_summaries", None)
-            if summaries is None or project_key is None:
-                raise ConfigurationError(
-                    f"{type(opened).__name__} cannot list sessions"
-                    + ("" if summaries is None else " of all projects; pass directory=")
-                )
-            items = await summaries(project_key)
-            infos = [_info_of_entry(item, project_key) for item in items]
-            infos.sort(key=lambda info: (info.last_modified, info.session_id), reverse=True)
-    return infos[offset:] if wanted is None else infos[offset:wanted]
+        infos = [info for key in keys for info in await _list_project(opened, key, wanted)]
+    if len(keys) > 1:
+        infos = _newest_first(infos)
+    return _page(infos, limit, offset)
+
+
+# -- readers ----------------------------------------------------------------------------------
 
 
 async def get_session_info_async(
-    session_id: str, directory: str | os.PathLike[str] | None = None, *, store: StoreSpec = None
+    session_id: str, directory: Directory = None, *, store: StoreSpec = None
 ) -> SessionInfo:
     """What the store knows of one session, without loading its transcript."""
     async with _opened(store) as opened:
@@ -315,7 +470,7 @@ def _session_messages(entries: list[dict[str, Any]], session_id: str) -> list[Se
 
 async def get_session_messages_async(
     session_id: str,
-    directory: str | os.PathLike[str] | None = None,
+    directory: Directory = None,
     limit: int | None = None,
     offset: int = 0,
     *,
@@ -331,16 +486,101 @@ async def get_session_messages_async(
         found = await locate_session(opened, session_id, directory)
         entries = await opened.load(found.key)
     if entries is None:
-        raise SessionNotFoundError(session_id)
-    messages = _session_messages(entries, found.key["session_id"])
-    return messages[offset:] if limit is None else messages[offset : offset + limit]
+        raise SessionFileNotFoundError(session_id)
+    return _page(_session_messages(entries, found.key["session_id"]), limit, offset)
+
+
+def _agent_ids(subpaths: Iterable[str]) -> list[str]:
+    """The subagent ids of `subagents/.../agent-<id>` subpaths, in order, once each."""
+    ids: dict[str, None] = {}
+    for subpath in subpaths:
+        name = subpath.rsplit("/", 1)[-1]
+        if subpath.startswith("subagents/") and name.startswith("agent-"):
+            ids[name.removeprefix("agent-")] = None
+    return list(ids)
+
+
+def _subkey_lister(store: SessionStore) -> Callable[[SessionListSubkeysKey], Awaitable[list[str]]]:
+    list_subkeys: Callable[[SessionListSubkeysKey], Awaitable[list[str]]] | None = getattr(store, "list_subkeys", None)
+    if list_subkeys is None:
+        raise ConfigurationError(f"{type(store).__name__} cannot list sub-transcripts (it has no list_subkeys)")
+    return list_subkeys
+
+
+async def _subkeys(store: SessionStore, key: SessionKey) -> list[str]:
+    main = SessionListSubkeysKey(project_key=key["project_key"], session_id=key["session_id"])
+    return list(await _subkey_lister(store)(main))
+
+
+async def list_subagents_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> list[str]:
+    """The ids of the session's subagents (whose transcripts are `subagents/.../agent-<id>` subkeys).
+
+    The store must be able to list subkeys (`ConfigurationError` otherwise, whatever the id)."""
+    async with _opened(store) as opened:
+        _subkey_lister(opened)
+        found = await locate_session(opened, session_id, directory)
+        return _agent_ids(await _subkeys(opened, found.key))
+
+
+async def _subagent_key(store: SessionStore, key: SessionKey, agent_id: str) -> SessionKey | None:
+    """The key of the subagent's transcript (found among the subkeys when the store lists them)."""
+    if not agent_id:
+        return None
+    subpath: str | None = f"subagents/agent-{agent_id}"
+    if getattr(store, "list_subkeys", None) is not None:
+        wanted = f"agent-{agent_id}"
+        subkeys = await _subkeys(store, key)
+        subpath = next((s for s in subkeys if s.startswith("subagents/") and s.rsplit("/", 1)[-1] == wanted), None)
+    if subpath is None:
+        return None
+    return SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=subpath)
+
+
+def _subagent_messages(entries: list[dict[str, Any]], session_id: str) -> list[SessionMessage]:
+    """A subagent transcript's messages, each with the parent ids of its `agent_metadata` entry."""
+    meta: dict[str, Any] = next((e for e in reversed(entries) if e.get("type") == "agent_metadata"), {})
+    tool_use_id, parent_agent_id = meta.get("toolUseId"), meta.get("parentAgentId")
+    said = [e for e in entries if e.get("type") in ("user", "assistant") and e.get("uuid")]
+    if not said:
+        return []
+    return [
+        SessionMessage(
+            type="user" if entry["type"] == "user" else "assistant",
+            uuid=str(entry["uuid"]),
+            session_id=session_id,
+            message=entry["message"],
+            parent_tool_use_id=tool_use_id if isinstance(tool_use_id, str) else None,
+            parent_agent_id=parent_agent_id if isinstance(parent_agent_id, str) else None,
+        )
+        for entry in active_chain(entries, said[-1]["uuid"])
+        if entry.get("type") in ("user", "assistant") and isinstance(entry.get("message"), dict)
+    ]
+
+
+async def get_subagent_messages_async(
+    session_id: str,
+    agent_id: str,
+    directory: Directory = None,
+    limit: int | None = None,
+    offset: int = 0,
+    *,
+    store: StoreSpec = None,
+) -> list[SessionMessage]:
+    """The user and assistant messages of one subagent of the session, oldest first (`[]` for an
+    unknown agent id). `offset` and `limit` slice that list."""
+    _check_page(limit, offset)
+    async with _opened(store) as opened:
+        found = await locate_session(opened, session_id, directory)
+        key = await _subagent_key(opened, found.key, agent_id)
+        entries = await opened.load(key) if key is not None else None
+    return _page(_subagent_messages(entries or [], found.key["session_id"]), limit, offset)
 
 
 # -- mutations --------------------------------------------------------------------------------
 
 
 async def rename_session_async(
-    session_id: str, title: str, directory: str | os.PathLike[str] | None = None, *, store: StoreSpec = None
+    session_id: str, title: str, directory: Directory = None, *, store: StoreSpec = None
 ) -> None:
     """Give the session a title (appends a `custom-title` entry, as Claude Code does)."""
     if not isinstance(title, str) or not title.strip():
@@ -352,7 +592,7 @@ async def rename_session_async(
 
 
 async def tag_session_async(
-    session_id: str, tag: str | None, directory: str | os.PathLike[str] | None = None, *, store: StoreSpec = None
+    session_id: str, tag: str | None, directory: Directory = None, *, store: StoreSpec = None
 ) -> None:
     """Tag the session (appends a `tag` entry); `None` or `""` clears the tag."""
     if tag is not None and not isinstance(tag, str):
@@ -363,9 +603,7 @@ async def tag_session_async(
         await opened.append(found.key, [entry])
 
 
-async def delete_session_async(
-    session_id: str, directory: str | os.PathLike[str] | None = None, *, store: StoreSpec = None
-) -> None:
+async def delete_session_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> None:
     """Delete the session and its sub-transcripts. Its forks keep their whole history."""
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
@@ -377,7 +615,7 @@ async def delete_session_async(
 
 async def fork_session_async(
     session_id: str,
-    directory: str | os.PathLike[str] | None = None,
+    directory: Directory = None,
     up_to_message_id: str | None = None,
     title: str | None = None,
     *,
@@ -409,10 +647,150 @@ async def fork_session_async(
     return ForkSessionResult(new_id)
 
 
-list_sessions = _sync(list_sessions_async)
-get_session_info = _sync(get_session_info_async)
-get_session_messages = _sync(get_session_messages_async)
-rename_session = _sync(rename_session_async)
-tag_session = _sync(tag_session_async)
-delete_session = _sync(delete_session_async)
-fork_session = _sync(fork_session_async)
+# -- the Claude SDK's store-backed helpers ----------------------------------------------------------
+
+_session_info_or_none = _or_none(get_session_info_async)
+_session_messages_or_empty = _or_empty(get_session_messages_async)
+_subagents_or_empty = _or_empty(list_subagents_async)
+_subagent_messages_or_empty = _or_empty(get_subagent_messages_async)
+
+
+async def list_sessions_from_store(
+    session_store: SessionStore, directory: Directory = None, limit: int | None = None, offset: int = 0
+) -> list[SessionInfo]:
+    """The sessions of the project at `directory` (default: the current directory) in `session_store`."""
+    project = directory if directory is not None else os.getcwd()
+    return await list_sessions_async(project, limit, offset, False, store=session_store)
+
+
+async def get_session_info_from_store(
+    session_store: SessionStore, session_id: str, directory: Directory = None
+) -> SessionInfo | None:
+    """`get_session_info` on `session_store`: None for an unknown id."""
+    return await _session_info_or_none(session_id, directory, store=session_store)
+
+
+async def get_session_messages_from_store(
+    session_store: SessionStore,
+    session_id: str,
+    directory: Directory = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[SessionMessage]:
+    """`get_session_messages` on `session_store`: `[]` for an unknown id."""
+    return await _session_messages_or_empty(session_id, directory, limit, offset, store=session_store)
+
+
+async def list_subagents_from_store(
+    session_store: SessionStore, session_id: str, directory: Directory = None
+) -> list[str]:
+    """`list_subagents` on `session_store` (which must have `list_subkeys`): `[]` for an unknown id."""
+    return await _subagents_or_empty(session_id, directory, store=session_store)
+
+
+async def get_subagent_messages_from_store(
+    session_store: SessionStore,
+    session_id: str,
+    agent_id: str,
+    directory: Directory = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[SessionMessage]:
+    """`get_subagent_messages` on `session_store`: `[]` for an unknown session or agent."""
+    return await _subagent_messages_or_empty(session_id, agent_id, directory, limit, offset, store=session_store)
+
+
+async def rename_session_via_store(
+    session_store: SessionStore, session_id: str, title: str, directory: Directory = None
+) -> None:
+    """`rename_session` on `session_store`."""
+    await rename_session_async(session_id, title, directory, store=session_store)
+
+
+async def tag_session_via_store(
+    session_store: SessionStore, session_id: str, tag: str | None, directory: Directory = None
+) -> None:
+    """`tag_session` on `session_store`."""
+    await tag_session_async(session_id, tag, directory, store=session_store)
+
+
+async def delete_session_via_store(session_store: SessionStore, session_id: str, directory: Directory = None) -> None:
+    """`delete_session` on `session_store`. As in the SDK, deleting an unknown session does
+    nothing, nor does deleting from a store without `delete` (an append-only store)."""
+    validate_session_id(session_id)
+    if getattr(session_store, "delete", None) is None:
+        return
+    try:
+        await delete_session_async(session_id, directory, store=session_store)
+    except SessionNotFoundError:
+        return
+
+
+async def fork_session_via_store(
+    session_store: SessionStore,
+    session_id: str,
+    directory: Directory = None,
+    up_to_message_id: str | None = None,
+    title: str | None = None,
+) -> ForkSessionResult:
+    """`fork_session` on `session_store`."""
+    return await fork_session_async(session_id, directory, up_to_message_id, title, store=session_store)
+
+
+async def _append_batches(store: SessionStore, key: SessionKey, entries: list[SessionStoreEntry], size: int) -> None:
+    for start in range(0, len(entries), size):
+        await store.append(key, entries[start : start + size])
+
+
+async def import_session_to_store(
+    session_id: str,
+    store: SessionStore,
+    *,
+    directory: Directory = None,
+    include_subagents: bool = True,
+    batch_size: int = _IMPORT_BATCH,
+) -> None:
+    """Copy a Claude Code session (a transcript under `$CLAUDE_CONFIG_DIR`, default `~/.claude`)
+    into `store`, entries verbatim, `batch_size` per append, with its subagents' transcripts
+    unless `include_subagents` is False. The session keeps its id and project, so it resumes
+    from the same directory. Raises `SessionFileNotFoundError` when there is no such transcript.
+    (`import_claude_code_sessions` imports many sessions at once.)
+    """
+    from tether.sessions.jsonl import JsonlStore
+
+    source = JsonlStore(os.environ.get("CLAUDE_CONFIG_DIR") or "~/.claude")
+    found = await locate_session(source, session_id, directory)
+    size = batch_size if batch_size > 0 else _IMPORT_BATCH
+    await _append_batches(store, found.key, await source.load(found.key) or [], size)
+    if not include_subagents:
+        return
+    for subpath in await _subkeys(source, found.key):
+        sub = SessionKey(project_key=found.key["project_key"], session_id=found.key["session_id"], subpath=subpath)
+        await _append_batches(store, sub, await source.load(sub) or [], size)
+
+
+def fold_session_summary(
+    prev: SessionSummaryEntry | None, key: SessionKey, entries: list[SessionStoreEntry]
+) -> SessionSummaryEntry:
+    """The session's summary after `entries` are appended, from the one before (`prev`, or None).
+
+    For store authors, as in the Claude SDK: call it in `append` for main transcripts (keys
+    without `subpath`) and return the result from `list_session_summaries`; tether's listings
+    read it (its `data` is tether's summary, see `tether.sessions.summary`). `mtime` stays as in
+    `prev` (0 for a new session): set it to the store's own write time.
+    """
+    data = fold_summary(prev["data"] if prev is not None else None, entries)
+    return SessionSummaryEntry(session_id=key["session_id"], mtime=prev["mtime"] if prev is not None else 0, data=data)
+
+
+# -- the Claude SDK's sync helpers ----------------------------------------------------------------
+
+list_sessions = _sync(list_sessions_async, "list_sessions")
+get_session_info = _sync(_session_info_or_none, "get_session_info")
+get_session_messages = _sync(_session_messages_or_empty, "get_session_messages")
+list_subagents = _sync(_subagents_or_empty, "list_subagents")
+get_subagent_messages = _sync(_subagent_messages_or_empty, "get_subagent_messages")
+rename_session = _sync(rename_session_async, "rename_session")
+tag_session = _sync(tag_session_async, "tag_session")
+delete_session = _sync(delete_session_async, "delete_session")
+fork_session = _sync(fork_session_async, "fork_session")

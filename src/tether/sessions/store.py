@@ -23,12 +23,17 @@ source (recursively) followed by its own entries. Session ids are unique within 
 scope): one id never names two sessions in different projects.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
+# runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from typing_extensions import NotRequired
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:  # the TypedDict of 3.10 does not understand NotRequired
+    from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
     "NO_LEAF",
@@ -37,6 +42,7 @@ __all__ = [
     "SessionPage",
     "SessionStore",
     "SessionStoreEntry",
+    "SessionStoreFlushMode",
     "SessionStoreListEntry",
     "SessionSummaryEntry",
     "StoredSession",
@@ -46,7 +52,11 @@ NO_LEAF = ""
 """`expected_leaf=NO_LEAF`: the append must be the first uuid-bearing write of the session."""
 
 SessionStoreEntry = dict[str, Any]
-"""One transcript entry (a JSON object of the Claude Code transcript shape)."""
+"""One transcript entry (a JSON object of the Claude Code transcript shape: `type`, usually `uuid`
+and `timestamp`, and any other keys, which stores keep as they are)."""
+
+SessionStoreFlushMode = Literal["batched", "eager"]
+"""The values of `AgentOptions.session_store_flush` (the Claude Agent SDK's names)."""
 
 
 class SessionKey(TypedDict):

@@ -4,17 +4,41 @@ A tool has a name, a description, a JSON schema for its input, and one async met
 `@tool(name, description, input_schema)` turns an async function into a tool, exactly as in the
 Claude Agent SDK: the function receives the input dict and returns
 `{"content": [{"type": "text", "text": ...}], "is_error": bool}`.
-`create_sdk_mcp_server(name, version, tools)` groups tools under a server name; passed in
+`create_sdk_mcp_server(name, version, tools)` serves tools from a real `mcp.server.Server`
+(`{"type": "sdk", "name", "instance"}`, as the SDK returns it); passed in
 `mcp_servers={"calc": server}`, its tools reach the model as `mcp__calc__<tool>`.
 """
 
 from __future__ import annotations
 
 import inspect
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypedDict, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    runtime_checkable,
+)
+
+import typing_extensions
+from typing_extensions import TypedDict, get_type_hints, is_typeddict
+
+if TYPE_CHECKING:
+    from mcp.server import Server as McpServer
+    from mcp.types import ToolAnnotations
+else:  # resolvable at runtime too (typing.get_type_hints on the types below)
+    McpServer = Any
+    ToolAnnotations = Any
 
 __all__ = [
     "McpSdkServerConfig",
@@ -75,23 +99,17 @@ ToolHandler = Callable[[T], Awaitable[dict[str, Any]]]
 
 @dataclass
 class SdkMcpTool(Generic[T]):
-    """A tool made with `@tool`: the Claude Agent SDK's shape, usable wherever a `Tool` is."""
+    """A tool made with `@tool`, as in the Claude Agent SDK: served by `create_sdk_mcp_server`.
+
+    `input_schema` is kept as given (a JSON schema, `{"param": type}` or a TypedDict);
+    `schema_from_annotation` gives the JSON schema the model sees.
+    """
 
     name: str
     description: str
-    input_schema: dict[str, Any]
+    input_schema: type[T] | dict[str, Any]
     handler: ToolHandler[T]
-    annotations: dict[str, Any] | None = None
-
-    async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
-        """Call the handler; its `{"content", "is_error"}` dict becomes a `ToolResult`."""
-        outcome = await self.handler(input)  # type: ignore[arg-type]
-        if not isinstance(outcome, Mapping):
-            return ToolResult(content=str(outcome))
-        content = outcome.get("content", "")
-        if not isinstance(content, (str, list)):
-            content = str(content)
-        return ToolResult(content=content, is_error=bool(outcome.get("is_error", False)))
+    annotations: ToolAnnotations | Mapping[str, Any] | None = None
 
 
 _JSON_TYPES: dict[Any, str] = {
@@ -101,25 +119,84 @@ _JSON_TYPES: dict[Any, str] = {
     bool: "boolean",
     list: "array",
     dict: "object",
+    type(None): "null",
 }
+_WRAPPERS = (typing_extensions.NotRequired, typing_extensions.Required, typing_extensions.ReadOnly)
 
 
 def schema_from_annotation(input_schema: Any) -> dict[str, Any]:
-    """A JSON schema from what `@tool` accepts: a schema, `{"param": type}`, or a TypedDict."""
+    """The JSON schema of what `@tool` accepts: a JSON schema, `{"param": type}`, or a TypedDict.
+
+    Types map to JSON types: `str`, `int`, `float`, `bool`, `list[X]`, `dict`, `Literal[...]`,
+    unions and `Optional`, nested TypedDicts; `Annotated[type, "text"]` adds a description.
+    """
     if isinstance(input_schema, Mapping):
-        if input_schema.get("type") == "object" or "properties" in input_schema:
+        if isinstance(input_schema.get("type"), str) or "properties" in input_schema:
             return dict(input_schema)
-        fields = dict(input_schema)
-    elif inspect.isclass(input_schema) and hasattr(input_schema, "__annotations__"):
-        fields = dict(input_schema.__annotations__)
-    else:
-        raise TypeError(f"input_schema must be a JSON schema, a dict of types or a TypedDict, not {input_schema!r}")
-    properties = {name: {"type": _JSON_TYPES.get(kind, "string")} for name, kind in fields.items()}
-    return {"type": "object", "properties": properties, "required": list(fields)}
+        properties = {str(name): _type_schema(kind) for name, kind in input_schema.items()}
+        return {"type": "object", "properties": properties, "required": list(properties)}
+    if is_typeddict(input_schema):
+        return _typeddict_schema(input_schema)
+    if inspect.isclass(input_schema) and getattr(input_schema, "__annotations__", None):
+        hints = get_type_hints(input_schema, include_extras=True)
+        properties = {name: _type_schema(kind) for name, kind in hints.items()}
+        return {"type": "object", "properties": properties, "required": list(properties)}
+    return {"type": "object", "properties": {}}
+
+
+def _typeddict_schema(typed_dict: Any) -> dict[str, Any]:
+    hints = get_type_hints(typed_dict, include_extras=True)
+    schema: dict[str, Any] = {"type": "object", "properties": {name: _type_schema(k) for name, k in hints.items()}}
+    required = [name for name, kind in hints.items() if _is_required(typed_dict, name, kind)]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _is_required(typed_dict: Any, name: str, kind: Any) -> bool:
+    # The resolved hint decides: with postponed annotations `__required_keys__` misses NotRequired.
+    origin = get_origin(kind)
+    if origin is typing_extensions.NotRequired:
+        return False
+    return origin is typing_extensions.Required or name in typed_dict.__required_keys__
+
+
+def _type_schema(kind: Any) -> dict[str, Any]:
+    """The JSON schema of one Python type annotation."""
+    if isinstance(kind, Mapping):  # already a JSON schema fragment
+        return dict(kind)
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in _WRAPPERS:
+        return _type_schema(args[0])
+    if origin is Annotated:
+        schema = _type_schema(args[0])
+        description = next((meta for meta in args[1:] if isinstance(meta, str)), None)
+        return {**schema, "description": description} if description is not None else schema
+    if kind is Any:
+        return {}
+    if kind in _JSON_TYPES:
+        return {"type": _JSON_TYPES[kind]}
+    if origin is Literal:
+        return {"enum": list(args)}
+    if origin is Union or isinstance(kind, types.UnionType):
+        options = [arg for arg in args if arg is not type(None)]
+        if len(options) == 1:
+            return _type_schema(options[0])
+        return {"anyOf": [_type_schema(arg) for arg in options]}
+    if origin in (list, tuple, set, frozenset):
+        return {"type": "array", "items": _type_schema(args[0])} if args else {"type": "array"}
+    if origin is dict:
+        return {"type": "object"}
+    if is_typeddict(kind):
+        return _typeddict_schema(kind)
+    return {"type": "string"}
 
 
 def tool(
-    name: str, description: str, input_schema: Any, annotations: dict[str, Any] | None = None
+    name: str,
+    description: str,
+    input_schema: Any,
+    annotations: ToolAnnotations | Mapping[str, Any] | None = None,
 ) -> Callable[[ToolHandler[Any]], SdkMcpTool[Any]]:
     """Make a tool of an async function `handler(args: dict) -> {"content": [...]}`."""
 
@@ -127,7 +204,7 @@ def tool(
         return SdkMcpTool(
             name=name,
             description=description,
-            input_schema=schema_from_annotation(input_schema),
+            input_schema=input_schema,
             handler=handler,
             annotations=annotations,
         )
@@ -136,16 +213,24 @@ def tool(
 
 
 class McpSdkServerConfig(TypedDict):
-    """An in-process MCP server: `{"type": "sdk", "name", "version", "tools"}`."""
+    """An in-process MCP server: `{"type": "sdk", "name", "instance"}`.
 
-    type: str
+    `instance` is an `mcp.server.Server`: the one `create_sdk_mcp_server` builds, or your own.
+    """
+
+    type: Literal["sdk"]
     name: str
-    version: str
-    tools: list[SdkMcpTool[Any]]
+    instance: McpServer
 
 
 def create_sdk_mcp_server(
     name: str, version: str = "1.0.0", tools: list[SdkMcpTool[Any]] | None = None
 ) -> McpSdkServerConfig:
-    """Group tools into an in-process server to pass in `AgentOptions.mcp_servers`."""
-    return McpSdkServerConfig(type="sdk", name=name, version=version, tools=list(tools or []))
+    """An in-process MCP server (an `mcp.server.Server`) serving `tools`, for `AgentOptions.mcp_servers`.
+
+    Arguments are checked against each tool's schema; unknown tools, invalid arguments and
+    exceptions raised by a handler come back as error results, never as failures of the run.
+    """
+    from tether.tools.mcp import build_tool_server
+
+    return McpSdkServerConfig(type="sdk", name=name, instance=build_tool_server(name, version, list(tools or [])))

@@ -11,16 +11,20 @@ async with McpServers({"files": {"command": "npx", "args": ["-y", "@mcp/server-f
 
 Server configs, as in the Claude Agent SDK: stdio (`{"type": "stdio" or absent, "command",
 "args", "env"}`), streamable HTTP (`{"type": "http", "url", "headers"}`), SSE (`{"type": "sse",
-"url", "headers"}`) and in-process servers (`{"type": "sdk", ...}` from `create_sdk_mcp_server`,
-or with an `"instance"` of an `mcp` server). `mcp_servers` may also be the path of a JSON file, or
-JSON text, holding `{"mcpServers": {...}}`.
+"url", "headers"}`) and in-process servers (`{"type": "sdk", "name", "instance"}`: the `instance` is
+an `mcp.server.Server`, built by `create_sdk_mcp_server` or by you, served over the `mcp` package's
+in-memory transport). `mcp_servers` may also be the path of a JSON file, or JSON text, holding
+`{"mcpServers": {...}}`.
+
+The tools of a `create_sdk_mcp_server` server are called directly, without the in-memory round
+trip; both ways run the same code (`ToolSet.call`) and give the same results.
 
 Servers connect concurrently. A server that cannot be reached, fails its handshake or takes
 longer than `connect_timeout` is reported with status `failed` (and its reason in `errors`); the
-others are used. Everything is closed on exit. With servers to connect (anything but `@tool`
-servers), enter and exit in the same task, and exit sets in the reverse order of entering them:
-each server lives in a task of a task group held by this object (the `mcp` client's own task
-groups need the same).
+others are used. Everything is closed on exit. With servers to connect (anything but
+`create_sdk_mcp_server` servers), enter and exit in the same task, and exit sets in the reverse
+order of entering them: each server lives in a task of a task group held by this object (the `mcp`
+client's own task groups need the same).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+import weakref
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +46,23 @@ import anyio
 from anyio.abc import TaskGroup
 
 from tether.errors import ConfigurationError
-from tether.tools.base import SdkMcpTool, Tool, ToolContext, ToolResult
+from tether.tools.base import SdkMcpTool, Tool, ToolContext, ToolResult, schema_from_annotation
+from tether.tools.validation import input_problem
 
 if TYPE_CHECKING:
     from mcp import Client
+    from mcp.server import Server
+    from mcp.types import CallToolResult, ContentBlock, ToolAnnotations
 
-__all__ = ["McpServers", "McpTool", "SdkServerTool", "load_mcp_servers", "mcp_tool_name"]
+__all__ = [
+    "McpServers",
+    "McpTool",
+    "SdkServerTool",
+    "ToolSet",
+    "build_tool_server",
+    "load_mcp_servers",
+    "mcp_tool_name",
+]
 
 DEFAULT_CONNECT_TIMEOUT = 30.0
 MAX_LIST_PAGES = 100
@@ -88,28 +104,167 @@ def load_mcp_servers(spec: Mapping[str, Any] | str | Path | None) -> dict[str, d
     return servers
 
 
+# -- in-process @tool servers ---------------------------------------------------------------------
+
+
 @dataclass
-class SdkServerTool:
-    """A `@tool` of an in-process server, exposed as `mcp__<server>__<tool>`."""
+class ToolSet:
+    """The `@tool` tools of one `create_sdk_mcp_server` server, and how a call of one runs."""
 
     name: str
-    inner: SdkMcpTool[Any]
+    version: str
+    tools: dict[str, SdkMcpTool[Any]]
+    schemas: dict[str, dict[str, Any]]
+
+    @classmethod
+    def of(cls, name: str, version: str, tools: Sequence[SdkMcpTool[Any]]) -> ToolSet:
+        """Check the tools (SdkMcpTool, names unique) and compute their JSON schemas."""
+        by_name: dict[str, SdkMcpTool[Any]] = {}
+        for item in tools:
+            if not isinstance(item, SdkMcpTool):
+                raise ConfigurationError(f"create_sdk_mcp_server({name!r}): {item!r} is not a @tool tool")
+            if item.name in by_name:
+                raise ConfigurationError(f"create_sdk_mcp_server({name!r}): two tools are named {item.name!r}")
+            by_name[item.name] = item
+        schemas = {tool_name: schema_from_annotation(item.input_schema) for tool_name, item in by_name.items()}
+        return cls(name, version, by_name, schemas)
+
+    def wire_tools(self) -> list[Any]:
+        """The tools as `tools/list` lists them (`mcp.types.Tool`)."""
+        from mcp.types import Tool as WireTool
+
+        return [
+            WireTool(
+                name=item.name,
+                description=item.description,
+                input_schema=self.schemas[item.name],
+                annotations=_wire_annotations(item),
+            )
+            for item in self.tools.values()
+        ]
+
+    async def call(self, tool_name: str, arguments: dict[str, Any]) -> CallToolResult:
+        """Run one tool. Unknown tools, invalid arguments and handler failures are error results."""
+        item = self.tools.get(tool_name)
+        if item is None:
+            return _error_result(f"Tool '{tool_name}' not found")
+        problem = input_problem(self.schemas[tool_name], arguments)
+        if problem is not None:
+            return _error_result(f"Input validation error: {problem}")
+        try:
+            return _call_result(await item.handler(arguments))
+        except Exception as error:
+            return _error_result(str(error) or type(error).__name__)
+
+
+_TOOL_SETS: weakref.WeakKeyDictionary[Any, ToolSet] = weakref.WeakKeyDictionary()
+"""The servers `build_tool_server` made, with their tools (for the direct-call fast path)."""
+
+
+def build_tool_server(name: str, version: str, tools: Sequence[SdkMcpTool[Any]]) -> Server[Any]:
+    """A low-level `mcp.server.Server` that lists `tools` and runs their calls (`ToolSet.call`)."""
+    from mcp.server import Server, ServerRequestContext
+    from mcp.types import CallToolRequestParams, ListToolsResult, PaginatedRequestParams
+
+    tool_set = ToolSet.of(name, version, tools)
+    listed = tool_set.wire_tools()
+
+    async def list_tools(ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams | None) -> ListToolsResult:
+        return ListToolsResult(tools=listed)
+
+    async def call_tool(ctx: ServerRequestContext[Any, Any], params: CallToolRequestParams) -> CallToolResult:
+        return await tool_set.call(params.name, dict(params.arguments or {}))
+
+    server: Server[Any] = Server(name, version=version, on_list_tools=list_tools, on_call_tool=call_tool)
+    _TOOL_SETS[server] = tool_set
+    return server
+
+
+def _wire_annotations(item: SdkMcpTool[Any]) -> ToolAnnotations | None:
+    from mcp.types import ToolAnnotations
+    from pydantic import ValidationError
+
+    if item.annotations is None or isinstance(item.annotations, ToolAnnotations):
+        return item.annotations
+    try:
+        return ToolAnnotations.model_validate(dict(item.annotations))
+    except (ValidationError, TypeError, ValueError) as error:
+        raise ConfigurationError(f"@tool {item.name!r}: invalid annotations ({error})") from error
+
+
+def _error_result(message: str) -> CallToolResult:
+    from mcp.types import CallToolResult, TextContent
+
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def _call_result(outcome: Any) -> CallToolResult:
+    """The MCP result of a handler's `{"content": [...], "is_error": bool}`."""
+    from mcp.types import CallToolResult, TextContent
+
+    if not isinstance(outcome, Mapping):
+        raise TypeError(f"the tool returned {type(outcome).__name__}, not a dict with 'content'")
+    content = outcome.get("content", [])
+    if isinstance(content, str):
+        blocks: list[ContentBlock] = [TextContent(type="text", text=content)]
+    elif isinstance(content, list):
+        blocks = [_handler_block(item) for item in content]
+    else:
+        raise TypeError(f"the tool's 'content' is {type(content).__name__}, not a list of blocks")
+    return CallToolResult(content=blocks, is_error=bool(outcome.get("is_error", False)))
+
+
+def _handler_block(item: Any) -> ContentBlock:
+    """One content block of a handler's result as MCP content (MCP's own field names)."""
+    from mcp.types import AudioContent, EmbeddedResource, ImageContent, ResourceLink, TextContent
+    from pydantic import ValidationError
+
+    models: dict[str, type[ContentBlock]] = {
+        "text": TextContent,
+        "image": ImageContent,
+        "audio": AudioContent,
+        "resource_link": ResourceLink,
+        "resource": EmbeddedResource,
+    }
+    kind = item.get("type") if isinstance(item, Mapping) else None
+    model = models.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        return TextContent(type="text", text=f"[content of type {kind!r} not shown]")
+    try:
+        return model.model_validate(item)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ValueError(f"invalid {kind} block: {where}: {problem['msg']}") from None
+
+
+@dataclass
+class SdkServerTool:
+    """A tool of a `create_sdk_mcp_server` server, exposed as `mcp__<server>__<tool>`, called directly."""
+
+    name: str
+    tool_set: ToolSet = field(repr=False)
+    remote_name: str
 
     @property
     def description(self) -> str:
-        return self.inner.description
+        return self.tool_set.tools[self.remote_name].description
 
     @property
     def input_schema(self) -> dict[str, Any]:
-        return self.inner.input_schema
+        return self.tool_set.schemas[self.remote_name]
 
     @property
     def annotations(self) -> dict[str, Any] | None:
-        return self.inner.annotations
+        annotations = _wire_annotations(self.tool_set.tools[self.remote_name])
+        return annotations.model_dump(by_alias=True, exclude_none=True) if annotations else None
 
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
-        """Call the tool's handler."""
-        return await self.inner.call(input, context)
+        """Call the tool's handler (what a call through the server's `tools/call` runs)."""
+        return _tool_result(await self.tool_set.call(self.remote_name, input))
+
+
+# -- connected servers -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -137,31 +292,42 @@ class McpTool:
             return ToolResult(f"MCP server {self.server!r} is disconnected", is_error=True)
         except TimeoutError:
             return ToolResult(f"MCP server {self.server!r} did not answer within {self.timeout:g}s", is_error=True)
-        blocks = [_content_block(item) for item in result.content]
-        if not blocks and result.structured_content is not None:
-            blocks = [{"type": "text", "text": json.dumps(result.structured_content)}]
-        structured: dict[str, Any] = {"content": blocks}
-        if result.structured_content is not None:
-            structured["structuredContent"] = result.structured_content
-        return ToolResult(blocks, is_error=bool(result.is_error), structured=structured)
+        return _tool_result(result)
 
 
-def _content_block(item: Any) -> dict[str, Any]:
+def _tool_result(result: CallToolResult) -> ToolResult:
+    """The tool result of an MCP `CallToolResult`: Anthropic content blocks, plus the raw form.
+
+    An error made only of text is given as one string, like every other tool error of tether.
+    """
+    blocks = [_content_block(item) for item in result.content]
+    if not blocks and result.structured_content is not None:
+        blocks = [{"type": "text", "text": json.dumps(result.structured_content)}]
+    structured: dict[str, Any] = {"content": blocks}
+    if result.structured_content is not None:
+        structured["structuredContent"] = result.structured_content
+    content: str | list[dict[str, Any]] = blocks
+    if result.is_error and all(block["type"] == "text" for block in blocks):
+        content = "\n".join(block["text"] for block in blocks)
+    return ToolResult(content, is_error=bool(result.is_error), structured=structured)
+
+
+def _content_block(item: ContentBlock) -> dict[str, Any]:
     """An Anthropic content block for one MCP content item."""
-    kind = getattr(item, "type", None)
-    if kind == "text":
+    from mcp.types import AudioContent, EmbeddedResource, ImageContent, ResourceLink, TextContent, TextResourceContents
+
+    if isinstance(item, TextContent):
         return {"type": "text", "text": item.text}
-    if kind == "image":
+    if isinstance(item, ImageContent):
         return {"type": "image", "source": {"type": "base64", "media_type": item.mime_type, "data": item.data}}
-    if kind == "resource":
+    if isinstance(item, EmbeddedResource):
         resource = item.resource
-        text = getattr(resource, "text", None)
-        if text is not None:
-            return {"type": "text", "text": text}
-        return {"type": "text", "text": f"[binary resource {resource.uri} ({getattr(resource, 'mime_type', None)})]"}
-    if kind == "resource_link":
+        if isinstance(resource, TextResourceContents):
+            return {"type": "text", "text": resource.text}
+        return {"type": "text", "text": f"[binary resource {resource.uri} ({resource.mime_type})]"}
+    if isinstance(item, ResourceLink):
         return {"type": "text", "text": f"[resource {item.name}: {item.uri}]"}
-    if kind == "audio":
+    if isinstance(item, AudioContent):
         return {"type": "text", "text": f"[audio content ({item.mime_type}), not shown]"}
     return {"type": "text", "text": str(item)}
 
@@ -230,9 +396,7 @@ class McpServers:
     async def __aenter__(self) -> McpServers:
         connected = []
         for server in self._servers:
-            if server.config.get("type") == "sdk" and "instance" not in server.config:
-                self._add_sdk_tools(server)
-            else:
+            if not self._add_in_process(server):
                 connected.append(server)
         if not connected:  # nothing to hold open: no task group, so no cancel scope to nest
             return self
@@ -259,18 +423,25 @@ class McpServers:
             return None
         return await group.__aexit__(*exc_info)
 
-    def _add_sdk_tools(self, server: _Server) -> None:
-        tools = server.config.get("tools", [])
-        if not isinstance(tools, list) or not all(isinstance(t, SdkMcpTool) for t in tools):
-            server.status, server.error = "failed", "an sdk server needs a list of @tool tools"
+    def _add_in_process(self, server: _Server) -> bool:
+        """Set up a server with nothing to connect (a `create_sdk_mcp_server` one); False for the others."""
+        if server.config.get("type") != "sdk":
+            return False
+        instance = server.config.get("instance")
+        if instance is None:
+            server.status = "failed"
+            server.error = "an sdk server needs an 'instance' (an mcp.server.Server, e.g. from create_sdk_mcp_server)"
         else:
-            server.tools = [SdkServerTool(mcp_tool_name(server.name, t.name), t) for t in tools]
+            from mcp.server import Server
+
+            tool_set = _TOOL_SETS.get(instance) if isinstance(instance, Server) else None
+            if tool_set is None:
+                return False
+            server.tools = [SdkServerTool(mcp_tool_name(server.name, n), tool_set, n) for n in tool_set.tools]
             server.status = "connected"
-            server.server_info = {
-                "name": server.config.get("name", server.name),
-                "version": server.config.get("version"),
-            }
+            server.server_info = {"name": tool_set.name, "version": tool_set.version}
         server.ready.set()
+        return True
 
     async def _serve(self, server: _Server) -> None:
         """Connect one server, list its tools, and hold the connection until the set closes."""

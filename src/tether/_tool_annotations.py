@@ -1,0 +1,33 @@
+"""`ToolAnnotations`: hints about a tool for `@tool(annotations=...)`, as in the Claude Agent SDK.
+
+Imported by `tether.ToolAnnotations` on first use only, since it needs `mcp` and `pydantic`, which
+are slow to import and which nothing else needs before a tool is served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.types import ToolAnnotations as McpToolAnnotations
+from pydantic import ConfigDict
+
+__all__ = ["ToolAnnotations"]
+
+
+class ToolAnnotations(McpToolAnnotations):
+    """An `mcp.types.ToolAnnotations` that also takes `maxResultSizeChars` and any other key.
+
+    Each hint may be given in either spelling (`readOnlyHint=True` or `read_only_hint=True`).
+    `maxResultSizeChars` (or `max_result_size_chars`; given both, the camelCase one wins) is
+    Claude Code's hint of how large a result may be before it is cut.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    maxResultSizeChars: int | None = None
+
+    def __init__(self, **data: Any) -> None:
+        snake = data.pop("max_result_size_chars", None)
+        if snake is not None:
+            data.setdefault("maxResultSizeChars", snake)
+        super().__init__(**data)
