@@ -73,7 +73,7 @@ async def test_interrupt_stops_the_run_and_leaves_a_consistent_session(store: Se
     thinking = anyio.Event()
 
     async def slow(request: Any) -> str:
-        if len(request.messages) == 1:  # the first prompt: the model takes forever
+        if not thinking.is_set():  # the first call: the model takes forever
             thinking.set()
             await anyio.sleep_forever()
         return "after the interrupt"

@@ -41,6 +41,7 @@ TETHER_ONLY = set(
     SessionInfo SessionNotFoundError SessionStartHookInput SyncHookJSONOutput TetherError Tool
     ToolContext ToolError ToolResult UnsupportedOptionError copy_sessions delete_session_async
     export_session fork_session_async get_session_info_async get_session_messages_async
+    get_subagent_messages_async list_subagents_async
     import_claude_code_sessions list_sessions_async rename_session_async tag_session_async
     """.split()
 )

@@ -134,6 +134,11 @@ class _Mailbox(Generic[_T]):
         """Whether items are waiting to be taken."""
         return bool(self._items)
 
+    @property
+    def drained(self) -> bool:
+        """Whether the box is closed and empty: `get()` would return None at once."""
+        return self._closed and not self._items
+
     def put(self, item: _T) -> bool:
         """Queue `item`; False (and nothing queued) when the box is closed."""
         if self._closed:
@@ -300,6 +305,11 @@ class _Conversation:
                     self._prompts.close()
 
         self._feeders.append(_Background.start(read))
+
+    @property
+    def ended(self) -> bool:
+        """Whether every message has been read and no more will come."""
+        return self._messages.drained
 
     async def receive(self) -> Message | None:
         """The next message (waiting for it), None once the conversation has ended."""
@@ -556,6 +566,12 @@ class AgentClient:
             raise CLIConnectionError(_NOT_CONNECTED)
         return self._conversation
 
+    def _readable(self) -> _Conversation:
+        conversation = self._live()
+        if conversation.ended:  # reading on would return at once, again and again
+            raise CLIConnectionError("the conversation has ended (its prompt stream ended): nothing more to receive")
+        return conversation
+
     def _agent(self) -> Agent:
         agent = self._live().agent
         if agent is None:  # pragma: no cover - a conversation is stored only once its agent is open
@@ -604,13 +620,13 @@ class AgentClient:
 
     async def receive_messages(self) -> AsyncIterator[Message]:
         """Every message, as it comes, for as long as the client is connected."""
-        conversation = self._live()
+        conversation = self._readable()
         while (message := await conversation.receive()) is not None:
             yield message
 
     async def receive_response(self) -> AsyncIterator[Message]:
         """The next messages, waiting for them, up to and including a `ResultMessage`."""
-        conversation = self._live()
+        conversation = self._readable()
         while (message := await conversation.receive()) is not None:
             yield message
             if isinstance(message, ResultMessage):

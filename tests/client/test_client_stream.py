@@ -169,6 +169,8 @@ async def test_connect_with_a_prompt_stream_ends_with_it(project: Path) -> None:
         messages = [m async for m in client.receive_messages()]  # ends after the last answer
         with pytest.raises(CLIConnectionError):
             await client.query("too late")
+        with pytest.raises(CLIConnectionError, match="ended"):  # not an empty stream, again and again
+            [m async for m in client.receive_response()]
         await client.disconnect()
     assert results(messages) == ["you said: x", "you said: y"]
 

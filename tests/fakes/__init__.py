@@ -19,7 +19,17 @@ from __future__ import annotations
 
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.fakes.script import Disconnect, ErrorReply, Reply, StreamErrorReply, Text, Thinking, ToolUse
+from tests.fakes.script import (
+    Disconnect,
+    ErrorReply,
+    Reply,
+    ServerToolResult,
+    ServerToolUse,
+    StreamErrorReply,
+    Text,
+    Thinking,
+    ToolUse,
+)
 
 __all__ = [
     "Disconnect",
@@ -27,6 +37,8 @@ __all__ = [
     "FakeAnthropicServer",
     "FakeOpenAIServer",
     "Reply",
+    "ServerToolResult",
+    "ServerToolUse",
     "StreamErrorReply",
     "Text",
     "Thinking",

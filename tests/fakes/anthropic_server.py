@@ -6,7 +6,18 @@ import itertools
 import json
 from typing import Any
 
-from tests.fakes.script import Reply, ScriptItem, StreamErrorReply, Text, Thinking, ToolUse, split
+from tests.fakes.script import (
+    Block,
+    Reply,
+    ScriptItem,
+    ServerToolResult,
+    ServerToolUse,
+    StreamErrorReply,
+    Text,
+    Thinking,
+    ToolUse,
+    split,
+)
 from tests.fakes.server import FakeServer, _Handler
 
 ERROR_TYPES = {
@@ -98,17 +109,7 @@ def stream_events(reply: Reply, model: str, number: int) -> list[dict[str, Any]]
     """The SSE events of `reply`, as the Messages API streams them."""
     events: list[dict[str, Any]] = [message_start(reply, model, number), {"type": "ping"}]
     for index, block in enumerate(reply.blocks):
-        if isinstance(block, Text):
-            start: dict[str, Any] = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": piece} for piece in split(block.text, reply.chunk_size)]
-        elif isinstance(block, Thinking):
-            start = {"type": "thinking", "thinking": "", "signature": ""}
-            deltas = [{"type": "thinking_delta", "thinking": p} for p in split(block.thinking, reply.chunk_size)]
-            deltas.append({"type": "signature_delta", "signature": block.signature})
-        else:
-            start = {"type": "tool_use", "id": _tool_id(block, number, index), "name": block.name, "input": {}}
-            text = json.dumps(block.input)
-            deltas = [{"type": "input_json_delta", "partial_json": p} for p in split(text, reply.chunk_size)]
+        start, deltas = _block_events(block, reply.chunk_size, number, index)
         events.append({"type": "content_block_start", "index": index, "content_block": start})
         events.extend({"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas)
         events.append({"type": "content_block_stop", "index": index})
@@ -116,16 +117,43 @@ def stream_events(reply: Reply, model: str, number: int) -> list[dict[str, Any]]
         {
             "type": "message_delta",
             "delta": {"stop_reason": reply.final_stop_reason, "stop_sequence": None},
-            "usage": {
-                "input_tokens": reply.input_tokens,
-                "cache_creation_input_tokens": reply.cache_creation_input_tokens,
-                "cache_read_input_tokens": reply.cache_read_input_tokens,
-                "output_tokens": reply.output_tokens,
-            },
+            "usage": _final_usage(reply),
         }
     )
     events.append({"type": "message_stop"})
     return events
+
+
+def _block_events(
+    block: Block, chunk_size: int, number: int, index: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The `content_block_start` block and the deltas of one content block."""
+    if isinstance(block, Text):
+        return {"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in split(block.text, chunk_size)]
+    if isinstance(block, Thinking):
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in split(block.thinking, chunk_size)]
+        deltas.append({"type": "signature_delta", "signature": block.signature})
+        return {"type": "thinking", "thinking": "", "signature": ""}, deltas
+    if isinstance(block, ServerToolResult):
+        return {"type": block.type, "tool_use_id": block.tool_use_id, "content": block.content}, []
+    if isinstance(block, ServerToolUse):
+        start: dict[str, Any] = {"type": "server_tool_use", "id": block.id, "name": block.name, "input": {}}
+    else:
+        start = {"type": "tool_use", "id": _tool_id(block, number, index), "name": block.name, "input": {}}
+    pieces = split(json.dumps(block.input), chunk_size)
+    return start, [{"type": "input_json_delta", "partial_json": p} for p in pieces]
+
+
+def _final_usage(reply: Reply) -> dict[str, Any]:
+    usage: dict[str, Any] = {
+        "input_tokens": reply.input_tokens,
+        "cache_creation_input_tokens": reply.cache_creation_input_tokens,
+        "cache_read_input_tokens": reply.cache_read_input_tokens,
+        "output_tokens": reply.output_tokens,
+    }
+    if reply.server_tool_use is not None:
+        usage["server_tool_use"] = dict(reply.server_tool_use)
+    return usage
 
 
 def message_json(reply: Reply, model: str, number: int) -> dict[str, Any]:
@@ -136,11 +164,15 @@ def message_json(reply: Reply, model: str, number: int) -> dict[str, Any]:
             content.append({"type": "text", "text": block.text})
         elif isinstance(block, Thinking):
             content.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
+        elif isinstance(block, ServerToolResult):
+            content.append({"type": block.type, "tool_use_id": block.tool_use_id, "content": block.content})
+        elif isinstance(block, ServerToolUse):
+            content.append({"type": "server_tool_use", "id": block.id, "name": block.name, "input": block.input})
         else:
             content.append(
                 {"type": "tool_use", "id": _tool_id(block, number, index), "name": block.name, "input": block.input}
             )
     message = message_start(reply, model, number)["message"]
     message.update(content=content, stop_reason=reply.final_stop_reason)
-    message["usage"]["output_tokens"] = reply.output_tokens
+    message["usage"] = _final_usage(reply)
     return dict(message)

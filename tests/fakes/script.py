@@ -43,7 +43,25 @@ class ToolUse:
     id: str | None = None
 
 
-Block = Text | Thinking | ToolUse
+@dataclass
+class ServerToolUse:
+    """An Anthropic server tool call (`server_tool_use`, e.g. `web_search`); its input streams as JSON."""
+
+    name: str
+    input: dict[str, Any]
+    id: str = "srvtoolu_fake01"
+
+
+@dataclass
+class ServerToolResult:
+    """An Anthropic server tool's result block, sent whole (e.g. `web_search_tool_result`)."""
+
+    tool_use_id: str
+    content: Any
+    type: str = "web_search_tool_result"
+
+
+Block = Text | Thinking | ToolUse | ServerToolUse | ServerToolResult
 
 
 @dataclass
@@ -57,6 +75,8 @@ class Reply:
     output_tokens: int = 7
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    server_tool_use: dict[str, int] | None = None
+    """Anthropic's usage of server tools, e.g. `{"web_search_requests": 1}`."""
     model: str | None = None
     """The model named in the reply; default the one the request asked for."""
     cut_after: int | None = None

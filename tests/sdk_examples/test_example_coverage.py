@@ -8,9 +8,9 @@ from tests.sdk_examples.harness import port
 
 HERE = Path(__file__).parent
 ELSEWHERE = {
-    "streaming_mode.py": "ClaudeSDKClient behaviour (the client tests)",
-    "streaming_mode_ipython.py": "ClaudeSDKClient behaviour (the client tests)",
-    "streaming_mode_trio.py": "ClaudeSDKClient behaviour (the client tests)",
+    "streaming_mode.py": "tests/client/test_client_streaming_examples.py",
+    "streaming_mode_ipython.py": "tests/client/test_client_streaming_examples.py",
+    "streaming_mode_trio.py": "tests/client/test_client_streaming_examples.py",
     "agents.py": "subagents (their own issue)",
     "filesystem_agents.py": "subagents (their own issue)",
     "setting_sources.py": "settings files (their own issue)",

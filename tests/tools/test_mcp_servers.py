@@ -392,6 +392,9 @@ def test_create_sdk_mcp_server_rejects_what_is_not_a_tool() -> None:
         create_sdk_mcp_server("calc", tools=[add_tool, add_tool])
     with pytest.raises(ConfigurationError, match="is not a @tool tool"):
         create_sdk_mcp_server("calc", tools=[print])  # type: ignore[list-item]
+    odd = tool("odd", "Odd annotations", {}, annotations={"readOnlyHint": "perhaps"})(add_tool.handler)
+    with pytest.raises(ConfigurationError, match="'odd': invalid annotations"):
+        create_sdk_mcp_server("calc", tools=[odd])
 
 
 class Order(TypedDict):

@@ -124,7 +124,7 @@ class Agent:
         self._model = model_override.get() or resolve_model(
             options.model, fallback_model=options.fallback_model, env=env
         )
-        self.settings = _model_settings(options)
+        self.settings = _model_settings(options, env)
         check_settings(self._model, self.settings)  # an option the model cannot honour fails before any write
         store = open_store(options.session_store, env=env, shared=True)
         self._owns_store = opened_for_caller(store, options.session_store)
@@ -223,6 +223,8 @@ class Agent:
         }
         if session.origin.forked_from is not None:
             data["forked_from"] = session.origin.forked_from
+        if self.settings.betas:
+            data["betas"] = list(self.settings.betas)
         return SystemMessage(subtype="init", data=data)
 
     async def run(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Message]:
@@ -346,7 +348,7 @@ class _Turn:
             messages=list(session.messages),  # providers treat the request as read-only: no deep copy
             system=system_prompt_text(self.options.system_prompt),
             tools=[ToolSpec(t.name, t.description, t.input_schema) for t in agent._tools.values()],
-            max_tokens=self.options.max_tokens or DEFAULT_MAX_TOKENS,
+            max_tokens=self.options.max_tokens or _default_max_tokens(agent.settings),
             session_id=session.session_id,
             settings=agent.settings,
         )
@@ -551,14 +553,22 @@ def _counter(usage: Any, key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _model_settings(options: AgentOptions) -> ModelSettings:
-    """The run's `ModelSettings` from its options (`ConfigurationError` naming a malformed one)."""
+def _default_max_tokens(settings: ModelSettings) -> int:
+    """Room for a reply of the default size after a fixed thinking budget, which counts toward it."""
+    budget = settings.thinking.get("budget_tokens") if settings.thinking is not None else None
+    return DEFAULT_MAX_TOKENS + budget if isinstance(budget, int) else DEFAULT_MAX_TOKENS
+
+
+def _model_settings(options: AgentOptions, env: dict[str, str]) -> ModelSettings:
+    """The run's `ModelSettings` from its options and env (`ConfigurationError` naming a malformed one)."""
     return ModelSettings.from_options(
+        env=env,
         output_format=options.output_format,
         thinking=options.thinking,
         max_thinking_tokens=options.max_thinking_tokens,
         effort=options.effort,
         betas=options.betas,
+        task_budget=options.task_budget,
         client_app=options.client_app,
     )
 

@@ -107,7 +107,7 @@ class _TurnView:
             self.stop_waiting()
             self._end_line()
             if message.is_error:
-                detail = "; ".join(message.errors) or message.result or message.subtype
+                detail = "; ".join(message.errors or []) or message.result or message.subtype
                 self.console.print(f"[bold red]Error:[/] {escape(' '.join(detail.split()))}")
 
     def close(self) -> None:

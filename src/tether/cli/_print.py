@@ -8,6 +8,7 @@ for Claude Code read them: `{"type": "system", "subtype": "init", ...}`, `{"type
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from enum import Enum
 from typing import Any
@@ -18,7 +19,9 @@ from rich.markup import escape
 from tether.cli._common import err_console, fail
 from tether.messages import (
     AssistantMessage,
+    ConversationResetMessage,
     Message,
+    RateLimitEvent,
     ResultMessage,
     StreamEvent,
     SystemMessage,
@@ -76,6 +79,15 @@ def message_to_dict(message: Message, session_id: str | None) -> dict[str, Any]:
         if message.tool_use_result is not None:
             data["tool_use_result"] = message.tool_use_result
         return data
+    if isinstance(message, RateLimitEvent):
+        return {
+            "type": "rate_limit_event",
+            "rate_limit_info": dataclasses.asdict(message.rate_limit_info),
+            "session_id": message.session_id,
+            "uuid": message.uuid,
+        }
+    if isinstance(message, ConversationResetMessage):
+        return {"type": "conversation_reset", **dataclasses.asdict(message)}
     if isinstance(message, StreamEvent):
         return {
             "type": "stream_event",
@@ -131,6 +143,6 @@ async def run_print(prompt: str, options: AgentOptions, output_format: OutputFor
 def report_result_error(result: ResultMessage, output_format: OutputFormat) -> None:
     """For a failed run: the error in red on stderr (text mode), then exit status 1."""
     if output_format is OutputFormat.text:
-        detail = "; ".join(result.errors) or result.result or result.subtype
+        detail = "; ".join(result.errors or []) or result.result or result.subtype
         err_console().print(f"[bold red]Error:[/] {escape(' '.join(detail.split()))}")
     raise typer.Exit(1)

@@ -8,6 +8,10 @@
 
 With no model: `TETHER_MODEL` if set, else `claude-sonnet-5-5` when an Anthropic key is set, else
 the embedded local model. Provider modules are imported only when used.
+
+What a run asks of the model besides the conversation (structured output, thinking, effort,
+betas, task budget, app label) travels as `ModelRequest.settings` (`tether.models.settings`); a
+provider that cannot honour one says so at run start (`check_settings`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from collections.abc import Mapping
 from typing import Protocol, cast
 
 from tether.errors import ConfigurationError
-from tether.models.base import Model, ModelEvent, ModelRequest, ModelResponse, RawStreamEvent, ToolSpec
+from tether.models.base import (
+    Model,
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    RateLimited,
+    RawStreamEvent,
+    ToolSpec,
+)
 from tether.models.fallback import FallbackModel
 
 __all__ = [
@@ -28,6 +41,8 @@ __all__ = [
     "ModelEvent",
     "ModelRequest",
     "ModelResponse",
+    "ModelSettings",
+    "RateLimited",
     "RawStreamEvent",
     "ToolSpec",
     "parse_model",

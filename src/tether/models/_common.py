@@ -239,26 +239,34 @@ class Failure:
 
 def status_failure(policy: RetryPolicy, status: int | None, headers: Mapping[str, str] | None) -> Failure:
     """The `Failure` of an HTTP error status with these response headers."""
-    limited = headers if status == 429 and headers is not None else None
+    limited = dict(headers or {}) if status == 429 else None  # 429 in a 200 stream: no headers
     if not policy.retryable_status(status, headers):
         return Failure(False, rate_limit_headers=limited)
     return Failure(True, retry_after_seconds(headers), rate_limit_headers=limited)
 
 
 _RATE_LIMIT_HEADER = re.compile(r"^(retry-after(-ms)?|anthropic-ratelimit-.*|x-ratelimit-.*)$")
-_RESET_HEADERS = ("anthropic-ratelimit-requests-reset", "anthropic-ratelimit-tokens-reset")
+_ANTHROPIC_REMAINING = re.compile(r"^anthropic-ratelimit-(.+)-remaining$")
 
 
 def rate_limited(failure: Failure, wait: float | None) -> RateLimited:
-    """The `RateLimited` event of a 429 `failure`; `wait` is the delay before the retry (None: no retry)."""
+    """The `RateLimited` event of a 429 `failure`; `wait` is the delay before the retry (None: no retry).
+
+    It resets when the exhausted Anthropic limit (`anthropic-ratelimit-<limit>-remaining: 0`) does,
+    else after the Retry-After.
+    """
     headers = {k.lower(): v for k, v in (failure.rate_limit_headers or {}).items()}
     kept = {name: value for name, value in headers.items() if _RATE_LIMIT_HEADER.match(name)}
-    resets = [_unix_time(headers[name]) for name in _RESET_HEADERS if name in headers]
+    resets = [
+        _unix_time(headers.get(f"anthropic-ratelimit-{match.group(1)}-reset", ""))
+        for name, value in kept.items()
+        if (match := _ANTHROPIC_REMAINING.match(name)) and value.strip() == "0"
+    ]
     known = [reset for reset in resets if reset is not None]
     after = retry_after_seconds(headers)
     if not known and after is not None:
         known.append(int(time.time() + after))
-    return RateLimited(retry_after=wait, resets_at=min(known) if known else None, headers=kept)
+    return RateLimited(retry_after=wait, resets_at=max(known) if known else None, headers=kept)
 
 
 def _unix_time(value: str) -> int | None:

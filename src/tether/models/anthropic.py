@@ -44,6 +44,7 @@ __all__ = ["DEFAULT_MODEL", "AnthropicModel", "build_params"]
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 CREDENTIAL_HINT = "ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway)"
+TASK_BUDGET_BETA = "task-budgets-2026-03-13"
 _CACHE = {"type": "ephemeral"}
 _CACHEABLE = frozenset({"text", "image", "document", "tool_use", "tool_result", "search_result"})
 _STATUS_OF_ERROR_TYPE = {
@@ -76,12 +77,13 @@ class AnthropicModel(HTTPModel):
 
     Every run setting is honoured (`tether.models.settings`): structured output through the API's
     own (`output_config.format`, the schema made API-compatible by `anthropic.transform_schema`),
-    `thinking`, `effort` (`output_config.effort`), `betas` (the `anthropic-beta` header) and
-    `client_app` (appended to the User-Agent).
+    `thinking`, `effort` (`output_config.effort`), `betas` (the `anthropic-beta` header),
+    `task_budget` (`output_config.task_budget`, with its beta) and `client_app` (appended to the
+    User-Agent).
     """
 
     provider = "the Anthropic API"
-    honours: ClassVar[frozenset[str]] = frozenset({"output_format", "thinking", "effort", "betas"})
+    honours: ClassVar[frozenset[str]] = frozenset({"output_format", "thinking", "effort", "betas", "task_budget"})
 
     def __init__(
         self,
@@ -139,8 +141,11 @@ class AnthropicModel(HTTPModel):
     def request_headers(self, user_agent: str, settings: ModelSettings) -> dict[str, str]:
         """The User-Agent with the app label, and `anthropic-beta` with the run's betas."""
         headers = super().request_headers(user_agent, settings)
-        if settings.betas:
-            headers["anthropic-beta"] = ",".join(settings.betas)
+        betas = list(settings.betas)
+        if settings.task_budget is not None and TASK_BUDGET_BETA not in betas:
+            betas.append(TASK_BUDGET_BETA)
+        if betas:
+            headers["anthropic-beta"] = ",".join(betas)
         return headers
 
     def _new_client(self) -> Any:
@@ -199,7 +204,7 @@ def build_params(model: str, request: ModelRequest, *, prompt_caching: bool = Tr
 
 
 def _settings_params(settings: ModelSettings) -> dict[str, Any]:
-    """The `thinking` and `output_config` parameters of the run's settings."""
+    """The `thinking` and `output_config` parameters of the run's settings (betas go in a header)."""
     params: dict[str, Any] = {}
     if settings.thinking is not None:
         params["thinking"] = dict(settings.thinking)
@@ -208,6 +213,8 @@ def _settings_params(settings: ModelSettings) -> dict[str, Any]:
         output_config["effort"] = settings.effort
     if settings.output_schema is not None:
         output_config["format"] = {"type": "json_schema", "schema": _api_schema(settings.output_schema)}
+    if settings.task_budget is not None:
+        output_config["task_budget"] = {"type": "tokens", "total": settings.task_budget}
     if output_config:
         params["output_config"] = output_config
     return params

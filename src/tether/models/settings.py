@@ -7,9 +7,13 @@ beta flags and an app label. Built once per run from `AgentOptions` and checked 
 | `thinking`, `max_thinking_tokens` | `thinking`                 | only `disabled`          | only `disabled`         |
 | `effort`                          | `output_config.effort`     | `reasoning_effort`       | no                      |
 | `betas`                           | `anthropic-beta` header    | no                       | no                      |
+| `task_budget`                     | `output_config.task_budget`| no                       | no                      |
 | `client_app`                      | User-Agent suffix          | User-Agent suffix        | makes no requests       |
 
 "no" means the run fails at start with `UnsupportedOptionError` naming the option and provider.
+As for Claude Code, the environment variables `MAX_THINKING_TOKENS` and
+`CLAUDE_AGENT_SDK_CLIENT_APP` stand in for `max_thinking_tokens` and `client_app` when those
+options are not set (and `thinking` is not set either, for the first).
 Whatever the provider, the final answer of a run with `output_format` is validated against the
 schema here (`structured_output`), since not every constraint can be enforced while decoding.
 """
@@ -31,8 +35,11 @@ from tether.types import EffortLevel
 
 __all__ = ["EFFORT_LEVELS", "ModelSettings", "structured_output", "structured_output_retry_prompt"]
 
+MAX_THINKING_TOKENS_ENV = "MAX_THINKING_TOKENS"
+CLIENT_APP_ENV = "CLAUDE_AGENT_SDK_CLIENT_APP"
 EFFORT_LEVELS: tuple[str, ...] = get_args(EffortLevel)
 THINKING_TYPES = ("adaptive", "enabled", "disabled")
+_THINKING_SOURCES = frozenset({"max_thinking_tokens", MAX_THINKING_TOKENS_ENV})
 THINKING_DISPLAYS = ("summarized", "omitted")
 _HEADER_SAFE = re.compile(r"[\x20-\x7e\xa0-\xff]+")
 _FENCED = re.compile(r"\A\s*```[A-Za-z]*\s*\n(.*?)\n?```\s*\Z", re.DOTALL)
@@ -50,6 +57,8 @@ class ModelSettings:
     """The option `thinking` came from (`thinking` or the older `max_thinking_tokens`)."""
     effort: str | None = None
     betas: tuple[str, ...] = ()
+    task_budget: int | None = None
+    """The total token budget the model is told it has for the task (`task_budget["total"]`)."""
     client_app: str | None = None
     """Appended to the User-Agent of the provider's HTTP requests."""
 
@@ -62,10 +71,19 @@ class ModelSettings:
         max_thinking_tokens: int | None = None,
         effort: str | None = None,
         betas: Sequence[str] = (),
+        task_budget: Mapping[str, Any] | None = None,
         client_app: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> ModelSettings:
-        """The settings of these `AgentOptions` values; `ConfigurationError` naming a malformed one."""
-        config, option = _thinking(thinking, max_thinking_tokens)
+        """The settings of these `AgentOptions` values (and of the run's `env` where an option is
+        unset); `ConfigurationError` naming a malformed one."""
+        env = env or {}
+        option = "max_thinking_tokens"
+        if thinking is None and max_thinking_tokens is None and env.get(MAX_THINKING_TOKENS_ENV):
+            max_thinking_tokens, option = _env_int(env, MAX_THINKING_TOKENS_ENV), MAX_THINKING_TOKENS_ENV
+        if client_app is None:
+            client_app = env.get(CLIENT_APP_ENV)
+        config, option = _thinking(thinking, max_thinking_tokens, option)
         if effort is not None and effort not in EFFORT_LEVELS:
             raise ConfigurationError(f"effort must be one of {', '.join(EFFORT_LEVELS)}, not {effort!r}")
         if isinstance(betas, str) or not all(isinstance(beta, str) and beta for beta in betas):
@@ -76,6 +94,7 @@ class ModelSettings:
             thinking_option=option,
             effort=effort,
             betas=tuple(betas),
+            task_budget=_task_budget(task_budget),
             client_app=_client_app(client_app),
         )
 
@@ -90,24 +109,35 @@ class ModelSettings:
             asked.append("effort")
         if self.betas:
             asked.append("betas")
+        if self.task_budget is not None:
+            asked.append("task_budget")
         return asked
 
     def reject_unsupported(self, provider: str, honoured: Collection[str]) -> None:
         """Raise `UnsupportedOptionError` for the first requested option not in `honoured`."""
         for option in self.requested():
-            if option not in honoured and not (option == "max_thinking_tokens" and "thinking" in honoured):
+            if option not in honoured and not (option in _THINKING_SOURCES and "thinking" in honoured):
                 raise UnsupportedOptionError(option, f"{provider} has no equivalent of it")
 
 
-def _thinking(thinking: Mapping[str, Any] | None, max_tokens: int | None) -> tuple[dict[str, Any] | None, str]:
+def _env_int(env: Mapping[str, str], name: str) -> int:
+    try:
+        return int(env[name])
+    except ValueError:
+        raise ConfigurationError(f"the environment variable {name} must be a number, not {env[name]!r}") from None
+
+
+def _thinking(
+    thinking: Mapping[str, Any] | None, max_tokens: int | None, option: str
+) -> tuple[dict[str, Any] | None, str]:
     if thinking is None:
         if max_tokens is None:
             return None, "thinking"
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-            raise ConfigurationError(f"max_thinking_tokens must be a whole number of tokens, not {max_tokens!r}")
+            raise ConfigurationError(f"{option} must be a whole number of tokens, not {max_tokens!r}")
         if max_tokens == 0:
-            return {"type": "disabled"}, "max_thinking_tokens"
-        return {"type": "enabled", "budget_tokens": max_tokens}, "max_thinking_tokens"
+            return {"type": "disabled"}, option
+        return {"type": "enabled", "budget_tokens": max_tokens}, option
     kind = thinking.get("type") if isinstance(thinking, Mapping) else None
     if kind not in THINKING_TYPES:
         raise ConfigurationError(
@@ -136,6 +166,17 @@ def _output_schema(output_format: Mapping[str, Any] | None) -> dict[str, Any] | 
     except jsonschema.exceptions.SchemaError as error:
         raise ConfigurationError(f"output_format: the schema is not a valid JSON schema: {error.message}") from error
     return schema
+
+
+def _task_budget(task_budget: Mapping[str, Any] | None) -> int | None:
+    if task_budget is None:
+        return None
+    total = task_budget.get("total") if isinstance(task_budget, Mapping) else None
+    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+        raise ConfigurationError(
+            f"task_budget must be {{'total': <tokens>}} with a positive total, not {task_budget!r}"
+        )
+    return total
 
 
 def _client_app(client_app: str | None) -> str | None:

@@ -207,6 +207,21 @@ class MemoryStore:
     async def close(self) -> None:
         """Nothing to release."""
 
+    def get_entries(self, key: SessionKey) -> list[SessionStoreEntry]:
+        """Every entry stored under `key` (its full view), `[]` when there is none (as the SDK's)."""
+        record = self._data.get(self._id(key))
+        return _decoded(record.view()) if record else []
+
+    @property
+    def size(self) -> int:
+        """How many sessions (main transcripts, not subpaths) this scope holds."""
+        return len(self._main_records(None))
+
+    def clear(self) -> None:
+        """Forget every session of this scope."""
+        for ident in [ident for ident in self._data if ident[0] == self.scope]:
+            del self._data[ident]
+
 
 def _summary_entry(record: _Record) -> SessionSummaryEntry:
     return SessionSummaryEntry(

@@ -115,10 +115,11 @@ class ToolSet:
     version: str
     tools: dict[str, SdkMcpTool[Any]]
     schemas: dict[str, dict[str, Any]]
+    annotations: dict[str, ToolAnnotations | None]
 
     @classmethod
     def of(cls, name: str, version: str, tools: Sequence[SdkMcpTool[Any]]) -> ToolSet:
-        """Check the tools (SdkMcpTool, names unique) and compute their JSON schemas."""
+        """Check the tools (SdkMcpTool, names unique, valid annotations) and compute their schemas."""
         by_name: dict[str, SdkMcpTool[Any]] = {}
         for item in tools:
             if not isinstance(item, SdkMcpTool):
@@ -127,7 +128,8 @@ class ToolSet:
                 raise ConfigurationError(f"create_sdk_mcp_server({name!r}): two tools are named {item.name!r}")
             by_name[item.name] = item
         schemas = {tool_name: schema_from_annotation(item.input_schema) for tool_name, item in by_name.items()}
-        return cls(name, version, by_name, schemas)
+        annotations = {tool_name: _wire_annotations(item) for tool_name, item in by_name.items()}
+        return cls(name, version, by_name, schemas, annotations)
 
     def wire_tools(self) -> list[Any]:
         """The tools as `tools/list` lists them (`mcp.types.Tool`)."""
@@ -138,7 +140,7 @@ class ToolSet:
                 name=item.name,
                 description=item.description,
                 input_schema=self.schemas[item.name],
-                annotations=_wire_annotations(item),
+                annotations=self.annotations[item.name],
             )
             for item in self.tools.values()
         ]
@@ -226,7 +228,9 @@ def _handler_block(item: Any) -> ContentBlock:
         "resource_link": ResourceLink,
         "resource": EmbeddedResource,
     }
-    kind = item.get("type") if isinstance(item, Mapping) else None
+    if not isinstance(item, Mapping):
+        raise TypeError(f"a content block is a dict, not {type(item).__name__}")
+    kind = item.get("type")
     model = models.get(kind) if isinstance(kind, str) else None
     if model is None:
         return TextContent(type="text", text=f"[content of type {kind!r} not shown]")
@@ -256,7 +260,7 @@ class SdkServerTool:
 
     @property
     def annotations(self) -> dict[str, Any] | None:
-        annotations = _wire_annotations(self.tool_set.tools[self.remote_name])
+        annotations = self.tool_set.annotations[self.remote_name]
         return annotations.model_dump(by_alias=True, exclude_none=True) if annotations else None
 
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
