@@ -81,6 +81,7 @@ from tether.errors import ResultError as ResultError
 from tether.errors import SessionConflictError as SessionConflictError
 from tether.errors import SessionError as SessionError
 from tether.errors import SessionExistsError as SessionExistsError
+from tether.errors import SessionFileNotFoundError as SessionFileNotFoundError
 from tether.errors import SessionNotFoundError as SessionNotFoundError
 from tether.errors import TetherError as TetherError
 from tether.errors import ToolError as ToolError
@@ -320,6 +321,7 @@ __all__ = (
     "SessionCronSummary",
     "SessionError",
     "SessionExistsError",
+    "SessionFileNotFoundError",
     "SessionInfo",
     "SessionKey",
     "SessionListSubkeysKey",

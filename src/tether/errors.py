@@ -12,6 +12,7 @@ ClaudeSDKError                    the root, as in the Claude Agent SDK: `except 
     │   └── UnsupportedOptionError    an option tether does not implement (never silently ignored)
     ├── SessionError
     │   ├── SessionNotFoundError      resume / fork / load of an id the store does not hold
+    │   │   └── SessionFileNotFoundError  ... from a session helper; also a FileNotFoundError
     │   ├── SessionConflictError      another writer moved the session since it was read
     │   ├── SessionExistsError        a caller-chosen session id that is already taken
     │   ├── EntryNotFoundError        a message uuid (resume_session_at, fork point) not in the session
@@ -43,6 +44,7 @@ __all__ = [
     "SessionConflictError",
     "SessionError",
     "SessionExistsError",
+    "SessionFileNotFoundError",
     "SessionNotFoundError",
     "TetherError",
     "ToolError",
@@ -144,6 +146,11 @@ class SessionNotFoundError(SessionError, LookupError):
         self.session_id = session_id
         message = f"no session with id {session_id!r} in the session store"
         super().__init__(f"{message} ({detail})" if detail else message)
+
+
+class SessionFileNotFoundError(SessionNotFoundError, FileNotFoundError):
+    """No session with this id, from a session helper: tether's `SessionNotFoundError` and the
+    `FileNotFoundError` the Claude SDK's helpers raise (its sessions are files)."""
 
 
 class SessionConflictError(SessionError):

@@ -25,6 +25,7 @@ from tether.options import PermissionMode
 from tether.sessions.store import SessionKey
 
 __all__ = [
+    "INTERRUPTED_TERMINAL_REASONS",
     "SERVER_TOOL_RESULT_TYPES",
     "TERMINAL_TASK_STATUSES",
     "AssistantMessage",
@@ -420,6 +421,10 @@ class ModelUsage(TypedDict):
     maxOutputTokens: int
     canonicalModel: NotRequired[str]
     provider: NotRequired[str]
+
+
+INTERRUPTED_TERMINAL_REASONS = frozenset({"aborted_streaming", "aborted_tools"})
+"""`ResultMessage.terminal_reason` of a run cut by `interrupt()`: mid-reply, or while tools ran."""
 
 
 @dataclass

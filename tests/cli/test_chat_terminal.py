@@ -203,14 +203,16 @@ def test_ctrl_c_during_an_answer_interrupts_it_and_the_chat_goes_on(
     term.send("take your time")
     term.expect("Thinking")  # the spinner: the chat took the line, and the model waits at the gate
     term.process.send_signal(signal.SIGINT)  # what Ctrl-C sends to the chat
-    term.expect("Interrupting after the current step")
-    gate.touch()
-    term.expect("through the gate")
+    term.expect("Interrupting")
+    term.expect("Interrupted.")  # at once: the model is still waiting at the gate
     term.expect("> ")
+    gate.touch()
     term.send("/exit")
     assert term.finish() == 0
     session = list_sessions()[0]
-    assert [m.type for m in get_session_messages(session.session_id)] == ["user", "assistant"]
+    prompt, marker = get_session_messages(session.session_id)
+    assert (prompt.type, marker.type) == ("user", "user")
+    assert "[Request interrupted by user]" in str(marker.message)
 
 
 def test_continue_with_nothing_to_continue_starts_a_new_session(terminal: object, project: Path) -> None:

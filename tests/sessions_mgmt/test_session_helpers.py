@@ -17,6 +17,7 @@ from tether import (
     EntryNotFoundError,
     InvalidSessionIdError,
     MemoryStore,
+    SessionFileNotFoundError,
     SessionNotFoundError,
     create_sdk_mcp_server,
     project_key_for_directory,
@@ -25,7 +26,6 @@ from tether import (
 )
 from tether.sessions.entries import make_entry
 from tether.sessions.helpers import (
-    SessionFileNotFoundError,
     delete_session,
     delete_session_async,
     delete_session_via_store,

@@ -23,6 +23,7 @@ from tether.cli._common import StoreSpec, err_console, fail, out_console, resolv
 from tether.cli._render import sessions_table, tool_call_line, tool_result_line
 from tether.errors import TetherError
 from tether.messages import (
+    INTERRUPTED_TERMINAL_REASONS,
     AssistantMessage,
     Message,
     ResultMessage,
@@ -106,7 +107,9 @@ class _TurnView:
         elif isinstance(message, ResultMessage):
             self.stop_waiting()
             self._end_line()
-            if message.is_error:
+            if message.terminal_reason in INTERRUPTED_TERMINAL_REASONS:
+                self.console.print("[yellow]Interrupted.[/]")
+            elif message.is_error:
                 detail = "; ".join(message.errors or []) or message.result or message.subtype
                 self.console.print(f"[bold red]Error:[/] {escape(' '.join(detail.split()))}")
 
@@ -245,7 +248,7 @@ def _call(portal: BlockingPortal, chat: Chat, function: Callable[..., Awaitable[
                 future.cancel()
                 raise
             interrupted = True
-            err_console().print("\n[yellow]Interrupting after the current step… (Ctrl-C again to quit)[/]")
+            err_console().print("\n[yellow]Interrupting… (Ctrl-C again to quit)[/]")
             portal.call(chat.interrupt)
         except CancelledError:
             raise KeyboardInterrupt from None

@@ -56,7 +56,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import anyio
 
-from tether.errors import ConfigurationError, InvalidSessionIdError, SessionNotFoundError
+from tether.errors import ConfigurationError, InvalidSessionIdError, SessionFileNotFoundError, SessionNotFoundError
 from tether.sessions.entries import active_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import (
@@ -72,7 +72,6 @@ from tether.sessions.urls import open_store, opened_for_caller
 
 __all__ = [
     "ForkSessionResult",
-    "SessionFileNotFoundError",
     "SessionInfo",
     "SessionMessage",
     "delete_session",
@@ -114,11 +113,6 @@ _PAGE = 200
 _IMPORT_BATCH = 500
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-
-class SessionFileNotFoundError(SessionNotFoundError, FileNotFoundError):
-    """No session with this id: tether's `SessionNotFoundError`, and the `FileNotFoundError` the
-    Claude SDK's helpers raise (its sessions are files), so either `except` catches it."""
 
 
 @dataclass
@@ -515,7 +509,8 @@ async def _subkeys(store: SessionStore, key: SessionKey) -> list[str]:
 async def list_subagents_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> list[str]:
     """The ids of the session's subagents (whose transcripts are `subagents/.../agent-<id>` subkeys).
 
-    The store must be able to list subkeys (`ConfigurationError` otherwise, whatever the id)."""
+    The store must be able to list subkeys (`ConfigurationError` otherwise, whatever the id).
+    """
     async with _opened(store) as opened:
         _subkey_lister(opened)
         found = await locate_session(opened, session_id, directory)
