@@ -133,14 +133,6 @@ NOT_APPLICABLE_OPTIONS: dict[str, str] = {
 
 UNSUPPORTED_OPTIONS: dict[str, str] = {
     # Being built now (issue 10): delete the line when the work lands (and its docs row).
-    "output_format": "structured output is not implemented",  # providers
-    "thinking": "thinking configuration is not implemented",  # providers
-    "effort": "effort levels are not implemented",  # providers
-    "max_thinking_tokens": "thinking configuration is not implemented",  # providers
-    "betas": "beta flags are not implemented",  # providers
-    "client_app": "the User-Agent suffix is not implemented",  # providers
-    "task_budget": "task budgets are not passed to the model yet",  # providers
-    "include_hook_events": "hook events are not emitted yet",  # hooks
     "load_timeout_ms": "session store loads are not timed out yet (the default is accepted)",  # wiring patch
     # Subagents, settings, skills and plugins (their own issue).
     "agents": "subagents are not implemented",
