@@ -445,3 +445,36 @@ def test_types_module_typeddicts_work_at_runtime() -> None:
     assert tether.types.SystemPromptPreset.__required_keys__ == {"type", "preset"}
     assert tether.types.McpStdioServerConfig.__optional_keys__ == {"type", "args", "env"}
     assert typing.get_type_hints(tether.types.ThinkingConfigEnabled)["budget_tokens"] is int
+
+
+# --- what tether sends -------------------------------------------------------------------------
+
+
+def test_the_init_message_carries_every_key_the_sdk_requires(tmp_path: Path) -> None:
+    """SDK code reads `SystemInitData` keys off the first message; each required one is there."""
+    import anyio
+
+    from tether.testing import ScriptedModel
+
+    @tether.tool("echo", "Echo the text", {"text": str})
+    async def echo(args: dict[str, Any]) -> dict[str, Any]:
+        return {"content": [{"type": "text", "text": args["text"]}]}
+
+    async def first_message() -> tether.SystemMessage:
+        options = tether.ClaudeAgentOptions(
+            model=ScriptedModel(["hi"]),
+            session_store="memory://",
+            cwd=tmp_path,
+            mcp_servers={"util": tether.create_sdk_mcp_server("util", tools=[echo])},
+        )
+        messages = [message async for message in tether.query(prompt="hello", options=options)]
+        assert isinstance(messages[0], tether.SystemMessage)
+        return messages[0]
+
+    init = anyio.run(first_message)
+    assert init.subtype == "init"
+    missing = claude_agent_sdk.types.SystemInitData.__required_keys__ - init.data.keys()
+    assert not missing, f"init data lacks {sorted(missing)}"
+    assert [server["name"] for server in init.data["mcp_servers"]] == ["util"]
+    for server in init.data["mcp_servers"]:
+        assert claude_agent_sdk.types.SystemInitMcpServer.__required_keys__ <= server.keys()

@@ -127,11 +127,11 @@ class ConfigurationError(TetherError, ValueError):
 
 
 class UnsupportedOptionError(ConfigurationError):
-    """An option that tether does not implement was set to a non-default value."""
+    """An option that tether (or the chosen model) cannot honour was set; `detail` says why."""
 
     def __init__(self, option: str, detail: str = "") -> None:
         self.option = option
-        message = f"the option {option!r} is not supported by tether yet"
+        message = f"the option {option!r} is not supported"
         super().__init__(f"{message}: {detail}" if detail else message)
 
 

@@ -50,6 +50,7 @@ from tether.models.base import (
 from tether.models.limits import limits_for
 from tether.models.settings import structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions, check_options
+from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
@@ -181,9 +182,7 @@ class Agent:
         """Release tools, connections and the store (if the agent opened it)."""
         await self._exit_stack.aclose()
         if self._owns_store and self._store is not None:
-            close = getattr(self._store, "close", None)
-            if close is not None:
-                await close()
+            await store_access(self._store).close()
         self._store = None
 
     def interrupt(self) -> None:
@@ -218,8 +217,12 @@ class Agent:
             "apiKeySource": getattr(self.model, "api_key_source", "none"),
             "slash_commands": [],
             "output_style": "default",
+            "skills": [],
+            "plugins": [],
+            "claude_code_version": __version__,  # no Claude Code here: tether's version (docs/compatibility.md)
             "version": __version__,
             "source": session.origin.source,
+            "project_key": session.project_key,
         }
         if session.origin.forked_from is not None:
             data["forked_from"] = session.origin.forked_from
@@ -397,9 +400,7 @@ class _Turn:
         """
         session = self.session
         if session.store is not None:
-            fresh = await Session.resume(session.store, session.session_id, cwd=session.cwd)
-            session.messages, session.parent_uuid = fresh.messages, fresh.parent_uuid
-            session.expected_leaf = fresh.expected_leaf
+            await session.reload()
             return
         calls = _unanswered_calls(session.messages)
         if calls:
@@ -602,15 +603,4 @@ def _resolve_cwd(cwd: str | Path | None) -> str:
 
 async def _newest_session_id(store: SessionStore, cwd: str) -> str | None:
     """The most recently modified session of the project at `cwd`, if any."""
-    project_key = project_key_for_directory(cwd)
-    list_page = getattr(store, "list_page", None)
-    if list_page is not None:
-        page = await list_page(project_key, limit=1)
-        return page.items[0]["session_id"] if page.items else None
-    list_sessions = getattr(store, "list_sessions", None)
-    if list_sessions is None:
-        raise ConfigurationError(
-            f"continue_conversation needs a store that can list sessions; {type(store).__name__} cannot"
-        )
-    sessions = await list_sessions(project_key)
-    return max(sessions, key=lambda s: s["mtime"])["session_id"] if sessions else None
+    return await store_access(store).newest_session_id(project_key_for_directory(cwd))
