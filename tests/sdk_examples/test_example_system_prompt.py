@@ -6,6 +6,8 @@ from typing import Any
 
 from tests.sdk_examples.harness import Examples, system_text
 
+from tether.agent.prompts import DEFAULT_SYSTEM_PROMPT
+
 APPEND = "Always end your response with a fun fact."
 
 
@@ -32,5 +34,5 @@ def test_system_prompt(examples: Examples) -> None:
     vanilla, string, preset, appended = (system_text(body) for body in run.requests)
     assert string == "You are a pirate assistant. Respond in pirate speak."
     assert preset and appended.startswith(preset) and appended.endswith(APPEND)
-    # The SDK runs "vanilla Claude" without a system prompt when none is given.
-    assert vanilla == "", f"system prompt sent although none was given: {vanilla!r}"
+    # With none given, the SDK's CLI sends a minimal one-line prompt; tether sends its own one-liner.
+    assert vanilla == DEFAULT_SYSTEM_PROMPT and "\n" not in vanilla
