@@ -1,15 +1,17 @@
-"""Glob and Grep on a temporary project (Grep through its pure-Python engine, and rg when installed)."""
+"""Glob and Grep on a temporary project, through the `rg` binary of the `ripgrep` wheel (a core dependency)."""
 
 from __future__ import annotations
 
 import os
-import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tether.tools._globbing import glob_regex, path_matches_glob
+from tether.errors import ToolError
+from tether.tools._globbing import glob_literal_prefix, glob_regex
+from tether.tools._ripgrep import pick_ripgrep, ripgrep_binary
 from tether.tools.base import ToolContext, ToolResult
 from tether.tools.glob import MAX_RESULTS, GlobTool
 from tether.tools.grep import GrepTool
@@ -69,10 +71,36 @@ def test_glob_regex(pattern: str, path: str, expected: bool) -> None:
     assert (glob_regex(pattern).match(path) is not None) is expected
 
 
-def test_ripgrep_glob_without_slash_matches_names_at_any_depth() -> None:
-    assert path_matches_glob("src/deep/app.py", "*.py")
-    assert not path_matches_glob("src/deep/app.py", "lib/*.py")
-    assert path_matches_glob("src/deep/app.py", "src/**/*.py")
+@pytest.mark.parametrize(
+    ("pattern", "split"),
+    [
+        ("src/app/**/*.py", ("src/app", "**/*.py")),
+        ("*.py", ("", "*.py")),
+        ("/etc/*.conf", ("/etc", "*.conf")),
+        ("/*/x", ("/", "*/x")),
+        ("lib/{a,b}/c.py", ("lib", "{a,b}/c.py")),
+    ],
+)
+def test_glob_literal_prefix(pattern: str, split: tuple[str, str]) -> None:
+    assert glob_literal_prefix(pattern) == split
+
+
+def test_a_pattern_with_too_many_alternatives_is_a_tool_error() -> None:
+    with pytest.raises(ToolError, match="cannot be used"):
+        glob_regex("{a,b}" * 12)
+
+
+# --- the rg binary ----------------------------------------------------------------------------
+
+
+def test_rg_comes_from_the_ripgrep_wheel_in_this_environment() -> None:
+    assert Path(ripgrep_binary()).is_relative_to(Path(sys.prefix).resolve())
+
+
+def test_missing_rg_is_a_tool_error_that_says_how_to_get_it(tmp_path: Path) -> None:
+    not_executable = touch(tmp_path / "rg", "#!/bin/sh\n")
+    with pytest.raises(ToolError, match=r"ripgrep \(rg\) is not installed"):
+        pick_ripgrep([tmp_path / "absent" / "rg", not_executable])
 
 
 # --- Glob -------------------------------------------------------------------------------------
@@ -140,12 +168,9 @@ async def test_glob_truncates_long_results(workspace: Path, context: ToolContext
 # --- Grep -------------------------------------------------------------------------------------
 
 
-ENGINES = ["python"] + (["rg"] if shutil.which("rg") else [])
-
-
-@pytest.fixture(params=ENGINES)
-def grep_tool(request: pytest.FixtureRequest) -> GrepTool:
-    return GrepTool(use_ripgrep=request.param == "rg")
+@pytest.fixture
+def grep_tool() -> GrepTool:
+    return GrepTool()
 
 
 async def grep(tool: GrepTool, context: ToolContext, **arguments: Any) -> ToolResult:
@@ -283,3 +308,40 @@ async def test_grep_respects_gitignore_of_parent_directories(
     touch(workspace / "pkg" / "y.py", "needle\n")
     result = await grep(grep_tool, context, pattern="needle", path="pkg")
     assert text_of(result) == f"Found 1 file\n{workspace / 'pkg' / 'y.py'}"
+
+
+async def test_glob_of_hidden_names_skips_version_control_directories(workspace: Path, context: ToolContext) -> None:
+    touch(workspace / ".git" / "config", "[core]\n")
+    touch(workspace / ".github" / "workflows" / "ci.yml", "on: push\n")
+    result = await glob(context, ".*/**")
+    assert text_of(result) == str(workspace / ".github" / "workflows" / "ci.yml")
+
+
+async def test_grep_content_counts_files_and_drops_carriage_returns(
+    grep_tool: GrepTool, workspace: Path, context: ToolContext
+) -> None:
+    touch(workspace / "a:b.txt", "one hit\r\nline\r\n")
+    touch(workspace / "c.txt", "line\nhit two\n")
+    result = await grep(grep_tool, context, pattern="hit", output_mode="content", **{"-A": 1})
+    assert text_of(result).split("\n") == [
+        f"{workspace / 'a:b.txt'}:1:one hit",
+        f"{workspace / 'a:b.txt'}-2-line",
+        "--",
+        f"{workspace / 'c.txt'}:2:hit two",
+    ]
+    assert result.structured is not None
+    assert result.structured["numFiles"] == 2
+
+
+async def test_grep_count_in_one_file(grep_tool: GrepTool, workspace: Path, context: ToolContext) -> None:
+    touch(workspace / "f.txt", "hit\nmiss\nhit hit\n")
+    result = await grep(grep_tool, context, pattern="hit", path="f.txt", output_mode="count")
+    assert text_of(result) == "2\n\nFound 2 total occurrences across 1 file."
+
+
+async def test_grep_glob_and_pattern_may_start_with_a_dash(
+    grep_tool: GrepTool, workspace: Path, context: ToolContext
+) -> None:
+    touch(workspace / "-notes.txt", "-v is verbose\n")
+    result = await grep(grep_tool, context, pattern="-v", glob="-*.txt", output_mode="content")
+    assert text_of(result) == f"{workspace / '-notes.txt'}:1:-v is verbose"

@@ -6,9 +6,13 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+import anyio
+import anyio.to_thread
+
 from tether.errors import ToolError
 from tether.tools._common import BuiltinTool, resolve_path
-from tether.tools._globbing import glob_literal_prefix, glob_regex, walk_files
+from tether.tools._globbing import glob_literal_prefix, glob_regex
+from tether.tools._ripgrep import list_files
 from tether.tools.base import ToolContext, ToolResult
 
 __all__ = ["GlobTool", "glob_search_root"]
@@ -58,44 +62,57 @@ class GlobTool(BuiltinTool):
         "additionalProperties": False,
     }
 
-    def run_sync(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
+    async def run(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         pattern: str = input["pattern"].strip()
         if not pattern:
             raise ToolError("pattern is empty; give a glob pattern such as **/*.py")
         path = input.get("path")
         if path:
-            given = resolve_path(context.cwd, path)
-            if not given.exists():
-                raise ToolError(f"Directory does not exist: {given}. The current working directory is {context.cwd}.")
-            if not given.is_dir():
-                raise ToolError(f"Path is not a directory: {given}")
+            await _check_directory(resolve_path(context.cwd, path), context.cwd)
         root, relative_pattern = glob_search_root(context.cwd, pattern, path)
-        if not root.is_dir():
-            return ToolResult("No files found", structured={"filenames": [], "numFiles": 0, "truncated": False})
-        regex = glob_regex(relative_pattern)
+        if not await anyio.Path(root).is_dir():
+            return _result([])
         segments = relative_pattern.split("/")
-        include_hidden = any(segment.startswith(".") for segment in segments)
-        depth = None if "**" in relative_pattern else len(segments)
-        matches: list[tuple[float, str]] = []
-        for file in walk_files(root, include_hidden=include_hidden, max_depth=depth):
-            relative = file.relative_to(root).as_posix()
-            if regex.match(relative):
-                try:
-                    mtime = file.stat().st_mtime
-                except OSError:
-                    continue
-                matches.append((mtime, str(file)))
-        matches.sort(key=lambda item: (-item[0], item[1]))
-        names = [name for _, name in matches]
-        truncated = len(names) > MAX_RESULTS
-        shown = names[:MAX_RESULTS]
-        structured = {"filenames": shown, "numFiles": len(names), "truncated": truncated}
-        if not shown:
-            return ToolResult("No files found", structured=structured)
-        text = "\n".join(shown)
-        if truncated:
-            text += (
-                f"\n(Results are truncated: showing {MAX_RESULTS} of {len(names)} files. "
-                "Use a more specific path or pattern.)"
-            )
-        return ToolResult(text, structured=structured)
+        files = await list_files(
+            root,
+            hidden=any(segment.startswith(".") for segment in segments),
+            max_depth=None if "**" in relative_pattern else len(segments),
+        )
+        return _result(await anyio.to_thread.run_sync(_newest_matching, files, root, relative_pattern))
+
+
+async def _check_directory(given: Path, cwd: Path | str) -> None:
+    if not await anyio.Path(given).exists():
+        raise ToolError(f"Directory does not exist: {given}. The current working directory is {cwd}.")
+    if not await anyio.Path(given).is_dir():
+        raise ToolError(f"Path is not a directory: {given}")
+
+
+def _newest_matching(files: list[str], root: Path, pattern: str) -> list[str]:
+    """The files whose path relative to `root` matches `pattern`, most recently modified first."""
+    regex = glob_regex(pattern)
+    skip = len(str(root).rstrip(os.sep)) + 1
+    matches: list[tuple[float, str]] = []
+    for file in files:
+        if regex.match(file[skip:].replace(os.sep, "/")):
+            try:
+                matches.append((os.stat(file).st_mtime, file))
+            except OSError:
+                continue
+    matches.sort(key=lambda item: (-item[0], item[1]))
+    return [name for _, name in matches]
+
+
+def _result(names: list[str]) -> ToolResult:
+    truncated = len(names) > MAX_RESULTS
+    shown = names[:MAX_RESULTS]
+    structured = {"filenames": shown, "numFiles": len(names), "truncated": truncated}
+    if not shown:
+        return ToolResult("No files found", structured=structured)
+    text = "\n".join(shown)
+    if truncated:
+        text += (
+            f"\n(Results are truncated: showing {MAX_RESULTS} of {len(names)} files. "
+            "Use a more specific path or pattern.)"
+        )
+    return ToolResult(text, structured=structured)

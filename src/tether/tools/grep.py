@@ -1,13 +1,12 @@
 """`Grep{pattern, path?, glob?, type?, output_mode?, -i?, -n?, -A?, -B?, -C?, multiline?, head_limit?, offset?}`.
 
-ripgrep semantics: the `rg` binary runs the search when it is installed; otherwise a pure-Python
-engine with the same behaviour does (see `tether.tools._grep_engine`).
+The `rg` binary of the `ripgrep` wheel runs the search; this module turns the input into rg's
+arguments and rg's output into Claude Code's result text.
 """
 
 from __future__ import annotations
 
-import shutil
-from functools import partial
+import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -16,16 +15,23 @@ import anyio.to_thread
 
 from tether.errors import ToolError
 from tether.tools._common import BuiltinTool, cut_output, resolve_path
-from tether.tools._grep_engine import FileMatches, GrepQuery, search_files, split_globs
+from tether.tools._ripgrep import run_ripgrep
 from tether.tools.base import ToolContext, ToolResult
 
-__all__ = ["GrepTool"]
+__all__ = ["GrepTool", "split_globs"]
 
 OutputMode = Literal["files_with_matches", "content", "count"]
 
+_MODE_ARGUMENTS: dict[str, list[str]] = {
+    "files_with_matches": ["--files-with-matches"],
+    "count": ["--count", "--sort=path"],
+    # a NUL after the file name (and the line number) tells where the path ends
+    "content": ["--sort=path", "--field-match-separator", "\\x00:", "--field-context-separator", "\\x00-"],
+}
+
 
 class GrepTool(BuiltinTool):
-    """Claude Code's Grep tool. `use_ripgrep=False` forces the pure-Python engine."""
+    """Claude Code's Grep tool."""
 
     name: ClassVar[str] = "Grep"
     read_only: ClassVar[bool] = True
@@ -109,32 +115,58 @@ class GrepTool(BuiltinTool):
         "additionalProperties": False,
     }
 
-    def __init__(self, *, use_ripgrep: bool = True) -> None:
-        self.ripgrep = shutil.which("rg") if use_ripgrep else None
-
     async def run(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         mode: OutputMode = input.get("output_mode") or "files_with_matches"
         root = resolve_path(context.cwd, input["path"]) if input.get("path") else Path(context.cwd)
         if not await anyio.Path(root).exists():
             raise ToolError(f"Path does not exist: {root}. The current working directory is {context.cwd}.")
-        context_lines = _number(input, "-C")
-        query = GrepQuery(
-            pattern=input["pattern"],
-            ignore_case=bool(input.get("-i", False)),
-            multiline=bool(input.get("multiline", False)),
-            globs=split_globs(input.get("glob")),
-            file_type=input.get("type") or None,
-            content=mode == "content",
-            line_numbers=bool(input.get("-n", True)),
-            before=_number(input, "-B", context_lines),
-            after=_number(input, "-A", context_lines),
-        )
-        if self.ripgrep is not None:
-            single_file = not await anyio.Path(root).is_dir()
-            entries, files, total = await _ripgrep(self.ripgrep, root, single_file, query, mode)
+        lines = await run_ripgrep([*_rg_arguments(input, mode), "--regexp", input["pattern"], "--", str(root)])
+        single_file = not await anyio.Path(root).is_dir()
+        if mode == "files_with_matches":
+            entries, files, total = await anyio.to_thread.run_sync(_by_newest, lines), len(lines), 0
+        elif mode == "count":
+            entries, files, total = _counted(lines, single_file)
         else:
-            entries, files, total = await anyio.to_thread.run_sync(partial(_python_search, root, query, mode))
+            entries, files, total = _content(lines, single_file)
         return _render(entries, files, total, mode, _number(input, "offset"), _number(input, "head_limit"))
+
+
+def split_globs(value: str | None) -> list[str]:
+    """The globs of the `glob` argument: whitespace or commas outside `{}` separate several."""
+    globs: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in value or "":
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        if depth == 0 and (char.isspace() or char == ","):
+            globs.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return [glob for glob in [*globs, "".join(current)] if glob]
+
+
+def _rg_arguments(input: dict[str, Any], mode: OutputMode) -> list[str]:
+    """rg's options for a Grep input (all but the pattern and the path)."""
+    arguments = ["--no-require-git", "--color=never", "--max-columns=2000", "--max-columns-preview"]
+    arguments += _MODE_ARGUMENTS[mode]
+    if input.get("-i"):
+        arguments.append("--ignore-case")
+    if input.get("multiline"):
+        arguments += ["--multiline", "--multiline-dotall"]
+    for glob in split_globs(input.get("glob")):
+        arguments.append(f"--glob={glob}")
+    if input.get("type"):
+        arguments.append(f"--type={input['type']}")
+    if mode == "content":
+        arguments.append("--line-number" if input.get("-n", True) else "--no-line-number")
+        context_lines = _number(input, "-C")
+        arguments += ["--before-context", str(_number(input, "-B", context_lines))]
+        arguments += ["--after-context", str(_number(input, "-A", context_lines))]
+    return arguments
 
 
 def _number(input: dict[str, Any], key: str, default: int = 0) -> int:
@@ -146,68 +178,26 @@ def _number(input: dict[str, Any], key: str, default: int = 0) -> int:
     return int(value)
 
 
-def _by_newest(paths: list[Path]) -> list[Path]:
-    def key(path: Path) -> tuple[float, str]:
+def _by_newest(paths: list[str]) -> list[str]:
+    def key(path: str) -> tuple[float, str]:
         try:
-            return (-path.stat().st_mtime, str(path))
+            return (-os.stat(path).st_mtime, path)
         except OSError:
-            return (0.0, str(path))
+            return (0.0, path)
 
     return sorted(paths, key=key)
 
 
-def _python_search(root: Path, query: GrepQuery, mode: OutputMode) -> tuple[list[str], int, int]:
-    """Output entries, number of files with matches, and total matching lines."""
-    found: list[FileMatches] = list(search_files(root, query))
-    total = sum(item.count for item in found)
-    single_file = not root.is_dir()
-    if mode == "files_with_matches":
-        return [str(path) for path in _by_newest([item.path for item in found])], len(found), total
-    if mode == "count":
-        entries = [str(item.count) if single_file else f"{item.path}:{item.count}" for item in found]
-        return entries, len(found), total
-    entries = []
-    for item in found:
-        entries.extend(item.format("" if single_file else str(item.path), query.line_numbers))
-    return entries, len(found), total
+def _counted(lines: list[str], single_file: bool) -> tuple[list[str], int, int]:
+    """rg's `PATH:COUNT` lines (a bare `COUNT` for one file), files with matches, total matches."""
+    total = sum(int(line.rsplit(":", 1)[-1]) for line in lines)
+    return lines, (1 if single_file else len(lines)) if lines else 0, total
 
 
-async def _ripgrep(
-    rg: str, root: Path, single_file: bool, query: GrepQuery, mode: OutputMode
-) -> tuple[list[str], int, int]:
-    args = [rg, "--no-config", "--color=never", "--max-columns=2000", "--max-columns-preview"]
-    if query.ignore_case:
-        args.append("--ignore-case")
-    if query.multiline:
-        args += ["--multiline", "--multiline-dotall"]
-    for glob in query.globs:
-        args += ["--glob", glob]
-    if query.file_type:
-        args += ["--type", query.file_type]
-    if mode == "files_with_matches":
-        args.append("--files-with-matches")
-    elif mode == "count":
-        args += ["--count", "--sort=path"]
-    else:
-        args += ["--no-heading", "--sort=path", "--line-number" if query.line_numbers else "--no-line-number"]
-        if query.before:
-            args += ["--before-context", str(query.before)]
-        if query.after:
-            args += ["--after-context", str(query.after)]
-    args += ["--regexp", query.pattern, "--", str(root)]
-    done = await anyio.run_process(args, check=False)
-    output = done.stdout.decode("utf-8", errors="replace")
-    if done.returncode == 2 and not output:
-        raise ToolError(f"rg failed: {done.stderr.decode('utf-8', errors='replace').strip()}")
-    lines = [line for line in output.split("\n") if line]
-    if mode == "files_with_matches":
-        newest_first = await anyio.to_thread.run_sync(_by_newest, [Path(line) for line in lines])
-        return [str(path) for path in newest_first], len(lines), 0
-    if mode == "count":
-        counts = [int(line.rsplit(":", 1)[-1]) for line in lines]
-        return lines, (1 if single_file else len(lines)) if lines else 0, sum(counts)
-    files = {line.split(":", 1)[0] for line in lines if line != "--"} if not single_file else {str(root)}
-    return lines, len(files) if lines else 0, 0
+def _content(lines: list[str], single_file: bool) -> tuple[list[str], int, int]:
+    """rg's content lines with the NUL markers removed, and the number of files they come from."""
+    files = {line.split("\0", 1)[0] for line in lines if line != "--"}
+    return [line.replace("\0", "") for line in lines], (1 if single_file else len(files)) if lines else 0, 0
 
 
 def _render(entries: list[str], files: int, total: int, mode: OutputMode, offset: int, head_limit: int) -> ToolResult:
