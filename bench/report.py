@@ -454,6 +454,23 @@ def resume_table(results: dict[str, Any], notes: Notes) -> list[str]:
     return _table(["resume, to the first model request", "tether", "claude-agent-sdk", "tether / claude"], rows)
 
 
+def compaction_table(results: dict[str, Any]) -> list[str]:
+    """The rows of `bench/compaction.py`'s figures: resume of a session, compacted and not."""
+    rows = ["| resume of a session of {:,} items | to the first request | request size | request tokens (est.) |"]
+    rows[0] = rows[0].format(results["items"])
+    rows.append("|---|---|---|---|")
+    for name in ("uncompacted", "compacted"):
+        figures = results[name]
+        rows.append(
+            f"| {name} | {figures['to_first_request_s'] * 1000:.0f} ms | {figures['request_bytes'] / 1024:,.0f} KiB "
+            f"| {figures['request_tokens']:,} |"
+        )
+    plain, small = results["uncompacted"], results["compacted"]
+    ratios = [small[key] / plain[key] for key in ("to_first_request_s", "request_bytes", "request_tokens")]
+    rows.append(f"| compacted / uncompacted | {ratios[0]:.2f}x | {ratios[1]:.3f}x | {ratios[2]:.3f}x |")
+    return rows
+
+
 def render(results: dict[str, Any]) -> str:
     notes = Notes()
     meta = results.get("meta", {})
@@ -485,6 +502,18 @@ def render(results: dict[str, Any]) -> str:
     lines += store_table(results, notes, (sizes[0], sizes[1]))
     lines += ["", "## Listing sessions", ""]
     lines += list_table(results, notes)
+    compaction = results.get("compaction") or {}
+    if compaction.get("compacted"):
+        lines += ["", "## Resume of a compacted session", ""]
+        lines += compaction_table(compaction)
+        lines += [
+            "",
+            f"The same session of {compaction['items']:,} items, once compacted (`/compact` in "
+            f"{compaction['compaction_s']:.2f} s, summary requests: {compaction['summary_calls']}) and once not; "
+            "time from `query(resume=...)` to the first model request, and that request's size.",
+        ]
+    elif compaction.get("error"):
+        lines += ["", "## Resume of a compacted session", "", f"Not measured: {compaction['error']}"]
     lines += ["", "![cost against history length](cost_vs_length.png)", ""]
     if notes.texts:
         lines += ["### Notes", ""]

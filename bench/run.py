@@ -29,7 +29,7 @@ from bench.config import FULL, QUICK, Config
 from bench.peer_env import ensure_peer_env
 from bench.report import render, update_docs
 from bench.store_bench import run_store_bench
-from bench.workers import REPO, peer_python, tether_python
+from bench.workers import REPO, peer_python, run_worker, sealed_env, tether_python
 
 RESULTS = REPO / "bench" / "results"
 
@@ -84,6 +84,17 @@ def peers_available(status: dict[str, dict[str, Any]]) -> dict[str, str]:
     return available
 
 
+def run_compaction_bench(config: Config, scratch: Path, log: Any) -> dict[str, Any]:
+    """Resume of a compacted session beside the same session uncompacted (`bench/compaction.py`)."""
+    items = 1_000 if config is QUICK else 10_000
+    log(f"compaction: resume of a compacted {items:,}-item session")
+    args = {"items": items, "repeat": 9}
+    outcome = run_worker(
+        tether_python(), "bench.compaction", args, sealed_env(scratch), timeout=config.worker_timeout_s
+    )
+    return outcome.result if outcome.ok else {"error": outcome.reason}
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
@@ -92,7 +103,7 @@ def load_average() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
-    parser.add_argument("--only", choices=["agent", "stores"], help="run one part only")
+    parser.add_argument("--only", choices=["agent", "stores", "compaction"], help="run one part only")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (printed)")
     options = parser.parse_args(argv)
     config: Config = QUICK if options.quick else FULL
@@ -105,12 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             log(f"  {system} unavailable: {reason}")
     scratch = Path(tempfile.mkdtemp(prefix="tether-bench-"))
-    results: dict[str, Any] = {"agent": {}, "stores": {}}
+    results: dict[str, Any] = {"agent": {}, "stores": {}, "compaction": {}}
     try:
         if options.only in (None, "agent"):
             results["agent"] = run_agent_bench(config, scratch, available, log)
         if options.only in (None, "stores"):
             results["stores"] = run_store_bench(config, scratch, available, log)
+        if options.only in (None, "compaction"):
+            results["compaction"] = run_compaction_bench(config, scratch, log)
     finally:
         if options.keep:
             log(f"scratch kept in {scratch}")

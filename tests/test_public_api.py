@@ -37,6 +37,7 @@ TETHER_ONLY = set(
     """
     AgentClient AgentOptions AsyncHookJSONOutput ConfigurationError CopyReport EntryNotFoundError
     HookEvent InvalidSessionIdError JsonlStore MemoryStore Model ModelError PermissionBehavior
+    PostgresStore RedisStore SQLiteStore
     PermissionRuleValue SessionConflictError SessionError SessionExistsError SessionFileNotFoundError
     SessionInfo SessionNotFoundError SessionStartHookInput SyncHookJSONOutput TetherError Tool
     ToolContext ToolError ToolResult UnsupportedOptionError copy_sessions delete_session_async

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from tether import (
     AgentOptions,
     AssistantMessage,
+    ConfigurationError,
     EntryNotFoundError,
     InvalidSessionIdError,
     Message,
     ResultMessage,
+    SessionConflictError,
     SessionExistsError,
     SessionNotFoundError,
     SystemMessage,
@@ -21,6 +25,7 @@ from tether import (
     query,
 )
 from tether.sessions.entries import active_chain
+from tether.sessions.session import Session
 from tether.sessions.store import SessionStore
 from tether.testing import FunctionModel, ScriptedModel
 
@@ -332,3 +337,192 @@ async def test_queries_on_the_default_store_share_its_file_and_survive_it_being_
         "three", AgentOptions(model=ScriptedModel(["3"]), cwd=project, resume=init_of(second)["session_id"])
     )
     assert result_of(resumed).subtype == "success"
+
+
+# -- a store written to the Claude Agent SDK's protocol: only append(key, entries) and load(key) -----
+
+
+class SDKShapedStore:
+    """The SDK's required methods and nothing else (no fork, find, expected_leaf, listing)."""
+
+    def __init__(self) -> None:
+        self.transcripts: dict[tuple[str, str, str], list[str]] = {}
+
+    @staticmethod
+    def _name(key: Any) -> tuple[str, str, str]:
+        return (key["project_key"], key["session_id"], key.get("subpath") or "")
+
+    async def append(self, key: Any, entries: list[dict[str, Any]]) -> None:
+        self.transcripts.setdefault(self._name(key), []).extend(json.dumps(e) for e in entries)
+
+    async def load(self, key: Any) -> list[dict[str, Any]] | None:
+        lines = self.transcripts.get(self._name(key))
+        return None if lines is None else [json.loads(line) for line in lines]
+
+
+class SDKShapedStoreThatLists(SDKShapedStore):
+    """The SDK's two methods and its optional `list_sessions`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mtimes: dict[tuple[str, str], int] = {}
+
+    async def append(self, key: Any, entries: list[dict[str, Any]]) -> None:
+        await super().append(key, entries)
+        if not key.get("subpath"):
+            self.mtimes[(key["project_key"], key["session_id"])] = (
+                len(self.mtimes) + 10**12 + sum(len(lines) for lines in self.transcripts.values())
+            )
+
+    async def list_sessions(self, project_key: str) -> list[dict[str, Any]]:
+        return [{"session_id": sid, "mtime": mtime} for (pk, sid), mtime in self.mtimes.items() if pk == project_key]
+
+
+async def test_a_store_with_only_the_sdk_methods_runs_start_resume_fork_and_resume_at(project: Path) -> None:
+    store = SDKShapedStore()
+    model = ScriptedModel(["one", "two"])
+    first = await run("first", AgentOptions(model=model, session_store=store, cwd=project))
+    session_id = init_of(first)["session_id"]
+    await run("second", AgentOptions(model=model, session_store=store, cwd=project, resume=session_id))
+    assert result_of(first).subtype == "success"
+
+    resumed = ScriptedModel(["three"])
+    await run("third", AgentOptions(model=resumed, session_store=store, cwd=project, resume=session_id))
+    assert texts(resumed.requests[0].messages) == [
+        ("user", "first"),
+        ("assistant", "one"),
+        ("user", "second"),
+        ("assistant", "two"),
+        ("user", "third"),
+    ]
+    key = {"project_key": project_key_for_directory(project), "session_id": session_id}
+    before_fork = await store.load(key)
+
+    first_answer = next(m for m in first if isinstance(m, AssistantMessage))
+    fork_model = ScriptedModel(["forked"])
+    forked = await run(
+        "instead",
+        AgentOptions(
+            model=fork_model,
+            session_store=store,
+            cwd=project,
+            resume=session_id,
+            fork_session=True,
+            resume_session_at=first_answer.uuid,
+        ),
+    )
+    fork_id = init_of(forked)["session_id"]
+    assert fork_id != session_id
+    assert init_of(forked)["forked_from"] == {"sessionId": session_id, "messageUuid": first_answer.uuid}
+    assert texts(fork_model.requests[0].messages) == [("user", "first"), ("assistant", "one"), ("user", "instead")]
+    assert await store.load(key) == before_fork, "the fork (a copy) leaves its source as it was"
+    copied = await store.load({**key, "session_id": fork_id})
+    assert copied is not None and all(e["sessionId"] == fork_id for e in copied if e.get("uuid"))
+
+    rewound = ScriptedModel(["rewound"])
+    again = await run(
+        "redo",
+        AgentOptions(
+            model=rewound, session_store=store, cwd=project, resume=session_id, resume_session_at=first_answer.uuid
+        ),
+    )
+    assert init_of(again)["session_id"] == session_id
+    assert texts(rewound.requests[0].messages) == [("user", "first"), ("assistant", "one"), ("user", "redo")]
+
+
+async def test_continue_on_an_sdk_store_needs_its_list_sessions(tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    bare = SDKShapedStore()
+    await run("hello", AgentOptions(model=ScriptedModel(["hi"]), session_store=bare, cwd=here))
+    with pytest.raises(ConfigurationError, match="SDKShapedStore"):
+        await run(
+            "and?", AgentOptions(model=ScriptedModel(["x"]), session_store=bare, cwd=here, continue_conversation=True)
+        )
+
+    store = SDKShapedStoreThatLists()
+    await run("older", AgentOptions(model=ScriptedModel(["a"]), session_store=store, cwd=here))
+    newer = init_of(await run("newer", AgentOptions(model=ScriptedModel(["b"]), session_store=store, cwd=here)))
+    model = ScriptedModel(["continued"])
+    messages = await run(
+        "and then?", AgentOptions(model=model, session_store=store, cwd=here, continue_conversation=True)
+    )
+    assert init_of(messages)["session_id"] == newer["session_id"]
+    assert texts(model.requests[0].messages)[0] == ("user", "newer")
+
+
+async def test_writers_of_one_process_are_serialised_on_a_store_without_compare_and_set(project: Path) -> None:
+    store = SDKShapedStore()
+    first = await run("first", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=project))
+    session_id = init_of(first)["session_id"]
+    writer_a = await Session.resume(store, session_id, cwd=str(project))
+    writer_b = await Session.resume(store, session_id, cwd=str(project))
+    await writer_a.append_message("user", {"role": "user", "content": "from a"})
+    key = writer_a.key
+    stored = await store.load(key)
+    with pytest.raises(SessionConflictError):
+        await writer_b.append_message("user", {"role": "user", "content": "from b"})
+    assert await store.load(key) == stored, "the writer that lost wrote nothing"
+
+    async def write(session: Session, text: str, outcomes: list[str]) -> None:
+        try:
+            await session.append_message("user", {"role": "user", "content": text})
+            outcomes.append("won")
+        except SessionConflictError:
+            outcomes.append("conflict")
+
+    racers = [await Session.resume(store, session_id, cwd=str(project)) for _ in range(5)]
+    outcomes: list[str] = []
+    async with anyio.create_task_group() as group:
+        for index, racer in enumerate(racers):
+            group.start_soon(write, racer, f"racer {index}", outcomes)
+    assert sorted(outcomes) == ["conflict"] * 4 + ["won"]
+
+
+# -- one session id in two projects ----------------------------------------------------------------
+
+
+async def test_one_id_in_two_projects_is_two_sessions_and_resume_prefers_the_current_project(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    project_a, project_b, elsewhere = tmp_path / "a", tmp_path / "b", tmp_path / "elsewhere"
+    for directory in (project_a, project_b, elsewhere):
+        directory.mkdir()
+    shared_id = "5e55a1d0-0000-4000-8000-00000000000a"
+    in_a = await run(
+        "in A", AgentOptions(model=ScriptedModel(["A"]), session_store=store, cwd=project_a, session_id=shared_id)
+    )
+    in_b = await run(
+        "in B", AgentOptions(model=ScriptedModel(["B"]), session_store=store, cwd=project_b, session_id=shared_id)
+    )
+    assert init_of(in_a)["session_id"] == init_of(in_b)["session_id"] == shared_id
+    assert init_of(in_a)["project_key"] == project_key_for_directory(project_a)
+    assert init_of(in_b)["project_key"] == project_key_for_directory(project_b)
+
+    from_a = ScriptedModel(["again A"])
+    resumed = await run("back in A", AgentOptions(model=from_a, session_store=store, cwd=project_a, resume=shared_id))
+    assert init_of(resumed)["project_key"] == project_key_for_directory(project_a)
+    assert texts(from_a.requests[0].messages) == [("user", "in A"), ("assistant", "A"), ("user", "back in A")]
+
+    newest_first = ScriptedModel(["from elsewhere"])
+    picked = await run(
+        "where am I?", AgentOptions(model=newest_first, session_store=store, cwd=elsewhere, resume=shared_id)
+    )
+    assert init_of(picked)["project_key"] == project_key_for_directory(project_a), "A was updated last"
+    assert texts(newest_first.requests[0].messages)[0] == ("user", "in A")
+
+    await run(
+        "B again", AgentOptions(model=ScriptedModel(["B2"]), session_store=store, cwd=project_b, resume=shared_id)
+    )
+    now_b = ScriptedModel(["b it is"])
+    picked = await run("and now?", AgentOptions(model=now_b, session_store=store, cwd=elsewhere, resume=shared_id))
+    assert init_of(picked)["project_key"] == project_key_for_directory(project_b)
+    assert texts(now_b.requests[0].messages)[0] == ("user", "in B")
+
+    key_b = {"project_key": project_key_for_directory(project_b), "session_id": shared_id}
+    b_entries = await store.load(key_b)
+    assert b_entries is not None and not any("in A" in json.dumps(e) for e in b_entries)
+    with pytest.raises(SessionExistsError):
+        await run(
+            "dup", AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=project_a, session_id=shared_id)
+        )

@@ -169,10 +169,7 @@ from tether.sessions.helpers import rename_session_via_store as rename_session_v
 from tether.sessions.helpers import tag_session as tag_session
 from tether.sessions.helpers import tag_session_async as tag_session_async
 from tether.sessions.helpers import tag_session_via_store as tag_session_via_store
-from tether.sessions.jsonl import JsonlStore as JsonlStore
 from tether.sessions.keys import project_key_for_directory as project_key_for_directory
-from tether.sessions.memory import MemoryStore as InMemorySessionStore
-from tether.sessions.memory import MemoryStore as MemoryStore
 from tether.sessions.store import SessionKey as SessionKey
 from tether.sessions.store import SessionListSubkeysKey as SessionListSubkeysKey
 from tether.sessions.store import SessionStore as SessionStore
@@ -180,6 +177,10 @@ from tether.sessions.store import SessionStoreEntry as SessionStoreEntry
 from tether.sessions.store import SessionStoreFlushMode as SessionStoreFlushMode
 from tether.sessions.store import SessionStoreListEntry as SessionStoreListEntry
 from tether.sessions.store import SessionSummaryEntry as SessionSummaryEntry
+from tether.sessions.stores.jsonl import JsonlStore as JsonlStore
+from tether.sessions.stores.memory import MemoryStore as InMemorySessionStore
+from tether.sessions.stores.memory import MemoryStore as MemoryStore
+from tether.sessions.stores.sqlite import SQLiteStore as SQLiteStore
 from tether.tools.base import McpSdkServerConfig as McpSdkServerConfig
 from tether.tools.base import SdkMcpTool as SdkMcpTool
 from tether.tools.base import Tool as Tool
@@ -216,6 +217,8 @@ from tether.types import Transport as Transport
 
 if TYPE_CHECKING:
     from tether._tool_annotations import ToolAnnotations as ToolAnnotations
+    from tether.sessions.stores.postgres import PostgresStore as PostgresStore
+    from tether.sessions.stores.redis import RedisStore as RedisStore
 
 __all__ = (
     "AgentClient",
@@ -296,6 +299,7 @@ __all__ = (
     "PostToolUseFailureHookSpecificOutput",
     "PostToolUseHookInput",
     "PostToolUseHookSpecificOutput",
+    "PostgresStore",
     "PreCompactHookInput",
     "PreModelSwitchHookSpecificOutput",
     "PreToolUseHookInput",
@@ -305,9 +309,11 @@ __all__ = (
     "RateLimitInfo",
     "RateLimitStatus",
     "RateLimitType",
+    "RedisStore",
     "ResultError",
     "ResultMessage",
     "SDKSessionInfo",
+    "SQLiteStore",
     "SandboxIgnoreViolations",
     "SandboxNetworkConfig",
     "SandboxSettings",
@@ -420,10 +426,17 @@ __all__ = (
 )
 
 
-def __getattr__(name: str) -> Any:
-    """`ToolAnnotations` needs `mcp` and `pydantic`, slow to import: load them when it is asked for."""
-    if name == "ToolAnnotations":
-        from tether._tool_annotations import ToolAnnotations
+_LAZY = {
+    "ToolAnnotations": "tether._tool_annotations",  # needs mcp and pydantic, slow to import
+    "PostgresStore": "tether.sessions.stores.postgres",  # the tether[postgres] extra
+    "RedisStore": "tether.sessions.stores.redis",  # the tether[redis] extra
+}
 
-        return ToolAnnotations
+
+def __getattr__(name: str) -> Any:
+    """Names whose modules are slow to import or need an extra, loaded when they are asked for."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'tether' has no attribute {name!r}")

@@ -69,8 +69,10 @@ __all__ = [
     "ToolUseBlock",
     "UserMessage",
     "block_from_dict",
+    "block_problem",
     "block_to_dict",
     "blocks_from_content",
+    "json_type_name",
 ]
 
 # --- content blocks ---------------------------------------------------------------------------
@@ -539,27 +541,94 @@ def block_to_dict(block: ContentBlock) -> dict[str, Any]:
 
 
 def block_from_dict(data: dict[str, Any]) -> ContentBlock | None:
-    """A content block from its API form; None for block kinds tether does not model."""
+    """A content block from its API form; None for block kinds tether does not model.
+
+    A malformed block of a kind tether models (a `tool_use` without `id`, an `input` that is not
+    an object...) raises `ValueError` saying what is wrong (see `block_problem`).
+    """
+    problem = block_problem(data)
+    if problem is not None:
+        raise ValueError(problem)
     kind = data.get("type")
     if kind == "text":
-        return TextBlock(text=str(data.get("text", "")))
+        return TextBlock(text=data["text"])
     if kind == "thinking":
-        return ThinkingBlock(thinking=str(data.get("thinking", "")), signature=str(data.get("signature", "")))
+        return ThinkingBlock(thinking=data["thinking"], signature=str(data.get("signature") or ""))
     if kind == "tool_use":
-        return ToolUseBlock(id=str(data["id"]), name=str(data["name"]), input=dict(data.get("input") or {}))
+        return ToolUseBlock(id=data["id"], name=data["name"], input=dict(data.get("input") or {}))
     if kind == "tool_result":
         return ToolResultBlock(
-            tool_use_id=str(data["tool_use_id"]),
+            tool_use_id=data["tool_use_id"],
             content=data.get("content"),
             is_error=data.get("is_error"),
         )
     if kind == "server_tool_use":
-        return ServerToolUseBlock(id=str(data["id"]), name=data["name"], input=dict(data.get("input") or {}))
+        return ServerToolUseBlock(id=data["id"], name=data["name"], input=dict(data.get("input") or {}))
     if kind in SERVER_TOOL_RESULT_TYPES:
-        return ServerToolResultBlock(
-            tool_use_id=str(data["tool_use_id"]), content=data["content"], result_type=str(kind)
-        )
+        return ServerToolResultBlock(tool_use_id=data["tool_use_id"], content=data["content"], result_type=str(kind))
     return None
+
+
+_CALL_KINDS = frozenset({"tool_use", "server_tool_use"})
+_JSON_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),
+    (str, "a string"),
+    (int, "a number"),
+    (float, "a number"),
+    (list, "an array"),
+    (dict, "an object"),
+)
+
+
+def json_type_name(value: Any) -> str:
+    """How a JSON value's type reads in a message: `an array`, `a string`, `null`..."""
+    if value is None:
+        return "null"
+    return next((name for kind, name in _JSON_TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
+
+
+def block_problem(data: Any) -> str | None:
+    """What is wrong with a content block in its API form, or None when tether can use it.
+
+    Blocks of kinds tether does not model (images, documents...) are not checked.
+    """
+    if not isinstance(data, dict):
+        return f"a content block must be an object, not {json_type_name(data)}"
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        return f"a content block has no type (it is {_short(data)})"
+    if kind in ("text", "thinking") and not isinstance(data.get(kind), str):
+        return f"a {kind} block has no {kind} string (it has {json_type_name(data.get(kind))})"
+    if kind == "thinking" and not isinstance(data.get("signature") or "", str):
+        return f"the signature of a thinking block is {json_type_name(data.get('signature'))}, not a string"
+    if kind in _CALL_KINDS:
+        return _call_problem(kind, data)
+    if (kind == "tool_result" or kind in SERVER_TOOL_RESULT_TYPES) and not _is_id(data.get("tool_use_id")):
+        return f"a {kind} block has no tool_use_id"
+    if kind in SERVER_TOOL_RESULT_TYPES and "content" not in data:
+        return f"a {kind} block has no content"
+    return None
+
+
+def _call_problem(kind: str, data: dict[str, Any]) -> str | None:
+    name = data.get("name")
+    if not _is_id(name):
+        return f"a {kind} block has no name (it is {_short(data)})"
+    if not _is_id(data.get("id")):
+        return f"the {kind} block calling {name!r} has no id"
+    tool_input = data.get("input")
+    if tool_input is not None and not isinstance(tool_input, dict):
+        return f"the input of the {name!r} call is {json_type_name(tool_input)}, not an object"
+    return None
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def blocks_from_content(content: str | list[dict[str, Any]]) -> str | list[ContentBlock]:

@@ -119,6 +119,11 @@ class AgentOptions:
     # tether's own
     persist_session: bool = True
     max_tokens: int | None = None
+    # tether's own: timeouts in seconds (README, "Timeouts"); None means no limit
+    connect_timeout: float = 10.0
+    stream_idle_timeout: float = 60.0
+    request_timeout: float | None = 600.0
+    run_timeout: float | None = None
 
 
 ClaudeAgentOptions = AgentOptions

@@ -13,11 +13,15 @@ with FakeAnthropicServer([ErrorReply(529), Reply([Text("Hello")])]) as server:
 Both servers are context managers with `.url` (the client's base URL), `.requests` (every JSON
 body received, retries included), `.headers` (their headers) and `.add(*replies)`. When the
 queue is empty a request gets a 500 error that says so (with `x-should-retry: false`).
+
+`FaultyAnthropicServer` and `FaultyOpenAIServer` (`tests.fakes.faults`) also play replies that
+break the protocol: malformed events, hangs, endless keep-alives, resets.
 """
 
 from __future__ import annotations
 
 from tests.fakes.anthropic_server import FakeAnthropicServer
+from tests.fakes.faults import FaultyAnthropicServer, FaultyOpenAIServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.script import (
     Disconnect,
@@ -36,6 +40,8 @@ __all__ = [
     "ErrorReply",
     "FakeAnthropicServer",
     "FakeOpenAIServer",
+    "FaultyAnthropicServer",
+    "FaultyOpenAIServer",
     "Reply",
     "ServerToolResult",
     "ServerToolUse",

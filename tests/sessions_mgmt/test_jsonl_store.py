@@ -90,12 +90,16 @@ async def test_expected_leaf_is_checked_and_a_conflict_writes_nothing(tmp_path: 
     assert [e.get("uuid") for e in await store.load(key("s")) or []] == [first["uuid"], second["uuid"], None]
 
 
-async def test_one_id_lives_in_one_project(tmp_path: Path) -> None:
+async def test_one_id_in_two_projects_is_two_transcripts(tmp_path: Path) -> None:
     store = JsonlStore(tmp_path)
-    await store.append(key("same"), [turn("same", "a", None)])
+    here, there = turn("same", "a", None), turn("same", "b", None)
+    await store.append(key("same"), [here])
+    await store.append(key("same", project="-elsewhere"), [there])
+    assert await store.load(key("same")) == [here]
+    assert await store.load(key("same", project="-elsewhere")) == [there]
+    assert (tmp_path / "projects" / "-elsewhere" / "same.jsonl").is_file()
     with pytest.raises(SessionExistsError):
-        await store.append(key("same", project="-elsewhere"), [turn("same", "b", None)])
-    assert not (tmp_path / "projects" / "-elsewhere" / "same.jsonl").exists()
+        await store.fork(key("same"), key("same", project="-elsewhere"))
 
 
 async def test_a_torn_last_line_is_skipped_and_never_glued_to_the_next(tmp_path: Path) -> None:

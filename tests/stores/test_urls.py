@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from tether.errors import ConfigurationError
-from tether.sessions.memory import MemoryStore
-from tether.sessions.sqlite import SQLiteStore
 from tether.sessions.store import SessionKey
+from tether.sessions.stores import SCHEMES
+from tether.sessions.stores.memory import MemoryStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.sessions.urls import open_store
 
 KEY = SessionKey(project_key="-p", session_id="s1")
@@ -153,3 +154,34 @@ def test_jsonl_urls_open_a_store_over_a_claude_code_directory(tmp_path: Path) ->
     assert isinstance(store, JsonlStore)
     with pytest.raises(ConfigurationError, match="name the directory"):
         open_store("jsonl://")
+
+
+def test_a_new_store_is_one_module_and_one_registry_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "my_store.py").write_text(
+        "from tether.sessions.stores.memory import MemoryStore\n"
+        "class MyStore(MemoryStore):\n"
+        "    pass\n"
+        "def from_url(url):\n"
+        "    url.only('scope')\n"
+        "    return MyStore(scope=url.options.get('scope'))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(SCHEMES, "mine", "my_store")
+    store = open_store("mine://?scope=team")
+    assert type(store).__name__ == "MyStore" and store.scope == "team"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigurationError, match="unknown option"):
+        open_store("mine://?colour=blue")
+
+
+def test_the_stores_import_from_tether_the_network_ones_lazily() -> None:
+    code = (
+        "import sys, tether\n"
+        "print(sorted(m for m in ('psycopg', 'redis') if m in sys.modules))\n"
+        "from tether.sessions.stores.postgres import PostgresStore\n"
+        "from tether.sessions.stores.redis import RedisStore\n"
+        "from tether.sessions.stores.sqlite import SQLiteStore\n"
+        "print(tether.PostgresStore is PostgresStore, tether.RedisStore is RedisStore,"
+        " tether.SQLiteStore is SQLiteStore)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.splitlines() == ["[]", "True True True"]

@@ -20,17 +20,20 @@ The events tether fires are `FIRED_EVENTS`:
   `can_use_tool` (a hook's `decision` of `allow` or `deny` answers instead of asking);
 - `Notification` (`notification_type="permission_prompt"`) just before `can_use_tool` is asked;
 - `UserPromptSubmit` (may block the prompt or add context), `Stop` (may make the agent go on),
-  and tether's `SessionStart` (`source` = startup | resume | fork; may add context).
+  and tether's `SessionStart` (`source` = startup | resume | fork; may add context);
+- `PreCompact` before the session is compacted (matched by `trigger`, `auto` or `manual`):
+  `decision: "block"` or `continue_: False` vetoes the compaction, and `additionalContext` in
+  `hookSpecificOutput` is added to the instructions for the summary (see `tether.agent.compaction`).
 
-The events of `UNFIRED_EVENTS` (the subagent events, `PreCompact`, Claude Code's other events)
+The events of `UNFIRED_EVENTS` (the subagent events, Claude Code's other events)
 raise `UnsupportedOptionError` naming the event when the run starts; any other name is a
 `ConfigurationError`.
 
 A matcher selects by tool name for tool events (by `source` for SessionStart, by
-`notification_type` for Notification): None, `""` or `"*"` match everything, otherwise the
-matcher is a regular expression that must match the whole name (`"Bash"`, `"Write|Edit"`,
-`"mcp__github__.*"`). Matching callbacks run concurrently, each bounded by its matcher's
-`timeout` (seconds, default 60). A callback that raises, times out or returns what tether
+`notification_type` for Notification, by `trigger` for PreCompact): None, `""` or `"*"` match
+everything, otherwise the matcher is a regular expression that must match the whole name
+(`"Bash"`, `"Write|Edit"`, `"mcp__github__.*"`). Matching callbacks run concurrently, each
+bounded by its matcher's `timeout` (seconds, default 60). A callback that raises, times out or returns what tether
 cannot use (a non-dict, `permissionDecision: "Deny"`, ...) is reported in `HookOutcome.errors`
 and counts as no decision; with `HookMatcher(on_failure="block")` it blocks instead (a
 PreToolUse or PermissionRequest failure denies the call, a UserPromptSubmit failure blocks the
@@ -145,6 +148,7 @@ FIRED_EVENTS: tuple[str, ...] = (
     "UserPromptSubmit",
     "Stop",
     "SessionStart",
+    "PreCompact",
 )
 """The events tether fires. Registering any other event fails when the run starts."""
 
@@ -153,7 +157,6 @@ _NOT_FIRED = "a Claude Code event that tether does not fire"
 UNFIRED_EVENTS: dict[str, str] = {
     "SubagentStart": _NO_SUBAGENTS,
     "SubagentStop": _NO_SUBAGENTS,
-    "PreCompact": "tether does not compact sessions yet",
     **{
         name: _NOT_FIRED
         for name in (
@@ -298,7 +301,8 @@ class SubagentStopHookInput(BaseHookInput):
 
 
 class PreCompactHookInput(BaseHookInput):
-    """The conversation is about to be compacted (not fired yet: tether does not compact)."""
+    """The conversation is about to be compacted: `trigger` auto (or after "prompt too long") or
+    manual (`/compact`), with the `/compact` instructions (None without)."""
 
     hook_event_name: Literal["PreCompact"]
     trigger: Literal["manual", "auto"]
@@ -1040,6 +1044,11 @@ class HookRunner:
         if last_assistant_message is not None:
             fields["last_assistant_message"] = last_assistant_message
         return await self.run("Stop", fields)
+
+    async def pre_compact(self, trigger: str, custom_instructions: str | None) -> HookOutcome:
+        """PreCompact before a compaction (matched by `trigger`, `auto` or `manual`)."""
+        fields = {"trigger": trigger, "custom_instructions": custom_instructions}
+        return await self.run("PreCompact", fields, match=trigger)
 
     async def session_start(self, source: str, model: str | None = None) -> HookOutcome:
         """SessionStart with `source` startup, resume or fork."""

@@ -16,6 +16,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from tether._version import __version__
+from tether.agent.compaction import (
+    CompactionPolicy,
+    CompactJob,
+    Compactor,
+    compact_command,
+    is_prompt_too_long,
+    request_tokens,
+)
 from tether.agent.hooks import check_hooks
 from tether.agent.overrides import model_override
 from tether.agent.prompts import system_prompt_text
@@ -35,18 +43,21 @@ from tether.messages import (
 )
 from tether.models import resolve_model
 from tether.models.base import (
+    DEFAULT_TIMEOUTS,
     Model,
     ModelRequest,
     ModelResponse,
     ModelSettings,
     RateLimited,
     RawStreamEvent,
+    Timeouts,
     ToolSpec,
     add_usage,
     check_settings,
     empty_usage,
     keep_connected,
 )
+from tether.models.guard import guarded_stream
 from tether.models.limits import limits_for
 from tether.models.settings import structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions, check_options
@@ -83,6 +94,11 @@ class Agent:
         self._turn: _Turn | None = None
         self._owns_store = False
         self._store: SessionStore | None = None
+        self.timeouts = DEFAULT_TIMEOUTS
+        """How long model calls and runs may take (the options' timeouts, from `open()`)."""
+        self.compactor = Compactor(CompactionPolicy())
+        """When and how the session is compacted, and the context meter (from `open()`)."""
+        self._env: dict[str, str] = {}
 
     @property
     def session(self) -> Session:
@@ -119,6 +135,7 @@ class Agent:
         """Check the options, pick model and store, and open the session (nothing is yielded yet)."""
         options = self.options
         check_options(options)
+        self.timeouts = Timeouts.from_options(options)  # a bad timeout fails here, before any write
         check_hooks(options.hooks)  # an event tether does not fire fails here, before a session is created
         cwd = _resolve_cwd(options.cwd)
         env = {**os.environ, **options.env}
@@ -127,6 +144,8 @@ class Agent:
         )
         self.settings = _model_settings(options, env)
         check_settings(self._model, self.settings)  # an option the model cannot honour fails before any write
+        self._env = env
+        self.compactor = Compactor(self._compaction_policy(self._model))  # a bad setting fails before any write
         store = open_store(options.session_store, env=env, shared=True)
         self._owns_store = opened_for_caller(store, options.session_store)
         self._store = store
@@ -175,8 +194,14 @@ class Agent:
     async def use_model(self, model: Model) -> None:
         """Run the next prompts on `model` (its connection, too, is kept until the agent closes)."""
         check_settings(model, self.settings)
+        policy = self._compaction_policy(model)
         await self._exit_stack.enter_async_context(keep_connected(model))
         self._model = model
+        self.compactor.policy = policy
+        self.compactor.meter.reset()  # another model counts tokens its own way
+
+    def _compaction_policy(self, model: Model) -> CompactionPolicy:
+        return CompactionPolicy.for_model(limits_for(model.model_name, self.settings.betas), self._env)
 
     async def close(self) -> None:
         """Release tools, connections and the store (if the agent opened it)."""
@@ -249,6 +274,7 @@ class _Turn:
         self.session = agent.session
         self.options = agent.options
         self.started = time.monotonic()
+        self.timeouts = agent.timeouts.for_run()
         self.api_seconds = 0.0
         self.num_turns = 0
         self.denials: list[dict[str, Any]] = []
@@ -263,9 +289,30 @@ class _Turn:
         """The raw events of the model reply being streamed (None when no reply is streaming)."""
         self.structured_retries = 0
         """Final answers asked for again because they did not match `output_format`'s schema."""
+        self.last_text: str | None = None
+        """The text of the latest reply that had some (the run's `result`)."""
+        self.stop_hook_active = False
+        """True once a Stop hook made the agent go on."""
+        self.compaction: CompactJob | None = None
+        """The run's latest compaction (attempt)."""
 
     async def run(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Message]:
-        session = self.session
+        instructions = compact_command(prompt, verbatim=self.options.verbatim_prompts)
+        if instructions is not None:  # `/compact [instructions]`: compact now, no model turn
+            async for message in self._compact_now(instructions):
+                yield message
+            return
+        ended = False
+        async for message in self._open(prompt):
+            ended = isinstance(message, ResultMessage)
+            yield message
+        if not ended:
+            async for message in self._turns():
+                yield message
+
+    async def _open(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Message]:
+        """Prompt hooks, a call the last run deferred, then the prompt stored (ends with a
+        `ResultMessage` when the run ends here)."""
         prepared = await self.tooling.prepare_prompt(prompt)  # SessionStart and UserPromptSubmit hooks
         if prepared.blocked is not None:
             yield await self._result("error_during_execution", errors=[prepared.blocked])
@@ -280,12 +327,14 @@ class _Turn:
             if outcomes[0].interrupt:
                 yield await self._result("error_during_execution", errors=[outcomes[0].stop_reason or "interrupted"])
                 return
-        await session.append_message("user", {"role": "user", "content": prepared.prompt})
-        last_text: str | None = None
-        stop_hook_active = False
+        await self.session.append_message("user", {"role": "user", "content": prepared.prompt})
+
+    async def _turns(self) -> AsyncIterator[Message]:
+        """Model turns until the run ends (with a `ResultMessage`)."""
         while True:
-            if self.agent._interrupted:
-                yield await self._result("error_during_execution", errors=["the run was interrupted"])
+            stopped = self._stopped()  # interrupted, or past run_timeout
+            if stopped is not None:
+                yield await self._result("error_during_execution", errors=[stopped])
                 return
             if self.options.max_turns is not None and self.num_turns >= self.options.max_turns:
                 yield await self._result("error_max_turns", errors=[f"reached max_turns ({self.options.max_turns})"])
@@ -293,73 +342,180 @@ class _Turn:
             self.num_turns += 1
             response: ModelResponse | None = None
             try:
-                async for event in self._stream_model():
+                async for event in self._call_model():
                     if isinstance(event, ModelResponse):
                         response = event
                     else:
                         yield event
             except ModelError as error:
-                yield await self._result("error_during_execution", errors=[str(error)], api_status=error.status_code)
+                yield await self._model_failed(error)
                 return
             assert response is not None
             self._count(response)
             yield await self._store_assistant(response)
             texts = [b.get("text", "") for b in response.content if b.get("type") == "text"]
             if texts:
-                last_text = "".join(texts)
+                self.last_text = "".join(texts)
             calls = [b for b in response.content if b.get("type") == "tool_use"]
             if not calls and response.stop_reason == "pause_turn":
                 continue  # a server tool paused the turn: sending the reply back lets the model go on
-            if not calls:
-                value, violation = self._structured_output(texts)
-                if violation is not None:
-                    if self.structured_retries < STRUCTURED_OUTPUT_RETRIES:
-                        self.structured_retries += 1
-                        yield await self._ask_for_structured_output(violation)
-                        continue
-                    yield await self._structured_output_failed(violation)
-                    return
-                feedback = await self.tooling.stop_feedback(stop_hook_active)  # a Stop hook may say go on
-                if feedback is not None:
-                    stop_hook_active = True
-                    entry = await session.append_message("user", {"role": "user", "content": feedback})
-                    yield UserMessage(content=feedback, uuid=entry["uuid"])
-                    continue
-                yield await self._result(
-                    "success", text=last_text, stop_reason=response.stop_reason, structured_output=value
-                )
-                return
-            outcomes = await self.runner.run_all(calls)
-            if outcomes[0].deferred is not None:  # a PreToolUse hook deferred the (only) call
-                yield await self._deferred(outcomes[0])
-                return
-            yield await self._store_tool_results(outcomes)
-            if any(outcome.interrupt for outcome in outcomes):
-                reason = next(
-                    (o.stop_reason for o in outcomes if o.stop_reason), "a tool call was denied with interrupt"
-                )
-                yield await self._result("error_during_execution", errors=[reason])
-                return
-            budget = self.options.max_budget_usd
-            if budget is not None and self.cost is not None and self.cost >= budget:
-                yield await self._result("error_max_budget_usd", errors=[f"reached max_budget_usd ({budget})"])
+            ended = False
+            async for message in self._final(response, texts) if not calls else self._use_tools(calls):
+                ended = isinstance(message, ResultMessage)
+                yield message
+            if ended:
                 return
 
-    async def _stream_model(self) -> AsyncIterator[StreamEvent | RateLimitEvent | ModelResponse]:
+    async def _final(self, response: ModelResponse, texts: list[str]) -> AsyncIterator[Message]:
+        """A reply without tool calls: the answer asked for again (structured output), a Stop hook
+        that makes the agent go on, or the run's `ResultMessage`."""
+        value, violation = self._structured_output(texts)
+        if violation is not None:
+            if self.structured_retries < STRUCTURED_OUTPUT_RETRIES:
+                self.structured_retries += 1
+                yield await self._ask_for_structured_output(violation)
+                return
+            yield await self._structured_output_failed(violation)
+            return
+        feedback = await self.tooling.stop_feedback(self.stop_hook_active)  # a Stop hook may say go on
+        if feedback is not None:
+            self.stop_hook_active = True
+            entry = await self.session.append_message("user", {"role": "user", "content": feedback})
+            yield UserMessage(content=feedback, uuid=entry["uuid"])
+            return
+        yield await self._result(
+            "success", text=self.last_text, stop_reason=response.stop_reason, structured_output=value
+        )
+
+    async def _use_tools(self, calls: list[dict[str, Any]]) -> AsyncIterator[Message]:
+        """Run the reply's tool calls and store their results (a `ResultMessage` when the run ends)."""
+        outcomes = await self.runner.run_all(calls)
+        if outcomes[0].deferred is not None:  # a PreToolUse hook deferred the (only) call
+            yield await self._deferred(outcomes[0])
+            return
+        yield await self._store_tool_results(outcomes)
+        if any(outcome.interrupt for outcome in outcomes):
+            reason = next((o.stop_reason for o in outcomes if o.stop_reason), "a tool call was denied with interrupt")
+            yield await self._result("error_during_execution", errors=[reason])
+            return
+        budget = self.options.max_budget_usd
+        if budget is not None and self.cost is not None and self.cost >= budget:
+            yield await self._result("error_max_budget_usd", errors=[f"reached max_budget_usd ({budget})"])
+
+    async def _model_failed(self, error: ModelError) -> ResultMessage:
+        """The run's end after a failed model call (`terminal_reason` `prompt_too_long` for that)."""
+        problem = self.compaction.problem if self.compaction is not None else None
+        errors = [str(error)] + ([problem] if problem and is_prompt_too_long(error) else [])
+        result = await self._result("error_during_execution", errors=errors, api_status=error.status_code)
+        if is_prompt_too_long(error):
+            result.terminal_reason = "prompt_too_long"
+        return result
+
+    # -- compaction (tether.agent.compaction) --
+
+    async def _call_model(self) -> AsyncIterator[Message | ModelResponse]:
+        """One model call, compacted first when the request would reach the threshold, and compacted
+        and made once more when the provider says the prompt is too long."""
+        compactor = self.agent.compactor
+        request = self._request()
+        estimate = request_tokens(request)
+        if compactor.due(compactor.meter.tokens(estimate)):
+            async for message in self._compact("auto", None, compactor.meter.tokens(estimate)):
+                yield message
+            request = self._request()
+            estimate = request_tokens(request)
+        try:
+            async for event in self._stream_model(request, estimate):
+                yield event
+            return
+        except ModelError as error:
+            if self.partial or not compactor.recovers(error, estimate):
+                raise
+            too_long = error
+        async for message in self._compact("auto", None, compactor.meter.tokens(estimate)):
+            yield message
+        if self.compaction is None or not self.compaction.done:
+            raise too_long
+        request = self._request()
+        async for event in self._stream_model(request, request_tokens(request)):
+            yield event
+
+    async def _compact(self, trigger: str, instructions: str | None, tokens: int) -> AsyncIterator[Message]:
+        """Compact the session (see `Compactor.run`); the summary calls count as the run's."""
+        agent, request = self.agent, self._request()
+        job = CompactJob(
+            session=self.session,
+            model=agent.model,
+            settings=agent.settings,
+            hooks=self.tooling.hooks,
+            trigger=trigger,
+            instructions=instructions,
+            pre_tokens=tokens,
+            system=request.system,
+            tools=request.tools,
+            call=self._summary_call,
+        )
+        self.compaction = job
+        try:
+            async for message in agent.compactor.run(job):
+                yield message
+        finally:
+            for response in job.responses:
+                self._count(response)
+            self.api_seconds += job.api_seconds
+
+    async def _compact_now(self, instructions: str) -> AsyncIterator[Message]:
+        """`/compact [instructions]`: compact at once; the `ResultMessage` says whether it did."""
+        tokens = self.agent.compactor.meter.tokens(request_tokens(self._request()))
+        async for message in self._compact("manual", instructions or None, tokens):
+            yield message
+        job = self.compaction
+        if job is not None and job.done:
+            yield await self._result("success", text="Compacted")
+        else:
+            yield await self._result(
+                "error_during_execution", errors=[job.problem if job and job.problem else "not compacted"]
+            )
+
+    async def _summary_call(self, model: Model, request: ModelRequest) -> ModelResponse:
+        """One summary call, held to the run's timeouts like every model call."""
+        response: ModelResponse | None = None
+        async for event in guarded_stream(model, dataclasses.replace(request, timeouts=self.timeouts)):
+            if isinstance(event, ModelResponse):
+                response = event
+        if response is None:
+            raise ModelError(f"the model {model.model_name!r} ended its stream without a response")
+        return response
+
+    def _stopped(self) -> str | None:
+        """Why the run must stop before its next model call, if it must."""
+        if self.agent._interrupted:
+            return "the run was interrupted"
+        return self.timeouts.run_expired_message() if self.timeouts.run_expired() else None
+
+    def _request(self) -> ModelRequest:
+        """The next model request: the session's history, system prompt, tools and settings."""
         agent, session = self.agent, self.session
-        request = ModelRequest(
+        return ModelRequest(
             messages=list(session.messages),  # providers treat the request as read-only: no deep copy
             system=system_prompt_text(self.options.system_prompt),
             tools=[ToolSpec(t.name, t.description, t.input_schema) for t in agent._tools.values()],
             max_tokens=self.options.max_tokens or _default_max_tokens(agent.settings),
             session_id=session.session_id,
             settings=agent.settings,
+            timeouts=self.timeouts,
         )
+
+    async def _stream_model(
+        self, request: ModelRequest, estimate: int
+    ) -> AsyncIterator[StreamEvent | RateLimitEvent | ModelResponse]:
+        """Stream one model call (`estimate`: the request's estimated tokens, for the context meter)."""
+        agent, session = self.agent, self.session
         started = time.monotonic()
         response: ModelResponse | None = None
         self.partial = partial = []
         try:
-            async for event in agent.model.stream(request):
+            async for event in guarded_stream(agent.model, request):  # typed errors, a valid response, in time
                 if isinstance(event, RawStreamEvent):
                     partial.append(event.event)
                     if self.options.include_partial_messages:
@@ -373,6 +529,7 @@ class _Turn:
         self.partial = None
         if response is None:
             raise ModelError(f"the model {agent.model.model_name!r} ended its stream without a response")
+        agent.compactor.meter.observe(estimate, response)  # the provider's count of the context
         yield response
 
     async def close_interrupted(self) -> list[Message]:

@@ -133,15 +133,41 @@ class ToolRunner:
         return await self.run(call, can_defer=True)
 
     async def run(self, call: dict[str, Any], *, can_defer: bool = False) -> ToolOutcome:
-        """Run one `tool_use` block; never raises for a bad call or a tool's own failure."""
+        """Run one `tool_use` block; never raises for a bad call or a tool's own failure.
+
+        Anything raised while deciding, validating or converting the call becomes its `is_error`
+        result, saying whether the tool ran.
+        """
         tool_use_id = str(call.get("id"))
         name = str(call.get("name"))
+        try:
+            ready = await self._prepare(call, tool_use_id, name, can_defer)
+        except Exception as error:
+            logger.warning("checking the %s call %s failed", name, tool_use_id, exc_info=True)
+            return _error(
+                tool_use_id, f"{name} was not run: checking the call failed ({type(error).__name__}: {error})"
+            )
+        if isinstance(ready, ToolOutcome):
+            return ready
+        tool, permitted, checked = ready
+        result, duration_ms = await self._call(tool, permitted, tool_use_id)
+        try:
+            return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms)
+        except Exception as error:
+            logger.warning("handling the result of the %s call %s failed", name, tool_use_id, exc_info=True)
+            message = f"{name} ran, but its result could not be handled ({type(error).__name__}: {error})"
+            return _error(tool_use_id, message)
+
+    async def _prepare(
+        self, call: dict[str, Any], tool_use_id: str, name: str, can_defer: bool
+    ) -> tuple[Tool, dict[str, Any], _Checked] | ToolOutcome:
+        """The tool, the input it may run with and what the hooks added; or the call's refusal."""
         tool_input = call.get("input")
         tool = self.tools.get(name)
         if tool is None:
             known = ", ".join(sorted(self.tools)) or "none"
             return _error(tool_use_id, f"No such tool available: {name}. Available tools: {known}")
-        problem = input_problem(tool.input_schema, tool_input)
+        problem = _input_problem(tool, tool_input)
         if problem:
             return _error(tool_use_id, f"InputValidationError: {name} was called with invalid input: {problem}")
         assert isinstance(tool_input, dict)
@@ -151,16 +177,21 @@ class ToolRunner:
         permitted = await self._permit(name, tool, tool_use_id, checked)
         if isinstance(permitted, ToolOutcome):
             return permitted
+        return tool, permitted, checked
+
+    async def _call(self, tool: Tool, tool_input: dict[str, Any], tool_use_id: str) -> tuple[ToolResult, int]:
+        """Run the tool: its result (a failure is an `is_error` result) and how long it took (ms)."""
         context = ToolContext(
             cwd=self.cwd, session_id=self.session_id, tool_use_id=tool_use_id, session_state=self.session_state
         )
         started = time.monotonic()
         try:
-            result = await tool.call(permitted, context)
+            result: Any = await tool.call(tool_input, context)
         except Exception as error:  # a tool's failure is the model's information, not the loop's end
             result = ToolResult(f"{type(error).__name__}: {error}", is_error=True)
-        duration_ms = int((time.monotonic() - started) * 1000)
-        return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms)
+        if not isinstance(result, ToolResult):
+            result = ToolResult(f"{tool.name} returned {type(result).__name__}, not a ToolResult", is_error=True)
+        return result, int((time.monotonic() - started) * 1000)
 
     async def _pre_tool_use(
         self, call: dict[str, Any], tool: Tool, tool_input: dict[str, Any], can_defer: bool
@@ -174,7 +205,7 @@ class ToolRunner:
             reason = pre.stop_reason or "a PreToolUse hook stopped the run"
             return _stopped(_error(tool_use_id, f"{name} was not run: {reason}"), reason)
         if pre.updated_input is not None:
-            problem = input_problem(tool.input_schema, pre.updated_input)
+            problem = _input_problem(tool, pre.updated_input)
             if problem:
                 return _error(
                     tool_use_id, f"InputValidationError: a PreToolUse hook gave {name} an invalid input: {problem}"
@@ -212,7 +243,7 @@ class ToolRunner:
             if decision.interrupt:
                 return _stopped(outcome, f"permission to use {name} was denied: {decision.message}")
             return outcome
-        problem = input_problem(tool.input_schema, decision.tool_input)
+        problem = _input_problem(tool, decision.tool_input)
         if problem:
             return _error(tool_use_id, f"InputValidationError: {name} was allowed with an invalid input: {problem}")
         return decision.tool_input
@@ -241,7 +272,7 @@ class ToolRunner:
         block: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": tool_use_id,
-            "content": _with_notes(result.content, notes),
+            "content": _with_notes(_as_content(result.content), notes),
         }
         if result.is_error:
             block["is_error"] = True
@@ -265,6 +296,23 @@ class ToolRunner:
         if not result.is_error and self.hooks.has("PostToolUse"):
             return await self.hooks.post_tool_use(name, tool_input, tool_use_id, structured, duration_ms=duration_ms)
         return None
+
+
+def _input_problem(tool: Tool, value: Any) -> str | None:
+    """What is wrong with `value` as `tool`'s input: its schema, or a NUL byte in a string."""
+    return input_problem(tool.input_schema, value) or _nul_problem(value)
+
+
+def _nul_problem(value: Any, where: str = "") -> str | None:
+    """Where a string of `value` holds a NUL byte, which no path (and no sane argument) contains."""
+    if isinstance(value, str):
+        return f"{where or 'the input'} contains a NUL byte" if "\x00" in value else None
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        problem = _nul_problem(item, f"{where}/{key}" if where else str(key))
+        if problem:
+            return problem
+    return None
 
 
 def _text_of(content: str | list[dict[str, Any]]) -> str:

@@ -28,6 +28,7 @@ from tether.messages import (
     Message,
     ResultMessage,
     StreamEvent,
+    SystemMessage,
     TextBlock,
     ToolUseBlock,
     UserMessage,
@@ -45,6 +46,8 @@ HELP = """[bold]Commands[/]
   /sessions        the sessions of this project, newest first
   /resume ID       continue another session (an id or a unique prefix)
   /fork [TITLE]    branch the current session and continue in the branch
+  /compact [NOTES] summarise the conversation so far (NOTES: what the summary must keep);
+                   nothing is lost: `tether sessions show --expand` shows what it replaced
   /id              the current session's id
   /help            this list
   /exit            leave (also /quit or Ctrl-D)"""
@@ -75,28 +78,12 @@ class _TurnView:
             self.line_open = False
 
     def show(self, message: Message) -> None:
-        if isinstance(message, StreamEvent):
-            event = message.event
-            if event.get("type") == "message_start":
-                self.streamed = False
-            delta = event.get("delta") if event.get("type") == "content_block_delta" else None
-            if isinstance(delta, dict) and delta.get("type") == "text_delta" and delta.get("text"):
-                self.stop_waiting()
-                self.console.print(str(delta["text"]), end="", markup=False)
-                self.streamed = self.line_open = True
+        if isinstance(message, SystemMessage):
+            self._system(message)
+        elif isinstance(message, StreamEvent):
+            self._delta(message.event)
         elif isinstance(message, AssistantMessage):
-            self.stop_waiting()
-            if not self.streamed:
-                for block in message.content:
-                    if isinstance(block, TextBlock) and block.text:
-                        self.console.print(block.text, end="", markup=False)
-                        self.line_open = True
-            self._end_line()
-            calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
-            for call in calls:
-                self.console.print(tool_call_line(block_to_dict(call)))
-            if calls:
-                self.waiting("Running tools…")
+            self._answer(message)
         elif isinstance(message, UserMessage) and not isinstance(message.content, str):
             self.stop_waiting()
             for block in message.content:
@@ -112,6 +99,47 @@ class _TurnView:
             elif message.is_error:
                 detail = "; ".join(message.errors or []) or message.result or message.subtype
                 self.console.print(f"[bold red]Error:[/] {escape(' '.join(detail.split()))}")
+
+    def _delta(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "message_start":
+            self.streamed = False
+        delta = event.get("delta") if event.get("type") == "content_block_delta" else None
+        if isinstance(delta, dict) and delta.get("type") == "text_delta" and delta.get("text"):
+            self.stop_waiting()
+            self.console.print(str(delta["text"]), end="", markup=False)
+            self.streamed = self.line_open = True
+
+    def _answer(self, message: AssistantMessage) -> None:
+        self.stop_waiting()
+        if not self.streamed:
+            for block in message.content:
+                if isinstance(block, TextBlock) and block.text:
+                    self.console.print(block.text, end="", markup=False)
+                    self.line_open = True
+        self._end_line()
+        calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
+        for call in calls:
+            self.console.print(tool_call_line(block_to_dict(call)))
+        if calls:
+            self.waiting("Running tools…")
+
+    def _system(self, message: SystemMessage) -> None:
+        """Compaction: a spinner while the summary is written, then a line saying what it did."""
+        data = message.data
+        if message.subtype == "status" and data.get("status") == "compacting":
+            self.stop_waiting()
+            self._end_line()
+            self.waiting("Compacting the conversation…")
+        elif message.subtype == "status" and data.get("compact_result") == "failed":
+            self.stop_waiting()
+            error = " ".join(str(data.get("compact_error") or "").split())
+            self.console.print(f"[yellow]Compaction failed:[/] {escape(error)}")
+        elif message.subtype == "compact_boundary":
+            self.stop_waiting()
+            meta = data.get("compact_metadata") or {}
+            counts = f"{meta.get('pre_tokens', 0):,} → {meta.get('post_tokens', 0):,} tokens"
+            self.console.print(f"[dim]── Conversation compacted ({meta.get('trigger', '?')}): {counts} ──[/]")
+            self.waiting()
 
     def close(self) -> None:
         self.stop_waiting()
@@ -218,6 +246,8 @@ class Chat:
                 return True
             await self.open(resume=await resolve_session_id(self.store, argument))
             await self.describe("Resumed")
+        elif name == "/compact":
+            await self.ask(line)  # the agent compacts on `/compact [instructions]`
         elif name == "/fork":
             source = self.session_id
             if source is None:

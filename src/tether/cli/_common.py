@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from tether.errors import ConfigurationError, SessionNotFoundError, TetherError
-from tether.sessions.helpers import locate_session
-from tether.sessions.keys import validate_session_id
+from tether.sessions.capabilities import store_access
+from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store
 
@@ -73,36 +73,29 @@ async def store_from(spec: StoreSpec) -> AsyncIterator[SessionStore]:
     try:
         yield store
     finally:
-        close = getattr(store, "close", None)
-        if close is not None and store is not spec:
-            await close()
+        if store is not spec:
+            await store_access(store).close()
 
 
 async def resolve_session_id(store: SessionStore, text: str) -> str:
-    """A full session id from an id or a unique prefix of one (at least 4 characters)."""
+    """A full session id from an id or a unique prefix of one (at least 4 characters).
+
+    An id held by several projects is the current directory's project's session, else the newest.
+    """
     text = text.strip()
     validate_session_id(text)
+    access = store_access(store)
     try:
-        found = await locate_session(store, text)
+        found = await access.locate(text, project_key_for_directory())
         return found.key["session_id"]
     except SessionNotFoundError:
-        if len(text) < 4:
+        if len(text) < 4 or not access.can("list_page"):
             raise
-    list_page = getattr(store, "list_page", None)
-    if list_page is None:
-        raise SessionNotFoundError(text)
-    matches: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = await list_page(None, limit=500, cursor=cursor)
-        matches.extend(item["session_id"] for item in page.items if item["session_id"].startswith(text))
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    matches = sorted({item["session_id"] async for item in access.summaries() if item["session_id"].startswith(text)})
     if not matches:
         raise SessionNotFoundError(text)
     if len(matches) > 1:
-        shown = ", ".join(sorted(matches)[:5])
+        shown = ", ".join(matches[:5])
         raise ConfigurationError(f"{text!r} matches {len(matches)} sessions ({shown}); give more of the id")
     return matches[0]
 

@@ -24,12 +24,15 @@ from tether.cli._common import (
     store_from,
 )
 from tether.cli._render import fork_tree, info_header, one_line, render_transcript, sessions_table
+from tether.sessions.capabilities import store_access
 from tether.sessions.claude_code import export_session, import_claude_code_sessions
+from tether.sessions.entries import active_chain, compact_metadata, full_chain, is_compact_boundary
 from tether.sessions.helpers import (
     SessionInfo,
+    SessionMessage,
+    chain_messages,
     delete_session_async,
     get_session_info_async,
-    get_session_messages_async,
     list_sessions_async,
     locate_session,
     rename_session_async,
@@ -104,27 +107,77 @@ def show_command(
     ctx: typer.Context,
     session: SessionArgument,
     full: Annotated[bool, typer.Option("--full", help="Unfold tool calls, results and thinking.")] = False,
+    expand: Annotated[
+        bool, typer.Option("--expand", help="Show what each compaction replaced instead of its summary.")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many messages (0 for all).")] = 0,
     offset: Annotated[int, typer.Option(help="Skip this many messages from the start.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the messages as JSON.")] = False,
     store: StoreOption = None,
 ) -> None:
-    """A session's transcript (its active branch), with tool calls and results folded."""
+    """A session's transcript (its active branch), with tool calls and results folded.
 
-    async def body() -> tuple[SessionInfo, list[Any]]:
+    Where the session was compacted a line says so; the model was sent the summary after it.
+    `--expand` shows the messages the compaction replaced instead.
+    """
+
+    if limit < 0 or offset < 0:
+        fail("--limit and --offset must not be negative")
+
+    async def body() -> tuple[SessionInfo, list[SessionMessage], list[tuple[int, dict[str, Any]]]]:
         async with store_from(_spec(ctx, store)) as opened:
             session_id = await resolve_session_id(opened, session)
             info = await get_session_info_async(session_id, store=opened)
-            messages = await get_session_messages_async(session_id, None, limit or None, offset, store=opened)
-            return info, messages
+            found = await locate_session(opened, session_id)
+            entries = await store_access(opened).load(found.key) or []
+        chain = full_chain(entries) if expand else active_chain(entries)
+        return info, *_transcript(chain, session_id, limit, offset)
 
-    info, messages = run_async(body)
+    info, messages, marks = run_async(body)
     if as_json:
         typer.echo(json.dumps([asdict(m) for m in messages], indent=2, ensure_ascii=False))
         return
     console = out_console()
     console.print(info_header(info))
-    render_transcript(console, messages, full=full)
+    start = 0
+    for index, boundary in marks:
+        render_transcript(console, messages[start:index], full=full)
+        console.print()
+        console.print(_boundary_line(boundary, expanded=expand))
+        start = index
+    render_transcript(console, messages[start:], full=full)
+
+
+def _transcript(
+    chain: list[dict[str, Any]], session_id: str, limit: int, offset: int
+) -> tuple[list[SessionMessage], list[tuple[int, dict[str, Any]]]]:
+    """The messages of a chain (`offset` and `limit` applied), and each compaction boundary on it
+    with the index of the message it comes before."""
+    items = chain_messages(chain, session_id)
+    end = offset + limit if limit else len(items)
+    shown = items[offset:end]
+    marks: list[tuple[int, dict[str, Any]]] = []
+    for position, entry in enumerate(chain):
+        if is_compact_boundary(entry):
+            index = sum(1 for at, _ in items if at < position) - offset
+            if 0 <= index <= len(shown):
+                marks.append((index, entry))
+    return [message for _, message in shown], marks
+
+
+def _boundary_line(boundary: dict[str, Any], *, expanded: bool) -> str:
+    """The line that marks a compaction in a shown transcript."""
+    meta = compact_metadata(boundary)
+    counts = ""
+    if isinstance(meta.get("preTokens"), int) and isinstance(meta.get("postTokens"), int):
+        counts = f" · {meta['preTokens']:,} → {meta['postTokens']:,} tokens"
+    trigger = escape(str(meta.get("trigger") or "?"))
+    after = (
+        "from here on the model was sent a summary of the above"
+        if expanded
+        else "the summary below stands for what came before (--expand shows it)"
+    )
+    return f"[bold yellow]── compacted ({trigger}){counts}[/] [yellow]· {after} ──[/]"
 
 
 @sessions_app.command("tree")

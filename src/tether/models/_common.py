@@ -25,15 +25,18 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import anyio
 import httpx2
 
+from tether.errors import ModelError, TetherError
+from tether.messages import json_type_name
 from tether.models.base import (
+    DEFAULT_TIMEOUTS,
     JSON_INPUT_BLOCKS,
     USAGE_KEYS,
     ModelEvent,
@@ -41,6 +44,7 @@ from tether.models.base import (
     ModelResponse,
     RateLimited,
     RawStreamEvent,
+    Timeouts,
 )
 from tether.models.settings import ModelSettings
 
@@ -48,12 +52,17 @@ __all__ = [
     "Attempts",
     "Failure",
     "HTTPModel",
+    "after_retries",
+    "IdleTimeoutError",
+    "MalformedStreamError",
     "SharedClient",
     "closing",
+    "describe",
     "MessageAccumulator",
     "RetryPolicy",
     "StreamIncompleteError",
     "http_error_message",
+    "http_timeout",
     "retry_after_seconds",
     "retrying_stream",
     "status_failure",
@@ -85,8 +94,61 @@ class StreamIncompleteError(Exception):
     """The stream ended, or broke the protocol, before the message was complete."""
 
 
+class MalformedStreamError(Exception):
+    """The provider sent what its protocol does not allow: a data line that is not JSON, an event
+    field of the wrong type... Retried like a dropped connection while nothing was yielded."""
+
+
+class IdleTimeoutError(Exception):
+    """No content arrived within the idle timeout (`Timeouts.idle`); never retried."""
+
+    def __init__(self, idle: float) -> None:
+        super().__init__(f"no content for {idle:g} s (stream_idle_timeout)")
+        self.earlier: str | None = None
+        """How the attempt before failed, when the call was retried."""
+
+
+def _index(event: Mapping[str, Any]) -> int:
+    index = event.get("index")
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise MalformedStreamError(f"a {event.get('type')} event has index {index!r}, not a whole number")
+    return index
+
+
+def _mapping(event: Mapping[str, Any], key: str, *, required: bool = False) -> Mapping[str, Any]:
+    value = event.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, Mapping):
+        what = f"the {key} of a {event.get('type')} event"
+        raise MalformedStreamError(f"{what} is {json_type_name(value)}, not an object")
+    return value
+
+
+def _text(where: Mapping[str, Any], key: str, what: str, *, optional: bool = False) -> str | None:
+    """The string field `key` of `what`, a part of an event (None when absent and `optional`)."""
+    value = where.get(key)
+    if isinstance(value, str) or (value is None and optional):
+        return value
+    raise MalformedStreamError(f"the {key} of {what} is {json_type_name(value)}, not a string")
+
+
+_DELTA_FIELDS = {
+    "text_delta": "text",
+    "thinking_delta": "thinking",
+    "input_json_delta": "partial_json",
+    "signature_delta": "signature",
+}
+"""Delta type -> its string field."""
+
+
 class MessageAccumulator:
-    """Builds one `ModelResponse` from Anthropic SSE event dicts, fed in order with `add`."""
+    """Builds one `ModelResponse` from Anthropic SSE event dicts, fed in order with `add`.
+
+    An event that breaks the protocol (a field of the wrong type, a delta for a block never
+    started) raises `MalformedStreamError` or `StreamIncompleteError`; unknown event and delta
+    types are skipped, as the API may add some.
+    """
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -99,27 +161,34 @@ class MessageAccumulator:
         self._json: dict[int, list[str]] = {}
 
     def add(self, event: Mapping[str, Any]) -> None:
+        if not isinstance(event, Mapping):
+            raise MalformedStreamError(f"a stream event is {json_type_name(event)}, not an object")
         kind = event.get("type")
         if kind == "message_start":
-            message = event.get("message") or {}
-            self.id = message.get("id") or self.id
-            self.model = message.get("model") or self.model
-            self._merge_usage(message.get("usage"))
+            self._start(_mapping(event, "message"))
         elif kind == "content_block_start":
-            index = int(event["index"])
-            self._blocks[index] = dict(event.get("content_block") or {})
-            if self._blocks[index].get("type") in JSON_INPUT_BLOCKS:
-                self._json[index] = []
+            self._start_block(_index(event), _mapping(event, "content_block", required=True))
         elif kind == "content_block_delta":
-            self._delta(int(event["index"]), event.get("delta") or {})
+            self._delta(_index(event), _mapping(event, "delta", required=True))
         elif kind == "content_block_stop":
-            self._finish_block(int(event["index"]))
+            self._finish_block(_index(event))
         elif kind == "message_delta":
-            delta = event.get("delta") or {}
-            self.stop_reason = delta.get("stop_reason") or self.stop_reason
+            delta = _mapping(event, "delta")
+            self.stop_reason = _text(delta, "stop_reason", "a message_delta", optional=True) or self.stop_reason
             self._merge_usage(event.get("usage"))
         elif kind == "message_stop":
             self.complete = True
+
+    def _start(self, message: Mapping[str, Any]) -> None:
+        self.id = _text(message, "id", "the message of message_start", optional=True) or self.id
+        self.model = _text(message, "model", "the message of message_start", optional=True) or self.model
+        self._merge_usage(message.get("usage"))
+
+    def _start_block(self, index: int, block: Mapping[str, Any]) -> None:
+        _text(block, "type", f"content block {index}")
+        self._blocks[index] = dict(block)
+        if block.get("type") in JSON_INPUT_BLOCKS:
+            self._json[index] = []
 
     def _merge_usage(self, usage: Any) -> None:
         if isinstance(usage, Mapping):
@@ -130,16 +199,18 @@ class MessageAccumulator:
         if block is None:
             raise StreamIncompleteError(f"a delta arrived for content block {index}, which was never started")
         kind = delta.get("type")
-        if kind == "text_delta":
-            block["text"] = block.get("text", "") + str(delta.get("text", ""))
-        elif kind == "input_json_delta":
-            self._json.setdefault(index, []).append(str(delta.get("partial_json", "")))
-        elif kind == "thinking_delta":
-            block["thinking"] = block.get("thinking", "") + str(delta.get("thinking", ""))
-        elif kind == "signature_delta":
-            block["signature"] = str(delta.get("signature", ""))
-        elif kind == "citations_delta":
+        if kind == "citations_delta":
             block.setdefault("citations", []).append(delta.get("citation"))
+        key = _DELTA_FIELDS.get(str(kind))
+        if key is None:
+            return
+        piece = _text(delta, key, f"a {kind} of block {index}") or ""
+        if kind == "input_json_delta":
+            self._json.setdefault(index, []).append(piece)
+        elif kind == "signature_delta":
+            block["signature"] = piece
+        else:
+            block[key] = str(block.get(key) or "") + piece
 
     def _finish_block(self, index: int) -> None:
         block = self._blocks.get(index)
@@ -293,6 +364,63 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     return None
 
 
+class _IdleClock:
+    """The idle deadline of one call: `idle` seconds after its start, then after each content event."""
+
+    def __init__(self, idle: float) -> None:
+        self.idle = idle
+        self.deadline = anyio.current_time() + idle
+
+    def touch(self) -> None:
+        self.deadline = anyio.current_time() + self.idle
+
+    def allows(self, wait: float) -> bool:
+        """Whether a retry after `wait` seconds still starts within the idle window."""
+        return anyio.current_time() + wait < self.deadline
+
+
+class _Held:
+    """The events of one attempt, held back until the first content event commits it."""
+
+    def __init__(self) -> None:
+        self.committed = False
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events to pass on now that `event` arrived (none while only the preamble came)."""
+        if self.committed:
+            return [event]
+        self.events.append(event)
+        if event.get("type") in _PREAMBLE:
+            return []
+        self.committed = True
+        ready, self.events = self.events, []
+        return ready
+
+
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+"""What a client's stream decoding raises on data that breaks the protocol (JSONDecodeError is a ValueError)."""
+
+
+async def _next_event(events: AsyncIterator[dict[str, Any]], clock: _IdleClock) -> dict[str, Any] | None:
+    """The attempt's next event (None at its end) before the idle deadline.
+
+    Data the client could not decode is raised as `MalformedStreamError`.
+    """
+    with anyio.CancelScope(deadline=clock.deadline):
+        try:
+            return await events.__anext__()
+        except StopAsyncIteration:
+            return None
+        except TetherError:
+            raise
+        except json.JSONDecodeError as error:
+            raise MalformedStreamError(f"a data line of the stream is not JSON ({error})") from error
+        except _UNREADABLE as error:
+            raise MalformedStreamError(f"{type(error).__name__}: {error}") from error
+    raise IdleTimeoutError(clock.idle)
+
+
 async def retrying_stream(
     attempt: Callable[[], AsyncGenerator[dict[str, Any], None]],
     *,
@@ -301,37 +429,41 @@ async def retrying_stream(
     classify: Callable[[BaseException], Failure],
     attempts: Attempts,
     cost: Callable[[str, Mapping[str, Any]], float | None],
+    idle: float = DEFAULT_TIMEOUTS.idle,
 ) -> AsyncIterator[ModelEvent]:
     """Run `attempt()` (one call streaming Anthropic event dicts) with retries; yield events, then the response.
 
     `classify(error)` says whether a failed attempt may be retried, and whether it was a rate limit.
+    No content for `idle` seconds (from the start, across retries, then between content events)
+    raises `IdleTimeoutError`; a retry that would start after that is not made.
     """
+    clock = _IdleClock(idle)
     reported_rate_limit = False
+    earlier: Exception | None = None
     while True:
         accumulator = MessageAccumulator(model)
-        held: list[dict[str, Any]] = []
-        committed = False
+        held = _Held()
         events = attempt()
         try:
             try:
-                async for event in events:
+                while (event := await _next_event(events, clock)) is not None:
                     accumulator.add(event)
-                    if committed:
-                        yield RawStreamEvent(event)
-                        continue
-                    held.append(event)
+                    for ready in held.add(event):
+                        yield RawStreamEvent(ready)
                     if event.get("type") not in _PREAMBLE:
-                        committed = True
-                        for pending in held:
-                            yield RawStreamEvent(pending)
-                        held.clear()
+                        clock.touch()
                 response = accumulator.response(cost)
             finally:
                 await events.aclose()
         except Exception as error:
+            if isinstance(error, IdleTimeoutError) and earlier is not None:
+                error.earlier = describe(earlier)
+            earlier = error
             failure = classify(error)
-            retry = not committed and failure.retry and attempts.retries < policy.max_retries
+            retry = not held.committed and failure.retry and attempts.retries < policy.max_retries
             wait = policy.delay(attempts.retries, failure.wait) if retry else None
+            if wait is not None and not clock.allows(wait):
+                wait = None  # the idle window is over: the call fails now
             if failure.rate_limit_headers is not None and not reported_rate_limit:
                 reported_rate_limit = True
                 yield rate_limited(failure, wait)
@@ -340,7 +472,7 @@ async def retrying_stream(
             await anyio.sleep(wait)
             attempts.retries += 1
             continue
-        for pending in held:
+        for pending in held.events:
             yield RawStreamEvent(pending)
         yield response
         return
@@ -451,10 +583,14 @@ class HTTPModel:
     A subclass names itself (`provider`, the options it `honours`) and implements `request_params`
     (the body of one call), `_new_client`, `_attempt` (one streamed call as Anthropic event
     dicts), `_classify` (retry or not) and `_map_errors` (provider errors -> `ModelError`).
+    Each call honours the request's `Timeouts`: `connect` for opening a connection, `idle` for the
+    wait for content (see `retrying_stream`).
     """
 
     provider: ClassVar[str]
     """How error messages name the provider, e.g. `the Anthropic API`."""
+    provider_id: ClassVar[str]
+    """`ModelError.provider` of its errors, e.g. `anthropic`."""
     honours: ClassVar[frozenset[str]]
     """The `ModelSettings` options (by option name) this provider honours."""
 
@@ -466,13 +602,11 @@ class HTTPModel:
         max_retries: int,
         retry_delay: float,
         max_retry_delay: float,
-        timeout: float,
         default_headers: Mapping[str, str] | None,
     ) -> None:
         self._model = model
         self.base_url = base_url
         self.retry_policy = RetryPolicy(max_retries=max_retries, initial_delay=retry_delay, max_delay=max_retry_delay)
-        self._timeout = timeout
         self._headers = dict(default_headers or {})
         self._client: SharedClient[Any] = SharedClient(self._new_client)
 
@@ -491,9 +625,6 @@ class HTTPModel:
         """Keep the HTTP connection open for every call until the context exits (an agent run does)."""
         return self._client.hold()
 
-    def _http_timeout(self) -> httpx2.Timeout:
-        return httpx2.Timeout(self._timeout, connect=min(self._timeout, 10.0))
-
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         """Stream one call: Anthropic-shaped events, then the complete `ModelResponse`."""
         return self._stream(request)
@@ -501,17 +632,19 @@ class HTTPModel:
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         params = self.request_params(request)
         attempts = Attempts()
+        timeout = http_timeout(request.timeouts)
         async with self._client.use() as client:
             headers = self.request_headers(str(client.user_agent), request.settings)
             events = retrying_stream(
-                lambda: self._attempt(client, params, headers),
+                lambda: self._attempt(client, params, headers, timeout),
                 model=self._model,
                 policy=self.retry_policy,
-                classify=self._classify,
+                classify=self._failure,
                 attempts=attempts,
                 cost=self._cost,
+                idle=request.timeouts.idle,
             )
-            with self._map_errors(attempts):
+            with self._stream_errors(attempts), self._map_errors(attempts):
                 async with closing(events):
                     async for event in events:
                         yield event
@@ -519,6 +652,32 @@ class HTTPModel:
     def request_headers(self, user_agent: str, settings: ModelSettings) -> dict[str, str]:
         """The headers one call adds to the client's: the User-Agent with the app label, if any."""
         return {"User-Agent": f"{user_agent} {settings.client_app}"} if settings.client_app else {}
+
+    def _failure(self, error: BaseException) -> Failure:
+        if isinstance(error, MalformedStreamError):
+            return Failure(True)
+        if isinstance(error, IdleTimeoutError):
+            return Failure(False)
+        return self._classify(error)
+
+    @contextmanager
+    def _stream_errors(self, attempts: Attempts) -> Iterator[None]:
+        """What the provider's `_map_errors` leaves: tether's own stream errors, and anything unexpected."""
+        try:
+            yield
+        except TetherError:
+            raise
+        except MalformedStreamError as error:
+            message = f"{self.provider} sent a malformed stream{after_retries(attempts)}: {error}; nothing was kept"
+            raise ModelError(message, provider=self.provider_id) from error
+        except IdleTimeoutError as error:
+            before = f" (the attempt before failed: {error.earlier})" if error.earlier else ""
+            message = f"{self.provider} sent {error}{after_retries(attempts)}{before}; nothing was kept"
+            raise ModelError(message, provider=self.provider_id) from error
+        except Exception as error:
+            what = f"{type(error).__name__}: {error}"
+            message = f"the call to {self.provider} failed unexpectedly ({what}); nothing was kept"
+            raise ModelError(message, provider=self.provider_id) from error
 
     # -- what a provider implements --------------------------------------------------------------
 
@@ -529,7 +688,7 @@ class HTTPModel:
         raise NotImplementedError
 
     def _attempt(
-        self, client: Any, params: dict[str, Any], headers: dict[str, str]
+        self, client: Any, params: dict[str, Any], headers: dict[str, str], timeout: httpx2.Timeout
     ) -> AsyncGenerator[dict[str, Any], None]:
         raise NotImplementedError
 
@@ -541,3 +700,25 @@ class HTTPModel:
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         raise NotImplementedError
+
+
+def describe(error: BaseException) -> str:
+    """An error's message, or its type when the message is empty (a bare connection reset)."""
+    return str(error) or type(error).__name__
+
+
+def after_retries(attempts: Attempts) -> str:
+    """` after N retries` (or ` after 1 retry`) when the call was retried, else nothing."""
+    retries = attempts.retries
+    return f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
+
+
+IDLE_MARGIN = 5.0
+"""Seconds the HTTP read timeout allows beyond the idle timeout, so the idle clock (which pings do
+not reset) always ends a silent stream first, with its clearer message."""
+
+
+def http_timeout(timeouts: Timeouts) -> httpx2.Timeout:
+    """The HTTP timeouts of one call: `connect` to connect (and to wait for a pooled connection);
+    reads and writes are bounded by the idle clock, with `IDLE_MARGIN` as a backstop."""
+    return httpx2.Timeout(timeouts.idle + IDLE_MARGIN, connect=timeouts.connect, pool=timeouts.connect)

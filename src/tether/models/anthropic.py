@@ -27,16 +27,21 @@ import anthropic
 import httpx2
 
 from tether.errors import ConfigurationError, ModelError
+from tether.messages import json_type_name
 from tether.models._common import (
     Attempts,
     Failure,
     HTTPModel,
+    MalformedStreamError,
     StreamIncompleteError,
+    after_retries,
+    describe,
     http_error_message,
+    http_timeout,
     shared_ssl_context,
     status_failure,
 )
-from tether.models.base import ModelRequest
+from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest
 from tether.models.pricing import ModelPrice, cost_usd
 from tether.models.settings import ModelSettings
 
@@ -83,6 +88,7 @@ class AnthropicModel(HTTPModel):
     """
 
     provider = "the Anthropic API"
+    provider_id = "anthropic"
     honours: ClassVar[frozenset[str]] = frozenset({"output_format", "thinking", "effort", "betas", "task_budget"})
 
     def __init__(
@@ -95,7 +101,6 @@ class AnthropicModel(HTTPModel):
         max_retries: int = 4,
         retry_delay: float = 0.5,
         max_retry_delay: float = 8.0,
-        timeout: float = 600.0,
         prompt_caching: bool = True,
         prices: Mapping[str, ModelPrice] | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -110,7 +115,6 @@ class AnthropicModel(HTTPModel):
             max_retries=max_retries,
             retry_delay=retry_delay,
             max_retry_delay=max_retry_delay,
-            timeout=timeout,
             default_headers=default_headers,
         )
 
@@ -154,18 +158,20 @@ class AnthropicModel(HTTPModel):
             auth_token=self._auth_token,
             base_url=self.base_url,
             max_retries=0,  # retried by `retrying_stream`, which also retries overloads reported in-stream
-            timeout=self._http_timeout(),
+            timeout=http_timeout(DEFAULT_TIMEOUTS),  # each call sets its own (`HTTPModel._stream`)
             default_headers=self._headers or None,
             http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
         )
 
     async def _attempt(
-        self, client: Any, params: dict[str, Any], headers: dict[str, str]
+        self, client: Any, params: dict[str, Any], headers: dict[str, str], timeout: httpx2.Timeout
     ) -> AsyncGenerator[dict[str, Any], None]:
-        stream = await client.messages.create(**params, stream=True, extra_headers=headers or None)
+        stream = await client.messages.create(**params, stream=True, extra_headers=headers or None, timeout=timeout)
         async with stream:
             async for event in stream:
-                yield event.to_dict()
+                if not isinstance(event, anthropic.BaseModel):  # a data line that is JSON but not an object
+                    raise MalformedStreamError(f"an event of the stream is {json_type_name(event)}, not an object")
+                yield event.to_dict(warnings=False)  # its fields are checked by the accumulator
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         return cost_usd(model, usage, self._prices)
@@ -250,10 +256,6 @@ def _mark_last_block(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-def _after(attempts: Attempts) -> str:
-    return f" after {attempts.retries} retries" if attempts.retries else ""
-
-
 def _status_of(error: anthropic.APIStatusError) -> int:
     """The HTTP status of an error; for an `error` event inside a 200 stream, the status of its type."""
     if error.status_code >= 400:
@@ -290,12 +292,13 @@ def _map_errors(model: AnthropicModel, attempts: Attempts) -> Iterator[None]:
         raise ModelError(message, status_code=status, body=error.body, provider="anthropic") from error
     except anthropic.APIConnectionError as error:
         raise ModelError(
-            f"could not reach the Anthropic API at {where} ({error}){_after(attempts)}",
+            f"could not reach the Anthropic API at {where} ({describe(error)}){after_retries(attempts)}",
             provider="anthropic",
         ) from error
     except httpx2.TransportError as error:
         raise ModelError(
-            f"the connection to the Anthropic API at {where} dropped mid-response ({error}); nothing was kept",
+            f"the connection to the Anthropic API at {where} dropped mid-response ({describe(error)}); "
+            "nothing was kept",
             provider="anthropic",
         ) from error
     except StreamIncompleteError as error:

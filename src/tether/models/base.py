@@ -10,20 +10,28 @@ and retries, or fails); it is not content, so it does not commit the call.
 
 Providers raise `tether.errors.ModelError` when the call fails after their own retries. A request
 is read-only: its messages are the session's own history, so a provider that needs to change
-them (cache marks, conversions) works on copies.
+them (cache marks, conversions) works on copies. The agent reads every model through
+`tether.models.guard.guarded_stream`, which holds any model to this protocol and to the run's
+`Timeouts`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+import anyio
+
+from tether.errors import ConfigurationError
 from tether.models.settings import ModelSettings
+from tether.options import AgentOptions
 
 __all__ = [
+    "DEFAULT_TIMEOUTS",
     "Model",
     "ModelSettings",
     "ModelEvent",
@@ -32,6 +40,7 @@ __all__ = [
     "RateLimited",
     "RawStreamEvent",
     "SettingsChecker",
+    "Timeouts",
     "ToolSpec",
     "add_usage",
     "check_settings",
@@ -58,6 +67,65 @@ class ToolSpec:
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a model call may take, from `AgentOptions` (seconds; see the README on timeouts).
+
+    `connect` and `idle` are honoured by the HTTP providers; `request` and `run_deadline` by the
+    agent for every model (`tether.models.guard`).
+    """
+
+    connect: float
+    """Opening a connection to the provider (`connect_timeout`)."""
+    idle: float
+    """The longest wait for content (`stream_idle_timeout`): from the start of a call, its retries
+    included, to the first content event, then between content events. Keep-alive `ping`s and
+    `message_start` are not content."""
+    request: float | None
+    """The most one model call may take, retries included (`request_timeout`); None: no limit."""
+    run: float | None = None
+    """The run's own limit (`run_timeout`), for messages; None: no limit."""
+    run_deadline: float | None = None
+    """When the run must end (`anyio.current_time()` clock), set by `for_run`."""
+
+    @classmethod
+    def from_options(cls, options: AgentOptions) -> Timeouts:
+        """The timeouts of `options`; `ConfigurationError` naming an option that is not a positive number."""
+        return cls(
+            connect=_seconds("connect_timeout", options.connect_timeout),
+            idle=_seconds("stream_idle_timeout", options.stream_idle_timeout),
+            request=_optional_seconds("request_timeout", options.request_timeout),
+            run=_optional_seconds("run_timeout", options.run_timeout),
+        )
+
+    def for_run(self) -> Timeouts:
+        """These timeouts for a run starting now (in a running event loop): its deadline set from `run`."""
+        now = anyio.current_time()
+        return dataclasses.replace(self, run_deadline=None if self.run is None else now + self.run)
+
+    def run_expired(self) -> bool:
+        """Whether the run's deadline has passed."""
+        return self.run_deadline is not None and anyio.current_time() >= self.run_deadline
+
+    def run_expired_message(self) -> str:
+        """The error of a run ended by its deadline."""
+        return f"the run took longer than run_timeout ({self.run or 0:g} s)"
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _optional_seconds(name: str, value: object) -> float | None:
+    return None if value is None else _seconds(name, value)
+
+
+DEFAULT_TIMEOUTS = Timeouts.from_options(AgentOptions())
+"""The timeouts of default `AgentOptions`: the default of `ModelRequest.timeouts`."""
+
+
 @dataclass
 class ModelRequest:
     """Everything a provider needs for one model call."""
@@ -71,6 +139,8 @@ class ModelRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     settings: ModelSettings = field(default_factory=ModelSettings)
     """Structured output, thinking, effort, betas and app label of the run (see `tether.models.settings`)."""
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
+    """How long the call may take (the run's `AgentOptions` timeouts)."""
 
 
 @dataclass

@@ -1,13 +1,16 @@
 """Context windows and output limits of known models (`ResultMessage.model_usage`'s `contextWindow`
-and `maxOutputTokens`).
+and `maxOutputTokens`, and the window compaction counts against).
 
-From Anthropic's model overview (https://platform.claude.com/docs/en/about-claude/models). Every
-Claude model has at least a 200k-token window; a model with `context_1m` gets 1M tokens when the
-run asks for the `context-1m-2025-08-07` beta. Unknown models report 0 (unknown).
+Claude models from Anthropic's model overview (https://platform.claude.com/docs/en/about-claude/models):
+every Claude model has at least a 200k-token window; a model with `context_1m` gets 1M tokens
+when the run asks for the `context-1m-2025-08-07` beta. OpenAI models from OpenAI's model pages
+(https://platform.openai.com/docs/models). The embedded local model's window is its llama.cpp
+context. Unknown models report 0 (unknown); add entries to `LIMITS` for others.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -44,16 +47,37 @@ LIMITS: dict[str, ModelLimits] = {
     "claude-3-5-sonnet": ModelLimits(200_000, 8_192),
     "claude-3-opus": ModelLimits(200_000, 4_096),
     "claude-3-haiku": ModelLimits(200_000, 4_096),
+    "gpt-5": ModelLimits(400_000, 128_000),
+    "gpt-5-mini": ModelLimits(400_000, 128_000),
+    "gpt-5-nano": ModelLimits(400_000, 128_000),
+    "gpt-4.1": ModelLimits(1_047_576, 32_768),
+    "gpt-4.1-mini": ModelLimits(1_047_576, 32_768),
+    "gpt-4.1-nano": ModelLimits(1_047_576, 32_768),
+    "gpt-4o": ModelLimits(128_000, 16_384),
+    "gpt-4o-mini": ModelLimits(128_000, 16_384),
+    "gpt-4-turbo": ModelLimits(128_000, 4_096),
+    "gpt-4": ModelLimits(8_192, 8_192),
+    "gpt-3.5-turbo": ModelLimits(16_385, 4_096),
+    "o1": ModelLimits(200_000, 100_000),
+    "o3": ModelLimits(200_000, 100_000),
+    "o3-mini": ModelLimits(200_000, 100_000),
+    "o4-mini": ModelLimits(200_000, 100_000),
     "local:smollm2": ModelLimits(8_192, 8_192),
 }
-"""Known limits by model id without its date suffix, as for prices."""
+"""Known limits by model id without its provider prefix and date suffix, as for prices."""
 
 _CLAUDE_WINDOW = 200_000
+_OPENAI_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def _key(model: str) -> str:
+    """`model` as `LIMITS` names it (`openai:gpt-4o-2024-08-06` -> `gpt-4o`)."""
+    return _OPENAI_DATE.sub("", price_key(model).removeprefix("openai:"))
 
 
 def limits_for(model: str, betas: Collection[str] = ()) -> ModelLimits:
     """The limits of `model` (0 for what is unknown), with the 1M context beta if it applies."""
-    key = price_key(model)
+    key = _key(model)
     limits = LIMITS.get(key)
     if limits is None:
         return ModelLimits(_CLAUDE_WINDOW if key.startswith("claude-") else 0, 0)

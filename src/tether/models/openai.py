@@ -36,16 +36,21 @@ import httpx2
 import openai
 
 from tether.errors import ConfigurationError, ModelError
+from tether.messages import json_type_name
 from tether.models._common import (
     Attempts,
     Failure,
     HTTPModel,
+    MalformedStreamError,
     StreamIncompleteError,
+    after_retries,
+    describe,
     http_error_message,
+    http_timeout,
     shared_ssl_context,
     status_failure,
 )
-from tether.models.base import ModelRequest, ToolSpec
+from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest, ToolSpec
 from tether.models.pricing import ModelPrice
 
 __all__ = [
@@ -301,10 +306,10 @@ class ChunkTranslator:
             events.append({"type": "message_start", "message": message})
         if isinstance(chunk.get("usage"), Mapping):
             self._usage = dict(chunk["usage"])
-        for choice in chunk.get("choices") or []:
+        for choice in _objects(chunk.get("choices"), "choices"):
             if choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") or {}
+            delta = _object(choice.get("delta"), "delta of a choice")
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
                 events += self._ensure_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
@@ -313,7 +318,7 @@ class ChunkTranslator:
             if isinstance(text, str) and text:
                 events += self._ensure_block("text", {"type": "text", "text": ""})
                 events.append(self._delta({"type": "text_delta", "text": text}))
-            for call in delta.get("tool_calls") or []:
+            for call in _objects(delta.get("tool_calls"), "tool_calls"):
                 events += self._tool_call(call)
             if choice.get("finish_reason"):
                 self._finish = str(choice["finish_reason"])
@@ -359,8 +364,10 @@ class ChunkTranslator:
         return events
 
     def _tool_call(self, call: Mapping[str, Any]) -> list[dict[str, Any]]:
-        position = int(call.get("index") or 0)
-        function = call.get("function") or {}
+        position = call.get("index") or 0
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise MalformedStreamError(f"a tool call has index {position!r}, not a whole number")
+        function = _object(call.get("function"), "function of a tool call")
         events: list[dict[str, Any]] = []
         if position not in self._tools:
             call_id = str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")
@@ -373,6 +380,24 @@ class ChunkTranslator:
         if isinstance(arguments, str) and arguments:
             events.append(self._delta({"type": "input_json_delta", "partial_json": arguments}))
         return events
+
+
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    """`value` if it is a JSON object (None reads as an empty one); else `MalformedStreamError`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedStreamError(f"the {what} is {json_type_name(value)}, not an object")
+    return value
+
+
+def _objects(value: Any, what: str) -> list[Mapping[str, Any]]:
+    """`value` if it is a list of JSON objects (None reads as an empty one); else `MalformedStreamError`."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedStreamError(f"the {what} of a chunk is {json_type_name(value)}, not a list")
+    return [_object(item, f"item of {what}") for item in value]
 
 
 # -- the model ------------------------------------------------------------------------------------
@@ -397,6 +422,7 @@ class OpenAIModel(HTTPModel):
     """
 
     provider = "the OpenAI-compatible provider"
+    provider_id = "openai"
     honours: ClassVar[frozenset[str]] = frozenset({"output_format", "effort"})
 
     def __init__(
@@ -408,7 +434,6 @@ class OpenAIModel(HTTPModel):
         max_retries: int = 4,
         retry_delay: float = 0.5,
         max_retry_delay: float = 8.0,
-        timeout: float = 600.0,
         max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None,
         stream_usage: bool = True,
         price: ModelPrice | None = None,
@@ -426,7 +451,6 @@ class OpenAIModel(HTTPModel):
             max_retries=max_retries,
             retry_delay=retry_delay,
             max_retry_delay=max_retry_delay,
-            timeout=timeout,
             default_headers=default_headers,
         )
 
@@ -471,20 +495,26 @@ class OpenAIModel(HTTPModel):
             api_key=self._api_key,
             base_url=self.base_url,
             max_retries=0,  # retried by `retrying_stream`
-            timeout=self._http_timeout(),
+            timeout=http_timeout(DEFAULT_TIMEOUTS),  # each call sets its own (`HTTPModel._stream`)
             default_headers=self._headers or None,
             http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
         )
 
     async def _attempt(
-        self, client: Any, params: dict[str, Any], headers: dict[str, str]
+        self, client: Any, params: dict[str, Any], headers: dict[str, str], timeout: httpx2.Timeout
     ) -> AsyncGenerator[dict[str, Any], None]:
         translator = ChunkTranslator(self._model)
-        stream = await client.chat.completions.create(**params, extra_headers=headers or None)
-        async with stream:
-            async for chunk in stream:
-                for event in translator.feed(chunk.to_dict()):
-                    yield event
+        stream = await client.chat.completions.create(**params, extra_headers=headers or None, timeout=timeout)
+        try:
+            async with stream:
+                async for chunk in stream:
+                    if not isinstance(chunk, openai.BaseModel):  # a data line that is JSON but not an object
+                        raise MalformedStreamError(f"a chunk of the stream is {json_type_name(chunk)}, not an object")
+                    for event in translator.feed(chunk.to_dict(warnings=False)):
+                        yield event
+        except openai.APIConnectionError as error:  # the client's name for a connection lost mid-response
+            cause = error.__cause__ or error
+            raise StreamIncompleteError(f"the connection dropped mid-response ({describe(cause)})") from error
         for event in translator.finish():
             yield event
 
@@ -542,11 +572,11 @@ def _map_errors(model: OpenAIModel, attempts: Attempts) -> Iterator[None]:
         )
         raise ModelError(message, status_code=error.status_code, body=error.body, provider="openai") from error
     except openai.APIConnectionError as error:
-        after = f" after {attempts.retries} retries" if attempts.retries else ""
-        raise ModelError(f"could not reach {server} ({error}){after}", provider="openai") from error
+        after = after_retries(attempts)
+        raise ModelError(f"could not reach {server} ({describe(error)}){after}", provider="openai") from error
     except httpx2.TransportError as error:
         raise ModelError(
-            f"the connection to {server} dropped mid-response ({error}); nothing was kept", provider="openai"
+            f"the connection to {server} dropped mid-response ({describe(error)}); nothing was kept", provider="openai"
         ) from error
     except StreamIncompleteError as error:
         raise ModelError(

@@ -27,10 +27,11 @@ import anyio
 import anyio.to_thread
 
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import make_meta_entry
-from tether.sessions.jsonl import JsonlStore, encode_lines
 from tether.sessions.keys import project_key_for_directory, validate_session_id
-from tether.sessions.store import SessionKey, SessionListSubkeysKey, SessionStore, SessionSummaryEntry
+from tether.sessions.store import SessionKey, SessionStore, SessionSummaryEntry
+from tether.sessions.stores.jsonl import JsonlStore, encode_lines
 from tether.sessions.summary import fold_summary
 
 __all__ = ["CopyReport", "copy_sessions", "export_session", "import_claude_code_sessions", "summary_metadata"]
@@ -56,40 +57,39 @@ class CopyReport:
         return len(self.copied) + len(self.forked)
 
 
-async def _all_summaries(store: SessionStore, project_key: str | None) -> list[SessionSummaryEntry]:
-    list_page = getattr(store, "list_page", None)
-    if list_page is not None:
-        items: list[SessionSummaryEntry] = []
-        cursor: str | None = None
-        while True:
-            page = await list_page(project_key, limit=200, cursor=cursor)
-            items.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                return items
-    summaries = getattr(store, "list_session_summaries", None)
-    if summaries is None or project_key is None:
-        raise ConfigurationError(f"{type(store).__name__} cannot list its sessions, so they cannot be copied")
-    return [
-        SessionSummaryEntry(session_id=i["session_id"], mtime=i["mtime"], data=i["data"], project_key=project_key)
-        for i in await summaries(project_key)
-    ]
+_Name = tuple[str, str]
+"""`(project key, session id)`: what names a session in a store."""
+
+
+def _name(item: SessionSummaryEntry) -> _Name:
+    return (item.get("project_key") or "", item["session_id"])
+
+
+def _origin(item: SessionSummaryEntry, known: dict[_Name, Any]) -> _Name | None:
+    """The session `item` was forked from, among `known`: in its own project if there, else any."""
+    origin = item["data"].get("forked_from")
+    if not isinstance(origin, dict):
+        return None
+    source_id = str(origin.get("sessionId"))
+    same_project = (item.get("project_key") or "", source_id)
+    if same_project in known:
+        return same_project
+    return next((name for name in known if name[1] == source_id), None)
 
 
 def _copy_order(items: list[SessionSummaryEntry]) -> list[SessionSummaryEntry]:
     """Oldest first, every fork after the session it was forked from."""
-    by_id = {item["session_id"]: item for item in items}
+    by_name = {_name(item): item for item in items}
     ordered: list[SessionSummaryEntry] = []
-    placed: set[str] = set()
+    placed: set[_Name] = set()
 
     def place(item: SessionSummaryEntry, depth: int = 0) -> None:
-        if item["session_id"] in placed:
+        if _name(item) in placed:
             return
-        origin = item["data"].get("forked_from")
-        parent = by_id.get(str(origin.get("sessionId"))) if isinstance(origin, dict) else None
-        if parent is not None and depth < len(by_id):
-            place(parent, depth + 1)
-        placed.add(item["session_id"])
+        parent = _origin(item, by_name)
+        if parent is not None and depth < len(by_name):
+            place(by_name[parent], depth + 1)
+        placed.add(_name(item))
         ordered.append(item)
 
     for item in sorted(items, key=lambda i: (i["mtime"], i["session_id"])):
@@ -126,24 +126,13 @@ def summary_metadata(session_id: str, summary: dict[str, Any], view: list[dict[s
     return extra
 
 
-async def _exists(store: SessionStore, key: SessionKey) -> bool:
-    find = getattr(store, "find", None)
-    if find is not None:
-        return await find(key["session_id"]) is not None
-    return await store.load(key) is not None
-
-
-async def _append_batched(store: SessionStore, key: SessionKey, entries: list[dict[str, Any]]) -> None:
+async def _append_batched(store: StoreAccess, key: SessionKey, entries: list[dict[str, Any]]) -> None:
     for start in range(0, len(entries), _BATCH):
         await store.append(key, entries[start : start + _BATCH])
 
 
-async def _copy_subkeys(source: SessionStore, target: SessionStore, key: SessionKey) -> None:
-    list_subkeys = getattr(source, "list_subkeys", None)
-    if list_subkeys is None:
-        return
-    main = SessionListSubkeysKey(project_key=key["project_key"], session_id=key["session_id"])
-    for subpath in await list_subkeys(main):
+async def _copy_subkeys(source: StoreAccess, target: StoreAccess, key: SessionKey) -> None:
+    for subpath in await source.list_subkeys(key):
         sub = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=subpath)
         entries = await source.load(sub)
         if entries:
@@ -151,26 +140,24 @@ async def _copy_subkeys(source: SessionStore, target: SessionStore, key: Session
 
 
 async def _copy_as_fork(
-    source: SessionStore,
-    target: SessionStore,
-    key: SessionKey,
+    source: StoreAccess,
+    target: StoreAccess,
+    item: SessionSummaryEntry,
     view: list[dict[str, Any]],
-    origin: Any,
-    copied: dict[str, SessionKey],
+    copied: dict[_Name, SessionKey],
 ) -> bool:
-    """Recreate a fork as a fork of its already-copied source; False when it cannot be."""
-    fork = getattr(target, "fork", None)
-    if fork is None or not isinstance(origin, dict):
+    """Recreate a fork as a copy-on-write fork of its already-copied source; False when it cannot be."""
+    parent = _origin(item, copied)
+    if not target.can("fork") or parent is None:
         return False
-    parent_key = copied.get(str(origin.get("sessionId")))
-    if parent_key is None:
-        return False
+    parent_key = copied[parent]
     parent_view = await source.load(parent_key) or []
     shared = _shared_prefix(view, parent_view)
     cut = next((i for i in range(shared - 1, -1, -1) if view[i].get("uuid")), None)
     if cut is None:
         return False
-    await fork(parent_key, key, view[cut]["uuid"])
+    key = SessionKey(project_key=_name(item)[0], session_id=item["session_id"])
+    await target.fork(parent_key, key, view[cut]["uuid"])
     await _append_batched(target, key, view[cut + 1 :])
     return True
 
@@ -188,31 +175,39 @@ async def copy_sessions(
     is part of the copy and the target forks copy-on-write; otherwise they are materialised.
     Sessions the target already has are skipped.
     """
-    wanted = {validate_session_id(s) for s in session_ids} if session_ids is not None else None
-    items = [i for i in await _all_summaries(source_store, project_key) if wanted is None or i["session_id"] in wanted]
-    if wanted is not None:
-        missing = wanted - {i["session_id"] for i in items}
-        if missing:
-            raise SessionNotFoundError(sorted(missing)[0], "in the source store")
+    source, target = store_access(source_store), store_access(target_store)
+    items = await _selected(source, project_key, session_ids)
     report = CopyReport()
-    copied: dict[str, SessionKey] = {}
+    copied: dict[_Name, SessionKey] = {}
     for item in _copy_order(items):
-        key = SessionKey(project_key=item.get("project_key") or project_key or "", session_id=item["session_id"])
-        if await _exists(target_store, key):
+        key = SessionKey(project_key=_name(item)[0], session_id=item["session_id"])
+        if await target.exists(key):
             report.skipped.append(key["session_id"])
             continue
-        view = await source_store.load(key)
+        view = await source.load(key)
         if not view:
             continue
-        if await _copy_as_fork(source_store, target_store, key, view, item["data"].get("forked_from"), copied):
+        if await _copy_as_fork(source, target, item, view, copied):
             report.forked.append(key["session_id"])
         else:
             extra = summary_metadata(key["session_id"], item["data"], view)
-            await _append_batched(target_store, key, view + extra)
+            await _append_batched(target, key, view + extra)
             report.copied.append(key["session_id"])
-        await _copy_subkeys(source_store, target_store, key)
-        copied[key["session_id"]] = key
+        await _copy_subkeys(source, target, key)
+        copied[_name(item)] = key
     return report
+
+
+async def _selected(
+    source: StoreAccess, project_key: str | None, session_ids: list[str] | None
+) -> list[SessionSummaryEntry]:
+    """The summaries of the sessions to copy; `SessionNotFoundError` for a wanted id the source lacks."""
+    wanted = {validate_session_id(s) for s in session_ids} if session_ids is not None else None
+    items = [item async for item in source.summaries(project_key) if wanted is None or item["session_id"] in wanted]
+    missing = (wanted or set()) - {item["session_id"] for item in items}
+    if missing:
+        raise SessionNotFoundError(sorted(missing)[0], "in the source store")
+    return items
 
 
 async def import_claude_code_sessions(
@@ -280,11 +275,10 @@ async def export_session(
     reads filled in. Sub-transcripts go under `<id>/`. Returns the path of the main file; an
     existing file is replaced only with `overwrite=True`.
     """
-    from tether.sessions.helpers import locate_session
-
-    found = await locate_session(store, session_id)
+    access = store_access(store)
+    found = await access.locate(session_id, project_key_for_directory())
     key = found.key
-    entries = await store.load(key)
+    entries = await access.load(key)
     if entries is None:
         raise SessionNotFoundError(session_id)
     target = JsonlStore(target_root if target_root is not None else "~/.claude")
@@ -293,13 +287,11 @@ async def export_session(
     entries += summary_metadata(sid, found.summary, entries)
     data = encode_lines([_claude_code_entry(e, sid) for e in entries])
     await anyio.to_thread.run_sync(functools.partial(_write_atomically, path, data, overwrite=overwrite))
-    list_subkeys = getattr(store, "list_subkeys", None)
-    if list_subkeys is not None:
-        for subpath in await list_subkeys(SessionListSubkeysKey(project_key=key["project_key"], session_id=sid)):
-            sub = SessionKey(project_key=key["project_key"], session_id=sid, subpath=subpath)
-            sub_entries = await store.load(sub) or []
-            # Sidechain entries name their parent session, which is this one.
-            data = encode_lines([_claude_code_entry(e, sid) for e in sub_entries])
-            write = functools.partial(_write_atomically, target.path_of(sub), data, overwrite=overwrite)
-            await anyio.to_thread.run_sync(write)
+    for subpath in await access.list_subkeys(key):
+        sub = SessionKey(project_key=key["project_key"], session_id=sid, subpath=subpath)
+        sub_entries = await access.load(sub) or []
+        # Sidechain entries name their parent session, which is this one.
+        data = encode_lines([_claude_code_entry(e, sid) for e in sub_entries])
+        write = functools.partial(_write_atomically, target.path_of(sub), data, overwrite=overwrite)
+        await anyio.to_thread.run_sync(write)
     return path

@@ -19,9 +19,14 @@ from tether._version import __version__
 
 __all__ = [
     "CHAIN_TYPES",
+    "COMPACT_BOUNDARY",
     "active_chain",
     "chain_to_api_messages",
+    "compact_metadata",
+    "full_chain",
+    "is_compact_boundary",
     "leaf_of",
+    "make_compact_boundary",
     "make_entry",
     "make_meta_entry",
     "new_uuid",
@@ -31,6 +36,8 @@ __all__ = [
 
 CHAIN_TYPES = frozenset({"user", "assistant", "system", "attachment", "progress"})
 """Entry types that take part in the `parentUuid` chain."""
+COMPACT_BOUNDARY = "compact_boundary"
+"""The `subtype` of the `system` entry that marks a compaction (Claude Code's)."""
 
 
 def new_uuid() -> str:
@@ -71,6 +78,47 @@ def make_entry(
     return entry
 
 
+def make_compact_boundary(
+    *,
+    session_id: str,
+    cwd: str,
+    logical_parent_uuid: str | None,
+    metadata: dict[str, Any],
+    uuid: str | None = None,
+) -> dict[str, Any]:
+    """A compaction boundary as Claude Code writes it: a `system` entry with `parentUuid` null (the
+    chain restarts here), `logicalParentUuid` the leaf it replaced and `compactMetadata`."""
+    return {
+        "parentUuid": None,
+        "logicalParentUuid": logical_parent_uuid,
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": cwd,
+        "sessionId": session_id,
+        "version": __version__,
+        "entrypoint": "sdk-py",
+        "type": "system",
+        "subtype": COMPACT_BOUNDARY,
+        "content": "Conversation compacted",
+        "isMeta": False,
+        "level": "info",
+        "compactMetadata": metadata,
+        "uuid": uuid or new_uuid(),
+        "timestamp": now_iso(),
+    }
+
+
+def is_compact_boundary(entry: dict[str, Any]) -> bool:
+    """Whether `entry` is a compaction boundary."""
+    return entry.get("type") == "system" and entry.get("subtype") == COMPACT_BOUNDARY
+
+
+def compact_metadata(entry: dict[str, Any]) -> dict[str, Any]:
+    """The `compactMetadata` of a boundary (`compact_metadata` as some writers spell it), else `{}`."""
+    meta = _pick(entry, "compactMetadata", "compact_metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
 def make_meta_entry(kind: str, *, session_id: str, **fields: Any) -> dict[str, Any]:
     """A metadata entry (no uuid, outside the chain), e.g. `custom-title` or `cost-state`."""
     return {"type": kind, **fields, "sessionId": session_id, "timestamp": now_iso()}
@@ -86,7 +134,9 @@ def leaf_of(entries: Iterable[dict[str, Any]]) -> str | None:
     return leaf
 
 
-def active_chain(entries: list[dict[str, Any]], leaf: str | None = None) -> list[dict[str, Any]]:
+def active_chain(
+    entries: list[dict[str, Any]], leaf: str | None = None, *, relink: bool = True
+) -> list[dict[str, Any]]:
     """The active branch from the root to `leaf`, root first.
 
     `leaf` defaults to the newest message: the last main-chain user/assistant entry, unless a
@@ -99,14 +149,15 @@ def active_chain(entries: list[dict[str, Any]], leaf: str | None = None) -> list
     parallel tool results hang off the entry holding their call, so a plain walk from the leaf
     misses some of them: every entry of an assistant message on the branch is put back together,
     followed by the results of its tool calls. With an explicit `leaf` inside an assistant
-    message, the branch stops at that entry (a fork or resume point).
+    message, the branch stops at that entry (a fork or resume point). `relink=False` walks the
+    stored `parentUuid`s only (no preserved segment is moved).
     """
     by_uuid: dict[str, dict[str, Any]] = {}
     for entry in entries:
         uuid = entry.get("uuid")
         if uuid:
             by_uuid[uuid] = entry
-    parents = _relinked_parents(entries, by_uuid)
+    parents = _relinked_parents(entries, by_uuid) if relink else {}
     current = leaf if leaf is not None else _default_leaf(entries, by_uuid)
     chain: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -117,6 +168,42 @@ def active_chain(entries: list[dict[str, Any]], leaf: str | None = None) -> list
         current = parents[current] if current in parents else entry.get("parentUuid")
     chain.reverse()
     return _regroup(chain, entries, by_uuid, whole_last_message=leaf is None)
+
+
+def full_chain(entries: list[dict[str, Any]], leaf: str | None = None) -> list[dict[str, Any]]:
+    """The branch to `leaf` (as `active_chain`) with what each compaction replaced put back.
+
+    Before each compaction boundary on the branch comes the chain it replaced (up to its
+    `logicalParentUuid`); the boundary stays, as a marker, and the summary and the preserved
+    segment after it (which repeat what the replaced chain holds) are left out.
+    """
+    by_uuid = {entry["uuid"]: entry for entry in entries if entry.get("uuid")}
+    chain = active_chain(entries, leaf, relink=False)
+    done: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while chain and is_compact_boundary(chain[0]) and chain[0]["uuid"] not in seen:
+        boundary = chain[0]
+        seen.add(boundary["uuid"])
+        replaced = boundary.get("logicalParentUuid")
+        if not isinstance(replaced, str) or replaced not in by_uuid:
+            break
+        done = [boundary, *_after_summary(chain[1:], boundary), *done]
+        chain = active_chain(entries, replaced, relink=False)
+    return chain + done
+
+
+def _after_summary(chain: list[dict[str, Any]], boundary: dict[str, Any]) -> list[dict[str, Any]]:
+    """`chain` (what follows a boundary) without the summary and the preserved segment after it."""
+    segment = _pick(compact_metadata(boundary), "preservedSegment", "preserved_segment")
+    tail = _pick(segment, "tailUuid", "tail_uuid") if isinstance(segment, dict) else None
+    start = 0
+    while start < len(chain) and chain[start].get("isCompactSummary"):
+        start += 1
+    if isinstance(tail, str):
+        uuids = [entry.get("uuid") for entry in chain]
+        if tail in uuids[start:]:
+            start = uuids.index(tail, start) + 1
+    return chain[start:]
 
 
 def _is_main(entry: dict[str, Any]) -> bool:
@@ -173,6 +260,8 @@ def _relinked_parents(entries: list[dict[str, Any]], by_uuid: dict[str, dict[str
             continue
         if not all(isinstance(u, str) and u in by_uuid for u in (head, anchor, tail)) or head == anchor:
             continue
+        if by_uuid[head].get("parentUuid") == anchor:
+            continue  # the segment already hangs from its anchor (tether writes it so): nothing to relink
         for child in entries:
             if child.get("parentUuid") == anchor and child.get("uuid") not in (None, head, tail):
                 overrides[child["uuid"]] = tail

@@ -57,7 +57,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import anyio
 
 from tether.errors import ConfigurationError, InvalidSessionIdError, SessionFileNotFoundError, SessionNotFoundError
-from tether.sessions.entries import active_chain, make_meta_entry, new_uuid
+from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import (
     SessionKey,
@@ -441,24 +441,31 @@ async def get_session_info_async(
     return session_info_from_summary(found.key["session_id"], found.mtime, found.summary, found.key["project_key"])
 
 
-def _session_messages(entries: list[dict[str, Any]], session_id: str) -> list[SessionMessage]:
-    messages: list[SessionMessage] = []
-    for entry in active_chain(entries):
+def _session_messages(
+    entries: list[dict[str, Any]], session_id: str, *, full_history: bool = False
+) -> list[SessionMessage]:
+    chain = full_chain(entries) if full_history else active_chain(entries)
+    return [message for _, message in chain_messages(chain, session_id)]
+
+
+def chain_messages(chain: list[dict[str, Any]], session_id: str) -> list[tuple[int, SessionMessage]]:
+    """The `SessionMessage`s of a chain of entries, each with its entry's position in the chain."""
+    messages: list[tuple[int, SessionMessage]] = []
+    for position, entry in enumerate(chain):
         kind = entry.get("type")
         message = entry.get("message")
         if kind not in ("user", "assistant") or not isinstance(message, dict):
             continue
         if entry.get("isMeta") or entry.get("isSidechain") or entry.get("teamName"):
             continue
-        messages.append(
-            SessionMessage(
-                type="user" if kind == "user" else "assistant",
-                uuid=str(entry["uuid"]),
-                session_id=session_id,
-                message=message,
-                parent_tool_use_id=entry.get("parent_tool_use_id"),
-            )
+        item = SessionMessage(
+            type="user" if kind == "user" else "assistant",
+            uuid=str(entry["uuid"]),
+            session_id=session_id,
+            message=message,
+            parent_tool_use_id=entry.get("parent_tool_use_id"),
         )
+        messages.append((position, item))
     return messages
 
 
@@ -469,11 +476,14 @@ async def get_session_messages_async(
     offset: int = 0,
     *,
     store: StoreSpec = None,
+    full_history: bool = False,
 ) -> list[SessionMessage]:
     """The user and assistant messages of the session's active branch, oldest first.
 
     Parallel tool calls and their results stay together (see `entries.active_chain`).
-    `offset` and `limit` slice that list.
+    `offset` and `limit` slice that list. After a compaction the branch starts at its summary
+    (what the model is sent); with `full_history=True` it holds what each compaction replaced
+    instead, the whole conversation (see `entries.full_chain`).
     """
     _check_page(limit, offset)
     async with _opened(store) as opened:
@@ -481,7 +491,7 @@ async def get_session_messages_async(
         entries = await opened.load(found.key)
     if entries is None:
         raise SessionFileNotFoundError(session_id)
-    return _page(_session_messages(entries, found.key["session_id"]), limit, offset)
+    return _page(_session_messages(entries, found.key["session_id"], full_history=full_history), limit, offset)
 
 
 def _agent_ids(subpaths: Iterable[str]) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.errors import EntryNotFoundError, SessionExistsError, SessionNotFoundError
+from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import (
     active_chain,
     chain_to_api_messages,
@@ -44,6 +45,7 @@ class Session:
     store: SessionStore | None
     """None when nothing is persisted (`persist_session=False`)."""
     key: SessionKey
+    """Where the session lives: its project (not always the one of `cwd`, for a resumed session) and id."""
     cwd: str
     origin: SessionOrigin
     messages: list[dict[str, Any]] = field(default_factory=list)
@@ -56,11 +58,21 @@ class Session:
     """The latest `cost-state` of the session: cumulative cost, usage and per-model usage."""
     state: dict[str, Any] = field(default_factory=dict)
     """Process-local state shared by the tools of this session."""
+    access: StoreAccess | None = field(default=None, init=False, repr=False)
+    """The store through its capability layer (None when nothing is persisted)."""
+
+    def __post_init__(self) -> None:
+        self.access = store_access(self.store) if self.store is not None else None
 
     @property
     def session_id(self) -> str:
         """The session's id."""
         return self.key["session_id"]
+
+    @property
+    def project_key(self) -> str:
+        """The project the session lives in."""
+        return self.key["project_key"]
 
     @classmethod
     async def start(
@@ -71,15 +83,18 @@ class Session:
         session_id: str | None = None,
         permission_mode: str = "default",
     ) -> Session:
-        """Create a new session, recorded in the store at once so its id can be resumed."""
+        """Create a new session in the project of `cwd`, recorded in the store at once so its id can be resumed.
+
+        A chosen `session_id` that the project already holds raises `SessionExistsError`.
+        """
         new_id = validate_session_id(session_id) if session_id else new_uuid()
         key = SessionKey(project_key=project_key_for_directory(cwd), session_id=new_id)
         session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("startup"))
-        if store is not None:
-            if session_id and await _find(store, new_id) is not None:
+        if session.access is not None:
+            if session_id and await session.access.exists(key):
                 raise SessionExistsError(new_id)
             entry = make_meta_entry("permission-mode", session_id=new_id, permissionMode=permission_mode)
-            await store.append(key, [entry], expected_leaf=NO_LEAF)
+            await session.access.append(key, [entry], expected_leaf=NO_LEAF)
         return session
 
     @classmethod
@@ -92,12 +107,17 @@ class Session:
         at_uuid: str | None = None,
         persist: bool = True,
     ) -> Session:
-        """Open an existing session to continue it (from `at_uuid` on a new branch, if given)."""
-        key = await _locate(store, validate_session_id(session_id), cwd)
-        entries = await store.load(key)
+        """Open an existing session to continue it (from `at_uuid` on a new branch, if given).
+
+        The session of the project of `cwd` when it holds one, else the most recently updated
+        session with this id in any project (when the store can `find`).
+        """
+        access = store_access(store)
+        found = await access.locate(validate_session_id(session_id), project_key_for_directory(cwd))
+        entries = await access.load(found.key)
         if entries is None:
             raise SessionNotFoundError(session_id)
-        session = cls(store=store if persist else None, key=key, cwd=cwd, origin=SessionOrigin("resume"))
+        session = cls(store=store if persist else None, key=found.key, cwd=cwd, origin=SessionOrigin("resume"))
         await session._adopt(entries, at_uuid)
         return session
 
@@ -112,29 +132,38 @@ class Session:
         at_uuid: str | None = None,
         persist: bool = True,
     ) -> Session:
-        """Branch a new session off `source_id` (at `at_uuid`, else at its leaf); the source is untouched."""
-        source_key = await _locate(store, validate_session_id(source_id), cwd)
+        """Branch a new session (in the project of `cwd`) off `source_id` (at `at_uuid`, else at its leaf).
+
+        The source is found as `resume` finds it and stays untouched. Copy-on-write where the
+        store can fork, else a copy.
+        """
+        access = store_access(store)
+        project_key = project_key_for_directory(cwd)
+        source = await access.locate(validate_session_id(source_id), project_key)
         new_id = validate_session_id(new_session_id) if new_session_id else new_uuid()
-        key = SessionKey(project_key=project_key_for_directory(cwd), session_id=new_id)
+        key = SessionKey(project_key=project_key, session_id=new_id)
         if not persist:
-            entries = await store.load(source_key) or []
+            entries = await access.load(source.key) or []
             origin = SessionOrigin("fork", {"sessionId": source_id, "messageUuid": at_uuid or leaf_of(entries)})
             session = cls(store=None, key=key, cwd=cwd, origin=origin)
             await session._adopt(entries, at_uuid)
             return session
-        fork = getattr(store, "fork", None)
-        if fork is None:
-            raise TypeError(f"{type(store).__name__} cannot fork sessions (it has no fork method)")
-        if await _find(store, new_id) is not None:
-            raise SessionExistsError(new_id)
-        await fork(source_key, key, at_uuid)
-        entries = await store.load(key) or []
-        origin = SessionOrigin("fork", {"sessionId": source_id, "messageUuid": leaf_of(entries)})
-        session = cls(store=store, key=key, cwd=cwd, origin=origin)
-        await session._adopt(entries, None)
+        forked = await access.fork(source.key, key, at_uuid)
+        session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("fork", forked.origin))
+        await session._adopt(forked.entries, None)
         return session
 
-    async def _adopt(self, entries: list[dict[str, Any]], at_uuid: str | None) -> None:
+    async def reload(self) -> None:
+        """Read the session back from the store (after a cut: a write in flight may or may not have
+        landed): history and leaf; tool calls left unanswered get an error result."""
+        if self.access is None:
+            return
+        entries = await self.access.load(self.key)
+        if entries is None:
+            raise SessionNotFoundError(self.session_id)
+        await self._adopt(entries, None, totals=False)
+
+    async def _adopt(self, entries: list[dict[str, Any]], at_uuid: str | None, *, totals: bool = True) -> None:
         """Take over loaded entries: history, leaf, totals; close tool calls left unanswered."""
         self.expected_leaf = leaf_of(entries) or NO_LEAF
         if at_uuid is not None and not any(e.get("uuid") == at_uuid for e in entries):
@@ -142,10 +171,8 @@ class Session:
         chain = active_chain(entries, at_uuid)
         self.parent_uuid = chain[-1]["uuid"] if chain else None
         self.messages = chain_to_api_messages(chain)
-        for entry in reversed(entries):
-            if entry.get("type") == "cost-state":
-                self.totals = {k: v for k, v in entry.items() if k not in ("type", "sessionId", "timestamp")}
-                break
+        if totals:
+            self.totals = _latest_totals(entries) or self.totals
         pending = unanswered_tool_uses(chain)
         if pending:
             results = [
@@ -169,8 +196,8 @@ class Session:
 
     async def append_entries(self, entries: list[dict[str, Any]]) -> None:
         """Write entries (chain or metadata) and update the history; raises on a conflicting writer."""
-        if self.store is not None:
-            await self.store.append(self.key, entries, expected_leaf=self.expected_leaf)
+        if self.access is not None:
+            await self.access.append(self.key, entries, expected_leaf=self.expected_leaf)
         for entry in entries:
             uuid = entry.get("uuid")
             if not uuid:
@@ -181,6 +208,13 @@ class Session:
                 _extend_history(self.messages, entry["type"], message)
 
 
+def _latest_totals(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for entry in reversed(entries):
+        if entry.get("type") == "cost-state":
+            return {k: v for k, v in entry.items() if k not in ("type", "sessionId", "timestamp")}
+    return None
+
+
 def _extend_history(messages: list[dict[str, Any]], role: str, message: dict[str, Any]) -> None:
     content = message.get("content", "")
     blocks = [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
@@ -188,22 +222,3 @@ def _extend_history(messages: list[dict[str, Any]], role: str, message: dict[str
         messages[-1]["content"].extend(blocks)
     else:
         messages.append({"role": role, "content": blocks})
-
-
-async def _find(store: SessionStore, session_id: str) -> SessionKey | None:
-    find = getattr(store, "find", None)
-    if find is None:
-        return None
-    found = await find(session_id)
-    return found.key if found is not None else None
-
-
-async def _locate(store: SessionStore, session_id: str, cwd: str) -> SessionKey:
-    """The key of an existing session, found by id alone (any project) when the store can."""
-    key = await _find(store, session_id)
-    if key is not None:
-        return key
-    fallback = SessionKey(project_key=project_key_for_directory(cwd), session_id=session_id)
-    if getattr(store, "find", None) is None and await store.load(fallback) is not None:
-        return fallback
-    raise SessionNotFoundError(session_id)

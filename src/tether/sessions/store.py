@@ -2,8 +2,11 @@
 
 The method names and the key shape are the Claude Agent SDK's, so stores move between the two:
 `append(key, entries)` and `load(key)` are required; `list_sessions`, `list_session_summaries`,
-`delete` and `list_subkeys` are optional there. tether's runtime also uses these capabilities,
-which every store shipped with tether implements:
+`delete` and `list_subkeys` are optional there. A session is identified by its key
+`(project_key, session_id)` (plus `subpath` for its side transcripts): one id may live in several
+projects, as in Claude Code. tether's stores also implement these capabilities, which the
+runtime uses when a store has them (`tether.sessions.capabilities` says which a store has and
+falls back when it lacks one):
 
 - `append(key, entries, expected_leaf=...)`: optimistic concurrency. The *leaf* of a session is
   the `uuid` of the last entry carrying a `uuid` in its view (see `load`). With `expected_leaf`
@@ -13,14 +16,14 @@ which every store shipped with tether implements:
 - `fork(source_key, new_key, at_uuid=None)`: copy-on-write branch. The new session's view is the
   source's view at fork time, cut after the entry `at_uuid` (inclusive) when given. Nothing is
   copied; later appends to either side do not show in the other.
-- `find(session_id)`: where a session lives (its key), its leaf, its lineage and summary, so a
-  session resumes by id from any working directory.
+- `find(session_id, project_key=None)`: where a session lives (its key), its leaf, its lineage
+  and summary, so a session resumes by id from any working directory: the session of
+  `project_key` when that project holds one, else the most recently updated one.
 - `load_tail(key, limit)`: the last `limit` entries of the view, without reading the rest.
 - `list_page(project_key, limit, cursor)`: sessions newest first with cursor pagination.
 
 A session's *view* (what `load` returns) is, in append order, the inherited prefix of its fork
-source (recursively) followed by its own entries. Session ids are unique within a store (and
-scope): one id never names two sessions in different projects.
+source (recursively) followed by its own entries.
 """
 
 # No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
@@ -116,12 +119,10 @@ class StoredSession:
 
 @runtime_checkable
 class SessionStore(Protocol):
-    """Where sessions live. `append` and `load` are required; the rest are capabilities."""
+    """Where sessions live: the Claude Agent SDK's two required methods (the rest are capabilities)."""
 
-    async def append(
-        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
-    ) -> None:
-        """Append `entries` in order (creating the session); see the module doc for `expected_leaf`."""
+    async def append(self, key: SessionKey, entries: list[SessionStoreEntry]) -> None:
+        """Append `entries` in order, creating the transcript."""
         ...
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
@@ -132,6 +133,12 @@ class SessionStore(Protocol):
 class FullSessionStore(SessionStore, Protocol):
     """A store with every capability the tether runtime and the session helpers use."""
 
+    async def append(
+        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
+    ) -> None:
+        """Append `entries` in order (creating the session); see the module doc for `expected_leaf`."""
+        ...
+
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view (in append order), or None if no such session."""
         ...
@@ -140,8 +147,8 @@ class FullSessionStore(SessionStore, Protocol):
         """Branch `new_key` off `source_key` without copying (see the module doc)."""
         ...
 
-    async def find(self, session_id: str) -> StoredSession | None:
-        """The main transcript of `session_id` in any project, or None."""
+    async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
+        """The main transcript of `session_id`: `project_key`'s if it has one, else the newest of any project."""
         ...
 
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:

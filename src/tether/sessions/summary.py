@@ -10,9 +10,18 @@ Every store keeps one summary dict per session and updates it inside `append` wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-__all__ = ["first_prompt_of", "fold_summary", "fork_summary"]
+__all__ = [
+    "first_prompt_of",
+    "fold_stored_summary",
+    "fold_summary",
+    "fork_summary",
+    "sdk_summary_data",
+    "with_sdk_keys",
+]
 
 _PROMPT_LIMIT = 200
 
@@ -39,36 +48,71 @@ def first_prompt_of(entry: dict[str, Any]) -> str | None:
 
 
 def fold_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The summary after `entries` are appended to a session whose summary was `previous`."""
+    """The summary after `entries` are appended to a session whose summary was `previous`.
+
+    Metadata entries count by their type, with or without a uuid (the Claude Agent SDK's
+    `rename_session_via_store` writes its `custom-title` entry with one).
+    """
     summary: dict[str, Any] = dict(previous) if previous else {"message_count": 0}
     for entry in entries:
-        kind = entry.get("type")
         if entry.get("uuid"):
-            summary["message_count"] = summary.get("message_count", 0) + 1
-            if "created_at" not in summary and entry.get("timestamp"):
-                summary["created_at"] = entry["timestamp"]
-            if "cwd" not in summary and entry.get("cwd"):
-                summary["cwd"] = entry["cwd"]
-            if "git_branch" not in summary and entry.get("gitBranch"):
-                summary["git_branch"] = entry["gitBranch"]
-            if "forked_from" not in summary and isinstance(entry.get("forkedFrom"), dict):
-                summary["forked_from"] = entry["forkedFrom"]  # a fork copied by Claude Code's SDK
-            if "first_prompt" not in summary:
-                prompt = first_prompt_of(entry)
-                if prompt:
-                    summary["first_prompt"] = prompt
-        elif kind == "custom-title":
-            summary["title"] = entry.get("customTitle") or None
-            summary["custom_title"] = True
-        elif kind == "ai-title" and not summary.get("custom_title"):
-            summary["title"] = entry.get("aiTitle") or None
-        elif kind == "summary" and not summary.get("title"):
-            summary["title"] = entry.get("summary") or None
-        elif kind == "tag":
-            summary["tag"] = entry.get("tag") or None
-        elif kind == "cost-state" and isinstance(entry.get("totalCostUSD"), (int, float)):
-            summary["total_cost_usd"] = entry["totalCostUSD"]
+            _fold_uuid_entry(summary, entry)
+        fold = _METADATA.get(str(entry.get("type")))
+        if fold is not None:
+            fold(summary, entry)
     return summary
+
+
+def _fold_uuid_entry(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    summary["message_count"] = summary.get("message_count", 0) + 1
+    if entry.get("type") in _METADATA:
+        return
+    if "created_at" not in summary and entry.get("timestamp"):
+        summary["created_at"] = entry["timestamp"]
+    if "cwd" not in summary and entry.get("cwd"):
+        summary["cwd"] = entry["cwd"]
+    if "git_branch" not in summary and entry.get("gitBranch"):
+        summary["git_branch"] = entry["gitBranch"]
+    if "forked_from" not in summary and isinstance(entry.get("forkedFrom"), dict):
+        summary["forked_from"] = entry["forkedFrom"]  # a fork copied by Claude Code's SDK
+    if "first_prompt" not in summary:
+        prompt = first_prompt_of(entry)
+        if prompt:
+            summary["first_prompt"] = prompt
+
+
+def _custom_title(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    summary["title"] = entry.get("customTitle") or None
+    summary["custom_title"] = True
+
+
+def _ai_title(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    if not summary.get("custom_title"):
+        summary["title"] = entry.get("aiTitle") or None
+
+
+def _legacy_summary(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    if not summary.get("title"):
+        summary["title"] = entry.get("summary") or None
+
+
+def _tag(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    summary["tag"] = entry.get("tag") or None
+
+
+def _cost(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    if isinstance(entry.get("totalCostUSD"), (int, float)):
+        summary["total_cost_usd"] = entry["totalCostUSD"]
+
+
+_METADATA: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "custom-title": _custom_title,
+    "ai-title": _ai_title,
+    "summary": _legacy_summary,
+    "tag": _tag,
+    "cost-state": _cost,
+}
+"""How each metadata entry type folds into the summary."""
 
 
 def fork_summary(source: dict[str, Any] | None, *, forked_from: dict[str, Any], message_count: int) -> dict[str, Any]:
@@ -77,3 +121,40 @@ def fork_summary(source: dict[str, Any] | None, *, forked_from: dict[str, Any], 
     summary["message_count"] = message_count
     summary["forked_from"] = forked_from
     return summary
+
+
+def sdk_summary_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A summary as `list_session_summaries` returns it: tether's fields, and the Claude Agent SDK's.
+
+    The SDK reads a stored summary with its own keys (`custom_title` the text of a custom title,
+    `ai_title`, `first_prompt` with `first_prompt_locked`, `created_at` in epoch milliseconds,
+    `is_sidechain`), so its `list_sessions_from_store` lists tether's sessions as its own.
+    Stores keep summaries in this form (`fold_stored_summary`); older rows are converted on read.
+    """
+    return data if "is_sidechain" in data else with_sdk_keys(data)
+
+
+def with_sdk_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the SDK's keys set from tether's (see `sdk_summary_data`); idempotent."""
+    out = dict(data)
+    title = data.get("title") if isinstance(data.get("title"), str) else None
+    if data.get("custom_title") is True:
+        out["custom_title"] = title
+    elif title and not isinstance(data.get("custom_title"), str):
+        out.pop("custom_title", None)
+        out["ai_title"] = title
+    if data.get("first_prompt"):
+        out["first_prompt_locked"] = True
+    created = data.get("created_at")
+    if isinstance(created, str):
+        try:
+            out["created_at"] = int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            out.pop("created_at")
+    out.setdefault("is_sidechain", False)
+    return out
+
+
+def fold_stored_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """`fold_summary`, in the form stores keep (`sdk_summary_data`: the Claude Agent SDK reads it too)."""
+    return with_sdk_keys(fold_summary(previous, entries))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.sessions.memory import MemoryStore
+from tether.sessions.stores.memory import MemoryStore
 from tether.testing.models import (
     FunctionModel,
     Reply,
@@ -20,6 +20,7 @@ __all__ = [
     "Reply",
     "ScriptedModel",
     "override_model",
+    "run_session_store_conformance",
     "run_store_conformance",
     "text_reply",
     "tool_use_reply",
@@ -27,9 +28,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The conformance suite is imported lazily: it is only needed by store authors' tests.
+    # The conformance suites are imported lazily: only store authors' tests need them.
     if name == "run_store_conformance":
         from tether.testing.conformance import run_store_conformance
 
         return run_store_conformance
+    if name == "run_session_store_conformance":
+        from tether.testing.sdk_conformance import run_session_store_conformance
+
+        return run_session_store_conformance
     raise AttributeError(f"module 'tether.testing' has no attribute {name!r}")

@@ -41,9 +41,10 @@ from tether.errors import (
     SessionExistsError,
     SessionNotFoundError,
 )
+from tether.sessions.capabilities import Capability, capabilities_of, store_access
 from tether.sessions.entries import make_entry, make_meta_entry
 from tether.sessions.store import NO_LEAF, SessionKey
-from tether.sessions.summary import fold_summary, fork_summary
+from tether.sessions.summary import fold_summary, fork_summary, sdk_summary_data
 
 __all__ = ["ConformanceReport", "MakeStore", "run_store_conformance"]
 
@@ -59,16 +60,6 @@ _SUMMARY_FIELDS = (
     "message_count",
     "total_cost_usd",
     "forked_from",
-)
-_CAPABILITIES = (
-    "load_tail",
-    "fork",
-    "find",
-    "list_sessions",
-    "list_session_summaries",
-    "list_page",
-    "delete",
-    "list_subkeys",
 )
 
 
@@ -107,9 +98,7 @@ class _Harness:
 
     async def close(self) -> None:
         for store in self._stores:
-            close = getattr(store, "close", None)
-            if close is not None:
-                await close()
+            await store_access(store).close()
 
 
 def _expect(condition: object, contract: str, detail: str) -> None:
@@ -154,14 +143,8 @@ def _leaf(entries: list[dict[str, Any]]) -> str:
     return str(entries[-1]["uuid"])
 
 
-def _capabilities(store: Any) -> set[str]:
-    found = {name for name in _CAPABILITIES if callable(getattr(store, name, None))}
-    try:
-        if "expected_leaf" in inspect.signature(store.append).parameters:
-            found.add("expected_leaf")
-    except (TypeError, ValueError):
-        pass
-    return found
+def _capabilities(store: Any) -> frozenset[Capability]:
+    return capabilities_of(store)
 
 
 _Check = Callable[[_Harness], Awaitable[None]]
@@ -273,21 +256,32 @@ async def _projects(h: _Harness) -> None:
     _expect(await store.load(moved) is None, "project_key isolation", "a session loads under another project key")
 
 
-@_check("session ids are unique within a store")
-async def _unique_ids(h: _Harness) -> None:
+@_check("one session id in two projects is two independent sessions")
+async def _ids_per_project(h: _Harness) -> None:
     store = await h.store()
     key = h.key()
-    entries = _turns(key["session_id"], 1)
+    sid = key["session_id"]
+    entries = _turns(sid, 2)
     await store.append(key, entries)
-    elsewhere = h.key(key["session_id"], project=h.project + "-other")
-    await _expect_raises(
-        SessionExistsError,
-        "unique session ids",
-        lambda: store.append(elsewhere, _turns(key["session_id"], 1)),
-        "append of an existing session id under another project",
-    )
-    _expect(await store.load(elsewhere) is None, "unique session ids", "the refused append wrote a session")
-    _expect(await store.load(key) == entries, "unique session ids", "the refused append changed the session")
+    elsewhere = h.key(sid, project=h.project + "-other")
+    other_entries = _turns(sid, 1, label="elsewhere")
+    await store.append(elsewhere, other_entries, **_leaf_check(store))
+    contract = "sessions are keyed by (project, id)"
+    _expect(await store.load(key) == entries, contract, "a session changed when its id was used in another project")
+    _expect(await store.load(elsewhere) == other_entries, contract, "the id in another project loads wrongly")
+    caps = _capabilities(store)
+    if "list_sessions" in caps:
+        for project in (key["project_key"], elsewhere["project_key"]):
+            ids = [s["session_id"] for s in await store.list_sessions(project)]
+            _expect(ids == [sid], contract, f"project {project!r} lists {ids!r}")
+    if "delete" in caps:
+        await store.delete(elsewhere)
+        _expect(await store.load(key) == entries, contract, "deleting the id in one project deleted it in another")
+
+
+def _leaf_check(store: Any) -> dict[str, Any]:
+    """`expected_leaf=NO_LEAF` for a store that checks leaves (a new session), else nothing."""
+    return {"expected_leaf": NO_LEAF} if "expected_leaf" in _capabilities(store) else {}
 
 
 @_check("list_sessions: newest first, mtime in epoch milliseconds", "list_sessions")
@@ -332,6 +326,7 @@ async def _summaries(h: _Harness) -> None:
         await store.append(key, batch)
         expected = fold_summary(expected, batch)
     assert expected is not None
+    expected = sdk_summary_data(expected)  # tether's fields and the SDK's
     summaries = await store.list_session_summaries(h.project)
     _expect(len(summaries) == 1, "list_session_summaries", f"{len(summaries)} summaries for one session")
     data = summaries[0]["data"]
@@ -339,10 +334,12 @@ async def _summaries(h: _Harness) -> None:
     for name in _SUMMARY_FIELDS:
         _expect(
             data.get(name) == expected.get(name),
-            "summary folded with fold_summary",
+            "summary folded with fold_summary (sdk_summary_data)",
             f"{name} is {data.get(name)!r}, expected {expected.get(name)!r}",
         )
     _expect(data.get("title") == "My title", "summary title", f"title is {data.get('title')!r}")
+    for name in ("custom_title", "first_prompt_locked", "is_sidechain"):
+        _expect(data.get(name) == expected[name], "the SDK's summary keys", f"{name} is {data.get(name)!r}")
     listed = await store.list_sessions(h.project)
     _expect(summaries[0]["mtime"] == listed[0]["mtime"], "summary mtime", "summary and list_sessions disagree on mtime")
 
@@ -367,10 +364,10 @@ async def _delete(h: _Harness) -> None:
     _expect(await store.load(key) is None, "delete", "the deleted session still loads")
     _expect(await store.load(sub) is None, "delete cascades to subkeys", "a subkey survived its session")
     _expect(await store.load(keep) == keep_entries, "delete", "deleting one session changed another")
-    if hasattr(store, "list_sessions"):
+    if "list_sessions" in _capabilities(store):
         ids = [s["session_id"] for s in await store.list_sessions(h.project)]
         _expect(ids == [keep["session_id"]], "delete", f"list_sessions still shows {ids!r}")
-    if hasattr(store, "list_subkeys"):
+    if "list_subkeys" in _capabilities(store):
         left = await store.list_subkeys({"project_key": h.project, "session_id": sid})
         _expect(left == [], "delete cascades to subkeys", f"list_subkeys still shows {left!r}")
     fresh = _turns(sid, 1, label="reborn")
@@ -394,6 +391,17 @@ async def _find(h: _Harness) -> None:
     _expect(found.summary.get("message_count") == 3, "find summary", f"summary is {found.summary!r}")
     _expect(found.forked_from is None, "find", "an original session reports forked_from")
     _expect(await store.find(str(uuid_module.uuid4())) is None, "find", "find of an unknown id is not None")
+    sid = key["session_id"]
+    newer = h.key(sid, project=h.project + "-newer")
+    await store.append(newer, _turns(sid, 1, label="newer"))
+    contract = "find: the given project's session, else the newest"
+    _expect((await store.find(sid)).key == newer, contract, "find(id) is not the most recently updated match")
+    _expect(
+        (await store.find(sid, project_key=key["project_key"])).key == key, contract, "the project is not preferred"
+    )
+    _expect((await store.find(sid, project_key="-nowhere")).key == newer, contract, "an unknown project is preferred")
+    await store.append(key, _turns(sid, 1, parent=_leaf(entries), label="later"))
+    _expect((await store.find(sid)).key == key, contract, "an append does not make a session the newest match")
 
 
 @_check("expected_leaf: optimistic concurrency and NO_LEAF", "expected_leaf")
@@ -413,7 +421,7 @@ async def _expected_leaf(h: _Harness) -> None:
     await store.append(key, second, expected_leaf=_leaf(first))
     stale = _leaf(first)
     before = await store.load(key)
-    summary_before = (await store.find(sid)).summary if hasattr(store, "find") else None
+    summary_before = (await store.find(sid)).summary if "find" in _capabilities(store) else None
     error = await _expect_raises(
         SessionConflictError,
         "a stale expected_leaf conflicts",
@@ -421,9 +429,9 @@ async def _expected_leaf(h: _Harness) -> None:
         "append with a stale expected_leaf",
     )
     _expect(
-        getattr(error, "actual_leaf", None) == _leaf(second),
+        isinstance(error, SessionConflictError) and error.actual_leaf == _leaf(second),
         "SessionConflictError carries the actual leaf",
-        f"actual_leaf is {getattr(error, 'actual_leaf', None)!r}",
+        f"the error is {error!r}",
     )
     _expect(await store.load(key) == before, "a conflicting append writes nothing", "entries were written")
     if summary_before is not None:
@@ -587,13 +595,10 @@ async def _fork_errors(h: _Harness) -> None:
     await _expect_raises(
         SessionExistsError, "fork onto a taken id", lambda: store.fork(source, other), "fork onto an existing session"
     )
-    taken_elsewhere = h.key(other["session_id"], project=h.project + "-x")
-    await _expect_raises(
-        SessionExistsError,
-        "fork onto a taken id",
-        lambda: store.fork(source, taken_elsewhere),
-        "fork onto an id used in another project",
-    )
+    elsewhere = h.key(other["session_id"], project=h.project + "-x")
+    await store.fork(source, elsewhere)
+    _expect(await store.load(elsewhere) == history, "fork onto an id of another project", "the fork loads wrongly")
+    _expect(len(await store.load(other) or []) == 1, "fork onto an id of another project", "it changed that session")
     await _expect_raises(
         EntryNotFoundError,
         "fork at an unknown uuid",
@@ -625,7 +630,7 @@ async def _delete_forks(h: _Harness) -> None:
     _expect(await store.load(b) == expected_b, "delete keeps forks whole", "a fork lost history with its source")
     _expect(await store.load(c) == expected_c, "delete keeps forks whole", "a fork of a fork lost history")
     _expect(await store.load(d) == history[:2], "delete keeps forks whole", "an early fork lost history")
-    if hasattr(store, "load_tail"):
+    if "load_tail" in _capabilities(store):
         _expect(await store.load_tail(c, 4) == expected_c[-4:], "delete keeps forks whole", "load_tail is wrong")
     await store.delete(b)
     _expect(await store.load(c) == expected_c, "delete keeps forks whole", "deleting the middle fork broke its fork")
@@ -693,14 +698,15 @@ async def _scopes(h: _Harness) -> None:
         contract = f"scope isolation ({name})"
         _expect(await other.load(key) is None, contract, "a session of scope a loads")
         _expect(await other.find(sid) is None, contract, "find sees a session of scope a")
-        if hasattr(other, "load_tail"):
+        caps = _capabilities(other)
+        if "load_tail" in caps:
             _expect(await other.load_tail(key, 2) is None, contract, "load_tail sees scope a")
-        if hasattr(other, "list_sessions"):
+        if "list_sessions" in caps:
             _expect(await other.list_sessions(h.project) == [], contract, "list_sessions shows scope a")
-        if hasattr(other, "list_session_summaries"):
+        if "list_session_summaries" in caps:
             _expect(await other.list_session_summaries(h.project) == [], contract, "summaries show scope a")
         _expect((await other.list_page(h.project)).items == [], contract, "list_page shows scope a")
-        if hasattr(other, "list_subkeys"):
+        if "list_subkeys" in caps:
             _expect(
                 await other.list_subkeys({"project_key": h.project, "session_id": sid}) == [],
                 contract,

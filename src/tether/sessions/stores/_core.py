@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import msgspec
 
-from tether.errors import ConfigurationError, SessionConflictError
+from tether.errors import ConfigurationError, EntryNotFoundError, SessionConflictError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     NO_LEAF,
@@ -32,7 +32,7 @@ from tether.sessions.store import (
     SessionStoreListEntry,
     SessionSummaryEntry,
 )
-from tether.sessions.summary import fold_summary
+from tether.sessions.summary import fold_stored_summary, sdk_summary_data
 
 __all__ = [
     "AppendPlan",
@@ -43,9 +43,11 @@ __all__ = [
     "decode_entries",
     "encode_cursor",
     "encode_entries",
+    "fork_point",
     "gc_keep",
     "key_parts",
     "now_ms",
+    "page_after",
     "plan_append",
     "quote_part",
     "redact_url",
@@ -185,7 +187,7 @@ def plan_append(
                 leaf = uuid
         else:
             rows.append((length + offset, None, None, text))
-    return AppendPlan(rows, leaf, length + len(rows), fold_summary(summary, list(entries)))
+    return AppendPlan(rows, leaf, length + len(rows), fold_stored_summary(summary, list(entries)))
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,25 @@ def shortcut_parent(chain: Sequence[Node], cut: int) -> Node:
     return chain[-1]
 
 
+def fork_point(
+    chain: Sequence[Node], candidates: Iterable[tuple[int, int, int]], session_id: str, at_uuid: str
+) -> tuple[int, int]:
+    """`(position + 1, running uuid count)` of the last entry `at_uuid` in the view of `chain`.
+
+    `candidates` are `(node id, position, running count)` of the stored entries whose uuid is
+    `at_uuid` (in any node); those outside the view are ignored. `EntryNotFoundError` if none is in it.
+    """
+    segments = view_segments(chain)
+    best: tuple[int, int] | None = None
+    for node_id, position, count in candidates:
+        inside = any(node_id == node and low <= position < high for node, low, high in segments)
+        if inside and (best is None or position >= best[0]):
+            best = (position + 1, count)
+    if best is None:
+        raise EntryNotFoundError(session_id, str(at_uuid))
+    return best
+
+
 def gc_keep(children: Iterable[tuple[bool, int, int]]) -> int:
     """How many view positions a deleted node must keep for its children `(deleted, length, cutoff)`."""
     keep = 0
@@ -247,6 +268,37 @@ def decode_cursor(cursor: str) -> int:
     if not isinstance(cursor, str) or not cursor.startswith("p") or not cursor[1:].isdigit():
         raise ConfigurationError(f"invalid list_page cursor {cursor!r}: pass back a next_cursor this store returned")
     return int(cursor[1:])
+
+
+_T = TypeVar("_T")
+Position = tuple[int, str, str]
+"""Where a session sits in a listing newest first: `(mtime, session id, project key)`."""
+
+
+def page_after(
+    rows: Sequence[_T], position: Callable[[_T], Position], limit: int, cursor: str | None
+) -> tuple[list[_T], str | None]:
+    """One page of `rows` (sorted newest first by `position`) after `cursor`, and the next page's cursor.
+
+    For stores that list in memory; the cursor is the position of the last row returned.
+    """
+    start = 0
+    if cursor:
+        after = _decode_position(cursor)
+        start = next((i for i, row in enumerate(rows) if position(row) < after), len(rows))
+    page = list(rows[start : start + max(1, int(limit))])
+    if not page or start + len(page) >= len(rows):
+        return page, None
+    mtime, session_id, project_key = position(page[-1])
+    return page, f"{mtime}:{session_id}:{quote_part(project_key)}"
+
+
+def _decode_position(cursor: str) -> Position:
+    mtime, _, rest = cursor.partition(":")
+    session_id, _, project_key = rest.partition(":")
+    if not mtime.isdigit() or not session_id:
+        raise ConfigurationError(f"invalid list_page cursor {cursor!r}: pass back a next_cursor this store returned")
+    return int(mtime), session_id, unquote(project_key)
 
 
 def redact_url(url: str) -> str:
@@ -291,7 +343,7 @@ class RowListing:
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
-        return [_row_summary(r) for r in rows]
+        return [_row_summary(r, sdk=True) for r in rows]
 
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
@@ -305,5 +357,8 @@ class RowListing:
         return SessionPage(items=[_row_summary(r) for r in page], next_cursor=next_cursor)
 
 
-def _row_summary(row: Sequence[Any]) -> SessionSummaryEntry:
-    return SessionSummaryEntry(session_id=row[0], mtime=row[1], data=json.loads(row[2]), project_key=row[3])
+def _row_summary(row: Sequence[Any], *, sdk: bool = False) -> SessionSummaryEntry:
+    data = json.loads(row[2])
+    return SessionSummaryEntry(
+        session_id=row[0], mtime=row[1], data=sdk_summary_data(data) if sdk else data, project_key=row[3]
+    )

@@ -1,0 +1,427 @@
+"""What a session store can do, and every store operation with its fallback, in one place.
+
+A store needs only the Claude Agent SDK's two methods, `append(key, entries)` and `load(key)`.
+The rest are optional: the SDK's `list_sessions`, `list_session_summaries`, `delete` and
+`list_subkeys`, and tether's `fork`, `find`, `load_tail`, `list_page`, `close` and
+`append(..., expected_leaf=)` (see `tether.sessions.store`). `store_access(store)` looks once at
+which of them a store implements (a method inherited from a `Protocol` class, such as the SDK's
+`SessionStore` whose optional methods raise `NotImplementedError`, does not count) and offers
+each operation, with this fallback where the store lacks it:
+
+- `append(..., expected_leaf=)`: this process's writers are serialised per session and the leaf
+  is checked against what this process last read or wrote (other processes' writes are not seen);
+- `fork`: a copy with fresh uuids and `forkedFrom` on each entry (what the SDK's `fork_session`
+  writes);
+- `find`: the session is looked for in the given project only;
+- `load_tail`: `load`, then the last entries;
+- `list_page`: one project's summaries, sorted and sliced (every project cannot be listed);
+- `list_session_summaries`: `list_sessions`, then `load` and fold each session;
+- `list_subkeys`: no subkeys;
+- `delete`: `ConfigurationError` (callers that may skip it check `can("delete")`);
+- `close`: nothing to release.
+
+The agent, the session helpers, the CLI and the import/export code reach stores only through
+this layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, cast, get_args
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+
+from tether.errors import ConfigurationError, EntryNotFoundError, SessionExistsError, SessionNotFoundError
+from tether.sessions.entries import leaf_of
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import (
+    NO_LEAF,
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionPage,
+    SessionStore,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+    StoredSession,
+)
+from tether.sessions.stores._core import check_leaf
+from tether.sessions.stores.jsonl import copy_for_fork
+from tether.sessions.summary import fold_summary
+
+__all__ = ["CAPABILITIES", "Capability", "Forked", "StoreAccess", "capabilities_of", "store_access"]
+
+Capability = Literal[
+    "expected_leaf",
+    "fork",
+    "find",
+    "load_tail",
+    "list_page",
+    "list_sessions",
+    "list_session_summaries",
+    "delete",
+    "list_subkeys",
+    "close",
+]
+"""The optional capabilities of a store (each a method, except `expected_leaf`, a parameter of `append`)."""
+
+CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
+"""Every capability, in the order above."""
+
+_PAGE = 200
+_Method = Callable[..., Awaitable[Any]]
+_KeyId = tuple[str, str, str]
+
+
+def _implementation(store: object, name: str) -> _Method | None:
+    """The store's own method `name`, or None when it has none (or only a Protocol's default body)."""
+    for cls in type(store).__mro__:
+        if name in cls.__dict__:
+            if cls.__dict__.get("_is_protocol", False):
+                return None
+            break
+    method = getattr(store, name, None)
+    return cast("_Method", method) if callable(method) else None
+
+
+def _takes(method: _Method | None, parameter: str) -> bool:
+    if method is None:
+        return False
+    try:
+        return parameter in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _methods(store: object) -> dict[Capability, _Method]:
+    found: dict[Capability, _Method] = {}
+    for name in CAPABILITIES:
+        if name == "expected_leaf":  # a parameter of `append`, not a method
+            method = _implementation(store, "append")
+            wanted = _takes(method, "expected_leaf")
+        else:
+            method = _implementation(store, name)
+            wanted = name != "find" or _takes(method, "project_key")
+        if method is not None and wanted:
+            found[name] = method
+    return found
+
+
+def capabilities_of(store: object) -> frozenset[Capability]:
+    """The optional capabilities `store` implements (see the module doc)."""
+    return frozenset(_methods(store))
+
+
+@dataclass
+class Forked:
+    """A new fork: its entries (its whole view) and where it branched off."""
+
+    entries: list[SessionStoreEntry]
+    origin: dict[str, Any]
+    """`{"sessionId", "messageUuid"}` of the source session and the message the fork continues from."""
+
+
+class _KeyLocks:
+    """Per-session locks that serialise the writers of one process (tasks of any event loop)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._threads: dict[_KeyId, threading.Lock] = {}
+        self._loops: weakref.WeakKeyDictionary[Any, dict[_KeyId, anyio.Lock]] = weakref.WeakKeyDictionary()
+
+    def _locks(self, key_id: _KeyId) -> tuple[anyio.Lock, threading.Lock]:
+        loop = anyio.lowlevel.current_token().native_token
+        with self._guard:
+            per_loop = self._loops.setdefault(loop, {})
+            task_lock = per_loop.setdefault(key_id, anyio.Lock())
+            return task_lock, self._threads.setdefault(key_id, threading.Lock())
+
+    @asynccontextmanager
+    async def hold(self, key_id: _KeyId) -> AsyncIterator[None]:
+        task_lock, thread_lock = self._locks(key_id)
+        async with task_lock:  # one task of this loop at a time waits for the process-wide lock
+            if not thread_lock.acquire(blocking=False):
+                await anyio.to_thread.run_sync(thread_lock.acquire)
+            try:
+                yield
+            finally:
+                thread_lock.release()
+
+
+def _key_id(key: SessionKey) -> _KeyId:
+    return (key["project_key"], key["session_id"], key.get("subpath") or "")
+
+
+def _new_leaf(entries: list[SessionStoreEntry], previous: str | None) -> str | None:
+    return leaf_of(entries) or previous
+
+
+class StoreAccess:
+    """A store and what it can do; every operation with its fallback (see the module doc).
+
+    Get one with `store_access(store)`: one object per store, so the writers it serialises
+    for a store without `expected_leaf` are all of this process's.
+    """
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+        self._methods = _methods(store)
+        self.capabilities: frozenset[Capability] = frozenset(self._methods)
+        self._locks = _KeyLocks()
+        self._leaves: dict[_KeyId, str | None] = {}
+
+    def __repr__(self) -> str:
+        return f"StoreAccess({self.store!r}, capabilities={sorted(self.capabilities)})"
+
+    @property
+    def name(self) -> str:
+        """The store's class name, for messages."""
+        return type(self.store).__name__
+
+    def can(self, capability: Capability) -> bool:
+        """Whether the store implements `capability` itself."""
+        return capability in self._methods
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def append(
+        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
+    ) -> None:
+        """Append entries; with `expected_leaf`, raise `SessionConflictError` if the leaf moved (see the module doc)."""
+        cas = self._methods.get("expected_leaf")
+        if cas is not None:
+            await cas(key, entries, expected_leaf=expected_leaf)
+            return
+        validate_session_id(key["session_id"])
+        key_id = _key_id(key)
+        async with self._locks.hold(key_id):
+            if expected_leaf is not None:
+                check_leaf(key["session_id"], expected_leaf, await self._leaf(key, key_id))
+            if not entries:
+                return
+            await self.store.append(key, entries)
+            if key_id in self._leaves:
+                self._leaves[key_id] = _new_leaf(entries, self._leaves[key_id])
+
+    async def _leaf(self, key: SessionKey, key_id: _KeyId) -> str | None:
+        if key_id not in self._leaves:
+            self._leaves[key_id] = leaf_of(await self.store.load(key) or [])
+        return self._leaves[key_id]
+
+    async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> Forked:
+        """Branch `new_key` off `source_key` (after `at_uuid`, else at its leaf): copy-on-write, else a copy."""
+        fork = self._methods.get("fork")
+        if fork is not None:
+            await fork(source_key, new_key, at_uuid)
+            entries = await self.load(new_key) or []
+            return Forked(entries, {"sessionId": source_key["session_id"], "messageUuid": leaf_of(entries)})
+        source = await self.load(source_key)
+        if source is None:
+            raise SessionNotFoundError(source_key["session_id"])
+        if at_uuid is not None and not any(entry.get("uuid") == at_uuid for entry in source):
+            raise EntryNotFoundError(source_key["session_id"], at_uuid)
+        if await self.exists(new_key):
+            raise SessionExistsError(new_key["session_id"])
+        copied = copy_for_fork(source, source_key["session_id"], new_key["session_id"], at_uuid)
+        await self.append(new_key, copied, expected_leaf=NO_LEAF)
+        origin = {"sessionId": source_key["session_id"], "messageUuid": at_uuid or leaf_of(source)}
+        return Forked(copied, origin)
+
+    async def delete(self, key: SessionKey) -> None:
+        """Delete a transcript (a main key with its subkeys); `ConfigurationError` if the store cannot."""
+        delete = self._methods.get("delete")
+        if delete is None:
+            raise ConfigurationError(f"{self.name} cannot delete sessions (it has no delete method)")
+        await delete(key)
+        self._leaves.pop(_key_id(key), None)
+
+    async def close(self) -> None:
+        """Release the store's connections and files (if it holds any)."""
+        close = self._methods.get("close")
+        if close is not None:
+            await close()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        """Every entry of the session's view, or None when there is no such transcript."""
+        if "expected_leaf" in self._methods:
+            return await self.store.load(key)
+        key_id = _key_id(key)
+        async with self._locks.hold(key_id):  # what this process read is the leaf its writers expect
+            entries = await self.store.load(key)
+            if entries is None:
+                self._leaves.pop(key_id, None)
+            else:
+                self._leaves[key_id] = leaf_of(entries)
+        return entries
+
+    async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
+        """The last `limit` entries of the view, or None when there is no such transcript."""
+        load_tail = self._methods.get("load_tail")
+        if load_tail is not None:
+            tail: list[SessionStoreEntry] | None = await load_tail(key, limit)
+            return tail
+        entries = await self.store.load(key)
+        if entries is None:
+            return None
+        return entries[-limit:] if limit > 0 else []
+
+    async def exists(self, key: SessionKey) -> bool:
+        """Whether the store holds a transcript under exactly `key`."""
+        return await self.load_tail(key, 0) is not None
+
+    async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
+        """The session `session_id`: `project_key`'s if that project holds one, else the most recently
+        updated one of any project (a store without `find` is looked at in `project_key` only)."""
+        session_id = validate_session_id(session_id)
+        find = self._methods.get("find")
+        if find is not None:
+            found: StoredSession | None = await find(session_id, project_key=project_key)
+            return found
+        if project_key is None:
+            return None
+        key = SessionKey(project_key=project_key, session_id=session_id)
+        entries = await self.load(key)
+        if entries is None:
+            return None
+        return StoredSession(key=key, leaf=leaf_of(entries), mtime=0, summary=fold_summary(None, entries))
+
+    async def locate(self, session_id: str, project_key: str | None = None) -> StoredSession:
+        """`find`, raising `SessionNotFoundError` when there is no such session."""
+        found = await self.find(session_id, project_key)
+        if found is None:
+            where = f"in the project {project_key!r}" if project_key and not self.can("find") else ""
+            raise SessionNotFoundError(session_id, where)
+        return found
+
+    async def list_subkeys(self, key: SessionListSubkeysKey | SessionKey) -> list[str]:
+        """The subpaths stored under a session (none for a store that cannot list them)."""
+        list_subkeys = self._methods.get("list_subkeys")
+        if list_subkeys is None:
+            return []
+        main = SessionListSubkeysKey(project_key=key["project_key"], session_id=key["session_id"])
+        return list(await list_subkeys(main))
+
+    # -- listing ------------------------------------------------------------------------------
+
+    async def list_page(
+        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> SessionPage:
+        """Sessions newest first (every project when `project_key` is None), `limit` at a time."""
+        list_page = self._methods.get("list_page")
+        if list_page is not None:
+            page: SessionPage = await list_page(project_key, limit=limit, cursor=cursor)
+            return page
+        if project_key is None:
+            raise ConfigurationError(f"{self.name} cannot list the sessions of every project; name a directory")
+        items = await self.project_summaries(project_key)
+        items.sort(key=lambda item: (item["mtime"], item["session_id"]), reverse=True)
+        start = _offset(cursor)
+        end = start + max(1, int(limit))
+        return SessionPage(items=items[start:end], next_cursor=f"o{end}" if end < len(items) else None)
+
+    async def summaries(self, project_key: str | None = None) -> AsyncIterator[SessionSummaryEntry]:
+        """Every session's summary, newest first (of every project when `project_key` is None), page by page."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_page(project_key, limit=_PAGE, cursor=cursor)
+            for item in page.items:
+                yield item
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+    async def project_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
+        """Every session's summary in one project: kept by the store, else folded from its entries."""
+        summaries = self._methods.get("list_session_summaries")
+        if summaries is not None:
+            kept: list[SessionSummaryEntry] = await summaries(project_key)
+            return [_with_project(item, project_key) for item in kept]
+        items: list[SessionSummaryEntry] = []
+        for listed in await self._list_sessions(project_key):
+            entries = await self.store.load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
+            if entries:
+                data = fold_summary(None, entries)
+                items.append(
+                    SessionSummaryEntry(
+                        session_id=listed["session_id"], mtime=listed["mtime"], data=data, project_key=project_key
+                    )
+                )
+        return items
+
+    async def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
+        list_sessions = self._methods.get("list_sessions")
+        if list_sessions is None:
+            raise ConfigurationError(
+                f"{self.name} cannot list sessions (it has none of list_page, list_session_summaries, list_sessions)"
+            )
+        listed: list[SessionStoreListEntry] = await list_sessions(project_key)
+        return listed
+
+    async def newest_session_id(self, project_key: str) -> str | None:
+        """The most recently updated session of the project, or None when it has none."""
+        if not self.can("list_page") and self.can("list_sessions"):
+            listed = await self._list_sessions(project_key)
+            return max(listed, key=lambda item: (item["mtime"], item["session_id"]))["session_id"] if listed else None
+        page = await self.list_page(project_key, limit=1)
+        return page.items[0]["session_id"] if page.items else None
+
+
+def _with_project(item: SessionSummaryEntry, project_key: str) -> SessionSummaryEntry:
+    return SessionSummaryEntry(
+        session_id=item["session_id"],
+        mtime=item["mtime"],
+        data=item["data"],
+        project_key=item.get("project_key") or project_key,
+    )
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.startswith("o") or not cursor[1:].isdigit():
+        raise ConfigurationError(f"invalid list_page cursor {cursor!r}: pass back a next_cursor this listing returned")
+    return int(cursor[1:])
+
+
+_ACCESS: dict[int, tuple[weakref.ref[Any], weakref.ref[StoreAccess]]] = {}
+_ACCESS_LOCK = threading.RLock()  # reentrant: a weak reference callback may run inside (garbage collection)
+
+
+def store_access(store: SessionStore | StoreAccess) -> StoreAccess:
+    """The `StoreAccess` of `store`: the same object for every caller while one of them holds it.
+
+    (A store object that takes no weak references gets a new one each time.)
+    """
+    if isinstance(store, StoreAccess):
+        return store
+    ident = id(store)
+    with _ACCESS_LOCK:
+        held = _ACCESS.get(ident)
+        if held is not None and held[0]() is store:
+            existing = held[1]()
+            if existing is not None:
+                return existing
+        access = StoreAccess(store)
+        try:
+            anchor = weakref.ref(store, functools.partial(_forget, ident))
+        except TypeError:
+            return access
+        _ACCESS[ident] = (anchor, weakref.ref(access))
+        return access
+
+
+def _forget(ident: int, anchor: weakref.ref[Any]) -> None:
+    with _ACCESS_LOCK:
+        held = _ACCESS.get(ident)
+        if held is not None and held[0] is anchor:
+            del _ACCESS[ident]

@@ -1,0 +1,561 @@
+"""`JsonlStore`: sessions in Claude Code's own files, `<root>/projects/<project>/<id>.jsonl`.
+
+Point it at `~/.claude` (or `$CLAUDE_CONFIG_DIR`) to resume Claude Code sessions with tether,
+or at any directory to write transcripts that the Claude Code CLI can `--resume`:
+
+```python
+store = JsonlStore("~/.claude")
+async for message in query(prompt="Go on", options=AgentOptions(resume=session_id, session_store=store)):
+    ...
+```
+
+Layout: `<root>/projects/<project key>/<session id>.jsonl` (the project key is the working
+directory encoded as Claude Code does, see `project_key_for_directory`); sub-transcripts such as
+`subagents/agent-<id>` live under `<root>/projects/<project key>/<session id>/<subpath>.jsonl`.
+
+Behaviour and limits:
+
+- `append` writes each batch with one `write` on a file opened `O_APPEND` (mode 0600), under an
+  advisory `flock` on the transcript. `expected_leaf` is checked under that lock, so tether
+  writers never interleave; a process that does not take the lock (the Claude Code CLI itself)
+  is not stopped, `flock` may not hold across machines on network filesystems, and there is no
+  lock at all where `fcntl` does not exist (Windows). A batch is
+  durable against a crash of the process, not of the machine, unless `fsync=True`.
+- `load` parses every line, skipping lines that are not JSON objects (a torn last line from a
+  crash mid-write is dropped, the rest kept). Reading what Claude Code writes (metadata lines,
+  per-block assistant entries, compaction, branches) is `entries.active_chain`'s job.
+- Listing reads at most the first and last 64 KiB of each file (`HEAD_TAIL_BYTES`): titles,
+  tags and cost come from the tail, cwd, first prompt and creation time from the head. For a
+  larger file `message_count` is None, and metadata written only in the middle is not seen.
+- `fork` copies the source's lines verbatim (a file format has nothing to share), keeping their
+  uuids as the Claude Code CLI's `--fork-session` does, and records the fork point in
+  `<fork id>/tether-fork.json`; the copied lines keep the source's `sessionId` (the store
+  contract is that a fork's view equals its source's). `copy_for_fork` makes the other kind of
+  copy, the Claude Agent SDK's `fork_session` one (fresh uuids, `forkedFrom` on each line).
+- Every write gives the file an mtime later than any this process wrote before, so listings
+  order sessions by write even within one millisecond.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: appends are not locked
+    fcntl = None  # type: ignore[assignment]
+
+from tether.errors import (
+    ConfigurationError,
+    EntryNotFoundError,
+    SessionConflictError,
+    SessionExistsError,
+    SessionNotFoundError,
+)
+from tether.sessions.entries import leaf_of, new_uuid
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import (
+    NO_LEAF,
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionPage,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+    StoredSession,
+)
+from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._core import page_after
+from tether.sessions.summary import fold_summary, fork_summary, with_sdk_keys
+
+__all__ = ["FORK_SIDECAR", "HEAD_TAIL_BYTES", "JsonlStore", "copy_for_fork", "encode_lines", "from_url"]
+
+HEAD_TAIL_BYTES = 64 * 1024
+"""How much of the start and of the end of a transcript listing reads."""
+
+FORK_SIDECAR = "tether-fork.json"
+"""File under `<id>/` recording where a fork made by `JsonlStore.fork` came from."""
+
+_PROJECT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
+_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+_DROPPED_ON_FORK = ("teamName", "agentName", "slug", "sourceToolAssistantUUID")
+
+
+def encode_lines(entries: list[SessionStoreEntry]) -> bytes:
+    """Entries as JSONL bytes (compact, UTF-8); raises TypeError for anything but JSON objects."""
+    lines: list[bytes] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise TypeError(f"a transcript entry must be a JSON object (dict), not {type(entry).__name__}")
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+        try:
+            lines.append(text.encode() + b"\n")
+        except UnicodeEncodeError:  # a lone surrogate: keep it as a JSON escape
+            lines.append(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+    return b"".join(lines)
+
+
+_clock_lock = threading.Lock()
+_last_mtime_ns = 0
+
+
+def _stamp(path: Path) -> None:
+    """Give a written file an mtime after every other this process wrote (whole milliseconds).
+
+    Listing orders sessions by mtime; two appends within one millisecond would otherwise tie.
+    """
+    global _last_mtime_ns
+    with _clock_lock:
+        now = time.time_ns() // 1_000_000 * 1_000_000
+        _last_mtime_ns = max(now, _last_mtime_ns + 1_000_000)
+        stamp = _last_mtime_ns
+    os.utime(path, ns=(stamp, stamp))
+
+
+def _parse_lines(data: bytes) -> list[SessionStoreEntry]:
+    entries: list[SessionStoreEntry] = []
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue  # a torn or corrupt line: keep everything else
+        if isinstance(value, dict):
+            entries.append(value)
+    return entries
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+class JsonlStore:
+    """A `SessionStore` over Claude Code's transcript directory (see the module doc)."""
+
+    def __init__(self, root: str | os.PathLike[str] = "~/.claude", *, fsync: bool = False) -> None:
+        self.root = Path(root).expanduser()
+        self.projects = self.root / "projects"
+        self.fsync = fsync
+        self._summaries: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+
+    def __repr__(self) -> str:
+        return f"JsonlStore({str(self.root)!r})"
+
+    # -- paths ----------------------------------------------------------------------------------
+
+    def _project_dir(self, project_key: str) -> Path:
+        if not isinstance(project_key, str) or not _PROJECT.fullmatch(project_key) or set(project_key) == {"."}:
+            raise ConfigurationError(f"invalid project key {project_key!r} for a JSONL store")
+        return self.projects / project_key
+
+    def path_of(self, key: SessionKey) -> Path:
+        """The file holding the transcript of `key`."""
+        directory = self._project_dir(key["project_key"])
+        session_id = validate_session_id(key["session_id"])
+        subpath = key.get("subpath")
+        if not subpath:
+            return directory / f"{session_id}.jsonl"
+        parts = subpath.split("/")
+        if any(not _PART.fullmatch(part) or ".." in part for part in parts):
+            raise ConfigurationError(f"invalid transcript subpath {subpath!r}")
+        return directory.joinpath(session_id, *parts[:-1], f"{parts[-1]}.jsonl")
+
+    def _main_files(self, project_key: str | None) -> Iterator[tuple[str, Path]]:
+        """(project key, path) of every main transcript, in one project or all."""
+        if project_key is not None:
+            directories = [self._project_dir(project_key)]
+        elif self.projects.is_dir():
+            directories = sorted(p for p in self.projects.iterdir() if p.is_dir())
+        else:
+            directories = []
+        for directory in directories:
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.glob("*.jsonl")):
+                if path.name.startswith("agent-") or not path.is_file():
+                    continue
+                try:
+                    validate_session_id(path.stem)
+                except ValueError:
+                    continue
+                yield directory.name, path
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _read(path: Path) -> bytes | None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return data or None
+
+    def _load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        data = self._read(self.path_of(key))
+        return None if data is None else _parse_lines(data)
+
+    @staticmethod
+    def _tail_leaf(path: Path) -> str | None:
+        """The uuid of the last main-chain entry, reading backwards from the end of the file."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return None
+        window = HEAD_TAIL_BYTES
+        with path.open("rb") as file:
+            while True:
+                start = max(0, size - window)
+                file.seek(start)
+                data = file.read(size - start)
+                lines = data.split(b"\n")
+                if start > 0:
+                    lines = lines[1:]  # the first line of the window may be cut
+                leaf = leaf_of(_parse_lines(b"\n".join(lines)))
+                if leaf is not None or start == 0:
+                    return leaf
+                window *= 4
+
+    @staticmethod
+    def _read_bounded(path: Path, start: int, size: int) -> tuple[list[SessionStoreEntry], bool]:
+        """The entries of bytes `start..size`: all of them if that is small, else its head and tail."""
+        with path.open("rb") as file:
+            file.seek(start)
+            if size - start <= 2 * HEAD_TAIL_BYTES:
+                return _parse_lines(file.read(size - start)), True
+            head = file.read(HEAD_TAIL_BYTES).rsplit(b"\n", 1)[0]
+            file.seek(size - HEAD_TAIL_BYTES)
+            tail = file.read(HEAD_TAIL_BYTES).split(b"\n", 1)[-1]
+            return _parse_lines(head) + _parse_lines(tail), False
+
+    def _summary(self, path: Path) -> dict[str, Any]:
+        """The listing summary of a transcript, from its head and tail only (cached by mtime and size).
+
+        A fork made by `fork` starts from the summary recorded when it was made, and folds in
+        what was appended since.
+        """
+        stat = path.stat()
+        cached = self._summaries.get(path)
+        if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+            return dict(cached[2])
+        sidecar = self._sidecar(path)
+        base = sidecar.get("summary") if isinstance(sidecar.get("summary"), dict) else None
+        recorded = sidecar.get("size")
+        offset = recorded if base is not None and isinstance(recorded, int) else 0
+        if offset > stat.st_size:
+            base, offset = None, 0
+        entries, whole = self._read_bounded(path, offset, stat.st_size)
+        summary = fold_summary(base, entries)
+        if not whole:
+            summary["message_count"] = None
+        summary["file_size"] = stat.st_size
+        head = entries if offset == 0 else self._read_bounded(path, 0, min(stat.st_size, HEAD_TAIL_BYTES))[0]
+        branch = next((e["gitBranch"] for e in head if isinstance(e.get("gitBranch"), str)), None)
+        if branch:
+            summary["git_branch"] = branch
+        origins = [e["forkedFrom"] for e in head if isinstance(e.get("forkedFrom"), dict)]
+        if isinstance(sidecar.get("forkedFrom"), dict):
+            summary["forked_from"] = dict(sidecar["forkedFrom"])
+        elif origins and not summary.get("forked_from"):
+            summary["forked_from"] = {
+                "sessionId": origins[0].get("sessionId"),
+                "messageUuid": origins[-1].get("messageUuid"),
+            }
+        summary = with_sdk_keys(summary)
+        self._summaries[path] = (stat.st_mtime_ns, stat.st_size, summary)
+        return dict(summary)
+
+    @staticmethod
+    def _sidecar(path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads((path.with_suffix("") / FORK_SIDECAR).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def _mtime(path: Path) -> int:
+        return path.stat().st_mtime_ns // 1_000_000
+
+    def _find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
+        session_id = validate_session_id(session_id)
+        found: list[tuple[bool, int, str, Path]] = []
+        if self.projects.is_dir():
+            for path in self.projects.glob(f"*/{session_id}.jsonl"):
+                with contextlib.suppress(FileNotFoundError):
+                    if path.is_file() and path.stat().st_size > 0:
+                        found.append((path.parent.name == project_key, self._mtime(path), path.parent.name, path))
+        if not found:
+            return None
+        _, mtime, project_key, path = max(found)
+        key = SessionKey(project_key=project_key, session_id=session_id)
+        return StoredSession(key=key, leaf=self._tail_leaf(path), mtime=mtime, summary=self._summary(path))
+
+    def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
+        items = [
+            SessionStoreListEntry(session_id=path.stem, mtime=self._mtime(path))
+            for _, path in self._main_files(project_key)
+            if path.stat().st_size > 0
+        ]
+        return sorted(items, key=lambda item: (item["mtime"], item["session_id"]), reverse=True)
+
+    def _summary_entry(self, project_key: str, path: Path) -> SessionSummaryEntry:
+        return SessionSummaryEntry(
+            session_id=path.stem, mtime=self._mtime(path), data=self._summary(path), project_key=project_key
+        )
+
+    def _sorted_files(self, project_key: str | None) -> list[tuple[int, str, str, Path]]:
+        rows = []
+        for project, path in self._main_files(project_key):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_size > 0:
+                    rows.append((self._mtime(path), path.stem, project, path))
+        rows.sort(reverse=True)
+        return rows
+
+    def _list_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
+        return [self._summary_entry(project, path) for _, _, project, path in self._sorted_files(project_key)]
+
+    def _list_page(self, project_key: str | None, limit: int, cursor: str | None) -> SessionPage:
+        page, next_cursor = page_after(self._sorted_files(project_key), lambda row: row[:3], limit, cursor)
+        return SessionPage(items=[self._summary_entry(p, path) for _, _, p, path in page], next_cursor=next_cursor)
+
+    def _list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
+        base = self._project_dir(key["project_key"]) / validate_session_id(key["session_id"])
+        if not base.is_dir():
+            return []
+        return sorted(path.relative_to(base).with_suffix("").as_posix() for path in base.rglob("*.jsonl"))
+
+    # -- writing --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _open_locked(self, path: Path) -> Iterator[int]:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)  # also releases the lock
+
+    def _append(self, key: SessionKey, entries: list[SessionStoreEntry], expected_leaf: str | None) -> None:
+        path = self.path_of(key)
+        data = encode_lines(entries)
+        existed = path.is_file() and path.stat().st_size > 0
+        if not existed and not entries:
+            if expected_leaf not in (None, NO_LEAF):
+                raise SessionConflictError(key["session_id"], expected_leaf, None)
+            return
+        with self._open_locked(path) as fd:
+            size = os.fstat(fd).st_size
+            if expected_leaf is not None:
+                actual = self._tail_leaf(path) if size else None
+                if (actual or NO_LEAF) != expected_leaf:
+                    raise SessionConflictError(key["session_id"], expected_leaf or None, actual)
+            if not entries:
+                return
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # never glue a line onto a torn one
+            _write_all(fd, data)
+            if self.fsync:
+                os.fsync(fd)
+        _stamp(path)
+
+    def _write_new(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            _write_all(fd, data)
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        _stamp(path)
+
+    def _fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None) -> None:
+        entries = self._load(source_key)
+        if entries is None:
+            raise SessionNotFoundError(source_key["session_id"])
+        new_id = validate_session_id(new_key["session_id"])
+        path = self.path_of(SessionKey(project_key=new_key["project_key"], session_id=new_id))
+        if path.exists() and path.stat().st_size > 0:
+            raise SessionExistsError(new_id)
+        if at_uuid is None:
+            leaf = leaf_of(entries)
+        else:
+            positions = [i for i, entry in enumerate(entries) if entry.get("uuid") == at_uuid]
+            if not positions:
+                raise EntryNotFoundError(source_key["session_id"], at_uuid)
+            entries, leaf = entries[: positions[-1] + 1], at_uuid
+        origin = {"sessionId": source_key["session_id"], "messageUuid": leaf}
+        count = sum(1 for entry in entries if entry.get("uuid"))
+        summary = fork_summary(self._summary(self.path_of(source_key)), forked_from=origin, message_count=count)
+        data = encode_lines(entries)
+        sidecar = path.with_suffix("") / FORK_SIDECAR
+        sidecar.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        record = {"forkedFrom": origin, "summary": summary, "size": len(data)}
+        sidecar.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        try:
+            self._write_new(path, data)
+        except BaseException:
+            shutil.rmtree(sidecar.parent, ignore_errors=True)
+            raise
+
+    def _delete(self, key: SessionKey) -> None:
+        path = self.path_of(key)
+        path.unlink(missing_ok=True)
+        self._summaries.pop(path, None)
+        if not key.get("subpath"):
+            shutil.rmtree(path.with_suffix(""), ignore_errors=True)
+
+    # -- the SessionStore protocol --------------------------------------------------------------
+
+    async def append(
+        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
+    ) -> None:
+        """Append entries to the transcript file (creating it); checks `expected_leaf` under a lock."""
+        await anyio.to_thread.run_sync(self._append, key, list(entries), expected_leaf)
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        """Every parseable line of the transcript, or None when there is no such file (or it is empty)."""
+        return await anyio.to_thread.run_sync(self._load, key)
+
+    async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
+        """The last `limit` entries (the file is read whole)."""
+        entries = await self.load(key)
+        if entries is None:
+            return None
+        return entries[-limit:] if limit > 0 else []
+
+    async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
+        """Copy the source's entries (cut after `at_uuid`) into the fork's file, as they are.
+
+        The copy keeps every uuid (as Claude Code's own `--fork-session` does) so the fork's
+        view is the source's, as the store contract says; where it came from is recorded in
+        `<fork id>/tether-fork.json`.
+        """
+        await anyio.to_thread.run_sync(self._fork, source_key, new_key, at_uuid)
+
+    async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
+        """The transcript of `session_id`: `project_key`'s if that project has one, else the newest of any project."""
+        return await anyio.to_thread.run_sync(self._find, session_id, project_key)
+
+    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
+        """The project's sessions (main transcripts), newest first."""
+        return await anyio.to_thread.run_sync(self._list_sessions, project_key)
+
+    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
+        """The project's session summaries, newest first (head and tail reads)."""
+        return await anyio.to_thread.run_sync(self._list_summaries, project_key)
+
+    async def list_page(
+        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> SessionPage:
+        """Sessions newest first, `limit` at a time (all projects when `project_key` is None)."""
+        return await anyio.to_thread.run_sync(self._list_page, project_key, limit, cursor)
+
+    async def delete(self, key: SessionKey) -> None:
+        """Delete the transcript; the main key also removes `<id>/` (sub-transcripts)."""
+        await anyio.to_thread.run_sync(self._delete, key)
+
+    async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
+        """The subpaths under a session, e.g. `subagents/agent-1`."""
+        return await anyio.to_thread.run_sync(self._list_subkeys, key)
+
+    async def close(self) -> None:
+        """Forget cached summaries (nothing else is held open)."""
+        self._summaries.clear()
+
+
+def _remap_compaction(meta: Any, mapping: dict[str, str]) -> Any:
+    if not isinstance(meta, dict):
+        return meta
+    meta = copy.deepcopy(meta)
+    for name in ("preservedSegment", "preserved_segment", "preservedMessages", "preserved_messages"):
+        part = meta.get(name)
+        if not isinstance(part, dict):
+            continue
+        for field, value in list(part.items()):
+            if isinstance(value, str) and value in mapping:
+                part[field] = mapping[value]
+            elif isinstance(value, list):
+                part[field] = [mapping.get(v, v) if isinstance(v, str) else v for v in value]
+    return meta
+
+
+def copy_for_fork(
+    entries: list[SessionStoreEntry], source_session_id: str, new_session_id: str, up_to_uuid: str | None = None
+) -> list[SessionStoreEntry]:
+    """The entries of a forked copy, as the Claude Agent SDK's `fork_session` writes them.
+
+    Cut after `up_to_uuid` (inclusive, in file order); sidechain and `progress` entries are
+    dropped (children of a progress entry are re-parented through it); every uuid is replaced by
+    a fresh one, references to it follow, `sessionId` becomes the new id, and each copied chain
+    entry records `forkedFrom: {sessionId, messageUuid}` with its original uuid.
+    """
+    if up_to_uuid is not None:
+        positions = [i for i, entry in enumerate(entries) if entry.get("uuid") == up_to_uuid]
+        if not positions:
+            raise EntryNotFoundError(source_session_id, up_to_uuid)
+        entries = entries[: positions[-1] + 1]
+    skipped = {e["uuid"]: e.get("parentUuid") for e in entries if e.get("uuid") and e.get("type") == "progress"}
+    mapping = {
+        e["uuid"]: new_uuid()
+        for e in entries
+        if e.get("uuid") and not e.get("isSidechain") and e.get("type") != "progress"
+    }
+
+    def remap(reference: Any) -> Any:
+        hops = 0
+        while isinstance(reference, str) and reference in skipped and hops <= len(skipped):
+            reference, hops = skipped[reference], hops + 1
+        return mapping.get(reference) if isinstance(reference, str) else reference
+
+    copied: list[SessionStoreEntry] = []
+    for entry in entries:
+        if entry.get("isSidechain") or entry.get("type") == "progress":
+            continue
+        out = {k: v for k, v in entry.items() if k not in _DROPPED_ON_FORK}
+        if "sessionId" in out:
+            out["sessionId"] = new_session_id
+        for field in ("parentUuid", "logicalParentUuid", "leafUuid"):
+            if field in out:
+                out[field] = remap(out[field])
+        if isinstance(out.get("messageId"), str) and out["messageId"] in mapping:
+            out["messageId"] = mapping[out["messageId"]]
+        if "compactMetadata" in out:
+            out["compactMetadata"] = _remap_compaction(out["compactMetadata"], mapping)
+        uuid = entry.get("uuid")
+        if uuid:
+            out["uuid"] = mapping[uuid]
+            out["isSidechain"] = False
+            out["forkedFrom"] = {"sessionId": source_session_id, "messageUuid": uuid}
+        copied.append(out)
+    return copied
+
+
+def from_url(url: StoreUrl) -> JsonlStore:
+    """`jsonl:///abs/dir` or `jsonl://~/.claude`: a store over that Claude Code directory."""
+    url.only()
+    if url.netloc not in ("", "~"):
+        raise ConfigurationError(f"invalid JSONL URL {url.shown!r}: use jsonl:///absolute/dir or jsonl://~/.claude")
+    if url.path in ("", "/") and url.netloc != "~":
+        raise ConfigurationError(f"invalid JSONL URL {url.shown!r}: name the directory, e.g. jsonl://~/.claude")
+    root = Path(f"~{url.path}").expanduser() if url.netloc == "~" else Path("/" + url.path.lstrip("/"))
+    return JsonlStore(root)

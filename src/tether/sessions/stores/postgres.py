@@ -1,0 +1,554 @@
+"""`PostgresStore`: sessions in PostgreSQL, for fleets of workers on many machines (`tether[postgres]`).
+
+The data model is SQLiteStore's (see `tether.sessions.stores._core`): `tether_sessions` holds one
+row per transcript, keyed by scope, project, session id and subpath, with `(parent, cutoff)` for
+copy-on-write forks, and its leaf, summary and listing position; `tether_entries` holds one row
+per entry keyed `(session, position in the view)`. An append reads the session row, checks
+`expected_leaf` and folds the summary, then one statement updates the row only if its `length`
+is unchanged (every append changes it) and inserts the entries: concurrent writers on any number
+of machines never interleave, and the loser of a race reads again (and, with `expected_leaf`,
+gets `SessionConflictError`). No row lock is held across a round trip. `mtime` comes from the
+server's clock, so every worker agrees.
+
+The schema is versioned in `tether_schema` and migrated on first use inside a transaction that
+holds an advisory lock: any number of processes may start at once against an empty database.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+try:
+    import psycopg
+    import psycopg.conninfo
+    import psycopg.errors
+    from psycopg_pool import AsyncConnectionPool
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess without the extra
+    raise ImportError(
+        f"PostgresStore needs psycopg 3 and psycopg_pool ({exc}): pip install 'tether[postgres]'"
+    ) from exc
+
+import anyio
+
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionStoreEntry,
+    StoredSession,
+)
+from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._core import (
+    KeyParts,
+    Node,
+    RowListing,
+    check_leaf,
+    decode_entries,
+    encode_entries,
+    fork_point,
+    gc_keep,
+    key_parts,
+    plan_append,
+    redact_url,
+    shortcut_parent,
+    to_json,
+    uuid_hash,
+)
+from tether.sessions.summary import fork_summary
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore", "from_url"]
+
+_MIGRATIONS: list[tuple[str, ...]] = [
+    (  # 1: sessions as nodes with copy-on-write parents, entries keyed by (node, position)
+        """CREATE TABLE tether_sessions (
+            id          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            scope       TEXT    NOT NULL,
+            project_key TEXT    NOT NULL,
+            session_id  TEXT    NOT NULL,
+            subpath     TEXT    NOT NULL,
+            parent      BIGINT,
+            cutoff      BIGINT  NOT NULL,
+            length      BIGINT  NOT NULL,
+            leaf        TEXT,
+            mtime       BIGINT  NOT NULL,
+            seq         BIGINT  NOT NULL,
+            deleted     BOOLEAN NOT NULL DEFAULT false,
+            summary     TEXT    NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX tether_sessions_key ON tether_sessions (scope, session_id, subpath, project_key)"
+        " WHERE NOT deleted",
+        "CREATE UNIQUE INDEX tether_sessions_main ON tether_sessions (scope, session_id)"
+        " WHERE NOT deleted AND subpath = ''",
+        "CREATE INDEX tether_sessions_recent ON tether_sessions (scope, project_key, seq)"
+        " WHERE NOT deleted AND subpath = ''",
+        "CREATE INDEX tether_sessions_recent_all ON tether_sessions (scope, seq) WHERE NOT deleted AND subpath = ''",
+        "CREATE INDEX tether_sessions_parent ON tether_sessions (parent) WHERE parent IS NOT NULL",
+        "CREATE SEQUENCE tether_seq",
+        """CREATE TABLE tether_entries (
+            session BIGINT NOT NULL,
+            pos     BIGINT NOT NULL,
+            uh      BIGINT,
+            n       BIGINT,
+            data    TEXT   NOT NULL,
+            PRIMARY KEY (session, pos)
+        )""",
+        "CREATE INDEX tether_entries_uuid ON tether_entries (uh) WHERE uh IS NOT NULL",
+    ),
+    (  # 2: a session is keyed by (project, id): one id may live in several projects
+        "DROP INDEX tether_sessions_main",
+        "CREATE INDEX tether_sessions_main ON tether_sessions (scope, session_id, seq)"
+        " WHERE NOT deleted AND subpath = ''",
+    ),
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The schema version this code writes; older databases are migrated on first use, newer ones refused."""
+
+_LOCK_KEY = 0x7E7E_5E55_1095  # pg_advisory_xact_lock key of tether's schema migrations
+_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+_NODE = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
+_BY_KEY = (
+    f"SELECT {_NODE} FROM tether_sessions"
+    " WHERE scope = %s AND session_id = %s AND subpath = %s AND project_key = %s AND NOT deleted"
+)
+_FIND = (
+    f"SELECT {_NODE} FROM tether_sessions WHERE scope = %s AND session_id = %s AND subpath = '' AND NOT deleted"
+    " ORDER BY project_key IS NOT DISTINCT FROM %s DESC, seq DESC LIMIT 1"
+)
+_FORK_READ = """WITH RECURSIVE chain AS (
+    SELECT id, parent, cutoff, length, leaf, summary, 0 AS depth FROM tether_sessions
+    WHERE scope = %s AND session_id = %s AND subpath = %s AND project_key = %s AND NOT deleted
+    UNION ALL
+    SELECT s.id, s.parent, s.cutoff, s.length, NULL, NULL, chain.depth + 1
+    FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
+) SELECT id, parent, cutoff, length, leaf, summary FROM chain ORDER BY depth"""
+# The fork row is inserted only while the source is still live; FOR SHARE holds off its deletion.
+_FORK = (
+    "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf, mtime,"
+    f" seq, summary) SELECT %s, %s, %s, %s, %s, %s, %s, %s, {_NOW_MS}, nextval('tether_seq'), %s"
+    " FROM tether_sessions WHERE id = %s AND NOT deleted FOR SHARE RETURNING id"
+)
+_ENTRY_ROWS = (
+    "unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::text[]) AS t(pos, uh, n, data)"  # binary: no escaping
+)
+# Update the row only if no other append happened since it was read, and add the entries: one statement.
+_UPDATE = f"""WITH s AS (
+    UPDATE tether_sessions SET length = %s, leaf = %s, summary = %s, mtime = GREATEST(mtime, {_NOW_MS}),
+        seq = nextval('tether_seq')
+    WHERE id = %s AND length = %s AND NOT deleted RETURNING id
+), e AS (
+    INSERT INTO tether_entries (session, pos, uh, n, data) SELECT s.id, t.pos, t.uh, t.n, t.data FROM s, {_ENTRY_ROWS}
+) SELECT id FROM s"""
+_CREATE = f"""WITH s AS (
+    INSERT INTO tether_sessions (scope, session_id, subpath, project_key, parent, cutoff, length, leaf, mtime, seq,
+        summary)
+    VALUES (%s, %s, %s, %s, NULL, 0, %s, %s, {_NOW_MS}, nextval('tether_seq'), %s)
+    ON CONFLICT DO NOTHING RETURNING id
+), e AS (
+    INSERT INTO tether_entries (session, pos, uh, n, data) SELECT s.id, t.pos, t.uh, t.n, t.data FROM s, {_ENTRY_ROWS}
+) SELECT id FROM s"""
+_CANDIDATES = "SELECT session, pos, n, data FROM tether_entries WHERE uh = %s"
+_VIEW = """WITH RECURSIVE chain AS (
+    SELECT id, parent, cutoff, length AS high, GREATEST(0, length - %(tail)s) AS start FROM tether_sessions
+    WHERE scope = %(scope)s AND session_id = %(sid)s AND subpath = %(sub)s AND project_key = %(project)s AND NOT deleted
+    UNION ALL
+    SELECT s.id, s.parent, s.cutoff, LEAST(chain.high, chain.cutoff), chain.start
+    FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
+    WHERE LEAST(chain.high, chain.cutoff) > chain.start
+) SELECT e.pos, e.data FROM chain CROSS JOIN LATERAL (
+    SELECT pos, data FROM tether_entries
+    WHERE session = chain.id AND pos >= GREATEST(chain.cutoff, chain.start) AND pos < chain.high OFFSET 0
+) AS e"""  # LATERAL + OFFSET 0: one index range scan per node, never a hash join over the whole table
+_EVERYTHING = 1 << 62
+
+
+@dataclass
+class _Shared:
+    """What `with_scope` stores share: the connection string and the pool."""
+
+    conninfo: str
+    shown: str
+    min_size: int
+    max_size: int
+    pool: AsyncConnectionPool[Any] | None = None
+    owns_pool: bool = True
+    ready: bool = False
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+class PostgresStore(RowListing):
+    """Sessions in PostgreSQL: copy-on-write forks, leaf checks in the write transaction, scopes.
+
+    `conninfo` is a `postgresql://` URL or a libpq connection string; the pool (psycopg_pool,
+    `min_size`..`max_size` connections) opens on first use, when the schema is created or
+    migrated. Pass `pool=` to use a pool of your own (it must be created with `autocommit=True`
+    connections; the store will not close it). `scope` limits every call to one tenant.
+    """
+
+    def __init__(
+        self,
+        conninfo: str | None = None,
+        *,
+        scope: str | None = None,
+        pool: AsyncConnectionPool[Any] | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 5,
+    ) -> None:
+        if conninfo is None and pool is None:
+            raise ConfigurationError("PostgresStore needs a connection URL or a pool")
+        shown = redact_url(conninfo) if conninfo else "<pool>"
+        if conninfo is not None:
+            try:
+                if "://" in conninfo:
+                    urlsplit(conninfo).port  # noqa: B018 - libpq checks the port only when connecting
+                params = psycopg.conninfo.conninfo_to_dict(conninfo)
+            except (psycopg.Error, ValueError) as exc:
+                raise ConfigurationError(f"invalid PostgreSQL URL {shown!r}: {_scrub(exc, conninfo)}") from None
+            if "connect_timeout" not in params:
+                conninfo = psycopg.conninfo.make_conninfo(conninfo, connect_timeout=max(1, round(connect_timeout)))
+        self.scope = scope or ""
+        self._shared = _Shared(conninfo or "", shown, min_size, max_size, pool=pool, owns_pool=pool is None)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._shared.shown!r}, scope={self.scope!r})"
+
+    def with_scope(self, scope: str | None) -> PostgresStore:
+        """A store over the same database and pool, limited to `scope`."""
+        other = PostgresStore.__new__(PostgresStore)
+        other.scope, other._shared = scope or "", self._shared
+        return other
+
+    async def _pool(self) -> AsyncConnectionPool[Any]:
+        shared = self._shared
+        if shared.ready and shared.pool is not None:
+            return shared.pool
+        async with shared.lock:
+            if shared.ready and shared.pool is not None:
+                return shared.pool
+            if shared.pool is None:
+                try:
+                    conn = await psycopg.AsyncConnection.connect(shared.conninfo, autocommit=True)
+                except psycopg.Error as exc:
+                    raise ConfigurationError(
+                        f"cannot connect to the session store {shared.shown!r}: {_scrub(exc, shared.conninfo)}"
+                    ) from None
+                async with conn:
+                    await _migrate(conn, shared.shown)
+                pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+                    shared.conninfo,
+                    min_size=shared.min_size,
+                    max_size=shared.max_size,
+                    kwargs={"autocommit": True},
+                    open=False,
+                )
+                await pool.open(wait=True, timeout=30)
+                shared.pool = pool
+            else:  # a pool of the caller's
+                async with shared.pool.connection() as conn:
+                    await _migrate(conn, shared.shown)
+            shared.ready = True
+            return shared.pool
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        pool = await self._pool()
+        async with pool.connection() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        pool = await self._pool()
+        async with pool.connection() as conn:
+            yield conn
+
+    async def ensure_ready(self) -> None:
+        """Connect and apply migrations now (otherwise done on first use)."""
+        await self._pool()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def append(
+        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
+    ) -> None:
+        """Append entries in order, creating the session; `expected_leaf` is checked atomically with the write.
+
+        The session row is read, the summary folded, and one statement updates the row only if
+        its `length` is still the one read (every append changes it) and inserts the entries.
+        A writer that lost the race reads again: with `expected_leaf` it then conflicts.
+        """
+        parts = key_parts(self.scope, key)
+        texts = encode_entries(entries)
+        if not entries and expected_leaf is None:
+            return
+        async with self._connection() as conn:
+            for attempt in range(1000):
+                row = await _fetchone(conn, _BY_KEY, _key_params(parts))
+                check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
+                if not entries:
+                    return
+                if row is None:
+                    plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
+                    params = (*_key_params(parts), plan.length, plan.leaf, plan.summary_json, *_columns(plan.rows))
+                    if await _fetchone(conn, _CREATE, params) is not None:
+                        return
+                else:
+                    plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=_json(row[6]))
+                    params = (plan.length, plan.leaf, plan.summary_json, row[0], row[3], *_columns(plan.rows))
+                    if await _fetchone(conn, _UPDATE, params) is not None:
+                        return
+                await anyio.sleep(min(0.05, 0.0005 * attempt))  # another writer won the race: read again
+        raise RuntimeError(f"could not append to session {parts.session_id!r}: too much contention")
+
+    async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
+        """Branch `new_key` off `source_key` (cut after `at_uuid` if given) in O(1): nothing is copied."""
+        source = key_parts(self.scope, source_key)
+        target = key_parts(self.scope, new_key)
+        async with self._connection() as conn:
+            for attempt in range(100):
+                rows = await _fetchall(conn, _FORK_READ, _key_params(source))
+                if not rows:
+                    raise SessionNotFoundError(source.session_id)
+                chain = [Node(*r[:4]) for r in rows]
+                summary = _json(rows[0][5])
+                if at_uuid is None:
+                    cut, leaf, count = chain[0].length, rows[0][4], int(summary.get("message_count", 0))
+                else:
+                    candidates = []
+                    if isinstance(at_uuid, str) and at_uuid:
+                        candidates = await _fetchall(conn, _CANDIDATES, (uuid_hash(at_uuid),))
+                    cut, count = _locate(candidates, chain, source.session_id, at_uuid)
+                    leaf = at_uuid
+                parent = shortcut_parent(chain, cut)
+                origin = {"sessionId": source.session_id, "messageUuid": leaf}
+                params = (
+                    target.scope,
+                    target.project_key,
+                    target.session_id,
+                    target.subpath,
+                    parent.id,
+                    cut,
+                    cut,
+                    leaf,
+                    to_json(fork_summary(summary, forked_from=origin, message_count=count)),
+                    chain[0].id,
+                )
+                try:
+                    if await _fetchone(conn, _FORK, params) is not None:
+                        return
+                except psycopg.errors.UniqueViolation:
+                    raise SessionExistsError(target.session_id) from None
+                await anyio.sleep(min(0.05, 0.001 * attempt))  # the source was deleted meanwhile: look again
+        raise RuntimeError(f"could not fork session {source.session_id!r}: too much contention")
+
+    async def delete(self, key: SessionKey) -> None:
+        """Delete a transcript (a main key also deletes its subpaths); forks of it stay whole.
+
+        The rows are tombstoned (the id is free again at once) and their entries removed, except
+        the prefix live forks still read, which goes when the last of them does.
+        """
+        parts = key_parts(self.scope, key)
+        for attempt in range(5):
+            try:
+                async with self._transaction() as conn:
+                    if parts.is_main:
+                        rows = await _fetchall(
+                            conn,
+                            "SELECT id FROM tether_sessions WHERE scope = %s AND session_id = %s AND project_key = %s"
+                            " AND NOT deleted ORDER BY id FOR UPDATE",
+                            (parts.scope, parts.session_id, parts.project_key),
+                        )
+                    else:
+                        rows = await _fetchall(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
+                    for node_id, *_ in rows:
+                        await conn.execute(
+                            "UPDATE tether_sessions SET deleted = true, leaf = NULL, summary = '{}' WHERE id = %s",
+                            (node_id,),
+                        )
+                        await _collect(conn, node_id)
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 4:
+                    raise
+                await anyio.sleep(0.01 * (attempt + 1))
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        """The session's view in append order (inherited history first), or None."""
+        return await self._view(key_parts(self.scope, key), _EVERYTHING)
+
+    async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
+        """The last `limit` entries of the view, reading only those."""
+        parts = key_parts(self.scope, key)
+        limit = max(0, int(limit))
+        if limit:
+            return await self._view(parts, limit)
+        async with self._connection() as conn:
+            return None if await _fetchone(conn, _BY_KEY, _key_params(parts)) is None else []
+
+    async def _view(self, parts: KeyParts, tail: int) -> list[SessionStoreEntry] | None:
+        params = {
+            "scope": parts.scope,
+            "sid": parts.session_id,
+            "sub": parts.subpath,
+            "project": parts.project_key,
+            "tail": tail,
+        }
+        async with self._connection() as conn:
+            rows = await _fetchall(conn, _VIEW, params)
+        if not rows:
+            return None  # a stored transcript always has at least one entry
+        rows.sort(key=operator.itemgetter(0))
+        return decode_entries([text for _, text in rows])
+
+    async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
+        """Where `session_id` lives (in `project_key` if it holds one, else the newest match), its leaf and summary."""
+        session_id = validate_session_id(session_id)
+        async with self._connection() as conn:
+            row = await _fetchone(conn, _FIND, (self.scope, session_id, project_key))
+        if row is None:
+            return None
+        key = SessionKey(project_key=row[7], session_id=row[8])
+        return StoredSession(key=key, leaf=row[4], mtime=row[5], summary=_json(row[6]))
+
+    async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
+        where = ["scope = %s", "NOT deleted", "subpath = ''"]
+        params: list[Any] = [self.scope]
+        if project_key is not None:
+            where.append("project_key = %s")
+            params.append(project_key)
+        if after is not None:
+            where.append("seq < %s")
+            params.append(after)
+        sql = f"SELECT {columns} FROM tether_sessions WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        async with self._connection() as conn:
+            return await _fetchall(conn, sql, params)
+
+    async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
+        """The subpaths stored under a session."""
+        parts = key_parts(self.scope, SessionKey(project_key=key["project_key"], session_id=key["session_id"]))
+        async with self._connection() as conn:
+            rows = await _fetchall(
+                conn,
+                "SELECT subpath FROM tether_sessions WHERE scope = %s AND session_id = %s AND project_key = %s"
+                " AND subpath <> '' AND NOT deleted ORDER BY subpath",
+                (parts.scope, parts.session_id, parts.project_key),
+            )
+        return [r[0] for r in rows]
+
+    async def close(self) -> None:
+        """Close the pool (shared with `with_scope` stores; reopened on next use). A pool passed in stays open."""
+        shared = self._shared
+        if shared.owns_pool and shared.pool is not None:
+            pool, shared.pool = shared.pool, None
+            await pool.close()
+
+
+async def _fetchone(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> Any:
+    cursor = await conn.execute(sql, params)
+    return await cursor.fetchone()
+
+
+async def _fetchall(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> list[Any]:
+    cursor = await conn.execute(sql, params)
+    return await cursor.fetchall()
+
+
+def _key_params(parts: KeyParts) -> tuple[str, str, str, str]:
+    return (parts.scope, parts.session_id, parts.subpath, parts.project_key)
+
+
+def _json(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def _columns(rows: list[tuple[int, int | None, int | None, str]]) -> tuple[list[Any], ...]:
+    """The rows of an append plan as four arrays (position, uuid hash, count, json) for `unnest`."""
+    positions, hashes, counts, texts = (list(column) for column in zip(*rows, strict=True))
+    return positions, hashes, counts, texts
+
+
+def _locate(candidates: list[Any], chain: list[Node], session_id: str, at_uuid: str) -> tuple[int, int]:
+    """The fork point of `at_uuid` (see `fork_point`), from the entries indexed under its hash."""
+    exact = ((node_id, pos, count) for node_id, pos, count, text in candidates if _json(text).get("uuid") == at_uuid)
+    return fork_point(chain, exact, session_id, at_uuid)
+
+
+async def _collect(conn: psycopg.AsyncConnection[Any], node_id: int | None) -> None:
+    """Drop what deleted nodes no longer need, from `node_id` up its ancestry (locking each row)."""
+    while node_id is not None:
+        row = await _fetchone(
+            conn, "SELECT parent, cutoff, length, deleted FROM tether_sessions WHERE id = %s FOR UPDATE", (node_id,)
+        )
+        if row is None or not row[3]:
+            return
+        parent, cutoff, length, _ = row
+        children = await _fetchall(
+            conn, "SELECT deleted, length, cutoff FROM tether_sessions WHERE parent = %s", (node_id,)
+        )
+        if not children:
+            await conn.execute("DELETE FROM tether_entries WHERE session = %s", (node_id,))
+            await conn.execute("DELETE FROM tether_sessions WHERE id = %s", (node_id,))
+        else:
+            keep = gc_keep((bool(d), n, c) for d, n, c in children)
+            if keep >= length:
+                return
+            await conn.execute(
+                "DELETE FROM tether_entries WHERE session = %s AND pos >= %s", (node_id, max(keep, cutoff))
+            )
+            await conn.execute("UPDATE tether_sessions SET length = %s WHERE id = %s", (keep, node_id))
+        node_id = parent
+
+
+async def _migrate(conn: psycopg.AsyncConnection[Any], shown: str) -> None:
+    """Bring the schema to `SCHEMA_VERSION` in one transaction, under an advisory lock."""
+    try:
+        row = await _fetchone(conn, "SELECT version FROM tether_schema", ())
+        if row is not None and row[0] == SCHEMA_VERSION:
+            return
+    except psycopg.errors.UndefinedTable:
+        pass
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        await conn.execute("CREATE TABLE IF NOT EXISTS tether_schema (version INTEGER NOT NULL)")
+        row = await _fetchone(conn, "SELECT version FROM tether_schema", ())
+        version = row[0] if row else 0
+        if version > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"the session store {shown!r} has schema version {version}, newer than this tether understands "
+                f"({SCHEMA_VERSION}); upgrade tether"
+            )
+        for statements in _MIGRATIONS[version:]:
+            for statement in statements:
+                await conn.execute(statement)
+        if row is None:
+            await conn.execute("INSERT INTO tether_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+        else:
+            await conn.execute("UPDATE tether_schema SET version = %s", (SCHEMA_VERSION,))
+
+
+def _scrub(error: BaseException, conninfo: str) -> str:
+    """An error message with any password of `conninfo` removed."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    try:
+        password = psycopg.conninfo.conninfo_to_dict(conninfo).get("password")
+    except psycopg.Error:
+        password = None
+    if isinstance(password, str) and password:
+        message = message.replace(password, "***")
+    return message
+
+
+def from_url(url: StoreUrl) -> PostgresStore:
+    """`postgresql://user:pass@host:5432/db` (`postgres://`), `?scope=NAME`; other parameters go to libpq."""
+    return PostgresStore(url.without("scope"), scope=url.options.get("scope"))

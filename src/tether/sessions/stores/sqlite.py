@@ -1,0 +1,652 @@
+"""`SQLiteStore`: the embedded default store, one SQLite file shared by every process of a machine.
+
+Schema (version 2, recorded in `PRAGMA user_version`; version 1 files are migrated on first use):
+
+- `tether_sessions`: one row per transcript (a session's main transcript or a subpath), keyed by
+  scope, project, session id and subpath (one id may live in several projects). A fork
+  is a row with `parent` and `cutoff` (how many entries of the parent's view it inherits);
+  nothing is copied. `length` is the view length, `leaf`/`summary`/`mtime` are kept up to date
+  by every append, so listing and `find` never read entries.
+- `tether_entries`: one row per entry, `id = node id << 32 | position in the view`, so a node's
+  entries are one contiguous range of the table's B-tree (a full or tail load is a range scan),
+  plus a 64-bit hash of the entry's uuid (indexed, to find fork points) and the running count of
+  uuid entries (a fork's `message_count` without counting).
+
+Writes run in `BEGIN IMMEDIATE` transactions, so the `expected_leaf` check and the insert are one
+step across processes. The file is in WAL mode with `synchronous=NORMAL`: a committed append
+survives the writing process being killed at any point (not a power cut; use PostgreSQL for that).
+Small operations run inline on the event loop (they take microseconds); reads of more than a few
+hundred entries run (and are decoded) in a worker thread on a pooled read connection.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionStoreEntry,
+    StoredSession,
+)
+from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._core import (
+    KeyParts,
+    Node,
+    RowListing,
+    check_leaf,
+    decode_entries,
+    encode_entries,
+    fork_point,
+    gc_keep,
+    key_parts,
+    now_ms,
+    plan_append,
+    shortcut_parent,
+    to_json,
+    uuid_hash,
+    view_segments,
+)
+from tether.sessions.summary import fork_summary
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore", "default_sqlite_path", "from_url"]
+
+_MIGRATIONS: list[tuple[str, ...]] = [
+    (  # 1: sessions as nodes with copy-on-write parents, entries keyed by (node, position)
+        """CREATE TABLE tether_sessions (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            scope       TEXT    NOT NULL,
+            project_key TEXT    NOT NULL,
+            session_id  TEXT    NOT NULL,
+            subpath     TEXT    NOT NULL,
+            parent      INTEGER,
+            cutoff      INTEGER NOT NULL,
+            length      INTEGER NOT NULL,
+            leaf        TEXT,
+            mtime       INTEGER NOT NULL,
+            seq         INTEGER NOT NULL,
+            deleted     INTEGER NOT NULL DEFAULT 0,
+            summary     TEXT    NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX tether_sessions_key ON tether_sessions (scope, session_id, subpath, project_key)"
+        " WHERE deleted = 0",
+        "CREATE UNIQUE INDEX tether_sessions_main ON tether_sessions (scope, session_id)"
+        " WHERE deleted = 0 AND subpath = ''",
+        "CREATE INDEX tether_sessions_recent ON tether_sessions (scope, project_key, seq)"
+        " WHERE deleted = 0 AND subpath = ''",
+        "CREATE INDEX tether_sessions_recent_all ON tether_sessions (scope, seq) WHERE deleted = 0 AND subpath = ''",
+        "CREATE INDEX tether_sessions_parent ON tether_sessions (parent) WHERE parent IS NOT NULL",
+        "CREATE TABLE tether_entries (id INTEGER PRIMARY KEY, uh INTEGER, n INTEGER, data TEXT NOT NULL)",
+        "CREATE INDEX tether_entries_uuid ON tether_entries (uh) WHERE uh IS NOT NULL",
+    ),
+    (  # 2: a session is keyed by (project, id): one id may live in several projects
+        "DROP INDEX tether_sessions_main",
+        "CREATE INDEX tether_sessions_main ON tether_sessions (scope, session_id, seq)"
+        " WHERE deleted = 0 AND subpath = ''",
+    ),
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The schema version this code writes; older files are migrated on first use, newer ones refused."""
+
+_SHIFT = 32
+_MAX_POSITION = (1 << _SHIFT) - 1
+_INLINE_ENTRIES = 256
+"""Reads of more entries than this run in a worker thread instead of on the event loop."""
+_BUSY_TIMEOUT_MS = 30_000
+
+_NODE_COLUMNS = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
+_BY_KEY = (
+    f"SELECT {_NODE_COLUMNS} FROM tether_sessions"
+    " WHERE scope = ? AND session_id = ? AND subpath = ? AND project_key = ? AND deleted = 0"
+)
+_NEWEST = (
+    f"SELECT {_NODE_COLUMNS} FROM tether_sessions WHERE scope = ? AND session_id = ? AND subpath = '' AND deleted = 0"
+    " ORDER BY seq DESC LIMIT 1"
+)
+_CHAIN = """WITH RECURSIVE chain(id, parent, cutoff, length, depth) AS (
+    SELECT id, parent, cutoff, length, 0 FROM tether_sessions WHERE id = ?
+    UNION ALL
+    SELECT s.id, s.parent, s.cutoff, s.length, chain.depth + 1
+    FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
+) SELECT id, parent, cutoff, length FROM chain ORDER BY depth"""
+_RANGE = "SELECT data FROM tether_entries WHERE id >= ? AND id < ? ORDER BY id"
+
+
+def default_sqlite_path(env: Mapping[str, str] | None = None) -> Path:
+    """`$TETHER_HOME/sessions.db`, else `~/.tether/sessions.db`."""
+    environ = os.environ if env is None else env
+    home = environ.get("TETHER_HOME")
+    return (Path(home).expanduser() if home else Path.home() / ".tether") / "sessions.db"
+
+
+class _Backend:
+    """One database file: a writer connection used inline, and pooled reader connections for threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._generation = 0
+        self._file_id: tuple[int, int] | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            if not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # transcripts are private
+            conn = sqlite3.connect(
+                self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigurationError(f"cannot open the SQLite session store {str(self.path)!r}: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            _retry_locked(lambda: _set_wal(conn))
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise ConfigurationError(f"cannot use {str(self.path)!r} as a SQLite session store: {exc}") from exc
+        return conn
+
+    def writer(self) -> sqlite3.Connection:
+        """The shared connection (call with `lock` held); opened and migrated on first use."""
+        if self._conn is None:
+            conn = self._open()
+            try:
+                _migrate(conn, self.path)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+            self._file_id = _file_id(self.path)
+        return self._conn
+
+    def file_replaced(self) -> bool:
+        """Whether the file was deleted or replaced since the connections were opened on it."""
+        with self.lock:
+            return self._conn is not None and _file_id(self.path) != self._file_id
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection of the read pool, for use in one worker thread."""
+        with self.lock:
+            self.writer()  # the schema exists before anyone reads
+            generation = self._generation
+        with self._readers_lock:
+            conn = self._readers.pop() if self._readers else None
+        if conn is None:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            with self._readers_lock:
+                if generation == self._generation and len(self._readers) < 8:
+                    self._readers.append(conn)
+                    conn = None
+            if conn is not None:
+                conn.close()
+
+    def close(self) -> None:
+        with self.lock, self._readers_lock:
+            self._generation += 1
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+
+
+def _retry_locked(action: Any, attempts: int = 50) -> None:
+    """Run `action`, retrying while another process holds a lock SQLite does not wait for."""
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema to `SCHEMA_VERSION` in one transaction (safe with concurrent openers)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"the session store {str(path)!r} has schema version {version}, newer than this tether "
+            f"understands ({SCHEMA_VERSION}); upgrade tether"
+        )
+    with _write_txn(conn):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+        for statements in _MIGRATIONS[version:]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextmanager
+def _write_txn(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def _read_txn(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+def _next_seq(conn: sqlite3.Connection, scope: str) -> int:
+    """The next listing position of the scope (writes are serialised, so this is race-free)."""
+    row = conn.execute(
+        "SELECT max(seq) FROM tether_sessions WHERE scope = ? AND deleted = 0 AND subpath = ''", (scope,)
+    ).fetchone()
+    return int(row[0] or 0) + 1
+
+
+def _chain(conn: sqlite3.Connection, row: Sequence[Any]) -> list[Node]:
+    """The node of `row` and its ancestors, nearest first."""
+    if row[1] is None:
+        return [Node(row[0], None, row[2], row[3])]
+    return [Node(*r) for r in conn.execute(_CHAIN, (row[0],))]
+
+
+def _read_texts(conn: sqlite3.Connection, segments: list[tuple[int, int, int]]) -> list[str]:
+    texts: list[str] = []
+    for node_id, low, high in segments:
+        base = node_id << _SHIFT
+        texts.extend(text for (text,) in conn.execute(_RANGE, (base + low, base + high)))
+    return texts
+
+
+def _stored(row: Sequence[Any]) -> StoredSession:
+    key = SessionKey(project_key=row[7], session_id=row[8])
+    return StoredSession(key=key, leaf=row[4], mtime=row[5], summary=json.loads(row[6]))
+
+
+class SQLiteStore(RowListing):
+    """Sessions in one SQLite file: copy-on-write forks, atomic leaf checks, listing, scopes.
+
+    `path` defaults to `$TETHER_HOME/sessions.db`, else `~/.tether/sessions.db` (the directory is
+    created). `scope` (a tenant or user) limits every call to that scope's sessions; `with_scope`
+    gives another scope over the same file and connections.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, scope: str | None = None) -> None:
+        if path is not None and str(path) == ":memory:":
+            raise ConfigurationError("SQLiteStore needs a file; use MemoryStore for sessions kept in memory")
+        self.path = Path(path).expanduser() if path is not None else default_sqlite_path()
+        self.scope = scope or ""
+        self._backend = _Backend(self.path)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r}, scope={self.scope!r})"
+
+    @classmethod
+    def shared(cls, path: str | os.PathLike[str] | None = None, *, scope: str | None = None) -> SQLiteStore:
+        """The process's shared store on `path` (default: the default file): open between uses.
+
+        `query()` and the session helpers use it for `sqlite://` URLs and the default store, so
+        a short query does not pay for opening the file and checkpointing its WAL on close. Its
+        connections are closed at exit; `close()` only drops them until the next use. A child
+        process (`os.fork`) gets its own, and so does a file deleted or replaced meanwhile.
+        """
+        resolved = (Path(path).expanduser() if path is not None else default_sqlite_path()).absolute()
+        key = (os.getpid(), str(resolved), scope or "")
+        with _SHARED_LOCK:
+            store = _SHARED.get(key)
+            if store is None:
+                store = _SHARED[key] = cls(resolved, scope=scope)
+        if store._backend.file_replaced():
+            store._backend.close()
+        return store
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether this is a process's shared store (see `shared`)."""
+        return _SHARED.get((os.getpid(), str(self.path), self.scope)) is self
+
+    def with_scope(self, scope: str | None) -> SQLiteStore:
+        """A store over the same file and connections, limited to `scope`."""
+        other = SQLiteStore.__new__(SQLiteStore)
+        other.path, other.scope, other._backend = self.path, scope or "", self._backend
+        return other
+
+    def ensure_ready(self) -> None:
+        """Open the file and apply migrations now (otherwise done on first use)."""
+        with self._backend.lock:
+            self._backend.writer()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def append(
+        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
+    ) -> None:
+        """Append entries in order, creating the session; `expected_leaf` is checked in the same transaction."""
+        parts = key_parts(self.scope, key)
+        texts = encode_entries(entries)
+        if not entries and expected_leaf is None:
+            return
+        with self._backend.lock:
+            conn = self._backend.writer()
+            with _write_txn(conn):
+                self._append(conn, parts, entries, texts, expected_leaf)
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        parts: KeyParts,
+        entries: list[SessionStoreEntry],
+        texts: list[str],
+        expected_leaf: str | None,
+    ) -> None:
+        row = conn.execute(_BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
+        check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
+        if not entries:
+            return
+        if row is None:
+            plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
+            mtime = now_ms()
+        else:
+            plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=json.loads(row[6]))
+            mtime = max(now_ms(), row[5])
+        if plan.length > _MAX_POSITION:
+            raise ValueError(f"session {parts.session_id!r} would exceed {_MAX_POSITION} entries")
+        seq = _next_seq(conn, parts.scope)
+        if row is None:
+            node_id = conn.execute(
+                "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
+                " mtime, seq, summary) VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?)",
+                (
+                    parts.scope,
+                    parts.project_key,
+                    parts.session_id,
+                    parts.subpath,
+                    plan.length,
+                    plan.leaf,
+                    mtime,
+                    seq,
+                    plan.summary_json,
+                ),
+            ).lastrowid
+            assert node_id is not None
+        else:
+            node_id = row[0]
+            conn.execute(
+                "UPDATE tether_sessions SET length = ?, leaf = ?, mtime = ?, seq = ?, summary = ? WHERE id = ?",
+                (plan.length, plan.leaf, mtime, seq, plan.summary_json, node_id),
+            )
+        base = node_id << _SHIFT
+        conn.executemany(
+            "INSERT INTO tether_entries (id, uh, n, data) VALUES (?, ?, ?, ?)",
+            [(base + pos, uh, n, text) for pos, uh, n, text in plan.rows],
+        )
+
+    async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
+        """Branch `new_key` off `source_key` (cut after `at_uuid` if given) in O(1): nothing is copied."""
+        source = key_parts(self.scope, source_key)
+        target = key_parts(self.scope, new_key)
+        with self._backend.lock:
+            conn = self._backend.writer()
+            with _write_txn(conn):
+                self._fork(conn, source, target, at_uuid)
+
+    def _fork(self, conn: sqlite3.Connection, source: KeyParts, target: KeyParts, at_uuid: str | None) -> None:
+        row = conn.execute(_BY_KEY, (source.scope, source.session_id, source.subpath, source.project_key)).fetchone()
+        if row is None:
+            raise SessionNotFoundError(source.session_id)
+        if conn.execute(_BY_KEY, (target.scope, target.session_id, target.subpath, target.project_key)).fetchone():
+            raise SessionExistsError(target.session_id)
+        chain = _chain(conn, row)
+        summary = json.loads(row[6])
+        if at_uuid is None:
+            cut, leaf, count = row[3], row[4], int(summary.get("message_count", 0))
+        else:
+            cut, count = self._locate(conn, chain, source.session_id, at_uuid)
+            leaf = at_uuid
+        parent = shortcut_parent(chain, cut)
+        origin = {"sessionId": source.session_id, "messageUuid": leaf}
+        conn.execute(
+            "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
+            " mtime, seq, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                target.scope,
+                target.project_key,
+                target.session_id,
+                target.subpath,
+                parent.id,
+                cut,
+                cut,
+                leaf,
+                now_ms(),
+                _next_seq(conn, target.scope),
+                to_json(fork_summary(summary, forked_from=origin, message_count=count)),
+            ),
+        )
+
+    @staticmethod
+    def _locate(conn: sqlite3.Connection, chain: list[Node], session_id: str, at_uuid: str) -> tuple[int, int]:
+        """The fork point of `at_uuid` (see `fork_point`), from the entries indexed under its hash."""
+        rows = (
+            conn.execute("SELECT id, n, data FROM tether_entries WHERE uh = ?", (uuid_hash(at_uuid),))
+            if isinstance(at_uuid, str) and at_uuid
+            else []
+        )
+        candidates = (
+            (row_id >> _SHIFT, row_id & _MAX_POSITION, count)
+            for row_id, count, text in rows
+            if json.loads(text).get("uuid") == at_uuid  # not another uuid with the same hash
+        )
+        return fork_point(chain, candidates, session_id, at_uuid)
+
+    async def delete(self, key: SessionKey) -> None:
+        """Delete a transcript (a main key also deletes its subpaths); forks of it stay whole.
+
+        The rows are tombstoned (the id is free again at once) and their entries are removed,
+        except the prefix that live forks still read, which goes when the last of them does.
+        """
+        parts = key_parts(self.scope, key)
+        with self._backend.lock:
+            conn = self._backend.writer()
+            with _write_txn(conn):
+                if parts.is_main:
+                    rows = conn.execute(
+                        "SELECT id FROM tether_sessions WHERE scope = ? AND session_id = ? AND project_key = ?"
+                        " AND deleted = 0",
+                        (parts.scope, parts.session_id, parts.project_key),
+                    ).fetchall()
+                else:
+                    rows = conn.execute(
+                        _BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)
+                    ).fetchall()
+                for node_id, *_ in rows:
+                    conn.execute(
+                        "UPDATE tether_sessions SET deleted = 1, leaf = NULL, summary = '{}' WHERE id = ?", (node_id,)
+                    )
+                    _collect(conn, node_id)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        """The session's view in append order (inherited history first), or None."""
+        return await self._view(key_parts(self.scope, key), None)
+
+    async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
+        """The last `limit` entries of the view, reading only those."""
+        return await self._view(key_parts(self.scope, key), max(0, int(limit)))
+
+    async def _view(self, parts: KeyParts, tail: int | None) -> list[SessionStoreEntry] | None:
+        with self._backend.lock:
+            texts = self._view_texts(self._backend.writer(), parts, tail, _INLINE_ENTRIES)
+        if isinstance(texts, _TooBig):
+            return await anyio.to_thread.run_sync(self._view_in_thread, parts, tail)
+        return None if texts is None else decode_entries(texts)
+
+    def _view_in_thread(self, parts: KeyParts, tail: int | None) -> list[SessionStoreEntry] | None:
+        """A large read, decoded in the worker thread too (the event loop gets the GIL between slices)."""
+        with self._backend.reader() as conn:
+            texts = self._view_texts(conn, parts, tail, None)
+        assert not isinstance(texts, _TooBig)
+        return None if texts is None else decode_entries(texts)
+
+    @staticmethod
+    def _view_texts(
+        conn: sqlite3.Connection, parts: KeyParts, tail: int | None, inline_limit: int | None
+    ) -> list[str] | _TooBig | None:
+        with _read_txn(conn):
+            row = conn.execute(_BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
+            if row is None:
+                return None
+            length = row[3]
+            start = 0 if tail is None else max(0, length - tail)
+            if inline_limit is not None and length - start > inline_limit:
+                return _TooBig()
+            return _read_texts(conn, view_segments(_chain(conn, row), start))
+
+    async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
+        """Where `session_id` lives (in `project_key` if it holds one, else the newest match), its leaf and summary."""
+        session_id = validate_session_id(session_id)
+        with self._backend.lock:
+            conn = self._backend.writer()
+            row = conn.execute(_BY_KEY, (self.scope, session_id, "", project_key)).fetchone() if project_key else None
+            row = row or conn.execute(_NEWEST, (self.scope, session_id)).fetchone()
+        return _stored(row) if row else None
+
+    async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
+        where = ["scope = ?", "deleted = 0", "subpath = ''"]
+        params: list[Any] = [self.scope]
+        if project_key is not None:
+            where.append("project_key = ?")
+            params.append(project_key)
+        if after is not None:
+            where.append("seq < ?")
+            params.append(after)
+        sql = f"SELECT {columns} FROM tether_sessions WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if limit is not None and limit <= _INLINE_ENTRIES:
+            with self._backend.lock:
+                return self._backend.writer().execute(sql, params).fetchall()
+        return await anyio.to_thread.run_sync(self._query_in_thread, sql, params)
+
+    def _query_in_thread(self, sql: str, params: list[Any]) -> list[Any]:
+        with self._backend.reader() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
+        """The subpaths stored under a session."""
+        parts = key_parts(self.scope, SessionKey(project_key=key["project_key"], session_id=key["session_id"]))
+        with self._backend.lock:
+            rows = (
+                self._backend.writer()
+                .execute(
+                    "SELECT subpath FROM tether_sessions WHERE scope = ? AND session_id = ? AND project_key = ?"
+                    " AND subpath != '' AND deleted = 0 ORDER BY subpath",
+                    (parts.scope, parts.session_id, parts.project_key),
+                )
+                .fetchall()
+            )
+        return [r[0] for r in rows]
+
+    async def close(self) -> None:
+        """Close the file's connections (shared with `with_scope` stores; reopened on next use)."""
+        self._backend.close()
+
+
+_SHARED: dict[tuple[int, str, str], SQLiteStore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_shared() -> None:
+    with _SHARED_LOCK:
+        for (pid, _, _), store in _SHARED.items():
+            if pid == os.getpid():
+                store._backend.close()
+
+
+class _TooBig:
+    """The read is too large to run on the event loop."""
+
+
+def _collect(conn: sqlite3.Connection, node_id: int | None) -> None:
+    """Drop what deleted nodes no longer need, from `node_id` up its ancestry."""
+    while node_id is not None:
+        row = conn.execute(
+            "SELECT parent, cutoff, length, deleted FROM tether_sessions WHERE id = ?", (node_id,)
+        ).fetchone()
+        if row is None or not row[3]:
+            return
+        parent, cutoff, length, _ = row
+        children = conn.execute(
+            "SELECT deleted, length, cutoff FROM tether_sessions WHERE parent = ?", (node_id,)
+        ).fetchall()
+        base = node_id << _SHIFT
+        if not children:
+            conn.execute("DELETE FROM tether_entries WHERE id >= ? AND id < ?", (base, base + _MAX_POSITION + 1))
+            conn.execute("DELETE FROM tether_sessions WHERE id = ?", (node_id,))
+        else:
+            keep = gc_keep((bool(d), n, c) for d, n, c in children)
+            if keep >= length:
+                return
+            conn.execute(
+                "DELETE FROM tether_entries WHERE id >= ? AND id < ?", (base + max(keep, cutoff), base + length)
+            )
+            conn.execute("UPDATE tether_sessions SET length = ? WHERE id = ?", (keep, node_id))
+        node_id = parent
+
+
+def from_url(url: StoreUrl) -> SQLiteStore:
+    """`sqlite://` (the default file) or `sqlite:///abs/path/sessions.db`, `?scope=NAME`.
+
+    With `url.shared`, the process's shared store on that file (`SQLiteStore.shared`).
+    """
+    url.only("scope")
+    if url.netloc:
+        raise ConfigurationError(
+            f"invalid SQLite URL {url.shown!r}: it names a host; use sqlite:///absolute/path/sessions.db"
+        )
+    if url.path.endswith("/") and url.path != "/":
+        raise ConfigurationError(f"invalid SQLite URL {url.shown!r}: the path is a directory, name the file")
+    # sqlite:////abs works too
+    file = default_sqlite_path(url.env) if url.path in ("", "/") else Path("/" + url.path.lstrip("/"))
+    return (SQLiteStore.shared if url.shared else SQLiteStore)(file, scope=url.options.get("scope"))
