@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import importlib
-import json
 import os
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
@@ -32,12 +31,12 @@ import anyio
 import anyio.lowlevel
 
 from tether._version import __version__
+from tether.agent.compaction import estimate_tokens
 from tether.agent.loop import Agent
 from tether.agent.prompts import system_prompt_text
 from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOptionError
-from tether.messages import AssistantMessage, Message, ResultMessage
+from tether.messages import Message, ResultMessage
 from tether.models import resolve_model
-from tether.models.limits import limits_for
 from tether.options import AgentOptions, PermissionMode, validate_permission_mode
 from tether.tools.base import Tool
 from tether.tools.mcp import McpServers, load_mcp_servers, mcp_tool_name
@@ -216,7 +215,6 @@ class _Conversation:
     def __init__(self, options: AgentOptions) -> None:
         self.options = options
         self.agent: Agent | None = None
-        self.last_usage: dict[str, Any] | None = None
         """The usage of the latest model response (what the context held then)."""
         self._prompts: _Mailbox[Prompt | _Failure] = _Mailbox()
         self._messages: _Mailbox[Message | _Failure] = _Mailbox()
@@ -282,8 +280,6 @@ class _Conversation:
         self._running = None
 
     def _deliver(self, message: Message) -> None:
-        if isinstance(message, AssistantMessage) and message.usage:
-            self.last_usage = message.usage
         self._messages.put(message)
 
     def send(self, prompt: Prompt) -> None:
@@ -475,55 +471,38 @@ def _server_info(agent: Agent) -> dict[str, Any]:
     }
 
 
-_CHARS_PER_TOKEN = 4
-
-
-def _tokens(value: Any) -> int:
-    """An estimate: about four characters of JSON per token."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return (len(text) + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
-
-
-def _measured(usage: dict[str, Any] | None) -> int:
-    """The tokens the provider counted in the context of its latest response (0 when unknown)."""
-    if not usage:
-        return 0
-    keys = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
-    return sum(int(usage.get(key) or 0) for key in keys)
-
-
-def _context_usage(agent: Agent, last_usage: dict[str, Any] | None) -> ContextUsageResponse:
+def _context_usage(agent: Agent) -> ContextUsageResponse:
     """Tokens in the context by category, against the model's window.
 
     The parts are estimated (four characters per token); the messages take at least what the
-    provider counted in its latest response, less the system prompt and tools. A model whose
-    window tether does not know reports `maxTokens` 0.
+    provider counted in its latest response (since the last compaction), less the system prompt
+    and tools. A model whose window tether does not know reports `maxTokens` 0.
     """
     session, options = agent.session, agent.options
-    system = _tokens(system_prompt_text(options.system_prompt, cwd=session.cwd) or "")
-    schemas = {name: _tokens([tool.description, tool.input_schema]) for name, tool in agent.tools.items()}
+    system = estimate_tokens(system_prompt_text(options.system_prompt, cwd=session.cwd) or "")
+    schemas = {name: estimate_tokens([tool.description, tool.input_schema]) for name, tool in agent.tools.items()}
     mcp = {name: count for name, count in schemas.items() if name.startswith("mcp__")}
     builtin = sum(schemas.values()) - sum(mcp.values())
-    messages = max(_tokens(session.messages), _measured(last_usage) - system - sum(schemas.values()))
+    measured = agent.compactor.meter.measured or 0
+    messages = max(estimate_tokens(list(session.messages)), measured - system - sum(schemas.values()))
     total = system + sum(schemas.values()) + messages
-    window = limits_for(agent.model.model_name, options.betas or []).context_window  # 0: unknown
+    window_fields = agent.compactor.window_fields()
+    window = int(window_fields["rawMaxTokens"])  # 0: unknown
     categories = [
         {"name": "System prompt", "tokens": system, "color": "promptBorder"},
         {"name": "System tools", "tokens": builtin, "color": "inactive"},
         {"name": "MCP tools", "tokens": sum(mcp.values()), "color": "cyan"},
         {"name": "Messages", "tokens": messages, "color": "purple"},
-        {"name": "Free space", "tokens": max(window - total, 0), "color": "subtle"},
+        {"name": "Free space", "tokens": max(int(window_fields["maxTokens"]) - total, 0), "color": "subtle"},
     ]
     return cast(
         ContextUsageResponse,
         {
             "categories": categories,
             "totalTokens": total,
-            "maxTokens": window,
-            "rawMaxTokens": window,
+            **window_fields,
             "percentage": round(100 * total / window, 2) if window else 0.0,
             "model": agent.model.model_name,
-            "isAutoCompactEnabled": False,
             "memoryFiles": [],
             "mcpTools": [
                 {"name": name, "serverName": name.split("__")[1], "tokens": count, "isLoaded": True}
@@ -682,8 +661,7 @@ class AgentClient:
 
     async def get_context_usage(self) -> ContextUsageResponse:
         """How much of the model's context window the session uses, by category."""
-        conversation = self._live()
-        return _context_usage(self._agent(), conversation.last_usage)
+        return _context_usage(self._agent())
 
     async def get_server_info(self) -> dict[str, Any] | None:
         """Commands, output styles, models, account and permission mode of the connected agent."""

@@ -92,7 +92,10 @@ async def test_context_usage_counts_tokens_by_category_against_the_window(projec
         assert set(categories) == {"System prompt", "System tools", "MCP tools", "Messages", "Free space"}
         used = sum(tokens for name, tokens in categories.items() if name != "Free space")
         assert usage["totalTokens"] == used and categories["Free space"] == usage["maxTokens"] - used
-        assert usage["maxTokens"] == usage["rawMaxTokens"] == 200_000 and usage["model"] == MODEL
+        assert usage["rawMaxTokens"] == 200_000 and usage["model"] == MODEL
+        # maxTokens leaves room for a compaction's summary; past the threshold the agent compacts
+        assert usage["maxTokens"] < 200_000 and usage["isAutoCompactEnabled"]
+        assert used < usage["autoCompactThreshold"] < usage["maxTokens"]
         assert usage["percentage"] == pytest.approx(100 * used / 200_000, abs=0.01)
         assert categories["System prompt"] > 0 and categories["System tools"] > 0
         assert [(t["name"], t["serverName"]) for t in usage["mcpTools"]] == [("mcp__calc__add", "calc")]

@@ -534,13 +534,13 @@ class Compactor:
         if not self.policy.enabled:
             job.problem = f"compaction is turned off ({ENV_DISABLE})"
             return
-        instructions = await self._consent(job)
-        if job.problem is not None:
-            return
         keep = self.policy.tail_tokens if job.trigger == "auto" else 0  # `/compact` keeps only the last exchange
         head, tail = split_tail(session.messages, keep)
         if not head or (job.trigger == "auto" and not tail):
             job.problem = "there is not enough conversation to compact"
+            return
+        instructions = await self._consent(job)
+        if job.problem is not None:
             return
         yield _status(session.session_id, "compacting")
         started = time.monotonic()
@@ -648,7 +648,7 @@ def continuation(summary: str, transcript_path: str) -> str:
 
 def _tail_entry(session: Session, message: dict[str, Any], parent: str, model_name: str) -> dict[str, Any]:
     """A copy of one API message of the tail as a chain entry."""
-    content = message["content"]
+    content: list[Any] = list(message["content"])  # its own list: the history it came from may grow
     if message["role"] == "user":
         return make_entry(
             "user",
@@ -658,7 +658,7 @@ def _tail_entry(session: Session, message: dict[str, Any], parent: str, model_na
             cwd=session.cwd,
         )
     calls = any(isinstance(b, dict) and b.get("type") == "tool_use" for b in content)
-    reply = {
+    reply: dict[str, Any] = {
         "id": f"msg_{new_uuid().replace('-', '')[:24]}",
         "type": "message",
         "role": "assistant",

@@ -10,18 +10,12 @@ Every store keeps one summary dict per session and updates it inside `append` wi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-__all__ = [
-    "first_prompt_of",
-    "fold_stored_summary",
-    "fold_summary",
-    "fork_summary",
-    "sdk_summary_data",
-    "with_sdk_keys",
-]
+__all__ = ["first_prompt_of", "fold_summary", "fork_summary", "sdk_summary_data"]
 
 _PROMPT_LIMIT = 200
 
@@ -129,13 +123,8 @@ def sdk_summary_data(data: dict[str, Any]) -> dict[str, Any]:
     The SDK reads a stored summary with its own keys (`custom_title` the text of a custom title,
     `ai_title`, `first_prompt` with `first_prompt_locked`, `created_at` in epoch milliseconds,
     `is_sidechain`), so its `list_sessions_from_store` lists tether's sessions as its own.
-    Stores keep summaries in this form (`fold_stored_summary`); older rows are converted on read.
+    Idempotent; stores keep tether's form and convert when they return summaries this way.
     """
-    return data if "is_sidechain" in data else with_sdk_keys(data)
-
-
-def with_sdk_keys(data: dict[str, Any]) -> dict[str, Any]:
-    """`data` with the SDK's keys set from tether's (see `sdk_summary_data`); idempotent."""
     out = dict(data)
     title = data.get("title") if isinstance(data.get("title"), str) else None
     if data.get("custom_title") is True:
@@ -147,14 +136,15 @@ def with_sdk_keys(data: dict[str, Any]) -> dict[str, Any]:
         out["first_prompt_locked"] = True
     created = data.get("created_at")
     if isinstance(created, str):
-        try:
-            out["created_at"] = int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000)
-        except ValueError:
-            out.pop("created_at")
+        out["created_at"] = _epoch_ms(created)
     out.setdefault("is_sidechain", False)
     return out
 
 
-def fold_stored_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """`fold_summary`, in the form stores keep (`sdk_summary_data`: the Claude Agent SDK reads it too)."""
-    return with_sdk_keys(fold_summary(previous, entries))
+@functools.lru_cache(maxsize=4096)
+def _epoch_ms(timestamp: str) -> int | None:
+    """An ISO timestamp in epoch milliseconds (remembered: listings read the same ones again)."""
+    try:
+        return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None

@@ -32,7 +32,7 @@ from tether.sessions.store import (
     SessionStoreListEntry,
     SessionSummaryEntry,
 )
-from tether.sessions.summary import fold_stored_summary, sdk_summary_data
+from tether.sessions.summary import fold_summary, sdk_summary_data
 
 __all__ = [
     "AppendPlan",
@@ -187,7 +187,7 @@ def plan_append(
                 leaf = uuid
         else:
             rows.append((length + offset, None, None, text))
-    return AppendPlan(rows, leaf, length + len(rows), fold_stored_summary(summary, list(entries)))
+    return AppendPlan(rows, leaf, length + len(rows), fold_summary(summary, list(entries)))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,7 @@ from tether.sessions.store import (
 )
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import decode_entries, encode_entries, page_after
-from tether.sessions.summary import fold_stored_summary, fork_summary, sdk_summary_data
+from tether.sessions.summary import fold_summary, fork_summary, sdk_summary_data
 
 __all__ = ["MemoryStore", "from_url"]
 
@@ -123,7 +125,7 @@ class MemoryStore:
         for entry in entries:
             if entry.get("uuid") and not entry.get("isSidechain"):
                 record.leaf = entry["uuid"]
-        record.summary = fold_stored_summary(record.summary, entries)
+        record.summary = fold_summary(record.summary, entries)
         record.mtime = self._tick()
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
@@ -240,8 +242,7 @@ class MemoryStore:
             self._data.remove(ident)
 
 
-def _position(record: _Record) -> tuple[int, str, str]:
-    return (record.mtime, record.session_id, record.project_key)
+_position: Callable[[_Record], tuple[int, str, str]] = operator.attrgetter("mtime", "session_id", "project_key")
 
 
 def _summary_entry(record: _Record, *, sdk: bool = False) -> SessionSummaryEntry:
