@@ -138,7 +138,6 @@ NOT_APPLICABLE_OPTIONS: dict[str, str] = {
 
 UNSUPPORTED_OPTIONS: dict[str, str] = {
     # Being built now (issue 10): delete the line when the work lands (and its docs row).
-    "load_timeout_ms": "session store loads are not timed out yet (the default is accepted)",  # wiring patch
     # Subagents, settings, skills and plugins (their own issue).
     "agents": "subagents are not implemented",
     "forward_subagent_text": "subagents are not implemented, so there is no subagent text to forward",

@@ -11,9 +11,11 @@ import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, nullcontext
 from pathlib import Path
 from typing import Any, cast
+
+import anyio
 
 from tether._version import __version__
 from tether.agent.compaction import (
@@ -26,9 +28,14 @@ from tether.agent.compaction import (
 )
 from tether.agent.hooks import check_hooks
 from tether.agent.overrides import model_override
-from tether.agent.prompts import system_prompt_text
+from tether.agent.prompts import (
+    ResolvedSystemPrompt,
+    resolve_system_prompt,
+    session_system_prompt,
+    system_prompt_record,
+)
 from tether.agent.tool_runner import SessionTools, ToolOutcome
-from tether.errors import ConfigurationError, ModelError
+from tether.errors import ConfigurationError, ModelError, SessionError
 from tether.messages import (
     AssistantMessage,
     Message,
@@ -94,6 +101,7 @@ class Agent:
         self._turn: _Turn | None = None
         self._owns_store = False
         self._store: SessionStore | None = None
+        self._system_prompt = ""
         self.timeouts = DEFAULT_TIMEOUTS
         """How long model calls and runs may take (the options' timeouts, from `open()`)."""
         self.compactor = Compactor(CompactionPolicy())
@@ -151,7 +159,9 @@ class Agent:
         self._store = store
         try:
             await self._exit_stack.enter_async_context(keep_connected(self._model))  # one connection per run
-            self._session = await self._open_session(store, cwd)
+            prompt = resolve_system_prompt(options.system_prompt, cwd=cwd)
+            self._session = await self._open_session(store, cwd, prompt)
+            self._system_prompt = session_system_prompt(prompt, self._session.meta)
             # tools, permissions, hooks and MCP servers (tether.agent.tool_runner)
             self._tooling = await SessionTools.open(
                 options,
@@ -169,7 +179,20 @@ class Agent:
             raise
         return self._session
 
-    async def _open_session(self, store: SessionStore, cwd: str) -> Session:
+    async def _open_session(self, store: SessionStore, cwd: str, prompt: ResolvedSystemPrompt) -> Session:
+        options = self.options
+        resuming = bool(options.resume or options.continue_conversation)
+        deadline = anyio.fail_after(options.load_timeout_ms / 1000) if resuming else nullcontext()
+        try:
+            with deadline:
+                return await self._start_or_resume(store, cwd, prompt)
+        except TimeoutError as error:
+            raise SessionError(
+                f"the session store did not answer within load_timeout_ms ({options.load_timeout_ms} ms) "
+                "while loading the session to resume"
+            ) from error
+
+    async def _start_or_resume(self, store: SessionStore, cwd: str, prompt: ResolvedSystemPrompt) -> Session:
         options = self.options
         persist = options.persist_session
         source_id = options.resume
@@ -178,7 +201,11 @@ class Agent:
         mode = options.permission_mode or "default"
         if source_id is None:
             return await Session.start(
-                store if persist else None, cwd=cwd, session_id=options.session_id, permission_mode=mode
+                store if persist else None,
+                cwd=cwd,
+                session_id=options.session_id,
+                permission_mode=mode,
+                metadata=system_prompt_record(prompt),
             )
         if options.fork_session:
             return await Session.fork(
@@ -498,7 +525,7 @@ class _Turn:
         agent, session = self.agent, self.session
         return ModelRequest(
             messages=list(session.messages),  # providers treat the request as read-only: no deep copy
-            system=system_prompt_text(self.options.system_prompt),
+            system=agent._system_prompt,
             tools=[ToolSpec(t.name, t.description, t.input_schema) for t in agent._tools.values()],
             max_tokens=self.options.max_tokens or _default_max_tokens(agent.settings),
             session_id=session.session_id,

@@ -33,7 +33,7 @@ from tether.cli._common import StoreSpec, fail, resolve_session_id, run_async, s
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
 from tether.messages import ResultMessage
-from tether.options import AgentOptions, check_options
+from tether.options import PERMISSION_MODES, AgentOptions, check_options
 
 __all__ = ["app", "main"]
 
@@ -47,13 +47,8 @@ app = typer.Typer(
 app.add_typer(sessions_app, name="sessions")
 
 
-class PermissionModeChoice(str, Enum):
-    """`--permission-mode` values."""
-
-    default = "default"
-    acceptEdits = "acceptEdits"
-    plan = "plan"
-    bypassPermissions = "bypassPermissions"
+PermissionModeChoice = Enum("PermissionModeChoice", {mode: mode for mode in PERMISSION_MODES}, type=str)  # type: ignore[misc]
+"""`--permission-mode` values: every permission mode tether knows."""
 
 
 def split_tool_rules(values: list[str] | None) -> list[str]:

@@ -8,6 +8,7 @@ the agent loop yields a message only after that.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,8 @@ class Session:
     """The latest `cost-state` of the session: cumulative cost, usage and per-model usage."""
     state: dict[str, Any] = field(default_factory=dict)
     """Process-local state shared by the tools of this session."""
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The newest metadata entry of each type (`system-prompt`, `cost-state`, ...), as loaded or started."""
     access: StoreAccess | None = field(default=None, init=False, repr=False)
     """The store through its capability layer (None when nothing is persisted)."""
 
@@ -82,19 +85,23 @@ class Session:
         cwd: str,
         session_id: str | None = None,
         permission_mode: str = "default",
+        metadata: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Session:
         """Create a new session in the project of `cwd`, recorded in the store at once so its id can be resumed.
 
         A chosen `session_id` that the project already holds raises `SessionExistsError`.
+        `metadata` maps entry types to fields: one metadata entry each, written with the first.
         """
         new_id = validate_session_id(session_id) if session_id else new_uuid()
         key = SessionKey(project_key=project_key_for_directory(cwd), session_id=new_id)
         session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("startup"))
+        entries = [make_meta_entry("permission-mode", session_id=new_id, permissionMode=permission_mode)]
+        entries += [make_meta_entry(kind, session_id=new_id, **fields) for kind, fields in (metadata or {}).items()]
+        session.meta = {entry["type"]: entry for entry in entries}
         if session.access is not None:
             if session_id and await session.access.exists(key):
                 raise SessionExistsError(new_id)
-            entry = make_meta_entry("permission-mode", session_id=new_id, permissionMode=permission_mode)
-            await session.access.append(key, [entry], expected_leaf=NO_LEAF)
+            await session.access.append(key, entries, expected_leaf=NO_LEAF)
         return session
 
     @classmethod
@@ -164,13 +171,14 @@ class Session:
         await self._adopt(entries, None, totals=False)
 
     async def _adopt(self, entries: list[dict[str, Any]], at_uuid: str | None, *, totals: bool = True) -> None:
-        """Take over loaded entries: history, leaf, totals; close tool calls left unanswered."""
+        """Take over loaded entries: history, leaf, totals, metadata; close tool calls left unanswered."""
         self.expected_leaf = leaf_of(entries) or NO_LEAF
         if at_uuid is not None and not any(e.get("uuid") == at_uuid for e in entries):
             raise EntryNotFoundError(self.session_id, at_uuid)
         chain = active_chain(entries, at_uuid)
         self.parent_uuid = chain[-1]["uuid"] if chain else None
         self.messages = chain_to_api_messages(chain)
+        self.meta = {e["type"]: e for e in entries if not e.get("uuid") and isinstance(e.get("type"), str)}
         if totals:
             self.totals = _latest_totals(entries) or self.totals
         pending = unanswered_tool_uses(chain)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-__all__ = ["first_prompt_of", "fold_summary", "fork_summary", "sdk_summary_data"]
+__all__ = ["add_sdk_keys", "first_prompt_of", "fold_summary", "fork_summary", "sdk_summary_data"]
 
 _PROMPT_LIMIT = 200
 
@@ -125,20 +125,25 @@ def sdk_summary_data(data: dict[str, Any]) -> dict[str, Any]:
     `is_sidechain`), so its `list_sessions_from_store` lists tether's sessions as its own.
     Idempotent; stores keep tether's form and convert when they return summaries this way.
     """
-    out = dict(data)
+    return add_sdk_keys(dict(data))
+
+
+def add_sdk_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """`sdk_summary_data` in place, on a summary dict nobody else holds (one just decoded); returns it."""
     title = data.get("title") if isinstance(data.get("title"), str) else None
-    if data.get("custom_title") is True:
-        out["custom_title"] = title
-    elif title and not isinstance(data.get("custom_title"), str):
-        out.pop("custom_title", None)
-        out["ai_title"] = title
+    custom = data.get("custom_title")
+    if custom is True:
+        data["custom_title"] = title
+    elif title and not isinstance(custom, str):
+        data.pop("custom_title", None)
+        data["ai_title"] = title
     if data.get("first_prompt"):
-        out["first_prompt_locked"] = True
+        data["first_prompt_locked"] = True
     created = data.get("created_at")
     if isinstance(created, str):
-        out["created_at"] = _epoch_ms(created)
-    out.setdefault("is_sidechain", False)
-    return out
+        data["created_at"] = _epoch_ms(created)
+    data.setdefault("is_sidechain", False)
+    return data
 
 
 @functools.lru_cache(maxsize=4096)

@@ -32,7 +32,7 @@ from tether.sessions.store import (
     SessionStoreListEntry,
     SessionSummaryEntry,
 )
-from tether.sessions.summary import fold_summary, sdk_summary_data
+from tether.sessions.summary import add_sdk_keys, fold_summary
 
 __all__ = [
     "AppendPlan",
@@ -360,5 +360,5 @@ class RowListing:
 def _row_summary(row: Sequence[Any], *, sdk: bool = False) -> SessionSummaryEntry:
     data = json.loads(row[2])
     return SessionSummaryEntry(
-        session_id=row[0], mtime=row[1], data=sdk_summary_data(data) if sdk else data, project_key=row[3]
+        session_id=row[0], mtime=row[1], data=add_sdk_keys(data) if sdk else data, project_key=row[3]
     )

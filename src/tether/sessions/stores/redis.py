@@ -60,7 +60,7 @@ from tether.sessions.stores._core import (
     shortcut_parent,
     to_json,
 )
-from tether.sessions.summary import fork_summary, sdk_summary_data
+from tether.sessions.summary import add_sdk_keys, fork_summary
 
 __all__ = ["SCHEMA_VERSION", "RedisStore", "from_url"]
 
@@ -626,7 +626,7 @@ class RedisStore:
 def _summary_entry(row: list[Any], *, sdk: bool = False) -> SessionSummaryEntry:
     data = json.loads(row[2])
     return SessionSummaryEntry(
-        session_id=row[0], mtime=int(row[1]), data=sdk_summary_data(data) if sdk else data, project_key=row[3]
+        session_id=row[0], mtime=int(row[1]), data=add_sdk_keys(data) if sdk else data, project_key=row[3]
     )
 
 
