@@ -331,32 +331,21 @@ def _regroup(
     """
     if not _has_split_messages(entries):
         return chain  # every response is one entry (tether writes them so): nothing to put back together
-    order = {id(entry): position for position, entry in enumerate(entries)}
-    children: dict[str, list[dict[str, Any]]] = {}
-    answers: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        uuid = entry.get("uuid")
-        if not uuid or by_uuid.get(uuid) is not entry or not _is_main(entry):
-            continue
-        parent = entry.get("parentUuid")
-        if isinstance(parent, str):
-            children.setdefault(parent, []).append(entry)
-        if entry.get("type") == "user":
-            for block in _blocks_of(entry, "tool_result"):
-                answers.setdefault(str(block.get("tool_use_id")), []).append(entry)
+    tree = _BranchIndex(entries, by_uuid)
     out: list[dict[str, Any]] = []
     emitted: set[str] = set()
 
-    def emit(entry: dict[str, Any]) -> None:
-        if entry["uuid"] not in emitted:
-            emitted.add(entry["uuid"])
-            out.append(entry)
+    def emit(batch: Iterable[dict[str, Any]]) -> None:
+        for entry in batch:
+            if entry["uuid"] not in emitted:
+                emitted.add(entry["uuid"])
+                out.append(entry)
 
     start = 0
     while start < len(chain):
         message_id = _message_id(chain[start])
         if message_id is None:
-            emit(chain[start])
+            emit([chain[start]])
             start += 1
             continue
         end = start + 1
@@ -364,34 +353,62 @@ def _regroup(
             end += 1
         run = chain[start:end]
         if end == len(chain) and not whole_last_message and _message_id(chain[-1]) == message_id:
-            for entry in run:  # an explicit leaf inside this response: stop there
-                emit(entry)
+            emit(run)  # an explicit leaf inside this response: stop there
             break
+        members = tree.members(run, message_id)
+        emit(members)
+        emit(tree.answers(members, run))
+        emit(run)
+        start = end
+    return out
+
+
+class _BranchIndex:
+    """The off-branch parts of split responses: children by parent uuid, tool results by call id."""
+
+    def __init__(self, entries: list[dict[str, Any]], by_uuid: dict[str, dict[str, Any]]) -> None:
+        self.order = {id(entry): position for position, entry in enumerate(entries)}
+        self.children: dict[str, list[dict[str, Any]]] = {}
+        self.answered_by: dict[str, list[dict[str, Any]]] = {}
+        for entry in entries:
+            uuid = entry.get("uuid")
+            if not uuid or by_uuid.get(uuid) is not entry or not _is_main(entry):
+                continue
+            parent = entry.get("parentUuid")
+            if isinstance(parent, str):
+                self.children.setdefault(parent, []).append(entry)
+            if entry.get("type") == "user":
+                for block in _blocks_of(entry, "tool_result"):
+                    self.answered_by.setdefault(str(block.get("tool_use_id")), []).append(entry)
+
+    def members(self, run: list[dict[str, Any]], message_id: str) -> list[dict[str, Any]]:
+        """The entries of response `message_id`: those in `run` and those hanging off them, in file order."""
         members = [entry for entry in run if _message_id(entry) == message_id]
         member_ids = {entry["uuid"] for entry in members}
         queue = list(members)
         while queue:
-            for child in children.get(queue.pop()["uuid"], []):
+            for child in self.children.get(queue.pop()["uuid"], []):
                 if _message_id(child) == message_id and child["uuid"] not in member_ids:
                     member_ids.add(child["uuid"])
                     members.append(child)
                     queue.append(child)
-        members.sort(key=lambda entry: order.get(id(entry), 0))
-        for member in members:
-            emit(member)
+        members.sort(key=lambda entry: self.order.get(id(entry), 0))
+        return members
+
+    def answers(self, members: list[dict[str, Any]], run: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """For each tool call of the response, the entry with its result: in the run, else off a member."""
         in_run = {entry["uuid"] for entry in run}
+        member_ids = {entry["uuid"] for entry in members}
+        chosen: list[dict[str, Any]] = []
         for member in members:
             for call in _blocks_of(member, "tool_use"):
-                candidates = answers.get(str(call.get("id")), [])
-                chosen = [c for c in candidates if c["uuid"] in in_run] or [
+                candidates = self.answered_by.get(str(call.get("id")), [])
+                picked = [c for c in candidates if c["uuid"] in in_run] or [
                     c for c in candidates if c.get("parentUuid") in member_ids
                 ]
-                if chosen:
-                    emit(chosen[-1])
-        for entry in run:
-            emit(entry)
-        start = end
-    return out
+                if picked:
+                    chosen.append(picked[-1])
+        return chosen
 
 
 def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
