@@ -124,6 +124,11 @@ class AgentOptions:
     stream_idle_timeout: float = 60.0
     request_timeout: float | None = 600.0
     run_timeout: float | None = None
+    # tether's own: long sessions (README, "Long sessions")
+    context_window: int | None = None
+    """The context window compaction counts against, in tokens (None: the model's, from tether's table)."""
+    compact_model: str | Model | None = None
+    """The model that writes compaction summaries (None: the session's own)."""
 
 
 ClaudeAgentOptions = AgentOptions

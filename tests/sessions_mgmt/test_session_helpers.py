@@ -524,6 +524,34 @@ def sdk_entries(session_id: str, cwd: Path, prompt: str, answer: str) -> list[di
     return [asked, said]
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_lookup_takes_the_current_projects_session_then_the_newest(
+    kind: str, project: Path, other_project: Path, tmp_path: Path
+) -> None:
+    """The same id in two projects: `directory`'s project wins, else the newest of any project."""
+    store: Any
+    if kind == "memory":
+        store = MemoryStore()
+    else:
+        store = pytest.importorskip("tether.sessions.sqlite").SQLiteStore(tmp_path / "twice.db")
+    session_id = str(uuid_module.uuid4())
+    for directory, prompt in ((project, "asked in A"), (other_project, "asked in B")):  # B is written last
+        key = SessionKey(project_key=project_key_for_directory(directory), session_id=session_id)
+        anyio.run(store.append, key, sdk_entries(session_id, directory, prompt, "ok"))
+    third = tmp_path / "third"
+    third.mkdir()
+
+    here = get_session_info(session_id, directory=project, store=store)
+    assert here is not None and (here.first_prompt, here.project_key) == (
+        "asked in A",
+        project_key_for_directory(project),
+    )
+    newest = get_session_info(session_id, directory=third, store=store)
+    assert newest is not None and newest.first_prompt == "asked in B"
+    messages = get_session_messages(session_id, project, store=store)
+    assert [m.message["content"] for m in messages] == ["asked in A", [{"type": "text", "text": "ok"}]]
+
+
 async def test_the_helpers_read_and_write_the_sdks_own_store(project: Path) -> None:
     """Interop: a store written by the Claude SDK's `InMemorySessionStore` (its summaries folded
     by the SDK) is read and changed by tether's helpers, and the SDK reads tether's changes."""

@@ -153,7 +153,10 @@ class Agent:
         self.settings = _model_settings(options, env)
         check_settings(self._model, self.settings)  # an option the model cannot honour fails before any write
         self._env = env
-        self.compactor = Compactor(self._compaction_policy(self._model))  # a bad setting fails before any write
+        self.compactor = Compactor(  # a bad setting fails before any write
+            self._compaction_policy(self._model),
+            None if options.compact_model is None else resolve_model(options.compact_model, env=env),
+        )
         store = open_store(options.session_store, env=env, shared=True)
         self._owns_store = opened_for_caller(store, options.session_store)
         self._store = store
@@ -228,7 +231,13 @@ class Agent:
         self.compactor.meter.reset()  # another model counts tokens its own way
 
     def _compaction_policy(self, model: Model) -> CompactionPolicy:
-        return CompactionPolicy.for_model(limits_for(model.model_name, self.settings.betas), self._env)
+        limits = limits_for(model.model_name, self.settings.betas)
+        window = self.options.context_window
+        if window is not None:
+            if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+                raise ConfigurationError(f"context_window must be a positive number of tokens, not {window!r}")
+            limits = dataclasses.replace(limits, context_window=window)
+        return CompactionPolicy.for_model(limits, self._env)
 
     async def close(self) -> None:
         """Release tools, connections and the store (if the agent opened it)."""

@@ -36,6 +36,7 @@ from tether.messages import (
 )
 from tether.options import AgentOptions
 from tether.query import AgentClient
+from tether.sessions.capabilities import store_access
 from tether.sessions.helpers import fork_session_async, get_session_info_async, list_sessions_async
 from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store
@@ -318,6 +319,5 @@ def run_chat(options: AgentOptions, store_spec: StoreSpec, *, resuming: bool) ->
                     _call(portal, chat, chat.ask, line)
         finally:
             portal.call(chat.close)
-            close = getattr(store, "close", None)
-            if close is not None and store is not store_spec:
-                portal.call(close)
+            if store is not store_spec:
+                portal.call(store_access(store).close)

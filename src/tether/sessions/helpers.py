@@ -30,8 +30,9 @@ infos = await list_sessions_async(limit=10)       # tether's async form
 `store=` is a store object, a store URL, or None for the default store (`$TETHER_STORE_URL`,
 else the SQLite file under `$TETHER_HOME`). A store opened from a URL or the default is closed
 again before the helper returns. `directory` limits listings to that project; lookups by id
-find a session in any project when the store can `find`, and use `directory` only for stores
-that cannot.
+take the session of `directory`'s project (default: the current directory) when it holds one,
+else the most recently updated one of any project (stores without `find` are looked at in that
+project only). Stores are reached through `tether.sessions.capabilities.store_access`.
 
 Unknown ids, as in the SDK: `get_session_info` returns None, `get_session_messages`,
 `list_subagents` and `get_subagent_messages` return `[]`, and the mutations raise
@@ -57,11 +58,11 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import anyio
 
 from tether.errors import ConfigurationError, InvalidSessionIdError, SessionFileNotFoundError, SessionNotFoundError
+from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import (
     SessionKey,
-    SessionListSubkeysKey,
     SessionStore,
     SessionStoreEntry,
     SessionSummaryEntry,
@@ -240,16 +241,15 @@ def _or_empty(async_function: Callable[_P, Awaitable[list[_T]]]) -> Callable[_P,
 
 
 @asynccontextmanager
-async def _opened(store: StoreSpec) -> AsyncIterator[SessionStore]:
+async def _opened(store: StoreSpec) -> AsyncIterator[StoreAccess]:
     """The store for `store`, closed afterwards if it was opened here (a shared SQLite store stays open)."""
     resolved = open_store(store, shared=True)
+    access = store_access(resolved)
     try:
-        yield resolved
+        yield access
     finally:
         if opened_for_caller(resolved, store):
-            close = getattr(resolved, "close", None)
-            if close is not None:
-                await close()
+            await access.close()
 
 
 def _check_page(limit: int | None, offset: int) -> None:
@@ -263,21 +263,18 @@ def _page(items: list[_T], limit: int | None, offset: int) -> list[_T]:
     return items[offset:] if limit is None else items[offset : offset + limit]
 
 
-async def locate_session(store: SessionStore, session_id: str, directory: Directory = None) -> StoredSession:
-    """Where `session_id` lives and its summary; raises `SessionFileNotFoundError` if nowhere."""
-    session_id = validate_session_id(session_id)
-    find = getattr(store, "find", None)
-    if find is not None:
-        found: StoredSession | None = await find(session_id)
-        if found is None:
-            raise SessionFileNotFoundError(session_id)
-        return found
-    key = SessionKey(project_key=project_key_for_directory(directory), session_id=session_id)
-    entries = await store.load(key)
-    if entries is None:
-        raise SessionFileNotFoundError(session_id, f"looked in the project of {str(directory or os.getcwd())!r}")
-    leaf = next((e["uuid"] for e in reversed(entries) if e.get("uuid") and not e.get("isSidechain")), None)
-    return StoredSession(key=key, leaf=leaf, mtime=0, summary=fold_summary(None, entries))
+async def locate_session(
+    store: SessionStore | StoreAccess, session_id: str, directory: Directory = None
+) -> StoredSession:
+    """Where `session_id` lives and its summary: the project of `directory` (default: the current
+    directory) if it holds one, else the newest match of any project (a store without `find` is
+    looked at in that project only). Raises `SessionFileNotFoundError` if nowhere."""
+    access = store_access(store)
+    try:
+        return await access.locate(session_id, project_key_for_directory(directory))
+    except SessionNotFoundError as error:
+        where = "" if access.can("find") else f"looked in the project of {str(directory or os.getcwd())!r}"
+        raise SessionFileNotFoundError(error.session_id, where) from None
 
 
 def _epoch_ms(value: Any) -> int | None:
@@ -358,51 +355,22 @@ async def _project_keys(directory: Directory, include_worktrees: bool) -> list[s
 
 
 def _newest_first(infos: Iterable[SessionInfo]) -> list[SessionInfo]:
-    unique = {info.session_id: info for info in infos}
+    unique = {(info.project_key, info.session_id): info for info in infos}
     return sorted(unique.values(), key=lambda info: (info.last_modified, info.session_id), reverse=True)
 
 
-async def _list_paged(list_page: Any, project_key: str | None, wanted: int | None) -> list[SessionInfo]:
-    """Up to `wanted` sessions through a store's `list_page`, page after page."""
+async def _list_project(access: StoreAccess, project_key: str | None, wanted: int | None) -> list[SessionInfo]:
+    """Up to `wanted` sessions of a project (all projects when None), newest first, page after page."""
     infos: list[SessionInfo] = []
     cursor: str | None = None
     while wanted is None or len(infos) < wanted:
         size = _PAGE if wanted is None else min(_PAGE, wanted - len(infos))
-        page = await list_page(project_key, limit=max(size, 1), cursor=cursor)
+        page = await access.list_page(project_key, limit=max(size, 1), cursor=cursor)
         infos.extend(_info_of_entry(item, project_key) for item in page.items)
         cursor = page.next_cursor
         if cursor is None:
             break
     return infos
-
-
-async def _summaries(store: SessionStore, project_key: str) -> list[SessionSummaryEntry]:
-    """The project's summaries: kept by the store, else folded from each listed session's entries."""
-    summaries = getattr(store, "list_session_summaries", None)
-    if summaries is not None:
-        return list(await summaries(project_key))
-    list_sessions = getattr(store, "list_sessions", None)
-    if list_sessions is None:
-        raise ConfigurationError(
-            f"{type(store).__name__} cannot list sessions (it has neither list_session_summaries nor list_sessions)"
-        )
-    items: list[SessionSummaryEntry] = []
-    for listed in await list_sessions(project_key):
-        entries = await store.load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
-        if entries:
-            data = fold_summary(None, entries)
-            items.append(SessionSummaryEntry(session_id=listed["session_id"], mtime=listed["mtime"], data=data))
-    return items
-
-
-async def _list_project(store: SessionStore, project_key: str | None, wanted: int | None) -> list[SessionInfo]:
-    """Up to `wanted` sessions of a project (all projects when None), newest first."""
-    list_page = getattr(store, "list_page", None)
-    if list_page is not None:
-        return await _list_paged(list_page, project_key, wanted)
-    if project_key is None:
-        raise ConfigurationError(f"{type(store).__name__} cannot list the sessions of every project; pass directory=")
-    return _newest_first(_info_of_entry(item, project_key) for item in await _summaries(store, project_key))
 
 
 async def list_sessions_async(
@@ -504,16 +472,9 @@ def _agent_ids(subpaths: Iterable[str]) -> list[str]:
     return list(ids)
 
 
-def _subkey_lister(store: SessionStore) -> Callable[[SessionListSubkeysKey], Awaitable[list[str]]]:
-    list_subkeys: Callable[[SessionListSubkeysKey], Awaitable[list[str]]] | None = getattr(store, "list_subkeys", None)
-    if list_subkeys is None:
-        raise ConfigurationError(f"{type(store).__name__} cannot list sub-transcripts (it has no list_subkeys)")
-    return list_subkeys
-
-
-async def _subkeys(store: SessionStore, key: SessionKey) -> list[str]:
-    main = SessionListSubkeysKey(project_key=key["project_key"], session_id=key["session_id"])
-    return list(await _subkey_lister(store)(main))
+def _check_subkeys(access: StoreAccess) -> None:
+    if not access.can("list_subkeys"):
+        raise ConfigurationError(f"{access.name} cannot list sub-transcripts (it has no list_subkeys)")
 
 
 async def list_subagents_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> list[str]:
@@ -522,19 +483,19 @@ async def list_subagents_async(session_id: str, directory: Directory = None, *, 
     The store must be able to list subkeys (`ConfigurationError` otherwise, whatever the id).
     """
     async with _opened(store) as opened:
-        _subkey_lister(opened)
+        _check_subkeys(opened)
         found = await locate_session(opened, session_id, directory)
-        return _agent_ids(await _subkeys(opened, found.key))
+        return _agent_ids(await opened.list_subkeys(found.key))
 
 
-async def _subagent_key(store: SessionStore, key: SessionKey, agent_id: str) -> SessionKey | None:
+async def _subagent_key(access: StoreAccess, key: SessionKey, agent_id: str) -> SessionKey | None:
     """The key of the subagent's transcript (found among the subkeys when the store lists them)."""
     if not agent_id:
         return None
     subpath: str | None = f"subagents/agent-{agent_id}"
-    if getattr(store, "list_subkeys", None) is not None:
+    if access.can("list_subkeys"):
         wanted = f"agent-{agent_id}"
-        subkeys = await _subkeys(store, key)
+        subkeys = await access.list_subkeys(key)
         subpath = next((s for s in subkeys if s.startswith("subagents/") and s.rsplit("/", 1)[-1] == wanted), None)
     if subpath is None:
         return None
@@ -612,10 +573,7 @@ async def delete_session_async(session_id: str, directory: Directory = None, *, 
     """Delete the session and its sub-transcripts. Its forks keep their whole history."""
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        delete = getattr(opened, "delete", None)
-        if delete is None:
-            raise ConfigurationError(f"{type(opened).__name__} cannot delete sessions")
-        await delete(found.key)
+        await opened.delete(found.key)
 
 
 async def fork_session_async(
@@ -638,14 +596,7 @@ async def fork_session_async(
         found = await locate_session(opened, session_id, directory)
         source = found.key
         key = SessionKey(project_key=source["project_key"], session_id=new_id)
-        fork = getattr(opened, "fork", None)
-        if fork is not None:
-            await fork(source, key, up_to_message_id)
-        else:
-            from tether.sessions.jsonl import copy_for_fork
-
-            entries = await opened.load(source) or []
-            await opened.append(key, copy_for_fork(entries, source["session_id"], new_id, up_to_message_id))
+        await opened.fork(source, key, up_to_message_id)
         base = found.summary.get("title") or found.summary.get("first_prompt") or f"session {source['session_id'][:8]}"
         name = title.strip() if title and title.strip() else f"{base} (fork)"
         await opened.append(key, [make_meta_entry("custom-title", session_id=new_id, customTitle=name)])
@@ -723,7 +674,7 @@ async def delete_session_via_store(session_store: SessionStore, session_id: str,
     """`delete_session` on `session_store`. As in the SDK, deleting an unknown session does
     nothing, nor does deleting from a store without `delete` (an append-only store)."""
     validate_session_id(session_id)
-    if getattr(session_store, "delete", None) is None:
+    if not store_access(session_store).can("delete"):
         return
     try:
         await delete_session_async(session_id, directory, store=session_store)
@@ -769,7 +720,7 @@ async def import_session_to_store(
     await _append_batches(store, found.key, await source.load(found.key) or [], size)
     if not include_subagents:
         return
-    for subpath in await _subkeys(source, found.key):
+    for subpath in await store_access(source).list_subkeys(found.key):
         sub = SessionKey(project_key=found.key["project_key"], session_id=found.key["session_id"], subpath=subpath)
         await _append_batches(store, sub, await source.load(sub) or [], size)
 
