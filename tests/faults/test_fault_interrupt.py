@@ -9,13 +9,19 @@ import pytest
 from tests.fakes.faults import Events, FaultyAnthropicServer, Hang, anthropic_events
 from tests.faults.conftest import claude, history, options
 
-from tether import AgentClient, Message, ResultMessage
+from tether import AgentClient, Message, ResultMessage, StreamEvent
 
 pytestmark = pytest.mark.anyio
 
 
 async def wait_for_requests(server: FaultyAnthropicServer, count: int) -> None:
     while len(server.requests) < count:
+        await anyio.sleep(0.01)
+
+
+async def wait_for_text(seen: list[Message]) -> None:
+    """Until the client has received some of the reply's text (the cut comes mid-stream)."""
+    while not any(isinstance(m, StreamEvent) and m.event.get("type") == "content_block_delta" for m in seen):
         await anyio.sleep(0.01)
 
 
@@ -37,7 +43,9 @@ async def test_interrupt_ends_a_hung_model_call_and_the_client_goes_on(
     project: Path, fault: object, sent: list[tuple[str, str]]
 ) -> None:
     with FaultyAnthropicServer([fault, "Here now."]) as server:
-        agent_options = options(claude(server), project, stream_idle_timeout=60)  # only the interrupt ends it
+        agent_options = options(  # only the interrupt ends it
+            claude(server), project, stream_idle_timeout=60, include_partial_messages=True
+        )
         async with AgentClient(agent_options) as client:
             await client.query("Hello?")
             seen: list[Message] = []
@@ -49,6 +57,8 @@ async def test_interrupt_ends_a_hung_model_call_and_the_client_goes_on(
 
                 group.start_soon(read)
                 await wait_for_requests(server, 1)
+                if any(role == "assistant" for role, _ in sent):
+                    await wait_for_text(seen)
                 await client.interrupt()
             await client.query("Still there?")
             answer = [m async for m in client.receive_response()]
