@@ -33,7 +33,6 @@ import anyio.lowlevel
 from tether._version import __version__
 from tether.agent.compaction import estimate_tokens
 from tether.agent.loop import Agent
-from tether.agent.prompts import system_prompt_text
 from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOptionError
 from tether.messages import Message, ResultMessage
 from tether.models import resolve_model
@@ -478,8 +477,8 @@ def _context_usage(agent: Agent) -> ContextUsageResponse:
     provider counted in its latest response (since the last compaction), less the system prompt
     and tools. A model whose window tether does not know reports `maxTokens` 0.
     """
-    session, options = agent.session, agent.options
-    system = estimate_tokens(system_prompt_text(options.system_prompt, cwd=session.cwd) or "")
+    session = agent.session
+    system = estimate_tokens(agent.system_prompt)
     schemas = {name: estimate_tokens([tool.description, tool.input_schema]) for name, tool in agent.tools.items()}
     mcp = {name: count for name, count in schemas.items() if name.startswith("mcp__")}
     builtin = sum(schemas.values()) - sum(mcp.values())

@@ -46,8 +46,7 @@ from typing import Any
 from tether.agent.hooks import HookRunner
 from tether.errors import ConfigurationError, ModelError
 from tether.messages import Message, SystemMessage, UserMessage
-from tether.models._common import closing
-from tether.models.base import Model, ModelRequest, ModelResponse, ModelSettings, ToolSpec
+from tether.models.base import USAGE_KEYS, Model, ModelRequest, ModelResponse, ModelSettings, ToolSpec
 from tether.models.limits import ModelLimits
 from tether.sessions.entries import chain_to_api_messages, make_compact_boundary, make_entry, new_uuid
 from tether.sessions.session import Session
@@ -226,8 +225,7 @@ def _overhead(system: str | None, tools: list[ToolSpec]) -> int:
 
 def context_tokens(usage: Mapping[str, Any]) -> int:
     """The tokens a response's usage says the context held after it (input, cache and output)."""
-    keys = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
-    return sum(value for key in keys if isinstance(value := usage.get(key), int) and not isinstance(value, bool))
+    return sum(value for key in USAGE_KEYS if isinstance(value := usage.get(key), int) and not isinstance(value, bool))
 
 
 class ContextMeter:
@@ -470,13 +468,13 @@ class CompactJob:
     hooks: HookRunner
     trigger: str
     """`auto` (the threshold, or "prompt too long") or `manual` (`/compact`)."""
+    call: Callable[[Model, ModelRequest], Awaitable[ModelResponse]]
+    """How a summary call is made (the agent holds it to its timeouts, see `guarded_stream`)."""
     instructions: str | None = None
     pre_tokens: int = 0
     """The tokens of the context before (as the meter counts them)."""
     system: str | None = None
     tools: list[ToolSpec] = field(default_factory=list)
-    call: Callable[[Model, ModelRequest], Awaitable[ModelResponse]] | None = None
-    """How a summary call is made (the agent holds it to its timeouts); None: the model's stream as is."""
     done: bool = False
     """True once the compaction is stored."""
     problem: str | None = None
@@ -609,7 +607,7 @@ class Compactor:
             )
             started = time.monotonic()
             try:
-                response = await (job.call or _complete)(model, request)
+                response = await job.call(model, request)
             finally:
                 job.api_seconds += time.monotonic() - started
             job.responses.append(response)
@@ -618,19 +616,6 @@ class Compactor:
                 raise ModelError(f"the model {model.model_name!r} answered the request for a summary with no text")
         assert summary is not None
         return summary
-
-
-async def _complete(model: Model, request: ModelRequest) -> ModelResponse:
-    """The response of one model call (its stream consumed)."""
-    response: ModelResponse | None = None
-    stream = model.stream(request)
-    async with closing(stream):
-        async for event in stream:
-            if isinstance(event, ModelResponse):
-                response = event
-    if response is None:
-        raise ModelError(f"the model {model.model_name!r} ended its stream without a response")
-    return response
 
 
 def continuation(summary: str, transcript_path: str) -> str:

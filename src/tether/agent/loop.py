@@ -128,6 +128,11 @@ class Agent:
         return self._tools
 
     @property
+    def system_prompt(self) -> str:
+        """The system prompt the session sends (after `open()`)."""
+        return self._system_prompt
+
+    @property
     def mcp_status(self) -> list[dict[str, Any]]:
         """`[{"name", "status"}]` of the MCP servers, as the `init` message lists them."""
         return self._mcp_status
@@ -455,8 +460,9 @@ class _Turn:
         compactor = self.agent.compactor
         request = self._request()
         estimate = request_tokens(request)
-        if compactor.due(compactor.meter.tokens(estimate)):
-            async for message in self._compact("auto", None, compactor.meter.tokens(estimate)):
+        tokens = compactor.meter.tokens(estimate)
+        if compactor.due(tokens):
+            async for message in self._compact("auto", None, request, tokens):
                 yield message
             request = self._request()
             estimate = request_tokens(request)
@@ -468,7 +474,7 @@ class _Turn:
             if self.partial or not compactor.recovers(error, estimate):
                 raise
             too_long = error
-        async for message in self._compact("auto", None, compactor.meter.tokens(estimate)):
+        async for message in self._compact("auto", None, request, compactor.meter.tokens(estimate)):
             yield message
         if self.compaction is None or not self.compaction.done:
             raise too_long
@@ -476,9 +482,12 @@ class _Turn:
         async for event in self._stream_model(request, request_tokens(request)):
             yield event
 
-    async def _compact(self, trigger: str, instructions: str | None, tokens: int) -> AsyncIterator[Message]:
-        """Compact the session (see `Compactor.run`); the summary calls count as the run's."""
-        agent, request = self.agent, self._request()
+    async def _compact(
+        self, trigger: str, instructions: str | None, request: ModelRequest, tokens: int
+    ) -> AsyncIterator[Message]:
+        """Compact the session (see `Compactor.run`) before `request` (of `tokens` tokens); the summary
+        calls count as the run's."""
+        agent = self.agent
         job = CompactJob(
             session=self.session,
             model=agent.model,
@@ -502,8 +511,9 @@ class _Turn:
 
     async def _compact_now(self, instructions: str) -> AsyncIterator[Message]:
         """`/compact [instructions]`: compact at once; the `ResultMessage` says whether it did."""
-        tokens = self.agent.compactor.meter.tokens(request_tokens(self._request()))
-        async for message in self._compact("manual", instructions or None, tokens):
+        request = self._request()
+        tokens = self.agent.compactor.meter.tokens(request_tokens(request))
+        async for message in self._compact("manual", instructions or None, request, tokens):
             yield message
         job = self.compaction
         if job is not None and job.done:

@@ -31,7 +31,6 @@ __all__ = [
     "resolve_system_prompt",
     "session_system_prompt",
     "system_prompt_record",
-    "system_prompt_text",
 ]
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -88,13 +87,6 @@ def resolve_system_prompt(
         return ResolvedSystemPrompt(_read_prompt_file(system_prompt["path"], cwd))
     append = system_prompt.get("append")
     return ResolvedSystemPrompt(f"{CODING_AGENT_PROMPT}\n\n{append}" if append else CODING_AGENT_PROMPT, snapshot)
-
-
-def system_prompt_text(
-    system_prompt: str | Mapping[str, Any] | None, *, cwd: str | os.PathLike[str] | None = None
-) -> str:
-    """The text to send for `system_prompt` (see `resolve_system_prompt`)."""
-    return resolve_system_prompt(system_prompt, cwd=cwd).text
 
 
 def system_prompt_record(resolved: ResolvedSystemPrompt) -> dict[str, dict[str, Any]]:

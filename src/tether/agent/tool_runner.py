@@ -56,8 +56,8 @@ from tether.errors import ConfigurationError
 from tether.messages import DeferredToolUse, HookEventMessage, ResultMessage
 from tether.options import AgentOptions
 from tether.sessions.entries import make_meta_entry, new_uuid
-from tether.sessions.jsonl import JsonlStore
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.tools.base import Tool, ToolContext, ToolResult
 from tether.tools.mcp import McpServers
 from tether.tools.registry import builtin_tools

@@ -36,6 +36,7 @@ from tether.sessions.helpers import (
     list_sessions_async,
     locate_session,
     rename_session_async,
+    session_info_from_summary,
     tag_session_async,
 )
 
@@ -127,9 +128,10 @@ def show_command(
     async def body() -> tuple[SessionInfo, list[SessionMessage], list[tuple[int, dict[str, Any]]]]:
         async with store_from(_spec(ctx, store)) as opened:
             session_id = await resolve_session_id(opened, session)
-            info = await get_session_info_async(session_id, store=opened)
             found = await locate_session(opened, session_id)
-            entries = await store_access(opened).load(found.key) or []
+            key = found.key
+            info = session_info_from_summary(key["session_id"], found.mtime, found.summary, key["project_key"])
+            entries = await store_access(opened).load(key) or []
         chain = full_chain(entries) if expand else active_chain(entries)
         return info, *_transcript(chain, session_id, limit, offset)
 

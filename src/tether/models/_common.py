@@ -66,6 +66,7 @@ __all__ = [
     "retry_after_seconds",
     "retrying_stream",
     "status_failure",
+    "stream_object",
 ]
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
@@ -115,14 +116,21 @@ def _index(event: Mapping[str, Any]) -> int:
     return index
 
 
-def _mapping(event: Mapping[str, Any], key: str, *, required: bool = False) -> Mapping[str, Any]:
-    value = event.get(key)
+def stream_object(value: Any, what: str, *, required: bool = False) -> Mapping[str, Any]:
+    """`value` if it is a JSON object (None reads as an empty one unless `required`); else
+    `MalformedStreamError` saying `the WHAT is ...`."""
+    if isinstance(value, Mapping):
+        return value
     if value is None and not required:
         return {}
-    if not isinstance(value, Mapping):
-        what = f"the {key} of a {event.get('type')} event"
-        raise MalformedStreamError(f"{what} is {json_type_name(value)}, not an object")
-    return value
+    raise MalformedStreamError(f"the {what} is {json_type_name(value)}, not an object")
+
+
+def _mapping(event: Mapping[str, Any], key: str, *, required: bool = False) -> Mapping[str, Any]:
+    value = event.get(key)
+    if isinstance(value, Mapping):  # the common case: no message to build
+        return value
+    return stream_object(value, f"{key} of a {event.get('type')} event", required=required)
 
 
 def _text(where: Mapping[str, Any], key: str, what: str, *, optional: bool = False) -> str | None:
@@ -489,7 +497,7 @@ def http_error_message(
 ) -> str:
     """A full-sentence message for an HTTP error status of a provider."""
     said = f": {detail}" if detail else ""
-    after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
+    after = _after(retries)
     if status == 401:
         return (
             f"{provider} rejected the credentials (HTTP 401{said}): the API key is wrong, expired or missing; "
@@ -709,7 +717,10 @@ def describe(error: BaseException) -> str:
 
 def after_retries(attempts: Attempts) -> str:
     """` after N retries` (or ` after 1 retry`) when the call was retried, else nothing."""
-    retries = attempts.retries
+    return _after(attempts.retries)
+
+
+def _after(retries: int) -> str:
     return f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
 
 

@@ -49,6 +49,7 @@ from tether.models._common import (
     http_timeout,
     shared_ssl_context,
     status_failure,
+    stream_object,
 )
 from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest, ToolSpec
 from tether.models.pricing import ModelPrice
@@ -309,7 +310,7 @@ class ChunkTranslator:
         for choice in _objects(chunk.get("choices"), "choices"):
             if choice.get("index", 0) != 0:
                 continue
-            delta = _object(choice.get("delta"), "delta of a choice")
+            delta = stream_object(choice.get("delta"), "delta of a choice")
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
                 events += self._ensure_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
@@ -367,7 +368,7 @@ class ChunkTranslator:
         position = call.get("index") or 0
         if isinstance(position, bool) or not isinstance(position, int):
             raise MalformedStreamError(f"a tool call has index {position!r}, not a whole number")
-        function = _object(call.get("function"), "function of a tool call")
+        function = stream_object(call.get("function"), "function of a tool call")
         events: list[dict[str, Any]] = []
         if position not in self._tools:
             call_id = str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")
@@ -382,22 +383,13 @@ class ChunkTranslator:
         return events
 
 
-def _object(value: Any, what: str) -> Mapping[str, Any]:
-    """`value` if it is a JSON object (None reads as an empty one); else `MalformedStreamError`."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MalformedStreamError(f"the {what} is {json_type_name(value)}, not an object")
-    return value
-
-
 def _objects(value: Any, what: str) -> list[Mapping[str, Any]]:
     """`value` if it is a list of JSON objects (None reads as an empty one); else `MalformedStreamError`."""
     if value is None:
         return []
     if not isinstance(value, list):
         raise MalformedStreamError(f"the {what} of a chunk is {json_type_name(value)}, not a list")
-    return [_object(item, f"item of {what}") for item in value]
+    return [stream_object(item, f"item of {what}") for item in value]
 
 
 # -- the model ------------------------------------------------------------------------------------

@@ -52,7 +52,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import anyio
@@ -68,7 +67,7 @@ from tether.sessions.store import (
     SessionSummaryEntry,
     StoredSession,
 )
-from tether.sessions.summary import fold_summary
+from tether.sessions.summary import epoch_ms, fold_summary
 from tether.sessions.urls import open_store, opened_for_caller
 
 __all__ = [
@@ -281,10 +280,7 @@ def _epoch_ms(value: Any) -> int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, str) and value:
-        try:
-            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
-        except ValueError:
-            return None
+        return epoch_ms(value)
     return None
 
 
@@ -712,7 +708,7 @@ async def import_session_to_store(
     from the same directory. Raises `SessionFileNotFoundError` when there is no such transcript.
     (`import_claude_code_sessions` imports many sessions at once.)
     """
-    from tether.sessions.jsonl import JsonlStore
+    from tether.sessions.stores.jsonl import JsonlStore
 
     source = JsonlStore(os.environ.get("CLAUDE_CONFIG_DIR") or "~/.claude")
     found = await locate_session(source, session_id, directory)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-__all__ = ["add_sdk_keys", "first_prompt_of", "fold_summary", "fork_summary", "sdk_summary_data"]
+__all__ = ["add_sdk_keys", "epoch_ms", "first_prompt_of", "fold_summary", "fork_summary", "sdk_summary_data"]
 
 _PROMPT_LIMIT = 200
 
@@ -141,13 +141,13 @@ def add_sdk_keys(data: dict[str, Any]) -> dict[str, Any]:
         data["first_prompt_locked"] = True
     created = data.get("created_at")
     if isinstance(created, str):
-        data["created_at"] = _epoch_ms(created)
+        data["created_at"] = epoch_ms(created)
     data.setdefault("is_sidechain", False)
     return data
 
 
 @functools.lru_cache(maxsize=4096)
-def _epoch_ms(timestamp: str) -> int | None:
+def epoch_ms(timestamp: str) -> int | None:
     """An ISO timestamp in epoch milliseconds (remembered: listings read the same ones again)."""
     try:
         return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)

@@ -51,6 +51,7 @@ __all__ = [
     "plan_append",
     "quote_part",
     "redact_url",
+    "row_summary",
     "shortcut_parent",
     "to_json",
     "uuid_hash",
@@ -343,7 +344,7 @@ class RowListing:
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
-        return [_row_summary(r, sdk=True) for r in rows]
+        return [row_summary(r, sdk=True) for r in rows]
 
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
@@ -354,11 +355,12 @@ class RowListing:
         rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
         page = rows[:limit]
         next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
-        return SessionPage(items=[_row_summary(r) for r in page], next_cursor=next_cursor)
+        return SessionPage(items=[row_summary(r) for r in page], next_cursor=next_cursor)
 
 
-def _row_summary(row: Sequence[Any], *, sdk: bool = False) -> SessionSummaryEntry:
+def row_summary(row: Sequence[Any], *, sdk: bool = False) -> SessionSummaryEntry:
+    """A listing row `(session_id, mtime, summary JSON, project_key, ...)` as a summary entry (SDK keys if `sdk`)."""
     data = json.loads(row[2])
     return SessionSummaryEntry(
-        session_id=row[0], mtime=row[1], data=add_sdk_keys(data) if sdk else data, project_key=row[3]
+        session_id=row[0], mtime=int(row[1]), data=add_sdk_keys(data) if sdk else data, project_key=row[3]
     )

@@ -40,15 +40,6 @@ class _Record:
     summary: dict[str, Any] = field(default_factory=lambda: {"message_count": 0})
     mtime: int = 0
 
-    sdk: tuple[dict[str, Any], dict[str, Any]] | None = field(default=None, repr=False)
-    """`(summary, its sdk_summary_data)`, remembered until an append replaces the summary."""
-
-    def sdk_summary(self) -> dict[str, Any]:
-        """`sdk_summary_data` of the summary."""
-        if self.sdk is None or self.sdk[0] is not self.summary:
-            self.sdk = (self.summary, sdk_summary_data(self.summary))
-        return dict(self.sdk[1])
-
     def view(self) -> list[tuple[str | None, str]]:
         prefix = self.parent.view()[: self.parent_length] if self.parent else []
         return prefix + self.entries
@@ -255,7 +246,7 @@ _position: Callable[[_Record], tuple[int, str, str]] = operator.attrgetter("mtim
 
 
 def _summary_entry(record: _Record, *, sdk: bool = False) -> SessionSummaryEntry:
-    data = record.sdk_summary() if sdk else dict(record.summary)
+    data = sdk_summary_data(record.summary) if sdk else dict(record.summary)
     return SessionSummaryEntry(
         session_id=record.session_id, mtime=record.mtime, data=data, project_key=record.project_key
     )

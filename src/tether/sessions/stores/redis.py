@@ -57,10 +57,11 @@ from tether.sessions.stores._core import (
     plan_append,
     quote_part,
     redact_url,
+    row_summary,
     shortcut_parent,
     to_json,
 )
-from tether.sessions.summary import add_sdk_keys, fork_summary
+from tether.sessions.summary import fork_summary
 
 __all__ = ["SCHEMA_VERSION", "RedisStore", "from_url"]
 
@@ -585,7 +586,7 @@ class RedisStore:
         """Every session's summary in the project, newest first."""
         scripts = await self._scripts()
         rows = json.loads(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "1"]))
-        return [_summary_entry(r, sdk=True) for r in rows]
+        return [row_summary(r, sdk=True) for r in rows]
 
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
@@ -599,7 +600,7 @@ class RedisStore:
         )
         page = rows[:limit]
         next_cursor = encode_cursor(int(page[-1][1])) if len(rows) > limit else None
-        return SessionPage(items=[_summary_entry(r) for r in page], next_cursor=next_cursor)
+        return SessionPage(items=[row_summary(r) for r in page], next_cursor=next_cursor)
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths stored under a session."""
@@ -621,13 +622,6 @@ class RedisStore:
         if shared.owns_client and shared.client is not None:
             client, shared.client, shared.scripts = shared.client, None, None
             await client.aclose()
-
-
-def _summary_entry(row: list[Any], *, sdk: bool = False) -> SessionSummaryEntry:
-    data = json.loads(row[2])
-    return SessionSummaryEntry(
-        session_id=row[0], mtime=int(row[1]), data=add_sdk_keys(data) if sdk else data, project_key=row[3]
-    )
 
 
 def _locate(chain: list[Node], records: list[Any], session_id: str, at_uuid: str) -> tuple[int, int]:
