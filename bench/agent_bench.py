@@ -72,6 +72,7 @@ def _cold_starts(config: Config, system: str, python: Path, project: Path, env: 
     return {
         "import": summary([run["import"] for run in runs]),
         "first_message": summary([run["first_message"] for run in runs]),
+        "end": summary([run["end"] for run in runs]),
     }
 
 

@@ -5,6 +5,9 @@
 
 What a short-lived program (a script, a CLI command, a serverless call) pays once. The SDK is
 imported inside the timed section, so this module imports only the standard library at the top.
+Three figures from the start of the import: `import` (the SDK and its options class), `first_message`
+(the first message of the first `query()`: the init message) and `end` (its last message, after
+the model's reply), which includes whatever the SDK imports only when it first calls the model.
 """
 
 from __future__ import annotations

@@ -132,6 +132,8 @@ def agent_cell(results: dict[str, Any], system: str, figure: str) -> Cell:
         return Cell(_dig(result, figure, "median"))
     if figure == "cold_first_message":
         return Cell(_dig(result, "cold", "first_message", "median"))
+    if figure == "cold_end":
+        return Cell(_dig(result, "cold", "end", "median"))
     if figure == "resume_200":
         found = _dig(result, "resume", "200")
         if found is None:
@@ -338,6 +340,7 @@ def agent_table(results: dict[str, Any], notes: Notes) -> list[str]:
             None,
             "s",
         ),
+        ("first `query()` of a fresh process, from the SDK's import to the end of its reply", "cold_end", None, "s"),
         ("resume of a 200-turn session, to the first model request", "resume_200", "resume_200", "s"),
         ("memory per live session", "memory", "memory", "bytes"),
         ("many sessions at once: wall time per session", "concurrent_wall", None, "s"),

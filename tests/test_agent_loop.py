@@ -258,7 +258,7 @@ async def test_a_model_error_ends_in_an_error_result_and_the_session_resumes(
     result = messages[-1]
     assert isinstance(result, ResultMessage)
     assert result.is_error and result.subtype == "error_during_execution"
-    assert result.api_error_status == 500 and "server exploded" in result.errors[0]
+    assert result.api_error_status == 500 and result.errors is not None and "server exploded" in result.errors[0]
 
     model = ScriptedModel(["back"])
     resumed = await run(

@@ -20,6 +20,7 @@ import tether.types
 from tether import (
     AgentOptions,
     AssistantMessage,
+    ContentBlock,
     ResultMessage,
     ServerToolResultBlock,
     ServerToolUseBlock,
@@ -38,8 +39,8 @@ TETHER_ONLY = set(
     AgentClient AgentOptions AsyncHookJSONOutput ConfigurationError CopyReport EntryNotFoundError
     HookEvent InvalidSessionIdError JsonlStore MemoryStore Model ModelError PermissionBehavior
     PostgresStore RedisStore SQLiteStore
-    PermissionRuleValue SessionConflictError SessionError SessionExistsError SessionFileNotFoundError
-    SessionInfo SessionNotFoundError SessionStartHookInput SyncHookJSONOutput TetherError Tool
+    PermissionRuleValue SessionBusyError SessionConflictError SessionError SessionExistsError SessionFileNotFoundError
+    SessionInfo SessionNotFoundError SessionStartHookInput StoreError SyncHookJSONOutput TetherError Tool
     ToolContext ToolError ToolResult UnsupportedOptionError copy_sessions delete_session_async
     export_session fork_session_async get_session_info_async get_session_messages_async
     get_subagent_messages_async list_subagents_async
@@ -96,7 +97,7 @@ def test_option_and_result_fields_match_the_claude_agent_sdk() -> None:
 
 
 def test_errors_form_one_tree() -> None:
-    for name in ("SessionNotFoundError", "SessionConflictError", "ModelError", "ToolError", "ConfigurationError"):
+    for name in ("SessionNotFoundError", "SessionConflictError", "SessionBusyError", "ModelError", "ToolError", "ConfigurationError"):
         assert issubclass(getattr(tether, name), tether.TetherError)
         assert issubclass(getattr(tether, name), tether.ClaudeSDKError)
     assert issubclass(tether.ConfigurationError, ValueError)
@@ -105,7 +106,7 @@ def test_errors_form_one_tree() -> None:
 # --- content blocks in their API form --------------------------------------------------------------
 
 SEARCH_RESULTS = [{"type": "web_search_result", "url": "https://example.com", "title": "Example"}]
-BLOCKS = [
+BLOCKS: list[ContentBlock] = [
     TextBlock("Looking it up."),
     ThinkingBlock("Search first.", signature="sig-1"),
     ServerToolUseBlock(id="srvtoolu_1", name="web_search", input={"query": "tether"}),

@@ -19,6 +19,7 @@ from tether import (
     ResultMessage,
     SessionConflictError,
     SessionExistsError,
+    SessionKey,
     SessionNotFoundError,
     SystemMessage,
     project_key_for_directory,
@@ -519,7 +520,7 @@ async def test_one_id_in_two_projects_is_two_sessions_and_resume_prefers_the_cur
     assert init_of(picked)["project_key"] == project_key_for_directory(project_b)
     assert texts(now_b.requests[0].messages)[0] == ("user", "in B")
 
-    key_b = {"project_key": project_key_for_directory(project_b), "session_id": shared_id}
+    key_b: SessionKey = {"project_key": project_key_for_directory(project_b), "session_id": shared_id}
     b_entries = await store.load(key_b)
     assert b_entries is not None and not any("in A" in json.dumps(e) for e in b_entries)
     with pytest.raises(SessionExistsError):

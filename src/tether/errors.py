@@ -14,9 +14,11 @@ ClaudeSDKError                    the root, as in the Claude Agent SDK: `except 
     │   ├── SessionNotFoundError      resume / fork / load of an id the store does not hold
     │   │   └── SessionFileNotFoundError  ... from a session helper; also a FileNotFoundError
     │   ├── SessionConflictError      another writer moved the session since it was read
+    │   ├── SessionBusyError          another process is running a turn on the session
     │   ├── SessionExistsError        a caller-chosen session id that is already taken
     │   ├── EntryNotFoundError        a message uuid (resume_session_at, fork point) not in the session
     │   └── InvalidSessionIdError     an id with path characters, control characters or garbage
+    ├── StoreError                    a session store's database or server failed, or its data is damaged
     ├── ModelError                    the provider failed (after retries); carries status and body
     └── ToolError                     a tool failed; inside the loop this becomes an is_error result
 ```
@@ -41,11 +43,13 @@ __all__ = [
     "ModelError",
     "ProcessError",
     "ResultError",
+    "SessionBusyError",
     "SessionConflictError",
     "SessionError",
     "SessionExistsError",
     "SessionFileNotFoundError",
     "SessionNotFoundError",
+    "StoreError",
     "TetherError",
     "ToolError",
     "UnsupportedOptionError",
@@ -169,6 +173,22 @@ class SessionConflictError(SessionError):
         )
 
 
+class SessionBusyError(SessionError):
+    """Another process is running a turn on the session (it holds the session's lease).
+
+    Nothing was written. Retry later, or wait for it with `AgentOptions(session_busy_timeout=...)`.
+    """
+
+    def __init__(self, session_id: str, holder: str, seconds_left: float) -> None:
+        self.session_id = session_id
+        self.holder = holder
+        self.seconds_left = seconds_left
+        super().__init__(
+            f"session {session_id!r} is busy: {holder} is running a turn on it (its lease lapses in "
+            f"{seconds_left:.0f} s unless renewed); nothing was written, retry later or set session_busy_timeout"
+        )
+
+
 class SessionExistsError(SessionError, ValueError):
     """A new session (or fork) was asked for with an id that is already in use."""
 
@@ -192,6 +212,21 @@ class InvalidSessionIdError(SessionError, ValueError):
     def __init__(self, session_id: object, reason: str) -> None:
         self.session_id = session_id
         super().__init__(f"invalid session id {session_id!r}: {reason}")
+
+
+class StoreError(TetherError):
+    """A session store failed: its database, file or server raised an error, or data it read is damaged.
+
+    `store` names the store (e.g. `SQLiteStore('/home/me/.tether/sessions.db')`), `operation` the
+    call that failed (`append`, `load`, `list_sessions`...), `reason` what went wrong; the driver's
+    exception, if any, is the `__cause__`.
+    """
+
+    def __init__(self, store: str, operation: str, reason: str) -> None:
+        self.store = store
+        self.operation = operation
+        self.reason = reason
+        super().__init__(f"{store}: {operation} failed: {reason}")
 
 
 class ModelError(TetherError):

@@ -129,6 +129,11 @@ class AgentOptions:
     """The context window compaction counts against, in tokens (None: the model's, from tether's table)."""
     compact_model: str | Model | None = None
     """The model that writes compaction summaries (None: the session's own)."""
+    # tether's own: concurrent processes on one session (README, "Concurrent writers")
+    session_busy_timeout: float = 0.0
+    """Seconds to wait for another process's turn on the session to end (then `SessionBusyError`)."""
+    session_lease_ttl: float = 60.0
+    """Seconds a turn's lease outlives its last renewal: how long a crashed turn keeps the session busy."""
 
 
 ClaudeAgentOptions = AgentOptions
@@ -143,13 +148,6 @@ NOT_APPLICABLE_OPTIONS: dict[str, str] = {
 
 UNSUPPORTED_OPTIONS: dict[str, str] = {
     # Being built now (issue 10): delete the line when the work lands (and its docs row).
-    # Subagents, settings, skills and plugins (their own issue).
-    "agents": "subagents are not implemented",
-    "forward_subagent_text": "subagents are not implemented, so there is no subagent text to forward",
-    "setting_sources": "Claude Code settings files are not read (setting_sources=[] is accepted)",
-    "settings": "Claude Code settings files are not read",
-    "skills": "skills are not implemented",
-    "plugins": "plugins are not implemented",
     # Not implemented.
     "permission_prompt_tool_name": "permission prompts through an MCP tool are not implemented; use can_use_tool",
     "sandbox": "sandboxing is not implemented",
@@ -159,9 +157,7 @@ UNSUPPORTED_OPTIONS: dict[str, str] = {
 }
 """Options that must stay at their default, with the reason shown to the user."""
 
-_ALSO_ACCEPTED: dict[str, tuple[Any, ...]] = {
-    "setting_sources": ([],),  # no settings sources: what tether does anyway
-}
+_ALSO_ACCEPTED: dict[str, tuple[Any, ...]] = {}
 """Values besides the default that an option of `UNSUPPORTED_OPTIONS` accepts."""
 
 DIAGNOSTIC_CLI_FLAGS = frozenset({"debug", "debug-file", "debug-to-stderr", "verbose"})

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from click.testing import Result
+from typer.testing import Result
 
 from tether.testing import ScriptedModel
 
@@ -45,9 +45,6 @@ class Run:
             for block in message["content"]
             if block.get("type") == "text"
         ]
-
-
-Tether = Callable[..., Run]
 
 
 Tether = Callable[..., Run]

@@ -159,11 +159,13 @@ def test_chat_streams_answers_forks_lists_and_exits(terminal: object, project: P
     assert term.finish() == 0
 
     assert {info.session_id for info in list_sessions()} == {source, fork}
-    assert get_session_info(fork).forked_from == {
+    fork_info = get_session_info(fork)
+    assert fork_info is not None
+    assert fork_info.forked_from == {
         "sessionId": source,
         "messageUuid": get_session_messages(source)[-1].uuid,
     }
-    assert get_session_info(fork).title == "side quest"
+    assert fork_info.title == "side quest"
     contents = [m.message["content"] for m in get_session_messages(fork)]
     assert contents[0] == "hi there" and contents[2] == "more"
     assert len(get_session_messages(source)) == 2

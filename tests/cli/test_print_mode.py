@@ -26,7 +26,7 @@ def test_json_output_is_the_result_with_the_session_id(tether: Tether, project: 
     assert result["type"] == "result" and result["subtype"] == "success" and result["is_error"] is False
     assert result["result"] == "world"
     info = get_session_info(result["session_id"])  # in the default store, under TETHER_HOME
-    assert info.first_prompt == "hello" and info.cwd == str(project.resolve())
+    assert info is not None and info.first_prompt == "hello" and info.cwd == str(project.resolve())
 
 
 def test_stream_json_is_one_line_per_message(tether: Tether, project: Path) -> None:
@@ -71,7 +71,8 @@ def test_resume_continue_and_fork(tether: Tether, cli_store: SessionStore, proje
     assert forked.json()["session_id"] == "grace-branch"
     assert forked.sent()[-1] == ("user", "Call me Grace") and len(forked.sent()) == 7
     fork_info = get_session_info("grace-branch", store=store)
-    assert fork_info.forked_from is not None and fork_info.forked_from["sessionId"] == session_id
+    assert fork_info is not None and fork_info.forked_from is not None
+    assert fork_info.forked_from["sessionId"] == session_id
     # The source did not move.
     assert [m.type for m in get_session_messages(session_id, store=store)] == ["user", "assistant"] * 3
 

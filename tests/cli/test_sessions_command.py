@@ -80,9 +80,10 @@ def test_rename_and_tag(tether: Tether, cli_store: Any, project: Path) -> None:
     assert tether("sessions", "rename", session_id, "Greetings", store=cli_store).code == 0
     assert tether("sessions", "tag", session_id, "keep", store=cli_store).code == 0
     info = get_session_info(session_id, store=cli_store)
-    assert (info.title, info.tag) == ("Greetings", "keep")
+    assert info is not None and (info.title, info.tag) == ("Greetings", "keep")
     assert tether("sessions", "tag", session_id, "--clear", store=cli_store).code == 0
-    assert get_session_info(session_id, store=cli_store).tag is None
+    cleared = get_session_info(session_id, store=cli_store)
+    assert cleared is not None and cleared.tag is None
     bad = tether("sessions", "rename", "nope-nope-nope", "x", store=cli_store)
     assert bad.code == 1 and bad.err.startswith("Error: ") and "no session" in bad.err
 

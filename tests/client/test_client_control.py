@@ -129,7 +129,7 @@ async def test_mcp_status_toggle_and_reconnect(project: Path, tmp_path: Path) ->
                 "type": "stdio",
                 "command": sys.executable,
                 "args": servers["flaky"]["args"],
-            }  # type: ignore[index]
+            }
 
             await client.toggle_mcp_server("calc", False)
             assert [s["status"] for s in (await client.get_mcp_status())["mcpServers"]] == ["disabled", "failed"]

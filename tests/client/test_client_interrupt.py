@@ -177,11 +177,15 @@ async def test_interrupt_with_nothing_running_does_nothing(project: Path) -> Non
 async def test_disconnect_mid_reply_leaves_the_session_resumable(store: SessionStore, project: Path) -> None:
     stall = Stall("Half an answer")
     with StallingAnthropicServer([stall]) as server:
-        client = AgentClient(options_for(server, project, session_store=store))
+        client = AgentClient(options_for(server, project, session_store=store, include_partial_messages=True))
         await client.connect()
         session_id = client.session_id
         await client.query("A long question")
-        await anyio.to_thread.run_sync(stall.stalled.wait)
+        received = ""
+        async for message in client.receive_messages():  # the client has the text, not just the server sent it
+            received += streamed_text(message)
+            if received == stall.text:
+                break
         await client.disconnect()
     with StallingAnthropicServer(["the whole answer"]) as later:
         options = options_for(later, project, session_store=store, resume=session_id)

@@ -9,7 +9,7 @@ from tests.compaction.support import WINDOW_ENV, boundaries, result_of, summarie
 
 from tether import AgentClient, AgentOptions, AssistantMessage, MemoryStore, Message, get_session_messages_async
 
-pytest.importorskip("llama_cpp", reason="the local extra is not installed (pip install 'tether[local]')")
+pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'tether[local]')")
 pytestmark = [pytest.mark.anyio, pytest.mark.local_model]
 
 from tether.models.local import LocalModel  # noqa: E402
@@ -43,7 +43,8 @@ async def test_a_local_session_compacts_before_its_window_and_keeps_everything(p
 
     # The request after the compaction was smaller than the one before it, as the model counted.
     def prompt_tokens(run: list[Message]) -> int:
-        return next(m.usage["input_tokens"] for m in run if isinstance(m, AssistantMessage) and m.usage)
+        tokens: int = next(m.usage["input_tokens"] for m in run if isinstance(m, AssistantMessage) and m.usage)
+        return tokens
 
     assert prompt_tokens(runs[first]) < prompt_tokens(runs[first - 1])
     assert all(prompt_tokens(run) <= CONTEXT - 32 for run in runs)

@@ -44,7 +44,8 @@ async def talk(options: AgentOptions, prompts: list[str]) -> tuple[list[Message]
             await client.query(prompt)
             async for message in client.receive_response():
                 messages.append(message)
-        return messages, client.session_id or ""
+        session_id = client.session_id or ""
+    return messages, session_id
 
 
 def turns(count: int) -> list[str]:

@@ -19,7 +19,17 @@ from tests.compaction.support import (
 )
 from tests.fakes import FakeOpenAIServer
 
-from tether import AgentClient, AgentOptions, HookMatcher, MemoryStore, Message, ResultMessage
+from tether import (
+    AgentClient,
+    AgentOptions,
+    HookContext,
+    HookInput,
+    HookMatcher,
+    MemoryStore,
+    Message,
+    ResultMessage,
+    SyncHookJSONOutput,
+)
 from tether.sessions.store import SessionStore
 
 pytestmark = pytest.mark.anyio
@@ -80,7 +90,8 @@ async def test_without_automatic_compaction_the_run_ends_with_prompt_too_long(pr
     provider = SmallWindow(WINDOW)
     calls: list[str] = []
 
-    async def veto(input_data: dict[str, str], tool_use_id: str | None, context: object) -> dict[str, str]:
+    async def veto(input_data: HookInput, tool_use_id: str | None, context: HookContext) -> SyncHookJSONOutput:
+        assert input_data["hook_event_name"] == "PreCompact"
         calls.append(input_data["trigger"])
         return {"decision": "block", "reason": "no summaries here"}
 

@@ -75,5 +75,6 @@ async def test_compact_then_resume_on_every_store(project: Path, any_store: Sess
     said = [block["text"] for message in sent for block in message["content"] if block.get("type") == "text"]
     assert said[0].startswith("This session is being continued") and "alpha, beta and gamma" in said[0]
     assert "alpha" not in said[1:] and said[-1] == "delta"  # the earlier prompts are only in the summary
+    assert session_id is not None
     full = await get_session_messages_async(session_id, store=any_store, full_history=True)
     assert [m.message["content"] for m in full if m.type == "user"] == ["alpha", "beta", "gamma", "delta"]

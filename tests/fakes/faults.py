@@ -21,12 +21,13 @@ import select
 import socket
 import struct
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tests.fakes.anthropic_server import FakeAnthropicServer, message_start, sse, stream_events
 from tests.fakes.openai_server import FakeOpenAIServer, _chunk, _data, stream_chunks
-from tests.fakes.script import Reply, ScriptItem
+from tests.fakes.script import ProtocolFault, Reply, ScriptItem
 from tests.fakes.server import FakeServer, _Handler
 
 __all__ = [
@@ -46,32 +47,32 @@ TICK = 0.02
 
 
 @dataclass
-class Events:
+class Events(ProtocolFault):
     """A 200 SSE stream of these events (dicts in the provider's framing, strings verbatim), then `then`."""
 
-    events: list[dict[str, Any] | str]
+    events: Sequence[dict[str, Any] | str]
     then: Literal["end", "hang", "drop", "reset"] = "end"
 
 
 @dataclass
-class Hang:
+class Hang(ProtocolFault):
     """Read the request, send nothing (no headers) until the client hangs up."""
 
 
 @dataclass
-class PingForever:
+class PingForever(ProtocolFault):
     """Start a message, then send keep-alives and nothing else."""
 
 
 @dataclass
-class Trickle:
+class Trickle(ProtocolFault):
     """Start a text block, then send a text delta every `TICK` seconds, never ending the message."""
 
     text: str = "more "
 
 
 @dataclass
-class Reset:
+class Reset(ProtocolFault):
     """Reset the connection (RST) before any response."""
 
 

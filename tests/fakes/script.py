@@ -119,7 +119,11 @@ class Disconnect:
     """Close the connection without sending any response (a dropped connection)."""
 
 
-ScriptItem = Reply | ErrorReply | StreamErrorReply | Disconnect
+class ProtocolFault:
+    """Base of the replies that break the wire protocol; only the faulty servers (`tests.fakes.faults`) play them."""
+
+
+ScriptItem = Reply | ErrorReply | StreamErrorReply | Disconnect | ProtocolFault
 Scripted = ScriptItem | str | Callable[[dict[str, Any]], Any]
 """What may be queued: a script item, a plain string (a text reply) or a callable of the body."""
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fakes.script import Disconnect, ErrorReply, Reply, Scripted, ScriptItem
+from typing_extensions import Self
 
 
 class FakeServer:
@@ -105,7 +106,7 @@ class FakeServer:
             self._thread.join(timeout=5)
         self._server = None
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

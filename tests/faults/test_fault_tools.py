@@ -8,7 +8,19 @@ from typing import Any
 
 import pytest
 
-from tether import AgentOptions, HookMatcher, Message, ResultMessage, create_sdk_mcp_server, query, tool
+from tether import (
+    AgentOptions,
+    HookContext,
+    HookInput,
+    HookMatcher,
+    Message,
+    PreToolUseHookSpecificOutput,
+    ResultMessage,
+    SyncHookJSONOutput,
+    create_sdk_mcp_server,
+    query,
+    tool,
+)
 from tether.agent.tool_runner import ToolRunner
 from tether.testing import ScriptedModel, tool_use_reply
 from tether.tools.base import ToolContext, ToolResult
@@ -57,8 +69,8 @@ async def test_a_nul_byte_in_a_path_is_refused_cleanly_in_every_mode(
 
 
 async def test_a_hook_that_puts_a_nul_byte_in_the_input_is_refused(project: Path) -> None:
-    async def poison(data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
-        output = {"hookEventName": "PreToolUse", "updatedInput": {"file_path": "x\x00"}}
+    async def poison(data: HookInput, tool_use_id: str | None, context: HookContext) -> SyncHookJSONOutput:
+        output: PreToolUseHookSpecificOutput = {"hookEventName": "PreToolUse", "updatedInput": {"file_path": "x\x00"}}
         return {"hookSpecificOutput": output}
 
     model = ScriptedModel([tool_use_reply("Read", {"file_path": "notes.txt"}), "Noted."])

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hook_helpers import result_of, run, tool_results
+from tests.hooks.hook_helpers import result_of, run, tool_results
 
 from tether import AgentClient, AgentOptions, DeferredToolUse, HookMatcher, ResultMessage, get_session_messages_async
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hook_helpers import result_of, run
+from tests.hooks.hook_helpers import result_of, run
 
 from tether import HookEventMessage, HookMatcher, SystemMessage, UserMessage, get_session_messages_async
 from tether.options import UNSUPPORTED_OPTIONS

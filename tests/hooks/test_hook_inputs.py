@@ -9,7 +9,7 @@ from typing import Any
 
 import claude_agent_sdk.types as sdk_types
 import pytest
-from hook_helpers import recorder, result_of, run
+from tests.hooks.hook_helpers import recorder, result_of, run
 
 import tether.agent.hooks as tether_hooks
 from tether import HookMatcher, PermissionResultAllow, UnsupportedOptionError, list_sessions_async
@@ -149,7 +149,7 @@ async def test_transcript_path_is_the_jsonl_file_of_a_jsonl_session(project: Pat
     assert "hello transcript" in seen_file[0]
 
 
-@pytest.mark.parametrize("event", ["SubagentStart", "SubagentStop"])
+@pytest.mark.parametrize("event", ["SessionEnd", "PostCompact"])
 async def test_an_event_tether_does_not_fire_fails_at_start_and_stores_nothing(
     event: str, project: Path, sqlite_store: SQLiteStore
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 import pytest
-from hook_helpers import result_of, run, tool_results
+from tests.hooks.hook_helpers import result_of, run, tool_results
 
 from tether import HookMatcher, PermissionResultAllow
 from tether.sessions.sqlite import SQLiteStore
@@ -68,7 +68,8 @@ async def test_with_on_failure_block_a_failing_pre_tool_use_hook_denies_the_call
     assert not (project / "out.txt").exists()
     result = tool_results(messages)["write"]
     assert result["is_error"] and why in result["content"]
-    assert [d["tool_use_id"] for d in result_of(messages).permission_denials] == ["write"]
+    denials = result_of(messages).permission_denials
+    assert denials is not None and [d["tool_use_id"] for d in denials] == ["write"]
 
 
 async def test_an_unusable_output_blocks_only_with_on_failure_block(project: Path, sqlite_store: SQLiteStore) -> None:
@@ -97,7 +98,7 @@ async def test_a_blocking_user_prompt_submit_failure_blocks_the_prompt(
         session_store=sqlite_store,
     )
     result = result_of(messages)
-    assert result.is_error and "hook bug" in result.errors[0]
+    assert result.is_error and result.errors is not None and "hook bug" in result.errors[0]
     assert model.requests == []
 
 

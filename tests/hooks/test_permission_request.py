@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hook_helpers import recorder, result_of, run, tool_results
+from tests.hooks.hook_helpers import recorder, result_of, run, tool_results
 
 from tether import HookMatcher, PermissionResultAllow
 from tether.sessions.sqlite import SQLiteStore
@@ -67,7 +67,8 @@ async def test_a_permission_request_hook_denies_with_interrupt(project: Path, sq
     assert not (project / "made.txt").exists()
     assert tool_results(messages)["bash"] == {"content": "no shell today", "is_error": True}
     result = result_of(messages)
-    assert result.is_error and [d["tool_use_id"] for d in result.permission_denials] == ["bash"]
+    assert result.is_error and result.permission_denials is not None
+    assert [d["tool_use_id"] for d in result.permission_denials] == ["bash"]
     assert len(model.requests) == 1  # interrupt: the model was not asked again
 
 

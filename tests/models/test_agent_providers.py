@@ -12,7 +12,7 @@ from tests.fakes import ErrorReply, FakeAnthropicServer, FakeOpenAIServer, Reply
 from tests.fakes.server import FakeServer
 
 from tether import AgentOptions, AssistantMessage, Message, ResultMessage, SystemMessage, query
-from tether.models.pricing import PRICES, cost_usd
+from tether.models.pricing import cost_usd
 from tether.sessions.entries import active_chain
 from tether.sessions.sqlite import SQLiteStore
 
@@ -87,11 +87,11 @@ async def test_claude_tool_run_then_resume_sends_the_whole_history_and_adds_up_t
 
     usages = [(100, 20), (150, 10), (200, 12)]
     costs = [cost_usd(CLAUDE, {"input_tokens": i, "output_tokens": o}) for i, o in usages]
-    assert CLAUDE in PRICES and all(cost is not None for cost in costs)
+    assert all(cost is not None for cost in costs)
     assert result_of(first).total_cost_usd == pytest.approx(sum(c for c in costs[:2] if c is not None))
     assert result_of(resumed).total_cost_usd == pytest.approx(sum(c for c in costs if c is not None))
-    assert result_of(resumed).usage is not None
-    assert result_of(resumed).usage["input_tokens"] == 450 and result_of(resumed).usage["output_tokens"] == 42
+    usage = result_of(resumed).usage
+    assert usage is not None and usage["input_tokens"] == 450 and usage["output_tokens"] == 42
 
 
 async def test_a_run_reuses_one_connection_for_all_its_model_calls_and_closes_it(project: Path) -> None:

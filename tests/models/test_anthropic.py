@@ -14,7 +14,7 @@ from tether.models import resolve_model
 from tether.models.anthropic import AnthropicModel
 from tether.models.base import ModelRequest, RawStreamEvent, ToolSpec
 from tether.models.fallback import FallbackModel
-from tether.models.pricing import PRICES
+from tether.models.pricing import cost_usd
 
 pytestmark = pytest.mark.anyio
 
@@ -107,7 +107,7 @@ async def test_usage_and_cost_from_the_price_table() -> None:
     assert response.cost_usd == pytest.approx(expected)
     assert unknown.cost_usd is None  # unknown price: reported as unknown, never 0
     assert dated.model == "claude-haiku-4-5-20251001"
-    assert dated.cost_usd == pytest.approx(PRICES["claude-haiku-4-5"].cost(dated.usage))
+    assert dated.cost_usd == pytest.approx(cost_usd("claude-haiku-4-5", dated.usage))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The embedded model: real generations with llama.cpp and SmolLM2-135M (needs the `local` extra)."""
+"""The embedded model: real generations with llama.cpp (xllamacpp) and SmolLM2-135M (needs the `local` extra)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.models.conftest import collect, user
 
 from tether.models.base import ModelRequest, RawStreamEvent, ToolSpec
 
-pytest.importorskip("llama_cpp", reason="the local extra is not installed (pip install 'tether[local]')")
+pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'tether[local]')")
 pytestmark = [pytest.mark.anyio, pytest.mark.local_model]
 
 from tether.models.local import LocalModel, build_prompt_messages, relevant_tools, tool_schema  # noqa: E402
@@ -102,8 +102,8 @@ def test_prompt_and_schema_design() -> None:
     assert json.loads(chat[2]["content"]) == {"tool": "get_weather", "input": {"city": "Oslo"}}
     assert chat[3]["content"] == "Result of get_weather: it returned:\ncold"
     schema = tool_schema([WEATHER])
-    assert schema["oneOf"][0]["properties"] == {"answer": {"type": "string"}}
-    assert schema["oneOf"][1]["properties"]["tool"] == {"const": "get_weather"}
+    assert schema["anyOf"][0]["properties"] == {"answer": {"type": "string"}}
+    assert schema["anyOf"][1]["properties"]["tool"] == {"const": "get_weather"}
 
 
 async def test_a_history_longer_than_the_context_keeps_the_latest_turns() -> None:

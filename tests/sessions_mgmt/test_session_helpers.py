@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import uuid as uuid_module
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -275,7 +276,7 @@ async def test_delete_removes_the_session_and_keeps_its_forks_whole(any_store: S
 async def test_unknown_and_invalid_ids_raise_typed_errors(any_store: SessionStore, project: Path) -> None:
     known = await new_session(any_store, project, "hi", ["hello"])
     unknown = "00000000-0000-4000-8000-000000000000"
-    calls = [
+    calls: list[Callable[[str], Awaitable[object]]] = [
         lambda sid: get_session_info_async(sid, store=any_store),
         lambda sid: get_session_messages_async(sid, store=any_store),
         lambda sid: rename_session_async(sid, "x", store=any_store),
@@ -580,8 +581,8 @@ async def test_the_helpers_read_and_write_the_sdks_own_store(project: Path) -> N
 async def test_subagent_transcripts_are_listed_and_read(project: Path) -> None:
     store = MemoryStore()
     session_id = await new_session(store, project, "delegate this", ["delegated"])
-    main = {"project_key": project_key_for_directory(project), "session_id": session_id}
-    sub: Any = {**main, "subpath": "subagents/agent-helper1"}
+    main: SessionKey = {"project_key": project_key_for_directory(project), "session_id": session_id}
+    sub: SessionKey = {**main, "subpath": "subagents/agent-helper1"}
     side = sdk_entries(session_id, project, "sub task", "sub answer")
     for entry in side:
         entry["isSidechain"] = True
@@ -606,7 +607,7 @@ async def test_subagent_transcripts_are_listed_and_read(project: Path) -> None:
         ("assistant", "delegated"),
     ]
     with pytest.raises(ValueError):  # a store that cannot list subkeys, as the SDK says
-        await list_subagents_from_store(MinimalStore(), session_id, str(project))  # type: ignore[arg-type]
+        await list_subagents_from_store(MinimalStore(), session_id, str(project))
 
 
 async def test_import_session_to_store_copies_a_claude_code_session(

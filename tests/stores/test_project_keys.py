@@ -103,7 +103,8 @@ async def test_version_1_redis_data_is_read_as_it_is(redis_url: str, redis_prefi
         assert await reopened.load(key("-old-project")) == ENTRIES
         found = await reopened.find("shared-id")
         assert found is not None and found.key == key("-old-project")
-        assert int(await client.get(f"{{{redis_prefix}}}:schema")) == SCHEMA_VERSION == 2
+        schema = await client.get(f"{{{redis_prefix}}}:schema")
+        assert schema is not None and int(schema) == SCHEMA_VERSION == 2
     finally:
         await reopened.close()
         await client.aclose()

@@ -147,7 +147,7 @@ def test_a_json_answer_in_one_code_fence_is_accepted() -> None:
 
 @pytest.mark.local_model
 async def test_the_local_model_answers_in_the_schema_by_constrained_decoding(project: Path) -> None:
-    pytest.importorskip("llama_cpp", reason="the local extra is not installed (pip install 'tether[local]')")
+    pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'tether[local]')")
     schema = {
         "type": "object",
         "properties": {

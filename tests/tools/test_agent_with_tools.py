@@ -145,7 +145,8 @@ async def test_permission_patterns_decide_which_commands_run(workspace: Path) ->
     assert text(results["echo"]["content"]) == "hello"
     assert results["rm"]["is_error"] and results["chained"]["is_error"]
     assert (workspace / "keep.txt").exists()
-    assert [d["tool_use_id"] for d in result_of(messages).permission_denials] == ["rm", "chained"]
+    denials = result_of(messages).permission_denials
+    assert denials is not None and [d["tool_use_id"] for d in denials] == ["rm", "chained"]
 
 
 async def test_modes_change_what_runs(workspace: Path) -> None:
@@ -211,7 +212,8 @@ async def test_can_use_tool_changes_input_and_can_interrupt(workspace: Path) -> 
     assert text(results["deploy"]["content"]) == "Stop: deploys need a human."
     result = result_of(messages)
     assert result.subtype == "error_during_execution"
-    assert "deploys need a human" in result.errors[0]
+    assert result.errors is not None and "deploys need a human" in result.errors[0]
+    assert result.permission_denials is not None
     assert [d["tool_use_id"] for d in result.permission_denials] == ["deploy"]
     assert asked == ["echo draft", "./deploy.sh"]
     assert len(model.requests) == 2  # the run ended at the interrupt
@@ -314,6 +316,7 @@ async def test_hooks_in_the_loop(workspace: Path) -> None:
     assert "Remember to test." in text(results["ok"]["content"])
     result = result_of(messages)
     assert result.result == "I wrote a.txt."
+    assert result.permission_denials is not None
     assert [d["tool_use_id"] for d in result.permission_denials] == ["env"]
     assert model.requests[2].messages[-1]["content"][0]["text"] == "Summarise what you changed."
 
@@ -331,7 +334,8 @@ async def test_a_blocked_prompt_is_not_sent(workspace: Path) -> None:
         session_store=MemoryStore(),
     )
     result = result_of(messages)
-    assert result.subtype == "error_during_execution" and "no secrets" in result.errors[0]
+    assert result.subtype == "error_during_execution" and result.errors is not None
+    assert "no secrets" in result.errors[0]
     assert model.requests == []
 
 
@@ -395,7 +399,8 @@ async def test_mcp_tools_need_permission_like_any_other(workspace: Path) -> None
     model = ScriptedModel([tool_use_reply("mcp__demo__add", {"a": 1, "b": 1}, id="add"), "ok"])
     messages = await run("1+1", model=model, cwd=workspace, mcp_servers=servers, session_store=MemoryStore())
     assert tool_results(messages)["add"]["is_error"]
-    assert result_of(messages).permission_denials[0]["tool_name"] == "mcp__demo__add"
+    denials = result_of(messages).permission_denials
+    assert denials is not None and denials[0]["tool_name"] == "mcp__demo__add"
 
 
 async def test_unknown_permission_mode_is_a_clear_error(workspace: Path) -> None:

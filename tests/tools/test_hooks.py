@@ -217,7 +217,7 @@ async def test_async_outputs_and_mismatched_specific_outputs_are_ignored() -> No
 def test_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="unknown event"):
         runner({"BeforeEverything": []})
-    for event in ("SubagentStop", "SubagentStart", "SessionEnd"):
+    for event in ("SessionEnd", "Setup", "PostCompact"):
         with pytest.raises(UnsupportedOptionError, match=event):
             runner({event: [HookMatcher(hooks=[returning({})])]})
     with pytest.raises(ConfigurationError, match="on_failure"):

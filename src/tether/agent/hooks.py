@@ -23,11 +23,16 @@ The events tether fires are `FIRED_EVENTS`:
   and tether's `SessionStart` (`source` = startup | resume | fork; may add context);
 - `PreCompact` before the session is compacted (matched by `trigger`, `auto` or `manual`):
   `decision: "block"` or `continue_: False` vetoes the compaction, and `additionalContext` in
-  `hookSpecificOutput` is added to the instructions for the summary (see `tether.agent.compaction`).
+  `hookSpecificOutput` is added to the instructions for the summary (see `tether.agent.compaction`);
+- `SubagentStart` when a subagent of `AgentOptions.agents` starts (matched by its agent type; its
+  `additionalContext` is added to the subagent's prompt, `continue_: False` keeps it from running)
+  and `SubagentStop` when it is about to finish (`decision: "block"` or `additionalContext` makes
+  it go on with that feedback). Inside a subagent, PreToolUse, PostToolUse, PostToolUseFailure and
+  PermissionRequest inputs carry its `agent_id` and `agent_type`; Stop, SessionStart and
+  UserPromptSubmit fire for the main agent only, as in Claude Code.
 
-The events of `UNFIRED_EVENTS` (the subagent events, Claude Code's other events)
-raise `UnsupportedOptionError` naming the event when the run starts; any other name is a
-`ConfigurationError`.
+The events of `UNFIRED_EVENTS` (Claude Code's other events) raise `UnsupportedOptionError`
+naming the event when the run starts; any other name is a `ConfigurationError`.
 
 A matcher selects by tool name for tool events (by `source` for SessionStart, by
 `notification_type` for Notification, by `trigger` for PreCompact): None, `""` or `"*"` match
@@ -114,6 +119,8 @@ __all__ = [
     "SubagentStartHookSpecificOutput",
     "SubagentStopHookInput",
     "SubagentStopHookSpecificOutput",
+    "SUBAGENT_CONTEXT_EVENTS",
+    "SubagentContext",
     "SyncHookJSONOutput",
     "UserPromptExpansionHookSpecificOutput",
     "UserPromptSubmitHookInput",
@@ -149,40 +156,42 @@ FIRED_EVENTS: tuple[str, ...] = (
     "Stop",
     "SessionStart",
     "PreCompact",
+    "SubagentStart",
+    "SubagentStop",
 )
 """The events tether fires. Registering any other event fails when the run starts."""
 
-_NO_SUBAGENTS = "tether has no subagents yet"
 _NOT_FIRED = "a Claude Code event that tether does not fire"
 UNFIRED_EVENTS: dict[str, str] = {
-    "SubagentStart": _NO_SUBAGENTS,
-    "SubagentStop": _NO_SUBAGENTS,
-    **{
-        name: _NOT_FIRED
-        for name in (
-            "SessionEnd",
-            "Setup",
-            "PostCompact",
-            "UserPromptExpansion",
-            "PostToolBatch",
-            "PermissionDenied",
-            "PreModelSwitch",
-            "PostModelSwitch",
-            "Elicitation",
-            "ElicitationResult",
-            "CwdChanged",
-            "FileChanged",
-            "WorktreeCreate",
-            "MessageDisplay",
-            "TaskCompleted",
-            "TeammateIdle",
-        )
-    },
+    name: _NOT_FIRED
+    for name in (
+        "SessionEnd",
+        "Setup",
+        "PostCompact",
+        "UserPromptExpansion",
+        "PostToolBatch",
+        "PermissionDenied",
+        "PreModelSwitch",
+        "PostModelSwitch",
+        "Elicitation",
+        "ElicitationResult",
+        "CwdChanged",
+        "FileChanged",
+        "WorktreeCreate",
+        "MessageDisplay",
+        "TaskCompleted",
+        "TeammateIdle",
+    )
 }
 """Hook events tether knows but does not fire, with the reason given in the error."""
 
 ON_FAILURE_IGNORED: frozenset[str] = frozenset({"Stop", "SubagentStop"})
 """Events whose failures never block, whatever `HookMatcher.on_failure` says (as in the SDK)."""
+
+SUBAGENT_CONTEXT_EVENTS: frozenset[str] = frozenset(
+    {"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest"}
+)
+"""Events whose input says which subagent fired them (`agent_id`, `agent_type`), as in the SDK."""
 
 DEFAULT_HOOK_TIMEOUT = 60.0
 """Seconds a matcher's callbacks may take when `HookMatcher.timeout` is None."""
@@ -209,7 +218,7 @@ class BaseHookInput(TypedDict):
 
 
 class _SubagentContextMixin(TypedDict, total=False):
-    """Which subagent a tool event comes from (absent on the main agent: tether has no subagents yet)."""
+    """Which subagent a tool event comes from (absent on the main agent)."""
 
     agent_id: str
     agent_type: str
@@ -288,7 +297,7 @@ class StopHookInput(BaseHookInput):
 
 
 class SubagentStopHookInput(BaseHookInput):
-    """A subagent is about to finish (not fired yet: tether has no subagents)."""
+    """A subagent is about to finish; `agent_transcript_path` is its JSONL file in a `JsonlStore`, else `""`."""
 
     hook_event_name: Literal["SubagentStop"]
     stop_hook_active: bool
@@ -319,7 +328,7 @@ class NotificationHookInput(BaseHookInput):
 
 
 class SubagentStartHookInput(BaseHookInput):
-    """A subagent starts (not fired yet: tether has no subagents)."""
+    """A subagent starts (before its prompt is stored)."""
 
     hook_event_name: Literal["SubagentStart"]
     agent_id: str
@@ -425,7 +434,7 @@ class NotificationHookSpecificOutput(TypedDict):
 
 
 class SubagentStartHookSpecificOutput(TypedDict):
-    """SubagentStart (not fired yet)."""
+    """SubagentStart: context added to the subagent's prompt."""
 
     hookEventName: Literal["SubagentStart"]
     additionalContext: NotRequired[str]
@@ -454,7 +463,7 @@ class StopHookSpecificOutput(TypedDict):
 
 
 class SubagentStopHookSpecificOutput(TypedDict):
-    """SubagentStop (not fired yet)."""
+    """SubagentStop: feedback for the subagent; it goes on so it can act on it."""
 
     hookEventName: Literal["SubagentStop"]
     additionalContext: NotRequired[str]
@@ -823,8 +832,18 @@ def _output_text(output: Any) -> str:
         return repr(output)
 
 
+@dataclass(frozen=True)
+class SubagentContext:
+    """Who a subagent is, as its hook inputs say (`agent_id`, `agent_type`, `agent_transcript_path`)."""
+
+    agent_id: str
+    agent_type: str
+    transcript_path: str = ""
+
+
 class HookRunner:
-    """Calls the hooks of one session. Built from `AgentOptions.hooks` (checked by `check_hooks`).
+    """Calls the hooks of one session, or of one subagent (`subagent`). Built from
+    `AgentOptions.hooks` (checked by `check_hooks`).
 
     With `include_events`, every callback it runs is recorded as a `hook_started` and a
     `hook_response` event (`take_events()`); SessionStart callbacks always are, as in the SDK.
@@ -840,11 +859,14 @@ class HookRunner:
         permission_mode: Callable[[], str] | str = "default",
         effort: Callable[[], str | None] | str | None = None,
         include_events: bool = False,
+        subagent: SubagentContext | None = None,
     ) -> None:
         self.matchers = check_hooks(hooks)
         self.session_id = session_id
         self.cwd = cwd
         self.transcript_path = transcript_path
+        self.subagent = subagent
+        """The subagent whose hooks these are (None for the main agent)."""
         self.prompt_id: str | None = None
         """The id of the prompt being processed (set by the agent from UserPromptSubmit on)."""
         self.include_events = include_events
@@ -871,6 +893,9 @@ class HookRunner:
         effort = self._effort() if callable(self._effort) else self._effort
         if effort is not None:
             data["effort"] = {"level": effort}
+        if self.subagent is not None and event in SUBAGENT_CONTEXT_EVENTS:
+            data["agent_id"] = self.subagent.agent_id
+            data["agent_type"] = self.subagent.agent_type
         return data
 
     def take_events(self) -> list[dict[str, Any]]:
@@ -1056,3 +1081,24 @@ class HookRunner:
         if model is not None:
             fields["model"] = model
         return await self.run("SessionStart", fields, match=source)
+
+    async def subagent_start(self) -> HookOutcome:
+        """SubagentStart for this runner's subagent (matched by its agent type)."""
+        assert self.subagent is not None
+        fields = {"agent_id": self.subagent.agent_id, "agent_type": self.subagent.agent_type}
+        return await self.run("SubagentStart", fields, match=self.subagent.agent_type)
+
+    async def subagent_stop(self, stop_hook_active: bool, last_assistant_message: str | None = None) -> HookOutcome:
+        """SubagentStop, when this runner's subagent is about to finish (matched by its agent type)."""
+        assert self.subagent is not None
+        fields: dict[str, Any] = {
+            "stop_hook_active": stop_hook_active,
+            "agent_id": self.subagent.agent_id,
+            "agent_transcript_path": self.subagent.transcript_path,
+            "agent_type": self.subagent.agent_type,
+            "background_tasks": [],
+            "session_crons": [],
+        }
+        if last_assistant_message is not None:
+            fields["last_assistant_message"] = last_assistant_message
+        return await self.run("SubagentStop", fields, match=self.subagent.agent_type)

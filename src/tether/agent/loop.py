@@ -8,6 +8,7 @@ its `ResultMessage`. Every message is appended to the session store before it is
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from collections.abc import AsyncIterator
@@ -34,6 +35,7 @@ from tether.agent.prompts import (
     session_system_prompt,
     system_prompt_record,
 )
+from tether.agent.subagents import SubagentHost, SubagentSetup, check_agents
 from tether.agent.tool_runner import SessionTools, ToolOutcome
 from tether.errors import ConfigurationError, ModelError, SessionError
 from tether.messages import (
@@ -71,9 +73,12 @@ from tether.options import AgentOptions, check_options
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
+from tether.sessions.lease import SessionLease, check_lease_options
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
 from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store, opened_for_caller
+from tether.settings import ClaudeSettings
+from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
 from tether.tools.base import Tool
 
 __all__ = ["Agent"]
@@ -86,9 +91,13 @@ STRUCTURED_OUTPUT_RETRIES = 1
 class Agent:
     """One agent bound to one session. Use `async with Agent(options) as agent`."""
 
-    def __init__(self, options: AgentOptions | None = None) -> None:
+    def __init__(self, options: AgentOptions | None = None, *, subagent: SubagentSetup | None = None) -> None:
         # A copy: set_model / set_permission_mode change this agent, never the caller's options.
         self.options = dataclasses.replace(options) if options is not None else AgentOptions()
+        self._subagent = subagent
+        """Set for a subagent: the model, store, session, prompt and tools it takes from its parent."""
+        self.subagents: SubagentHost | None = None
+        """The agents of `options.agents` and the Agent tool that runs them (None without agents)."""
         self._session: Session | None = None
         self._model: Model | None = None
         self.settings = ModelSettings()
@@ -107,6 +116,10 @@ class Agent:
         self.compactor = Compactor(CompactionPolicy())
         """When and how the session is compacted, and the context meter (from `open()`)."""
         self._env: dict[str, str] = {}
+        self.claude_settings = ClaudeSettings()
+        """What Claude Code's files (settings, CLAUDE.md, commands, skills, agents, plugins) add (from `open()`)."""
+        self.lease: SessionLease | None = None
+        """The session's turn lease (None when nothing is persisted); held while a prompt runs."""
 
     @property
     def session(self) -> Session:
@@ -133,6 +146,11 @@ class Agent:
         return self._system_prompt
 
     @property
+    def env(self) -> dict[str, str]:
+        """The environment of the run: the process's, updated with `options.env` (after `open()`)."""
+        return self._env
+
+    @property
     def mcp_status(self) -> list[dict[str, Any]]:
         """`[{"name", "status"}]` of the MCP servers, as the `init` message lists them."""
         return self._mcp_status
@@ -149,12 +167,20 @@ class Agent:
         options = self.options
         check_options(options)
         self.timeouts = Timeouts.from_options(options)  # a bad timeout fails here, before any write
+        check_lease_options(options.session_lease_ttl, options.session_busy_timeout)
         check_hooks(options.hooks)  # an event tether does not fire fails here, before a session is created
         cwd = _resolve_cwd(options.cwd)
+        self.claude_settings = ClaudeSettings.load(options, cwd)  # a malformed file fails here, naming it
+        self.options = options = self.claude_settings.apply(options)  # tether.settings: rules, hooks, memory...
+        definitions = check_agents(options.agents)  # those of the options and of .claude/agents files
         env = {**os.environ, **options.env}
-        self._model = model_override.get() or resolve_model(
-            options.model, fallback_model=options.fallback_model, env=env
-        )
+        subagent = self._subagent
+        if subagent is not None:
+            self._model = subagent.model
+        else:
+            self._model = model_override.get() or resolve_model(
+                options.model, fallback_model=options.fallback_model, env=env
+            )
         self.settings = _model_settings(options, env)
         check_settings(self._model, self.settings)  # an option the model cannot honour fails before any write
         self._env = env
@@ -162,14 +188,25 @@ class Agent:
             self._compaction_policy(self._model),
             None if options.compact_model is None else resolve_model(options.compact_model, env=env),
         )
-        store = open_store(options.session_store, env=env, shared=True)
-        self._owns_store = opened_for_caller(store, options.session_store)
+        if subagent is None:
+            opened = open_store(options.session_store, env=env, shared=True)
+            self._owns_store = opened_for_caller(opened, options.session_store)
+            store: SessionStore | None = opened
+        else:
+            store = subagent.store  # the parent's, which the parent closes
         self._store = store
         try:
             await self._exit_stack.enter_async_context(keep_connected(self._model))  # one connection per run
-            prompt = resolve_system_prompt(options.system_prompt, cwd=cwd)
-            self._session = await self._open_session(store, cwd, prompt)
-            self._system_prompt = session_system_prompt(prompt, self._session.meta)
+            if subagent is not None:  # its transcript, under the parent's session (no lease: the parent holds it)
+                self._session = await subagent.open_session()
+                self._system_prompt = subagent.system_prompt
+            else:
+                assert store is not None
+                prompt = resolve_system_prompt(options.system_prompt, cwd=cwd)
+                self._session = session = await self._open_session(store, cwd, prompt)
+                if session.access is not None:
+                    self.lease = SessionLease(session.access, session.key, ttl=options.session_lease_ttl)
+                self._system_prompt = session_system_prompt(prompt, self._session.meta)
             # tools, permissions, hooks and MCP servers (tether.agent.tool_runner)
             self._tooling = await SessionTools.open(
                 options,
@@ -179,9 +216,15 @@ class Agent:
                 exit_stack=self._exit_stack,
                 model_name=self._model.model_name,
                 session=self._session,
+                inherited=subagent.tools if subagent is not None else None,
+                subagent=subagent.context if subagent is not None else None,
             )
             self._tools = self._tooling.tools
+            self.claude_settings.equip(self._tools, self._tooling.policy, options.tools)  # Skill tool, `ask` rules
             self._mcp_status = self._tooling.mcp_status
+            if definitions:  # the Agent tool (tether.agent.subagents)
+                self.subagents = SubagentHost(self, definitions)
+                self._tools[AGENT_TOOL] = self.subagents.tool
         except BaseException:
             await self.close()
             raise
@@ -224,7 +267,9 @@ class Agent:
                 at_uuid=options.resume_session_at,
                 persist=persist,
             )
-        return await Session.resume(store, source_id, cwd=cwd, at_uuid=options.resume_session_at, persist=persist)
+        return await Session.resume(  # calls left unanswered are closed at the first turn, under the lease
+            store, source_id, cwd=cwd, at_uuid=options.resume_session_at, persist=persist, close_unanswered=False
+        )
 
     async def use_model(self, model: Model) -> None:
         """Run the next prompts on `model` (its connection, too, is kept until the agent closes)."""
@@ -281,10 +326,9 @@ class Agent:
             "mcp_servers": list(self._mcp_status),
             "permissionMode": self.options.permission_mode or "default",
             "apiKeySource": getattr(self.model, "api_key_source", "none"),
-            "slash_commands": [],
+            "agents": list(self.subagents.definitions) if self.subagents is not None else [],
+            **self.claude_settings.init_data(),  # slash_commands, skills, plugins
             "output_style": "default",
-            "skills": [],
-            "plugins": [],
             "claude_code_version": __version__,  # no Claude Code here: tether's version (docs/compatibility.md)
             "version": __version__,
             "source": session.origin.source,
@@ -299,12 +343,25 @@ class Agent:
     async def run(self, prompt: str | list[dict[str, Any]]) -> AsyncIterator[Message]:
         """Run one user prompt: yields `init`, the conversation, and a final `ResultMessage`."""
         self._interrupted = False
+        command = self.claude_settings.command_run(prompt, verbatim=self.options.verbatim_prompts)
+        if command is not None:  # `/name args`: the command's prompt runs, with its allowed-tools
+            prompt = command.prompt
+        if self._tooling is not None:
+            self._tooling.policy.allow_for_prompt(command.allowed_tools if command is not None else ())
         yield self.init_message()
-        self._turn = turn = _Turn(self)
-        async for message in turn.run(prompt):
-            for hook_message in turn.tooling.hook_messages():  # hooks that ran before this message
-                yield hook_message
-            yield message
+        lease = self.lease  # another process's turn on this session: wait for it, or SessionBusyError
+        waited = lease is not None and await lease.acquire(self.options.session_busy_timeout)
+        try:
+            await self.session.catch_up(reread=waited)  # the turn waited for; calls a dead turn left open
+            self._turn = turn = _Turn(self)
+            async for message in turn.run(prompt):
+                for hook_message in turn.tooling.hook_messages():  # hooks that ran before this message
+                    yield hook_message
+                yield message
+        finally:
+            if lease is not None:
+                with anyio.CancelScope(shield=True):
+                    await lease.release()
 
 
 class _Turn:
@@ -430,7 +487,9 @@ class _Turn:
 
     async def _use_tools(self, calls: list[dict[str, Any]]) -> AsyncIterator[Message]:
         """Run the reply's tool calls and store their results (a `ResultMessage` when the run ends)."""
-        outcomes = await self.runner.run_all(calls)
+        outcomes: list[ToolOutcome] = []
+        async for message in self._run_calls(calls, outcomes):  # subagents' messages, as they come
+            yield message
         if outcomes[0].deferred is not None:  # a PreToolUse hook deferred the (only) call
             yield await self._deferred(outcomes[0])
             return
@@ -442,6 +501,49 @@ class _Turn:
         budget = self.options.max_budget_usd
         if budget is not None and self.cost is not None and self.cost >= budget:
             yield await self._result("error_max_budget_usd", errors=[f"reached max_budget_usd ({budget})"])
+
+    async def _run_calls(self, calls: list[dict[str, Any]], outcomes: list[ToolOutcome]) -> AsyncIterator[Message]:
+        """Run the calls into `outcomes`; while Agent calls run, yield their subagents' messages."""
+        host = self.agent.subagents
+        if host is None or not any(call.get("name") in AGENT_TOOL_NAMES for call in calls):
+            outcomes.extend(await self._run_all(calls))
+            return
+        send, receive = anyio.create_memory_object_stream[Message](math.inf)
+
+        async def run() -> None:
+            with send, host.delegating(send, self.add_subagent_result):
+                outcomes.extend(await self._run_all(calls))
+
+        async with anyio.create_task_group() as group, receive:
+            group.start_soon(run)
+            async for message in receive:
+                yield message
+
+    async def _run_all(self, calls: list[dict[str, Any]]) -> list[ToolOutcome]:
+        lease = self.agent.lease
+        if lease is None:
+            return await self.runner.run_all(calls)
+        # tool calls may run for minutes: the lease is renewed meanwhile
+        return await lease.during(lambda: self.runner.run_all(calls))
+
+    def add_subagent_result(self, result: ResultMessage) -> None:
+        """Count a subagent's usage, cost and model time as this run's."""
+        add_usage(self.usage, result.usage or {})
+        for model, usage in (result.model_usage or {}).items():
+            per_model = self.model_usage.setdefault(model, {})
+            for key, value in usage.items():
+                if key == "costUSD":
+                    known = value is not None and per_model.get("costUSD", 0.0) is not None
+                    per_model["costUSD"] = per_model.get("costUSD", 0.0) + value if known else None
+                elif key in ("contextWindow", "maxOutputTokens") or not isinstance(value, int):
+                    per_model[key] = value
+                else:
+                    per_model[key] = per_model.get(key, 0) + value
+        if result.total_cost_usd is None or self.cost is None:
+            self.cost = None
+        else:
+            self.cost += result.total_cost_usd
+        self.api_seconds += result.duration_api_ms / 1000
 
     async def _model_failed(self, error: ModelError) -> ResultMessage:
         """The run's end after a failed model call (`terminal_reason` `prompt_too_long` for that)."""
@@ -527,11 +629,17 @@ class _Turn:
         """One summary call, held to the run's timeouts like every model call."""
         response: ModelResponse | None = None
         async for event in guarded_stream(model, dataclasses.replace(request, timeouts=self.timeouts)):
+            await self._keep_lease()
             if isinstance(event, ModelResponse):
                 response = event
         if response is None:
             raise ModelError(f"the model {model.model_name!r} ended its stream without a response")
         return response
+
+    async def _keep_lease(self) -> None:
+        """Renew the session's lease when due (a streaming reply renews it as it goes)."""
+        if self.agent.lease is not None:
+            await self.agent.lease.keep_alive()
 
     def _stopped(self) -> str | None:
         """Why the run must stop before its next model call, if it must."""
@@ -562,6 +670,7 @@ class _Turn:
         self.partial = partial = []
         try:
             async for event in guarded_stream(agent.model, request):  # typed errors, a valid response, in time
+                await self._keep_lease()
                 if isinstance(event, RawStreamEvent):
                     partial.append(event.event)
                     if self.options.include_partial_messages:

@@ -11,12 +11,14 @@ server, `"mcp__github__create_issue"`), or a tool name with a specifier:
   are relative to cwd, `//path` is absolute, `~/path` is under the home directory; a pattern
   without `/` matches the name at any depth. `Read(...)` rules also cover Glob and Grep, and
   `Edit(...)` rules also cover Write.
+- `Skill(review)`, `Skill(my-plugin:*)`: the skills the Skill tool may load (see `tether.settings`).
 
 How a call is decided, first match wins:
 
 1. a `disallowed_tools` rule matching the call denies it (deny always beats allow);
 2. a PreToolUse hook's `permissionDecision` of `deny` denies it;
-3. in `plan` mode, a tool that is not read-only is denied;
+3. in `plan` mode, a tool that is not read-only is denied; then, when no hook decided, an `ask`
+   rule matching the call (settings' `permissions.ask`) acts as a hook's `ask`;
 4. a hook's `allow` allows it; `bypassPermissions` mode allows everything else;
 5. an `allowed_tools` rule matching the call allows it; a bare tool name allows only paths
    inside cwd and `add_dirs`, paths outside need a rule naming them;
@@ -46,6 +48,7 @@ from tether.errors import ConfigurationError
 from tether.options import PermissionMode, validate_permission_mode
 from tether.tools._common import resolve_path
 from tether.tools._globbing import glob_regex
+from tether.tools.agent import AGENT_TOOL_NAMES
 from tether.tools.glob import glob_search_root
 from tether.tools.registry import READ_ONLY_TOOL_NAMES
 
@@ -60,12 +63,16 @@ __all__ = [
     "PermissionRule",
     "PermissionRuleValue",
     "PermissionUpdate",
+    "SKILL_TOOL_NAME",
     "ToolPermissionContext",
     "split_shell_command",
     "tool_is_read_only",
 ]
 
 PermissionBehavior = Literal["allow", "deny", "ask"]
+
+SKILL_TOOL_NAME = "Skill"
+"""The tool that loads a skill; its rules name skills: `Skill(review)`, `Skill(my-plugin:*)`."""
 
 READ_FAMILY = frozenset({"Read", "Glob", "Grep"})
 EDIT_FAMILY = frozenset({"Edit", "Write"})
@@ -272,6 +279,16 @@ def _command_matches(pattern: str, command: str) -> bool:
     return re.fullmatch(regex, command, re.DOTALL) is not None
 
 
+def _skill_matches(pattern: str, tool_input: Mapping[str, Any]) -> bool:
+    """Whether a `Skill(...)` rule names the skill of a call: exactly, or `prefix:*` for the skill
+    `prefix` and those under it (`my-plugin:*`)."""
+    name = str(tool_input.get("skill", "")).strip().removeprefix("/")
+    if pattern.endswith(":*"):
+        prefix = pattern[:-2]
+        return name == prefix or name.startswith(prefix + ":")
+    return name == pattern
+
+
 _ASSIGNMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|\"[^\"]*\"|\S*)\s+)+")
 
 
@@ -360,6 +377,10 @@ class PermissionPolicy:
         """Called when a `setMode` update from `can_use_tool` changes the mode."""
         self.allow = [PermissionRule.parse(rule) for rule in allowed_tools]
         self.deny = [PermissionRule.parse(rule) for rule in disallowed_tools]
+        self._prompt_rules: list[PermissionRule] = []
+        self.ask: list[PermissionRule] = []
+        """Rules whose calls are asked about (`can_use_tool`) whatever allow rules and modes say
+        (settings' `permissions.ask`; deny rules still win)."""
         self.mode = validate_permission_mode(mode or "default")
         self.can_use_tool = can_use_tool
         self.directories = [self.cwd, *(resolve_path(self.cwd, str(d)) for d in add_dirs)]
@@ -441,7 +462,7 @@ class PermissionPolicy:
             return all(self._bash_allowed_part(part) for part in parts)
         if tool_name in READ_FAMILY | EDIT_FAMILY:
             return bool(paths) and all(self._path_matches(rule.content, path) for path in paths)
-        return False
+        return tool_name == SKILL_TOOL_NAME and _skill_matches(rule.content, tool_input)
 
     def _bash_allowed_part(self, part: str) -> bool:
         for rule in self.allow:
@@ -463,7 +484,24 @@ class PermissionPolicy:
             return any(_command_matches(rule.content, candidate) for candidate in candidates)
         if tool_name in READ_FAMILY | EDIT_FAMILY:
             return any(self._path_matches(rule.content, path) for path in paths)
-        return False
+        if tool_name in AGENT_TOOL_NAMES:  # `Agent(code-reviewer)` names a subagent type
+            return rule.content == tool_input.get("subagent_type")
+        return tool_name == SKILL_TOOL_NAME and _skill_matches(rule.content, tool_input)
+
+    def first_match(
+        self, rules: Iterable[PermissionRule], tool_name: str, tool_input: Mapping[str, Any]
+    ) -> PermissionRule | None:
+        """The first of `rules` that matches the call the way a deny rule does (a compound
+        command matches when any part does), or None; for settings' `ask` rules."""
+        paths = self.paths_of(tool_name, tool_input)
+        return next((rule for rule in rules if self._rule_denies(rule, tool_name, tool_input, paths)), None)
+
+    def allow_for_prompt(self, rules: Iterable[str]) -> None:
+        """Allow calls matching `rules` (rule strings) until the next prompt: the rules given for
+        the previous prompt are withdrawn (a slash command's `allowed-tools` while it runs)."""
+        self.allow[:] = [rule for rule in self.allow if rule not in self._prompt_rules]
+        self._prompt_rules = [rule for rule in map(PermissionRule.parse, rules) if rule not in self.allow]
+        self.allow.extend(self._prompt_rules)
 
     # -- deciding --
 
@@ -497,6 +535,8 @@ class PermissionPolicy:
                 "changed (no edits, no commands, no other side effects). Present the plan instead.",
                 "mode plan",
             )
+        if hook_decision is None:
+            hook_decision, hook_reason = self._ask_rule(tool_name, tool_input)
         if hook_decision == "allow":
             return PermissionDecision("allow", tool_input, decided_by="hook")
         outside = [path for path in paths if not self.is_inside(path)]
@@ -512,11 +552,31 @@ class PermissionPolicy:
             return _deny(tool_input, self._refusal(tool_name, tool_input, outside), "mode dontAsk")
         if self.can_use_tool is not None:
             return await self._ask_callback(tool_name, tool_input, tool_use_id, outside, hook_reason)
+        return self._unanswered(tool_name, tool_input, outside, hook_decision, hook_reason)
+
+    def _ask_rule(self, tool_name: str, tool_input: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """`("ask", why)` when an `ask` rule matches the call, else `(None, None)`."""
+        asked = self.first_match(self.ask, tool_name, tool_input)
+        return ("ask", f"the rule {asked} says to ask first") if asked is not None else (None, None)
+
+    def _unanswered(
+        self,
+        tool_name: str,
+        tool_input: dict[str, Any],
+        outside: list[Path],
+        hook_decision: str | None,
+        hook_reason: str | None,
+    ) -> PermissionDecision:
+        """The denial of a call that needed someone to ask when there is nobody."""
+        if hook_decision == "ask":  # a hook or an `ask` rule wants someone asked
+            reason = f" ({hook_reason})" if hook_reason else ""
+            message = f"Permission to use {tool_name} must be asked for{reason}; nobody can answer."
+            return _deny(tool_input, message, "ask")
         return _deny(tool_input, self._refusal(tool_name, tool_input, outside), "no rule")
 
     def _mode_allows(self, tool_name: str, read_only: bool) -> bool:
         """Whether the mode alone allows a call that stays inside the working directories."""
-        if tool_name in READ_ONLY_TOOL_NAMES:
+        if tool_name in READ_ONLY_TOOL_NAMES or tool_name in AGENT_TOOL_NAMES:  # a subagent's calls are checked
             return True
         if self.mode in ("acceptEdits", "auto") and tool_name in EDIT_FAMILY:
             return True

@@ -42,7 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.agent.hooks import HookOutcome, HookRunner
+import anyio
+
+from tether.agent.hooks import HookOutcome, HookRunner, SubagentContext
 from tether.agent.permissions import (
     PermissionPolicy,
     PermissionResult,
@@ -58,6 +60,7 @@ from tether.options import AgentOptions
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
 from tether.sessions.stores.jsonl import JsonlStore
+from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
 from tether.tools.base import Tool, ToolContext, ToolResult
 from tether.tools.mcp import McpServers
 from tether.tools.registry import builtin_tools
@@ -122,8 +125,34 @@ class ToolRunner:
     permission_notes: dict[str, list[str]] = field(default_factory=dict)
 
     async def run_all(self, calls: list[dict[str, Any]]) -> list[ToolOutcome]:
-        """Run the calls of one response in order; `defer` counts only when there is one call."""
-        return [await self.run(call, can_defer=len(calls) == 1) for call in calls]
+        """Run the calls of one response; `defer` counts only when there is one call.
+
+        Calls run in order, except that consecutive Agent calls (subagents) run concurrently;
+        the outcomes keep the order of the calls.
+        """
+        can_defer = len(calls) == 1
+        outcomes: list[ToolOutcome | None] = [None] * len(calls)
+
+        async def run_one(index: int) -> None:
+            outcomes[index] = await self.run(calls[index], can_defer=can_defer)
+
+        index = 0
+        while index < len(calls):
+            end = index + 1
+            while end < len(calls) and self._concurrent(calls[index]) and self._concurrent(calls[end]):
+                end += 1
+            if end == index + 1:
+                await run_one(index)
+            else:
+                async with anyio.create_task_group() as group:
+                    for position in range(index, end):
+                        group.start_soon(run_one, position)
+            index = end
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _concurrent(self, call: dict[str, Any]) -> bool:
+        """Whether the call may run alongside its neighbours: a subagent, which shares nothing with them."""
+        return call.get("name") in AGENT_TOOL_NAMES and AGENT_TOOL in self.tools
 
     async def run_deferred(self, call: dict[str, Any]) -> ToolOutcome:
         """Run a call an earlier run deferred (its PreToolUse hooks are asked again)."""
@@ -164,6 +193,8 @@ class ToolRunner:
         """The tool, the input it may run with and what the hooks added; or the call's refusal."""
         tool_input = call.get("input")
         tool = self.tools.get(name)
+        if tool is None and name in AGENT_TOOL_NAMES:  # `Task`, the Agent tool's older name (Claude Code takes both)
+            tool = self.tools.get(AGENT_TOOL)
         if tool is None:
             known = ", ".join(sorted(self.tools)) or "none"
             return _error(tool_use_id, f"No such tool available: {name}. Available tools: {known}")
@@ -482,8 +513,14 @@ class SessionTools:
         exit_stack: AsyncExitStack,
         model_name: str | None = None,
         session: Session | None = None,
+        inherited: Mapping[str, Tool] | None = None,
+        subagent: SubagentContext | None = None,
     ) -> SessionTools:
-        """Build the tools and connect the MCP servers; `exit_stack` closes them with the agent."""
+        """Build the tools and connect the MCP servers; `exit_stack` closes them with the agent.
+
+        For a subagent, `inherited` are the tools it takes from its parent (instead of the
+        built-in tools `options.tools` names), and `subagent` says who it is to its hooks.
+        """
 
         def remember_mode(mode: Any) -> None:
             options.permission_mode = mode
@@ -496,6 +533,7 @@ class SessionTools:
             permission_mode=lambda: policy.mode,
             effort=lambda: options.effort,
             include_events=options.include_hook_events,
+            subagent=subagent,
         )
         notes: dict[str, list[str]] = {}
         asks = options.can_use_tool is not None or hooks.has("PermissionRequest")
@@ -508,7 +546,8 @@ class SessionTools:
             add_dirs=options.add_dirs,
             on_mode_change=remember_mode,
         )
-        tools: dict[str, Tool] = {tool.name: tool for tool in builtin_tools(options.tools, env=options.env)}
+        own = builtin_tools(options.tools, env=options.env) if inherited is None else list(inherited.values())
+        tools: dict[str, Tool] = {tool.name: tool for tool in own}
         servers = await exit_stack.enter_async_context(McpServers(options.mcp_servers, cwd=cwd, env=options.env))
         for tool in servers.tools:
             if tool.name in tools:
@@ -544,8 +583,11 @@ class SessionTools:
         ]
 
     async def prepare_prompt(self, prompt: str | list[dict[str, Any]]) -> PreparedPrompt:
-        """Sync the permission mode, run SessionStart (first prompt only) and UserPromptSubmit."""
+        """Sync the permission mode, run SessionStart (first prompt only) and UserPromptSubmit
+        (SubagentStart instead, for a subagent)."""
         self.policy.mode = self.options.permission_mode or "default"
+        if self.hooks.subagent is not None:
+            return await self._start_subagent(prompt)
         context: list[str] = []
         if not self._session_started:
             self._session_started = True
@@ -564,13 +606,27 @@ class SessionTools:
             if not submitted.continue_:
                 return PreparedPrompt(prompt, submitted.stop_reason or "a UserPromptSubmit hook stopped the run")
             context.extend(submitted.additional_context)
-        if not context:
+        return _with_context(prompt, context)
+
+    async def _start_subagent(self, prompt: str | list[dict[str, Any]]) -> PreparedPrompt:
+        """SubagentStart: its context goes with the subagent's prompt; `continue: false` stops it."""
+        if not self.hooks.has("SubagentStart"):
             return PreparedPrompt(prompt)
-        blocks = [{"type": "text", "text": prompt}] if isinstance(prompt, str) else list(prompt)
-        return PreparedPrompt([*blocks, *({"type": "text", "text": text} for text in context)])
+        started = await self.hooks.subagent_start()
+        if not started.continue_:
+            return PreparedPrompt(prompt, started.stop_reason or "a SubagentStart hook stopped the subagent")
+        return _with_context(prompt, started.additional_context)
 
     async def stop_feedback(self, stop_hook_active: bool) -> str | None:
-        """Run the Stop hooks; the reason to give the model when one blocks the stop, else None."""
+        """Run the Stop hooks (SubagentStop for a subagent); the feedback to give the model when
+        one makes it go on, else None."""
+        if self.hooks.subagent is not None:
+            if not self.hooks.has("SubagentStop"):
+                return None
+            outcome = await self.hooks.subagent_stop(stop_hook_active, self._last_assistant_text())
+            feedback = (outcome.reason or "A SubagentStop hook asked you to continue.") if outcome.blocked else None
+            feedback = feedback or outcome.context
+            return feedback if outcome.continue_ else None
         if not self.hooks.has("Stop"):
             return None
         outcome = await self.hooks.stop(stop_hook_active, self._last_assistant_text())
@@ -636,6 +692,14 @@ class SessionTools:
             totals[_DEFERRAL_KEY] = marker
         await self.session.append_entries([make_meta_entry("cost-state", session_id=self.session.session_id, **totals)])
         self.session.totals = totals
+
+
+def _with_context(prompt: str | list[dict[str, Any]], context: list[str]) -> PreparedPrompt:
+    """The prompt with the context hooks added, as text blocks after it."""
+    if not context:
+        return PreparedPrompt(prompt)
+    blocks = [{"type": "text", "text": prompt}] if isinstance(prompt, str) else list(prompt)
+    return PreparedPrompt([*blocks, *({"type": "text", "text": text} for text in context)])
 
 
 def _call_in(message: Mapping[str, Any], call_id: Any) -> dict[str, Any] | None:

@@ -28,7 +28,6 @@ from typing import Annotated
 import typer
 
 from tether._version import __version__
-from tether.cli._chat import run_chat
 from tether.cli._common import StoreSpec, fail, resolve_session_id, run_async, store_from
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
@@ -141,6 +140,8 @@ def root(
         include_partial_messages=include_partial_messages and output_format is OutputFormat.stream_json,
     )
     if prompt is None:
+        from tether.cli._chat import run_chat  # rich's live display: only the chat needs it
+
         run_chat(options, spec, resuming=bool(resume or continue_))
         return
     text = sys.stdin.read() if prompt == "-" else prompt

@@ -8,12 +8,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import anyio
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from tether.errors import ConfigurationError, SessionNotFoundError, TetherError
 from tether.sessions.capabilities import store_access
@@ -21,10 +19,14 @@ from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store
 
+if TYPE_CHECKING:
+    from rich.console import Console  # imported by the commands that draw: `tether -p` prints plain text
+
 __all__ = [
     "StoreSpec",
     "claude_config_dir",
     "err_console",
+    "escape",
     "fail",
     "format_age",
     "out_console",
@@ -39,12 +41,23 @@ _T = TypeVar("_T")
 
 def out_console() -> Console:
     """A console on the current stdout (made per call, so test runners that swap stdout see it)."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
 def err_console() -> Console:
     """A console on the current stderr."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    """`text` with its rich markup escaped, to print it as it is."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 
 def fail(message: str) -> NoReturn:

@@ -14,9 +14,8 @@ from enum import Enum
 from typing import Any
 
 import typer
-from rich.markup import escape
 
-from tether.cli._common import err_console, fail
+from tether.cli._common import err_console, escape, fail
 from tether.messages import (
     AssistantMessage,
     ConversationResetMessage,

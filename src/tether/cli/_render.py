@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.tree import Tree
-
-from tether.cli._common import format_age
+from tether.cli._common import escape, format_age
 from tether.sessions.helpers import SessionInfo, SessionMessage
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.tree import Tree
 
 __all__ = [
     "fork_tree",
@@ -36,6 +36,8 @@ def sessions_table(infos: list[SessionInfo], *, current: str | None = None, widt
     """Sessions as a table: id, modified, messages, title, tag (if any), cwd (on wide terminals)."""
     show_tag = any(info.tag for info in infos)
     show_cwd = width >= 140
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("ID", no_wrap=True, min_width=36)
     table.add_column("Modified", no_wrap=True)
@@ -189,6 +191,8 @@ def fork_tree(root: SessionInfo, children: dict[str, list[SessionInfo]], *, high
         if info.forked_from:
             text += f" [dim]· at {str(info.forked_from.get('messageUuid'))[:8]}[/]"
         return text
+
+    from rich.tree import Tree
 
     tree = Tree(label(root))
     stack = [(tree, root)]

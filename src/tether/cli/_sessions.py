@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from tether.cli._common import (
     StoreSpec,
     claude_config_dir,
+    escape,
     fail,
     format_age,
     out_console,

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import anthropic
 import httpx2
 
 from tether.errors import ConfigurationError, ModelError
@@ -44,6 +43,9 @@ from tether.models._common import (
 from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest
 from tether.models.pricing import ModelPrice, cost_usd
 from tether.models.settings import ModelSettings
+
+if TYPE_CHECKING:
+    import anthropic  # imported on the first call: a run yields its first message without it
 
 __all__ = ["DEFAULT_MODEL", "AnthropicModel", "build_params"]
 
@@ -78,7 +80,7 @@ class AnthropicModel(HTTPModel):
     - `max_retries`, `retry_delay`, `max_retry_delay`: retries of failed calls, with exponential
       backoff from `retry_delay` seconds (or the server's Retry-After) up to `max_retry_delay`.
     - `prompt_caching`: mark the tools, the system prompt and the conversation for caching.
-    - `prices`: a price table to use instead of `tether.models.pricing.PRICES`.
+    - `prices`: prices of your own (`{model id: ModelPrice}`), looked up before genai-prices' data.
 
     Every run setting is honoured (`tether.models.settings`): structured output through the API's
     own (`output_config.format`, the schema made API-compatible by `anthropic.transform_schema`),
@@ -153,6 +155,8 @@ class AnthropicModel(HTTPModel):
         return headers
 
     def _new_client(self) -> Any:
+        import anthropic
+
         return anthropic.AsyncAnthropic(
             api_key=self._api_key,
             auth_token=self._auth_token,
@@ -166,6 +170,8 @@ class AnthropicModel(HTTPModel):
     async def _attempt(
         self, client: Any, params: dict[str, Any], headers: dict[str, str], timeout: httpx2.Timeout
     ) -> AsyncGenerator[dict[str, Any], None]:
+        import anthropic
+
         stream = await client.messages.create(**params, stream=True, extra_headers=headers or None, timeout=timeout)
         async with stream:
             async for event in stream:
@@ -174,9 +180,11 @@ class AnthropicModel(HTTPModel):
                 yield event.to_dict(warnings=False)  # its fields are checked by the accumulator
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
-        return cost_usd(model, usage, self._prices)
+        return cost_usd(model, usage, self._prices, provider="anthropic")
 
     def _classify(self, error: BaseException) -> Failure:
+        import anthropic
+
         if isinstance(error, anthropic.APIStatusError):
             status = _status_of(error)
             headers = error.response.headers if error.status_code == status else None
@@ -228,6 +236,8 @@ def _settings_params(settings: ModelSettings) -> dict[str, Any]:
 
 def _api_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema in the subset the API constrains decoding to (other constraints are checked after)."""
+    import anthropic
+
     try:
         return anthropic.transform_schema(schema)
     except (ValueError, TypeError) as error:
@@ -276,6 +286,8 @@ def _api_message(error: anthropic.APIStatusError) -> str | None:
 @contextmanager
 def _map_errors(model: AnthropicModel, attempts: Attempts) -> Iterator[None]:
     """Turn `anthropic` and transport errors into `ModelError`s with status, body and a clear message."""
+    import anthropic
+
     where = model.base_url or "https://api.anthropic.com"
     try:
         yield

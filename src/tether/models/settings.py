@@ -26,10 +26,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
-import jsonschema
-import jsonschema.exceptions
-import jsonschema.validators
-
 from tether.errors import ConfigurationError, UnsupportedOptionError
 from tether.types import EffortLevel
 
@@ -161,6 +157,8 @@ def _output_schema(output_format: Mapping[str, Any] | None) -> dict[str, Any] | 
         raise ConfigurationError(
             f"output_format must be {{'type': 'json_schema', 'schema': {{...}}}}, not {output_format!r}"
         )
+    import jsonschema.validators  # imported when a run asks for structured output (slow to import)
+
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.exceptions.SchemaError as error:
@@ -202,6 +200,9 @@ def structured_output(text: str | None, schema: Mapping[str, Any]) -> tuple[Any,
         value = json.loads(fenced.group(1) if fenced else text)
     except json.JSONDecodeError as error:
         return None, f"the reply is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+    import jsonschema.exceptions
+    import jsonschema.validators
+
     validator = jsonschema.validators.validator_for(schema)(schema)
     failure = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if failure is None:

@@ -222,6 +222,7 @@ class StoreAccess:
         if fork is not None:
             await fork(source_key, new_key, at_uuid)
             entries = await self.load(new_key) or []
+            await self._fork_subagents(source_key, new_key, entries)
             return Forked(entries, {"sessionId": source_key["session_id"], "messageUuid": leaf_of(entries)})
         source = await self.load(source_key)
         if source is None:
@@ -232,8 +233,33 @@ class StoreAccess:
             raise SessionExistsError(new_key["session_id"])
         copied = copy_for_fork(source, source_key["session_id"], new_key["session_id"], at_uuid)
         await self.append(new_key, copied, expected_leaf=NO_LEAF)
+        await self._fork_subagents(source_key, new_key, copied)
         origin = {"sessionId": source_key["session_id"], "messageUuid": at_uuid or leaf_of(source)}
         return Forked(copied, origin)
+
+    async def _fork_subagents(
+        self, source_key: SessionKey, new_key: SessionKey, forked: list[SessionStoreEntry]
+    ) -> None:
+        """Copy into the fork the subagent transcripts whose Agent call the fork's history holds
+        (their `agent_metadata` names it), so the fork lists them too. Their entries are copied."""
+        calls = {
+            block.get("id")
+            for entry in forked
+            if isinstance(entry.get("message"), dict) and isinstance(entry["message"].get("content"), list)
+            for block in entry["message"]["content"]
+            if isinstance(block, dict) and block.get("type") == "tool_use"
+        }
+        for subpath in await self.list_subkeys(source_key) if calls else []:
+            sub = SessionKey(
+                project_key=source_key["project_key"], session_id=source_key["session_id"], subpath=subpath
+            )
+            entries = await self.load(sub) or []
+            if any(e.get("type") == "agent_metadata" and e.get("toolUseId") in calls for e in entries):
+                target = SessionKey(
+                    project_key=new_key["project_key"], session_id=new_key["session_id"], subpath=subpath
+                )
+                renamed = [{**e, "sessionId": new_key["session_id"]} if "sessionId" in e else e for e in entries]
+                await self.append(target, renamed)
 
     async def delete(self, key: SessionKey) -> None:
         """Delete a transcript (a main key with its subkeys); `ConfigurationError` if the store cannot."""

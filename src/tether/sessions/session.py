@@ -63,6 +63,9 @@ class Session:
     """The newest metadata entry of each type (`system-prompt`, `cost-state`, ...), as loaded or started."""
     access: StoreAccess | None = field(default=None, init=False, repr=False)
     """The store through its capability layer (None when nothing is persisted)."""
+    branch_at: str | None = field(default=None, init=False, repr=False)
+    """The uuid a resume at a message branches from, until the branch's first entry is written."""
+    _unanswered: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.access = store_access(self.store) if self.store is not None else None
@@ -113,11 +116,14 @@ class Session:
         cwd: str,
         at_uuid: str | None = None,
         persist: bool = True,
+        close_unanswered: bool = True,
     ) -> Session:
         """Open an existing session to continue it (from `at_uuid` on a new branch, if given).
 
         The session of the project of `cwd` when it holds one, else the most recently updated
-        session with this id in any project (when the store can `find`).
+        session with this id in any project (when the store can `find`). Tool calls left
+        unanswered get an error result now, or with `close_unanswered=False` at `catch_up()`
+        (the agent does that once it holds the session's lease, so a live turn's calls stay open).
         """
         access = store_access(store)
         found = await access.locate(validate_session_id(session_id), project_key_for_directory(cwd))
@@ -125,7 +131,10 @@ class Session:
         if entries is None:
             raise SessionNotFoundError(session_id)
         session = cls(store=store if persist else None, key=found.key, cwd=cwd, origin=SessionOrigin("resume"))
-        await session._adopt(entries, at_uuid)
+        session._adopt(entries, at_uuid)
+        session.branch_at = at_uuid
+        if close_unanswered:
+            await session.close_unanswered()
         return session
 
     @classmethod
@@ -153,11 +162,13 @@ class Session:
             entries = await access.load(source.key) or []
             origin = SessionOrigin("fork", {"sessionId": source_id, "messageUuid": at_uuid or leaf_of(entries)})
             session = cls(store=None, key=key, cwd=cwd, origin=origin)
-            await session._adopt(entries, at_uuid)
+            session._adopt(entries, at_uuid)
+            await session.close_unanswered()
             return session
         forked = await access.fork(source.key, key, at_uuid)
         session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("fork", forked.origin))
-        await session._adopt(forked.entries, None)
+        session._adopt(forked.entries, None)
+        await session.close_unanswered()
         return session
 
     async def reload(self) -> None:
@@ -168,10 +179,24 @@ class Session:
         entries = await self.access.load(self.key)
         if entries is None:
             raise SessionNotFoundError(self.session_id)
-        await self._adopt(entries, None, totals=False)
+        self._adopt(entries, None, totals=False)
+        await self.close_unanswered()
 
-    async def _adopt(self, entries: list[dict[str, Any]], at_uuid: str | None, *, totals: bool = True) -> None:
-        """Take over loaded entries: history, leaf, totals, metadata; close tool calls left unanswered."""
+    async def catch_up(self, *, reread: bool = False) -> None:
+        """Before a turn, holding the session's lease: close the tool calls left unanswered (by a
+        turn that died: a live one would still hold the lease). With `reread` (the turn waited for
+        another process's), first take in what was written since the session was read; otherwise
+        such writes make the turn's first write fail with `SessionConflictError`."""
+        if reread and self.access is not None:
+            entries = await self.access.load(self.key)
+            if entries is None:
+                raise SessionNotFoundError(self.session_id)
+            self._adopt(entries, self.branch_at)
+        await self.close_unanswered()
+
+    def _adopt(self, entries: list[dict[str, Any]], at_uuid: str | None, *, totals: bool = True) -> None:
+        """Take over loaded entries: history, leaf, totals, metadata (tool calls left unanswered
+        are closed by `close_unanswered`)."""
         self.expected_leaf = leaf_of(entries) or NO_LEAF
         if at_uuid is not None and not any(e.get("uuid") == at_uuid for e in entries):
             raise EntryNotFoundError(self.session_id, at_uuid)
@@ -181,7 +206,11 @@ class Session:
         self.meta = {e["type"]: e for e in entries if not e.get("uuid") and isinstance(e.get("type"), str)}
         if totals:
             self.totals = _latest_totals(entries) or self.totals
-        pending = unanswered_tool_uses(chain)
+        self._unanswered = unanswered_tool_uses(chain)
+
+    async def close_unanswered(self) -> None:
+        """Give each tool call the history leaves unanswered an error result (it may or may not have run)."""
+        pending, self._unanswered = self._unanswered, []
         if pending:
             results = [
                 {
@@ -211,6 +240,7 @@ class Session:
             if not uuid:
                 continue
             self.parent_uuid = self.expected_leaf = uuid
+            self.branch_at = None
             message = entry.get("message")
             if entry.get("type") in ("user", "assistant") and isinstance(message, dict):
                 _extend_history(self.messages, entry["type"], message)

@@ -109,6 +109,8 @@ class StoredSession:
     leaf: str | None
     mtime: int
     summary: dict[str, Any] = field(default_factory=dict)
+    skipped_entries: int = 0
+    """Entries of the session that reads in this process found unreadable and skipped (see the log)."""
 
     @property
     def forked_from(self) -> dict[str, Any] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -23,6 +22,8 @@ _VCS_DIRS = "!{.git,.hg,.svn,.jj}"
 
 def _candidates() -> Iterator[Path]:
     """Where `rg` may be: the `ripgrep` wheel's own files, this interpreter's scripts, then PATH."""
+    import importlib.metadata  # slow to import, needed only to find `rg`
+
     try:
         files = importlib.metadata.distribution("ripgrep").files or []
     except importlib.metadata.PackageNotFoundError:

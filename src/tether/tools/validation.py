@@ -6,13 +6,13 @@ import json
 from functools import lru_cache
 from typing import Any
 
-import jsonschema
-
 __all__ = ["input_problem"]
 
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Any:
+    import jsonschema.validators  # imported on the first tool call (slow to import)
+
     schema = json.loads(schema_json)
     validator_class = jsonschema.validators.validator_for(schema)
     return validator_class(schema)
@@ -22,6 +22,8 @@ def input_problem(schema: dict[str, Any], value: Any) -> str | None:
     """What is wrong with `value` for `schema` (every problem, one per line), or None if valid."""
     if not isinstance(value, dict):
         return f"expected a JSON object, got {type(value).__name__}"
+    import jsonschema.exceptions
+
     try:
         validator = _validator(json.dumps(schema, sort_keys=True, default=str))
     except (TypeError, ValueError, jsonschema.exceptions.SchemaError):

@@ -12,17 +12,23 @@ needs (`gc_keep`); a node nobody needs any more disappears with its entries.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
+import logging
+import os
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import msgspec
 
-from tether.errors import ConfigurationError, EntryNotFoundError, SessionConflictError
+from tether.errors import ConfigurationError, EntryNotFoundError, SessionConflictError, StoreError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     NO_LEAF,
@@ -32,34 +38,50 @@ from tether.sessions.store import (
     SessionStoreListEntry,
     SessionSummaryEntry,
 )
-from tether.sessions.summary import add_sdk_keys, fold_summary
+from tether.sessions.summary import current_summary, fold_summary
 
 __all__ = [
     "AppendPlan",
+    "as_int",
+    "DamageLog",
+    "DamagedData",
+    "GuardedStore",
     "KeyParts",
     "Node",
     "check_leaf",
     "decode_cursor",
     "decode_entries",
+    "decode_json",
+    "decode_summary",
     "encode_cursor",
     "encode_entries",
     "fork_point",
     "gc_keep",
+    "guarded",
     "key_parts",
+    "leaf_from_end",
+    "message_count_of",
     "now_ms",
     "page_after",
+    "private_dir",
     "plan_append",
     "quote_part",
+    "readable_rows",
     "redact_url",
     "row_summary",
     "shortcut_parent",
     "to_json",
     "uuid_hash",
+    "uuid_of",
     "view_segments",
+    "walk_chain",
 ]
 
+log = logging.getLogger("tether.sessions.stores")
+"""Where stores report damaged data they skipped (a warning per read that met some)."""
+
 _DECODER = msgspec.json.Decoder()
-"""Decodes stored entries about twice as fast as `json.loads`, to the same values."""
+"""Decodes stored entries and summaries two to four times as fast as `json.loads`, to the same values."""
 
 
 def now_ms() -> int:
@@ -122,21 +144,42 @@ def to_json(value: Any) -> str:
     return text
 
 
-def decode_entries(texts: Sequence[str] | Sequence[bytes]) -> list[SessionStoreEntry]:
-    """The entries of stored JSON texts, in order.
+def decode_entries(texts: Sequence[str | bytes]) -> tuple[list[SessionStoreEntry], list[str]]:
+    """The entries of stored JSON texts, in order, and why each text that is not one was skipped.
 
     msgspec decodes standard JSON exactly as `json.loads` does (integers of any size included); the
     few texts it refuses, which `to_json` can write (NaN and infinities, lone surrogate escapes),
-    go to `json.loads`.
+    go to `json.loads`. A text that is not JSON, nests too deeply or is not an object (written by
+    something else) is skipped, and the reason given, so one bad row hides nothing else.
     """
     decode = _DECODER.decode
     out: list[SessionStoreEntry] = []
-    for text in texts:
+    skipped: list[str] = []
+    for index, text in enumerate(texts):
         try:
-            out.append(decode(text))
+            value = decode(text)
         except msgspec.DecodeError:
-            out.append(json.loads(text))
-    return out
+            value = _decode_or_reason(text)
+        if isinstance(value, dict):
+            out.append(value)
+        else:
+            skipped.append(f"entry {index}: {value if isinstance(value, _Unreadable) else _not_an_object(value)}")
+    return out, skipped
+
+
+class _Unreadable(str):
+    """Why a stored text could not be decoded."""
+
+
+def _decode_or_reason(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
+        return _Unreadable(f"not readable as JSON ({type(exc).__name__}: {str(exc)[:80]})")
+
+
+def _not_an_object(value: Any) -> str:
+    return f"a JSON {type(value).__name__}, not an object"
 
 
 def uuid_hash(uuid: str) -> int:
@@ -177,7 +220,7 @@ def plan_append(
     summary: dict[str, Any] | None,
 ) -> AppendPlan:
     """What appending `entries` (encoded as `texts`) to a node of `length` entries writes."""
-    count = int((summary or {}).get("message_count", 0))
+    count = message_count_of(summary)
     rows: list[tuple[int, int | None, int | None, str]] = []
     for offset, (entry, text) in enumerate(zip(entries, texts, strict=True)):
         uuid = entry.get("uuid")
@@ -325,7 +368,39 @@ def quote_part(text: str) -> str:
     return quote(text, safe="")
 
 
-class RowListing:
+class GuardedStore:
+    """A store whose driver errors become `StoreError`s: subclasses name the driver's exception classes."""
+
+    driver_errors: tuple[type[BaseException], ...] = ()
+
+
+_S = TypeVar("_S", bound=GuardedStore)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def guarded(
+    operation: str,
+) -> Callable[[Callable[Concatenate[_S, _P], Awaitable[_R]]], Callable[Concatenate[_S, _P], Awaitable[_R]]]:
+    """Make a store method raise `StoreError` (naming the store and `operation`) for a driver
+    error or damaged data, instead of the driver's own exception."""
+
+    def wrap(method: Callable[Concatenate[_S, _P], Awaitable[_R]]) -> Callable[Concatenate[_S, _P], Awaitable[_R]]:
+        @functools.wraps(method)
+        async def run(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return await method(self, *args, **kwargs)
+            except DamagedData as exc:
+                raise StoreError(repr(self), operation, f"damaged data: {exc}") from exc
+            except self.driver_errors as exc:
+                raise StoreError(repr(self), operation, f"{type(exc).__name__}: {_first_line(exc)}") from exc
+
+        return run
+
+    return wrap
+
+
+class RowListing(GuardedStore):
     """Listing for stores that keep sessions as rows: subclasses implement `_listing` only.
 
     `_listing(project_key, after, limit, columns)` returns the rows of live main sessions of the
@@ -336,16 +411,19 @@ class RowListing:
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
         raise NotImplementedError
 
+    @guarded("list_sessions")
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """Every session of the project, newest first."""
         rows = await self._listing(project_key, None, None, "session_id, mtime")
-        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in rows]
+        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in readable_rows(self, rows)]
 
+    @guarded("list_session_summaries")
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
-        return [row_summary(r, sdk=True) for r in rows]
+        return [row_summary(r) for r in readable_rows(self, rows)]
 
+    @guarded("list_page")
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> SessionPage:
@@ -355,12 +433,171 @@ class RowListing:
         rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
         page = rows[:limit]
         next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
-        return SessionPage(items=[row_summary(r) for r in page], next_cursor=next_cursor)
+        return SessionPage(items=[row_summary(r) for r in readable_rows(self, page)], next_cursor=next_cursor)
 
 
-def row_summary(row: Sequence[Any], *, sdk: bool = False) -> SessionSummaryEntry:
-    """A listing row `(session_id, mtime, summary JSON, project_key, ...)` as a summary entry (SDK keys if `sdk`)."""
-    data = json.loads(row[2])
+def readable_rows(store: object, rows: Sequence[Any]) -> list[Any]:
+    """Listing rows `(session_id, mtime, ...)` with `mtime` an int; a row that cannot be is logged and left out."""
+    out: list[Any] = []
+    for row in rows:
+        mtime = row[1]
+        if not isinstance(mtime, int) or isinstance(mtime, bool):
+            try:
+                mtime = int(mtime)
+            except (TypeError, ValueError):
+                log.warning("%r: left out session %r of a listing: its mtime %r is not a number", store, row[0], mtime)
+                continue
+            row = (row[0], mtime, *row[2:])
+        if not isinstance(row[0], str):
+            log.warning("%r: left out a listing row whose session id is %r", store, row[0])
+            continue
+        out.append(row)
+    return out
+
+
+def row_summary(row: Sequence[Any]) -> SessionSummaryEntry:
+    """A listing row `(session_id, mtime, summary JSON, project_key, ...)` as a summary entry."""
     return SessionSummaryEntry(
-        session_id=row[0], mtime=int(row[1]), data=add_sdk_keys(data) if sdk else data, project_key=row[3]
+        session_id=row[0], mtime=int(row[1]), data=decode_summary(row[2], row[0]), project_key=row[3]
     )
+
+
+def decode_json(text: str | bytes) -> Any:
+    """The value of a JSON text this package stored (msgspec, else `json.loads`: see `decode_entries`)."""
+    try:
+        return _DECODER.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
+def decode_summary(text: str | bytes | None, session_id: str = "?") -> dict[str, Any]:
+    """A stored summary JSON text as a dict in the current form (see `tether.sessions.summary`).
+
+    A summary that cannot be read (not JSON, not an object, nested too deeply) is logged and read
+    as an empty one: the session still lists, loads and takes appends.
+    """
+    try:
+        value = decode_json(text) if text is not None else None
+    except (ValueError, TypeError, RecursionError) as exc:
+        value = _Unreadable(f"{type(exc).__name__}: {str(exc)[:80]}")
+    if isinstance(value, dict):
+        return current_summary(value)
+    log.warning("the stored summary of session %r is unreadable (%s); read as empty", session_id, value)
+    return fold_summary(None, [])
+
+
+def message_count_of(summary: dict[str, Any] | None) -> int:
+    """The summary's `message_count`, 0 if it has none (or a damaged one)."""
+    count = (summary or {}).get("message_count")
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def leaf_from_end(entries: Sequence[SessionStoreEntry]) -> str | None:
+    """`tether.sessions.entries.leaf_of`, read from the end (a loaded view's leaf in O(1) mostly)."""
+    for entry in reversed(entries):
+        uuid = entry.get("uuid")
+        if uuid and isinstance(uuid, str) and not entry.get("isSidechain"):
+            return uuid
+    return None
+
+
+def as_int(value: Any, what: str) -> int:
+    """`value` as an int; `DamagedData` naming `what` if the stored value is not a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DamagedData(f"{what} is {value!r}, not a number") from None
+
+
+def private_dir(path: Path) -> Path:
+    """Create directory `path` and its missing parents owner-only (0700); returns it."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)  # whatever the umask
+    return path
+
+
+def uuid_of(text: str | bytes) -> str | None:
+    """The `uuid` of a stored entry text, or None (also when the text is damaged)."""
+    entries, _ = decode_entries([text])
+    uuid = entries[0].get("uuid") if entries else None
+    return uuid if isinstance(uuid, str) else None
+
+
+class DamagedData(Exception):
+    """Stored data a store cannot use (a node row of the wrong types...): becomes a `StoreError`."""
+
+
+def walk_chain(start: int, rows: Iterable[Sequence[Any]]) -> list[Node]:
+    """The node `start` and its ancestors, nearest first, from rows `(id, parent, cutoff, length)`.
+
+    The walk stops (and logs) at a node seen before: a chain written with a cycle (a node its
+    own ancestor) reads as the part before the cycle instead of looping forever. A row of the
+    wrong types raises `DamagedData`.
+    """
+    by_id: dict[int, Node] = {}
+    for row in rows:
+        try:
+            node = Node(int(row[0]), None if row[1] is None else int(row[1]), int(row[2]), int(row[3]))
+        except (TypeError, ValueError) as exc:
+            raise DamagedData(f"a session row holds {list(row)!r}: {exc}") from None
+        by_id[node.id] = node
+    chain: list[Node] = []
+    seen: set[int] = set()
+    current: int | None = start
+    while current is not None and current in by_id:
+        if current in seen:
+            log.warning("the fork chain of session node %s loops back to node %s; read up to the loop", start, current)
+            break
+        seen.add(current)
+        chain.append(by_id[current])
+        current = by_id[current].parent
+    return chain
+
+
+class DamageLog:
+    """The damaged entries one store skipped, per transcript (in this process), and the warnings.
+
+    A read that skips entries logs one warning naming the store, the session and why; `find`
+    reports the count (`StoredSession.skipped_entries`), so `get_session_info` shows it.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def entries(
+        self, store: object, parts: KeyParts, texts: Sequence[str] | Sequence[bytes]
+    ) -> list[SessionStoreEntry]:
+        """The readable entries of `texts`; the others are counted against `parts` and logged."""
+        entries, skipped = decode_entries(texts)
+        if skipped:
+            self.record(store, parts, skipped)
+        return entries
+
+    def record(self, store: object, parts: KeyParts, skipped: list[str]) -> None:
+        """Count and log entries of `parts` a read skipped (the count is the most any read met)."""
+        ident = (parts.scope, parts.project_key, parts.session_id, parts.subpath)
+        with self._lock:
+            self._counts[ident] = max(self._counts.get(ident, 0), len(skipped))
+        where = f"{parts.session_id!r}" + (f" ({parts.subpath})" if parts.subpath else "")
+        log.warning(
+            "%r: skipped %d unreadable entries of session %s: %s", store, len(skipped), where, "; ".join(skipped[:5])
+        )
+
+    def skipped(self, scope: str, project_key: str, session_id: str) -> int:
+        """How many entries of the session's main transcript reads in this process skipped."""
+        return self._counts.get((scope, project_key, session_id, ""), 0)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else "(no message)"

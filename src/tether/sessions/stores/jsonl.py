@@ -78,7 +78,7 @@ from tether.sessions.store import (
 )
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import page_after
-from tether.sessions.summary import fold_summary, fork_summary, sdk_summary_data
+from tether.sessions.summary import fold_summary, fork_summary
 
 __all__ = ["FORK_SIDECAR", "HEAD_TAIL_BYTES", "JsonlStore", "copy_for_fork", "encode_lines", "from_url"]
 
@@ -328,8 +328,7 @@ class JsonlStore:
         return rows
 
     def _list_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        items = [self._summary_entry(project, path) for _, _, project, path in self._sorted_files(project_key)]
-        return [SessionSummaryEntry(**{**item, "data": sdk_summary_data(item["data"])}) for item in items]
+        return [self._summary_entry(project, path) for _, _, project, path in self._sorted_files(project_key)]
 
     def _list_page(self, project_key: str | None, limit: int, cursor: str | None) -> SessionPage:
         page, next_cursor = page_after(self._sorted_files(project_key), lambda row: row[:3], limit, cursor)

@@ -22,7 +22,7 @@ from tether.sessions.store import (
 )
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import decode_entries, encode_entries, page_after
-from tether.sessions.summary import fold_summary, fork_summary, sdk_summary_data
+from tether.sessions.summary import fold_summary, fork_summary
 
 __all__ = ["MemoryStore", "from_url"]
 
@@ -37,7 +37,7 @@ class _Record:
     parent: _Record | None = None
     parent_length: int = 0
     leaf: str | None = None
-    summary: dict[str, Any] = field(default_factory=lambda: {"message_count": 0})
+    summary: dict[str, Any] = field(default_factory=lambda: fold_summary(None, []))
     mtime: int = 0
 
     def view(self) -> list[tuple[str | None, str]]:
@@ -200,7 +200,7 @@ class MemoryStore:
 
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
-        return [_summary_entry(r, sdk=True) for r in self._main_records(project_key)]
+        return [_summary_entry(r) for r in self._main_records(project_key)]
 
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
@@ -245,10 +245,9 @@ class MemoryStore:
 _position: Callable[[_Record], tuple[int, str, str]] = operator.attrgetter("mtime", "session_id", "project_key")
 
 
-def _summary_entry(record: _Record, *, sdk: bool = False) -> SessionSummaryEntry:
-    data = sdk_summary_data(record.summary) if sdk else dict(record.summary)
+def _summary_entry(record: _Record) -> SessionSummaryEntry:
     return SessionSummaryEntry(
-        session_id=record.session_id, mtime=record.mtime, data=data, project_key=record.project_key
+        session_id=record.session_id, mtime=record.mtime, data=dict(record.summary), project_key=record.project_key
     )
 
 

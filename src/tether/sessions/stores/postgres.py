@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 import anyio
 
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     SessionKey,
@@ -46,20 +46,27 @@ from tether.sessions.store import (
 )
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
+    DamageLog,
     KeyParts,
     Node,
     RowListing,
     check_leaf,
-    decode_entries,
+    decode_summary,
     encode_entries,
     fork_point,
     gc_keep,
+    guarded,
     key_parts,
+    leaf_from_end,
+    log,
+    message_count_of,
     plan_append,
     redact_url,
     shortcut_parent,
     to_json,
     uuid_hash,
+    uuid_of,
+    walk_chain,
 )
 from tether.sessions.summary import fork_summary
 
@@ -122,12 +129,14 @@ _FIND = (
     " ORDER BY project_key IS NOT DISTINCT FROM %s DESC, seq DESC LIMIT 1"
 )
 _FORK_READ = """WITH RECURSIVE chain AS (
-    SELECT id, parent, cutoff, length, leaf, summary, 0 AS depth FROM tether_sessions
+    SELECT id, parent, cutoff, length, leaf, summary, ARRAY[id] AS path FROM tether_sessions
     WHERE scope = %s AND session_id = %s AND subpath = %s AND project_key = %s AND NOT deleted
     UNION ALL
-    SELECT s.id, s.parent, s.cutoff, s.length, NULL, NULL, chain.depth + 1
+    SELECT s.id, s.parent, s.cutoff, s.length, NULL, NULL, chain.path || s.id
     FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
-) SELECT id, parent, cutoff, length, leaf, summary FROM chain ORDER BY depth"""
+    WHERE s.id <> ALL(chain.path)
+) SELECT id, parent, cutoff, length, leaf, summary FROM chain ORDER BY cardinality(path)"""
+# `path` stops a chain written with a cycle (a node its own ancestor) instead of recursing forever.
 # The fork row is inserted only while the source is still live; FOR SHARE holds off its deletion.
 _FORK = (
     "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf, mtime,"
@@ -155,17 +164,21 @@ _CREATE = f"""WITH s AS (
 ) SELECT id FROM s"""
 _CANDIDATES = "SELECT session, pos, n, data FROM tether_entries WHERE uh = %s"
 _VIEW = """WITH RECURSIVE chain AS (
-    SELECT id, parent, cutoff, length AS high, GREATEST(0, length - %(tail)s) AS start FROM tether_sessions
+    SELECT id, parent, cutoff, length AS high, GREATEST(0, length - %(tail)s) AS start, ARRAY[id] AS path,
+        leaf FROM tether_sessions
     WHERE scope = %(scope)s AND session_id = %(sid)s AND subpath = %(sub)s AND project_key = %(project)s AND NOT deleted
     UNION ALL
-    SELECT s.id, s.parent, s.cutoff, LEAST(chain.high, chain.cutoff), chain.start
+    SELECT s.id, s.parent, s.cutoff, LEAST(chain.high, chain.cutoff), chain.start, chain.path || s.id, NULL
     FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
-    WHERE LEAST(chain.high, chain.cutoff) > chain.start
-) SELECT e.pos, e.data FROM chain CROSS JOIN LATERAL (
+    WHERE LEAST(chain.high, chain.cutoff) > chain.start AND s.id <> ALL(chain.path)
+) SELECT -1, json_build_array(id, high, leaf)::text FROM chain WHERE cardinality(path) = 1
+UNION ALL SELECT e.pos, e.data FROM chain CROSS JOIN LATERAL (
     SELECT pos, data FROM tether_entries
     WHERE session = chain.id AND pos >= GREATEST(chain.cutoff, chain.start) AND pos < chain.high OFFSET 0
 ) AS e"""  # LATERAL + OFFSET 0: one index range scan per node, never a hash join over the whole table
 _EVERYTHING = 1 << 62
+# The leaf set by a load, unless an append came in since the read.
+_REPAIR_LEAF = "UPDATE tether_sessions SET leaf = %s WHERE id = %s AND length = %s AND leaf IS NOT DISTINCT FROM %s"
 
 
 @dataclass
@@ -189,7 +202,10 @@ class PostgresStore(RowListing):
     `min_size`..`max_size` connections) opens on first use, when the schema is created or
     migrated. Pass `pool=` to use a pool of your own (it must be created with `autocommit=True`
     connections; the store will not close it). `scope` limits every call to one tenant.
+    Database and connection errors raise `StoreError`.
     """
+
+    driver_errors = (psycopg.Error,)
 
     def __init__(
         self,
@@ -215,6 +231,7 @@ class PostgresStore(RowListing):
                 conninfo = psycopg.conninfo.make_conninfo(conninfo, connect_timeout=max(1, round(connect_timeout)))
         self.scope = scope or ""
         self._shared = _Shared(conninfo or "", shown, min_size, max_size, pool=pool, owns_pool=pool is None)
+        self._damage = DamageLog()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._shared.shown!r}, scope={self.scope!r})"
@@ -222,7 +239,7 @@ class PostgresStore(RowListing):
     def with_scope(self, scope: str | None) -> PostgresStore:
         """A store over the same database and pool, limited to `scope`."""
         other = PostgresStore.__new__(PostgresStore)
-        other.scope, other._shared = scope or "", self._shared
+        other.scope, other._shared, other._damage = scope or "", self._shared, self._damage
         return other
 
     async def _pool(self) -> AsyncConnectionPool[Any]:
@@ -236,9 +253,7 @@ class PostgresStore(RowListing):
                 try:
                     conn = await psycopg.AsyncConnection.connect(shared.conninfo, autocommit=True)
                 except psycopg.Error as exc:
-                    raise ConfigurationError(
-                        f"cannot connect to the session store {shared.shown!r}: {_scrub(exc, shared.conninfo)}"
-                    ) from None
+                    raise StoreError(repr(self), "connect", _scrub(exc, shared.conninfo)) from None
                 async with conn:
                     await _migrate(conn, shared.shown)
                 pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -274,6 +289,7 @@ class PostgresStore(RowListing):
 
     # -- writes ---------------------------------------------------------------------------------
 
+    @guarded("append")
     async def append(
         self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
     ) -> None:
@@ -299,13 +315,16 @@ class PostgresStore(RowListing):
                     if await _fetchone(conn, _CREATE, params) is not None:
                         return
                 else:
-                    plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=_json(row[6]))
+                    plan = plan_append(
+                        entries, texts, length=row[3], leaf=row[4], summary=decode_summary(row[6], row[8])
+                    )
                     params = (plan.length, plan.leaf, plan.summary_json, row[0], row[3], *_columns(plan.rows))
                     if await _fetchone(conn, _UPDATE, params) is not None:
                         return
                 await anyio.sleep(min(0.05, 0.0005 * attempt))  # another writer won the race: read again
         raise RuntimeError(f"could not append to session {parts.session_id!r}: too much contention")
 
+    @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
         """Branch `new_key` off `source_key` (cut after `at_uuid` if given) in O(1): nothing is copied."""
         source = key_parts(self.scope, source_key)
@@ -315,10 +334,10 @@ class PostgresStore(RowListing):
                 rows = await _fetchall(conn, _FORK_READ, _key_params(source))
                 if not rows:
                     raise SessionNotFoundError(source.session_id)
-                chain = [Node(*r[:4]) for r in rows]
-                summary = _json(rows[0][5])
+                chain = walk_chain(rows[0][0], [r[:4] for r in rows])
+                summary = decode_summary(rows[0][5], source.session_id)
                 if at_uuid is None:
-                    cut, leaf, count = chain[0].length, rows[0][4], int(summary.get("message_count", 0))
+                    cut, leaf, count = chain[0].length, rows[0][4], message_count_of(summary)
                 else:
                     candidates = []
                     if isinstance(at_uuid, str) and at_uuid:
@@ -347,6 +366,7 @@ class PostgresStore(RowListing):
                 await anyio.sleep(min(0.05, 0.001 * attempt))  # the source was deleted meanwhile: look again
         raise RuntimeError(f"could not fork session {source.session_id!r}: too much contention")
 
+    @guarded("delete")
     async def delete(self, key: SessionKey) -> None:
         """Delete a transcript (a main key also deletes its subpaths); forks of it stay whole.
 
@@ -380,10 +400,16 @@ class PostgresStore(RowListing):
 
     # -- reads ----------------------------------------------------------------------------------
 
+    @guarded("load")
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
-        """The session's view in append order (inherited history first), or None."""
+        """The session's view in append order (inherited history first), or None.
+
+        Entries that cannot be read are skipped and logged (`find` counts them); a stored leaf
+        that disagrees with the entries is set to theirs, so later writes do not conflict forever.
+        """
         return await self._view(key_parts(self.scope, key), _EVERYTHING)
 
+    @guarded("load_tail")
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view, reading only those."""
         parts = key_parts(self.scope, key)
@@ -404,10 +430,26 @@ class PostgresStore(RowListing):
         async with self._connection() as conn:
             rows = await _fetchall(conn, _VIEW, params)
         if not rows:
-            return None  # a stored transcript always has at least one entry
+            return None
         rows.sort(key=operator.itemgetter(0))
-        return decode_entries([text for _, text in rows])
+        node_id, length, leaf = json.loads(rows[0][1])  # the session's own row comes first, at position -1
+        entries = self._damage.entries(self, parts, [text for _, text in rows[1:]])
+        if tail == _EVERYTHING and leaf != leaf_from_end(entries):
+            log.warning(
+                "%r: session %r had the stored leaf %r, not its entries' %r: repaired",
+                self,
+                parts.session_id,
+                leaf,
+                leaf_from_end(entries),
+            )
+            async with self._connection() as conn:
+                await conn.execute(
+                    _REPAIR_LEAF,
+                    (leaf_from_end(entries), node_id, length, leaf),
+                )
+        return entries
 
+    @guarded("find")
     async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
         """Where `session_id` lives (in `project_key` if it holds one, else the newest match), its leaf and summary."""
         session_id = validate_session_id(session_id)
@@ -416,7 +458,10 @@ class PostgresStore(RowListing):
         if row is None:
             return None
         key = SessionKey(project_key=row[7], session_id=row[8])
-        return StoredSession(key=key, leaf=row[4], mtime=row[5], summary=_json(row[6]))
+        skipped = self._damage.skipped(self.scope, row[7], session_id)
+        return StoredSession(
+            key=key, leaf=row[4], mtime=row[5], summary=decode_summary(row[6], session_id), skipped_entries=skipped
+        )
 
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
         where = ["scope = %s", "NOT deleted", "subpath = ''"]
@@ -433,6 +478,7 @@ class PostgresStore(RowListing):
         async with self._connection() as conn:
             return await _fetchall(conn, sql, params)
 
+    @guarded("list_subkeys")
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths stored under a session."""
         parts = key_parts(self.scope, SessionKey(project_key=key["project_key"], session_id=key["session_id"]))
@@ -467,11 +513,6 @@ def _key_params(parts: KeyParts) -> tuple[str, str, str, str]:
     return (parts.scope, parts.session_id, parts.subpath, parts.project_key)
 
 
-def _json(text: str) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(text)
-    return value
-
-
 def _columns(rows: list[tuple[int, int | None, int | None, str]]) -> tuple[list[Any], ...]:
     """The rows of an append plan as four arrays (position, uuid hash, count, json) for `unnest`."""
     positions, hashes, counts, texts = (list(column) for column in zip(*rows, strict=True))
@@ -480,13 +521,15 @@ def _columns(rows: list[tuple[int, int | None, int | None, str]]) -> tuple[list[
 
 def _locate(candidates: list[Any], chain: list[Node], session_id: str, at_uuid: str) -> tuple[int, int]:
     """The fork point of `at_uuid` (see `fork_point`), from the entries indexed under its hash."""
-    exact = ((node_id, pos, count) for node_id, pos, count, text in candidates if _json(text).get("uuid") == at_uuid)
+    exact = ((node_id, pos, count) for node_id, pos, count, text in candidates if uuid_of(text) == at_uuid)
     return fork_point(chain, exact, session_id, at_uuid)
 
 
 async def _collect(conn: psycopg.AsyncConnection[Any], node_id: int | None) -> None:
-    """Drop what deleted nodes no longer need, from `node_id` up its ancestry (locking each row)."""
-    while node_id is not None:
+    """Drop what deleted nodes no longer need, from `node_id` up its ancestry (locking each row; a cycle stops it)."""
+    seen: set[int] = set()
+    while node_id is not None and node_id not in seen:
+        seen.add(node_id)
         row = await _fetchone(
             conn, "SELECT parent, cutoff, length, deleted FROM tether_sessions WHERE id = %s FOR UPDATE", (node_id,)
         )

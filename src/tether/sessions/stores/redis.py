@@ -19,7 +19,6 @@ their garbage collection run entirely inside one script.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -50,6 +49,8 @@ from tether.sessions.stores._core import (
     check_leaf,
     decode_cursor,
     decode_entries,
+    decode_json,
+    decode_summary,
     encode_cursor,
     encode_entries,
     fork_point,
@@ -451,7 +452,7 @@ class RedisStore:
             if not entries:
                 return
             if state:
-                plan = plan_append(entries, texts, length=int(state[3]), leaf=leaf, summary=json.loads(state[4]))
+                plan = plan_append(entries, texts, length=int(state[3]), leaf=leaf, summary=decode_summary(state[4]))
             else:
                 plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
             args: list[Any] = [
@@ -493,7 +494,7 @@ class RedisStore:
                 raise SessionNotFoundError(source.session_id)
             node_id, leaf_raw, length, summary_raw, chain_raw, records = read
             chain = [Node(int(n), int(p) if _text(p) else None, int(c), int(ln)) for n, p, c, ln in chain_raw]
-            summary = json.loads(summary_raw)
+            summary = decode_summary(summary_raw)
             leaf: str | None
             if at_uuid is None:
                 cut, leaf, count = int(length), _text(leaf_raw) or None, int(summary.get("message_count", 0))
@@ -568,7 +569,7 @@ class RedisStore:
         if not row:
             return None
         key = SessionKey(project_key=_text(row[0]), session_id=session_id)
-        return StoredSession(key=key, leaf=_text(row[1]) or None, mtime=int(row[2]), summary=json.loads(row[3]))
+        return StoredSession(key=key, leaf=_text(row[1]) or None, mtime=int(row[2]), summary=decode_summary(row[3]))
 
     def _zset(self, project_key: str | None) -> str:
         base = self._shared.base
@@ -579,14 +580,14 @@ class RedisStore:
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """Every session of the project, newest first."""
         scripts = await self._scripts()
-        rows = json.loads(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "0"]))
+        rows = decode_json(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "0"]))
         return [SessionStoreListEntry(session_id=r[0], mtime=int(r[1])) for r in rows]
 
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         scripts = await self._scripts()
-        rows = json.loads(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "1"]))
-        return [row_summary(r, sdk=True) for r in rows]
+        rows = decode_json(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "1"]))
+        return [row_summary(r) for r in rows]
 
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
@@ -595,7 +596,7 @@ class RedisStore:
         limit = max(1, int(limit))
         top = f"({decode_cursor(cursor)}" if cursor else "+inf"
         scripts = await self._scripts()
-        rows = json.loads(
+        rows = decode_json(
             await self._run(scripts.list, [self._shared.base, self._zset(project_key), top, limit + 1, "1"])
         )
         page = rows[:limit]

@@ -22,7 +22,6 @@ hundred entries run (and are decoded) in a worker thread on a pooled read connec
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sqlite3
 import threading
@@ -44,21 +43,30 @@ from tether.sessions.store import (
 )
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
+    DamageLog,
     KeyParts,
     Node,
     RowListing,
+    as_int,
     check_leaf,
-    decode_entries,
+    decode_summary,
     encode_entries,
     fork_point,
     gc_keep,
+    guarded,
     key_parts,
+    leaf_from_end,
+    log,
+    message_count_of,
     now_ms,
     plan_append,
+    private_dir,
     shortcut_parent,
     to_json,
     uuid_hash,
+    uuid_of,
     view_segments,
+    walk_chain,
 )
 from tether.sessions.summary import fork_summary
 
@@ -116,12 +124,14 @@ _NEWEST = (
     f"SELECT {_NODE_COLUMNS} FROM tether_sessions WHERE scope = ? AND session_id = ? AND subpath = '' AND deleted = 0"
     " ORDER BY seq DESC LIMIT 1"
 )
-_CHAIN = """WITH RECURSIVE chain(id, parent, cutoff, length, depth) AS (
-    SELECT id, parent, cutoff, length, 0 FROM tether_sessions WHERE id = ?
+_CHAIN = """WITH RECURSIVE chain(id, parent, cutoff, length, path) AS (
+    SELECT id, parent, cutoff, length, ',' || id || ',' FROM tether_sessions WHERE id = ?
     UNION ALL
-    SELECT s.id, s.parent, s.cutoff, s.length, chain.depth + 1
+    SELECT s.id, s.parent, s.cutoff, s.length, chain.path || s.id || ','
     FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
-) SELECT id, parent, cutoff, length FROM chain ORDER BY depth"""
+    WHERE instr(chain.path, ',' || s.id || ',') = 0
+) SELECT id, parent, cutoff, length FROM chain"""
+"""A node and its ancestors; the path stops a chain written with a cycle (`walk_chain` orders it)."""
 _RANGE = "SELECT data FROM tether_entries WHERE id >= ? AND id < ? ORDER BY id"
 
 
@@ -143,12 +153,14 @@ class _Backend:
         self._readers_lock = threading.Lock()
         self._generation = 0
         self._file_id: tuple[int, int] | None = None
+        self.damage = DamageLog()
 
     def _open(self) -> sqlite3.Connection:
         try:
             if not self.path.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # transcripts are private
+                private_dir(self.path.parent)
+                # transcripts are private; SQLite creates the -wal and -shm files with the same mode
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(
                 self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
@@ -284,10 +296,10 @@ def _next_seq(conn: sqlite3.Connection, scope: str) -> int:
 
 
 def _chain(conn: sqlite3.Connection, row: Sequence[Any]) -> list[Node]:
-    """The node of `row` and its ancestors, nearest first."""
+    """The node of `row` and its ancestors, nearest first (a cycle is cut: see `walk_chain`)."""
     if row[1] is None:
-        return [Node(row[0], None, row[2], row[3])]
-    return [Node(*r) for r in conn.execute(_CHAIN, (row[0],))]
+        return walk_chain(row[0], [row[:4]])
+    return walk_chain(row[0], conn.execute(_CHAIN, (row[0],)).fetchall())
 
 
 def _read_texts(conn: sqlite3.Connection, segments: list[tuple[int, int, int]]) -> list[str]:
@@ -298,18 +310,27 @@ def _read_texts(conn: sqlite3.Connection, segments: list[tuple[int, int, int]]) 
     return texts
 
 
-def _stored(row: Sequence[Any]) -> StoredSession:
+def _stored(row: Sequence[Any], skipped: int) -> StoredSession:
     key = SessionKey(project_key=row[7], session_id=row[8])
-    return StoredSession(key=key, leaf=row[4], mtime=row[5], summary=json.loads(row[6]))
+    return StoredSession(
+        key=key,
+        leaf=row[4] if isinstance(row[4], str) else None,
+        mtime=as_int(row[5], f"the mtime of session {row[8]!r}"),
+        summary=decode_summary(row[6], row[8]),
+        skipped_entries=skipped,
+    )
 
 
 class SQLiteStore(RowListing):
     """Sessions in one SQLite file: copy-on-write forks, atomic leaf checks, listing, scopes.
 
     `path` defaults to `$TETHER_HOME/sessions.db`, else `~/.tether/sessions.db` (the directory is
-    created). `scope` (a tenant or user) limits every call to that scope's sessions; `with_scope`
-    gives another scope over the same file and connections.
+    created, owner-only, and so is the file). `scope` (a tenant or user) limits every call to that
+    scope's sessions; `with_scope` gives another scope over the same file and connections.
+    SQLite errors after the file is open (a damaged page...) raise `StoreError`.
     """
+
+    driver_errors = (sqlite3.Error,)
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, scope: str | None = None) -> None:
         if path is not None and str(path) == ":memory:":
@@ -358,6 +379,7 @@ class SQLiteStore(RowListing):
 
     # -- writes ---------------------------------------------------------------------------------
 
+    @guarded("append")
     async def append(
         self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
     ) -> None:
@@ -387,8 +409,9 @@ class SQLiteStore(RowListing):
             plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
             mtime = now_ms()
         else:
-            plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=json.loads(row[6]))
-            mtime = max(now_ms(), row[5])
+            length = as_int(row[3], f"the length of session {parts.session_id!r}")
+            plan = plan_append(entries, texts, length=length, leaf=row[4], summary=decode_summary(row[6], row[8]))
+            mtime = max(now_ms(), as_int(row[5], f"the mtime of session {parts.session_id!r}"))
         if plan.length > _MAX_POSITION:
             raise ValueError(f"session {parts.session_id!r} would exceed {_MAX_POSITION} entries")
         seq = _next_seq(conn, parts.scope)
@@ -421,6 +444,7 @@ class SQLiteStore(RowListing):
             [(base + pos, uh, n, text) for pos, uh, n, text in plan.rows],
         )
 
+    @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
         """Branch `new_key` off `source_key` (cut after `at_uuid` if given) in O(1): nothing is copied."""
         source = key_parts(self.scope, source_key)
@@ -437,9 +461,9 @@ class SQLiteStore(RowListing):
         if conn.execute(_BY_KEY, (target.scope, target.session_id, target.subpath, target.project_key)).fetchone():
             raise SessionExistsError(target.session_id)
         chain = _chain(conn, row)
-        summary = json.loads(row[6])
+        summary = decode_summary(row[6], row[8])
         if at_uuid is None:
-            cut, leaf, count = row[3], row[4], int(summary.get("message_count", 0))
+            cut, leaf, count = chain[0].length, row[4], message_count_of(summary)
         else:
             cut, count = self._locate(conn, chain, source.session_id, at_uuid)
             leaf = at_uuid
@@ -474,10 +498,11 @@ class SQLiteStore(RowListing):
         candidates = (
             (row_id >> _SHIFT, row_id & _MAX_POSITION, count)
             for row_id, count, text in rows
-            if json.loads(text).get("uuid") == at_uuid  # not another uuid with the same hash
+            if uuid_of(text) == at_uuid  # not another uuid with the same hash
         )
         return fork_point(chain, candidates, session_id, at_uuid)
 
+    @guarded("delete")
     async def delete(self, key: SessionKey) -> None:
         """Delete a transcript (a main key also deletes its subpaths); forks of it stay whole.
 
@@ -506,42 +531,72 @@ class SQLiteStore(RowListing):
 
     # -- reads ----------------------------------------------------------------------------------
 
+    @guarded("load")
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
-        """The session's view in append order (inherited history first), or None."""
+        """The session's view in append order (inherited history first), or None.
+
+        Entries that cannot be read are skipped and logged (`find` counts them); a stored leaf
+        that disagrees with the entries is set to theirs, so later writes do not conflict forever.
+        """
         return await self._view(key_parts(self.scope, key), None)
 
+    @guarded("load_tail")
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view, reading only those."""
         return await self._view(key_parts(self.scope, key), max(0, int(limit)))
 
     async def _view(self, parts: KeyParts, tail: int | None) -> list[SessionStoreEntry] | None:
         with self._backend.lock:
-            texts = self._view_texts(self._backend.writer(), parts, tail, _INLINE_ENTRIES)
-        if isinstance(texts, _TooBig):
-            return await anyio.to_thread.run_sync(self._view_in_thread, parts, tail)
-        return None if texts is None else decode_entries(texts)
+            read = self._view_texts(self._backend.writer(), parts, tail, _INLINE_ENTRIES)
+        if isinstance(read, _TooBig):
+            found = await anyio.to_thread.run_sync(self._view_in_thread, parts, tail)
+        else:
+            found = None if read is None else (read[0], self._backend.damage.entries(self, parts, read[1]))
+        if found is None:
+            return None
+        row, entries = found
+        if tail is None and row[4] != leaf_from_end(entries):
+            self._repair_leaf(parts, row, leaf_from_end(entries))
+        return entries
 
-    def _view_in_thread(self, parts: KeyParts, tail: int | None) -> list[SessionStoreEntry] | None:
+    def _view_in_thread(
+        self, parts: KeyParts, tail: int | None
+    ) -> tuple[Sequence[Any], list[SessionStoreEntry]] | None:
         """A large read, decoded in the worker thread too (the event loop gets the GIL between slices)."""
         with self._backend.reader() as conn:
-            texts = self._view_texts(conn, parts, tail, None)
-        assert not isinstance(texts, _TooBig)
-        return None if texts is None else decode_entries(texts)
+            read = self._view_texts(conn, parts, tail, None)
+        assert not isinstance(read, _TooBig)
+        return None if read is None else (read[0], self._backend.damage.entries(self, parts, read[1]))
 
     @staticmethod
     def _view_texts(
         conn: sqlite3.Connection, parts: KeyParts, tail: int | None, inline_limit: int | None
-    ) -> list[str] | _TooBig | None:
+    ) -> tuple[Sequence[Any], list[str]] | _TooBig | None:
+        """The session's row and the texts of its view (or of its last `tail` entries), read in one transaction."""
         with _read_txn(conn):
             row = conn.execute(_BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
             if row is None:
                 return None
-            length = row[3]
+            length = as_int(row[3], f"the length of session {parts.session_id!r}")
             start = 0 if tail is None else max(0, length - tail)
             if inline_limit is not None and length - start > inline_limit:
                 return _TooBig()
-            return _read_texts(conn, view_segments(_chain(conn, row), start))
+            return row, _read_texts(conn, view_segments(_chain(conn, row), start))
 
+    def _repair_leaf(self, parts: KeyParts, row: Sequence[Any], leaf: str | None) -> None:
+        """Set the stored leaf to `leaf` (the loaded entries'), unless the session changed since `row` was read."""
+        log.warning(
+            "%r: session %r had the stored leaf %r, not its entries' %r: repaired", self, parts.session_id, row[4], leaf
+        )
+        with self._backend.lock:
+            conn = self._backend.writer()
+            with _write_txn(conn):
+                conn.execute(
+                    "UPDATE tether_sessions SET leaf = ? WHERE id = ? AND length = ? AND leaf IS ?",
+                    (leaf, row[0], row[3], row[4]),
+                )
+
+    @guarded("find")
     async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
         """Where `session_id` lives (in `project_key` if it holds one, else the newest match), its leaf and summary."""
         session_id = validate_session_id(session_id)
@@ -549,7 +604,7 @@ class SQLiteStore(RowListing):
             conn = self._backend.writer()
             row = conn.execute(_BY_KEY, (self.scope, session_id, "", project_key)).fetchone() if project_key else None
             row = row or conn.execute(_NEWEST, (self.scope, session_id)).fetchone()
-        return _stored(row) if row else None
+        return _stored(row, self._backend.damage.skipped(self.scope, row[7], session_id)) if row else None
 
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
         where = ["scope = ?", "deleted = 0", "subpath = ''"]
@@ -572,6 +627,7 @@ class SQLiteStore(RowListing):
         with self._backend.reader() as conn:
             return conn.execute(sql, params).fetchall()
 
+    @guarded("list_subkeys")
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths stored under a session."""
         parts = key_parts(self.scope, SessionKey(project_key=key["project_key"], session_id=key["session_id"]))
@@ -585,7 +641,7 @@ class SQLiteStore(RowListing):
                 )
                 .fetchall()
             )
-        return [r[0] for r in rows]
+        return [r[0] for r in rows if isinstance(r[0], str)]
 
     async def close(self) -> None:
         """Close the file's connections (shared with `with_scope` stores; reopened on next use)."""
@@ -609,8 +665,10 @@ class _TooBig:
 
 
 def _collect(conn: sqlite3.Connection, node_id: int | None) -> None:
-    """Drop what deleted nodes no longer need, from `node_id` up its ancestry."""
-    while node_id is not None:
+    """Drop what deleted nodes no longer need, from `node_id` up its ancestry (a cycle stops it)."""
+    seen: set[int] = set()
+    while node_id is not None and node_id not in seen:
+        seen.add(node_id)
         row = conn.execute(
             "SELECT parent, cutoff, length, deleted FROM tether_sessions WHERE id = ?", (node_id,)
         ).fetchone()

@@ -1,0 +1,237 @@
+"""`ClaudeSettings`: everything Claude Code's files configure for one run, and how it changes the options.
+
+`ClaudeSettings.load(options, cwd)` reads the files of `options.setting_sources`, the
+`settings` option and `plugins`; `apply(options)` returns the options the run uses. What comes
+from the files never overrides what the options say: explicit options win, and lists (rules,
+hooks) are added to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tether.agent.hooks import HookMatcher
+from tether.agent.permissions import SKILL_TOOL_NAME, PermissionPolicy, PermissionRule
+from tether.agent.prompts import with_appended_text
+from tether.errors import ConfigurationError
+from tether.options import AgentOptions
+from tether.settings._files import parse_json_object, read_json_object, read_text
+from tether.settings.agents import load_agents
+from tether.settings.command_hooks import command_hook_matchers
+from tether.settings.commands import (
+    CommandRun,
+    PromptCommand,
+    Skill,
+    expand_arguments,
+    load_commands,
+    load_skills,
+    parse_command,
+)
+from tether.settings.memory import MemoryFile, memory_files, memory_prompt
+from tether.settings.plugins import Plugin, load_plugin
+from tether.settings.settings_file import SettingsFile, merge_settings
+from tether.settings.skill_tool import SkillTool
+from tether.tools.base import Tool
+from tether.types import AgentDefinition
+
+__all__ = ["BUILTIN_COMMANDS", "SETTING_SOURCES", "SKILLS_ALL", "ClaudeSettings", "effective_sources"]
+
+SETTING_SOURCES: tuple[str, ...] = ("user", "project", "local")
+"""The setting sources, lowest precedence first; `setting_sources=None` loads all of them."""
+SKILLS_ALL = "all"
+"""The `skills` value that enables every discovered skill."""
+BUILTIN_COMMANDS: tuple[str, ...] = ("compact",)
+"""The slash commands tether itself handles (listed first in the `init` message)."""
+
+_SETTINGS_FILES = {"user": "settings.json", "project": "settings.json", "local": "settings.local.json"}
+
+
+def effective_sources(options: AgentOptions) -> tuple[str, ...]:
+    """The sources to read: the option's, else all of them, or `user` and `project` when
+    `skills` is set (as the SDK does); `ConfigurationError` for a source that does not exist."""
+    sources = options.setting_sources
+    if sources is None:
+        return ("user", "project") if options.skills is not None else SETTING_SOURCES
+    if not isinstance(sources, (list, tuple)):
+        raise ConfigurationError(f"setting_sources must be a list of 'user', 'project', 'local', not {sources!r}")
+    unknown = [source for source in sources if source not in SETTING_SOURCES]
+    if unknown:
+        raise ConfigurationError(
+            f"setting_sources: unknown source(s) {', '.join(map(repr, unknown))}; the sources are "
+            f"{', '.join(SETTING_SOURCES)}"
+        )
+    return tuple(source for source in SETTING_SOURCES if source in sources)
+
+
+def _config_dir(env: Mapping[str, str]) -> Path:
+    """Claude Code's user directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`."""
+    configured = env.get("CLAUDE_CONFIG_DIR")
+    return Path(configured).expanduser() if configured else Path.home() / ".claude"
+
+
+def _check_skills(skills: object) -> None:
+    if skills is None or skills == SKILLS_ALL:
+        return
+    if not isinstance(skills, list) or not all(isinstance(name, str) and name.strip() for name in skills):
+        raise ConfigurationError(f"skills must be 'all' or a list of skill names, not {skills!r}")
+    for name in skills:
+        if name != name.strip() or any(char in name for char in "(), ") or name.startswith("/") or "*" in name:
+            raise ConfigurationError(
+                f"skills: invalid skill name {name!r}; give the exact name (the SKILL.md name or directory, "
+                "or 'plugin:skill'), without spaces, parentheses, commas, wildcards or a leading '/'"
+            )
+
+
+@dataclass
+class ClaudeSettings:
+    """What the settings files, memory, commands, skills, agents and plugins of a run provide."""
+
+    sources: tuple[str, ...] = ()
+    files: list[SettingsFile] = field(default_factory=list)
+    memory: list[MemoryFile] = field(default_factory=list)
+    commands: dict[str, PromptCommand] = field(default_factory=dict)
+    skills: dict[str, Skill] = field(default_factory=dict)
+    """Every discovered skill, by name."""
+    agents: dict[str, AgentDefinition] = field(default_factory=dict)
+    plugins: list[Plugin] = field(default_factory=list)
+    skills_option: list[str] | str | None = None
+
+    @classmethod
+    def load(cls, options: AgentOptions, cwd: str | Path) -> ClaudeSettings:
+        """Read the files `options` asks for (`ConfigurationError` naming the file and line for a
+        malformed one); nothing is read with `setting_sources=[]` and no `settings` or `plugins`."""
+        _check_skills(options.skills)
+        sources = effective_sources(options)
+        project = Path(cwd)
+        env = {**os.environ, **options.env}
+        config_dir = _config_dir(env)
+        loaded = cls(sources=sources, skills_option=options.skills)
+        directories = {"user": config_dir, "project": project / ".claude"}
+        for source in sources:
+            base = directories.get(source, project / ".claude")
+            path = base / _SETTINGS_FILES[source]
+            if path.is_file():
+                loaded.files.append(SettingsFile.parse(read_json_object(path), str(path)))
+        if options.settings is not None:
+            loaded.files.append(_flag_settings(options.settings, project))
+        loaded.memory = memory_files(sources, project, config_dir)
+        for source in ("user", "project"):
+            if source in sources:
+                base = directories[source]
+                loaded.agents.update(load_agents(base / "agents"))
+                loaded.commands.update((c.name, c) for c in load_commands(base / "commands"))
+                loaded.skills.update((s.name, s) for s in load_skills(base / "skills"))
+        plugin_env = {**merge_settings(loaded.files).env, **options.env}
+        for config in options.plugins:
+            plugin = load_plugin(config, project, plugin_env)
+            loaded.plugins.append(plugin)
+            loaded.agents = {**plugin.agents, **loaded.agents}
+            loaded.commands.update((c.name, c) for c in plugin.commands)
+            loaded.skills.update((s.name, s) for s in plugin.skills)
+        return loaded
+
+    # -- what the run sees --
+
+    @property
+    def visible_skills(self) -> dict[str, Skill]:
+        """The skills the `skills` option lets the run see (all of them unless it names some)."""
+        if self.skills_option is None or self.skills_option == SKILLS_ALL:
+            return dict(self.skills)
+        return {name: skill for name, skill in self.skills.items() if name in self.skills_option}
+
+    @property
+    def slash_commands(self) -> dict[str, PromptCommand]:
+        """The prompt commands a user can run: the command files, then user-invocable skills."""
+        skills = {name: s.as_command() for name, s in self.visible_skills.items() if s.user_invocable}
+        return {**skills, **self.commands}
+
+    def apply(self, options: AgentOptions) -> AgentOptions:
+        """The options of the run: `options` with what the files add (see the module docstring)."""
+        merged = merge_settings(self.files)
+        changes: dict[str, Any] = {
+            "allowed_tools": [*options.allowed_tools, *merged.allow, *self._skill_rules(options)],
+            "disallowed_tools": [*options.disallowed_tools, *merged.deny],
+            "add_dirs": [*options.add_dirs, *merged.additional_directories],
+            "env": {**merged.env, **options.env},
+            "hooks": self._hooks(options, {**merged.env, **options.env}),
+        }
+        if options.permission_mode is None and merged.default_mode is not None:
+            changes["permission_mode"] = merged.default_mode
+        if options.model is None and merged.model is not None:
+            changes["model"] = merged.model
+        if self.agents:
+            changes["agents"] = {**self.agents, **(options.agents or {})}
+        memory = memory_prompt(self.memory)
+        if memory is not None:
+            changes["system_prompt"] = with_appended_text(options.system_prompt, memory, cwd=options.cwd)
+        return dataclasses.replace(options, **changes)
+
+    def _skill_rules(self, options: AgentOptions) -> list[str]:
+        if options.skills == SKILLS_ALL:
+            return [SKILL_TOOL_NAME]
+        return [f"{SKILL_TOOL_NAME}({name})" for name in options.skills or []]
+
+    def _hooks(self, options: AgentOptions, env: Mapping[str, str]) -> dict[str, list[Any]] | None:
+        hooks: dict[str, list[Any]] = {event: list(matchers) for event, matchers in (options.hooks or {}).items()}
+        added: list[tuple[str, list[HookMatcher]]] = []
+        if not merge_settings(self.files).hooks_disabled:
+            for settings in self.files:
+                added += command_hook_matchers(settings.hooks, where=settings.where, env=env).items()
+        for plugin in self.plugins:
+            added += plugin.hooks.items()
+        for event, matchers in added:
+            hooks.setdefault(event, []).extend(matchers)
+        return hooks if hooks or options.hooks is not None else None
+
+    def equip(self, tools: dict[str, Tool], policy: PermissionPolicy, tools_option: object) -> None:
+        """Give the session what the files add besides options: settings' `ask` rules to its
+        permission `policy`, and to its `tools` the Skill tool, when there are skills the model may
+        load and `tools_option` (`AgentOptions.tools`) does not restrict the built-in tools to a list."""
+        policy.ask.extend(PermissionRule.parse(rule) for rule in merge_settings(self.files).ask)
+        skills = {name: skill for name, skill in self.visible_skills.items() if skill.model_invocable}
+        if skills and not isinstance(tools_option, (list, tuple)):
+            tools[SKILL_TOOL_NAME] = SkillTool(skills)
+
+    def init_data(self) -> dict[str, Any]:
+        """The `init` message's `slash_commands`, `skills` and `plugins`."""
+        return {
+            "slash_commands": list(dict.fromkeys([*BUILTIN_COMMANDS, *self.slash_commands])),
+            "skills": list(self.visible_skills),
+            "plugins": [plugin.init_entry() for plugin in self.plugins],
+        }
+
+    def command_run(self, prompt: str | list[dict[str, Any]], *, verbatim: bool = False) -> CommandRun | None:
+        """The slash command a prompt `/name args` runs, expanded; None for any other prompt
+        (and for every prompt with `verbatim_prompts`)."""
+        text = _single_text(prompt)
+        if verbatim or text is None:
+            return None
+        parsed = parse_command(text)
+        if parsed is None or parsed[0] in BUILTIN_COMMANDS:
+            return None
+        command = self.slash_commands.get(parsed[0])
+        if command is None:
+            return None
+        return CommandRun(command, parsed[1], expand_arguments(command.body, parsed[1]).strip())
+
+
+def _single_text(prompt: str | list[dict[str, Any]]) -> str | None:
+    if isinstance(prompt, str):
+        return prompt
+    if len(prompt) == 1 and prompt[0].get("type") == "text" and isinstance(prompt[0].get("text"), str):
+        return str(prompt[0]["text"])
+    return None
+
+
+def _flag_settings(value: str, cwd: Path) -> SettingsFile:
+    """The `settings` option: inline JSON, or the path of a JSON file (relative to `cwd`)."""
+    if value.lstrip().startswith("{"):
+        return SettingsFile.parse(parse_json_object(value, "settings (inline JSON)"), "settings (inline JSON)")
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else cwd / path
+    return SettingsFile.parse(parse_json_object(read_text(path), str(path)), str(path))

@@ -1,0 +1,89 @@
+"""Slash commands from `.claude/commands/*.md`: listed in `init`, expanded as Claude Code expands them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.settings.helpers import init_data, prompt_text, result_of, run, tool_result_texts, write
+
+from tether import get_session_messages_from_store
+from tether.errors import ConfigurationError
+from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+
+pytestmark = pytest.mark.anyio
+
+REVIEW = """---
+description: Review one file
+argument-hint: <file> [focus]
+---
+Review $1 with a focus on $2.
+All arguments: $ARGUMENTS
+"""
+
+
+async def test_a_command_prompt_is_expanded_stored_and_listed(project: Path, claude_home: Path) -> None:
+    write(project / ".claude" / "commands" / "review.md", REVIEW)
+    write(claude_home / "commands" / "tools" / "explain.md", "Explain the code simply.")
+    model, store = ScriptedModel(["reviewed"]), MemoryStore()
+
+    messages = await run('/review src/app.py "error handling"', model=model, cwd=project, session_store=store)
+
+    expanded = 'Review src/app.py with a focus on error handling.\nAll arguments: src/app.py "error handling"'
+    assert prompt_text(model.last_request.messages) == expanded
+    stored = await get_session_messages_from_store(store, result_of(messages).session_id, directory=str(project))
+    assert stored[0].message["content"] == expanded
+    assert {"compact", "review", "explain"} <= set(init_data(messages)["slash_commands"])
+
+
+async def test_arguments_are_appended_when_the_body_does_not_use_them(project: Path) -> None:
+    write(project / ".claude" / "commands" / "fix.md", "Fix the failing test.")
+    model = ScriptedModel(["ok", "ok"])
+
+    await run("/fix test_login", model=model, cwd=project, session_store=MemoryStore())
+    with_arguments = prompt_text(model.requests[0].messages)
+    await run("/fix", model=model, cwd=project, session_store=MemoryStore())
+
+    assert with_arguments == "Fix the failing test.\n\nARGUMENTS: test_login"
+    assert prompt_text(model.requests[1].messages) == "Fix the failing test."
+
+
+async def test_other_prompts_are_left_alone(project: Path) -> None:
+    write(project / ".claude" / "commands" / "fix.md", "Fix it.")
+    prompts = ["/unknown thing", "/usr/bin/env python", "fix it", "  /fix later"]
+
+    for prompt in prompts[:3]:
+        model = ScriptedModel(["ok"])
+        await run(prompt, model=model, cwd=project, session_store=MemoryStore())
+        assert prompt_text(model.last_request.messages) == prompt
+    verbatim = ScriptedModel(["ok"])
+    await run("/fix", model=verbatim, cwd=project, session_store=MemoryStore(), verbatim_prompts=True)
+    assert prompt_text(verbatim.last_request.messages) == "/fix"
+    isolated = ScriptedModel(["ok"])
+    await run("/fix", model=isolated, cwd=project, session_store=MemoryStore(), setting_sources=[])
+    assert prompt_text(isolated.last_request.messages) == "/fix"
+
+
+async def test_allowed_tools_of_a_command_hold_while_its_prompt_runs(project: Path) -> None:
+    write(project / ".claude" / "commands" / "hello.md", "---\nallowed-tools: Bash(echo:*)\n---\nSay hello.")
+    call = tool_use_reply("Bash", {"command": "echo hello"})
+    model = ScriptedModel([call, "done", call, "done"])
+    store = MemoryStore()
+
+    in_command = await run("/hello", model=model, cwd=project, session_store=store)
+    session_id = result_of(in_command).session_id
+    after = await run("again", model=model, cwd=project, session_store=store, resume=session_id)
+
+    assert tool_result_texts(in_command) == [("hello", False)]
+    [(text, is_error)] = tool_result_texts(after)
+    assert is_error and "not granted" in text
+
+
+async def test_a_malformed_front_matter_names_the_file_and_line(project: Path) -> None:
+    broken = write(project / ".claude" / "commands" / "bad.md", "---\ndescription: fine\nmodel: [unclosed\n---\nBody")
+
+    with pytest.raises(ConfigurationError, match=rf"{broken}:\d+: invalid YAML front matter"):
+        await run("hi", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore())
+    unclosed = write(project / ".claude" / "commands" / "bad.md", "---\ndescription: never closed\nBody")
+    with pytest.raises(ConfigurationError, match=rf"{unclosed}:1: the front matter"):
+        await run("hi", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore())
