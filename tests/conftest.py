@@ -29,9 +29,11 @@ def anyio_backend() -> str:
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets its own TETHER_HOME and sees no provider keys of the developer's."""
+    """Every test gets its own TETHER_HOME and Claude config directory, and sees no provider keys of the developer's."""
     home = tmp_path_factory.mktemp("tether-home")
     monkeypatch.setenv("TETHER_HOME", str(home))
+    # Claude Code's user settings (read when setting_sources is None): an empty directory, never the developer's
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path_factory.mktemp("claude-config")))
     for name in PROVIDER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield home

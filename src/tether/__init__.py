@@ -641,7 +641,7 @@ _EXPORTS: dict[str, str] = {
 
 `import tether` imports none of them: a name is imported when it is first used, so a program pays
 only for the parts it uses (the provider SDKs, the stores' drivers and `mcp` are further imported
-only when a run needs them). `tests/test_public_api.py` checks this table against the imports above.
+only when a run needs them). `tests/test_cold_start.py` checks this table against the imports above.
 """
 
 

@@ -313,7 +313,7 @@ class SystemInitData(TypedDict):
 
 
 class TaskUsage(TypedDict):
-    """Tokens, tool uses and time a background task has used so far."""
+    """Tokens, tool uses and time a task (a subagent) has used so far."""
 
     total_tokens: int
     tool_uses: int
@@ -329,7 +329,7 @@ TERMINAL_TASK_STATUSES: frozenset[str] = frozenset({"completed", "failed", "stop
 
 @dataclass
 class TaskStartedMessage(SystemMessage):
-    """A background task started (`subtype == "task_started"`; `data` holds the raw event)."""
+    """A task started: a subagent, for one Agent call (`subtype == "task_started"`; `data` holds the raw event)."""
 
     task_id: str
     description: str
@@ -341,7 +341,7 @@ class TaskStartedMessage(SystemMessage):
 
 @dataclass
 class TaskProgressMessage(SystemMessage):
-    """A background task reports progress (`subtype == "task_progress"`)."""
+    """A task reports progress: a subagent after each batch of its tool results (`subtype == "task_progress"`)."""
 
     task_id: str
     description: str
@@ -354,7 +354,7 @@ class TaskProgressMessage(SystemMessage):
 
 @dataclass
 class TaskNotificationMessage(SystemMessage):
-    """A background task completed, failed or was stopped (`subtype == "task_notification"`)."""
+    """A task completed, failed or was stopped (`subtype == "task_notification"`)."""
 
     task_id: str
     status: TaskNotificationStatus
@@ -368,7 +368,8 @@ class TaskNotificationMessage(SystemMessage):
 
 @dataclass
 class TaskUpdatedMessage(SystemMessage):
-    """A background task's state changed (`subtype == "task_updated"`); `patch` has what changed."""
+    """A task's state changed (`subtype == "task_updated"`); `patch` has what changed (a subagent's
+    terminal `status` and `end_time`)."""
 
     task_id: str
     patch: dict[str, Any]

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import anyio
 import jsonschema
 import pytest
 from tests.models.conftest import collect, user
@@ -128,6 +129,21 @@ async def test_leaving_a_stream_early_stops_its_generation() -> None:
     assert not [t for t in threading.enumerate() if t.name == "tether-local-model"]
     _, response = await collect(model, ModelRequest([user("Say yes.")], max_tokens=8))  # the model is free again
     assert response.usage["output_tokens"] <= 8
+
+
+async def test_cancelling_a_stream_stops_its_generation_before_the_cancel_returns() -> None:
+    model = LocalModel(max_tokens=300)
+    stream = model.stream(ModelRequest([user("Write a long story about the sea.")]))
+    assert isinstance(stream, AsyncGenerator)
+    deltas = 0
+    with anyio.CancelScope() as scope:  # how an interrupt ends a model call
+        async for item in stream:
+            if isinstance(item, RawStreamEvent) and item.event["type"] == "content_block_delta":
+                deltas += 1
+                scope.cancel()
+    assert scope.cancelled_caught and deltas == 1
+    assert not [t for t in threading.enumerate() if t.name == "tether-local-model"]
+    await stream.aclose()
 
 
 def test_only_the_tools_a_prompt_is_about_are_offered() -> None:

@@ -27,19 +27,22 @@ pytestmark = [pytest.mark.anyio, pytest.mark.local_model]
 from tether.models import local  # noqa: E402
 from tether.models.local import LocalModel  # noqa: E402
 
+SENTIMENT = {"enum": ["positive", "negative", "neutral"]}
 REVIEW_BRANCHES: list[dict[str, Any]] = [
     {
         "type": "object",
-        "properties": {
-            "sentiment": {"enum": ["positive", "negative", "neutral"]},
-            "summary": {"type": "string", "maxLength": 60},
-        },
-        "required": ["sentiment", "summary"],
+        "properties": {"sentiment": SENTIMENT, "summary": {"type": "string", "maxLength": 60}},
+        "required": ["sentiment"],
     },
-    {"type": "object", "properties": {"refused": {"type": "boolean"}}, "required": ["refused"]},
+    {
+        "type": "object",
+        "properties": {"sentiment": SENTIMENT, "score": {"type": "integer", "minimum": 0, "maximum": 10}},
+        "required": ["sentiment"],
+    },
 ]
 REVIEW = {"oneOf": REVIEW_BRANCHES}
-"""A top-level `oneOf` of objects that do not say `additionalProperties`: both traps at once."""
+"""Both traps at once: a top-level `oneOf` whose branches overlap (`{"sentiment": "positive"}` is
+both), of objects that do not say `additionalProperties`. The local model reads `oneOf` as `anyOf`."""
 TEMPTING = (
     "Review: 'I love this phone, the battery lasts for days!' Give the sentiment, a summary, the reasons, "
     "a score out of 10, the author and the date."
@@ -64,10 +67,11 @@ PIZZA = ToolSpec(
 
 
 def assert_keeps_review(text: str) -> None:
-    """`text` is JSON matching `REVIEW`, with exactly the keys of the branch it matches."""
+    """`text` is JSON matching a branch of `REVIEW`, with no key that branch does not declare."""
     value = json.loads(text)
-    jsonschema.validate(value, REVIEW)  # oneOf: exactly one branch matches
-    assert any(set(value) <= set(branch["properties"]) for branch in REVIEW_BRANCHES), value
+    matching = [branch for branch in REVIEW_BRANCHES if jsonschema.Draft202012Validator(branch).is_valid(value)]
+    assert matching, f"{value} matches no branch of the schema"
+    assert any(set(value) <= set(branch["properties"]) for branch in matching), f"{value} has extra keys"
 
 
 async def test_structured_output_parses_and_has_no_extra_keys() -> None:

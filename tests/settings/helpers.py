@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tether import AgentOptions, Message, ResultMessage, SystemMessage, ToolResultBlock, UserMessage, query
+from tether import AgentClient, AgentOptions, Message, ResultMessage, SystemMessage, ToolResultBlock, UserMessage, query
 
 
 def write(path: Path, text: str) -> Path:
@@ -23,6 +23,16 @@ def write_json(path: Path, value: Any) -> Path:
 async def run(prompt: str, **options: Any) -> list[Message]:
     """Every message of one `query()`."""
     return [message async for message in query(prompt=prompt, options=AgentOptions(**options))]
+
+
+async def run_in_one_client(prompts: list[str], **options: Any) -> list[list[Message]]:
+    """The messages of each prompt, asked one after the other of one `AgentClient`."""
+    answers = []
+    async with AgentClient(AgentOptions(**options)) as client:
+        for prompt in prompts:
+            await client.query(prompt)
+            answers.append([message async for message in client.receive_response()])
+    return answers
 
 
 def result_of(messages: list[Message]) -> ResultMessage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.settings.helpers import init_data, prompt_text, result_of, run, tool_result_texts, write
+from tests.settings.helpers import init_data, prompt_text, result_of, run, run_in_one_client, tool_result_texts, write
 
 from tether import get_session_messages_from_store
 from tether.errors import ConfigurationError
@@ -68,11 +68,10 @@ async def test_allowed_tools_of_a_command_hold_while_its_prompt_runs(project: Pa
     write(project / ".claude" / "commands" / "hello.md", "---\nallowed-tools: Bash(echo:*)\n---\nSay hello.")
     call = tool_use_reply("Bash", {"command": "echo hello"})
     model = ScriptedModel([call, "done", call, "done"])
-    store = MemoryStore()
 
-    in_command = await run("/hello", model=model, cwd=project, session_store=store)
-    session_id = result_of(in_command).session_id
-    after = await run("again", model=model, cwd=project, session_store=store, resume=session_id)
+    in_command, after = await run_in_one_client(
+        ["/hello", "again"], model=model, cwd=project, session_store=MemoryStore()
+    )
 
     assert tool_result_texts(in_command) == [("hello", False)]
     [(text, is_error)] = tool_result_texts(after)

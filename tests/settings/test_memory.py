@@ -16,7 +16,9 @@ pytestmark = pytest.mark.anyio
 async def system_prompt(project: Path, **options: object) -> str:
     model = ScriptedModel(["ok"])
     await run("hi", model=model, cwd=project, session_store=MemoryStore(), **options)
-    return model.last_request.system
+    system = model.last_request.system
+    assert isinstance(system, str)
+    return system
 
 
 async def test_every_memory_file_is_appended_in_order(project: Path, claude_home: Path) -> None:

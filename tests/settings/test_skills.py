@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.settings.helpers import init_data, prompt_text, run, tool_result_texts, write
+from tests.settings.helpers import init_data, prompt_text, run, run_in_one_client, tool_result_texts, write
 
 from tether.errors import ConfigurationError
 from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
@@ -100,3 +100,28 @@ async def test_a_skill_runs_as_a_slash_command(skills: Path) -> None:
 async def test_malformed_skills_values_are_refused(project: Path, skills: object) -> None:
     with pytest.raises(ConfigurationError, match="skill"):
         await run("go", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore(), skills=skills)
+
+
+async def test_an_unknown_skill_is_an_error_result_naming_the_skills(skills: Path) -> None:
+    model = ScriptedModel([tool_use_reply("Skill", {"skill": "deploy"}), "ok"])
+
+    messages = await run("go", model=model, cwd=skills, session_store=MemoryStore(), skills="all")
+
+    [(text, is_error)] = tool_result_texts(messages)
+    assert is_error and "Unknown skill: deploy" in text and "pdf" in text
+
+
+async def test_a_loaded_skills_allowed_tools_hold_until_the_next_prompt(project: Path) -> None:
+    write(
+        project / ".claude" / "skills" / "greet" / "SKILL.md", "---\nallowed-tools: Bash(echo:*)\n---\nEcho a greeting."
+    )
+    echo = tool_use_reply("Bash", {"command": "echo hi"})
+    model = ScriptedModel([echo, tool_use_reply("Skill", {"skill": "greet"}), echo, "done", echo, "done"])
+
+    first, later = await run_in_one_client(
+        ["greet", "again"], model=model, cwd=project, session_store=MemoryStore(), skills="all"
+    )
+
+    before, loaded, after = tool_result_texts(first)
+    assert before[1] and not loaded[1] and after == ("hi", False)
+    assert tool_result_texts(later)[0][1]  # the next prompt: not allowed any more

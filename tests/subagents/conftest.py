@@ -24,7 +24,7 @@ async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     elif kind == "sqlite":
         from tether.sessions.stores.sqlite import SQLiteStore
 
-        store = SQLiteStore(tmp_path / "sessions.db")
+        store: Any = SQLiteStore(tmp_path / "sessions.db")
         yield store
         await store.close()
     elif kind == "jsonl":

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tether import AgentOptions, Message, ResultMessage, query
-from tether.models.base import ModelRequest
+from tether.models.base import ModelRequest, ModelResponse
 from tether.testing import FunctionModel, Reply, tool_use_reply
 
 Script = Callable[[ModelRequest], Reply | Awaitable[Reply]]
@@ -37,7 +37,7 @@ def result_text(block: dict[str, Any]) -> str:
     return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
 
 
-def delegate(subagent_type: str, prompt: str, *, description: str = "a task", id: str | None = None) -> Reply:
+def delegate(subagent_type: str, prompt: str, *, description: str = "a task", id: str | None = None) -> ModelResponse:
     """A main-agent reply that calls the Agent tool."""
     return tool_use_reply(
         "Agent", {"description": description, "prompt": prompt, "subagent_type": subagent_type}, id=id
@@ -53,13 +53,13 @@ class Team:
         self.model = FunctionModel(self._route, model_name=model_name, **kwargs)
 
     async def _route(self, request: ModelRequest) -> Reply:
-        script = next((s for prompt, s in self.agents.items() if request.system.startswith(prompt)), self.main)
+        script = next((s for prompt, s in self.agents.items() if (request.system or "").startswith(prompt)), self.main)
         reply = script(request)
         return await reply if isinstance(reply, Awaitable) else reply
 
     def requests_of(self, prompt: str) -> list[ModelRequest]:
         """The requests made by the agent whose system prompt starts with `prompt`."""
-        return [request for request in self.model.requests if request.system.startswith(prompt)]
+        return [request for request in self.model.requests if (request.system or "").startswith(prompt)]
 
 
 async def run(prompt: str, options: AgentOptions) -> list[Message]:

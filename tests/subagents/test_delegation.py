@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -14,6 +16,7 @@ from tether import (
     AgentOptions,
     AssistantMessage,
     ConfigurationError,
+    MemoryStore,
     SystemMessage,
     TaskNotificationMessage,
     TaskProgressMessage,
@@ -23,6 +26,8 @@ from tether import (
     ToolResultBlock,
     ToolUseBlock,
     UserMessage,
+    create_sdk_mcp_server,
+    tool,
 )
 from tether.models.base import ModelRequest
 from tether.testing import Reply, tool_use_reply
@@ -106,7 +111,7 @@ async def test_the_caller_sees_the_subagent_tool_calls_and_the_task_lifecycle(ap
     assert tool_result.tool_use_result is not None and tool_result.tool_use_result["agentId"] == started.task_id
 
 
-def init_session(messages: list[object]) -> str:
+def init_session(messages: Sequence[object]) -> str:
     init = messages[0]
     assert isinstance(init, SystemMessage)
     return str(init.data["session_id"])
@@ -277,7 +282,7 @@ async def test_memory_puts_the_agent_notes_in_its_prompt_and_lets_it_write_them(
         await run("review", AgentOptions(model=team.model, cwd=project, agents=agents, permission_mode="acceptEdits"))
     )
 
-    system = team.requests_of(REVIEWER)[0].system
+    system = team.requests_of(REVIEWER)[0].system or ""
     assert "- the team prefers tabs" in system and str(notes) in system
     assert result.result == "The reviewer says: noted"
     assert (notes / "style.md").read_text() == "tabs"
@@ -331,3 +336,34 @@ async def test_an_interrupt_stops_a_running_subagent_and_the_session_goes_on(pro
     history = team.model.requests[-1].messages
     closed = history[2]["content"][0]
     assert closed["type"] == "tool_result" and closed["tool_use_id"] == "toolu_agent1" and closed["is_error"]
+
+
+async def test_mcp_servers_name_the_parent_servers_whose_tools_the_subagent_gets(project: Path) -> None:
+    @tool("add", "Adds two numbers", {"a": int, "b": int})
+    async def add(args: dict[str, int]) -> dict[str, Any]:
+        return {"content": [{"type": "text", "text": str(args["a"] + args["b"])}]}
+
+    servers = {"calc": create_sdk_mcp_server("calc", tools=[add]), "other": create_sdk_mcp_server("other", tools=[])}
+    team = Team(main_delegates_then_reports, {REVIEWER: lambda request: "done"})
+    agents = {"reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, tools=["Read"], mcpServers=["calc"])}
+
+    await run("review", AgentOptions(model=team.model, cwd=project, agents=agents, mcp_servers=servers))
+
+    assert [t.name for t in team.requests_of(REVIEWER)[0].tools] == ["Read", "mcp__calc__add"]
+
+    unknown = {"reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, mcpServers=["nowhere"])}
+    result = result_of(await run("review", AgentOptions(model=team.model, cwd=project, agents=unknown)))
+    assert "MCP server 'nowhere' is not one of this session's mcp_servers" in (result.result or "")
+
+
+async def test_without_persistence_a_subagent_runs_and_nothing_is_stored(app: Path) -> None:
+    team = Team(main_delegates_then_reports, {REVIEWER: reviewer_reads_then_answers})
+    store = MemoryStore()
+    options = AgentOptions(
+        model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT}, persist_session=False, session_store=store
+    )
+
+    result = result_of(await run("review", options))
+
+    assert result.result == "The reviewer says: app.py looks fine."
+    assert store.size == 0

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from claude_agent_sdk import types as sdk_types
 from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results, turn
 
-from tether import AgentDefinition, AgentOptions, HookMatcher, TaskStartedMessage
+from tether import AgentDefinition, AgentOptions, HookMatcher, PermissionResultAllow, TaskStartedMessage
 from tether.models.base import ModelRequest
 from tether.testing import Reply, tool_use_reply
 
@@ -37,7 +38,7 @@ class Recorder:
         self.inputs: list[dict[str, Any]] = []
         self.answers = answers or {}
 
-    async def __call__(self, input_data: dict[str, Any], tool_use_id: str | None, context: Any) -> dict[str, Any]:
+    async def __call__(self, input_data: Any, tool_use_id: str | None, context: Any) -> Any:
         self.inputs.append(input_data)
         answers = self.answers.get(input_data["hook_event_name"], [])
         return answers.pop(0) if answers else {}
@@ -68,6 +69,9 @@ async def test_subagent_start_and_stop_fire_with_the_sdk_fields(app: Path) -> No
     assert stop["agent_id"] == agent_id and stop["agent_type"] == "reviewer"
     assert stop["stop_hook_active"] is False and stop["last_assistant_message"] == "fine (turn 1)"
     assert stop["agent_transcript_path"] == ""  # the store keeps no file (a JsonlStore would)
+    for data in (start, stop):
+        sdk_type = getattr(sdk_types, f"{data['hook_event_name']}HookInput")
+        assert sdk_type.__required_keys__ <= data.keys() <= sdk_type.__required_keys__ | sdk_type.__optional_keys__
     (main_stop,) = recorder.of("Stop")  # Stop is the main agent's only
     assert "agent_id" not in main_stop
     assert [data["hook_event_name"] for data in recorder.inputs] == ["SubagentStart", "SubagentStop", "Stop"]
@@ -147,3 +151,51 @@ async def test_a_pre_tool_use_hook_can_deny_a_delegation(app: Path) -> None:
 
     assert "no reviews today" in (result.result or "")
     assert team.requests_of(REVIEWER) == []
+
+
+async def test_a_deferred_delegation_runs_at_the_next_prompt_with_its_messages_and_cost(app: Path) -> None:
+    decisions = [{"permissionDecision": "defer"}, {"permissionDecision": "allow"}]
+
+    async def defer_once(input_data: Any, tool_use_id: str | None, context: Any) -> Any:
+        return {"hookSpecificOutput": {"hookEventName": "PreToolUse", **decisions.pop(0)}}
+
+    def main_then_ok(request: ModelRequest) -> Reply:
+        results = tool_results(request)
+        if results:
+            return "Reviewer: " + result_text(results[0])
+        return delegate("reviewer", "Review app.py", id="toolu_agent1") if turn(request) == 0 else "ok"
+
+    team = Team(main_then_ok, {REVIEWER: reviewer}, cost_per_reply=0.5)
+    hooks_option = {"PreToolUse": [HookMatcher(matcher="Agent", hooks=[defer_once])]}
+    first = await run("review", AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks_option))
+    assert result_of(first).terminal_reason == "tool_deferred" and team.requests_of(REVIEWER) == []
+
+    session_id = result_of(first).session_id
+    options = AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks_option, resume=session_id)
+    later = await run("go on", options)
+
+    nested = [m for m in later if getattr(m, "parent_tool_use_id", None) == "toolu_agent1"]
+    assert [type(m).__name__ for m in nested] == ["AssistantMessage", "UserMessage"]
+    assert len(team.requests_of(REVIEWER)) == 2
+    assert result_of(later).total_cost_usd == pytest.approx(0.5 * 4)  # the first run's reply, 2 reviewer, 1 main
+
+
+async def test_can_use_tool_is_told_which_subagent_asks(project: Path) -> None:
+    asked: list[tuple[str, str | None]] = []
+
+    async def allow(tool_name: str, tool_input: dict[str, Any], context: Any) -> PermissionResultAllow:
+        asked.append((tool_name, context.agent_id))
+        return PermissionResultAllow()
+
+    def writer(request: ModelRequest) -> Reply:
+        if turn(request) == 0:
+            return tool_use_reply("Bash", {"command": "echo hi"})
+        return "done"
+
+    team = Team(main, {REVIEWER: writer})
+    agents = {"reviewer": AgentDefinition(description="Reviews code", prompt=REVIEWER, tools=["Bash"])}
+
+    messages = await run("review", AgentOptions(model=team.model, cwd=project, agents=agents, can_use_tool=allow))
+
+    agent_id = next(m.task_id for m in messages if isinstance(m, TaskStartedMessage))
+    assert asked == [("Bash", agent_id)]  # the Agent call itself needs no permission

@@ -347,7 +347,7 @@ class Agent:
         if command is not None:  # `/name args`: the command's prompt runs, with its allowed-tools
             prompt = command.prompt
         if self._tooling is not None:
-            self._tooling.policy.allow_for_prompt(command.allowed_tools if command is not None else ())
+            self._tooling.policy.start_prompt(command.allowed_tools if command is not None else ())
         yield self.init_message()
         lease = self.lease  # another process's turn on this session: wait for it, or SessionBusyError
         waited = lease is not None and await lease.acquire(self.options.session_busy_timeout)
@@ -417,7 +417,9 @@ class _Turn:
             return
         deferred_call = await self.tooling.reopen_deferred()  # a call deferred by the last run goes first
         if deferred_call is not None:
-            outcomes = [await self.runner.run_deferred(deferred_call)]
+            outcomes: list[ToolOutcome] = []
+            async for message in self._run_calls([deferred_call], outcomes, deferred=True):  # a subagent's messages
+                yield message
             if outcomes[0].deferred is not None:
                 yield await self._deferred(outcomes[0])
                 return
@@ -502,17 +504,24 @@ class _Turn:
         if budget is not None and self.cost is not None and self.cost >= budget:
             yield await self._result("error_max_budget_usd", errors=[f"reached max_budget_usd ({budget})"])
 
-    async def _run_calls(self, calls: list[dict[str, Any]], outcomes: list[ToolOutcome]) -> AsyncIterator[Message]:
-        """Run the calls into `outcomes`; while Agent calls run, yield their subagents' messages."""
+    async def _run_calls(
+        self, calls: list[dict[str, Any]], outcomes: list[ToolOutcome], *, deferred: bool = False
+    ) -> AsyncIterator[Message]:
+        """Run the calls (the one a past run `deferred`) into `outcomes`; while Agent calls run,
+        yield their subagents' messages."""
+
+        async def run_all() -> list[ToolOutcome]:
+            return [await self.runner.run_deferred(calls[0])] if deferred else await self._run_all(calls)
+
         host = self.agent.subagents
         if host is None or not any(call.get("name") in AGENT_TOOL_NAMES for call in calls):
-            outcomes.extend(await self._run_all(calls))
+            outcomes.extend(await run_all())
             return
         send, receive = anyio.create_memory_object_stream[Message](math.inf)
 
         async def run() -> None:
             with send, host.delegating(send, self.add_subagent_result):
-                outcomes.extend(await self._run_all(calls))
+                outcomes.extend(await run_all())
 
         async with anyio.create_task_group() as group, receive:
             group.start_soon(run)

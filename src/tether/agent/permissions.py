@@ -384,6 +384,8 @@ class PermissionPolicy:
         self.mode = validate_permission_mode(mode or "default")
         self.can_use_tool = can_use_tool
         self.directories = [self.cwd, *(resolve_path(self.cwd, str(d)) for d in add_dirs)]
+        self.agent_id: str | None = None
+        """The subagent whose calls this policy decides (None for the main agent): `can_use_tool` is told."""
 
     @property
     def mode(self) -> PermissionMode:
@@ -496,12 +498,19 @@ class PermissionPolicy:
         paths = self.paths_of(tool_name, tool_input)
         return next((rule for rule in rules if self._rule_denies(rule, tool_name, tool_input, paths)), None)
 
-    def allow_for_prompt(self, rules: Iterable[str]) -> None:
-        """Allow calls matching `rules` (rule strings) until the next prompt: the rules given for
-        the previous prompt are withdrawn (a slash command's `allowed-tools` while it runs)."""
+    def start_prompt(self, rules: Iterable[str] = ()) -> None:
+        """A new prompt starts: the rules allowed for the previous one are withdrawn, `rules` (a
+        slash command's `allowed-tools`) are allowed until the next."""
         self.allow[:] = [rule for rule in self.allow if rule not in self._prompt_rules]
-        self._prompt_rules = [rule for rule in map(PermissionRule.parse, rules) if rule not in self.allow]
-        self.allow.extend(self._prompt_rules)
+        self._prompt_rules = []
+        self.allow_for_prompt(rules)
+
+    def allow_for_prompt(self, rules: Iterable[str]) -> None:
+        """Allow calls matching `rules` (rule strings) until the next prompt starts (a loaded
+        skill's `allowed-tools`)."""
+        added = [rule for rule in map(PermissionRule.parse, rules) if rule not in self.allow]
+        self._prompt_rules += added
+        self.allow.extend(added)
 
     # -- deciding --
 
@@ -594,6 +603,7 @@ class PermissionPolicy:
         context = ToolPermissionContext(
             suggestions=self._suggestions(tool_name, tool_input, outside),
             tool_use_id=tool_use_id or None,
+            agent_id=self.agent_id,
             blocked_path=str(outside[0]) if outside else None,
             decision_reason=hook_reason
             or (f"{outside[0]} is outside the working directories" if outside else "no permission rule matches"),

@@ -16,7 +16,10 @@ Each call runs one subagent with the same agent loop as the main agent (`tether.
 its own system prompt (the definition's `prompt`), tools (the parent's, filtered by `tools` and
 `disallowedTools`; the subagent gets no Agent tool, as in Claude Code), permission mode, model
 and turn limit. Its final answer is the call's result. Consecutive Agent calls of one reply run
-concurrently (`ToolRunner.run_all`).
+concurrently (`ToolRunner.run_all`). A definition's `skills` put those skills' SKILL.md in its
+system prompt, `memory` gives it Claude Code's agent-memory directory (MEMORY.md in its prompt),
+`mcpServers` names servers of the parent whose tools it gets, or defines servers of its own
+(docs/compatibility.md, `agents`, says what every field does).
 
 A subagent's transcript is session data: it is stored under the parent session at the subpath
 `subagents/agent-<agent id>` (Claude Code's), its entries marked `isSidechain: true` with the
@@ -404,7 +407,7 @@ class _SubagentRun:
     def _setup(self) -> tuple[AgentOptions, SubagentSetup]:
         parent, definition = self.host.parent, self.definition
         session = parent.session
-        env = {**parent.env, **parent.options.env}
+        env = parent.env
         model = subagent_model(self.model_name or definition.model, parent.model, env)
         tools, inline_servers = _subagent_tools(parent.tools, definition, env)
         prompt = definition.prompt + _skills_prompt(definition.skills or [], parent.claude_settings.skills)

@@ -546,6 +546,7 @@ class SessionTools:
             add_dirs=options.add_dirs,
             on_mode_change=remember_mode,
         )
+        policy.agent_id = subagent.agent_id if subagent is not None else None
         own = builtin_tools(options.tools, env=options.env) if inherited is None else list(inherited.values())
         tools: dict[str, Tool] = {tool.name: tool for tool in own}
         servers = await exit_stack.enter_async_context(McpServers(options.mcp_servers, cwd=cwd, env=options.env))

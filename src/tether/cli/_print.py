@@ -28,7 +28,6 @@ from tether.messages import (
     block_to_dict,
 )
 from tether.options import AgentOptions
-from tether.query import query
 
 __all__ = ["OutputFormat", "message_to_dict", "run_print"]
 
@@ -121,6 +120,8 @@ def _line(data: dict[str, Any]) -> str:
 
 async def run_print(prompt: str, options: AgentOptions, output_format: OutputFormat) -> ResultMessage:
     """Run one prompt, writing what `output_format` asks for to stdout; returns the result message."""
+    from tether.query import query  # the agent: `tether sessions ...` does not import it
+
     session_id: str | None = None
     result: ResultMessage | None = None
     async for message in query(prompt=prompt, options=options):

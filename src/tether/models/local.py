@@ -51,6 +51,7 @@ import functools
 import http.client
 import importlib.util
 import json
+import os
 import queue
 import re
 import secrets
@@ -150,6 +151,7 @@ class _Engine:
         params.n_parallel = 1  # one slot: the whole context window for one conversation
         params.verbosity = -1  # llama.cpp's log would go to this process's stderr
         params.warmup = False
+        params.cache_ram_mib = 256  # llama.cpp's default keeps up to 8 GiB of past prompts in this process
         params.fit_params = False  # keep n_ctx as asked
         params.ui = False
         params.endpoint_slots = False
@@ -157,9 +159,9 @@ class _Engine:
         params.port = 0  # any free port
         self._key = secrets.token_urlsafe(32)
         params.api_keys = [self._key]
-        if n_threads:
-            params.cpuparams.n_threads = n_threads
-            params.cpuparams_batch.n_threads = n_threads
+        for cpu in (params.cpuparams, params.cpuparams_batch):
+            cpu.n_threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
+            cpu.poll = 0  # idle threads sleep: spinning ones starve everything else on a busy CPU
         try:
             self.server = xllamacpp.Server(params)
         except RuntimeError as error:
@@ -535,7 +537,8 @@ class LocalModel:
     - `max_tokens`: the most tokens of one reply (the request's `max_tokens` can only lower it).
     - `temperature`, `top_p`, `repeat_penalty`, `seed`: sampling. The default is greedy decoding
       (`temperature=0`): reproducible, and what this small model follows a conversation best with.
-    - `n_ctx`: the context window (default the model's own); `n_threads`: CPU threads.
+    - `n_ctx`: the context window (default the model's own); `n_threads`: CPU threads (default half
+      the CPUs: llama.cpp's threads wait for each other, and slow down badly when they share a core).
     - `max_tool_rounds`: tool-call rounds per user prompt before the model must answer in text.
     - `tool_choice`: `auto` (answer or call a tool) or `any` (the reply must call one of the tools).
     - `offer_tools`: `relevant` offers only the tools the latest prompt is about (see the module

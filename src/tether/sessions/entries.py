@@ -20,6 +20,7 @@ from tether._version import __version__
 __all__ = [
     "CHAIN_TYPES",
     "COMPACT_BOUNDARY",
+    "MISSING_TOOL_RESULT",
     "active_chain",
     "chain_to_api_messages",
     "compact_metadata",
@@ -38,6 +39,8 @@ CHAIN_TYPES = frozenset({"user", "assistant", "system", "attachment", "progress"
 """Entry types that take part in the `parentUuid` chain."""
 COMPACT_BOUNDARY = "compact_boundary"
 """The `subtype` of the `system` entry that marks a compaction (Claude Code's)."""
+MISSING_TOOL_RESULT = "This tool call has no result in the session's history (it was lost, or never ran)."
+"""The error result a tool call gets on its way to the model when the history holds none."""
 
 
 def new_uuid() -> str:
@@ -437,7 +440,38 @@ def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any
         else:
             messages.append({"role": role, "content": content})
         last_id = message_id
+    _pair_tool_results(messages)
     return messages
+
+
+def _pair_tool_results(messages: list[dict[str, Any]]) -> None:
+    """Make each user message answer exactly the tool calls of the assistant message before it.
+
+    The API refuses a history with a tool call and no result in the next message, or a result
+    whose call is not in the message before (imported and damaged transcripts have both): a
+    missing result becomes an error result, a stray one is dropped, and results come first in
+    the message, as the API asks. Calls still open at the end of the history (no message after
+    them but their results) are left for the runtime, which stores their results
+    (`unanswered_tool_uses`, `Session.close_unanswered`).
+    """
+    for index, message in enumerate(messages):
+        if message["role"] != "user" or index == 0:
+            continue
+        calls = [str(b.get("id")) for b in messages[index - 1]["content"] if b.get("type") == "tool_use"]
+        content = message["content"]
+        results = [b for b in content if b.get("type") == "tool_result"]
+        if [str(b.get("tool_use_id")) for b in content[: len(calls)]] == calls and len(results) == len(calls):
+            continue  # the usual case: each call answered once, results first
+        by_call = {str(b.get("tool_use_id")): b for b in results}
+        open_at_end = index == len(messages) - 1 and len(results) == len(content)
+        answers = [by_call.get(call) or _missing_result(call) for call in calls if call in by_call or not open_at_end]
+        others = [b for b in content if b.get("type") != "tool_result"]
+        kept = answers + others
+        message["content"] = kept if kept or open_at_end else [{"type": "text", "text": "(no content)"}]
+
+
+def _missing_result(call_id: str) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": call_id, "content": MISSING_TOOL_RESULT, "is_error": True}
 
 
 def _as_blocks(content: Any) -> list[dict[str, Any]]:
@@ -449,13 +483,26 @@ def _as_blocks(content: Any) -> list[dict[str, Any]]:
 
 
 def unanswered_tool_uses(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tool calls at the end of the chain that never got a result (the process died mid-turn)."""
+    """Tool calls at the end of the chain that never got a result (the process died mid-turn).
+
+    Calls left unanswered before a later prompt are not among them: they are mid-chain, and get
+    their error result on the way to the model (`chain_to_api_messages`).
+    """
     pending: dict[str, dict[str, Any]] = {}
     for entry in chain:
         message = entry.get("message")
-        if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+        if not isinstance(message, dict):
             continue
-        for block in message["content"]:
+        if not isinstance(message.get("content"), list):
+            if entry.get("type") == "user":
+                pending.clear()  # a typed prompt: what is still pending was left mid-chain
+            continue
+        blocks = message["content"]
+        if entry.get("type") == "user" and not any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in blocks
+        ):
+            pending.clear()
+        for block in blocks:
             if not isinstance(block, dict):
                 continue
             if block.get("type") == "tool_use" and entry.get("type") == "assistant":

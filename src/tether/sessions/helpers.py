@@ -143,6 +143,9 @@ class SessionInfo:
     """`{"sessionId", "messageUuid"}` of the fork point, for a fork."""
     total_cost_usd: float | None = None
     project_key: str | None = None
+    skipped_entries: int = 0
+    """Entries of the transcript found unreadable (damaged lines or rows) and skipped when this process
+    loaded it; set by `get_session_info` (the store's log says what they were)."""
 
 
 @dataclass
@@ -402,7 +405,9 @@ async def get_session_info_async(
     """What the store knows of one session, without loading its transcript."""
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-    return session_info_from_summary(found.key["session_id"], found.mtime, found.summary, found.key["project_key"])
+    info = session_info_from_summary(found.key["session_id"], found.mtime, found.summary, found.key["project_key"])
+    info.skipped_entries = found.skipped_entries
+    return info
 
 
 def _session_messages(

@@ -195,7 +195,7 @@ class ClaudeSettings:
         policy.ask.extend(PermissionRule.parse(rule) for rule in merge_settings(self.files).ask)
         skills = {name: skill for name, skill in self.visible_skills.items() if skill.model_invocable}
         if skills and not isinstance(tools_option, (list, tuple)):
-            tools[SKILL_TOOL_NAME] = SkillTool(skills)
+            tools[SKILL_TOOL_NAME] = SkillTool(skills, policy)
 
     def init_data(self) -> dict[str, Any]:
         """The `init` message's `slash_commands`, `skills` and `plugins`."""

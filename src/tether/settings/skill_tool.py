@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from tether.agent.permissions import SKILL_TOOL_NAME
+from tether.agent.permissions import SKILL_TOOL_NAME, PermissionPolicy
 from tether.settings.commands import Skill, expand_arguments
 from tether.tools.base import ToolContext, ToolResult
 
@@ -33,8 +33,10 @@ class SkillTool:
         "additionalProperties": False,
     }
 
-    def __init__(self, skills: Mapping[str, Skill]) -> None:
+    def __init__(self, skills: Mapping[str, Skill], policy: PermissionPolicy | None = None) -> None:
         self.skills = dict(skills)
+        self.policy = policy
+        """Where a loaded skill's `allowed-tools` are allowed until the next prompt (None: nowhere)."""
 
     @property
     def description(self) -> str:
@@ -53,6 +55,8 @@ class SkillTool:
         if skill is None:
             known = ", ".join(self.skills) or "none"
             return ToolResult(f"Unknown skill: {name}. The skills are: {known}", is_error=True)
+        if self.policy is not None:
+            self.policy.allow_for_prompt(skill.allowed_tools)
         arguments = str(input.get("args") or "").strip()
         body = expand_arguments(skill.body, arguments).strip()
         text = f"Launching skill: {skill.name}\n\nBase directory for this skill: {skill.directory}\n\n{body}"

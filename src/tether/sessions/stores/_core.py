@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -158,7 +158,7 @@ def decode_entries(texts: Sequence[str | bytes]) -> tuple[list[SessionStoreEntry
     for index, text in enumerate(texts):
         try:
             value = decode(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             value = _decode_or_reason(text)
         if isinstance(value, dict):
             out.append(value)
@@ -381,11 +381,15 @@ _R = TypeVar("_R")
 
 def guarded(
     operation: str,
-) -> Callable[[Callable[Concatenate[_S, _P], Awaitable[_R]]], Callable[Concatenate[_S, _P], Awaitable[_R]]]:
+) -> Callable[
+    [Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]], Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]
+]:
     """Make a store method raise `StoreError` (naming the store and `operation`) for a driver
     error or damaged data, instead of the driver's own exception."""
 
-    def wrap(method: Callable[Concatenate[_S, _P], Awaitable[_R]]) -> Callable[Concatenate[_S, _P], Awaitable[_R]]:
+    def wrap(
+        method: Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]],
+    ) -> Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]:
         @functools.wraps(method)
         async def run(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             try:
@@ -466,7 +470,7 @@ def decode_json(text: str | bytes) -> Any:
     """The value of a JSON text this package stored (msgspec, else `json.loads`: see `decode_entries`)."""
     try:
         return _DECODER.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return json.loads(text)
 
 

@@ -77,7 +77,7 @@ from tether.sessions.store import (
     StoredSession,
 )
 from tether.sessions.stores import StoreUrl
-from tether.sessions.stores._core import page_after
+from tether.sessions.stores._core import DamageLog, GuardedStore, KeyParts, guarded, page_after, private_dir
 from tether.sessions.summary import fold_summary, fork_summary
 
 __all__ = ["FORK_SIDECAR", "HEAD_TAIL_BYTES", "JsonlStore", "copy_for_fork", "encode_lines", "from_url"]
@@ -124,18 +124,33 @@ def _stamp(path: Path) -> None:
     os.utime(path, ns=(stamp, stamp))
 
 
-def _parse_lines(data: bytes) -> list[SessionStoreEntry]:
+def _parse_lines(data: bytes, skipped: list[str] | None = None) -> list[SessionStoreEntry]:
+    """The JSON objects of the lines of `data`; a torn, corrupt, too deeply nested or non-object line
+    is left out (and described in `skipped`, if given): other programs edit these files."""
     entries: list[SessionStoreEntry] = []
-    for line in data.split(b"\n"):
+    for number, line in enumerate(data.split(b"\n"), 1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
-        except ValueError:
-            continue  # a torn or corrupt line: keep everything else
+        except (ValueError, RecursionError) as exc:
+            if skipped is not None:
+                skipped.append(f"line {number}: {type(exc).__name__}")
+            continue
         if isinstance(value, dict):
             entries.append(value)
+        elif skipped is not None:
+            skipped.append(f"line {number}: a JSON {type(value).__name__}, not an object")
     return entries
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a new or truncated file that only its owner can read (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -145,14 +160,20 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-class JsonlStore:
-    """A `SessionStore` over Claude Code's transcript directory (see the module doc)."""
+class JsonlStore(GuardedStore):
+    """A `SessionStore` over Claude Code's transcript directory (see the module doc).
+
+    Directories and files it creates are owner-only (0700/0600); file system errors raise `StoreError`.
+    """
+
+    driver_errors = (OSError,)
 
     def __init__(self, root: str | os.PathLike[str] = "~/.claude", *, fsync: bool = False) -> None:
         self.root = Path(root).expanduser()
         self.projects = self.root / "projects"
         self.fsync = fsync
         self._summaries: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+        self._damage = DamageLog()
 
     def __repr__(self) -> str:
         return f"JsonlStore({str(self.root)!r})"
@@ -208,7 +229,14 @@ class JsonlStore:
 
     def _load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         data = self._read(self.path_of(key))
-        return None if data is None else _parse_lines(data)
+        if data is None:
+            return None
+        skipped: list[str] = []
+        entries = _parse_lines(data, skipped)
+        if skipped:
+            parts = KeyParts("", key["project_key"], key["session_id"], key.get("subpath") or "")
+            self._damage.record(self, parts, skipped)
+        return entries
 
     @staticmethod
     def _tail_leaf(path: Path) -> str | None:
@@ -283,7 +311,7 @@ class JsonlStore:
     def _sidecar(path: Path) -> dict[str, Any]:
         try:
             data = json.loads((path.with_suffix("") / FORK_SIDECAR).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -303,7 +331,13 @@ class JsonlStore:
             return None
         _, mtime, project_key, path = max(found)
         key = SessionKey(project_key=project_key, session_id=session_id)
-        return StoredSession(key=key, leaf=self._tail_leaf(path), mtime=mtime, summary=self._summary(path))
+        return StoredSession(
+            key=key,
+            leaf=self._tail_leaf(path),
+            mtime=mtime,
+            summary=self._summary(path),
+            skipped_entries=self._damage.skipped("", project_key, session_id),
+        )
 
     def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         items = [
@@ -344,7 +378,7 @@ class JsonlStore:
 
     @contextlib.contextmanager
     def _open_locked(self, path: Path) -> Iterator[int]:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             if fcntl is not None:
@@ -377,7 +411,7 @@ class JsonlStore:
         _stamp(path)
 
     def _write_new(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             _write_all(fd, data)
@@ -407,9 +441,9 @@ class JsonlStore:
         summary = fork_summary(self._summary(self.path_of(source_key)), forked_from=origin, message_count=count)
         data = encode_lines(entries)
         sidecar = path.with_suffix("") / FORK_SIDECAR
-        sidecar.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(sidecar.parent)
         record = {"forkedFrom": origin, "summary": summary, "size": len(data)}
-        sidecar.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        _write_private(sidecar, json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         try:
             self._write_new(path, data)
         except BaseException:
@@ -425,16 +459,19 @@ class JsonlStore:
 
     # -- the SessionStore protocol --------------------------------------------------------------
 
+    @guarded("append")
     async def append(
         self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
     ) -> None:
         """Append entries to the transcript file (creating it); checks `expected_leaf` under a lock."""
         await anyio.to_thread.run_sync(self._append, key, list(entries), expected_leaf)
 
+    @guarded("load")
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """Every parseable line of the transcript, or None when there is no such file (or it is empty)."""
         return await anyio.to_thread.run_sync(self._load, key)
 
+    @guarded("load_tail")
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries (the file is read whole)."""
         entries = await self.load(key)
@@ -442,6 +479,7 @@ class JsonlStore:
             return None
         return entries[-limit:] if limit > 0 else []
 
+    @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
         """Copy the source's entries (cut after `at_uuid`) into the fork's file, as they are.
 
@@ -451,28 +489,34 @@ class JsonlStore:
         """
         await anyio.to_thread.run_sync(self._fork, source_key, new_key, at_uuid)
 
+    @guarded("find")
     async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
         """The transcript of `session_id`: `project_key`'s if that project has one, else the newest of any project."""
         return await anyio.to_thread.run_sync(self._find, session_id, project_key)
 
+    @guarded("list_sessions")
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """The project's sessions (main transcripts), newest first."""
         return await anyio.to_thread.run_sync(self._list_sessions, project_key)
 
+    @guarded("list_session_summaries")
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """The project's session summaries, newest first (head and tail reads)."""
         return await anyio.to_thread.run_sync(self._list_summaries, project_key)
 
+    @guarded("list_page")
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> SessionPage:
         """Sessions newest first, `limit` at a time (all projects when `project_key` is None)."""
         return await anyio.to_thread.run_sync(self._list_page, project_key, limit, cursor)
 
+    @guarded("delete")
     async def delete(self, key: SessionKey) -> None:
         """Delete the transcript; the main key also removes `<id>/` (sub-transcripts)."""
         await anyio.to_thread.run_sync(self._delete, key)
 
+    @guarded("list_subkeys")
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths under a session, e.g. `subagents/agent-1`."""
         return await anyio.to_thread.run_sync(self._list_subkeys, key)

@@ -21,7 +21,7 @@ from tether.sessions.store import (
     StoredSession,
 )
 from tether.sessions.stores import StoreUrl
-from tether.sessions.stores._core import decode_entries, encode_entries, page_after
+from tether.sessions.stores._core import decode_entries, encode_entries, log, page_after
 from tether.sessions.summary import fold_summary, fork_summary
 
 __all__ = ["MemoryStore", "from_url"]
@@ -77,7 +77,10 @@ def _now_ms() -> int:
 
 
 def _decoded(rows: list[tuple[str | None, str]]) -> list[SessionStoreEntry]:
-    return decode_entries([text for _, text in rows])
+    entries, skipped = decode_entries([text for _, text in rows])
+    if skipped:  # only code that writes into the records directly can cause this
+        log.warning("MemoryStore: skipped %d unreadable entries: %s", len(skipped), "; ".join(skipped[:5]))
+    return entries
 
 
 class MemoryStore:

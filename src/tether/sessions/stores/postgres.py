@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 import anyio
 
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     SessionKey,
@@ -253,7 +253,9 @@ class PostgresStore(RowListing):
                 try:
                     conn = await psycopg.AsyncConnection.connect(shared.conninfo, autocommit=True)
                 except psycopg.Error as exc:
-                    raise StoreError(repr(self), "connect", _scrub(exc, shared.conninfo)) from None
+                    raise ConfigurationError(
+                        f"cannot connect to the session store {shared.shown!r}: {_scrub(exc, shared.conninfo)}"
+                    ) from None
                 async with conn:
                     await _migrate(conn, shared.shown)
                 pool: AsyncConnectionPool[Any] = AsyncConnectionPool(

@@ -44,23 +44,31 @@ from tether.sessions.store import (
 )
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
+    DamageLog,
+    GuardedStore,
     KeyParts,
     Node,
+    as_int,
     check_leaf,
     decode_cursor,
-    decode_entries,
     decode_json,
     decode_summary,
     encode_cursor,
     encode_entries,
     fork_point,
+    guarded,
     key_parts,
+    leaf_from_end,
+    log,
+    message_count_of,
     plan_append,
     quote_part,
+    readable_rows,
     redact_url,
     row_summary,
     shortcut_parent,
     to_json,
+    walk_chain,
 )
 from tether.sessions.summary import fork_summary
 
@@ -171,8 +179,9 @@ _FORK_READ = """
 local id = redis.call('HGET', ARGV[1] .. ':k:' .. ARGV[2], ARGV[3])
 if not id then return false end
 local head = redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'leaf', 'length', 'summary')
-local chain, records, node = {}, {}, id
-while node and node ~= '' do
+local chain, records, node, seen = {}, {}, id, {}
+while node and node ~= '' and not seen[node] do
+  seen[node] = true
   local v = redis.call('HMGET', ARGV[1] .. ':s:' .. node, 'parent', 'cutoff', 'length')
   table.insert(chain, {node, v[1], v[2], v[3]})
   if ARGV[4] ~= '' then
@@ -224,7 +233,9 @@ if ARGV[6] ~= '' then subs = {ARGV[6]} else
   table.insert(subs, '')
 end
 local function collect(id)
-  while id and id ~= '' do
+  local seen = {}
+  while id and id ~= '' and not seen[id] do
+    seen[id] = true
     local s = base .. ':s:' .. id
     local v = redis.call('HMGET', s, 'parent', 'cutoff', 'length', 'deleted')
     if v[4] ~= '1' then return end
@@ -269,26 +280,31 @@ return 'ok'
 """
 )
 
-# ARGV: base, qscope, field, tail (-1: everything) -> {'1', entries...} or false
+# ARGV: base, qscope, field, tail (-1: everything) -> {id, ver, leaf, entries...} or false
+# (a chain written with a cycle is read up to the node seen twice)
 _LOAD = """
 local base = ARGV[1]
 local id = redis.call('HGET', base .. ':k:' .. ARGV[2], ARGV[3])
 if not id then return false end
-local v = redis.call('HMGET', base .. ':s:' .. id, 'parent', 'cutoff', 'length')
+local v = redis.call('HMGET', base .. ':s:' .. id, 'parent', 'cutoff', 'length', 'ver', 'leaf')
 local parent, cutoff, high = v[1], tonumber(v[2]), tonumber(v[3])
+if not cutoff or not high then
+  return redis.error_reply('damaged data: session node ' .. id .. ' has a non-numeric cutoff or length')
+end
 local tail, start = tonumber(ARGV[4]), 0
 if tail >= 0 then start = math.max(0, high - tail) end
-local segments, node = {}, id
+local segments, node, seen = {}, id, {[id] = true}
 while true do
   local low = math.max(cutoff, start)
   if high > low then table.insert(segments, 1, {node, low - cutoff, high - cutoff - 1}) end
   high = math.min(high, cutoff)
-  if high <= start or not parent or parent == '' then break end
+  if high <= start or not parent or parent == '' or seen[parent] then break end
+  seen[parent] = true
   node = parent
   local p = redis.call('HMGET', base .. ':s:' .. node, 'parent', 'cutoff')
   parent, cutoff = p[1], tonumber(p[2])
 end
-local out = {'1'}
+local out = {id, v[4] or '', v[5] or ''}
 for _, segment in ipairs(segments) do
   local items = redis.call('LRANGE', base .. ':e:' .. segment[1], segment[2], segment[3])
   for i = 1, #items do out[#out + 1] = items[i] end
@@ -328,6 +344,17 @@ return cjson.encode(out)
 """
 
 
+# ARGV: base, id, version read, leaf read, new leaf -> 1 if set (the session did not change since the read)
+_REPAIR_LEAF = """
+local skey = ARGV[1] .. ':s:' .. ARGV[2]
+local v = redis.call('HMGET', skey, 'ver', 'leaf')
+if (v[1] or '') ~= ARGV[3] or (v[2] or '') ~= ARGV[4] then return 0 end
+redis.call('HSET', skey, 'leaf', ARGV[5])
+redis.call('HINCRBY', skey, 'ver', 1)
+return 1
+"""
+
+
 class _Scripts:
     def __init__(self, client: aioredis.Redis) -> None:
         self.migrate = client.register_script(_MIGRATE)
@@ -339,6 +366,7 @@ class _Scripts:
         self.load = client.register_script(_LOAD)
         self.find = client.register_script(_FIND)
         self.list = client.register_script(_LIST)
+        self.repair_leaf = client.register_script(_REPAIR_LEAF)
 
 
 class _Shared:
@@ -350,19 +378,23 @@ class _Shared:
         self.owns_client = client is None
         self.scripts: _Scripts | None = None
         self.lock = anyio.Lock()
+        self.damage = DamageLog()
 
 
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-class RedisStore:
+class RedisStore(GuardedStore):
     """Sessions in Redis: copy-on-write forks, atomic leaf checks (Lua), listing, scopes.
 
     `url` is a `redis://`, `rediss://` or `unix://` URL (or pass `client=`, a
     `redis.asyncio.Redis` created with `decode_responses=False`; it is not closed by the store).
     `prefix` namespaces every key (`{prefix}:...`); `scope` limits every call to one tenant.
+    Server and connection errors raise `StoreError`.
     """
+
+    driver_errors = (redis.exceptions.RedisError,)
 
     def __init__(
         self,
@@ -435,6 +467,7 @@ class RedisStore:
 
     # -- writes ---------------------------------------------------------------------------------
 
+    @guarded("append")
     async def append(
         self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
     ) -> None:
@@ -481,6 +514,7 @@ class RedisStore:
             await anyio.sleep(min(0.05, 0.0005 * attempt))  # another writer won the race: read again
         raise RuntimeError(f"could not append to session {parts.session_id!r}: too much contention")
 
+    @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
         """Branch `new_key` off `source_key` (cut after `at_uuid` if given) in O(1): nothing is copied."""
         source = key_parts(self.scope, source_key)
@@ -492,12 +526,13 @@ class RedisStore:
             read = await self._run(scripts.fork_read, [base, self._q, self._field(source), wanted])
             if not read:
                 raise SessionNotFoundError(source.session_id)
-            node_id, leaf_raw, length, summary_raw, chain_raw, records = read
-            chain = [Node(int(n), int(p) if _text(p) else None, int(c), int(ln)) for n, p, c, ln in chain_raw]
-            summary = decode_summary(summary_raw)
+            node_id, leaf_raw, _, summary_raw, chain_raw, records = read
+            rows = [(_text(n), _text(p) or None, _text(c), _text(ln)) for n, p, c, ln in chain_raw]
+            chain = walk_chain(int(node_id), rows)
+            summary = decode_summary(summary_raw, source.session_id)
             leaf: str | None
             if at_uuid is None:
-                cut, leaf, count = int(length), _text(leaf_raw) or None, int(summary.get("message_count", 0))
+                cut, leaf, count = chain[0].length, _text(leaf_raw) or None, message_count_of(summary)
             else:
                 cut, count = _locate(chain, records, source.session_id, at_uuid)
                 leaf = at_uuid
@@ -532,6 +567,7 @@ class RedisStore:
             await anyio.sleep(min(0.05, 0.0005 * attempt))  # the source was deleted or replaced: look again
         raise RuntimeError(f"could not fork session {source.session_id!r}: too much contention")
 
+    @guarded("delete")
     async def delete(self, key: SessionKey) -> None:
         """Delete a transcript (a main key also deletes its subpaths); forks of it stay whole.
 
@@ -548,10 +584,12 @@ class RedisStore:
 
     # -- reads ----------------------------------------------------------------------------------
 
+    @guarded("load")
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """The session's view in append order (inherited history first), or None."""
         return await self._view(key_parts(self.scope, key), -1)
 
+    @guarded("load_tail")
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view, reading only those."""
         return await self._view(key_parts(self.scope, key), max(0, int(limit)))
@@ -559,8 +597,23 @@ class RedisStore:
     async def _view(self, parts: KeyParts, tail: int) -> list[SessionStoreEntry] | None:
         scripts = await self._scripts()
         reply = await self._run(scripts.load, [self._shared.base, self._q, self._field(parts), tail])
-        return decode_entries(reply[1:]) if reply else None
+        if not reply:
+            return None
+        node_id, version, stored_leaf = (_text(value) for value in reply[:3])
+        entries = self._shared.damage.entries(self, parts, reply[3:])
+        leaf = leaf_from_end(entries)
+        if tail < 0 and stored_leaf != (leaf or ""):
+            log.warning(
+                "%r: session %r had the stored leaf %r, not its entries' %r: repaired",
+                self,
+                parts.session_id,
+                stored_leaf,
+                leaf,
+            )
+            await self._run(scripts.repair_leaf, [self._shared.base, node_id, version, stored_leaf, leaf or ""])
+        return entries
 
+    @guarded("find")
     async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
         """Where `session_id` lives (in `project_key` if it holds one, else the newest match), its leaf and summary."""
         session_id = validate_session_id(session_id)
@@ -569,7 +622,13 @@ class RedisStore:
         if not row:
             return None
         key = SessionKey(project_key=_text(row[0]), session_id=session_id)
-        return StoredSession(key=key, leaf=_text(row[1]) or None, mtime=int(row[2]), summary=decode_summary(row[3]))
+        return StoredSession(
+            key=key,
+            leaf=_text(row[1]) or None,
+            mtime=as_int(_text(row[2]), f"the mtime of session {session_id!r}"),
+            summary=decode_summary(row[3], session_id),
+            skipped_entries=self._shared.damage.skipped(self.scope, key["project_key"], session_id),
+        )
 
     def _zset(self, project_key: str | None) -> str:
         base = self._shared.base
@@ -577,18 +636,21 @@ class RedisStore:
             return f"{base}:l:{self._q}"
         return f"{base}:lp:{self._q}:{quote_part(project_key)}"
 
+    @guarded("list_sessions")
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """Every session of the project, newest first."""
         scripts = await self._scripts()
         rows = decode_json(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "0"]))
-        return [SessionStoreListEntry(session_id=r[0], mtime=int(r[1])) for r in rows]
+        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in readable_rows(self, rows)]
 
+    @guarded("list_session_summaries")
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         scripts = await self._scripts()
         rows = decode_json(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "1"]))
-        return [row_summary(r) for r in rows]
+        return [row_summary(r) for r in readable_rows(self, rows)]
 
+    @guarded("list_page")
     async def list_page(
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> SessionPage:
@@ -600,9 +662,10 @@ class RedisStore:
             await self._run(scripts.list, [self._shared.base, self._zset(project_key), top, limit + 1, "1"])
         )
         page = rows[:limit]
-        next_cursor = encode_cursor(int(page[-1][1])) if len(rows) > limit else None
-        return SessionPage(items=[row_summary(r) for r in page], next_cursor=next_cursor)
+        next_cursor = encode_cursor(as_int(page[-1][1], "a listing mtime")) if len(rows) > limit else None
+        return SessionPage(items=[row_summary(r) for r in readable_rows(self, page)], next_cursor=next_cursor)
 
+    @guarded("list_subkeys")
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths stored under a session."""
         parts = key_parts(self.scope, SessionKey(project_key=key["project_key"], session_id=key["session_id"]))
