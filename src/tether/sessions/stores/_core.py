@@ -155,15 +155,16 @@ def decode_entries(texts: Sequence[str | bytes]) -> tuple[list[SessionStoreEntry
     decode = _DECODER.decode
     out: list[SessionStoreEntry] = []
     skipped: list[str] = []
-    for index, text in enumerate(texts):
+    for text in texts:
         try:
             value = decode(text)
         except (msgspec.DecodeError, RecursionError):
             value = _decode_or_reason(text)
-        if isinstance(value, dict):
+        if type(value) is dict:
             out.append(value)
         else:
-            skipped.append(f"entry {index}: {value if isinstance(value, _Unreadable) else _not_an_object(value)}")
+            reason = value if isinstance(value, _Unreadable) else _not_an_object(value)
+            skipped.append(f"entry {len(out) + len(skipped)}: {reason}")
     return out, skipped
 
 

@@ -298,7 +298,7 @@ def _next_seq(conn: sqlite3.Connection, scope: str) -> int:
 def _chain(conn: sqlite3.Connection, row: Sequence[Any]) -> list[Node]:
     """The node of `row` and its ancestors, nearest first (a cycle is cut: see `walk_chain`)."""
     if row[1] is None:
-        return walk_chain(row[0], [row[:4]])
+        return [Node(row[0], None, as_int(row[2], "a cutoff"), as_int(row[3], "a length"))]
     return walk_chain(row[0], conn.execute(_CHAIN, (row[0],)).fetchall())
 
 
