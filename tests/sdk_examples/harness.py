@@ -245,6 +245,7 @@ class Examples:
             ANTHROPIC_BASE_URL=base_url,
             ANTHROPIC_API_KEY="sk-ant-test",
             HOME=str(self.home),
+            CLAUDE_CONFIG_DIR=str(self.home / ".claude"),  # the example's own user directory, not the test's
             PYTHONIOENCODING="utf-8",
             PYTHONUNBUFFERED="1",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,26 @@ async def test_a_malformed_front_matter_names_the_file_and_line(project: Path) -
     unclosed = write(project / ".claude" / "commands" / "bad.md", "---\ndescription: never closed\nBody")
     with pytest.raises(ConfigurationError, match=rf"{unclosed}:1: the front matter"):
         await run("hi", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore())
+
+
+async def test_files_a_command_mentions_are_attached_as_claude_code_attaches_them(project: Path) -> None:
+    write(project / "src" / "app.py", "print('hi')\n")
+    write(project / "docs" / "style guide.md", "Short names.\n")
+    write(project / ".env", "SECRET=1\n")
+    body = 'Review @src/app.py against @"docs/style guide.md". Skip @.env, @missing.py and mail@example.com.'
+    write(project / ".claude" / "commands" / "check.md", body)
+    model = ScriptedModel(["checked"])
+
+    await run("/check", model=model, cwd=project, session_store=MemoryStore(), disallowed_tools=["Read(./.env)"])
+
+    blocks = model.last_request.messages[0]["content"]
+    assert blocks[0] == {"type": "text", "text": body}  # the body as written
+    attached = [block["text"] for block in blocks[1:]]
+    app, guide = project / "src" / "app.py", project / "docs" / "style guide.md"
+    assert attached[0] == f'Called the Read tool with the following input: {{"file_path": "{app}"}}'
+    assert attached[1].startswith("Result of calling the Read tool: ")
+    result = json.loads(attached[1].removeprefix("Result of calling the Read tool: "))
+    assert result["file"]["filePath"] == str(app) and result["file"]["content"] == "print('hi')\n"
+    assert result["file"]["numLines"] == 1
+    assert str(guide) in attached[2] and "Short names." in attached[3]
+    assert len(attached) == 4  # not the denied .env, not a missing file, not an e-mail address

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.settings.helpers import init_data, prompt_text, run, tool_result_texts, write, write_json
+from tests.settings.helpers import init_data, prompt_text, result_of, run, tool_result_texts, write, write_json
 
 from tether import AgentOptions
 from tether.errors import ConfigurationError
@@ -92,15 +92,34 @@ async def test_a_plugin_without_a_manifest_takes_its_directory_name(project: Pat
     assert "bare-plugin:hi" in init_data(messages)["slash_commands"]
 
 
-async def test_a_missing_plugin_directory_or_bad_manifest_is_refused(project: Path, tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="does not exist"):
-        await run(
-            "x",
-            model=ScriptedModel(["x"]),
-            cwd=project,
-            session_store=MemoryStore(),
-            plugins=[{"type": "local", "path": str(tmp_path / "nowhere")}],
-        )
+async def test_a_missing_plugin_directory_is_listed_in_plugin_errors_and_the_run_goes_on(
+    project: Path, tmp_path: Path, plugin: Path
+) -> None:
+    missing = tmp_path / "nowhere"
+    plugins = [{"type": "local", "path": str(missing)}, {"type": "local", "path": str(plugin)}]
+
+    messages = await run(
+        "hi", model=ScriptedModel(["hello"]), cwd=project, session_store=MemoryStore(), plugins=plugins
+    )
+
+    assert result_of(messages).result == "hello"
+    init = init_data(messages)
+    assert init["plugin_errors"] == [
+        {
+            "plugin": "inline[0]",
+            "type": "path-not-found",
+            "message": f"the plugin directory {missing} does not exist",
+            "path": str(missing),
+        }
+    ]
+    assert [entry["name"] for entry in init["plugins"]] == ["release"]  # the others load
+    fine = await run("hi", model=ScriptedModel(["ok"]), cwd=project, session_store=MemoryStore(), plugins=plugins[1:])
+    assert "plugin_errors" not in init_data(fine)  # omitted when nothing failed, as the CLI does
+
+
+async def test_a_malformed_plugin_entry_or_manifest_is_refused(project: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="each entry must be"):
+        await run("x", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore(), plugins=[{"path": "p"}])
     manifest = write(tmp_path / "broken" / ".claude-plugin" / "plugin.json", "{\n  name: 1\n}")
     with pytest.raises(ConfigurationError, match=rf"{manifest}:2: invalid JSON"):
         await run(

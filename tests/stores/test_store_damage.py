@@ -35,6 +35,7 @@ GARBAGE = [
     "null",
     '"a string"',
     "[" * 20_000 + "]" * 20_000,  # nests deeper than any JSON decoder recurses
+    '{"type": "user", "uuid": 7, "message": {"role": "user", "content": "a uuid that is a number"}}',
 ]
 
 

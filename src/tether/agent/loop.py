@@ -29,6 +29,7 @@ from tether.agent.compaction import (
 )
 from tether.agent.hooks import check_hooks
 from tether.agent.overrides import model_override
+from tether.agent.permissions import PermissionPolicy
 from tether.agent.prompts import (
     ResolvedSystemPrompt,
     resolve_system_prompt,
@@ -146,6 +147,13 @@ class Agent:
         return self._system_prompt
 
     @property
+    def permissions(self) -> PermissionPolicy:
+        """The permission policy that decides the session's tool calls (after `open()`)."""
+        if self._tooling is None:
+            raise RuntimeError("the agent is not open yet: call open() or use `async with`")
+        return self._tooling.policy
+
+    @property
     def env(self) -> dict[str, str]:
         """The environment of the run: the process's, updated with `options.env` (after `open()`)."""
         return self._env
@@ -220,6 +228,8 @@ class Agent:
                 subagent=subagent.context if subagent is not None else None,
             )
             self._tools = self._tooling.tools
+            if subagent is not None:  # the parent's allow, deny and ask rules, as in Claude Code
+                self._tooling.policy.share_rules(subagent.permissions)
             self.claude_settings.equip(self._tools, self._tooling.policy, options.tools)  # Skill tool, `ask` rules
             self._mcp_status = self._tooling.mcp_status
             if definitions:  # the Agent tool (tether.agent.subagents)

@@ -12,6 +12,8 @@ server, `"mcp__github__create_issue"`), or a tool name with a specifier:
   without `/` matches the name at any depth. `Read(...)` rules also cover Glob and Grep, and
   `Edit(...)` rules also cover Write.
 - `Skill(review)`, `Skill(my-plugin:*)`: the skills the Skill tool may load (see `tether.settings`).
+- `Agent(code-reviewer)`: the subagent types the Agent tool may start; `Task(...)`, Claude Code's
+  older name of the tool, means the same.
 
 How a call is decided, first match wins:
 
@@ -249,7 +251,7 @@ class PermissionRule:
 
     def names_tool(self, tool_name: str) -> bool:
         """Whether the rule is about `tool_name` at all (ignoring its specifier)."""
-        if self.tool_name == tool_name:
+        if self.tool_name == tool_name or {self.tool_name, tool_name} <= AGENT_TOOL_NAMES:  # `Task`: Agent's old name
             return True
         if self.tool_name.startswith("mcp__") and self.content is None:
             server = self.tool_name.removesuffix("__*")
@@ -464,6 +466,8 @@ class PermissionPolicy:
             return all(self._bash_allowed_part(part) for part in parts)
         if tool_name in READ_FAMILY | EDIT_FAMILY:
             return bool(paths) and all(self._path_matches(rule.content, path) for path in paths)
+        if tool_name in AGENT_TOOL_NAMES:  # `Agent(code-reviewer)` names a subagent type
+            return rule.content == tool_input.get("subagent_type")
         return tool_name == SKILL_TOOL_NAME and _skill_matches(rule.content, tool_input)
 
     def _bash_allowed_part(self, part: str) -> bool:
@@ -497,6 +501,14 @@ class PermissionPolicy:
         command matches when any part does), or None; for settings' `ask` rules."""
         paths = self.paths_of(tool_name, tool_input)
         return next((rule for rule in rules if self._rule_denies(rule, tool_name, tool_input, paths)), None)
+
+    def share_rules(self, parent: PermissionPolicy) -> None:
+        """Decide by `parent`'s rules, as a Claude Code subagent does: the same allow, deny and ask
+        lists (those of the options and settings files, and those a `PermissionUpdate` adds at run
+        time on either side); the working directories start as the parent's. The mode stays this
+        policy's own."""
+        self.allow, self.deny, self.ask = parent.allow, parent.deny, parent.ask
+        self.directories = list(dict.fromkeys([*self.directories, *parent.directories]))
 
     def start_prompt(self, rules: Iterable[str] = ()) -> None:
         """A new prompt starts: the rules allowed for the previous one are withdrawn, `rules` (a

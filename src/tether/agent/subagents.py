@@ -15,8 +15,10 @@ A session whose options define agents offers the model the Agent tool (`tether.t
 Each call runs one subagent with the same agent loop as the main agent (`tether.agent.loop`),
 its own system prompt (the definition's `prompt`), tools (the parent's, filtered by `tools` and
 `disallowedTools`; the subagent gets no Agent tool, as in Claude Code), permission mode, model
-and turn limit. Its final answer is the call's result. Consecutive Agent calls of one reply run
-concurrently (`ToolRunner.run_all`). A definition's `skills` put those skills' SKILL.md in its
+and turn limit. Its calls are decided by the parent's permission rules (the same allow, deny and
+ask lists, so a rule `can_use_tool` adds on either side holds for both, as in Claude Code). Its
+final answer is the call's result. Consecutive Agent calls of one reply run concurrently
+(`ToolRunner.run_all`). A definition's `skills` put those skills' SKILL.md in its
 system prompt, `memory` gives it Claude Code's agent-memory directory (MEMORY.md in its prompt),
 `mcpServers` names servers of the parent whose tools it gets, or defines servers of its own
 (docs/compatibility.md, `agents`, says what every field does).
@@ -49,6 +51,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from tether.agent.hooks import SubagentContext
+from tether.agent.permissions import PermissionPolicy
 from tether.errors import ConfigurationError
 from tether.messages import (
     AssistantMessage,
@@ -65,7 +68,7 @@ from tether.messages import (
     ToolUseBlock,
     UserMessage,
 )
-from tether.models import DEFAULT_ANTHROPIC_MODEL, resolve_model
+from tether.models import MODEL_ALIASES, resolve_model
 from tether.models.base import Model
 from tether.options import AgentOptions, validate_permission_mode
 from tether.sessions.entries import new_uuid
@@ -73,7 +76,7 @@ from tether.sessions.session import Session, SessionOrigin
 from tether.sessions.store import NO_LEAF, SessionKey, SessionStore
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.settings.commands import Skill
-from tether.tools.agent import AGENT_TOOL_NAMES, MODEL_ALIASES, AgentTool
+from tether.tools.agent import AGENT_TOOL_NAMES, AgentTool
 from tether.tools.base import Tool, ToolResult
 from tether.tools.registry import BUILTIN_TOOL_NAMES, builtin_tools
 from tether.types import AgentDefinition
@@ -101,8 +104,6 @@ SUBAGENT_TASK_TYPE = "local_agent"
 """`TaskStartedMessage.task_type` of a subagent (Claude Code's)."""
 MEMORY_SCOPES = ("user", "project", "local")
 """Values of `AgentDefinition.memory`."""
-_ALIAS_MODELS = {"sonnet": DEFAULT_ANTHROPIC_MODEL, "opus": "claude-opus-5-5", "haiku": "claude-haiku-5-5"}
-"""The model an alias names unless `ANTHROPIC_DEFAULT_<ALIAS>_MODEL` says otherwise (as in Claude Code)."""
 _PERMISSIVE_MODES = ("bypassPermissions", "acceptEdits", "auto")
 """Parent modes a subagent keeps whatever its definition says (as in Claude Code)."""
 _MEMORY_LINES = 200
@@ -195,9 +196,15 @@ def subagent_model(name: str | None, parent: Model, env: Mapping[str, str]) -> M
     chosen = env.get("CLAUDE_CODE_SUBAGENT_MODEL") or name
     if chosen is None or chosen == "inherit":
         return parent
-    if chosen in MODEL_ALIASES:
-        chosen = env.get(f"ANTHROPIC_DEFAULT_{chosen.upper()}_MODEL") or _ALIAS_MODELS[chosen]
-    return resolve_model(chosen, env=env)
+    return resolve_model(_unaliased(chosen, env), env=env)
+
+
+def _unaliased(name: str, env: Mapping[str, str]) -> str:
+    """`name`, or the model it names when it is an alias (`tether.models.MODEL_ALIASES`;
+    `ANTHROPIC_DEFAULT_<ALIAS>_MODEL` wins, as in Claude Code)."""
+    if name not in MODEL_ALIASES:
+        return name
+    return env.get(f"ANTHROPIC_DEFAULT_{name.upper()}_MODEL") or MODEL_ALIASES[name]
 
 
 def _tool_name(spec: str) -> str:
@@ -306,13 +313,13 @@ class SidechainSession(Session):
 
     agent_id: str = ""
 
-    async def append_message(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        """Write a chain entry of the subagent (see `Session.append_message`)."""
-        return await super().append_message(kind, message, isSidechain=True, agentId=self.agent_id, **extra)
-
     async def append_entries(self, entries: list[dict[str, Any]]) -> None:
-        """Write entries (see `Session.append_entries`). Stores keep no leaf for sidechain entries, so
-        every write expects none: the transcript has one writer, this subagent run."""
+        """Write entries (see `Session.append_entries`), each chain entry marked as the subagent's
+        (messages, and a compaction's boundary, summary and kept tail alike). Stores keep no leaf
+        for sidechain entries, so every write expects none: the transcript has one writer, this run."""
+        for entry in entries:
+            if entry.get("uuid"):
+                entry.update(isSidechain=True, agentId=self.agent_id)
         await super().append_entries(entries)
         self.expected_leaf = NO_LEAF
 
@@ -325,6 +332,8 @@ class SubagentSetup:
     store: SessionStore | None
     system_prompt: str
     tools: dict[str, Tool]
+    permissions: PermissionPolicy
+    """The parent's policy, whose rules the subagent's calls are decided by (its mode is the subagent's)."""
     context: SubagentContext
     open_session: Callable[[], Awaitable[Session]]
 
@@ -440,7 +449,7 @@ class _SubagentRun:
             include_partial_messages=False,
             output_format=None,
             persist_session=session.store is not None,
-            setting_sources=[],  # the parent's settings are in its options already (rules, hooks, env)
+            setting_sources=[],  # the parent's settings are in its options (hooks, env) and rules (SubagentSetup)
             settings=None,
             skills=None,
             plugins=[],
@@ -456,6 +465,7 @@ class _SubagentRun:
             store=session.store,
             system_prompt=prompt,
             tools=tools,
+            permissions=parent.permissions,
             context=context,
             open_session=lambda: self._open_session(session, key),
         )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from genai_prices import Usage
 
-__all__ = ["ModelPrice", "cost_usd", "price_for", "price_key"]
+__all__ = ["ModelPrice", "context_window_of", "cost_usd", "price_for", "price_key"]
 
 _MILLION = 1_000_000
 
@@ -130,6 +130,20 @@ def price_for(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None
     if name in prices:
         return prices[name]
     return prices.get(price_key(model))
+
+
+def context_window_of(model: str, provider: str | None = None) -> int | None:
+    """The context window genai-prices' data gives `model` (of `provider`, if named), or None."""
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    for name in dict.fromkeys((model, price_key(model))):
+        try:
+            _, info = snapshot.find_provider_model(name, None, provider, None)
+        except LookupError:
+            continue
+        return info.context_window
+    return None
 
 
 def cost_usd(

@@ -733,7 +733,7 @@ def fold_session_summary(
 
     For store authors, as in the Claude SDK: call it in `append` for main transcripts (keys
     without `subpath`) and return the result from `list_session_summaries`; tether's listings
-    read it (its `data` is tether's summary, see `tether.sessions.summary`). `mtime` stays as in
+    read it (its `data` is tether's summary with the SDK's keys, see `tether.sessions.summary`). `mtime` stays as in
     `prev` (0 for a new session): set it to the store's own write time.
     """
     data = fold_summary(prev["data"] if prev is not None else None, entries)

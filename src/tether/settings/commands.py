@@ -5,7 +5,10 @@ their own name); a plugin's commands are `plugin-name:command`. Its front matter
 `description`, `argument-hint`, `allowed-tools` (rules allowed without asking while the command's
 prompt runs) and `model`; its body is the prompt. A prompt `/name args` is replaced by the body
 with `$ARGUMENTS` set to `args` and `$1`, `$2`, ... to its words (quotes group words); a body
-that uses neither gets `ARGUMENTS: args` appended when there are arguments.
+that uses neither gets `ARGUMENTS: args` appended when there are arguments. A file the expanded
+prompt mentions as `@path` (or `@"path with spaces"`; relative to cwd) is attached after it as
+Claude Code attaches it, as a Read of the file (`file_mentions`): files only, up to 256 KiB of
+UTF-8 text, none that a deny rule keeps Read from; other mentions stay plain text.
 
 A skill is a directory with a `SKILL.md` whose front matter gives `name` (default: the directory
 name) and `description`; the model loads one through the Skill tool (`tether.settings.skill_tool`),
@@ -15,10 +18,14 @@ and a user may run one as a slash command, unless its front matter says otherwis
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tether.errors import ConfigurationError
 from tether.settings._files import MarkdownFile, read_markdown
@@ -28,13 +35,21 @@ __all__ = [
     "PromptCommand",
     "Skill",
     "expand_arguments",
+    "file_mentions",
     "load_commands",
     "load_skills",
     "parse_command",
     "split_tool_list",
 ]
 
+logger = logging.getLogger("tether.settings")
+
 _POSITIONAL = re.compile(r"\$(\d+)")
+_MENTION = re.compile(r'(?:^|(?<=\s))@(?:"([^"]+)"|(\S*\w))')
+"""`@path` after a space or at the start (an e-mail address is no mention), or `@"path"`; a
+trailing `.` or `,` is not part of the path."""
+MAX_MENTION_BYTES = 256 * 1024
+"""A mentioned file larger than this is not attached."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +93,12 @@ class Skill:
 
 @dataclass(frozen=True)
 class CommandRun:
-    """A prompt that ran a slash command: the expanded prompt and what the command asks for."""
+    """A prompt that ran a slash command: the expanded prompt (text, or text blocks when files it
+    mentions are attached) and what the command asks for."""
 
     command: PromptCommand
     arguments: str
-    prompt: str
+    prompt: str | list[dict[str, Any]]
 
     @property
     def allowed_tools(self) -> tuple[str, ...]:
@@ -210,3 +226,42 @@ def expand_arguments(body: str, arguments: str) -> str:
     if arguments and not uses_arguments:
         expanded = f"{expanded.rstrip()}\n\nARGUMENTS: {arguments}"
     return expanded
+
+
+def file_mentions(text: str, cwd: Path, readable: Callable[[Path], bool]) -> list[dict[str, Any]]:
+    """The text blocks that attach the files `text` mentions (`@path`), each once, in order, as
+    Claude Code attaches a mentioned file: a Read call on it and the call's result. A mention of
+    something that is not a readable text file, or of a file `readable` refuses, attaches nothing."""
+    blocks: list[dict[str, Any]] = []
+    seen: set[Path] = set()
+    for match in _MENTION.finditer(text):
+        path = Path(match.group(1) or match.group(2)).expanduser()
+        path = path if path.is_absolute() else cwd / path
+        content = _mentioned_text(path) if path not in seen and readable(path) else None
+        seen.add(path)
+        if content is None:
+            continue
+        lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
+        call = {"file_path": str(path)}
+        file = {"filePath": str(path), "content": content, "numLines": lines, "startLine": 1, "totalLines": lines}
+        blocks += [
+            {"type": "text", "text": f"Called the Read tool with the following input: {json.dumps(call)}"},
+            {"type": "text", "text": f"Result of calling the Read tool: {json.dumps({'type': 'text', 'file': file})}"},
+        ]
+    return blocks
+
+
+def _mentioned_text(path: Path) -> str | None:
+    """The text of a mentioned file, or None (with a logged reason) when it is not attached."""
+    try:
+        if not path.is_file():
+            return None
+        if path.stat().st_size > MAX_MENTION_BYTES:
+            logger.warning(
+                "the file %s mentioned by a command is over %d bytes; it is not attached", path, MAX_MENTION_BYTES
+            )
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        logger.warning("the file %s mentioned by a command is not attached: %s", path, error)
+        return None

@@ -9,6 +9,7 @@ hooks) are added to.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from tether.agent.hooks import HookMatcher
 from tether.agent.permissions import SKILL_TOOL_NAME, PermissionPolicy, PermissionRule
 from tether.agent.prompts import with_appended_text
 from tether.errors import ConfigurationError
+from tether.messages import SystemInitPluginError
 from tether.options import AgentOptions
 from tether.settings._files import parse_json_object, read_json_object, read_text
 from tether.settings.agents import load_agents
@@ -28,12 +30,13 @@ from tether.settings.commands import (
     PromptCommand,
     Skill,
     expand_arguments,
+    file_mentions,
     load_commands,
     load_skills,
     parse_command,
 )
 from tether.settings.memory import MemoryFile, memory_files, memory_prompt
-from tether.settings.plugins import Plugin, load_plugin
+from tether.settings.plugins import Plugin, load_plugin, missing_plugin, plugin_directory
 from tether.settings.settings_file import SettingsFile, merge_settings
 from tether.settings.skill_tool import SkillTool
 from tether.tools.base import Tool
@@ -47,6 +50,8 @@ SKILLS_ALL = "all"
 """The `skills` value that enables every discovered skill."""
 BUILTIN_COMMANDS: tuple[str, ...] = ("compact",)
 """The slash commands tether itself handles (listed first in the `init` message)."""
+
+logger = logging.getLogger("tether.settings")
 
 _SETTINGS_FILES = {"user": "settings.json", "project": "settings.json", "local": "settings.local.json"}
 
@@ -99,7 +104,13 @@ class ClaudeSettings:
     """Every discovered skill, by name."""
     agents: dict[str, AgentDefinition] = field(default_factory=dict)
     plugins: list[Plugin] = field(default_factory=list)
+    plugin_errors: list[SystemInitPluginError] = field(default_factory=list)
+    """The `plugins` entries that did not load (a directory that does not exist)."""
     skills_option: list[str] | str | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+    """The session's working directory (where a command's `@path` mentions are read from)."""
+    policy: PermissionPolicy | None = None
+    """The session's permission policy (from `equip`): its deny rules keep files from commands' mentions."""
 
     @classmethod
     def load(cls, options: AgentOptions, cwd: str | Path) -> ClaudeSettings:
@@ -110,7 +121,7 @@ class ClaudeSettings:
         project = Path(cwd)
         env = {**os.environ, **options.env}
         config_dir = _config_dir(env)
-        loaded = cls(sources=sources, skills_option=options.skills)
+        loaded = cls(sources=sources, skills_option=options.skills, cwd=project)
         directories = {"user": config_dir, "project": project / ".claude"}
         for source in sources:
             base = directories.get(source, project / ".claude")
@@ -127,8 +138,13 @@ class ClaudeSettings:
                 loaded.commands.update((c.name, c) for c in load_commands(base / "commands"))
                 loaded.skills.update((s.name, s) for s in load_skills(base / "skills"))
         plugin_env = {**merge_settings(loaded.files).env, **options.env}
-        for config in options.plugins:
-            plugin = load_plugin(config, project, plugin_env)
+        for index, config in enumerate(options.plugins):
+            root = plugin_directory(config, project)
+            if not root.is_dir():  # listed in `init`, and the run goes on (as Claude Code does)
+                loaded.plugin_errors.append(missing_plugin(index, root))
+                logger.warning("plugins[%d]: the plugin directory %s does not exist; it is left out", index, root)
+                continue
+            plugin = load_plugin(root, plugin_env)
             loaded.plugins.append(plugin)
             loaded.agents = {**plugin.agents, **loaded.agents}
             loaded.commands.update((c.name, c) for c in plugin.commands)
@@ -192,18 +208,23 @@ class ClaudeSettings:
         """Give the session what the files add besides options: settings' `ask` rules to its
         permission `policy`, and to its `tools` the Skill tool, when there are skills the model may
         load and `tools_option` (`AgentOptions.tools`) does not restrict the built-in tools to a list."""
+        self.policy = policy
         policy.ask.extend(PermissionRule.parse(rule) for rule in merge_settings(self.files).ask)
         skills = {name: skill for name, skill in self.visible_skills.items() if skill.model_invocable}
         if skills and not isinstance(tools_option, (list, tuple)):
             tools[SKILL_TOOL_NAME] = SkillTool(skills, policy)
 
     def init_data(self) -> dict[str, Any]:
-        """The `init` message's `slash_commands`, `skills` and `plugins`."""
-        return {
+        """The `init` message's `slash_commands`, `skills`, `plugins` and, when a plugin failed to
+        load, `plugin_errors`."""
+        data: dict[str, Any] = {
             "slash_commands": list(dict.fromkeys([*BUILTIN_COMMANDS, *self.slash_commands])),
             "skills": list(self.visible_skills),
             "plugins": [plugin.init_entry() for plugin in self.plugins],
         }
+        if self.plugin_errors:
+            data["plugin_errors"] = list(self.plugin_errors)
+        return data
 
     def command_run(self, prompt: str | list[dict[str, Any]], *, verbatim: bool = False) -> CommandRun | None:
         """The slash command a prompt `/name args` runs, expanded; None for any other prompt
@@ -217,7 +238,18 @@ class ClaudeSettings:
         command = self.slash_commands.get(parsed[0])
         if command is None:
             return None
-        return CommandRun(command, parsed[1], expand_arguments(command.body, parsed[1]).strip())
+        if command.model is not None:
+            logger.info(
+                "/%s names the model %r, which is not applied: the session's model runs it", command.name, command.model
+            )
+        expanded = expand_arguments(command.body, parsed[1]).strip()
+        attached = file_mentions(expanded, self.cwd, self._readable)  # `@path`: the file, as Claude Code attaches it
+        return CommandRun(command, parsed[1], [{"type": "text", "text": expanded}, *attached] if attached else expanded)
+
+    def _readable(self, path: Path) -> bool:
+        """Whether no deny rule keeps Read from `path` (a file a command mentions)."""
+        policy = self.policy
+        return policy is None or policy.first_match(policy.deny, "Read", {"file_path": str(path)}) is None
 
 
 def _single_text(prompt: str | list[dict[str, Any]]) -> str | None:

@@ -11,7 +11,9 @@ my-plugin/
 
 The manifest may name more command, agent and skill directories (`"commands": "./extra"` or a
 list) and other hook files or inline hooks (`"hooks"`). In hook commands `${CLAUDE_PLUGIN_ROOT}`
-is the plugin's directory (also in their environment).
+is the plugin's directory (also in their environment). An entry whose directory does not exist
+is left out and reported in the `init` message's `plugin_errors` (`missing_plugin`), as Claude
+Code reports it; a malformed manifest or hooks file raises `ConfigurationError` naming the file.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from typing import Any
 
 from tether.agent.hooks import HookMatcher
 from tether.errors import ConfigurationError
+from tether.messages import SystemInitPluginError
 from tether.settings._files import read_json_object
 from tether.settings.agents import load_agents
 from tether.settings.command_hooks import command_hook_matchers
 from tether.settings.commands import PromptCommand, Skill, load_commands, load_skills
 from tether.types import AgentDefinition
 
-__all__ = ["Plugin", "load_plugin"]
+__all__ = ["Plugin", "load_plugin", "missing_plugin", "plugin_directory"]
 
 MANIFEST = Path(".claude-plugin") / "plugin.json"
 HOOKS_FILE = Path("hooks") / "hooks.json"
@@ -55,17 +58,32 @@ class Plugin:
         return entry
 
 
-def load_plugin(config: object, cwd: Path, env: Mapping[str, str]) -> Plugin:
-    """The plugin of one `plugins` entry (a relative path is taken from `cwd`)."""
+def plugin_directory(config: object, cwd: Path) -> Path:
+    """The directory of one `plugins` entry (a relative path is taken from `cwd`), which may not
+    exist; `ConfigurationError` for an entry that is not `{'type': 'local', 'path': ...}`."""
     if not isinstance(config, Mapping) or config.get("type") != "local" or not isinstance(config.get("path"), str):
         raise ConfigurationError(
             f"plugins: each entry must be {{'type': 'local', 'path': <directory>}} "
             f"(only local plugins exist), not {config!r}"
         )
     root = Path(config["path"]).expanduser()
-    root = (root if root.is_absolute() else cwd / root).resolve()
-    if not root.is_dir():
-        raise ConfigurationError(f"plugins: the plugin directory {str(root)!r} does not exist")
+    return (root if root.is_absolute() else cwd / root).resolve()
+
+
+def missing_plugin(index: int, root: Path) -> SystemInitPluginError:
+    """The `init` message's `plugin_errors` entry of the `index`-th `plugins` entry, whose directory
+    does not exist (the SDK's positional tag and failure type)."""
+    return {
+        "plugin": f"inline[{index}]",
+        "type": "path-not-found",
+        "message": f"the plugin directory {root} does not exist",
+        "path": str(root),
+    }
+
+
+def load_plugin(root: Path, env: Mapping[str, str]) -> Plugin:
+    """The plugin in the existing directory `root` (`ConfigurationError` naming the file when its
+    manifest or hooks are malformed)."""
     manifest = read_json_object(root / MANIFEST) if (root / MANIFEST).is_file() else {}
     name = manifest.get("name", root.name)
     version = manifest.get("version")

@@ -13,14 +13,12 @@ from typing import Any, Protocol
 
 from tether.tools.base import ToolContext, ToolResult
 
-__all__ = ["AGENT_TOOL", "AGENT_TOOL_NAMES", "MODEL_ALIASES", "AgentTool", "Delegate"]
+__all__ = ["AGENT_TOOL", "AGENT_TOOL_NAMES", "AgentTool", "Delegate"]
 
 AGENT_TOOL = "Agent"
 """The name current Claude Code gives the tool that starts a subagent."""
 AGENT_TOOL_NAMES = frozenset({AGENT_TOOL, "Task"})
 """`Agent`, and `Task` as older Claude Code named it."""
-MODEL_ALIASES: tuple[str, ...] = ("sonnet", "opus", "haiku")
-"""The model aliases the tool's `model` input and `AgentDefinition.model` accept (plus `inherit`)."""
 
 
 class Delegate(Protocol):
@@ -59,6 +57,8 @@ class AgentTool:
     @property
     def input_schema(self) -> dict[str, Any]:
         """Claude Code's input schema of the Agent tool."""
+        from tether.models import MODEL_ALIASES  # here: tether.models' imports need AGENT_TOOL_NAMES first
+
         return {
             "type": "object",
             "properties": {

@@ -42,12 +42,12 @@ from tether.sessions.summary import current_summary, fold_summary
 
 __all__ = [
     "AppendPlan",
-    "as_int",
     "DamageLog",
     "DamagedData",
     "GuardedStore",
     "KeyParts",
     "Node",
+    "as_int",
     "check_leaf",
     "decode_cursor",
     "decode_entries",
@@ -60,11 +60,12 @@ __all__ = [
     "guarded",
     "key_parts",
     "leaf_from_end",
+    "listed",
     "message_count_of",
     "now_ms",
     "page_after",
-    "private_dir",
     "plan_append",
+    "private_dir",
     "quote_part",
     "readable_rows",
     "redact_url",
@@ -149,8 +150,9 @@ def decode_entries(texts: Sequence[str | bytes]) -> tuple[list[SessionStoreEntry
 
     msgspec decodes standard JSON exactly as `json.loads` does (integers of any size included); the
     few texts it refuses, which `to_json` can write (NaN and infinities, lone surrogate escapes),
-    go to `json.loads`. A text that is not JSON, nests too deeply or is not an object (written by
-    something else) is skipped, and the reason given, so one bad row hides nothing else.
+    go to `json.loads`. A text that is not JSON, nests too deeply, is not an object or has a uuid
+    that is not a string (written by something else) is skipped, and the reason given, so one bad
+    row hides nothing else.
     """
     decode = _DECODER.decode
     out: list[SessionStoreEntry] = []
@@ -160,12 +162,15 @@ def decode_entries(texts: Sequence[str | bytes]) -> tuple[list[SessionStoreEntry
             value = decode(text)
         except (msgspec.DecodeError, RecursionError):
             value = _decode_or_reason(text)
-        if type(value) is dict:
+        if type(value) is dict and type(value.get("uuid")) in _UUID_TYPES:
             out.append(value)
         else:
-            reason = value if isinstance(value, _Unreadable) else _not_an_object(value)
-            skipped.append(f"entry {len(out) + len(skipped)}: {reason}")
+            skipped.append(f"entry {len(out) + len(skipped)}: {_why_unusable(value)}")
     return out, skipped
+
+
+_UUID_TYPES = (str, type(None))
+"""An entry's uuid is a string, or absent (metadata entries)."""
 
 
 class _Unreadable(str):
@@ -179,7 +184,11 @@ def _decode_or_reason(text: str | bytes) -> Any:
         return _Unreadable(f"not readable as JSON ({type(exc).__name__}: {str(exc)[:80]})")
 
 
-def _not_an_object(value: Any) -> str:
+def _why_unusable(value: Any) -> str:
+    if isinstance(value, _Unreadable):
+        return value
+    if isinstance(value, dict):
+        return f"its uuid is {value.get('uuid')!r}, not a string"
     return f"a JSON {type(value).__name__}, not an object"
 
 
@@ -420,13 +429,13 @@ class RowListing(GuardedStore):
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """Every session of the project, newest first."""
         rows = await self._listing(project_key, None, None, "session_id, mtime")
-        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in readable_rows(self, rows)]
+        return listed(self, rows, lambda r: SessionStoreListEntry(session_id=r[0], mtime=r[1]))
 
     @guarded("list_session_summaries")
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
-        return [row_summary(r) for r in readable_rows(self, rows)]
+        return listed(self, rows, row_summary)
 
     @guarded("list_page")
     async def list_page(
@@ -438,7 +447,13 @@ class RowListing(GuardedStore):
         rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
         page = rows[:limit]
         next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
-        return SessionPage(items=[row_summary(r) for r in readable_rows(self, page)], next_cursor=next_cursor)
+        return SessionPage(items=listed(self, page, row_summary), next_cursor=next_cursor)
+
+
+def listed(store: object, rows: Sequence[Any], build: Callable[[Any], _T]) -> list[_T]:
+    """`build(row)` for each listing row `(session_id, mtime, ...)`; see `readable_rows` for damaged ones."""
+    out = [build(row) for row in rows if type(row[1]) is int and type(row[0]) is str]
+    return out if len(out) == len(rows) else [build(row) for row in readable_rows(store, rows)]
 
 
 def readable_rows(store: object, rows: Sequence[Any]) -> list[Any]:

@@ -137,10 +137,10 @@ def _parse_lines(data: bytes, skipped: list[str] | None = None) -> list[SessionS
             if skipped is not None:
                 skipped.append(f"line {number}: {type(exc).__name__}")
             continue
-        if isinstance(value, dict):
+        if isinstance(value, dict) and isinstance(value.get("uuid"), (str, type(None))):
             entries.append(value)
         elif skipped is not None:
-            skipped.append(f"line {number}: a JSON {type(value).__name__}, not an object")
+            skipped.append(f"line {number}: not an object with a string uuid")
     return entries
 
 

@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 import anyio
 
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     SessionKey,
@@ -512,7 +512,7 @@ class RedisStore(GuardedStore):
             if outcome == "ok":
                 return
             await anyio.sleep(min(0.05, 0.0005 * attempt))  # another writer won the race: read again
-        raise RuntimeError(f"could not append to session {parts.session_id!r}: too much contention")
+        raise StoreError(repr(self), "append", f"session {parts.session_id!r}: too much contention, gave up")
 
     @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
@@ -565,7 +565,7 @@ class RedisStore(GuardedStore):
             if outcome == "exists":
                 raise SessionExistsError(target.session_id)
             await anyio.sleep(min(0.05, 0.0005 * attempt))  # the source was deleted or replaced: look again
-        raise RuntimeError(f"could not fork session {source.session_id!r}: too much contention")
+        raise StoreError(repr(self), "fork", f"session {source.session_id!r}: too much contention, gave up")
 
     @guarded("delete")
     async def delete(self, key: SessionKey) -> None:
