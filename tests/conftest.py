@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
+import tether.options  # noqa: F401  (below: why it is imported here)
 from tether.sessions.memory import MemoryStore
 from tether.sessions.store import SessionStore
+
+if importlib.util.find_spec("claude_agent_sdk"):
+    # Both option classes default `debug_stderr` to the sys.stderr of the moment they are defined;
+    # defined together here, under the same pytest capture, their defaults are the same object.
+    import claude_agent_sdk  # noqa: F401
 
 PROVIDER_VARIABLES = (
     "ANTHROPIC_API_KEY",

@@ -97,7 +97,14 @@ def test_option_and_result_fields_match_the_claude_agent_sdk() -> None:
 
 
 def test_errors_form_one_tree() -> None:
-    for name in ("SessionNotFoundError", "SessionConflictError", "SessionBusyError", "ModelError", "ToolError", "ConfigurationError"):
+    for name in (
+        "SessionNotFoundError",
+        "SessionConflictError",
+        "SessionBusyError",
+        "ModelError",
+        "ToolError",
+        "ConfigurationError",
+    ):
         assert issubclass(getattr(tether, name), tether.TetherError)
         assert issubclass(getattr(tether, name), tether.ClaudeSDKError)
     assert issubclass(tether.ConfigurationError, ValueError)

@@ -61,7 +61,11 @@ NAME_PREFIXES: dict[str, str] = {"claude-": "anthropic"}
 """Bare model names that pick a provider by their start (the full name is the model id)."""
 
 DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-5-5"
-MODEL_ALIASES: dict[str, str] = {"sonnet": DEFAULT_ANTHROPIC_MODEL, "opus": "claude-opus-5-5", "haiku": "claude-haiku-5-5"}
+MODEL_ALIASES: dict[str, str] = {
+    "sonnet": DEFAULT_ANTHROPIC_MODEL,
+    "opus": "claude-opus-5-5",
+    "haiku": "claude-haiku-5-5",
+}
 """Claude Code's model aliases (a subagent's or a command's `model`) and the Anthropic model each
 names, unless `ANTHROPIC_DEFAULT_<ALIAS>_MODEL` names another (as in Claude Code)."""
 _HOW_TO_NAME = (

@@ -5,9 +5,9 @@ Claude models from Anthropic's model overview (https://platform.claude.com/docs/
 every Claude model has at least a 200k-token window; a model with `context_1m` gets 1M tokens
 when the run asks for the `context-1m-2025-08-07` beta. OpenAI models from OpenAI's model pages
 (https://platform.openai.com/docs/models). The embedded local model's window is its llama.cpp
-context. A model not in `LIMITS` gets the context window of genai-prices' data (the maintained
-price table, which lists newer models) and an unknown (0) output limit; a Claude model it does not
-know either gets 200k tokens, any other model 0 (unknown).
+context. A Claude or OpenAI model not in `LIMITS` gets the context window of genai-prices' data
+(the maintained price table, which lists newer models) and an unknown (0) output limit; a Claude
+model it does not know either gets 200k tokens, any other model 0 (unknown).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ LIMITS: dict[str, ModelLimits] = {
 """Known limits by model id without its provider prefix and date suffix, as for prices."""
 
 _CLAUDE_WINDOW = 200_000
+_PROVIDER_PREFIXES = ("anthropic:", "openai:")
 _OPENAI_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
@@ -82,7 +83,8 @@ def limits_for(model: str, betas: Collection[str] = ()) -> ModelLimits:
     key = _key(model)
     limits = LIMITS.get(key)
     if limits is None:
-        window = context_window_of(key) or (_CLAUDE_WINDOW if key.startswith("claude-") else 0)
+        priced = key.startswith("claude-") or model.startswith(_PROVIDER_PREFIXES)  # a provider's model id
+        window = (context_window_of(key) if priced else None) or (_CLAUDE_WINDOW if key.startswith("claude-") else 0)
         return ModelLimits(window, 0)
     if limits.context_1m and CONTEXT_1M_BETA in betas:
         return ModelLimits(1_000_000, limits.max_output_tokens, context_1m=True)

@@ -39,7 +39,14 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from tether.errors import ConfigurationError, EntryNotFoundError, SessionExistsError, SessionNotFoundError
+from tether.errors import (
+    ConfigurationError,
+    EntryNotFoundError,
+    SessionExistsError,
+    SessionNotFoundError,
+    StoreError,
+    TetherError,
+)
 from tether.sessions.entries import leaf_of
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
@@ -115,6 +122,22 @@ def _methods(store: object) -> dict[Capability, _Method]:
     return found
 
 
+def _guarded(store: object, operation: str, method: _Method) -> _Method:
+    """`method`, raising `StoreError` (naming the store and `operation`) for anything but a
+    `TetherError` it raises: a store of the caller's own may raise whatever its driver does."""
+
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except TetherError:
+            raise
+        except Exception as error:
+            raise StoreError(repr(store), operation, f"{type(error).__name__}: {error}") from error
+
+    return call
+
+
 def capabilities_of(store: object) -> frozenset[Capability]:
     """The optional capabilities `store` implements (see the module doc)."""
     return frozenset(_methods(store))
@@ -173,8 +196,12 @@ class StoreAccess:
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
-        self._methods = _methods(store)
+        self._methods = {name: _guarded(store, name, method) for name, method in _methods(store).items()}
         self.capabilities: frozenset[Capability] = frozenset(self._methods)
+        self._store_append: Callable[[SessionKey, list[SessionStoreEntry]], Awaitable[None]]
+        self._store_append = _guarded(store, "append", store.append)
+        self._store_load: Callable[[SessionKey], Awaitable[list[SessionStoreEntry] | None]]
+        self._store_load = _guarded(store, "load", store.load)
         self._locks = _KeyLocks()
         self._leaves: dict[_KeyId, str | None] = {}
 
@@ -207,13 +234,13 @@ class StoreAccess:
                 check_leaf(key["session_id"], expected_leaf, await self._leaf(key, key_id))
             if not entries:
                 return
-            await self.store.append(key, entries)
+            await self._store_append(key, entries)
             if key_id in self._leaves:
                 self._leaves[key_id] = _new_leaf(entries, self._leaves[key_id])
 
     async def _leaf(self, key: SessionKey, key_id: _KeyId) -> str | None:
         if key_id not in self._leaves:
-            self._leaves[key_id] = leaf_of(await self.store.load(key) or [])
+            self._leaves[key_id] = leaf_of(await self._store_load(key) or [])
         return self._leaves[key_id]
 
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> Forked:
@@ -280,10 +307,10 @@ class StoreAccess:
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """Every entry of the session's view, or None when there is no such transcript."""
         if "expected_leaf" in self._methods:
-            return await self.store.load(key)
+            return await self._store_load(key)
         key_id = _key_id(key)
         async with self._locks.hold(key_id):  # what this process read is the leaf its writers expect
-            entries = await self.store.load(key)
+            entries = await self._store_load(key)
             if entries is None:
                 self._leaves.pop(key_id, None)
             else:
@@ -296,7 +323,7 @@ class StoreAccess:
         if load_tail is not None:
             tail: list[SessionStoreEntry] | None = await load_tail(key, limit)
             return tail
-        entries = await self.store.load(key)
+        entries = await self._store_load(key)
         if entries is None:
             return None
         return entries[-limit:] if limit > 0 else []
@@ -374,7 +401,7 @@ class StoreAccess:
             return [_with_project(item, project_key) for item in kept]
         items: list[SessionSummaryEntry] = []
         for listed in await self._list_sessions(project_key):
-            entries = await self.store.load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
+            entries = await self._store_load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
             if entries:
                 data = fold_summary(None, entries)
                 items.append(
