@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from tests.compaction.support import ASKS_FOR_SUMMARY, boundaries, result_of, ru
 
 from tether import AgentOptions, get_session_messages_async
 from tether.models.base import ModelRequest
-from tether.sessions.capabilities import store_access
 from tether.sessions.store import SessionStore
 from tether.testing import FunctionModel
 
@@ -23,42 +21,6 @@ def summarising(request: ModelRequest) -> str:
     if ASKS_FOR_SUMMARY in json.dumps(request.messages):
         return "<summary>The user said alpha, beta and gamma.</summary>"
     return "ok"
-
-
-@pytest.fixture(
-    params=[
-        "memory",
-        "sqlite",
-        "jsonl",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("redis", marks=pytest.mark.redis),
-    ]
-)
-async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
-    """Each of tether's stores in turn, on fresh storage."""
-    kind = request.param
-    if kind == "memory":
-        from tether.sessions.memory import MemoryStore
-
-        store: SessionStore = MemoryStore()
-    elif kind == "sqlite":
-        from tether.sessions.sqlite import SQLiteStore
-
-        store = SQLiteStore(tmp_path / "sessions.db")
-    elif kind == "jsonl":
-        from tether.sessions.jsonl import JsonlStore
-
-        store = JsonlStore(tmp_path / "claude")
-    elif kind == "postgres":
-        from tether.sessions.postgres import PostgresStore
-
-        store = PostgresStore(request.getfixturevalue("postgres_url"), scope=f"compaction-{tmp_path.name}")
-    else:
-        from tether.sessions.redis import RedisStore
-
-        store = RedisStore(request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("redis_prefix"))
-    yield store
-    await store_access(store).close()
 
 
 async def test_compact_then_resume_on_every_store(project: Path, any_store: SessionStore) -> None:

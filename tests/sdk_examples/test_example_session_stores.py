@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import os
 import sys
 import types
 import uuid
@@ -24,9 +23,6 @@ from tests.sdk_examples.harness import port, prompt_of
 from tether import ClaudeAgentOptions, ResultMessage, project_key_for_directory, query
 
 pytestmark = pytest.mark.anyio
-
-POSTGRES_URL = os.environ.get("TETHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TETHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def load_adapter(examples_dir: Path, name: str) -> types.ModuleType:
@@ -44,47 +40,26 @@ def load_adapter(examples_dir: Path, name: str) -> types.ModuleType:
 
 
 @pytest.fixture
-async def redis_stores(sdk_examples_source: Path) -> AsyncIterator[Callable[[], Any]]:
+async def redis_stores(
+    sdk_examples_source: Path, redis_url: str, redis_prefix: str
+) -> AsyncIterator[Callable[[], Any]]:
+    """Stores of the SDK's Redis adapter, each under its own key prefix (the keys are deleted after)."""
     redis_asyncio = pytest.importorskip("redis.asyncio")
-    client = redis_asyncio.Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        await client.ping()
-    except Exception as error:  # any failure to reach the server skips, saying why
-        await client.aclose()
-        pytest.skip(f"Redis is not reachable at {REDIS_URL} (set TETHER_TEST_REDIS_URL): {error}")
-    prefix = f"tether-sdk-example-{uuid.uuid4().hex[:8]}"
+    client = redis_asyncio.Redis.from_url(redis_url, decode_responses=True)
     module = load_adapter(sdk_examples_source, "redis_session_store")
-    names = (f"{prefix}:{n}" for n in itertools.count())
+    names = (f"{redis_prefix}:{n}" for n in itertools.count())
     try:
         yield lambda: module.RedisSessionStore(client=client, prefix=next(names))
     finally:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
         await client.aclose()
 
 
 @pytest.fixture
-def postgres_database() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} (set TETHER_TEST_POSTGRES_URL): {error}")
-    name = f"tether_sdk_example_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-async def postgres_stores(sdk_examples_source: Path, postgres_database: str) -> AsyncIterator[Callable[[], Any]]:
+async def postgres_stores(sdk_examples_source: Path, postgres_url: str) -> AsyncIterator[Callable[[], Any]]:
+    """Stores of the SDK's PostgreSQL adapter, each in its own table of the module's database."""
     asyncpg = pytest.importorskip("asyncpg", reason="the SDK's PostgreSQL adapter needs asyncpg")
     module = load_adapter(sdk_examples_source, "postgres_session_store")
-    pool = await asyncpg.create_pool(postgres_database, min_size=1, max_size=4)
+    pool = await asyncpg.create_pool(postgres_url, min_size=1, max_size=4)
 
     async def make() -> Any:
         store = module.PostgresSessionStore(pool=pool, table=f"sessions_{uuid.uuid4().hex[:10]}")

@@ -7,7 +7,6 @@ the same session.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,37 +30,10 @@ from tether.sessions.entries import active_chain
 from tether.sessions.lease import LEASE_SUBPATH, SessionLease
 from tether.sessions.memory import MemoryStore
 from tether.sessions.store import SessionKey, SessionStore
-from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import FunctionModel, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio
-
-STORES = ["memory", "sqlite", "jsonl", "postgres", "redis"]
-
-
-@pytest.fixture(params=STORES)
-async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
-    """Every store tether ships, on a fresh file, database or key prefix."""
-    kind = request.param
-    if kind == "memory":
-        yield MemoryStore()
-        return
-    store: Any
-    if kind == "sqlite":
-        store = SQLiteStore(tmp_path / "sessions.db")
-    elif kind == "jsonl":
-        store = JsonlStore(tmp_path / "jsonl")
-    elif kind == "postgres":
-        from tether.sessions.stores.postgres import PostgresStore
-
-        store = PostgresStore(request.getfixturevalue("empty_database"))
-    else:
-        from tether.sessions.stores.redis import RedisStore
-
-        store = RedisStore(request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("redis_prefix"))
-    yield store
-    await store_access(store).close()
 
 
 async def collect(prompt: str, options: AgentOptions) -> list[Message]:

@@ -7,45 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.stores.conftest import postgres_url, redis_prefix, redis_url  # noqa: F401 (fixtures)
-
-from tether.sessions.stores.memory import MemoryStore
-
-STORE_KINDS = ["memory", "sqlite", "jsonl", "postgres", "redis", "sdk"]
+from tests.conftest import STORE_KINDS, opened_store
 
 
-@pytest.fixture(params=STORE_KINDS)
+@pytest.fixture(params=[*STORE_KINDS, "sdk"])
 async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     """Each store in turn: tether's five, and the Claude SDK's own `InMemorySessionStore` (which has
     no `fork`, so forks are copies)."""
-    kind = request.param
-    if kind == "memory":
-        yield MemoryStore()
-    elif kind == "sqlite":
-        from tether.sessions.stores.sqlite import SQLiteStore
-
-        store: Any = SQLiteStore(tmp_path / "sessions.db")
-        yield store
-        await store.close()
-    elif kind == "jsonl":
-        from tether.sessions.stores.jsonl import JsonlStore
-
-        yield JsonlStore(tmp_path / "claude")
-    elif kind == "postgres":
-        from tether.sessions.stores.postgres import PostgresStore
-
-        store = PostgresStore(request.getfixturevalue("postgres_url"))
-        yield store
-        await store.close()
-    elif kind == "redis":
-        from tether.sessions.stores.redis import RedisStore
-
-        store = RedisStore(request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("redis_prefix"))
-        yield store
-        await store.close()
-    else:
+    if request.param == "sdk":
         sdk = pytest.importorskip("claude_agent_sdk")
         yield sdk.InMemorySessionStore()
+        return
+    async with opened_store(request.param, request, tmp_path) as store:
+        yield store
 
 
 @pytest.fixture
