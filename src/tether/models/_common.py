@@ -480,9 +480,7 @@ async def retrying_stream(
             await anyio.sleep(wait)
             attempts.retries += 1
             continue
-        for pending in held.events:
-            yield RawStreamEvent(pending)
-        yield response
+        yield response  # a complete message ended with message_stop, which committed every held event
         return
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "key_parts",
     "leaf_from_end",
     "listed",
+    "listed_sessions",
     "message_count_of",
     "now_ms",
     "page_after",
@@ -429,7 +430,7 @@ class RowListing(GuardedStore):
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         """Every session of the project, newest first."""
         rows = await self._listing(project_key, None, None, "session_id, mtime")
-        return listed(self, rows, lambda r: SessionStoreListEntry(session_id=r[0], mtime=r[1]))
+        return listed_sessions(self, rows)
 
     @guarded("list_session_summaries")
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
@@ -452,8 +453,27 @@ class RowListing(GuardedStore):
 
 def listed(store: object, rows: Sequence[Any], build: Callable[[Any], _T]) -> list[_T]:
     """`build(row)` for each listing row `(session_id, mtime, ...)`; see `readable_rows` for damaged ones."""
-    out = [build(row) for row in rows if type(row[1]) is int and type(row[0]) is str]
-    return out if len(out) == len(rows) else [build(row) for row in readable_rows(store, rows)]
+    try:  # `build` reads the mtime with int(): it may be its text (Redis)
+        out = [build(row) for row in rows if type(row[0]) is str]
+        if len(out) == len(rows):
+            return out
+    except (TypeError, ValueError):
+        pass
+    return [build(row) for row in readable_rows(store, rows)]
+
+
+def listed_sessions(store: object, rows: Sequence[Any]) -> list[SessionStoreListEntry]:
+    """The `list_sessions` entries of listing rows `(session_id, mtime, ...)`, `mtime` an int or its
+    text (Redis); see `readable_rows` for damaged rows."""
+    try:
+        out: list[SessionStoreListEntry] = [
+            {"session_id": row[0], "mtime": int(row[1])} for row in rows if type(row[0]) is str
+        ]
+        if len(out) == len(rows):
+            return out
+    except (TypeError, ValueError):
+        pass
+    return [{"session_id": row[0], "mtime": row[1]} for row in readable_rows(store, rows)]
 
 
 def readable_rows(store: object, rows: Sequence[Any]) -> list[Any]:

@@ -59,6 +59,8 @@ from tether.sessions.stores._core import (
     guarded,
     key_parts,
     leaf_from_end,
+    listed,
+    listed_sessions,
     log,
     message_count_of,
     plan_append,
@@ -641,14 +643,14 @@ class RedisStore(GuardedStore):
         """Every session of the project, newest first."""
         scripts = await self._scripts()
         rows = decode_json(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "0"]))
-        return [SessionStoreListEntry(session_id=r[0], mtime=r[1]) for r in readable_rows(self, rows)]
+        return listed_sessions(self, rows)
 
     @guarded("list_session_summaries")
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in the project, newest first."""
         scripts = await self._scripts()
         rows = decode_json(await self._run(scripts.list, [self._shared.base, self._zset(project_key), "+inf", -1, "1"]))
-        return [row_summary(r) for r in readable_rows(self, rows)]
+        return listed(self, rows, row_summary)
 
     @guarded("list_page")
     async def list_page(
