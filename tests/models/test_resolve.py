@@ -37,6 +37,16 @@ def test_claude_names_and_the_anthropic_prefix_pick_anthropic(spec: str, name: s
     assert model.model_name == name and model.base_url == "http://127.0.0.1:9"
 
 
+@pytest.mark.parametrize(
+    ("alias", "name"), [("sonnet", "claude-sonnet-5-5"), ("opus", "claude-opus-5-5"), ("haiku", "claude-haiku-5-5")]
+)
+def test_claude_code_aliases_name_the_current_claude_models(alias: str, name: str) -> None:
+    # ClaudeAgentOptions(model="opus"), set_model("haiku") and fallback_model="sonnet" are valid SDK code
+    assert resolve_model(alias, env=ANTHROPIC).model_name == name
+    pinned = {**ANTHROPIC, f"ANTHROPIC_DEFAULT_{alias.upper()}_MODEL": "claude-pinned-1"}
+    assert resolve_model(alias, env=pinned).model_name == "claude-pinned-1"  # as Claude Code lets you pin one
+
+
 def test_anthropic_without_a_key_says_what_to_set() -> None:
     with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY") as caught:
         resolve_model("claude-sonnet-4-6", env={})
@@ -54,7 +64,7 @@ def test_openai_prefix_and_its_configuration() -> None:
     assert "OPENAI_BASE_URL" in str(caught.value)
 
 
-@pytest.mark.parametrize("spec", ["gpt-4o", "sonnet", "mistral-large"])
+@pytest.mark.parametrize("spec", ["gpt-4o", "gemini-pro", "mistral-large"])
 def test_a_name_without_a_known_provider_explains_how_to_name_models(spec: str) -> None:
     with pytest.raises(ConfigurationError, match="openai:NAME") as caught:
         resolve_model(spec, env=ANTHROPIC)

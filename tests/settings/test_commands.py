@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.fakes import FakeAnthropicServer, Reply
 from tests.settings.helpers import init_data, prompt_text, result_of, run, run_in_one_client, tool_result_texts, write
 
 from tether import get_session_messages_from_store
@@ -110,3 +111,28 @@ async def test_files_a_command_mentions_are_attached_as_claude_code_attaches_the
     assert result["file"]["numLines"] == 1
     assert str(guide) in attached[2] and "Short names." in attached[3]
     assert len(attached) == 4  # not the denied .env, not a missing file, not an e-mail address
+
+
+async def test_a_command_model_runs_its_prompt_and_the_next_prompt_is_back_on_the_session_model(
+    project: Path,
+) -> None:
+    write(project / ".claude" / "commands" / "quick.md", "---\nmodel: haiku\n---\nAnswer briefly: $ARGUMENTS")
+    with FakeAnthropicServer([Reply("Paris."), Reply("Longer answer.")]) as server:
+        env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test"}
+        answers = await run_in_one_client(
+            ["/quick capital of France?", "and why?"],
+            model="claude-sonnet-5-5",
+            env=env,
+            cwd=project,
+            session_store=MemoryStore(),
+        )
+    # The alias names the current Haiku; the next prompt runs on the session's model again.
+    assert [body["model"] for body in server.requests] == ["claude-haiku-5-5", "claude-sonnet-5-5"]
+    assert [result_of(a).result for a in answers] == ["Paris.", "Longer answer."]
+    assert set(result_of(answers[1]).model_usage or {}) == {"claude-haiku-5-5", "claude-sonnet-5-5"}
+
+
+async def test_a_command_naming_a_model_no_provider_runs_fails_naming_the_file(project: Path) -> None:
+    path = write(project / ".claude" / "commands" / "odd.md", "---\nmodel: mystery-model\n---\nGo.")
+    with pytest.raises(ConfigurationError, match=f"{path}: model 'mystery-model'"):
+        await run("/odd", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore())

@@ -119,6 +119,8 @@ class Agent:
         self._env: dict[str, str] = {}
         self.claude_settings = ClaudeSettings()
         """What Claude Code's files (settings, CLAUDE.md, commands, skills, agents, plugins) add (from `open()`)."""
+        self._prompt_models: dict[str, Model] = {}
+        """Models named by commands' front matter, by name, connected at their first prompt."""
         self.lease: SessionLease | None = None
         """The session's turn lease (None when nothing is persisted); held while a prompt runs."""
 
@@ -284,10 +286,14 @@ class Agent:
     async def use_model(self, model: Model) -> None:
         """Run the next prompts on `model` (its connection, too, is kept until the agent closes)."""
         check_settings(model, self.settings)
-        policy = self._compaction_policy(model)
+        self._compaction_policy(model)  # a bad setting fails before the switch
         await self._exit_stack.enter_async_context(keep_connected(model))
+        self._switch_model(model)
+
+    def _switch_model(self, model: Model) -> None:
+        """Run on `model` from now on (already connected)."""
         self._model = model
-        self.compactor.policy = policy
+        self.compactor.policy = self._compaction_policy(model)
         self.compactor.meter.reset()  # another model counts tokens its own way
 
     def _compaction_policy(self, model: Model) -> CompactionPolicy:
@@ -359,9 +365,12 @@ class Agent:
         if self._tooling is not None:
             self._tooling.policy.start_prompt(command.allowed_tools if command is not None else ())
         yield self.init_message()
+        session_model = self.model
+        if command is not None and command.command.model:  # the command's `model` runs this prompt
+            self._switch_model(await self._prompt_model(command.command.model, command.command.path))
         lease = self.lease  # another process's turn on this session: wait for it, or SessionBusyError
-        waited = lease is not None and await lease.acquire(self.options.session_busy_timeout)
         try:
+            waited = lease is not None and await lease.acquire(self.options.session_busy_timeout)
             await self.session.catch_up(reread=waited)  # the turn waited for; calls a dead turn left open
             self._turn = turn = _Turn(self)
             async for message in turn.run(prompt):
@@ -369,9 +378,24 @@ class Agent:
                     yield hook_message
                 yield message
         finally:
+            if self.model is not session_model:
+                self._switch_model(session_model)
             if lease is not None:
                 with anyio.CancelScope(shield=True):
                     await lease.release()
+
+    async def _prompt_model(self, name: str, source: Path) -> Model:
+        """The model a command's front matter names (connected once per agent, then reused)."""
+        model = self._prompt_models.get(name)
+        if model is None:
+            try:
+                model = resolve_model(name, env=self._env)
+                check_settings(model, self.settings)
+            except ConfigurationError as error:
+                raise ConfigurationError(f"{source}: model {name!r}: {error}") from error
+            await self._exit_stack.enter_async_context(keep_connected(model))
+            self._prompt_models[name] = model
+        return model
 
 
 class _Turn:

@@ -68,7 +68,7 @@ from tether.messages import (
     ToolUseBlock,
     UserMessage,
 )
-from tether.models import MODEL_ALIASES, resolve_model
+from tether.models import resolve_model
 from tether.models.base import Model
 from tether.options import AgentOptions, validate_permission_mode
 from tether.sessions.entries import new_uuid
@@ -196,15 +196,7 @@ def subagent_model(name: str | None, parent: Model, env: Mapping[str, str]) -> M
     chosen = env.get("CLAUDE_CODE_SUBAGENT_MODEL") or name
     if chosen is None or chosen == "inherit":
         return parent
-    return resolve_model(_unaliased(chosen, env), env=env)
-
-
-def _unaliased(name: str, env: Mapping[str, str]) -> str:
-    """`name`, or the model it names when it is an alias (`tether.models.MODEL_ALIASES`;
-    `ANTHROPIC_DEFAULT_<ALIAS>_MODEL` wins, as in Claude Code)."""
-    if name not in MODEL_ALIASES:
-        return name
-    return env.get(f"ANTHROPIC_DEFAULT_{name.upper()}_MODEL") or MODEL_ALIASES[name]
+    return resolve_model(chosen, env=env)  # an alias names a Claude model (tether.models.unalias)
 
 
 def _tool_name(spec: str) -> str:

@@ -48,6 +48,7 @@ __all__ = [
     "ToolSpec",
     "parse_model",
     "resolve_model",
+    "unalias",
 ]
 
 PROVIDERS: dict[str, str] = {
@@ -103,8 +104,16 @@ def _provider(provider: str) -> _Provider:
     return cast(_Provider, getattr(module, class_name))
 
 
+def unalias(model: str, env: Mapping[str, str]) -> str:
+    """`model`, or the model it names when it is one of Claude Code's aliases (`MODEL_ALIASES`;
+    `ANTHROPIC_DEFAULT_<ALIAS>_MODEL` wins, as in Claude Code)."""
+    if model not in MODEL_ALIASES:
+        return model
+    return env.get(f"ANTHROPIC_DEFAULT_{model.upper()}_MODEL") or MODEL_ALIASES[model]
+
+
 def _resolve_name(model: str, env: Mapping[str, str]) -> Model:
-    provider, name = parse_model(model)
+    provider, name = parse_model(unalias(model, env))
     return _provider(provider).from_env(name, env)
 
 

@@ -238,10 +238,6 @@ class ClaudeSettings:
         command = self.slash_commands.get(parsed[0])
         if command is None:
             return None
-        if command.model is not None:
-            logger.info(
-                "/%s names the model %r, which is not applied: the session's model runs it", command.name, command.model
-            )
         expanded = expand_arguments(command.body, parsed[1]).strip()
         attached = file_mentions(expanded, self.cwd, self._readable)  # `@path`: the file, as Claude Code attaches it
         return CommandRun(command, parsed[1], [{"type": "text", "text": expanded}, *attached] if attached else expanded)
