@@ -83,6 +83,14 @@ async def test_bash_cuts_long_output_with_a_note(context: ToolContext) -> None:
     assert len(text) < MAX_OUTPUT_CHARS + 200
 
 
+async def test_the_note_counts_output_beyond_what_was_captured(context: ToolContext) -> None:
+    total = 10 * MAX_OUTPUT_CHARS  # more than the tool keeps in memory, too
+    result = await bash(context, f"head -c {total} /dev/zero | tr '\\0' 'a'")
+    text = text_of(result)
+    assert text.endswith(f"[output truncated: {total - MAX_OUTPUT_CHARS} more characters not shown] ...")
+    assert len(text) < MAX_OUTPUT_CHARS + 200
+
+
 async def test_bash_timeout_kills_the_command_and_its_children(workspace: Path, context: ToolContext) -> None:
     command = "sleep 60 & echo $! > child.pid; echo started; sleep 60"
     result = await bash(context, command, timeout=1000)

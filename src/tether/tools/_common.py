@@ -67,11 +67,13 @@ def check_fresh_read(context: ToolContext, path: Path, action: str) -> None:
         )
 
 
-def cut_output(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
-    """`text`, cut to `limit` characters with a note saying how many were left out."""
-    if len(text) <= limit:
+def cut_output(text: str, limit: int = MAX_OUTPUT_CHARS, *, not_kept: int = 0) -> str:
+    """`text`, cut to `limit` characters with a note saying how many were left out (`not_kept`:
+    output beyond `text` that was never captured, counted too)."""
+    if len(text) <= limit and not not_kept:
         return text
-    return f"{text[:limit]}\n\n... [output truncated: {len(text) - limit} more characters not shown] ..."
+    hidden = max(0, len(text) - limit) + not_kept
+    return f"{text[:limit]}\n\n... [output truncated: {hidden} more characters not shown] ..."
 
 
 class BuiltinTool:

@@ -52,10 +52,8 @@ class _Capture:
             self.done.set()
 
     def text(self) -> str:
-        text = b"".join(self.chunks).decode("utf-8", errors="replace")
-        if self.dropped:
-            text += f"\n... [{self.dropped} more bytes of output not kept] ..."
-        return text
+        """What was kept (the first `CAPTURE_LIMIT_BYTES`; `dropped` counts the rest)."""
+        return b"".join(self.chunks).decode("utf-8", errors="replace")
 
 
 class BashTool(BuiltinTool):
@@ -129,7 +127,8 @@ class BashTool(BuiltinTool):
                 with anyio.CancelScope(shield=True):
                     await _kill_group(process)
             await process.aclose()
-        return _result(command, process.returncode, stdout.text(), stderr.text(), timed_out, timeout)
+        dropped = stdout.dropped + stderr.dropped
+        return _result(command, process.returncode, stdout.text(), stderr.text(), timed_out, timeout, dropped)
 
 
 def _shell() -> str:
@@ -165,15 +164,20 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _result(command: str, code: int | None, stdout: str, stderr: str, timed_out: bool, timeout: float) -> ToolResult:
+def _result(
+    command: str, code: int | None, stdout: str, stderr: str, timed_out: bool, timeout: float, dropped: int
+) -> ToolResult:
+    """The call's result: output cut to `MAX_OUTPUT_CHARS`, its note counting the `dropped` bytes too."""
     parts = [text.rstrip("\n") for text in (stdout, stderr) if text.strip()]
     output = "\n".join(parts)
     structured = {"stdout": stdout, "stderr": stderr, "exitCode": code, "interrupted": timed_out}
     if timed_out:
         header = f"Command timed out after {timeout:g}s; it was killed with every process it started."
         text = f"{header}\n{output}" if output else header
-        return ToolResult(cut_output(text), is_error=True, structured=structured)
+        return ToolResult(cut_output(text, not_kept=dropped), is_error=True, structured=structured)
     if code:
         text = f"Exit code {code}\n{output}" if output else f"Exit code {code}"
-        return ToolResult(cut_output(text), is_error=True, structured=structured)
-    return ToolResult(cut_output(output) if output else "(the command produced no output)", structured=structured)
+        return ToolResult(cut_output(text, not_kept=dropped), is_error=True, structured=structured)
+    if not output:
+        return ToolResult("(the command produced no output)", structured=structured)
+    return ToolResult(cut_output(output, not_kept=dropped), structured=structured)
