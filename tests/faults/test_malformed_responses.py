@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.faults.conftest import error_of, result_of, session_id_of
 
-from tether import AgentOptions, MemoryStore, Message, project_key_for_directory, query
+from tether import AgentOptions, ConfigurationError, MemoryStore, Message, project_key_for_directory, query
 from tether.models.base import ModelResponse
 from tether.sessions.store import SessionKey
 from tether.testing import ScriptedModel
@@ -47,3 +47,30 @@ async def test_a_response_field_of_the_wrong_type_is_named_and_nothing_is_kept(
     resuming = AgentOptions(model=model, cwd=project, session_store=store, resume=key["session_id"])
     resumed = await run("Still there?", resuming)
     assert result_of(resumed).result == "Back again."
+
+
+class NamelessModel(ScriptedModel):
+    """A model of one's own whose `model_name` fails (or is not a name)."""
+
+    def __init__(self, name: object) -> None:
+        super().__init__(["never sent"])
+        self._name = name
+
+    @property
+    def model_name(self) -> str:
+        if isinstance(self._name, Exception):
+            raise self._name
+        return self._name  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [(RuntimeError("no name yet"), "cannot say its model_name"), (None, "has model_name None"), ("", "model_name ''")],
+)
+async def test_a_model_without_a_usable_name_fails_at_start_and_stores_nothing(
+    project: Path, name: object, problem: str
+) -> None:
+    store = MemoryStore()
+    with pytest.raises(ConfigurationError, match=problem):
+        await run("Hello?", AgentOptions(model=NamelessModel(name), cwd=project, session_store=store))
+    assert await store.list_sessions(project_key_for_directory(project)) == []

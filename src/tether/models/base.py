@@ -205,11 +205,17 @@ class SettingsChecker(Protocol):
 
 
 def check_settings(model: Model, settings: ModelSettings) -> None:
-    """Fail at run start when `model` cannot honour `settings`.
+    """Fail at run start when `model` cannot honour `settings` (or cannot say its name).
 
     tether's providers check; any other model (e.g. `tether.testing.ScriptedModel`, your own)
     receives every setting in `ModelRequest.settings` and is responsible for it.
     """
+    try:
+        name = model.model_name
+    except Exception as error:
+        raise ConfigurationError(f"the model {type(model).__name__} cannot say its model_name: {error!r}") from error
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"the model {type(model).__name__} has model_name {name!r}, not a non-empty string")
     if isinstance(model, SettingsChecker):
         model.check_settings(settings)
 
