@@ -148,6 +148,8 @@ _DELTA_FIELDS = {
     "signature_delta": "signature",
 }
 """Delta type -> its string field."""
+_TEXT_FIELDS = ("text", "thinking")
+"""The block fields whose deltas are appended (joined when the block ends)."""
 
 
 class MessageAccumulator:
@@ -167,6 +169,8 @@ class MessageAccumulator:
         self.complete = False
         self._blocks: dict[int, dict[str, Any]] = {}
         self._json: dict[int, list[str]] = {}
+        self._texts: dict[tuple[int, str], list[str]] = {}
+        """The text pieces of each block's text field (`text`, `thinking`), joined once at the end."""
 
     def add(self, event: Mapping[str, Any]) -> None:
         if not isinstance(event, Mapping):
@@ -218,10 +222,15 @@ class MessageAccumulator:
         elif kind == "signature_delta":
             block["signature"] = piece
         else:
-            block[key] = str(block.get(key) or "") + piece
+            self._texts.setdefault((index, key), [str(block.get(key) or "")]).append(piece)
 
     def _finish_block(self, index: int) -> None:
         block = self._blocks.get(index)
+        if block is not None:
+            for key in _TEXT_FIELDS:
+                texts = self._texts.pop((index, key), None)
+                if texts is not None:
+                    block[key] = "".join(texts)
         pieces = self._json.pop(index, None)
         if block is None or pieces is None:
             return
@@ -242,8 +251,7 @@ class MessageAccumulator:
         content: list[dict[str, Any]] = []
         for index in sorted(self._blocks):
             block = self._blocks[index]
-            if index in self._json:
-                self._finish_block(index)
+            self._finish_block(index)
             if block.get("type") in JSON_INPUT_BLOCKS and "_partial_json" in block:
                 if self.stop_reason == "max_tokens":
                     continue  # an unfinished call cut off by max_tokens cannot be run
