@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tether import AgentOptions, ResultMessage, project_key_for_directory, query
+from tether import AgentOptions, ResultMessage, SessionBusyError, project_key_for_directory, query
 from tether.sessions.entries import active_chain
 from tether.testing import ScriptedModel
 
@@ -128,3 +128,44 @@ async def test_sigkill_after_a_yield_loses_nothing_that_was_yielded(project: Pat
     await store.close()
     assert entries is not None
     assert [e["type"] for e in active_chain(entries)] == ["user", "assistant", "user", "user", "assistant"]
+
+
+async def test_a_live_turn_in_another_process_keeps_the_session_busy_until_that_process_dies(project: Path) -> None:
+    child = start_child("please wait", "", project)
+    assert child.stdout is not None
+    seen = [json.loads(child.stdout.readline())]
+    while seen[-1]["kind"] != "AssistantMessage":  # the child's turn is now inside its 60 s tool call
+        seen.append(json.loads(child.stdout.readline()))
+    session_id = seen[0]["session_id"]
+    key = {"project_key": project_key_for_directory(project), "session_id": session_id}
+    store = sqlite.SQLiteStore()
+    try:
+        before = await store.load(key)
+        with pytest.raises(SessionBusyError, match=session_id):
+            [
+                m
+                async for m in query(
+                    prompt="me too", options=AgentOptions(model=ScriptedModel(["x"]), resume=session_id, cwd=project)
+                )
+            ]
+        assert await store.load(key) == before  # the live call was not closed; nothing was written
+
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        child.stdout.close()
+        # Its lease died with it (same machine: its pid is gone), so the session resumes at once,
+        # and the call it left open is closed as interrupted.
+        model = ScriptedModel(["recovered"])
+        resumed = [
+            m
+            async for m in query(
+                prompt="still there?", options=AgentOptions(model=model, resume=session_id, cwd=project)
+            )
+        ]
+    finally:
+        await store.close()
+        if child.poll() is None:
+            child.kill()
+    assert isinstance(resumed[-1], ResultMessage) and resumed[-1].result == "recovered"
+    closing = model.requests[0].messages[2]["content"][0]
+    assert closing["type"] == "tool_result" and closing["is_error"] is True
