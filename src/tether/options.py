@@ -27,6 +27,8 @@ from tether.errors import ConfigurationError, UnsupportedOptionError
 from tether.sessions.store import SessionStore, SessionStoreFlushMode
 
 if TYPE_CHECKING:
+    from tether.agent.hooks import HookEvent, HookMatcher
+    from tether.agent.permissions import CanUseTool
     from tether.models.base import Model
 
 __all__ = [
@@ -91,8 +93,8 @@ class AgentOptions:
     max_buffer_size: int | None = None
     debug_stderr: Any = sys.stderr
     stderr: Callable[[str], None] | None = None
-    can_use_tool: Callable[..., Any] | None = None
-    hooks: dict[str, list[Any]] | None = None
+    can_use_tool: CanUseTool | None = None
+    hooks: dict[HookEvent, list[HookMatcher]] | None = None
     user: str | None = None
     include_partial_messages: bool = False
     include_hook_events: bool = False

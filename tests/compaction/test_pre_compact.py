@@ -16,6 +16,7 @@ from tether import (
     AgentClient,
     AgentOptions,
     ConfigurationError,
+    HookEvent,
     HookMatcher,
     MemoryStore,
     Message,
@@ -60,7 +61,9 @@ def recorder(calls: list[dict[str, Any]], output: dict[str, Any] | None = None) 
     return hook
 
 
-def options_with(model: FunctionModel, hooks: dict[str, Any] | None, project: Path, **env: str) -> AgentOptions:
+def options_with(
+    model: FunctionModel, hooks: dict[HookEvent, list[HookMatcher]] | None, project: Path, **env: str
+) -> AgentOptions:
     return AgentOptions(
         model=model,
         tools=[],
@@ -74,7 +77,7 @@ def options_with(model: FunctionModel, hooks: dict[str, Any] | None, project: Pa
 async def test_pre_compact_fires_with_the_trigger_and_the_sdk_input(project: Path) -> None:
     calls: list[dict[str, Any]] = []
     model = FunctionModel(summarising)
-    hooks = {"PreCompact": [HookMatcher(hooks=[recorder(calls)])]}
+    hooks: dict[HookEvent, list[HookMatcher]] = {"PreCompact": [HookMatcher(hooks=[recorder(calls)])]}
     messages, session_id = await talk(options_with(model, hooks, project), [*turns(12), "/compact keep every number"])
 
     triggers = [call["trigger"] for call in calls]
@@ -101,7 +104,9 @@ async def test_a_hook_veto_stops_auto_compaction_and_nothing_is_summarised(proje
     calls: list[dict[str, Any]] = []
     model = FunctionModel(summarising)
     veto = {"decision": "block", "reason": "keep everything verbatim"}
-    hooks = {"PreCompact": [HookMatcher(matcher="auto", hooks=[recorder(calls, veto)])]}
+    hooks: dict[HookEvent, list[HookMatcher]] = {
+        "PreCompact": [HookMatcher(matcher="auto", hooks=[recorder(calls, veto)])]
+    }
     options = options_with(model, hooks, project)
     messages, session_id = await talk(options, turns(14))
 
@@ -117,14 +122,16 @@ async def test_a_hook_veto_stops_auto_compaction_and_nothing_is_summarised(proje
 
 async def test_a_hook_can_veto_compact_and_add_instructions(project: Path) -> None:
     model = FunctionModel(summarising)
-    veto = {"PreCompact": [HookMatcher(hooks=[recorder([], {"continue_": False, "stopReason": "not today"})])]}
+    veto: dict[HookEvent, list[HookMatcher]] = {
+        "PreCompact": [HookMatcher(hooks=[recorder([], {"continue_": False, "stopReason": "not today"})])]
+    }
     messages, _ = await talk(options_with(model, veto, project), ["hello", "/compact"])
     result = result_of(messages)
     assert result.is_error and "not today" in (result.result or "")
     assert boundaries(messages) == []
 
     added = {"hookSpecificOutput": {"hookEventName": "PreCompact", "additionalContext": "Keep the user's name."}}
-    helper = {"PreCompact": [HookMatcher(hooks=[recorder([], added)])]}
+    helper: dict[HookEvent, list[HookMatcher]] = {"PreCompact": [HookMatcher(hooks=[recorder([], added)])]}
     messages, _ = await talk(options_with(model, helper, project), ["hello, I am Ada", "/compact"])
     assert len(boundaries(messages)) == 1
     asked = [r for r in model.requests if ASKS_FOR_SUMMARY in json.dumps(r.messages)]

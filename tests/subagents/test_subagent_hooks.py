@@ -9,7 +9,7 @@ import pytest
 from claude_agent_sdk import types as sdk_types
 from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results, turn
 
-from tether import AgentDefinition, AgentOptions, HookMatcher, PermissionResultAllow, TaskStartedMessage
+from tether import AgentDefinition, AgentOptions, HookEvent, HookMatcher, PermissionResultAllow, TaskStartedMessage
 from tether.models.base import ModelRequest
 from tether.testing import Reply, tool_use_reply
 
@@ -47,7 +47,7 @@ class Recorder:
         return [data for data in self.inputs if data["hook_event_name"] == event]
 
 
-def hooks(recorder: Recorder, *events: str, matcher: str | None = None) -> dict[str, list[HookMatcher]]:
+def hooks(recorder: Recorder, *events: HookEvent, matcher: str | None = None) -> dict[HookEvent, list[HookMatcher]]:
     return {event: [HookMatcher(matcher=matcher, hooks=[recorder])] for event in events}
 
 
@@ -166,7 +166,9 @@ async def test_a_deferred_delegation_runs_at_the_next_prompt_with_its_messages_a
         return delegate("reviewer", "Review app.py", id="toolu_agent1") if turn(request) == 0 else "ok"
 
     team = Team(main_then_ok, {REVIEWER: reviewer}, cost_per_reply=0.5)
-    hooks_option = {"PreToolUse": [HookMatcher(matcher="Agent", hooks=[defer_once])]}
+    hooks_option: dict[HookEvent, list[HookMatcher]] = {
+        "PreToolUse": [HookMatcher(matcher="Agent", hooks=[defer_once])]
+    }
     first = await run("review", AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks_option))
     assert result_of(first).terminal_reason == "tool_deferred" and team.requests_of(REVIEWER) == []
 

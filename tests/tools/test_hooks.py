@@ -14,7 +14,13 @@ pytestmark = pytest.mark.anyio
 
 
 def runner(hooks: dict[str, list[Any]], mode: str = "default") -> HookRunner:
-    return HookRunner(hooks, session_id="s-1", cwd="/work", permission_mode=mode)
+    # plain dicts, as users write them (some deliberately wrong)
+    return HookRunner(
+        hooks,  # type: ignore[arg-type]
+        session_id="s-1",
+        cwd="/work",
+        permission_mode=mode,
+    )
 
 
 def returning(output: Any, calls: list[dict[str, Any]] | None = None) -> Any:

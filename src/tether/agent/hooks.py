@@ -59,7 +59,7 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -631,7 +631,7 @@ def _as_matcher(event: str, value: Any) -> HookMatcher:
     return value
 
 
-def check_hooks(hooks: Mapping[str, Any] | None) -> dict[str, list[HookMatcher]]:
+def check_hooks(hooks: Mapping[HookEvent, Sequence[HookMatcher]] | None) -> dict[str, list[HookMatcher]]:
     """Validate `AgentOptions.hooks`: `UnsupportedOptionError` for an event tether does not fire,
     `ConfigurationError` for an unknown event or a malformed matcher."""
     checked: dict[str, list[HookMatcher]] = {}
@@ -851,7 +851,7 @@ class HookRunner:
 
     def __init__(
         self,
-        hooks: Mapping[str, Any] | None,
+        hooks: Mapping[HookEvent, Sequence[HookMatcher]] | None,
         *,
         session_id: str,
         cwd: str,
