@@ -7,6 +7,9 @@ the same session.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from tether.sessions.entries import active_chain
 from tether.sessions.lease import LEASE_SUBPATH, SessionLease
 from tether.sessions.memory import MemoryStore
 from tether.sessions.store import SessionKey, SessionStore
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import FunctionModel, ScriptedModel, tool_use_reply
 
@@ -220,18 +224,150 @@ async def test_a_lease_of_a_process_elsewhere_lapses_after_its_ttl(any_store: Se
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "late"
 
 
-async def test_lease_records_live_beside_the_transcript_and_go_with_it(any_store: SessionStore, project: Path) -> None:
+async def test_the_lease_lives_beside_the_transcript_and_goes_with_it(any_store: SessionStore, project: Path) -> None:
     session_id = await started_session(any_store, project)
     access = store_access(any_store)
     lease_key = SessionKey(project_key=project_key_for_directory(project), session_id=session_id, subpath=LEASE_SUBPATH)
-    records = await access.load(lease_key)
-    assert records is not None and [r["type"] for r in records] == ["tether-lease", "tether-lease"]  # taken, given back
-    assert records[-1]["expiresAt"] == 0
     transcript = await access.load(key_of(project, session_id))
     assert transcript is not None and not any(e["type"] == "tether-lease" for e in transcript)
+    if access.can("swap_lease"):  # one lease per session, kept by the store apart from its transcripts
+        assert await access.list_subkeys(key_of(project, session_id)) == []
+    else:  # the fallback: a chain of lease records under a subpath
+        records = await access.load(lease_key)
+        assert records is not None and [r["type"] for r in records] == [
+            "tether-lease",
+            "tether-lease",
+        ]  # taken, given back
+        assert records[-1]["expiresAt"] == 0
+    # The turn gave its lease back: another owner takes it at once.
+    other = SessionLease(access, key_of(project, session_id))
+    assert await other.acquire() is False
+    await other.release()
     if access.can("delete"):
         await access.delete(key_of(project, session_id))
         assert await access.load(lease_key) is None
+
+
+async def test_swap_lease_takes_a_free_lapsed_own_or_dead_lease_and_reports_a_live_one(
+    any_store: SessionStore, project: Path
+) -> None:
+    session_id = await started_session(any_store, project)
+    access = store_access(any_store)
+    key = key_of(project, session_id)
+    now = 10**12
+    assert await access.swap_lease(key, "a", now + 1000, now_ms=now) is None  # free (the turn gave it back)
+    assert await access.swap_lease(key, "b", now + 5000, now_ms=now) == ("a", now + 1000)  # a's, untouched
+    assert await access.swap_lease(key, "a", now + 2000, now_ms=now) is None  # a renews
+    assert await access.swap_lease(key, "b", now + 5000, now_ms=now + 1999) == ("a", now + 2000)
+    assert await access.swap_lease(key, "b", now + 5000, now_ms=now + 2000) is None  # lapsed: b takes it
+    assert await access.swap_lease(key, "c", now + 6000, now_ms=now, take_from="b") is None  # b found dead
+    assert await access.swap_lease(key, "c", 0, now_ms=now) is None  # released
+    assert await access.swap_lease(key, "d", now + 1000, now_ms=now) is None
+    fork = SessionKey(project_key=key["project_key"], session_id=str(uuid.uuid4()))
+    await access.fork(key, fork)  # a fork does not inherit d's lease
+    assert await access.swap_lease(fork, "f", now + 1000, now_ms=now) is None
+    other_session = await started_session(any_store, project)  # leases are per session
+    assert await access.swap_lease(key_of(project, other_session), "e", now + 1000, now_ms=now) is None
+
+
+LEASE_STORE_KINDS = (
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("redis", marks=pytest.mark.redis),
+)
+
+
+def lease_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "sessions.db")
+    if kind == "postgres":
+        from tether.sessions.stores.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("postgres_url"))
+    from tether.sessions.stores.redis import RedisStore
+
+    return RedisStore(request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("redis_prefix"))
+
+
+async def stored_leases(kind: str, request: pytest.FixtureRequest, store: SessionStore, session_id: str) -> int:
+    """How many lease rows (keys, for Redis) the store's own tables hold for `session_id`."""
+    if isinstance(store, SQLiteStore):
+        with contextlib.closing(sqlite3.connect(store.path)) as db:
+            row = db.execute("SELECT count(*) FROM tether_leases WHERE session_id = ?", (session_id,)).fetchone()
+        return int(row[0])
+    if kind == "postgres":
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(request.getfixturevalue("postgres_url")) as conn:
+            cursor = await conn.execute("SELECT count(*) FROM tether_leases WHERE session_id = %s", (session_id,))
+            found = await cursor.fetchone()
+        assert found is not None
+        return int(found[0])
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
+    try:
+        prefix = request.getfixturevalue("redis_prefix")
+        return len([key async for key in client.scan_iter(match=f"{{{prefix}}}:lease:*{session_id}")])
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("kind", LEASE_STORE_KINDS)
+async def test_fifty_turns_leave_one_lease_row_which_goes_with_the_session(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, project: Path
+) -> None:
+    store = lease_store(kind, request, tmp_path)
+    access = store_access(store)
+    try:
+        session_id = await started_session(store, project)
+        for turn in range(49):
+            options = AgentOptions(
+                model=ScriptedModel([f"answer {turn}"]), session_store=store, cwd=project, resume=session_id
+            )
+            messages = await collect(f"turn {turn}", options)
+            assert isinstance(messages[-1], ResultMessage) and not messages[-1].is_error
+        assert await stored_leases(kind, request, store, session_id) == 1
+        assert await access.list_subkeys(key_of(project, session_id)) == []  # no log of lease records
+        await access.delete(key_of(project, session_id))
+        assert await stored_leases(kind, request, store, session_id) == 0
+    finally:
+        await access.close()
+
+
+class TwoMethodStore:
+    """Only the SDK's two methods: no compare-and-set append, no lease of its own."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str, str], list[Any]] = {}
+
+    async def append(self, key: Any, entries: list[Any]) -> None:
+        self.data.setdefault((key["project_key"], key["session_id"], key.get("subpath") or ""), []).extend(entries)
+
+    async def load(self, key: Any) -> list[Any] | None:
+        entries = self.data.get((key["project_key"], key["session_id"], key.get("subpath") or ""))
+        return None if entries is None else list(entries)
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "two-method"])
+async def test_the_fallback_lease_refuses_a_second_owner_until_the_first_gives_it_up(
+    kind: str, tmp_path: Path, project: Path
+) -> None:
+    store: SessionStore = JsonlStore(tmp_path / "claude") if kind == "jsonl" else TwoMethodStore()
+    access = store_access(store)
+    assert not access.can("swap_lease")
+    session_id = await started_session(store, project)
+    first, second = SessionLease(access, key_of(project, session_id)), SessionLease(access, key_of(project, session_id))
+    assert await first.acquire() is False and first.held
+    with pytest.raises(SessionBusyError, match=first.owner):
+        await second.acquire()
+    await first.release()
+    assert await second.acquire() is False and second.held
+    await second.release()
+    records = await access.load(
+        SessionKey(project_key=key_of(project, session_id)["project_key"], session_id=session_id, subpath=LEASE_SUBPATH)
+    )
+    assert records is not None and [r["owner"] for r in records][-2:] == [second.owner, second.owner]
 
 
 @pytest.mark.parametrize(

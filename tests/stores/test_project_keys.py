@@ -44,6 +44,7 @@ async def test_a_version_1_sqlite_file_is_migrated_and_keeps_its_sessions(tmp_pa
     await store.append(key("-old-project"), ENTRIES)
     await store.close()
     with sqlite3.connect(path) as db:  # what tether wrote before sessions were keyed by project
+        db.execute("DROP TABLE tether_leases")
         db.execute("DROP INDEX tether_sessions_main")
         db.execute(
             "CREATE UNIQUE INDEX tether_sessions_main ON tether_sessions (scope, session_id)"
@@ -56,7 +57,7 @@ async def test_a_version_1_sqlite_file_is_migrated_and_keeps_its_sessions(tmp_pa
     finally:
         await reopened.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE_VERSION == 3
 
 
 @pytest.mark.postgres
@@ -69,6 +70,7 @@ async def test_a_version_1_postgres_database_is_migrated_and_keeps_its_sessions(
     await store.append(key("-old-project"), ENTRIES)
     await store.close()
     with psycopg.connect(empty_database, autocommit=True) as db:
+        db.execute("DROP TABLE tether_leases")
         db.execute("DROP INDEX tether_sessions_main")
         db.execute(
             "CREATE UNIQUE INDEX tether_sessions_main ON tether_sessions (scope, session_id)"
@@ -82,7 +84,7 @@ async def test_a_version_1_postgres_database_is_migrated_and_keeps_its_sessions(
         await reopened.close()
     with psycopg.connect(empty_database) as db:
         row = db.execute("SELECT version FROM tether_schema").fetchone()
-        assert row is not None and row[0] == SCHEMA_VERSION == 2
+        assert row is not None and row[0] == SCHEMA_VERSION == 3
 
 
 @pytest.mark.redis
@@ -104,7 +106,7 @@ async def test_version_1_redis_data_is_read_as_it_is(redis_url: str, redis_prefi
         found = await reopened.find("shared-id")
         assert found is not None and found.key == key("-old-project")
         schema = await client.get(f"{{{redis_prefix}}}:schema")
-        assert schema is not None and int(schema) == SCHEMA_VERSION == 2
+        assert schema is not None and int(schema) == SCHEMA_VERSION == 3
     finally:
         await reopened.close()
         await client.aclose()

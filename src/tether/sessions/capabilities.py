@@ -2,7 +2,7 @@
 
 A store needs only the Claude Agent SDK's two methods, `append(key, entries)` and `load(key)`.
 The rest are optional: the SDK's `list_sessions`, `list_session_summaries`, `delete` and
-`list_subkeys`, and tether's `fork`, `find`, `load_tail`, `list_page`, `close` and
+`list_subkeys`, and tether's `fork`, `find`, `load_tail`, `list_page`, `close`, `swap_lease` and
 `append(..., expected_leaf=)` (see `tether.sessions.store`). `store_access(store)` looks once at
 which of them a store implements (a method inherited from a `Protocol` class, such as the SDK's
 `SessionStore` whose optional methods raise `NotImplementedError`, does not count) and offers
@@ -18,6 +18,9 @@ each operation, with this fallback where the store lacks it:
 - `list_session_summaries`: `list_sessions`, then `load` and fold each session;
 - `list_subkeys`: no subkeys;
 - `delete`: `ConfigurationError` (callers that may skip it check `can("delete")`);
+- `swap_lease`: a chain of lease records under the session's subpath `tether/lease`, each written
+  with `append(..., expected_leaf=)` (so as safe across processes as the store's `expected_leaf`);
+  it grows by a record per swap;
 - `close`: nothing to release.
 
 The agent, the session helpers, the CLI and the import/export code reach stores only through
@@ -42,12 +45,13 @@ import anyio.to_thread
 from tether.errors import (
     ConfigurationError,
     EntryNotFoundError,
+    SessionConflictError,
     SessionExistsError,
     SessionNotFoundError,
     StoreError,
     TetherError,
 )
-from tether.sessions.entries import leaf_of
+from tether.sessions.entries import leaf_of, new_uuid, now_iso
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import (
     NO_LEAF,
@@ -64,7 +68,15 @@ from tether.sessions.stores._core import check_leaf
 from tether.sessions.stores.jsonl import copy_for_fork
 from tether.sessions.summary import fold_summary
 
-__all__ = ["CAPABILITIES", "Capability", "Forked", "StoreAccess", "capabilities_of", "store_access"]
+__all__ = [
+    "CAPABILITIES",
+    "LEASE_SUBPATH",
+    "Capability",
+    "Forked",
+    "StoreAccess",
+    "capabilities_of",
+    "store_access",
+]
 
 Capability = Literal[
     "expected_leaf",
@@ -77,12 +89,16 @@ Capability = Literal[
     "delete",
     "list_subkeys",
     "close",
+    "swap_lease",
 ]
 """The optional capabilities of a store (each a method, except `expected_leaf`, a parameter of `append`)."""
 
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 """Every capability, in the order above."""
 
+LEASE_SUBPATH = "tether/lease"
+"""The subpath, under each session, of the lease records of a store without `swap_lease`."""
+_LEASE_ENTRY_TYPE = "tether-lease"
 _PAGE = 200
 _Method = Callable[..., Awaitable[Any]]
 _KeyId = tuple[str, str, str]
@@ -296,6 +312,42 @@ class StoreAccess:
         await delete(key)
         self._leaves.pop(_key_id(key), None)
 
+    async def swap_lease(
+        self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
+    ) -> tuple[str, int] | None:
+        """Set the turn lease of the session `key` to `(owner, expires_at_ms)`, atomically, if it is
+        free (it expires at or before `now_ms`), `owner`'s, or `take_from`'s (a holder found dead):
+        then return None. Else leave it and return the live `(holder, expires_at_ms)`.
+
+        Releasing is a swap to `expires_at_ms=0` by the owner.
+        """
+        swap = self._methods.get("swap_lease")
+        if swap is not None:
+            main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
+            held: tuple[str, int] | None = await swap(main, owner, expires_at_ms, now_ms=now_ms, take_from=take_from)
+            return held
+        lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
+        while True:
+            tail = await self.load_tail(lease_key, 1) or []
+            held = _lease_in(tail, key["session_id"], now_ms)
+            if held is not None and held[0] not in (owner, take_from):
+                return held
+            leaf = leaf_of(tail) or NO_LEAF
+            record: SessionStoreEntry = {
+                "type": _LEASE_ENTRY_TYPE,
+                "uuid": new_uuid(),
+                "parentUuid": leaf or None,
+                "sessionId": key["session_id"],
+                "owner": owner,
+                "expiresAt": expires_at_ms,
+                "timestamp": now_iso(),
+            }
+            try:
+                await self.append(lease_key, [record], expected_leaf=leaf)
+                return None
+            except SessionConflictError:
+                continue  # another owner wrote between our read and write: look again
+
     async def close(self) -> None:
         """Release the store's connections and files (if it holds any)."""
         close = self._methods.get("close")
@@ -436,6 +488,19 @@ def _with_project(item: SessionSummaryEntry, project_key: str) -> SessionSummary
         data=item["data"],
         project_key=item.get("project_key") or project_key,
     )
+
+
+def _lease_in(tail: list[SessionStoreEntry], session_id: str, now_ms: int) -> tuple[str, int] | None:
+    """The live lease the newest lease record holds, if any (records copied into a fork do not count)."""
+    if not tail:
+        return None
+    record = tail[-1]
+    owner, expires = record.get("owner"), record.get("expiresAt")
+    if record.get("type") != _LEASE_ENTRY_TYPE or record.get("sessionId") != session_id:
+        return None
+    if not isinstance(owner, str) or not isinstance(expires, int) or expires <= now_ms:
+        return None
+    return owner, expires
 
 
 def _offset(cursor: str | None) -> int:

@@ -1,12 +1,12 @@
 """Turn leases: a turn in progress is visible to every process that reaches the store.
 
-A turn holds its session's lease from before its prompt is written until its result. The lease
-lives beside the transcript, under the subpath `tether/lease`, as a short chain of records
-(`{"type": "tether-lease", "owner", "expiresAt"}`) written with the store's compare-and-set
-append (`expected_leaf`): two processes that both see the lease free cannot both take it, since
-the second append finds the leaf moved. The holder renews it every third of its time to live; a
-holder that dies (kill -9) stops renewing and its lease lapses after `ttl` seconds, at once for the
-processes of its own host (which see that its pid is gone).
+A turn holds its session's lease from before its prompt is written until its result. The lease is
+`(owner, expires at)`, set with the store's atomic `swap_lease` (see `tether.sessions.capabilities`):
+two processes that both see the lease free cannot both take it. SQLite, PostgreSQL, Redis and
+memory stores keep one lease row per session; other stores get the fallback, a chain of records
+under the subpath `tether/lease` written with compare-and-set appends. The holder renews it every
+third of its time to live; a holder that dies (kill -9) stops renewing and its lease lapses after
+`ttl` seconds, at once for the processes of its own host (which see that its pid is gone).
 
 Another process that wants the session while the lease is live waits up to its
 `session_busy_timeout`, then gets `SessionBusyError`, without having written anything. A store
@@ -16,7 +16,6 @@ the turns of one process only; across processes it cannot promise this.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import socket
@@ -28,16 +27,13 @@ from typing import TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
-from tether.errors import ConfigurationError, SessionBusyError, SessionConflictError
-from tether.sessions.capabilities import StoreAccess
-from tether.sessions.entries import leaf_of, new_uuid, now_iso
-from tether.sessions.store import NO_LEAF, SessionKey, SessionStoreEntry
+from tether.errors import ConfigurationError, SessionBusyError
+from tether.sessions.capabilities import LEASE_SUBPATH, StoreAccess
+from tether.sessions.entries import new_uuid
+from tether.sessions.store import SessionKey
 
 __all__ = ["DEFAULT_LEASE_TTL", "LEASE_SUBPATH", "LeaseHolder", "SessionLease", "check_lease_options"]
 
-LEASE_SUBPATH = "tether/lease"
-"""The subpath, under each session, of its lease records."""
-LEASE_ENTRY_TYPE = "tether-lease"
 DEFAULT_LEASE_TTL = 60.0
 """Seconds a lease lives without renewal: how long a crashed turn keeps its session busy."""
 _POLL_SECONDS = 0.2
@@ -87,19 +83,6 @@ def _died_here(owner: str) -> bool:
     return False
 
 
-def _holder_of(tail: list[SessionStoreEntry], session_id: str) -> LeaseHolder | None:
-    """The live lease recorded by the newest record, if any (records copied into a fork do not count)."""
-    if not tail:
-        return None
-    record = tail[-1]
-    owner, expires = record.get("owner"), record.get("expiresAt")
-    if record.get("type") != LEASE_ENTRY_TYPE or record.get("sessionId") != session_id:
-        return None
-    if not isinstance(owner, str) or not isinstance(expires, int) or expires <= _now_ms() or _died_here(owner):
-        return None
-    return LeaseHolder(owner, expires)
-
-
 class SessionLease:
     """The lease of one session, as seen by one owner (one agent)."""
 
@@ -107,35 +90,24 @@ class SessionLease:
         check_lease_options(ttl, 0.0)
         self.access = access
         self.session_id = key["session_id"]
-        self.key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
+        self.key = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
         self.ttl = ttl
         self.owner = _new_owner()
-        self._leaf: str | None = None
-        """The uuid of our newest record while we hold the lease."""
+        self._held = False
         self._renewed = 0.0
 
-    async def holder(self) -> LeaseHolder | None:
-        """Another owner's live lease, if one holds the session now."""
-        holder, _ = await self._read()
-        return holder if holder is not None and holder.owner != self.owner else None
+    @property
+    def held(self) -> bool:
+        """Whether this owner took the lease and has not given it up."""
+        return self._held
 
-    async def _read(self) -> tuple[LeaseHolder | None, str]:
-        tail = await self.access.load_tail(self.key, 1) or []
-        return _holder_of(tail, self.session_id), leaf_of(tail) or NO_LEAF
+    async def _swap(self, expires_at_ms: int, take_from: str | None = None) -> LeaseHolder | None:
+        """Set the lease to ours until `expires_at_ms`; the live holder instead if another owner holds it."""
+        held = await self.access.swap_lease(self.key, self.owner, expires_at_ms, now_ms=_now_ms(), take_from=take_from)
+        return None if held is None else LeaseHolder(*held)
 
-    async def _write(self, expires_at_ms: int, expected_leaf: str) -> None:
-        uuid = new_uuid()
-        record: SessionStoreEntry = {
-            "type": LEASE_ENTRY_TYPE,
-            "uuid": uuid,
-            "parentUuid": expected_leaf or None,
-            "sessionId": self.session_id,
-            "owner": self.owner,
-            "expiresAt": expires_at_ms,
-            "timestamp": now_iso(),
-        }
-        await self.access.append(self.key, [record], expected_leaf=expected_leaf)
-        self._leaf = uuid
+    def _expiry(self) -> int:
+        return _now_ms() + int(self.ttl * 1000)
 
     async def acquire(self, wait: float = 0.0) -> bool:
         """Take the lease, waiting up to `wait` seconds for another owner's turn to end; returns
@@ -144,14 +116,13 @@ class SessionLease:
         deadline = time.monotonic() + max(0.0, wait)
         waited = False
         while True:
-            holder, leaf = await self._read()
-            if holder is None or holder.owner == self.owner:
-                try:
-                    await self._write(_now_ms() + int(self.ttl * 1000), leaf)
-                    self._renewed = time.monotonic()
-                    return waited
-                except SessionConflictError:
-                    continue  # another owner wrote between our read and write: look again
+            holder = await self._swap(self._expiry())
+            if holder is not None and _died_here(holder.owner):  # killed on this host: its lease is void
+                holder = await self._swap(self._expiry(), take_from=holder.owner)
+            if holder is None:
+                self._held = True
+                self._renewed = time.monotonic()
+                return waited
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise SessionBusyError(self.session_id, holder.owner, holder.seconds_left())
@@ -159,14 +130,21 @@ class SessionLease:
             await anyio.sleep(min(_POLL_SECONDS, remaining, holder.seconds_left() + 0.01))
 
     async def renew(self) -> None:
-        """Push the expiry on by `ttl` (while we still hold the lease)."""
-        if self._leaf is not None:
-            await self._write(_now_ms() + int(self.ttl * 1000), self._leaf)
-            self._renewed = time.monotonic()
+        """Push the expiry on by `ttl` (while we still hold the lease).
+
+        `SessionBusyError` if the lease lapsed meanwhile and another owner took it.
+        """
+        if not self._held:
+            return
+        holder = await self._swap(self._expiry())
+        if holder is not None:
+            self._held = False
+            raise SessionBusyError(self.session_id, holder.owner, holder.seconds_left())
+        self._renewed = time.monotonic()
 
     async def keep_alive(self) -> None:
         """Renew the lease if a third of its time to live has passed since the last renewal."""
-        if self._leaf is not None and time.monotonic() - self._renewed >= self.ttl / 3:
+        if self._held and time.monotonic() - self._renewed >= self.ttl / 3:
             await self.renew()
 
     async def during(self, work: Callable[[], Awaitable[_T]]) -> _T:
@@ -184,15 +162,13 @@ class SessionLease:
 
         async with anyio.create_task_group() as group:
             group.start_soon(run_work, group)
-            if self._leaf is not None:
+            if self._held:
                 group.start_soon(renew_forever)
         return result[0]
 
     async def release(self) -> None:
-        """Give the lease up (a record that has already lapsed); nothing if another owner took it since."""
-        if self._leaf is None:
+        """Give the lease up (it lapses at once); nothing if another owner took it since."""
+        if not self._held:
             return
-        leaf, self._leaf = self._leaf, None
-        with contextlib.suppress(SessionConflictError):  # it lapsed and another owner holds it now
-            await self._write(0, leaf)
-        self._leaf = None
+        self._held = False
+        await self._swap(0)  # a live holder other than us is left as it is

@@ -58,6 +58,8 @@ class _Records(dict[_Ident, _Record]):
     def __init__(self) -> None:
         super().__init__()
         self.mains: dict[tuple[str, str], dict[str, _Record]] = {}
+        self.leases: dict[tuple[str, str, str], tuple[str, int]] = {}
+        """`(scope, project key, session id)` -> `(owner, expires_at_ms)` of the session's turn lease."""
 
     def put(self, ident: _Ident, record: _Record) -> None:
         self[ident] = record
@@ -213,13 +215,26 @@ class MemoryStore:
         return SessionPage(items=[_summary_entry(r) for r in page], next_cursor=next_cursor)
 
     async def delete(self, key: SessionKey) -> None:
-        """Delete the transcript (and its subkeys for a main key); forks keep their history."""
+        """Delete the transcript (and its subkeys and lease for a main key); forks keep their history."""
         ident = self._id(key)
         if ident[3]:
             self._data.remove(ident)
             return
         for other in [k for k in self._data if k[:3] == ident[:3]]:
             self._data.remove(other)
+        self._data.leases.pop(ident[:3], None)
+
+    async def swap_lease(
+        self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
+    ) -> tuple[str, int] | None:
+        """Set the session's turn lease to `(owner, expires_at_ms)` unless another owner holds it live
+        (see `StoreAccess.swap_lease`); returns that holder, else None."""
+        ident = self._id(key)[:3]
+        held = self._data.leases.get(ident)
+        if held is not None and held[1] > now_ms and held[0] not in (owner, take_from):
+            return held
+        self._data.leases[ident] = (owner, expires_at_ms)
+        return None
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths stored under a session."""
@@ -243,6 +258,8 @@ class MemoryStore:
         """Forget every session of this scope."""
         for ident in [ident for ident in self._data if ident[0] == self.scope]:
             self._data.remove(ident)
+        for lease in [lease for lease in self._data.leases if lease[0] == self.scope]:
+            del self._data.leases[lease]
 
 
 _position: Callable[[_Record], tuple[int, str, str]] = operator.attrgetter("mtime", "session_id", "project_key")

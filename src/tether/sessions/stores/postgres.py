@@ -8,7 +8,8 @@ per entry keyed `(session, position in the view)`. An append reads the session r
 is unchanged (every append changes it) and inserts the entries: concurrent writers on any number
 of machines never interleave, and the loser of a race reads again (and, with `expected_leaf`,
 gets `SessionConflictError`). No row lock is held across a round trip. `mtime` comes from the
-server's clock, so every worker agrees.
+server's clock, so every worker agrees. `tether_leases` holds one row per session with a turn
+lease (see `swap_lease`), set by one `INSERT ... ON CONFLICT DO UPDATE ... WHERE` statement.
 
 The schema is versioned in `tether_schema` and migrated on first use inside a transaction that
 holds an advisory lock: any number of processes may start at once against an empty database.
@@ -113,6 +114,19 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX tether_sessions_main ON tether_sessions (scope, session_id, seq)"
         " WHERE NOT deleted AND subpath = ''",
     ),
+    (  # 3: each session's turn lease, one row rewritten in place
+        """CREATE TABLE tether_leases (
+            scope       TEXT   NOT NULL,
+            project_key TEXT   NOT NULL,
+            session_id  TEXT   NOT NULL,
+            owner       TEXT   NOT NULL,
+            expires_at  BIGINT NOT NULL,
+            PRIMARY KEY (scope, project_key, session_id)
+        )""",
+        # the lease records older code kept under each session's subpath `tether/lease` (never forked)
+        "DELETE FROM tether_entries WHERE session IN (SELECT id FROM tether_sessions WHERE subpath = 'tether/lease')",
+        "DELETE FROM tether_sessions WHERE subpath = 'tether/lease'",
+    ),
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; older databases are migrated on first use, newer ones refused."""
@@ -177,6 +191,16 @@ UNION ALL SELECT e.pos, e.data FROM chain CROSS JOIN LATERAL (
     WHERE session = chain.id AND pos >= GREATEST(chain.cutoff, chain.start) AND pos < chain.high OFFSET 0
 ) AS e"""  # LATERAL + OFFSET 0: one index range scan per node, never a hash join over the whole table
 _EVERYTHING = 1 << 62
+# Take the lease unless another owner holds it live: a row comes back only if it was written.
+_SWAP_LEASE = """INSERT INTO tether_leases AS l (scope, project_key, session_id, owner, expires_at)
+    VALUES (%(scope)s, %(project)s, %(sid)s, %(owner)s, %(expires)s)
+    ON CONFLICT (scope, project_key, session_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+    WHERE l.expires_at <= %(now)s OR l.owner = EXCLUDED.owner OR l.owner = %(take_from)s
+    RETURNING 1"""
+_LEASE_HOLDER = (
+    "SELECT owner, expires_at FROM tether_leases WHERE scope = %(scope)s AND project_key = %(project)s"
+    " AND session_id = %(sid)s"
+)
 # The leaf set by a load, unless an append came in since the read.
 _REPAIR_LEAF = "UPDATE tether_sessions SET leaf = %s WHERE id = %s AND length = %s AND leaf IS NOT DISTINCT FROM %s"
 
@@ -394,11 +418,42 @@ class PostgresStore(RowListing):
                             (node_id,),
                         )
                         await _collect(conn, node_id)
+                    if parts.is_main:
+                        await conn.execute(
+                            "DELETE FROM tether_leases WHERE scope = %s AND project_key = %s AND session_id = %s",
+                            (parts.scope, parts.project_key, parts.session_id),
+                        )
                 return
             except psycopg.errors.DeadlockDetected:
                 if attempt == 4:
                     raise
                 await anyio.sleep(0.01 * (attempt + 1))
+
+    @guarded("swap_lease")
+    async def swap_lease(
+        self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
+    ) -> tuple[str, int] | None:
+        """Set the session's turn lease to `(owner, expires_at_ms)` unless another owner holds it live
+        (see `StoreAccess.swap_lease`), in one statement; returns that holder, else None."""
+        parts = key_parts(self.scope, key)
+        params = {
+            "scope": parts.scope,
+            "project": parts.project_key,
+            "sid": parts.session_id,
+            "owner": owner,
+            "expires": int(expires_at_ms),
+            "now": int(now_ms),
+            "take_from": take_from,
+        }
+        async with self._connection() as conn:
+            for _ in range(100):
+                if await _fetchone(conn, _SWAP_LEASE, params) is not None:
+                    return None
+                row = await _fetchone(conn, _LEASE_HOLDER, params)
+                if row is not None and row[1] > now_ms and row[0] not in (owner, take_from):
+                    return str(row[0]), int(row[1])
+                # the holder gave it up (or the row went) between the two statements: swap again
+        raise StoreError(repr(self), "swap_lease", f"session {parts.session_id!r}: too much contention, gave up")
 
     # -- reads ----------------------------------------------------------------------------------
 

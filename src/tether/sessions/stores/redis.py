@@ -10,6 +10,8 @@ starts with `{prefix}` (one hash slot, so the scripts also run on a Redis Cluste
   transcripts (one per project holding the id);
   `{p}:l:<scope>` and `{p}:lp:<scope>:<project>` sorted sets: listing by mtime; `{p}:x:...`
   sets: subpaths of a session. `{p}:clock` makes mtimes strictly increasing (the cursor).
+- `{p}:lease:<scope>:<project>:<session id>` hash: the session's turn lease (`owner`, `expires`;
+  see `swap_lease`), rewritten in place and deleted with the session.
 
 Writes are Lua scripts, so each is atomic. The summary is folded in Python: an append reads the
 session's version, folds, and the script writes only if the version is unchanged (else it is
@@ -76,12 +78,13 @@ from tether.sessions.summary import fork_summary
 
 __all__ = ["SCHEMA_VERSION", "RedisStore", "from_url"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The layout version this code writes (`{prefix}:schema`); a newer one is refused.
 
 Version 2 keys sessions by project and id: `{p}:m:<scope>` maps a session id to the node ids of
 its main transcripts in every project (comma-separated); a version 1 value (one node id) reads
-the same, so the data is kept as it is."""
+the same, so the data is kept as it is. Version 3 keeps turn leases in `{p}:lease:...` hashes
+(older code kept them as records under a subpath, and would not see these)."""
 
 _IDS = """
 local function add_id(hash, field, id)
@@ -233,6 +236,7 @@ local subs = {}
 if ARGV[6] ~= '' then subs = {ARGV[6]} else
   subs = redis.call('SMEMBERS', subset)
   table.insert(subs, '')
+  redis.call('DEL', base .. ':lease:' .. qscope .. ':' .. qproject .. ':' .. sid)
 end
 local function collect(id)
   local seen = {}
@@ -281,6 +285,17 @@ end
 return 'ok'
 """
 )
+
+# ARGV: lease key, owner, expires, now, owner to take from ('' for none)
+# -> false when set, else the live {owner, expires} left as it is
+_SWAP_LEASE = """
+local held = redis.call('HMGET', ARGV[1], 'owner', 'expires')
+if held[1] and tonumber(held[2]) > tonumber(ARGV[4]) and held[1] ~= ARGV[2] and held[1] ~= ARGV[5] then
+  return held
+end
+redis.call('HSET', ARGV[1], 'owner', ARGV[2], 'expires', ARGV[3])
+return false
+"""
 
 # ARGV: base, qscope, field, tail (-1: everything) -> {id, ver, leaf, entries...} or false
 # (a chain written with a cycle is read up to the node seen twice)
@@ -369,6 +384,7 @@ class _Scripts:
         self.find = client.register_script(_FIND)
         self.list = client.register_script(_LIST)
         self.repair_leaf = client.register_script(_REPAIR_LEAF)
+        self.swap_lease = client.register_script(_SWAP_LEASE)
 
 
 class _Shared:
@@ -583,6 +599,20 @@ class RedisStore(GuardedStore):
         await self._run(
             scripts.delete, [self._shared.base, self._q, qproject, parts.session_id, prefix, quote_part(parts.subpath)]
         )
+
+    @guarded("swap_lease")
+    async def swap_lease(
+        self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
+    ) -> tuple[str, int] | None:
+        """Set the session's turn lease to `(owner, expires_at_ms)` unless another owner holds it live
+        (see `StoreAccess.swap_lease`), in one script; returns that holder, else None."""
+        parts = key_parts(self.scope, key)
+        scripts = await self._scripts()
+        lease_key = f"{self._shared.base}:lease:{self._q}:{quote_part(parts.project_key)}:{parts.session_id}"
+        held = await self._run(scripts.swap_lease, [lease_key, owner, int(expires_at_ms), int(now_ms), take_from or ""])
+        if not held:
+            return None
+        return _text(held[0]), as_int(_text(held[1]), f"the lease expiry of session {parts.session_id!r}")
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """`SQLiteStore`: the embedded default store, one SQLite file shared by every process of a machine.
 
-Schema (version 2, recorded in `PRAGMA user_version`; version 1 files are migrated on first use):
+Schema (version 3, recorded in `PRAGMA user_version`; older files are migrated on first use):
 
 - `tether_sessions`: one row per transcript (a session's main transcript or a subpath), keyed by
   scope, project, session id and subpath (one id may live in several projects). A fork
@@ -11,6 +11,8 @@ Schema (version 2, recorded in `PRAGMA user_version`; version 1 files are migrat
   entries are one contiguous range of the table's B-tree (a full or tail load is a range scan),
   plus a 64-bit hash of the entry's uuid (indexed, to find fork points) and the running count of
   uuid entries (a fork's `message_count` without counting).
+- `tether_leases`: one row per session with a turn lease (owner, expiry; see `swap_lease`), keyed
+  by scope, project and session id; it goes with the session.
 
 Writes run in `BEGIN IMMEDIATE` transactions, so the `expected_leaf` check and the insert are one
 step across processes. The file is in WAL mode with `synchronous=NORMAL`: a committed append
@@ -105,6 +107,20 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX tether_sessions_main ON tether_sessions (scope, session_id, seq)"
         " WHERE deleted = 0 AND subpath = ''",
     ),
+    (  # 3: each session's turn lease, one row rewritten in place
+        """CREATE TABLE tether_leases (
+            scope       TEXT    NOT NULL,
+            project_key TEXT    NOT NULL,
+            session_id  TEXT    NOT NULL,
+            owner       TEXT    NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            PRIMARY KEY (scope, project_key, session_id)
+        ) WITHOUT ROWID""",
+        # the lease records older code kept under each session's subpath `tether/lease` (never forked)
+        "DELETE FROM tether_entries WHERE id IN (SELECT e.id FROM tether_sessions AS s JOIN tether_entries AS e"
+        " ON e.id >= s.id << 32 AND e.id < (s.id + 1) << 32 WHERE s.subpath = 'tether/lease')",
+        "DELETE FROM tether_sessions WHERE subpath = 'tether/lease'",
+    ),
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; older files are migrated on first use, newer ones refused."""
@@ -133,6 +149,12 @@ _CHAIN = """WITH RECURSIVE chain(id, parent, cutoff, length, path) AS (
 ) SELECT id, parent, cutoff, length FROM chain"""
 """A node and its ancestors; the path stops a chain written with a cycle (`walk_chain` orders it)."""
 _RANGE = "SELECT data FROM tether_entries WHERE id >= ? AND id < ? ORDER BY id"
+_LEASE_HOLDER = "SELECT owner, expires_at FROM tether_leases WHERE scope = ? AND project_key = ? AND session_id = ?"
+_SET_LEASE = (
+    "INSERT INTO tether_leases (scope, project_key, session_id, owner, expires_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (scope, project_key, session_id)"
+    " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+)
 
 
 def default_sqlite_path(env: Mapping[str, str] | None = None) -> Path:
@@ -528,6 +550,30 @@ class SQLiteStore(RowListing):
                         "UPDATE tether_sessions SET deleted = 1, leaf = NULL, summary = '{}' WHERE id = ?", (node_id,)
                     )
                     _collect(conn, node_id)
+                if parts.is_main:
+                    conn.execute(
+                        "DELETE FROM tether_leases WHERE scope = ? AND project_key = ? AND session_id = ?",
+                        (parts.scope, parts.project_key, parts.session_id),
+                    )
+
+    @guarded("swap_lease")
+    async def swap_lease(
+        self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
+    ) -> tuple[str, int] | None:
+        """Set the session's turn lease to `(owner, expires_at_ms)` unless another owner holds it live
+        (see `StoreAccess.swap_lease`), in one transaction; returns that holder, else None."""
+        parts = key_parts(self.scope, key)
+        ident = (parts.scope, parts.project_key, parts.session_id)
+        with self._backend.lock:
+            conn = self._backend.writer()
+            with _write_txn(conn):
+                row = conn.execute(_LEASE_HOLDER, ident).fetchone()
+                if row is not None:
+                    held = (str(row[0]), as_int(row[1], f"the lease expiry of session {parts.session_id!r}"))
+                    if held[1] > now_ms and held[0] not in (owner, take_from):
+                        return held
+                conn.execute(_SET_LEASE, (*ident, owner, int(expires_at_ms)))
+        return None
 
     # -- reads ----------------------------------------------------------------------------------
 
