@@ -513,6 +513,34 @@ async def _load_tail(h: _Harness) -> None:
     _expect(tail == [*entries[-3:], *more], "load_tail across a fork", "the tail of a fork is wrong")
 
 
+@_check("swap_lease takes a free lease, refuses a live one, hands over a lapsed one", "swap_lease")
+async def _swap_lease(h: _Harness) -> None:
+    store = await h.store()
+    key = h.key()
+    await store.append(key, _turns(key["session_id"], 2))
+    now = 1_000_000
+    _expect(await store.swap_lease(key, "a", now + 500, now_ms=now) is None, "swap_lease", "a free lease was refused")
+    held = await store.swap_lease(key, "b", now + 900, now_ms=now + 1)
+    _expect(held == ("a", now + 500), "swap_lease", f"a live lease was not refused with its holder: {held!r}")
+    _expect(await store.swap_lease(key, "a", now + 800, now_ms=now + 2) is None, "swap_lease", "its owner cannot renew")
+    took = await store.swap_lease(key, "c", now + 900, now_ms=now + 3, take_from="a")
+    _expect(took is None, "swap_lease", "take_from did not hand the lease over")
+    _expect(
+        await store.swap_lease(key, "d", now + 2000, now_ms=now + 901) is None, "swap_lease", "a lapsed lease stayed"
+    )
+    other = h.key()
+    await store.append(other, _turns(other["session_id"], 2))
+    _expect(
+        await store.swap_lease(other, "e", now + 2000, now_ms=now + 902) is None,
+        "swap_lease",
+        "leases are not per session",
+    )
+    _expect(await store.swap_lease(key, "d", 0, now_ms=now + 903) is None, "swap_lease", "its owner cannot release")
+    _expect(
+        await store.swap_lease(key, "f", now + 3000, now_ms=now + 904) is None, "swap_lease", "a released lease stayed"
+    )
+
+
 @_check("fork shares history and is independent afterwards", "fork", "find")
 async def _fork(h: _Harness) -> None:
     store = await h.store()
