@@ -151,7 +151,6 @@ NOT_APPLICABLE_OPTIONS: dict[str, str] = {
 UNSUPPORTED_OPTIONS: dict[str, str] = {
     # Being built now (issue 10): delete the line when the work lands (and its docs row).
     # Not implemented.
-    "permission_prompt_tool_name": "permission prompts through an MCP tool are not implemented; use can_use_tool",
     "sandbox": "sandboxing is not implemented",
     "enable_file_checkpointing": "file checkpointing is not implemented",
     "resume_drops_turn": "checking the turn a truncating resume drops is not implemented",

@@ -54,6 +54,7 @@ from tether.agent.permissions import (
     ToolPermissionContext,
     tool_is_read_only,
 )
+from tether.agent.prompt_tool import PermissionPromptTool, prompt_tool_of
 from tether.errors import ConfigurationError
 from tether.messages import DeferredToolUse, HookEventMessage, ResultMessage
 from tether.options import AgentOptions
@@ -554,6 +555,11 @@ class SessionTools:
             if tool.name in tools:
                 raise ConfigurationError(f"two tools are named {tool.name!r}; rename an MCP server")
             tools[tool.name] = tool
+        prompt_tool = prompt_tool_of(
+            options.permission_prompt_tool_name, tools, has_callback=options.can_use_tool is not None
+        )
+        if prompt_tool is not None:  # permission prompts go to an MCP tool (tether.agent.prompt_tool)
+            policy.can_use_tool = _PermissionPrompt(hooks, PermissionPromptTool(prompt_tool, cwd, session_id), notes)
         opened = cls(options, tools, servers.status, policy, hooks, session_source, model_name, session)
         opened.permission_notes = notes
         return opened
