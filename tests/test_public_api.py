@@ -39,7 +39,8 @@ TETHER_ONLY = set(
     AgentClient AgentOptions AsyncHookJSONOutput ConfigurationError CopyReport EntryNotFoundError
     HookEvent InvalidSessionIdError JsonlStore MemoryStore Model ModelError PermissionBehavior
     PostgresStore RedisStore SQLiteStore
-    PermissionRuleValue SessionBusyError SessionConflictError SessionError SessionExistsError SessionFileNotFoundError
+    PermissionRuleValue ResumeRejectedError SessionBusyError SessionConflictError SessionError
+    SessionExistsError SessionFileNotFoundError
     SessionInfo SessionNotFoundError SessionStartHookInput StoreError SyncHookJSONOutput TetherError Tool
     ToolContext ToolError ToolResult UnsupportedOptionError copy_sessions delete_session_async
     export_session fork_session_async get_session_info_async get_session_messages_async

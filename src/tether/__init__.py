@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     from tether.errors import ModelError as ModelError
     from tether.errors import ProcessError as ProcessError
     from tether.errors import ResultError as ResultError
+    from tether.errors import ResumeRejectedError as ResumeRejectedError
     from tether.errors import SessionBusyError as SessionBusyError
     from tether.errors import SessionConflictError as SessionConflictError
     from tether.errors import SessionError as SessionError
@@ -317,6 +318,7 @@ __all__ = (
     "RedisStore",
     "ResultError",
     "ResultMessage",
+    "ResumeRejectedError",
     "SDKSessionInfo",
     "SQLiteStore",
     "SandboxIgnoreViolations",
@@ -535,6 +537,7 @@ _EXPORTS: dict[str, str] = {
     "ServerToolName": "tether.messages",
     "ServerToolResultBlock": "tether.messages",
     "ServerToolUseBlock": "tether.messages",
+    "ResumeRejectedError": "tether.errors",
     "SessionBusyError": "tether.errors",
     "SessionConflictError": "tether.errors",
     "StoreError": "tether.errors",

@@ -15,6 +15,7 @@ ClaudeSDKError                    the root, as in the Claude Agent SDK: `except 
     │   │   └── SessionFileNotFoundError  ... from a session helper; also a FileNotFoundError
     │   ├── SessionConflictError      another writer moved the session since it was read
     │   ├── SessionBusyError          another process is running a turn on the session
+    │   ├── ResumeRejectedError       resume_drops_turn refused a truncating resume (also a ProcessError)
     │   ├── SessionExistsError        a caller-chosen session id that is already taken
     │   ├── EntryNotFoundError        a message uuid (resume_session_at, fork point) not in the session
     │   └── InvalidSessionIdError     an id with path characters, control characters or garbage
@@ -43,6 +44,7 @@ __all__ = [
     "ModelError",
     "ProcessError",
     "ResultError",
+    "ResumeRejectedError",
     "SessionBusyError",
     "SessionConflictError",
     "SessionError",
@@ -171,6 +173,16 @@ class SessionConflictError(SessionError):
             f"session {session_id!r} was changed by another writer: expected its last entry to be "
             f"{expected_leaf!r} but it is {actual_leaf!r}; nothing was written, resume and retry"
         )
+
+
+class ResumeRejectedError(SessionError, ProcessError):
+    """`resume_drops_turn` refused a truncating resume: what follows `resume_session_at` is not
+    all that turn's. Nothing was written. Also a `ProcessError`, whose message contains
+    `Resume rejected by --resume-drops-turn:` as the Claude Agent SDK's does."""
+
+    def __init__(self, session_id: str, reason: str) -> None:
+        self.session_id = session_id
+        ProcessError.__init__(self, f"Resume rejected by --resume-drops-turn: {reason} (session {session_id!r})")
 
 
 class SessionBusyError(SessionError):

@@ -149,11 +149,9 @@ NOT_APPLICABLE_OPTIONS: dict[str, str] = {
 """Options about the CLI subprocess: accepted with any value, no effect (reason as documented)."""
 
 UNSUPPORTED_OPTIONS: dict[str, str] = {
-    # Being built now (issue 10): delete the line when the work lands (and its docs row).
     # Not implemented.
     "sandbox": "sandboxing is not implemented",
     "enable_file_checkpointing": "file checkpointing is not implemented",
-    "resume_drops_turn": "checking the turn a truncating resume drops is not implemented",
     "user": "tether runs tools in this process as the current OS user; it cannot run them as another",
 }
 """Options that must stay at their default, with the reason shown to the user."""

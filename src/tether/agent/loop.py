@@ -278,9 +278,16 @@ class Agent:
                 new_session_id=options.session_id,
                 at_uuid=options.resume_session_at,
                 persist=persist,
+                drops_turn=options.resume_drops_turn,
             )
         return await Session.resume(  # calls left unanswered are closed at the first turn, under the lease
-            store, source_id, cwd=cwd, at_uuid=options.resume_session_at, persist=persist, close_unanswered=False
+            store,
+            source_id,
+            cwd=cwd,
+            at_uuid=options.resume_session_at,
+            persist=persist,
+            close_unanswered=False,
+            drops_turn=options.resume_drops_turn,
         )
 
     async def use_model(self, model: Model) -> None:

@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.errors import EntryNotFoundError, SessionExistsError, SessionNotFoundError
+from tether.errors import (
+    ConfigurationError,
+    EntryNotFoundError,
+    ResumeRejectedError,
+    SessionExistsError,
+    SessionNotFoundError,
+)
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import (
     active_chain,
@@ -25,6 +31,7 @@ from tether.sessions.entries import (
 )
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import NO_LEAF, SessionKey, SessionStore
+from tether.sessions.summary import first_prompt_of
 
 __all__ = ["INTERRUPTED_TOOL_RESULT", "Session", "SessionOrigin"]
 
@@ -117,6 +124,7 @@ class Session:
         at_uuid: str | None = None,
         persist: bool = True,
         close_unanswered: bool = True,
+        drops_turn: str | None = None,
     ) -> Session:
         """Open an existing session to continue it (from `at_uuid` on a new branch, if given).
 
@@ -124,12 +132,15 @@ class Session:
         session with this id in any project (when the store can `find`). Tool calls left
         unanswered get an error result now, or with `close_unanswered=False` at `catch_up()`
         (the agent does that once it holds the session's lease, so a live turn's calls stay open).
+        `drops_turn` (with `at_uuid`): refuse unless what follows `at_uuid` is that prompt's turn.
         """
         access = store_access(store)
         found = await access.locate(validate_session_id(session_id), project_key_for_directory(cwd))
         entries = await access.load(found.key)
         if entries is None:
             raise SessionNotFoundError(session_id)
+        if drops_turn is not None:
+            check_dropped_turn(found.key["session_id"], entries, at_uuid, drops_turn)
         session = cls(store=store if persist else None, key=found.key, cwd=cwd, origin=SessionOrigin("resume"))
         session._adopt(entries, at_uuid)
         session.branch_at = at_uuid
@@ -147,6 +158,7 @@ class Session:
         new_session_id: str | None = None,
         at_uuid: str | None = None,
         persist: bool = True,
+        drops_turn: str | None = None,
     ) -> Session:
         """Branch a new session (in the project of `cwd`) off `source_id` (at `at_uuid`, else at its leaf).
 
@@ -156,6 +168,8 @@ class Session:
         access = store_access(store)
         project_key = project_key_for_directory(cwd)
         source = await access.locate(validate_session_id(source_id), project_key)
+        if drops_turn is not None:
+            check_dropped_turn(source_id, await access.load(source.key) or [], at_uuid, drops_turn)
         new_id = validate_session_id(new_session_id) if new_session_id else new_uuid()
         key = SessionKey(project_key=project_key, session_id=new_id)
         if not persist:
@@ -244,6 +258,25 @@ class Session:
             message = entry.get("message")
             if entry.get("type") in ("user", "assistant") and isinstance(message, dict):
                 _extend_history(self.messages, entry["type"], message)
+
+
+def check_dropped_turn(session_id: str, entries: list[dict[str, Any]], at_uuid: str | None, drops_turn: str) -> None:
+    """`resume_drops_turn`: `ResumeRejectedError` unless every entry of the session's current
+    branch after `at_uuid` belongs to the turn of the prompt `drops_turn` (it comes first, and no
+    other prompt, such as one queued mid-turn, follows)."""
+    if at_uuid is None:
+        raise ConfigurationError("resume_drops_turn needs resume_session_at (the point the resume truncates to)")
+    chain = active_chain(entries)
+    uuids = [entry.get("uuid") for entry in chain]
+    if at_uuid not in uuids:
+        raise ResumeRejectedError(session_id, f"{at_uuid} is not on the session's current branch")
+    after = chain[uuids.index(at_uuid) + 1 :]
+    if not after or after[0].get("uuid") != drops_turn or first_prompt_of(after[0]) is None:
+        found = after[0].get("uuid") if after else None
+        raise ResumeRejectedError(session_id, f"what follows {at_uuid} is {found!r}, not the prompt {drops_turn}")
+    other = next((entry for entry in after[1:] if first_prompt_of(entry) is not None), None)
+    if other is not None:
+        raise ResumeRejectedError(session_id, f"{other.get('uuid')} after {at_uuid} is the prompt of another turn")
 
 
 def _latest_totals(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
