@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -25,6 +26,9 @@ from tether.sessions.store import SessionStore
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    import psycopg
 
 if importlib.util.find_spec("claude_agent_sdk"):
     # Both option classes default `debug_stderr` to the sys.stderr of the moment they are defined;
@@ -99,13 +103,8 @@ def postgres_url() -> Iterator[str]:
         admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} (set TETHER_TEST_POSTGRES_URL): {exc}")
-    name = _fresh_database_name()
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield _with_database(POSTGRES_URL, name)
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        yield from _new_database(admin)
 
 
 @pytest.fixture
@@ -113,13 +112,18 @@ def empty_database(postgres_url: str) -> Iterator[str]:
     """A PostgreSQL database of its own with nothing in it (the module's database has tables already)."""
     import psycopg
 
-    name = _fresh_database_name()
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield _with_database(POSTGRES_URL, name)
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        yield from _new_database(admin)
+
+
+def _new_database(admin: psycopg.Connection[Any]) -> Iterator[str]:
+    """The URL of a database created for the caller, dropped when the caller is done."""
+    name = _fresh_database_name()
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(POSTGRES_URL, name)
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
