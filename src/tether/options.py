@@ -40,6 +40,7 @@ __all__ = [
     "SESSION_STORE_FLUSH_MODES",
     "UNSUPPORTED_OPTIONS",
     "check_options",
+    "replays_user_messages",
     "validate_permission_mode",
 ]
 
@@ -151,7 +152,6 @@ NOT_APPLICABLE_OPTIONS: dict[str, str] = {
 UNSUPPORTED_OPTIONS: dict[str, str] = {
     # Not implemented.
     "sandbox": "sandboxing is not implemented",
-    "enable_file_checkpointing": "file checkpointing is not implemented",
     "user": "tether runs tools in this process as the current OS user; it cannot run them as another",
 }
 """Options that must stay at their default, with the reason shown to the user."""
@@ -161,6 +161,16 @@ _ALSO_ACCEPTED: dict[str, tuple[Any, ...]] = {}
 
 DIAGNOSTIC_CLI_FLAGS = frozenset({"debug", "debug-file", "debug-to-stderr", "verbose"})
 """`extra_args` keys accepted without effect: they only change the CLI's own diagnostic output."""
+
+REPLAY_USER_MESSAGES_FLAG = "replay-user-messages"
+"""`extra_args` key that makes each run yield its prompt as a `UserMessage` (with the uuid that
+`rewind_files` takes), as the CLI echoes prompts with this flag."""
+
+
+def replays_user_messages(options: AgentOptions) -> bool:
+    """Whether `extra_args` asks for prompts to be echoed as `UserMessage`s."""
+    return any(str(flag).removeprefix("--") == REPLAY_USER_MESSAGES_FLAG for flag in options.extra_args)
+
 
 _DEFAULTS = {f.name: f for f in dataclasses.fields(AgentOptions)}
 
@@ -215,11 +225,12 @@ def _check_values(options: AgentOptions) -> None:
 
 def _check_extra_args(extra_args: Mapping[str, str | None]) -> None:
     for flag in extra_args:
-        if str(flag).removeprefix("--") not in DIAGNOSTIC_CLI_FLAGS:
+        if str(flag).removeprefix("--") not in (*DIAGNOSTIC_CLI_FLAGS, REPLAY_USER_MESSAGES_FLAG):
             raise UnsupportedOptionError(
                 "extra_args",
                 f"there is no Claude Code CLI to pass --{str(flag).removeprefix('--')} to "
-                f"(only the diagnostic flags {', '.join(sorted(DIAGNOSTIC_CLI_FLAGS))} are accepted, without effect)",
+                f"(accepted: --{REPLAY_USER_MESSAGES_FLAG}, and the diagnostic flags "
+                f"{', '.join(sorted(DIAGNOSTIC_CLI_FLAGS))} without effect)",
             )
 
 

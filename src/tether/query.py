@@ -633,12 +633,22 @@ class AgentClient:
         await agent.use_model(resolved)
 
     async def rewind_files(self, user_message_id: str) -> None:
-        """Not supported yet: tether keeps no file checkpoints (raises `UnsupportedOptionError`)."""
-        self._live()
-        raise UnsupportedOptionError(
-            "enable_file_checkpointing",
-            f"rewind_files({user_message_id!r}) needs file checkpoints, which tether does not keep yet",
-        )
+        """Put the files that Write and Edit changed back as they were when a prompt was sent.
+
+        `user_message_id` is the `uuid` of a prompt's `UserMessage` (prompts are echoed with
+        `extra_args={"replay-user-messages": None}`), from this client or from an earlier process
+        on the same session: the backups are in the session store. Files created since are deleted.
+        Needs `enable_file_checkpointing=True` (`ConfigurationError` otherwise); an id that is not
+        a message of the session raises `EntryNotFoundError`, one that is not a prompt
+        `ConfigurationError`. See `tether.agent.checkpoints` for what is not tracked.
+        """
+        checkpoints = self._agent().file_checkpoints
+        if checkpoints is None:
+            raise ConfigurationError(
+                f"rewind_files({user_message_id!r}) needs file checkpoints: "
+                "connect with AgentOptions(enable_file_checkpointing=True)"
+            )
+        await checkpoints.rewind(user_message_id)
 
     async def reconnect_mcp_server(self, server_name: str) -> None:
         """Connect an MCP server anew (after it failed, say); raises `ConfigurationError` if it fails."""

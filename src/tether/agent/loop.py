@@ -19,6 +19,7 @@ from typing import Any, cast
 import anyio
 
 from tether._version import __version__
+from tether.agent.checkpoints import FileCheckpoints
 from tether.agent.compaction import (
     CompactionPolicy,
     CompactJob,
@@ -70,7 +71,7 @@ from tether.models.base import (
 from tether.models.guard import guarded_stream
 from tether.models.limits import limits_for
 from tether.models.settings import structured_output, structured_output_retry_prompt
-from tether.options import AgentOptions, check_options
+from tether.options import AgentOptions, check_options, replays_user_messages
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
@@ -159,6 +160,16 @@ class Agent:
     def env(self) -> dict[str, str]:
         """The environment of the run: the process's, updated with `options.env` (after `open()`)."""
         return self._env
+
+    @property
+    def file_checkpoints(self) -> FileCheckpoints | None:
+        """The session's file backups (`enable_file_checkpointing`; after `open()`), else None."""
+        return self._tooling.checkpoints if self._tooling is not None else None
+
+    @property
+    def echoes_prompts(self) -> bool:
+        """Whether each prompt is yielded as a `UserMessage` once stored (not for a subagent)."""
+        return self._subagent is None and replays_user_messages(self.options)
 
     @property
     def mcp_status(self) -> list[dict[str, Any]]:
@@ -468,7 +479,11 @@ class _Turn:
             if outcomes[0].interrupt:
                 yield await self._result("error_during_execution", errors=[outcomes[0].stop_reason or "interrupted"])
                 return
-        await self.session.append_message("user", {"role": "user", "content": prepared.prompt})
+        entry = await self.session.append_message("user", {"role": "user", "content": prepared.prompt})
+        if self.tooling.checkpoints is not None:
+            self.tooling.checkpoints.start_prompt(entry)
+        if self.agent.echoes_prompts:  # extra_args={"replay-user-messages": None}, as the CLI does
+            yield UserMessage(content=blocks_from_content(prepared.prompt), uuid=entry["uuid"])
 
     async def _turns(self) -> AsyncIterator[Message]:
         """Model turns until the run ends (with a `ResultMessage`)."""

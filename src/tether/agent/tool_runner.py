@@ -44,6 +44,7 @@ from typing import Any
 
 import anyio
 
+from tether.agent.checkpoints import FileCheckpoints
 from tether.agent.hooks import HookOutcome, HookRunner, SubagentContext
 from tether.agent.permissions import (
     PermissionPolicy,
@@ -114,7 +115,8 @@ class ToolRunner:
     """Runs tool calls against the tools of a session.
 
     Without a `policy` every call is allowed; without `hooks` no hook runs. `permission_notes`
-    holds context that Notification hooks added while a call waited for permission.
+    holds context that Notification hooks added while a call waited for permission. With
+    `checkpoints`, the file a Write or Edit call changes is backed up before it runs.
     """
 
     tools: dict[str, Tool]
@@ -124,6 +126,7 @@ class ToolRunner:
     policy: PermissionPolicy | None = None
     hooks: HookRunner | None = None
     permission_notes: dict[str, list[str]] = field(default_factory=dict)
+    checkpoints: FileCheckpoints | None = None
 
     async def run_all(self, calls: list[dict[str, Any]]) -> list[ToolOutcome]:
         """Run the calls of one response; `defer` counts only when there is one call.
@@ -180,6 +183,11 @@ class ToolRunner:
         if isinstance(ready, ToolOutcome):
             return ready
         tool, permitted, checked = ready
+        if self.checkpoints is not None:
+            try:
+                await self.checkpoints.before_tool(tool.name, permitted, self.cwd)
+            except OSError as error:
+                return _error(tool_use_id, f"{name} was not run: its file could not be backed up ({error})")
         result, duration_ms = await self._call(tool, permitted, tool_use_id)
         try:
             return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms)
@@ -498,6 +506,8 @@ class SessionTools:
         self.policy = policy
         self.hooks = hooks
         self.session = session
+        self.checkpoints: FileCheckpoints | None = None
+        """The file backups of `enable_file_checkpointing` (None when off, and for a subagent)."""
         self.permission_notes: dict[str, list[str]] = {}
         self._session_source = session_source
         self._model_name = model_name
@@ -562,6 +572,8 @@ class SessionTools:
             policy.can_use_tool = _PermissionPrompt(hooks, PermissionPromptTool(prompt_tool, cwd, session_id), notes)
         opened = cls(options, tools, servers.status, policy, hooks, session_source, model_name, session)
         opened.permission_notes = notes
+        if options.enable_file_checkpointing and session is not None and subagent is None:
+            opened.checkpoints = FileCheckpoints(session)
         return opened
 
     def runner(self, cwd: Path, session_id: str, session_state: dict[str, Any]) -> ToolRunner:
@@ -574,6 +586,7 @@ class SessionTools:
             policy=self.policy,
             hooks=self.hooks,
             permission_notes=self.permission_notes,
+            checkpoints=self.checkpoints,
         )
 
     def hook_messages(self) -> list[HookEventMessage]:
