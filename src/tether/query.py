@@ -18,18 +18,16 @@ may be used and closed from another (as IPython runs each cell in a task of its 
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import importlib
 import os
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 import anyio
 import anyio.lowlevel
 
+from tether._background import Background
 from tether._version import __version__
 from tether.agent.compaction import estimate_tokens
 from tether.agent.loop import Agent
@@ -164,43 +162,6 @@ class _Mailbox(Generic[_T]):
         return self._items.popleft()
 
 
-class _Background:
-    """A task outside the caller's task group: started, cancelled and awaited from any task."""
-
-    def __init__(self) -> None:
-        self._scope = anyio.CancelScope()
-        self._done = anyio.Event()
-        self._task: object = None  # keeps an asyncio task referenced while it runs
-
-    @classmethod
-    def start(cls, function: Callable[[], Awaitable[None]]) -> _Background:
-        """Run `function()` in a new task (an asyncio task, or a trio system task)."""
-        background = cls()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio, so trio: the other backend anyio runs on
-            trio = importlib.import_module("trio")
-            trio.lowlevel.spawn_system_task(background._run, function, context=contextvars.copy_context())
-        else:
-            background._task = loop.create_task(background._run(function))
-        return background
-
-    async def _run(self, function: Callable[[], Awaitable[None]]) -> None:
-        try:
-            with self._scope:
-                await function()
-        finally:
-            self._done.set()
-
-    def cancel(self) -> None:
-        """Cancel the task (it may still be finishing when this returns)."""
-        self._scope.cancel()
-
-    async def wait(self) -> None:
-        """Wait until the task has finished."""
-        await self._done.wait()
-
-
 @dataclass
 class _Failure:
     """An exception on its way to the reader of the message stream."""
@@ -221,12 +182,12 @@ class _Conversation:
         self._open_error: Exception | None = None
         self._running: anyio.CancelScope | None = None
         self._interrupt_next = False
-        self._worker: _Background | None = None
-        self._feeders: list[_Background] = []
+        self._worker: Background | None = None
+        self._feeders: list[Background] = []
 
     async def open(self) -> Agent:
         """Start the background task; returns once the session is open (or raises why not)."""
-        self._worker = worker = _Background.start(self._serve)
+        self._worker = worker = Background.start(self._serve)
         try:
             await self._opened.wait()
         except BaseException:
@@ -299,7 +260,7 @@ class _Conversation:
                 if end:
                     self._prompts.close()
 
-        self._feeders.append(_Background.start(read))
+        self._feeders.append(Background.start(read))
 
     @property
     def ended(self) -> bool:
@@ -346,7 +307,7 @@ class _McpControl:
         self._options = options
         self._configs = load_mcp_servers(options.mcp_servers)
         self._parked: dict[str, dict[str, Tool]] = {}
-        self._reconnected: dict[str, tuple[_Background, anyio.Event, dict[str, Any]]] = {}
+        self._reconnected: dict[str, tuple[Background, anyio.Event, dict[str, Any]]] = {}
 
     def _config(self, name: str) -> dict[str, Any]:
         if name not in self._configs:
@@ -397,7 +358,7 @@ class _McpControl:
             finally:
                 opened.set()
 
-        holder = _Background.start(hold)
+        holder = Background.start(hold)
         await opened.wait()
         if not found or found[0].status[0]["status"] != "connected":
             closing.set()

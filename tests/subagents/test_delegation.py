@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,11 @@ from tether import (
     ToolUseBlock,
     UserMessage,
     create_sdk_mcp_server,
+    query,
     tool,
 )
 from tether.models.base import ModelRequest
-from tether.testing import Reply, tool_use_reply
+from tether.testing import Reply, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -367,3 +369,30 @@ async def test_without_persistence_a_subagent_runs_and_nothing_is_stored(app: Pa
 
     assert result.result == "The reviewer says: app.py looks fine."
     assert store.size == 0
+
+
+async def test_a_caller_that_stops_reading_mid_subagent_loses_nothing_of_its_own(app: Path) -> None:
+    started = anyio.Event()
+
+    async def slow_reviewer(request: ModelRequest) -> Reply:
+        started.set()
+        await anyio.sleep(30)  # still working when the caller walks away
+        return "never"
+
+    team = Team(main_delegates_then_reports, {REVIEWER: slow_reviewer})
+    store = MemoryStore()
+    options = AgentOptions(model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT}, session_store=store)
+    stream = query(prompt="Please review my code", options=options)
+    session_id = None
+    async for message in stream:
+        if isinstance(message, SystemMessage) and message.subtype == "init":
+            session_id = message.data["session_id"]
+        if isinstance(message, TaskStartedMessage):
+            break  # the subagent runs on; the generator is left to be closed
+    await started.wait()
+    del stream
+    gc.collect()
+    await anyio.sleep(0.2)  # the generator's close must not cancel this task
+
+    resumed = AgentOptions(model=ScriptedModel(["fine"]), cwd=app, session_store=store, resume=session_id)
+    assert result_of(await run("and now?", resumed)).result == "fine"

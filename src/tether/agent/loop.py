@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import anyio
 
+from tether._background import Background
 from tether._version import __version__
 from tether.agent.checkpoints import FileCheckpoints
 from tether.agent.compaction import (
@@ -574,15 +575,31 @@ class _Turn:
             outcomes.extend(await run_all())
             return
         send, receive = anyio.create_memory_object_stream[Message](math.inf)
+        failed: list[Exception] = []
 
         async def run() -> None:
             with send, host.delegating(send, self.add_subagent_result):
-                outcomes.extend(await run_all())
+                try:
+                    outcomes.extend(await run_all())
+                except Exception as error:  # raised below, in the run's own task
+                    failed.append(error)
 
-        async with anyio.create_task_group() as group, receive:
-            group.start_soon(run)
-            async for message in receive:
-                yield message
+        # A task of its own, not a task group around `yield`: a caller that stops reading this
+        # generator (and has it closed from another task) must not have its own task cancelled.
+        calls_task = Background.start(run)
+        finished = False
+        try:
+            with receive:
+                async for message in receive:
+                    yield message
+            finished = True
+        finally:
+            if not finished:
+                calls_task.cancel()
+            with anyio.CancelScope(shield=True):
+                await calls_task.wait()
+        if failed:
+            raise failed[0]
 
     async def _run_all(self, calls: list[dict[str, Any]]) -> list[ToolOutcome]:
         lease = self.agent.lease
