@@ -16,6 +16,7 @@ why for every field):
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -190,6 +191,16 @@ def validate_permission_mode(mode: object) -> PermissionMode:
         if mode == known:
             return known
     raise ConfigurationError(f"unknown permission mode {mode!r}; use one of {', '.join(PERMISSION_MODES)}")
+
+
+def seconds_option(name: str, value: object, *, zero_ok: bool = False) -> float:
+    """An option given in seconds as a float; `ConfigurationError` naming it unless it is a finite
+    number above zero (or zero, with `zero_ok`)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or not (value >= 0 if zero_ok else value > 0):  # type: ignore[operator]
+        least = ">= 0" if zero_ok else "a positive number of"
+        raise ConfigurationError(f"{name} must be {least} seconds, not {value!r}")
+    return float(value)  # type: ignore[arg-type]
 
 
 def check_options(options: AgentOptions) -> None:

@@ -28,7 +28,7 @@ import anyio
 
 from tether.errors import ConfigurationError
 from tether.models.settings import ModelSettings
-from tether.options import AgentOptions
+from tether.options import AgentOptions, seconds_option
 
 __all__ = [
     "DEFAULT_TIMEOUTS",
@@ -92,8 +92,8 @@ class Timeouts:
     def from_options(cls, options: AgentOptions) -> Timeouts:
         """The timeouts of `options`; `ConfigurationError` naming an option that is not a positive number."""
         return cls(
-            connect=_seconds("connect_timeout", options.connect_timeout),
-            idle=_seconds("stream_idle_timeout", options.stream_idle_timeout),
+            connect=seconds_option("connect_timeout", options.connect_timeout),
+            idle=seconds_option("stream_idle_timeout", options.stream_idle_timeout),
             request=_optional_seconds("request_timeout", options.request_timeout),
             run=_optional_seconds("run_timeout", options.run_timeout),
         )
@@ -112,14 +112,8 @@ class Timeouts:
         return f"the run took longer than run_timeout ({self.run or 0:g} s)"
 
 
-def _seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or value == float("inf"):
-        raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)
-
-
 def _optional_seconds(name: str, value: object) -> float | None:
-    return None if value is None else _seconds(name, value)
+    return None if value is None else seconds_option(name, value)
 
 
 DEFAULT_TIMEOUTS = Timeouts.from_options(AgentOptions())

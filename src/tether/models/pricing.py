@@ -14,9 +14,9 @@ given as `AnthropicModel(prices={...})` or `OpenAIModel(price=...)`; it wins ove
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from genai_prices import Usage
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["ModelPrice", "context_window_of", "cost_usd", "price_for", "price_key"]
 
 _MILLION = 1_000_000
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -137,12 +138,18 @@ def context_window_of(model: str, provider: str | None = None) -> int | None:
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
+    found = _first_known(model, lambda name: snapshot.find_provider_model(name, None, provider, None)[1])
+    return None if found is None else found.context_window
+
+
+def _first_known(model: str, lookup: Callable[[str], _T]) -> _T | None:
+    """`lookup` of `model` as named, else as price tables name it (`price_key`); None when genai-prices
+    knows neither (its lookups raise `LookupError` for an unknown model or provider)."""
     for name in dict.fromkeys((model, price_key(model))):
         try:
-            _, info = snapshot.find_provider_model(name, None, provider, None)
+            return lookup(name)
         except LookupError:
             continue
-        return info.context_window
     return None
 
 
@@ -167,13 +174,8 @@ def cost_usd(
     from genai_prices import calc_price
 
     counts = _Counts.of(usage).usage()
-    for name in dict.fromkeys((model, price_key(model))):
-        try:
-            if provider is not None:
-                found = calc_price(counts, name, provider_id=provider)
-            else:
-                found = calc_price(counts, name, provider_api_url=api_url)
-        except LookupError:  # an unknown model or provider
-            continue
-        return float(found.total_price)
-    return None
+    if provider is not None:
+        found = _first_known(model, lambda name: calc_price(counts, name, provider_id=provider))
+    else:
+        found = _first_known(model, lambda name: calc_price(counts, name, provider_api_url=api_url))
+    return None if found is None else float(found.total_price)

@@ -16,7 +16,6 @@ the turns of one process only; across processes it cannot promise this.
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
@@ -27,7 +26,8 @@ from typing import TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
-from tether.errors import ConfigurationError, SessionBusyError
+from tether.errors import SessionBusyError
+from tether.options import seconds_option
 from tether.sessions.capabilities import LEASE_SUBPATH, StoreAccess
 from tether.sessions.entries import new_uuid
 from tether.sessions.store import SessionKey
@@ -54,10 +54,8 @@ class LeaseHolder:
 
 def check_lease_options(ttl: float, busy_timeout: float) -> None:
     """`ConfigurationError` unless `session_lease_ttl` is positive and `session_busy_timeout` not negative."""
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not (ttl > 0 and math.isfinite(ttl)):
-        raise ConfigurationError(f"session_lease_ttl must be a positive number of seconds, not {ttl!r}")
-    if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float)) or not busy_timeout >= 0:
-        raise ConfigurationError(f"session_busy_timeout must be a number of seconds >= 0, not {busy_timeout!r}")
+    seconds_option("session_lease_ttl", ttl)
+    seconds_option("session_busy_timeout", busy_timeout, zero_ok=True)
 
 
 def _now_ms() -> int:
