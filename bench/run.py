@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - started
     tether_latency = results["agent"].get("tether", {}).get("latency", {})
     results["meta"] = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "config": config.name,
         "full_sizes": list(config.stores["tether"].table_sizes),
         "wall_seconds": wall,

@@ -12,14 +12,8 @@ messages carry; like every TypedDict they are plain dicts at runtime.
 # No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
 # runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
-import sys
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-if sys.version_info >= (3, 11):
-    from typing import NotRequired, Required, TypedDict
-else:  # the TypedDict of 3.10 does not understand NotRequired
-    from typing_extensions import NotRequired, Required, TypedDict
+from typing import Any, Literal, NotRequired, Required, TypedDict
 
 from tether.options import PermissionMode
 from tether.sessions.store import SessionKey

@@ -12,16 +12,10 @@ Like every TypedDict they are plain dicts at runtime.
 # No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
 # runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
-
-if sys.version_info >= (3, 11):
-    from typing import NotRequired, TypedDict
-else:  # the TypedDict of 3.10 does not understand NotRequired
-    from typing_extensions import NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypeAlias, TypedDict
 
 from tether.agent.hooks import (
     AsyncHookJSONOutput,

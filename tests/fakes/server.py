@@ -8,10 +8,9 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from tests.fakes.script import Disconnect, ErrorReply, Reply, Scripted, ScriptItem
-from typing_extensions import Self
 
 
 class FakeServer:

@@ -293,4 +293,5 @@ async def test_a_connection_that_never_opens_is_cut_by_the_connect_timeout(provi
         failed = await run("Hello?", options(model, project, connect_timeout=0.2, stream_idle_timeout=0.5))
     error = error_of(failed)
     assert "sent no content for 0.5 s (stream_idle_timeout) after" in error  # each attempt timed out connecting
-    assert "(the attempt before failed: Request timed out" in error
+    before = error.partition("(the attempt before failed: ")[2]
+    assert "timed out" in before  # the client's own words for it vary by release

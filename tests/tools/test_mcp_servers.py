@@ -11,13 +11,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, NotRequired, Optional
 
 import mcp.types
 import pytest
 from mcp import Client
 from mcp.server import Server, ServerRequestContext
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from tether import AgentOptions, ResultMessage, SystemMessage, UserMessage, query
 from tether.errors import ConfigurationError

@@ -58,20 +58,14 @@ import copy
 import inspect
 import json
 import re
-import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 import anyio
 
 from tether.errors import ConfigurationError, UnsupportedOptionError
 from tether.sessions.entries import new_uuid
-
-if sys.version_info >= (3, 11):
-    from typing import NotRequired, TypedDict
-else:  # TypedDict of 3.10 does not understand NotRequired
-    from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
     "DEFAULT_HOOK_TIMEOUT",

@@ -173,11 +173,17 @@ class AnthropicModel(HTTPModel):
         import anthropic
 
         stream = await client.messages.create(**params, stream=True, extra_headers=headers or None, timeout=timeout)
-        async with stream:
-            async for event in stream:
-                if not isinstance(event, anthropic.BaseModel):  # a data line that is JSON but not an object
-                    raise MalformedStreamError(f"an event of the stream is {json_type_name(event)}, not an object")
-                yield event.to_dict(warnings=False)  # its fields are checked by the accumulator
+        try:
+            async with stream:
+                async for event in stream:
+                    if not isinstance(event, anthropic.BaseModel):  # a data line that is JSON but not an object
+                        raise MalformedStreamError(f"an event of the stream is {json_type_name(event)}, not an object")
+                    yield event.to_dict(warnings=False)  # its fields are checked by the accumulator
+        except (anthropic.APIConnectionError, httpx2.TransportError) as error:
+            # once the response has begun, a broken connection is a cut reply, whatever the client (older
+            # releases raise the transport error, newer ones wrap it) calls it
+            cause = error.__cause__ or error
+            raise StreamIncompleteError(f"the connection dropped mid-response ({describe(cause)})") from error
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         return cost_usd(model, usage, self._prices, provider="anthropic")

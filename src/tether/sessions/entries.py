@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tether._version import __version__
@@ -50,7 +50,7 @@ def new_uuid() -> str:
 
 def now_iso() -> str:
     """The current UTC time as Claude Code writes it (`2026-01-01T12:00:00.000Z`)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_entry(

@@ -29,14 +29,8 @@ source (recursively) followed by its own entries.
 # No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
 # runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
-import sys
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
-
-if sys.version_info >= (3, 11):
-    from typing import NotRequired, TypedDict
-else:  # the TypedDict of 3.10 does not understand NotRequired
-    from typing_extensions import NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, runtime_checkable
 
 __all__ = [
     "NO_LEAF",
