@@ -22,58 +22,92 @@ from tether._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from tether._tool_annotations import ToolAnnotations as ToolAnnotations
-    from tether.agent.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
-    from tether.agent.hooks import BackgroundTaskSummary as BackgroundTaskSummary
-    from tether.agent.hooks import BaseHookInput as BaseHookInput
-    from tether.agent.hooks import CwdChangedHookSpecificOutput as CwdChangedHookSpecificOutput
-    from tether.agent.hooks import ElicitationHookSpecificOutput as ElicitationHookSpecificOutput
-    from tether.agent.hooks import ElicitationResultHookSpecificOutput as ElicitationResultHookSpecificOutput
-    from tether.agent.hooks import FileChangedHookSpecificOutput as FileChangedHookSpecificOutput
-    from tether.agent.hooks import HookCallback as HookCallback
-    from tether.agent.hooks import HookContext as HookContext
-    from tether.agent.hooks import HookEffort as HookEffort
-    from tether.agent.hooks import HookEvent as HookEvent
-    from tether.agent.hooks import HookInput as HookInput
-    from tether.agent.hooks import HookJSONOutput as HookJSONOutput
-    from tether.agent.hooks import HookMatcher as HookMatcher
-    from tether.agent.hooks import MessageDisplayHookSpecificOutput as MessageDisplayHookSpecificOutput
-    from tether.agent.hooks import NotificationHookInput as NotificationHookInput
-    from tether.agent.hooks import NotificationHookSpecificOutput as NotificationHookSpecificOutput
-    from tether.agent.hooks import PermissionDeniedHookSpecificOutput as PermissionDeniedHookSpecificOutput
-    from tether.agent.hooks import PermissionRequestHookInput as PermissionRequestHookInput
-    from tether.agent.hooks import PermissionRequestHookSpecificOutput as PermissionRequestHookSpecificOutput
-    from tether.agent.hooks import PostModelSwitchHookSpecificOutput as PostModelSwitchHookSpecificOutput
-    from tether.agent.hooks import PostToolBatchHookSpecificOutput as PostToolBatchHookSpecificOutput
-    from tether.agent.hooks import PostToolUseFailureHookInput as PostToolUseFailureHookInput
-    from tether.agent.hooks import PostToolUseFailureHookSpecificOutput as PostToolUseFailureHookSpecificOutput
-    from tether.agent.hooks import PostToolUseHookInput as PostToolUseHookInput
-    from tether.agent.hooks import PostToolUseHookSpecificOutput as PostToolUseHookSpecificOutput
-    from tether.agent.hooks import PreCompactHookInput as PreCompactHookInput
-    from tether.agent.hooks import PreModelSwitchHookSpecificOutput as PreModelSwitchHookSpecificOutput
-    from tether.agent.hooks import PreToolUseHookInput as PreToolUseHookInput
-    from tether.agent.hooks import PreToolUseHookSpecificOutput as PreToolUseHookSpecificOutput
-    from tether.agent.hooks import SessionCronSummary as SessionCronSummary
-    from tether.agent.hooks import SessionStartHookInput as SessionStartHookInput
-    from tether.agent.hooks import SessionStartHookSpecificOutput as SessionStartHookSpecificOutput
-    from tether.agent.hooks import StopHookInput as StopHookInput
-    from tether.agent.hooks import StopHookSpecificOutput as StopHookSpecificOutput
-    from tether.agent.hooks import SubagentStartHookInput as SubagentStartHookInput
-    from tether.agent.hooks import SubagentStartHookSpecificOutput as SubagentStartHookSpecificOutput
-    from tether.agent.hooks import SubagentStopHookInput as SubagentStopHookInput
-    from tether.agent.hooks import SubagentStopHookSpecificOutput as SubagentStopHookSpecificOutput
-    from tether.agent.hooks import SyncHookJSONOutput as SyncHookJSONOutput
-    from tether.agent.hooks import UserPromptExpansionHookSpecificOutput as UserPromptExpansionHookSpecificOutput
-    from tether.agent.hooks import UserPromptSubmitHookInput as UserPromptSubmitHookInput
-    from tether.agent.hooks import UserPromptSubmitHookSpecificOutput as UserPromptSubmitHookSpecificOutput
-    from tether.agent.hooks import WorktreeCreateHookSpecificOutput as WorktreeCreateHookSpecificOutput
-    from tether.agent.permissions import CanUseTool as CanUseTool
-    from tether.agent.permissions import PermissionBehavior as PermissionBehavior
-    from tether.agent.permissions import PermissionResult as PermissionResult
-    from tether.agent.permissions import PermissionResultAllow as PermissionResultAllow
-    from tether.agent.permissions import PermissionResultDeny as PermissionResultDeny
-    from tether.agent.permissions import PermissionRuleValue as PermissionRuleValue
-    from tether.agent.permissions import PermissionUpdate as PermissionUpdate
-    from tether.agent.permissions import ToolPermissionContext as ToolPermissionContext
+    from tether._vocabulary.control import ContextUsageCategory as ContextUsageCategory
+    from tether._vocabulary.control import ContextUsageResponse as ContextUsageResponse
+    from tether._vocabulary.control import Transport as Transport
+    from tether._vocabulary.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
+    from tether._vocabulary.hooks import BackgroundTaskSummary as BackgroundTaskSummary
+    from tether._vocabulary.hooks import BaseHookInput as BaseHookInput
+    from tether._vocabulary.hooks import CwdChangedHookSpecificOutput as CwdChangedHookSpecificOutput
+    from tether._vocabulary.hooks import ElicitationHookSpecificOutput as ElicitationHookSpecificOutput
+    from tether._vocabulary.hooks import ElicitationResultHookSpecificOutput as ElicitationResultHookSpecificOutput
+    from tether._vocabulary.hooks import FileChangedHookSpecificOutput as FileChangedHookSpecificOutput
+    from tether._vocabulary.hooks import HookCallback as HookCallback
+    from tether._vocabulary.hooks import HookContext as HookContext
+    from tether._vocabulary.hooks import HookEffort as HookEffort
+    from tether._vocabulary.hooks import HookEvent as HookEvent
+    from tether._vocabulary.hooks import HookInput as HookInput
+    from tether._vocabulary.hooks import HookJSONOutput as HookJSONOutput
+    from tether._vocabulary.hooks import HookMatcher as HookMatcher
+    from tether._vocabulary.hooks import MessageDisplayHookSpecificOutput as MessageDisplayHookSpecificOutput
+    from tether._vocabulary.hooks import NotificationHookInput as NotificationHookInput
+    from tether._vocabulary.hooks import NotificationHookSpecificOutput as NotificationHookSpecificOutput
+    from tether._vocabulary.hooks import PermissionDeniedHookSpecificOutput as PermissionDeniedHookSpecificOutput
+    from tether._vocabulary.hooks import PermissionRequestHookInput as PermissionRequestHookInput
+    from tether._vocabulary.hooks import PermissionRequestHookSpecificOutput as PermissionRequestHookSpecificOutput
+    from tether._vocabulary.hooks import PostModelSwitchHookSpecificOutput as PostModelSwitchHookSpecificOutput
+    from tether._vocabulary.hooks import PostToolBatchHookSpecificOutput as PostToolBatchHookSpecificOutput
+    from tether._vocabulary.hooks import PostToolUseFailureHookInput as PostToolUseFailureHookInput
+    from tether._vocabulary.hooks import PostToolUseFailureHookSpecificOutput as PostToolUseFailureHookSpecificOutput
+    from tether._vocabulary.hooks import PostToolUseHookInput as PostToolUseHookInput
+    from tether._vocabulary.hooks import PostToolUseHookSpecificOutput as PostToolUseHookSpecificOutput
+    from tether._vocabulary.hooks import PreCompactHookInput as PreCompactHookInput
+    from tether._vocabulary.hooks import PreModelSwitchHookSpecificOutput as PreModelSwitchHookSpecificOutput
+    from tether._vocabulary.hooks import PreToolUseHookInput as PreToolUseHookInput
+    from tether._vocabulary.hooks import PreToolUseHookSpecificOutput as PreToolUseHookSpecificOutput
+    from tether._vocabulary.hooks import SessionCronSummary as SessionCronSummary
+    from tether._vocabulary.hooks import SessionStartHookInput as SessionStartHookInput
+    from tether._vocabulary.hooks import SessionStartHookSpecificOutput as SessionStartHookSpecificOutput
+    from tether._vocabulary.hooks import StopHookInput as StopHookInput
+    from tether._vocabulary.hooks import StopHookSpecificOutput as StopHookSpecificOutput
+    from tether._vocabulary.hooks import SubagentStartHookInput as SubagentStartHookInput
+    from tether._vocabulary.hooks import SubagentStartHookSpecificOutput as SubagentStartHookSpecificOutput
+    from tether._vocabulary.hooks import SubagentStopHookInput as SubagentStopHookInput
+    from tether._vocabulary.hooks import SubagentStopHookSpecificOutput as SubagentStopHookSpecificOutput
+    from tether._vocabulary.hooks import SyncHookJSONOutput as SyncHookJSONOutput
+    from tether._vocabulary.hooks import UserPromptExpansionHookSpecificOutput as UserPromptExpansionHookSpecificOutput
+    from tether._vocabulary.hooks import UserPromptSubmitHookInput as UserPromptSubmitHookInput
+    from tether._vocabulary.hooks import UserPromptSubmitHookSpecificOutput as UserPromptSubmitHookSpecificOutput
+    from tether._vocabulary.hooks import WorktreeCreateHookSpecificOutput as WorktreeCreateHookSpecificOutput
+    from tether._vocabulary.mcp import McpSdkServerConfig as McpSdkServerConfig
+    from tether._vocabulary.mcp import McpServerConfig as McpServerConfig
+    from tether._vocabulary.mcp import McpServerConnectionStatus as McpServerConnectionStatus
+    from tether._vocabulary.mcp import McpServerInfo as McpServerInfo
+    from tether._vocabulary.mcp import McpServerStatus as McpServerStatus
+    from tether._vocabulary.mcp import McpServerStatusConfig as McpServerStatusConfig
+    from tether._vocabulary.mcp import McpStatusResponse as McpStatusResponse
+    from tether._vocabulary.mcp import McpToolAnnotations as McpToolAnnotations
+    from tether._vocabulary.mcp import McpToolInfo as McpToolInfo
+    from tether._vocabulary.options import AgentDefinition as AgentDefinition
+    from tether._vocabulary.options import CanUseToolShadowedWarning as CanUseToolShadowedWarning
+    from tether._vocabulary.options import EffortLevel as EffortLevel
+    from tether._vocabulary.options import SandboxIgnoreViolations as SandboxIgnoreViolations
+    from tether._vocabulary.options import SandboxNetworkConfig as SandboxNetworkConfig
+    from tether._vocabulary.options import SandboxSettings as SandboxSettings
+    from tether._vocabulary.options import SdkBeta as SdkBeta
+    from tether._vocabulary.options import SdkPluginConfig as SdkPluginConfig
+    from tether._vocabulary.options import SettingSource as SettingSource
+    from tether._vocabulary.options import TaskBudget as TaskBudget
+    from tether._vocabulary.options import ThinkingConfig as ThinkingConfig
+    from tether._vocabulary.options import ThinkingConfigAdaptive as ThinkingConfigAdaptive
+    from tether._vocabulary.options import ThinkingConfigDisabled as ThinkingConfigDisabled
+    from tether._vocabulary.options import ThinkingConfigEnabled as ThinkingConfigEnabled
+    from tether._vocabulary.permissions import CanUseTool as CanUseTool
+    from tether._vocabulary.permissions import PermissionBehavior as PermissionBehavior
+    from tether._vocabulary.permissions import PermissionMode as PermissionMode
+    from tether._vocabulary.permissions import PermissionResult as PermissionResult
+    from tether._vocabulary.permissions import PermissionResultAllow as PermissionResultAllow
+    from tether._vocabulary.permissions import PermissionResultDeny as PermissionResultDeny
+    from tether._vocabulary.permissions import PermissionRuleValue as PermissionRuleValue
+    from tether._vocabulary.permissions import PermissionUpdate as PermissionUpdate
+    from tether._vocabulary.permissions import ToolPermissionContext as ToolPermissionContext
+    from tether._vocabulary.store import SessionKey as SessionKey
+    from tether._vocabulary.store import SessionListSubkeysKey as SessionListSubkeysKey
+    from tether._vocabulary.store import SessionStore as SessionStore
+    from tether._vocabulary.store import SessionStoreEntry as SessionStoreEntry
+    from tether._vocabulary.store import SessionStoreFlushMode as SessionStoreFlushMode
+    from tether._vocabulary.store import SessionStoreListEntry as SessionStoreListEntry
+    from tether._vocabulary.store import SessionSummaryEntry as SessionSummaryEntry
     from tether.errors import ClaudeSDKError as ClaudeSDKError
     from tether.errors import CLIConnectionError as CLIConnectionError
     from tether.errors import CLIJSONDecodeError as CLIJSONDecodeError
@@ -138,7 +172,6 @@ if TYPE_CHECKING:
     from tether.models.base import Model as Model
     from tether.options import AgentOptions as AgentOptions
     from tether.options import ClaudeAgentOptions as ClaudeAgentOptions
-    from tether.options import PermissionMode as PermissionMode
     from tether.query import AgentClient as AgentClient
     from tether.query import ClaudeSDKClient as ClaudeSDKClient
     from tether.query import query as query
@@ -147,6 +180,7 @@ if TYPE_CHECKING:
     from tether.sessions.claude_code import export_session as export_session
     from tether.sessions.claude_code import import_claude_code_sessions as import_claude_code_sessions
     from tether.sessions.helpers import ForkSessionResult as ForkSessionResult
+    from tether.sessions.helpers import SessionInfo as SDKSessionInfo
     from tether.sessions.helpers import SessionInfo as SessionInfo
     from tether.sessions.helpers import SessionMessage as SessionMessage
     from tether.sessions.helpers import delete_session as delete_session
@@ -179,52 +213,18 @@ if TYPE_CHECKING:
     from tether.sessions.helpers import tag_session_async as tag_session_async
     from tether.sessions.helpers import tag_session_via_store as tag_session_via_store
     from tether.sessions.keys import project_key_for_directory as project_key_for_directory
-    from tether.sessions.store import SessionKey as SessionKey
-    from tether.sessions.store import SessionListSubkeysKey as SessionListSubkeysKey
-    from tether.sessions.store import SessionStore as SessionStore
-    from tether.sessions.store import SessionStoreEntry as SessionStoreEntry
-    from tether.sessions.store import SessionStoreFlushMode as SessionStoreFlushMode
-    from tether.sessions.store import SessionStoreListEntry as SessionStoreListEntry
-    from tether.sessions.store import SessionSummaryEntry as SessionSummaryEntry
     from tether.sessions.stores.jsonl import JsonlStore as JsonlStore
     from tether.sessions.stores.memory import MemoryStore as InMemorySessionStore
     from tether.sessions.stores.memory import MemoryStore as MemoryStore
     from tether.sessions.stores.postgres import PostgresStore as PostgresStore
     from tether.sessions.stores.redis import RedisStore as RedisStore
     from tether.sessions.stores.sqlite import SQLiteStore as SQLiteStore
-    from tether.tools.base import McpSdkServerConfig as McpSdkServerConfig
     from tether.tools.base import SdkMcpTool as SdkMcpTool
     from tether.tools.base import Tool as Tool
     from tether.tools.base import ToolContext as ToolContext
     from tether.tools.base import ToolResult as ToolResult
     from tether.tools.base import create_sdk_mcp_server as create_sdk_mcp_server
     from tether.tools.base import tool as tool
-    from tether.types import AgentDefinition as AgentDefinition
-    from tether.types import CanUseToolShadowedWarning as CanUseToolShadowedWarning
-    from tether.types import ContextUsageCategory as ContextUsageCategory
-    from tether.types import ContextUsageResponse as ContextUsageResponse
-    from tether.types import EffortLevel as EffortLevel
-    from tether.types import McpServerConfig as McpServerConfig
-    from tether.types import McpServerConnectionStatus as McpServerConnectionStatus
-    from tether.types import McpServerInfo as McpServerInfo
-    from tether.types import McpServerStatus as McpServerStatus
-    from tether.types import McpServerStatusConfig as McpServerStatusConfig
-    from tether.types import McpStatusResponse as McpStatusResponse
-    from tether.types import McpToolAnnotations as McpToolAnnotations
-    from tether.types import McpToolInfo as McpToolInfo
-    from tether.types import SandboxIgnoreViolations as SandboxIgnoreViolations
-    from tether.types import SandboxNetworkConfig as SandboxNetworkConfig
-    from tether.types import SandboxSettings as SandboxSettings
-    from tether.types import SdkBeta as SdkBeta
-    from tether.types import SdkPluginConfig as SdkPluginConfig
-    from tether.types import SDKSessionInfo as SDKSessionInfo
-    from tether.types import SettingSource as SettingSource
-    from tether.types import TaskBudget as TaskBudget
-    from tether.types import ThinkingConfig as ThinkingConfig
-    from tether.types import ThinkingConfigAdaptive as ThinkingConfigAdaptive
-    from tether.types import ThinkingConfigDisabled as ThinkingConfigDisabled
-    from tether.types import ThinkingConfigEnabled as ThinkingConfigEnabled
-    from tether.types import Transport as Transport
 
 __all__ = (
     "AgentClient",
@@ -436,88 +436,88 @@ __all__ = (
 
 _EXPORTS: dict[str, str] = {
     "AgentClient": "tether.query",
-    "AgentDefinition": "tether.types",
+    "AgentDefinition": "tether._vocabulary.options",
     "AgentOptions": "tether.options",
     "AssistantMessage": "tether.messages",
-    "AsyncHookJSONOutput": "tether.agent.hooks",
-    "BackgroundTaskSummary": "tether.agent.hooks",
-    "BaseHookInput": "tether.agent.hooks",
+    "AsyncHookJSONOutput": "tether._vocabulary.hooks",
+    "BackgroundTaskSummary": "tether._vocabulary.hooks",
+    "BaseHookInput": "tether._vocabulary.hooks",
     "CLIConnectionError": "tether.errors",
     "CLIJSONDecodeError": "tether.errors",
     "CLINotFoundError": "tether.errors",
-    "CanUseTool": "tether.agent.permissions",
-    "CanUseToolShadowedWarning": "tether.types",
+    "CanUseTool": "tether._vocabulary.permissions",
+    "CanUseToolShadowedWarning": "tether._vocabulary.options",
     "ClaudeAgentOptions": "tether.options",
     "ClaudeSDKClient": "tether.query",
     "ClaudeSDKError": "tether.errors",
     "ConfigurationError": "tether.errors",
     "ContentBlock": "tether.messages",
-    "ContextUsageCategory": "tether.types",
-    "ContextUsageResponse": "tether.types",
+    "ContextUsageCategory": "tether._vocabulary.control",
+    "ContextUsageResponse": "tether._vocabulary.control",
     "ConversationResetMessage": "tether.messages",
     "CopyReport": "tether.sessions.claude_code",
-    "CwdChangedHookSpecificOutput": "tether.agent.hooks",
+    "CwdChangedHookSpecificOutput": "tether._vocabulary.hooks",
     "DeferredToolUse": "tether.messages",
-    "EffortLevel": "tether.types",
-    "ElicitationHookSpecificOutput": "tether.agent.hooks",
-    "ElicitationResultHookSpecificOutput": "tether.agent.hooks",
+    "EffortLevel": "tether._vocabulary.options",
+    "ElicitationHookSpecificOutput": "tether._vocabulary.hooks",
+    "ElicitationResultHookSpecificOutput": "tether._vocabulary.hooks",
     "EntryNotFoundError": "tether.errors",
     "FastModeDisabledReason": "tether.messages",
     "FastModeState": "tether.messages",
-    "FileChangedHookSpecificOutput": "tether.agent.hooks",
+    "FileChangedHookSpecificOutput": "tether._vocabulary.hooks",
     "ForkSessionResult": "tether.sessions.helpers",
-    "HookCallback": "tether.agent.hooks",
-    "HookContext": "tether.agent.hooks",
-    "HookEffort": "tether.agent.hooks",
-    "HookEvent": "tether.agent.hooks",
+    "HookCallback": "tether._vocabulary.hooks",
+    "HookContext": "tether._vocabulary.hooks",
+    "HookEffort": "tether._vocabulary.hooks",
+    "HookEvent": "tether._vocabulary.hooks",
     "HookEventMessage": "tether.messages",
-    "HookInput": "tether.agent.hooks",
-    "HookJSONOutput": "tether.agent.hooks",
-    "HookMatcher": "tether.agent.hooks",
+    "HookInput": "tether._vocabulary.hooks",
+    "HookJSONOutput": "tether._vocabulary.hooks",
+    "HookMatcher": "tether._vocabulary.hooks",
     "InMemorySessionStore": "tether.sessions.stores.memory:MemoryStore",
     "InvalidSessionIdError": "tether.errors",
     "JsonlStore": "tether.sessions.stores.jsonl",
-    "McpSdkServerConfig": "tether.tools.base",
-    "McpServerConfig": "tether.types",
-    "McpServerConnectionStatus": "tether.types",
-    "McpServerInfo": "tether.types",
-    "McpServerStatus": "tether.types",
-    "McpServerStatusConfig": "tether.types",
-    "McpStatusResponse": "tether.types",
-    "McpToolAnnotations": "tether.types",
-    "McpToolInfo": "tether.types",
+    "McpSdkServerConfig": "tether._vocabulary.mcp",
+    "McpServerConfig": "tether._vocabulary.mcp",
+    "McpServerConnectionStatus": "tether._vocabulary.mcp",
+    "McpServerInfo": "tether._vocabulary.mcp",
+    "McpServerStatus": "tether._vocabulary.mcp",
+    "McpServerStatusConfig": "tether._vocabulary.mcp",
+    "McpStatusResponse": "tether._vocabulary.mcp",
+    "McpToolAnnotations": "tether._vocabulary.mcp",
+    "McpToolInfo": "tether._vocabulary.mcp",
     "MemoryStore": "tether.sessions.stores.memory",
     "Message": "tether.messages",
-    "MessageDisplayHookSpecificOutput": "tether.agent.hooks",
+    "MessageDisplayHookSpecificOutput": "tether._vocabulary.hooks",
     "MessageOrigin": "tether.messages",
     "MessageOriginKind": "tether.messages",
     "MirrorErrorMessage": "tether.messages",
     "Model": "tether.models.base",
     "ModelError": "tether.errors",
     "ModelUsage": "tether.messages",
-    "NotificationHookInput": "tether.agent.hooks",
-    "NotificationHookSpecificOutput": "tether.agent.hooks",
-    "PermissionBehavior": "tether.agent.permissions",
-    "PermissionDeniedHookSpecificOutput": "tether.agent.hooks",
-    "PermissionMode": "tether.options",
-    "PermissionRequestHookInput": "tether.agent.hooks",
-    "PermissionRequestHookSpecificOutput": "tether.agent.hooks",
-    "PermissionResult": "tether.agent.permissions",
-    "PermissionResultAllow": "tether.agent.permissions",
-    "PermissionResultDeny": "tether.agent.permissions",
-    "PermissionRuleValue": "tether.agent.permissions",
-    "PermissionUpdate": "tether.agent.permissions",
-    "PostModelSwitchHookSpecificOutput": "tether.agent.hooks",
-    "PostToolBatchHookSpecificOutput": "tether.agent.hooks",
-    "PostToolUseFailureHookInput": "tether.agent.hooks",
-    "PostToolUseFailureHookSpecificOutput": "tether.agent.hooks",
-    "PostToolUseHookInput": "tether.agent.hooks",
-    "PostToolUseHookSpecificOutput": "tether.agent.hooks",
+    "NotificationHookInput": "tether._vocabulary.hooks",
+    "NotificationHookSpecificOutput": "tether._vocabulary.hooks",
+    "PermissionBehavior": "tether._vocabulary.permissions",
+    "PermissionDeniedHookSpecificOutput": "tether._vocabulary.hooks",
+    "PermissionMode": "tether._vocabulary.permissions",
+    "PermissionRequestHookInput": "tether._vocabulary.hooks",
+    "PermissionRequestHookSpecificOutput": "tether._vocabulary.hooks",
+    "PermissionResult": "tether._vocabulary.permissions",
+    "PermissionResultAllow": "tether._vocabulary.permissions",
+    "PermissionResultDeny": "tether._vocabulary.permissions",
+    "PermissionRuleValue": "tether._vocabulary.permissions",
+    "PermissionUpdate": "tether._vocabulary.permissions",
+    "PostModelSwitchHookSpecificOutput": "tether._vocabulary.hooks",
+    "PostToolBatchHookSpecificOutput": "tether._vocabulary.hooks",
+    "PostToolUseFailureHookInput": "tether._vocabulary.hooks",
+    "PostToolUseFailureHookSpecificOutput": "tether._vocabulary.hooks",
+    "PostToolUseHookInput": "tether._vocabulary.hooks",
+    "PostToolUseHookSpecificOutput": "tether._vocabulary.hooks",
     "PostgresStore": "tether.sessions.stores.postgres",
-    "PreCompactHookInput": "tether.agent.hooks",
-    "PreModelSwitchHookSpecificOutput": "tether.agent.hooks",
-    "PreToolUseHookInput": "tether.agent.hooks",
-    "PreToolUseHookSpecificOutput": "tether.agent.hooks",
+    "PreCompactHookInput": "tether._vocabulary.hooks",
+    "PreModelSwitchHookSpecificOutput": "tether._vocabulary.hooks",
+    "PreToolUseHookInput": "tether._vocabulary.hooks",
+    "PreToolUseHookSpecificOutput": "tether._vocabulary.hooks",
     "ProcessError": "tether.errors",
     "RateLimitEvent": "tether.messages",
     "RateLimitInfo": "tether.messages",
@@ -526,14 +526,14 @@ _EXPORTS: dict[str, str] = {
     "RedisStore": "tether.sessions.stores.redis",
     "ResultError": "tether.errors",
     "ResultMessage": "tether.messages",
-    "SDKSessionInfo": "tether.types",
+    "SDKSessionInfo": "tether.sessions.helpers:SessionInfo",
     "SQLiteStore": "tether.sessions.stores.sqlite",
-    "SandboxIgnoreViolations": "tether.types",
-    "SandboxNetworkConfig": "tether.types",
-    "SandboxSettings": "tether.types",
-    "SdkBeta": "tether.types",
+    "SandboxIgnoreViolations": "tether._vocabulary.options",
+    "SandboxNetworkConfig": "tether._vocabulary.options",
+    "SandboxSettings": "tether._vocabulary.options",
+    "SdkBeta": "tether._vocabulary.options",
     "SdkMcpTool": "tether.tools.base",
-    "SdkPluginConfig": "tether.types",
+    "SdkPluginConfig": "tether._vocabulary.options",
     "ServerToolName": "tether.messages",
     "ServerToolResultBlock": "tether.messages",
     "ServerToolUseBlock": "tether.messages",
@@ -541,38 +541,38 @@ _EXPORTS: dict[str, str] = {
     "SessionBusyError": "tether.errors",
     "SessionConflictError": "tether.errors",
     "StoreError": "tether.errors",
-    "SessionCronSummary": "tether.agent.hooks",
+    "SessionCronSummary": "tether._vocabulary.hooks",
     "SessionError": "tether.errors",
     "SessionExistsError": "tether.errors",
     "SessionFileNotFoundError": "tether.errors",
     "SessionInfo": "tether.sessions.helpers",
-    "SessionKey": "tether.sessions.store",
-    "SessionListSubkeysKey": "tether.sessions.store",
+    "SessionKey": "tether._vocabulary.store",
+    "SessionListSubkeysKey": "tether._vocabulary.store",
     "SessionMessage": "tether.sessions.helpers",
     "SessionNotFoundError": "tether.errors",
-    "SessionStartHookInput": "tether.agent.hooks",
-    "SessionStartHookSpecificOutput": "tether.agent.hooks",
-    "SessionStore": "tether.sessions.store",
-    "SessionStoreEntry": "tether.sessions.store",
-    "SessionStoreFlushMode": "tether.sessions.store",
-    "SessionStoreListEntry": "tether.sessions.store",
-    "SessionSummaryEntry": "tether.sessions.store",
-    "SettingSource": "tether.types",
-    "StopHookInput": "tether.agent.hooks",
-    "StopHookSpecificOutput": "tether.agent.hooks",
+    "SessionStartHookInput": "tether._vocabulary.hooks",
+    "SessionStartHookSpecificOutput": "tether._vocabulary.hooks",
+    "SessionStore": "tether._vocabulary.store",
+    "SessionStoreEntry": "tether._vocabulary.store",
+    "SessionStoreFlushMode": "tether._vocabulary.store",
+    "SessionStoreListEntry": "tether._vocabulary.store",
+    "SessionSummaryEntry": "tether._vocabulary.store",
+    "SettingSource": "tether._vocabulary.options",
+    "StopHookInput": "tether._vocabulary.hooks",
+    "StopHookSpecificOutput": "tether._vocabulary.hooks",
     "StreamEvent": "tether.messages",
-    "SubagentStartHookInput": "tether.agent.hooks",
-    "SubagentStartHookSpecificOutput": "tether.agent.hooks",
-    "SubagentStopHookInput": "tether.agent.hooks",
-    "SubagentStopHookSpecificOutput": "tether.agent.hooks",
-    "SyncHookJSONOutput": "tether.agent.hooks",
+    "SubagentStartHookInput": "tether._vocabulary.hooks",
+    "SubagentStartHookSpecificOutput": "tether._vocabulary.hooks",
+    "SubagentStopHookInput": "tether._vocabulary.hooks",
+    "SubagentStopHookSpecificOutput": "tether._vocabulary.hooks",
+    "SyncHookJSONOutput": "tether._vocabulary.hooks",
     "SystemInitData": "tether.messages",
     "SystemInitMcpServer": "tether.messages",
     "SystemInitPlugin": "tether.messages",
     "SystemInitPluginError": "tether.messages",
     "SystemMessage": "tether.messages",
     "TERMINAL_TASK_STATUSES": "tether.messages",
-    "TaskBudget": "tether.types",
+    "TaskBudget": "tether._vocabulary.options",
     "TaskNotificationMessage": "tether.messages",
     "TaskNotificationOriginSubkind": "tether.messages",
     "TaskNotificationStatus": "tether.messages",
@@ -584,25 +584,25 @@ _EXPORTS: dict[str, str] = {
     "TetherError": "tether.errors",
     "TextBlock": "tether.messages",
     "ThinkingBlock": "tether.messages",
-    "ThinkingConfig": "tether.types",
-    "ThinkingConfigAdaptive": "tether.types",
-    "ThinkingConfigDisabled": "tether.types",
-    "ThinkingConfigEnabled": "tether.types",
+    "ThinkingConfig": "tether._vocabulary.options",
+    "ThinkingConfigAdaptive": "tether._vocabulary.options",
+    "ThinkingConfigDisabled": "tether._vocabulary.options",
+    "ThinkingConfigEnabled": "tether._vocabulary.options",
     "Tool": "tether.tools.base",
     "ToolAnnotations": "tether._tool_annotations",
     "ToolContext": "tether.tools.base",
     "ToolError": "tether.errors",
-    "ToolPermissionContext": "tether.agent.permissions",
+    "ToolPermissionContext": "tether._vocabulary.permissions",
     "ToolResult": "tether.tools.base",
     "ToolResultBlock": "tether.messages",
     "ToolUseBlock": "tether.messages",
-    "Transport": "tether.types",
+    "Transport": "tether._vocabulary.control",
     "UnsupportedOptionError": "tether.errors",
     "UserMessage": "tether.messages",
-    "UserPromptExpansionHookSpecificOutput": "tether.agent.hooks",
-    "UserPromptSubmitHookInput": "tether.agent.hooks",
-    "UserPromptSubmitHookSpecificOutput": "tether.agent.hooks",
-    "WorktreeCreateHookSpecificOutput": "tether.agent.hooks",
+    "UserPromptExpansionHookSpecificOutput": "tether._vocabulary.hooks",
+    "UserPromptSubmitHookInput": "tether._vocabulary.hooks",
+    "UserPromptSubmitHookSpecificOutput": "tether._vocabulary.hooks",
+    "WorktreeCreateHookSpecificOutput": "tether._vocabulary.hooks",
     "copy_sessions": "tether.sessions.claude_code",
     "create_sdk_mcp_server": "tether.tools.base",
     "delete_session": "tether.sessions.helpers",
