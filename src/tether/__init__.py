@@ -14,14 +14,123 @@ Every public name of the Claude Agent SDK's `claude_agent_sdk` is here too (and 
 from __future__ import annotations
 
 from importlib import import_module as _import_module
-from sys import modules as _modules
-from types import ModuleType as _ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from tether._version import __version__ as __version__
 
-if TYPE_CHECKING:
-    from tether._tool_annotations import ToolAnnotations as ToolAnnotations
+# fmt: off
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "tether._query": ("AgentClient", "ClaudeSDKClient", "query"),
+    "tether._vocabulary.control": ("ContextUsageCategory", "ContextUsageResponse", "Transport"),
+    "tether._vocabulary.hooks": (
+        "AsyncHookJSONOutput", "BackgroundTaskSummary", "BaseHookInput", "CwdChangedHookSpecificOutput",
+        "ElicitationHookSpecificOutput", "ElicitationResultHookSpecificOutput", "FileChangedHookSpecificOutput",
+        "HookCallback", "HookContext", "HookEffort", "HookEvent", "HookInput", "HookJSONOutput", "HookMatcher",
+        "MessageDisplayHookSpecificOutput", "NotificationHookInput", "NotificationHookSpecificOutput",
+        "PermissionDeniedHookSpecificOutput", "PermissionRequestHookInput", "PermissionRequestHookSpecificOutput",
+        "PostModelSwitchHookSpecificOutput", "PostToolBatchHookSpecificOutput", "PostToolUseFailureHookInput",
+        "PostToolUseFailureHookSpecificOutput", "PostToolUseHookInput", "PostToolUseHookSpecificOutput",
+        "PreCompactHookInput", "PreModelSwitchHookSpecificOutput", "PreToolUseHookInput",
+        "PreToolUseHookSpecificOutput", "SessionCronSummary", "SessionStartHookInput", "SessionStartHookSpecificOutput",
+        "StopHookInput", "StopHookSpecificOutput", "SubagentStartHookInput", "SubagentStartHookSpecificOutput",
+        "SubagentStopHookInput", "SubagentStopHookSpecificOutput", "SyncHookJSONOutput",
+        "UserPromptExpansionHookSpecificOutput", "UserPromptSubmitHookInput", "UserPromptSubmitHookSpecificOutput",
+        "WorktreeCreateHookSpecificOutput",
+    ),
+    "tether._vocabulary.mcp": (
+        "McpSdkServerConfig", "McpServerConfig", "McpServerConnectionStatus", "McpServerInfo", "McpServerStatus",
+        "McpServerStatusConfig", "McpStatusResponse", "McpToolAnnotations", "McpToolInfo",
+    ),
+    "tether._vocabulary.options": (
+        "AgentDefinition", "CanUseToolShadowedWarning", "EffortLevel", "SandboxIgnoreViolations",
+        "SandboxNetworkConfig", "SandboxSettings", "SdkBeta", "SdkPluginConfig", "SettingSource", "TaskBudget",
+        "ThinkingConfig", "ThinkingConfigAdaptive", "ThinkingConfigDisabled", "ThinkingConfigEnabled",
+    ),
+    "tether._vocabulary.permissions": (
+        "CanUseTool", "PermissionBehavior", "PermissionMode", "PermissionResult", "PermissionResultAllow",
+        "PermissionResultDeny", "PermissionRuleValue", "PermissionUpdate", "ToolPermissionContext",
+    ),
+    "tether._vocabulary.store": (
+        "SessionKey", "SessionListSubkeysKey", "SessionStore", "SessionStoreEntry", "SessionStoreFlushMode",
+        "SessionStoreListEntry", "SessionSummaryEntry",
+    ),
+    "tether._vocabulary.tool_annotations": ("ToolAnnotations",),
+    "tether.errors": (
+        "CLIConnectionError", "CLIJSONDecodeError", "CLINotFoundError", "ClaudeSDKError", "ConfigurationError",
+        "EntryNotFoundError", "InvalidSessionIdError", "ModelError", "ProcessError", "ResultError",
+        "ResumeRejectedError", "SessionBusyError", "SessionConflictError", "SessionError", "SessionExistsError",
+        "SessionFileNotFoundError", "SessionNotFoundError", "StoreError", "TetherError", "ToolError",
+        "UnsupportedOptionError",
+    ),
+    "tether.messages": (
+        "AssistantMessage", "ContentBlock", "ConversationResetMessage", "DeferredToolUse", "FastModeDisabledReason",
+        "FastModeState", "HookEventMessage", "Message", "MessageOrigin", "MessageOriginKind", "MirrorErrorMessage",
+        "ModelUsage", "RateLimitEvent", "RateLimitInfo", "RateLimitStatus", "RateLimitType", "ResultMessage",
+        "ServerToolName", "ServerToolResultBlock", "ServerToolUseBlock", "StreamEvent", "SystemInitData",
+        "SystemInitMcpServer", "SystemInitPlugin", "SystemInitPluginError", "SystemMessage", "TERMINAL_TASK_STATUSES",
+        "TaskNotificationMessage", "TaskNotificationOriginSubkind", "TaskNotificationStatus", "TaskProgressMessage",
+        "TaskStartedMessage", "TaskUpdatedMessage", "TaskUpdatedStatus", "TaskUsage", "TextBlock", "ThinkingBlock",
+        "ToolResultBlock", "ToolUseBlock", "UserMessage",
+    ),
+    "tether.models.base": ("Model",),
+    "tether.options": ("AgentOptions", "ClaudeAgentOptions"),
+    "tether.sessions.claude_code": ("CopyReport", "copy_sessions", "export_session", "import_claude_code_sessions"),
+    "tether.sessions.helpers": (
+        "ForkSessionResult", "SessionInfo", "SessionMessage", "delete_session", "delete_session_async",
+        "delete_session_via_store", "fold_session_summary", "fork_session", "fork_session_async",
+        "fork_session_via_store", "get_session_info", "get_session_info_async", "get_session_info_from_store",
+        "get_session_messages", "get_session_messages_async", "get_session_messages_from_store",
+        "get_subagent_messages", "get_subagent_messages_async", "get_subagent_messages_from_store",
+        "import_session_to_store", "list_sessions", "list_sessions_async", "list_sessions_from_store", "list_subagents",
+        "list_subagents_async", "list_subagents_from_store", "rename_session", "rename_session_async",
+        "rename_session_via_store", "tag_session", "tag_session_async", "tag_session_via_store",
+        "SDKSessionInfo=SessionInfo",
+    ),
+    "tether.sessions.keys": ("project_key_for_directory",),
+    "tether.sessions.stores.jsonl": ("JsonlStore",),
+    "tether.sessions.stores.memory": ("MemoryStore", "InMemorySessionStore=MemoryStore"),
+    "tether.sessions.stores.postgres": ("PostgresStore",),
+    "tether.sessions.stores.redis": ("RedisStore",),
+    "tether.sessions.stores.sqlite": ("SQLiteStore",),
+    "tether.tools.base": ("SdkMcpTool", "Tool", "ToolContext", "ToolResult", "create_sdk_mcp_server", "tool"),
+}
+# fmt: on
+"""The public names, each once, by the module that defines it (`Name=Original` where it is renamed here).
+
+`import tether` imports none of them: a name is imported when it is first used, so a program pays
+only for the parts it uses (the provider SDKs, the stores' drivers and `mcp` are further imported
+only when a run needs them). The `TYPE_CHECKING` imports below say the same for type checkers;
+`tests/test_cold_start.py` checks that they match this table.
+"""
+
+_SOURCES: dict[str, tuple[str, str]] = {
+    name.partition("=")[0]: (module, name.partition("=")[2] or name)
+    for module, names in _EXPORTS.items()
+    for name in names
+}
+"""Each public name -> its module and its name there."""
+
+__all__ = tuple(sorted([*_SOURCES, "__version__"]))
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported on first use and kept."""
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'tether' has no attribute {name!r}")
+    value = getattr(_import_module(source[0]), source[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if _TYPE_CHECKING:
+    from tether._query import AgentClient as AgentClient
+    from tether._query import ClaudeSDKClient as ClaudeSDKClient
+    from tether._query import query as query
     from tether._vocabulary.control import ContextUsageCategory as ContextUsageCategory
     from tether._vocabulary.control import ContextUsageResponse as ContextUsageResponse
     from tether._vocabulary.control import Transport as Transport
@@ -108,6 +217,7 @@ if TYPE_CHECKING:
     from tether._vocabulary.store import SessionStoreFlushMode as SessionStoreFlushMode
     from tether._vocabulary.store import SessionStoreListEntry as SessionStoreListEntry
     from tether._vocabulary.store import SessionSummaryEntry as SessionSummaryEntry
+    from tether._vocabulary.tool_annotations import ToolAnnotations as ToolAnnotations
     from tether.errors import ClaudeSDKError as ClaudeSDKError
     from tether.errors import CLIConnectionError as CLIConnectionError
     from tether.errors import CLIJSONDecodeError as CLIJSONDecodeError
@@ -172,15 +282,11 @@ if TYPE_CHECKING:
     from tether.models.base import Model as Model
     from tether.options import AgentOptions as AgentOptions
     from tether.options import ClaudeAgentOptions as ClaudeAgentOptions
-    from tether.query import AgentClient as AgentClient
-    from tether.query import ClaudeSDKClient as ClaudeSDKClient
-    from tether.query import query as query
     from tether.sessions.claude_code import CopyReport as CopyReport
     from tether.sessions.claude_code import copy_sessions as copy_sessions
     from tether.sessions.claude_code import export_session as export_session
     from tether.sessions.claude_code import import_claude_code_sessions as import_claude_code_sessions
     from tether.sessions.helpers import ForkSessionResult as ForkSessionResult
-    from tether.sessions.helpers import SessionInfo as SDKSessionInfo
     from tether.sessions.helpers import SessionInfo as SessionInfo
     from tether.sessions.helpers import SessionMessage as SessionMessage
     from tether.sessions.helpers import delete_session as delete_session
@@ -214,7 +320,6 @@ if TYPE_CHECKING:
     from tether.sessions.helpers import tag_session_via_store as tag_session_via_store
     from tether.sessions.keys import project_key_for_directory as project_key_for_directory
     from tether.sessions.stores.jsonl import JsonlStore as JsonlStore
-    from tether.sessions.stores.memory import MemoryStore as InMemorySessionStore
     from tether.sessions.stores.memory import MemoryStore as MemoryStore
     from tether.sessions.stores.postgres import PostgresStore as PostgresStore
     from tether.sessions.stores.redis import RedisStore as RedisStore
@@ -226,455 +331,5 @@ if TYPE_CHECKING:
     from tether.tools.base import create_sdk_mcp_server as create_sdk_mcp_server
     from tether.tools.base import tool as tool
 
-__all__ = (
-    "AgentClient",
-    "AgentDefinition",
-    "AgentOptions",
-    "AssistantMessage",
-    "AsyncHookJSONOutput",
-    "BackgroundTaskSummary",
-    "BaseHookInput",
-    "CLIConnectionError",
-    "CLIJSONDecodeError",
-    "CLINotFoundError",
-    "CanUseTool",
-    "CanUseToolShadowedWarning",
-    "ClaudeAgentOptions",
-    "ClaudeSDKClient",
-    "ClaudeSDKError",
-    "ConfigurationError",
-    "ContentBlock",
-    "ContextUsageCategory",
-    "ContextUsageResponse",
-    "ConversationResetMessage",
-    "CopyReport",
-    "CwdChangedHookSpecificOutput",
-    "DeferredToolUse",
-    "EffortLevel",
-    "ElicitationHookSpecificOutput",
-    "ElicitationResultHookSpecificOutput",
-    "EntryNotFoundError",
-    "FastModeDisabledReason",
-    "FastModeState",
-    "FileChangedHookSpecificOutput",
-    "ForkSessionResult",
-    "HookCallback",
-    "HookContext",
-    "HookEffort",
-    "HookEvent",
-    "HookEventMessage",
-    "HookInput",
-    "HookJSONOutput",
-    "HookMatcher",
-    "InMemorySessionStore",
-    "InvalidSessionIdError",
-    "JsonlStore",
-    "McpSdkServerConfig",
-    "McpServerConfig",
-    "McpServerConnectionStatus",
-    "McpServerInfo",
-    "McpServerStatus",
-    "McpServerStatusConfig",
-    "McpStatusResponse",
-    "McpToolAnnotations",
-    "McpToolInfo",
-    "MemoryStore",
-    "Message",
-    "MessageDisplayHookSpecificOutput",
-    "MessageOrigin",
-    "MessageOriginKind",
-    "MirrorErrorMessage",
-    "Model",
-    "ModelError",
-    "ModelUsage",
-    "NotificationHookInput",
-    "NotificationHookSpecificOutput",
-    "PermissionBehavior",
-    "PermissionDeniedHookSpecificOutput",
-    "PermissionMode",
-    "PermissionRequestHookInput",
-    "PermissionRequestHookSpecificOutput",
-    "PermissionResult",
-    "PermissionResultAllow",
-    "PermissionResultDeny",
-    "PermissionRuleValue",
-    "PermissionUpdate",
-    "PostModelSwitchHookSpecificOutput",
-    "PostToolBatchHookSpecificOutput",
-    "PostToolUseFailureHookInput",
-    "PostToolUseFailureHookSpecificOutput",
-    "PostToolUseHookInput",
-    "PostToolUseHookSpecificOutput",
-    "PostgresStore",
-    "PreCompactHookInput",
-    "PreModelSwitchHookSpecificOutput",
-    "PreToolUseHookInput",
-    "PreToolUseHookSpecificOutput",
-    "ProcessError",
-    "RateLimitEvent",
-    "RateLimitInfo",
-    "RateLimitStatus",
-    "RateLimitType",
-    "RedisStore",
-    "ResultError",
-    "ResultMessage",
-    "ResumeRejectedError",
-    "SDKSessionInfo",
-    "SQLiteStore",
-    "SandboxIgnoreViolations",
-    "SandboxNetworkConfig",
-    "SandboxSettings",
-    "SdkBeta",
-    "SdkMcpTool",
-    "SdkPluginConfig",
-    "ServerToolName",
-    "ServerToolResultBlock",
-    "ServerToolUseBlock",
-    "SessionBusyError",
-    "SessionConflictError",
-    "SessionCronSummary",
-    "SessionError",
-    "SessionExistsError",
-    "SessionFileNotFoundError",
-    "SessionInfo",
-    "SessionKey",
-    "SessionListSubkeysKey",
-    "SessionMessage",
-    "SessionNotFoundError",
-    "SessionStartHookInput",
-    "SessionStartHookSpecificOutput",
-    "SessionStore",
-    "SessionStoreEntry",
-    "SessionStoreFlushMode",
-    "SessionStoreListEntry",
-    "SessionSummaryEntry",
-    "SettingSource",
-    "StopHookInput",
-    "StopHookSpecificOutput",
-    "StoreError",
-    "StreamEvent",
-    "SubagentStartHookInput",
-    "SubagentStartHookSpecificOutput",
-    "SubagentStopHookInput",
-    "SubagentStopHookSpecificOutput",
-    "SyncHookJSONOutput",
-    "SystemInitData",
-    "SystemInitMcpServer",
-    "SystemInitPlugin",
-    "SystemInitPluginError",
-    "SystemMessage",
-    "TERMINAL_TASK_STATUSES",
-    "TaskBudget",
-    "TaskNotificationMessage",
-    "TaskNotificationOriginSubkind",
-    "TaskNotificationStatus",
-    "TaskProgressMessage",
-    "TaskStartedMessage",
-    "TaskUpdatedMessage",
-    "TaskUpdatedStatus",
-    "TaskUsage",
-    "TetherError",
-    "TextBlock",
-    "ThinkingBlock",
-    "ThinkingConfig",
-    "ThinkingConfigAdaptive",
-    "ThinkingConfigDisabled",
-    "ThinkingConfigEnabled",
-    "Tool",
-    "ToolAnnotations",
-    "ToolContext",
-    "ToolError",
-    "ToolPermissionContext",
-    "ToolResult",
-    "ToolResultBlock",
-    "ToolUseBlock",
-    "Transport",
-    "UnsupportedOptionError",
-    "UserMessage",
-    "UserPromptExpansionHookSpecificOutput",
-    "UserPromptSubmitHookInput",
-    "UserPromptSubmitHookSpecificOutput",
-    "WorktreeCreateHookSpecificOutput",
-    "__version__",
-    "copy_sessions",
-    "create_sdk_mcp_server",
-    "delete_session",
-    "delete_session_async",
-    "delete_session_via_store",
-    "export_session",
-    "fold_session_summary",
-    "fork_session",
-    "fork_session_async",
-    "fork_session_via_store",
-    "get_session_info",
-    "get_session_info_async",
-    "get_session_info_from_store",
-    "get_session_messages",
-    "get_session_messages_async",
-    "get_session_messages_from_store",
-    "get_subagent_messages",
-    "get_subagent_messages_async",
-    "get_subagent_messages_from_store",
-    "import_claude_code_sessions",
-    "import_session_to_store",
-    "list_sessions",
-    "list_sessions_async",
-    "list_sessions_from_store",
-    "list_subagents",
-    "list_subagents_async",
-    "list_subagents_from_store",
-    "project_key_for_directory",
-    "query",
-    "rename_session",
-    "rename_session_async",
-    "rename_session_via_store",
-    "tag_session",
-    "tag_session_async",
-    "tag_session_via_store",
-    "tool",
-)
-
-_EXPORTS: dict[str, str] = {
-    "AgentClient": "tether.query",
-    "AgentDefinition": "tether._vocabulary.options",
-    "AgentOptions": "tether.options",
-    "AssistantMessage": "tether.messages",
-    "AsyncHookJSONOutput": "tether._vocabulary.hooks",
-    "BackgroundTaskSummary": "tether._vocabulary.hooks",
-    "BaseHookInput": "tether._vocabulary.hooks",
-    "CLIConnectionError": "tether.errors",
-    "CLIJSONDecodeError": "tether.errors",
-    "CLINotFoundError": "tether.errors",
-    "CanUseTool": "tether._vocabulary.permissions",
-    "CanUseToolShadowedWarning": "tether._vocabulary.options",
-    "ClaudeAgentOptions": "tether.options",
-    "ClaudeSDKClient": "tether.query",
-    "ClaudeSDKError": "tether.errors",
-    "ConfigurationError": "tether.errors",
-    "ContentBlock": "tether.messages",
-    "ContextUsageCategory": "tether._vocabulary.control",
-    "ContextUsageResponse": "tether._vocabulary.control",
-    "ConversationResetMessage": "tether.messages",
-    "CopyReport": "tether.sessions.claude_code",
-    "CwdChangedHookSpecificOutput": "tether._vocabulary.hooks",
-    "DeferredToolUse": "tether.messages",
-    "EffortLevel": "tether._vocabulary.options",
-    "ElicitationHookSpecificOutput": "tether._vocabulary.hooks",
-    "ElicitationResultHookSpecificOutput": "tether._vocabulary.hooks",
-    "EntryNotFoundError": "tether.errors",
-    "FastModeDisabledReason": "tether.messages",
-    "FastModeState": "tether.messages",
-    "FileChangedHookSpecificOutput": "tether._vocabulary.hooks",
-    "ForkSessionResult": "tether.sessions.helpers",
-    "HookCallback": "tether._vocabulary.hooks",
-    "HookContext": "tether._vocabulary.hooks",
-    "HookEffort": "tether._vocabulary.hooks",
-    "HookEvent": "tether._vocabulary.hooks",
-    "HookEventMessage": "tether.messages",
-    "HookInput": "tether._vocabulary.hooks",
-    "HookJSONOutput": "tether._vocabulary.hooks",
-    "HookMatcher": "tether._vocabulary.hooks",
-    "InMemorySessionStore": "tether.sessions.stores.memory:MemoryStore",
-    "InvalidSessionIdError": "tether.errors",
-    "JsonlStore": "tether.sessions.stores.jsonl",
-    "McpSdkServerConfig": "tether._vocabulary.mcp",
-    "McpServerConfig": "tether._vocabulary.mcp",
-    "McpServerConnectionStatus": "tether._vocabulary.mcp",
-    "McpServerInfo": "tether._vocabulary.mcp",
-    "McpServerStatus": "tether._vocabulary.mcp",
-    "McpServerStatusConfig": "tether._vocabulary.mcp",
-    "McpStatusResponse": "tether._vocabulary.mcp",
-    "McpToolAnnotations": "tether._vocabulary.mcp",
-    "McpToolInfo": "tether._vocabulary.mcp",
-    "MemoryStore": "tether.sessions.stores.memory",
-    "Message": "tether.messages",
-    "MessageDisplayHookSpecificOutput": "tether._vocabulary.hooks",
-    "MessageOrigin": "tether.messages",
-    "MessageOriginKind": "tether.messages",
-    "MirrorErrorMessage": "tether.messages",
-    "Model": "tether.models.base",
-    "ModelError": "tether.errors",
-    "ModelUsage": "tether.messages",
-    "NotificationHookInput": "tether._vocabulary.hooks",
-    "NotificationHookSpecificOutput": "tether._vocabulary.hooks",
-    "PermissionBehavior": "tether._vocabulary.permissions",
-    "PermissionDeniedHookSpecificOutput": "tether._vocabulary.hooks",
-    "PermissionMode": "tether._vocabulary.permissions",
-    "PermissionRequestHookInput": "tether._vocabulary.hooks",
-    "PermissionRequestHookSpecificOutput": "tether._vocabulary.hooks",
-    "PermissionResult": "tether._vocabulary.permissions",
-    "PermissionResultAllow": "tether._vocabulary.permissions",
-    "PermissionResultDeny": "tether._vocabulary.permissions",
-    "PermissionRuleValue": "tether._vocabulary.permissions",
-    "PermissionUpdate": "tether._vocabulary.permissions",
-    "PostModelSwitchHookSpecificOutput": "tether._vocabulary.hooks",
-    "PostToolBatchHookSpecificOutput": "tether._vocabulary.hooks",
-    "PostToolUseFailureHookInput": "tether._vocabulary.hooks",
-    "PostToolUseFailureHookSpecificOutput": "tether._vocabulary.hooks",
-    "PostToolUseHookInput": "tether._vocabulary.hooks",
-    "PostToolUseHookSpecificOutput": "tether._vocabulary.hooks",
-    "PostgresStore": "tether.sessions.stores.postgres",
-    "PreCompactHookInput": "tether._vocabulary.hooks",
-    "PreModelSwitchHookSpecificOutput": "tether._vocabulary.hooks",
-    "PreToolUseHookInput": "tether._vocabulary.hooks",
-    "PreToolUseHookSpecificOutput": "tether._vocabulary.hooks",
-    "ProcessError": "tether.errors",
-    "RateLimitEvent": "tether.messages",
-    "RateLimitInfo": "tether.messages",
-    "RateLimitStatus": "tether.messages",
-    "RateLimitType": "tether.messages",
-    "RedisStore": "tether.sessions.stores.redis",
-    "ResultError": "tether.errors",
-    "ResultMessage": "tether.messages",
-    "SDKSessionInfo": "tether.sessions.helpers:SessionInfo",
-    "SQLiteStore": "tether.sessions.stores.sqlite",
-    "SandboxIgnoreViolations": "tether._vocabulary.options",
-    "SandboxNetworkConfig": "tether._vocabulary.options",
-    "SandboxSettings": "tether._vocabulary.options",
-    "SdkBeta": "tether._vocabulary.options",
-    "SdkMcpTool": "tether.tools.base",
-    "SdkPluginConfig": "tether._vocabulary.options",
-    "ServerToolName": "tether.messages",
-    "ServerToolResultBlock": "tether.messages",
-    "ServerToolUseBlock": "tether.messages",
-    "ResumeRejectedError": "tether.errors",
-    "SessionBusyError": "tether.errors",
-    "SessionConflictError": "tether.errors",
-    "StoreError": "tether.errors",
-    "SessionCronSummary": "tether._vocabulary.hooks",
-    "SessionError": "tether.errors",
-    "SessionExistsError": "tether.errors",
-    "SessionFileNotFoundError": "tether.errors",
-    "SessionInfo": "tether.sessions.helpers",
-    "SessionKey": "tether._vocabulary.store",
-    "SessionListSubkeysKey": "tether._vocabulary.store",
-    "SessionMessage": "tether.sessions.helpers",
-    "SessionNotFoundError": "tether.errors",
-    "SessionStartHookInput": "tether._vocabulary.hooks",
-    "SessionStartHookSpecificOutput": "tether._vocabulary.hooks",
-    "SessionStore": "tether._vocabulary.store",
-    "SessionStoreEntry": "tether._vocabulary.store",
-    "SessionStoreFlushMode": "tether._vocabulary.store",
-    "SessionStoreListEntry": "tether._vocabulary.store",
-    "SessionSummaryEntry": "tether._vocabulary.store",
-    "SettingSource": "tether._vocabulary.options",
-    "StopHookInput": "tether._vocabulary.hooks",
-    "StopHookSpecificOutput": "tether._vocabulary.hooks",
-    "StreamEvent": "tether.messages",
-    "SubagentStartHookInput": "tether._vocabulary.hooks",
-    "SubagentStartHookSpecificOutput": "tether._vocabulary.hooks",
-    "SubagentStopHookInput": "tether._vocabulary.hooks",
-    "SubagentStopHookSpecificOutput": "tether._vocabulary.hooks",
-    "SyncHookJSONOutput": "tether._vocabulary.hooks",
-    "SystemInitData": "tether.messages",
-    "SystemInitMcpServer": "tether.messages",
-    "SystemInitPlugin": "tether.messages",
-    "SystemInitPluginError": "tether.messages",
-    "SystemMessage": "tether.messages",
-    "TERMINAL_TASK_STATUSES": "tether.messages",
-    "TaskBudget": "tether._vocabulary.options",
-    "TaskNotificationMessage": "tether.messages",
-    "TaskNotificationOriginSubkind": "tether.messages",
-    "TaskNotificationStatus": "tether.messages",
-    "TaskProgressMessage": "tether.messages",
-    "TaskStartedMessage": "tether.messages",
-    "TaskUpdatedMessage": "tether.messages",
-    "TaskUpdatedStatus": "tether.messages",
-    "TaskUsage": "tether.messages",
-    "TetherError": "tether.errors",
-    "TextBlock": "tether.messages",
-    "ThinkingBlock": "tether.messages",
-    "ThinkingConfig": "tether._vocabulary.options",
-    "ThinkingConfigAdaptive": "tether._vocabulary.options",
-    "ThinkingConfigDisabled": "tether._vocabulary.options",
-    "ThinkingConfigEnabled": "tether._vocabulary.options",
-    "Tool": "tether.tools.base",
-    "ToolAnnotations": "tether._tool_annotations",
-    "ToolContext": "tether.tools.base",
-    "ToolError": "tether.errors",
-    "ToolPermissionContext": "tether._vocabulary.permissions",
-    "ToolResult": "tether.tools.base",
-    "ToolResultBlock": "tether.messages",
-    "ToolUseBlock": "tether.messages",
-    "Transport": "tether._vocabulary.control",
-    "UnsupportedOptionError": "tether.errors",
-    "UserMessage": "tether.messages",
-    "UserPromptExpansionHookSpecificOutput": "tether._vocabulary.hooks",
-    "UserPromptSubmitHookInput": "tether._vocabulary.hooks",
-    "UserPromptSubmitHookSpecificOutput": "tether._vocabulary.hooks",
-    "WorktreeCreateHookSpecificOutput": "tether._vocabulary.hooks",
-    "copy_sessions": "tether.sessions.claude_code",
-    "create_sdk_mcp_server": "tether.tools.base",
-    "delete_session": "tether.sessions.helpers",
-    "delete_session_async": "tether.sessions.helpers",
-    "delete_session_via_store": "tether.sessions.helpers",
-    "export_session": "tether.sessions.claude_code",
-    "fold_session_summary": "tether.sessions.helpers",
-    "fork_session": "tether.sessions.helpers",
-    "fork_session_async": "tether.sessions.helpers",
-    "fork_session_via_store": "tether.sessions.helpers",
-    "get_session_info": "tether.sessions.helpers",
-    "get_session_info_async": "tether.sessions.helpers",
-    "get_session_info_from_store": "tether.sessions.helpers",
-    "get_session_messages": "tether.sessions.helpers",
-    "get_session_messages_async": "tether.sessions.helpers",
-    "get_session_messages_from_store": "tether.sessions.helpers",
-    "get_subagent_messages": "tether.sessions.helpers",
-    "get_subagent_messages_async": "tether.sessions.helpers",
-    "get_subagent_messages_from_store": "tether.sessions.helpers",
-    "import_claude_code_sessions": "tether.sessions.claude_code",
-    "import_session_to_store": "tether.sessions.helpers",
-    "list_sessions": "tether.sessions.helpers",
-    "list_sessions_async": "tether.sessions.helpers",
-    "list_sessions_from_store": "tether.sessions.helpers",
-    "list_subagents": "tether.sessions.helpers",
-    "list_subagents_async": "tether.sessions.helpers",
-    "list_subagents_from_store": "tether.sessions.helpers",
-    "project_key_for_directory": "tether.sessions.keys",
-    "query": "tether.query",
-    "rename_session": "tether.sessions.helpers",
-    "rename_session_async": "tether.sessions.helpers",
-    "rename_session_via_store": "tether.sessions.helpers",
-    "tag_session": "tether.sessions.helpers",
-    "tag_session_async": "tether.sessions.helpers",
-    "tag_session_via_store": "tether.sessions.helpers",
-    "tool": "tether.tools.base",
-}
-"""Each public name -> the module that defines it (`module:attribute` when it is renamed here).
-
-`import tether` imports none of them: a name is imported when it is first used, so a program pays
-only for the parts it uses (the provider SDKs, the stores' drivers and `mcp` are further imported
-only when a run needs them). `tests/test_cold_start.py` checks this table against the imports above.
-"""
-
-
-def __getattr__(name: str) -> Any:
-    """A public name, imported on first use and kept."""
-    source = _EXPORTS.get(name)
-    if source is None:
-        raise AttributeError(f"module 'tether' has no attribute {name!r}")
-    module_name, _, attribute = source.partition(":")
-    value = getattr(_import_module(module_name), attribute or name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
-
-class _Package(_ModuleType):
-    """`tether` itself: its attribute `query` is the function, never the submodule of that name.
-
-    Importing a submodule binds it on its package; `tether.query` (the module defining `query()`)
-    would then hide the function. Eager imports used to rebind the name; lazy ones cannot. (The
-    imports of this file are renamed for the same reason: `tether.types` would replace `types`.)
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, _ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_modules[__name__].__class__ = _Package
+    SDKSessionInfo = SessionInfo
+    InMemorySessionStore = MemoryStore

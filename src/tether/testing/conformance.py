@@ -34,7 +34,7 @@ from typing import Any
 
 import anyio
 
-from tether._vocabulary.store import SessionKey
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import (
     EntryNotFoundError,
     InvalidSessionIdError,
@@ -49,7 +49,7 @@ from tether.sessions.summary import fold_summary, fork_summary, sdk_summary_data
 
 __all__ = ["ConformanceReport", "MakeStore", "run_store_conformance"]
 
-MakeStore = Callable[[str | None], Any]
+MakeStore = Callable[[str | None], SessionStore | Awaitable[SessionStore]]
 """`make_store(scope)` -> a store (or an awaitable of one) over the shared test backend."""
 
 _SUMMARY_FIELDS = (
