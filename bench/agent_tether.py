@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.workload import MODEL, claude_session, emit, peak_rss_bytes, rss_bytes, summary, worker_args
 from tether import AgentClient, AgentOptions, ResultMessage, project_key_for_directory, query
-from tether.sessions.store import SessionKey
+from tether._vocabulary.store import SessionKey
 from tether.sessions.urls import open_store
 
 PROMPT = "Say something short."

@@ -35,11 +35,11 @@ from bench.report import compaction_table
 from bench.sessions import make_history
 from bench.workload import emit
 from tether import AgentOptions, query
+from tether._vocabulary.store import SessionKey
 from tether.agent.compaction import SUMMARY_PROMPT, estimate_tokens
 from tether.models.base import ModelEvent, ModelRequest, ModelResponse
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.sqlite import SQLiteStore
-from tether.sessions.store import SessionKey
 from tether.testing import FunctionModel
 
 MODEL = "claude-sonnet-4-5"

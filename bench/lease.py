@@ -21,9 +21,9 @@ from pathlib import Path
 import anyio
 
 from tether import AgentOptions, ResultMessage, query
+from tether._vocabulary.store import SessionStore
 from tether.sessions.capabilities import store_access
 from tether.sessions.lease import SessionLease
-from tether.sessions.store import SessionStore
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel

@@ -27,9 +27,9 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     key: Any = None
     leaf = ""
     if scenario in ("load", "append"):
+        from tether._vocabulary.store import SessionKey
         from tether.sessions.keys import project_key_for_directory
         from tether.sessions.sqlite import SQLiteStore
-        from tether.sessions.store import SessionKey
 
         store = SQLiteStore(Path(args["dir"]) / "profile.db")
         session_id = str(uuid.uuid4())

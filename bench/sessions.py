@@ -32,9 +32,9 @@ from typing import Any
 
 import anyio
 
+from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import active_chain, chain_to_api_messages, make_entry
 from tether.sessions.sqlite import SQLiteStore
-from tether.sessions.store import SessionKey
 
 TURN = 4
 

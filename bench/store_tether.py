@@ -24,8 +24,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.store_driver import drive
 from bench.workload import checkpoint_sqlite, claude_turn, emit, json_size, summary, worker_args
+from tether._vocabulary.store import SessionKey
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.store import NO_LEAF, SessionKey
+from tether.sessions.store import NO_LEAF
 
 CWD = "/bench/project"
 

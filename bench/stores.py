@@ -35,7 +35,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).parent))
 from sessions import TURN, make_history, median_ms
 
-from tether.sessions.store import SessionKey
+from tether._vocabulary.store import SessionKey
 
 POSTGRES_URL = os.environ.get("TETHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TETHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 import tether.options  # noqa: F401  (below: why it is imported here)
+from tether._vocabulary.store import SessionStore
 from tether.sessions.capabilities import store_access
-from tether.sessions.store import SessionStore
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore

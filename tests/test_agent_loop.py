@@ -24,9 +24,9 @@ from tether import (
     query,
     tool,
 )
+from tether._vocabulary.store import SessionStore
 from tether.errors import ConfigurationError
 from tether.sessions.entries import active_chain, make_entry, make_meta_entry
-from tether.sessions.store import SessionStore
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

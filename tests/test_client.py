@@ -19,8 +19,8 @@ from tether import (
     project_key_for_directory,
     query,
 )
+from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import active_chain
-from tether.sessions.store import SessionStore
 from tether.testing import FunctionModel, ScriptedModel
 
 pytestmark = pytest.mark.anyio

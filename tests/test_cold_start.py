@@ -97,21 +97,29 @@ except Exception:
 
 
 def test_every_public_name_is_what_type_checkers_see() -> None:
-    """The names `import tether` loads on first use are the ones its `TYPE_CHECKING` imports declare."""
+    """The `TYPE_CHECKING` imports of `tether/__init__.py` declare exactly the names of its table,
+    each the object `import tether` loads on first use."""
     source = ast.parse(Path(tether.__file__).read_text())
     declared: dict[str, tuple[str, str]] = {}
     for node in ast.walk(source):
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "_TYPE_CHECKING":
             for statement in node.body:
+                if isinstance(statement, ast.Assign):  # `Alias = Name`: a name renamed here
+                    [target], value = statement.targets, statement.value
+                    assert isinstance(target, ast.Name) and isinstance(value, ast.Name)
+                    declared[target.id] = declared[value.id]
+                    continue
                 assert isinstance(statement, ast.ImportFrom) and statement.module
                 for alias in statement.names:
-                    declared[alias.asname or alias.name] = (statement.module, alias.name)
+                    assert alias.asname, f"{alias.name}: a re-export is written `import X as X`"
+                    declared[alias.asname] = (statement.module, alias.name)
+    assert declared == tether._SOURCES
     assert set(tether.__all__) == {*declared, "__version__"}
     for name, (module, attribute) in declared.items():
         assert getattr(tether, name) is getattr(importlib.import_module(module), attribute), name
 
 
-def test_the_query_function_is_not_hidden_by_its_module() -> None:
-    """Importing the submodule `tether.query` (as the CLI does) leaves `tether.query` the function."""
-    module = "sys.modules['tether.query']"
-    run_python(f"import tether.query\nfrom tether import query\nassert query is tether.query is {module}.query")
+def test_the_query_function_is_not_hidden_by_a_module() -> None:
+    """Importing the module that defines `query()` (as the CLI does) leaves `tether.query` the function."""
+    module = "sys.modules['tether._query']"
+    run_python(f"import tether._query\nfrom tether import query\nassert query is tether.query is {module}.query")

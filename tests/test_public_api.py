@@ -87,7 +87,7 @@ def test_importing_tether_does_not_import_mcp_or_pydantic() -> None:
     assert before == ["False", "False"]
     code = "import sys; from tether import ToolAnnotations; print(ToolAnnotations.__module__, 'mcp' in sys.modules)"
     after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert after == ["tether._tool_annotations", "True"]
+    assert after == ["tether._vocabulary.tool_annotations", "True"]
 
 
 def test_option_and_result_fields_match_the_claude_agent_sdk() -> None:

@@ -25,9 +25,9 @@ from tether import (
     project_key_for_directory,
     query,
 )
+from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import active_chain
 from tether.sessions.session import Session
-from tether.sessions.store import SessionStore
 from tether.testing import FunctionModel, ScriptedModel
 
 pytestmark = pytest.mark.anyio

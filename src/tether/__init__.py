@@ -14,66 +14,210 @@ Every public name of the Claude Agent SDK's `claude_agent_sdk` is here too (and 
 from __future__ import annotations
 
 from importlib import import_module as _import_module
-from sys import modules as _modules
-from types import ModuleType as _ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from tether._version import __version__ as __version__
 
-if TYPE_CHECKING:
-    from tether._tool_annotations import ToolAnnotations as ToolAnnotations
-    from tether.agent.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
-    from tether.agent.hooks import BackgroundTaskSummary as BackgroundTaskSummary
-    from tether.agent.hooks import BaseHookInput as BaseHookInput
-    from tether.agent.hooks import CwdChangedHookSpecificOutput as CwdChangedHookSpecificOutput
-    from tether.agent.hooks import ElicitationHookSpecificOutput as ElicitationHookSpecificOutput
-    from tether.agent.hooks import ElicitationResultHookSpecificOutput as ElicitationResultHookSpecificOutput
-    from tether.agent.hooks import FileChangedHookSpecificOutput as FileChangedHookSpecificOutput
-    from tether.agent.hooks import HookCallback as HookCallback
-    from tether.agent.hooks import HookContext as HookContext
-    from tether.agent.hooks import HookEffort as HookEffort
-    from tether.agent.hooks import HookEvent as HookEvent
-    from tether.agent.hooks import HookInput as HookInput
-    from tether.agent.hooks import HookJSONOutput as HookJSONOutput
-    from tether.agent.hooks import HookMatcher as HookMatcher
-    from tether.agent.hooks import MessageDisplayHookSpecificOutput as MessageDisplayHookSpecificOutput
-    from tether.agent.hooks import NotificationHookInput as NotificationHookInput
-    from tether.agent.hooks import NotificationHookSpecificOutput as NotificationHookSpecificOutput
-    from tether.agent.hooks import PermissionDeniedHookSpecificOutput as PermissionDeniedHookSpecificOutput
-    from tether.agent.hooks import PermissionRequestHookInput as PermissionRequestHookInput
-    from tether.agent.hooks import PermissionRequestHookSpecificOutput as PermissionRequestHookSpecificOutput
-    from tether.agent.hooks import PostModelSwitchHookSpecificOutput as PostModelSwitchHookSpecificOutput
-    from tether.agent.hooks import PostToolBatchHookSpecificOutput as PostToolBatchHookSpecificOutput
-    from tether.agent.hooks import PostToolUseFailureHookInput as PostToolUseFailureHookInput
-    from tether.agent.hooks import PostToolUseFailureHookSpecificOutput as PostToolUseFailureHookSpecificOutput
-    from tether.agent.hooks import PostToolUseHookInput as PostToolUseHookInput
-    from tether.agent.hooks import PostToolUseHookSpecificOutput as PostToolUseHookSpecificOutput
-    from tether.agent.hooks import PreCompactHookInput as PreCompactHookInput
-    from tether.agent.hooks import PreModelSwitchHookSpecificOutput as PreModelSwitchHookSpecificOutput
-    from tether.agent.hooks import PreToolUseHookInput as PreToolUseHookInput
-    from tether.agent.hooks import PreToolUseHookSpecificOutput as PreToolUseHookSpecificOutput
-    from tether.agent.hooks import SessionCronSummary as SessionCronSummary
-    from tether.agent.hooks import SessionStartHookInput as SessionStartHookInput
-    from tether.agent.hooks import SessionStartHookSpecificOutput as SessionStartHookSpecificOutput
-    from tether.agent.hooks import StopHookInput as StopHookInput
-    from tether.agent.hooks import StopHookSpecificOutput as StopHookSpecificOutput
-    from tether.agent.hooks import SubagentStartHookInput as SubagentStartHookInput
-    from tether.agent.hooks import SubagentStartHookSpecificOutput as SubagentStartHookSpecificOutput
-    from tether.agent.hooks import SubagentStopHookInput as SubagentStopHookInput
-    from tether.agent.hooks import SubagentStopHookSpecificOutput as SubagentStopHookSpecificOutput
-    from tether.agent.hooks import SyncHookJSONOutput as SyncHookJSONOutput
-    from tether.agent.hooks import UserPromptExpansionHookSpecificOutput as UserPromptExpansionHookSpecificOutput
-    from tether.agent.hooks import UserPromptSubmitHookInput as UserPromptSubmitHookInput
-    from tether.agent.hooks import UserPromptSubmitHookSpecificOutput as UserPromptSubmitHookSpecificOutput
-    from tether.agent.hooks import WorktreeCreateHookSpecificOutput as WorktreeCreateHookSpecificOutput
-    from tether.agent.permissions import CanUseTool as CanUseTool
-    from tether.agent.permissions import PermissionBehavior as PermissionBehavior
-    from tether.agent.permissions import PermissionResult as PermissionResult
-    from tether.agent.permissions import PermissionResultAllow as PermissionResultAllow
-    from tether.agent.permissions import PermissionResultDeny as PermissionResultDeny
-    from tether.agent.permissions import PermissionRuleValue as PermissionRuleValue
-    from tether.agent.permissions import PermissionUpdate as PermissionUpdate
-    from tether.agent.permissions import ToolPermissionContext as ToolPermissionContext
+# fmt: off
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "tether._query": ("AgentClient", "ClaudeSDKClient", "query"),
+    "tether._vocabulary.control": ("ContextUsageCategory", "ContextUsageResponse", "Transport"),
+    "tether._vocabulary.hooks": (
+        "AsyncHookJSONOutput", "BackgroundTaskSummary", "BaseHookInput", "CwdChangedHookSpecificOutput",
+        "ElicitationHookSpecificOutput", "ElicitationResultHookSpecificOutput", "FileChangedHookSpecificOutput",
+        "HookCallback", "HookContext", "HookEffort", "HookEvent", "HookInput", "HookJSONOutput", "HookMatcher",
+        "MessageDisplayHookSpecificOutput", "NotificationHookInput", "NotificationHookSpecificOutput",
+        "PermissionDeniedHookSpecificOutput", "PermissionRequestHookInput", "PermissionRequestHookSpecificOutput",
+        "PostModelSwitchHookSpecificOutput", "PostToolBatchHookSpecificOutput", "PostToolUseFailureHookInput",
+        "PostToolUseFailureHookSpecificOutput", "PostToolUseHookInput", "PostToolUseHookSpecificOutput",
+        "PreCompactHookInput", "PreModelSwitchHookSpecificOutput", "PreToolUseHookInput",
+        "PreToolUseHookSpecificOutput", "SessionCronSummary", "SessionStartHookInput", "SessionStartHookSpecificOutput",
+        "StopHookInput", "StopHookSpecificOutput", "SubagentStartHookInput", "SubagentStartHookSpecificOutput",
+        "SubagentStopHookInput", "SubagentStopHookSpecificOutput", "SyncHookJSONOutput",
+        "UserPromptExpansionHookSpecificOutput", "UserPromptSubmitHookInput", "UserPromptSubmitHookSpecificOutput",
+        "WorktreeCreateHookSpecificOutput",
+    ),
+    "tether._vocabulary.mcp": (
+        "McpSdkServerConfig", "McpServerConfig", "McpServerConnectionStatus", "McpServerInfo", "McpServerStatus",
+        "McpServerStatusConfig", "McpStatusResponse", "McpToolAnnotations", "McpToolInfo",
+    ),
+    "tether._vocabulary.options": (
+        "AgentDefinition", "CanUseToolShadowedWarning", "EffortLevel", "SandboxIgnoreViolations",
+        "SandboxNetworkConfig", "SandboxSettings", "SdkBeta", "SdkPluginConfig", "SettingSource", "TaskBudget",
+        "ThinkingConfig", "ThinkingConfigAdaptive", "ThinkingConfigDisabled", "ThinkingConfigEnabled",
+    ),
+    "tether._vocabulary.permissions": (
+        "CanUseTool", "PermissionBehavior", "PermissionMode", "PermissionResult", "PermissionResultAllow",
+        "PermissionResultDeny", "PermissionRuleValue", "PermissionUpdate", "ToolPermissionContext",
+    ),
+    "tether._vocabulary.store": (
+        "SessionKey", "SessionListSubkeysKey", "SessionStore", "SessionStoreEntry", "SessionStoreFlushMode",
+        "SessionStoreListEntry", "SessionSummaryEntry",
+    ),
+    "tether._vocabulary.tool_annotations": ("ToolAnnotations",),
+    "tether.errors": (
+        "CLIConnectionError", "CLIJSONDecodeError", "CLINotFoundError", "ClaudeSDKError", "ConfigurationError",
+        "EntryNotFoundError", "InvalidSessionIdError", "ModelError", "ProcessError", "ResultError",
+        "ResumeRejectedError", "SessionBusyError", "SessionConflictError", "SessionError", "SessionExistsError",
+        "SessionFileNotFoundError", "SessionNotFoundError", "StoreError", "TetherError", "ToolError",
+        "UnsupportedOptionError",
+    ),
+    "tether.messages": (
+        "AssistantMessage", "ContentBlock", "ConversationResetMessage", "DeferredToolUse", "FastModeDisabledReason",
+        "FastModeState", "HookEventMessage", "Message", "MessageOrigin", "MessageOriginKind", "MirrorErrorMessage",
+        "ModelUsage", "RateLimitEvent", "RateLimitInfo", "RateLimitStatus", "RateLimitType", "ResultMessage",
+        "ServerToolName", "ServerToolResultBlock", "ServerToolUseBlock", "StreamEvent", "SystemInitData",
+        "SystemInitMcpServer", "SystemInitPlugin", "SystemInitPluginError", "SystemMessage", "TERMINAL_TASK_STATUSES",
+        "TaskNotificationMessage", "TaskNotificationOriginSubkind", "TaskNotificationStatus", "TaskProgressMessage",
+        "TaskStartedMessage", "TaskUpdatedMessage", "TaskUpdatedStatus", "TaskUsage", "TextBlock", "ThinkingBlock",
+        "ToolResultBlock", "ToolUseBlock", "UserMessage",
+    ),
+    "tether.models.base": ("Model",),
+    "tether.options": ("AgentOptions", "ClaudeAgentOptions"),
+    "tether.sessions.claude_code": ("CopyReport", "copy_sessions", "export_session", "import_claude_code_sessions"),
+    "tether.sessions.helpers": (
+        "ForkSessionResult", "SessionInfo", "SessionMessage", "delete_session", "delete_session_async",
+        "delete_session_via_store", "fold_session_summary", "fork_session", "fork_session_async",
+        "fork_session_via_store", "get_session_info", "get_session_info_async", "get_session_info_from_store",
+        "get_session_messages", "get_session_messages_async", "get_session_messages_from_store",
+        "get_subagent_messages", "get_subagent_messages_async", "get_subagent_messages_from_store",
+        "import_session_to_store", "list_sessions", "list_sessions_async", "list_sessions_from_store", "list_subagents",
+        "list_subagents_async", "list_subagents_from_store", "rename_session", "rename_session_async",
+        "rename_session_via_store", "tag_session", "tag_session_async", "tag_session_via_store",
+        "SDKSessionInfo=SessionInfo",
+    ),
+    "tether.sessions.keys": ("project_key_for_directory",),
+    "tether.sessions.stores.jsonl": ("JsonlStore",),
+    "tether.sessions.stores.memory": ("MemoryStore", "InMemorySessionStore=MemoryStore"),
+    "tether.sessions.stores.postgres": ("PostgresStore",),
+    "tether.sessions.stores.redis": ("RedisStore",),
+    "tether.sessions.stores.sqlite": ("SQLiteStore",),
+    "tether.tools.base": ("SdkMcpTool", "Tool", "ToolContext", "ToolResult", "create_sdk_mcp_server", "tool"),
+}
+# fmt: on
+"""The public names, each once, by the module that defines it (`Name=Original` where it is renamed here).
+
+`import tether` imports none of them: a name is imported when it is first used, so a program pays
+only for the parts it uses (the provider SDKs, the stores' drivers and `mcp` are further imported
+only when a run needs them). The `TYPE_CHECKING` imports below say the same for type checkers;
+`tests/test_cold_start.py` checks that they match this table.
+"""
+
+_SOURCES: dict[str, tuple[str, str]] = {
+    name.partition("=")[0]: (module, name.partition("=")[2] or name)
+    for module, names in _EXPORTS.items()
+    for name in names
+}
+"""Each public name -> its module and its name there."""
+
+__all__ = tuple(sorted([*_SOURCES, "__version__"]))
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported on first use and kept."""
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'tether' has no attribute {name!r}")
+    value = getattr(_import_module(source[0]), source[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if _TYPE_CHECKING:
+    from tether._query import AgentClient as AgentClient
+    from tether._query import ClaudeSDKClient as ClaudeSDKClient
+    from tether._query import query as query
+    from tether._vocabulary.control import ContextUsageCategory as ContextUsageCategory
+    from tether._vocabulary.control import ContextUsageResponse as ContextUsageResponse
+    from tether._vocabulary.control import Transport as Transport
+    from tether._vocabulary.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
+    from tether._vocabulary.hooks import BackgroundTaskSummary as BackgroundTaskSummary
+    from tether._vocabulary.hooks import BaseHookInput as BaseHookInput
+    from tether._vocabulary.hooks import CwdChangedHookSpecificOutput as CwdChangedHookSpecificOutput
+    from tether._vocabulary.hooks import ElicitationHookSpecificOutput as ElicitationHookSpecificOutput
+    from tether._vocabulary.hooks import ElicitationResultHookSpecificOutput as ElicitationResultHookSpecificOutput
+    from tether._vocabulary.hooks import FileChangedHookSpecificOutput as FileChangedHookSpecificOutput
+    from tether._vocabulary.hooks import HookCallback as HookCallback
+    from tether._vocabulary.hooks import HookContext as HookContext
+    from tether._vocabulary.hooks import HookEffort as HookEffort
+    from tether._vocabulary.hooks import HookEvent as HookEvent
+    from tether._vocabulary.hooks import HookInput as HookInput
+    from tether._vocabulary.hooks import HookJSONOutput as HookJSONOutput
+    from tether._vocabulary.hooks import HookMatcher as HookMatcher
+    from tether._vocabulary.hooks import MessageDisplayHookSpecificOutput as MessageDisplayHookSpecificOutput
+    from tether._vocabulary.hooks import NotificationHookInput as NotificationHookInput
+    from tether._vocabulary.hooks import NotificationHookSpecificOutput as NotificationHookSpecificOutput
+    from tether._vocabulary.hooks import PermissionDeniedHookSpecificOutput as PermissionDeniedHookSpecificOutput
+    from tether._vocabulary.hooks import PermissionRequestHookInput as PermissionRequestHookInput
+    from tether._vocabulary.hooks import PermissionRequestHookSpecificOutput as PermissionRequestHookSpecificOutput
+    from tether._vocabulary.hooks import PostModelSwitchHookSpecificOutput as PostModelSwitchHookSpecificOutput
+    from tether._vocabulary.hooks import PostToolBatchHookSpecificOutput as PostToolBatchHookSpecificOutput
+    from tether._vocabulary.hooks import PostToolUseFailureHookInput as PostToolUseFailureHookInput
+    from tether._vocabulary.hooks import PostToolUseFailureHookSpecificOutput as PostToolUseFailureHookSpecificOutput
+    from tether._vocabulary.hooks import PostToolUseHookInput as PostToolUseHookInput
+    from tether._vocabulary.hooks import PostToolUseHookSpecificOutput as PostToolUseHookSpecificOutput
+    from tether._vocabulary.hooks import PreCompactHookInput as PreCompactHookInput
+    from tether._vocabulary.hooks import PreModelSwitchHookSpecificOutput as PreModelSwitchHookSpecificOutput
+    from tether._vocabulary.hooks import PreToolUseHookInput as PreToolUseHookInput
+    from tether._vocabulary.hooks import PreToolUseHookSpecificOutput as PreToolUseHookSpecificOutput
+    from tether._vocabulary.hooks import SessionCronSummary as SessionCronSummary
+    from tether._vocabulary.hooks import SessionStartHookInput as SessionStartHookInput
+    from tether._vocabulary.hooks import SessionStartHookSpecificOutput as SessionStartHookSpecificOutput
+    from tether._vocabulary.hooks import StopHookInput as StopHookInput
+    from tether._vocabulary.hooks import StopHookSpecificOutput as StopHookSpecificOutput
+    from tether._vocabulary.hooks import SubagentStartHookInput as SubagentStartHookInput
+    from tether._vocabulary.hooks import SubagentStartHookSpecificOutput as SubagentStartHookSpecificOutput
+    from tether._vocabulary.hooks import SubagentStopHookInput as SubagentStopHookInput
+    from tether._vocabulary.hooks import SubagentStopHookSpecificOutput as SubagentStopHookSpecificOutput
+    from tether._vocabulary.hooks import SyncHookJSONOutput as SyncHookJSONOutput
+    from tether._vocabulary.hooks import UserPromptExpansionHookSpecificOutput as UserPromptExpansionHookSpecificOutput
+    from tether._vocabulary.hooks import UserPromptSubmitHookInput as UserPromptSubmitHookInput
+    from tether._vocabulary.hooks import UserPromptSubmitHookSpecificOutput as UserPromptSubmitHookSpecificOutput
+    from tether._vocabulary.hooks import WorktreeCreateHookSpecificOutput as WorktreeCreateHookSpecificOutput
+    from tether._vocabulary.mcp import McpSdkServerConfig as McpSdkServerConfig
+    from tether._vocabulary.mcp import McpServerConfig as McpServerConfig
+    from tether._vocabulary.mcp import McpServerConnectionStatus as McpServerConnectionStatus
+    from tether._vocabulary.mcp import McpServerInfo as McpServerInfo
+    from tether._vocabulary.mcp import McpServerStatus as McpServerStatus
+    from tether._vocabulary.mcp import McpServerStatusConfig as McpServerStatusConfig
+    from tether._vocabulary.mcp import McpStatusResponse as McpStatusResponse
+    from tether._vocabulary.mcp import McpToolAnnotations as McpToolAnnotations
+    from tether._vocabulary.mcp import McpToolInfo as McpToolInfo
+    from tether._vocabulary.options import AgentDefinition as AgentDefinition
+    from tether._vocabulary.options import CanUseToolShadowedWarning as CanUseToolShadowedWarning
+    from tether._vocabulary.options import EffortLevel as EffortLevel
+    from tether._vocabulary.options import SandboxIgnoreViolations as SandboxIgnoreViolations
+    from tether._vocabulary.options import SandboxNetworkConfig as SandboxNetworkConfig
+    from tether._vocabulary.options import SandboxSettings as SandboxSettings
+    from tether._vocabulary.options import SdkBeta as SdkBeta
+    from tether._vocabulary.options import SdkPluginConfig as SdkPluginConfig
+    from tether._vocabulary.options import SettingSource as SettingSource
+    from tether._vocabulary.options import TaskBudget as TaskBudget
+    from tether._vocabulary.options import ThinkingConfig as ThinkingConfig
+    from tether._vocabulary.options import ThinkingConfigAdaptive as ThinkingConfigAdaptive
+    from tether._vocabulary.options import ThinkingConfigDisabled as ThinkingConfigDisabled
+    from tether._vocabulary.options import ThinkingConfigEnabled as ThinkingConfigEnabled
+    from tether._vocabulary.permissions import CanUseTool as CanUseTool
+    from tether._vocabulary.permissions import PermissionBehavior as PermissionBehavior
+    from tether._vocabulary.permissions import PermissionMode as PermissionMode
+    from tether._vocabulary.permissions import PermissionResult as PermissionResult
+    from tether._vocabulary.permissions import PermissionResultAllow as PermissionResultAllow
+    from tether._vocabulary.permissions import PermissionResultDeny as PermissionResultDeny
+    from tether._vocabulary.permissions import PermissionRuleValue as PermissionRuleValue
+    from tether._vocabulary.permissions import PermissionUpdate as PermissionUpdate
+    from tether._vocabulary.permissions import ToolPermissionContext as ToolPermissionContext
+    from tether._vocabulary.store import SessionKey as SessionKey
+    from tether._vocabulary.store import SessionListSubkeysKey as SessionListSubkeysKey
+    from tether._vocabulary.store import SessionStore as SessionStore
+    from tether._vocabulary.store import SessionStoreEntry as SessionStoreEntry
+    from tether._vocabulary.store import SessionStoreFlushMode as SessionStoreFlushMode
+    from tether._vocabulary.store import SessionStoreListEntry as SessionStoreListEntry
+    from tether._vocabulary.store import SessionSummaryEntry as SessionSummaryEntry
+    from tether._vocabulary.tool_annotations import ToolAnnotations as ToolAnnotations
     from tether.errors import ClaudeSDKError as ClaudeSDKError
     from tether.errors import CLIConnectionError as CLIConnectionError
     from tether.errors import CLIJSONDecodeError as CLIJSONDecodeError
@@ -138,10 +282,6 @@ if TYPE_CHECKING:
     from tether.models.base import Model as Model
     from tether.options import AgentOptions as AgentOptions
     from tether.options import ClaudeAgentOptions as ClaudeAgentOptions
-    from tether.options import PermissionMode as PermissionMode
-    from tether.query import AgentClient as AgentClient
-    from tether.query import ClaudeSDKClient as ClaudeSDKClient
-    from tether.query import query as query
     from tether.sessions.claude_code import CopyReport as CopyReport
     from tether.sessions.claude_code import copy_sessions as copy_sessions
     from tether.sessions.claude_code import export_session as export_session
@@ -179,502 +319,17 @@ if TYPE_CHECKING:
     from tether.sessions.helpers import tag_session_async as tag_session_async
     from tether.sessions.helpers import tag_session_via_store as tag_session_via_store
     from tether.sessions.keys import project_key_for_directory as project_key_for_directory
-    from tether.sessions.store import SessionKey as SessionKey
-    from tether.sessions.store import SessionListSubkeysKey as SessionListSubkeysKey
-    from tether.sessions.store import SessionStore as SessionStore
-    from tether.sessions.store import SessionStoreEntry as SessionStoreEntry
-    from tether.sessions.store import SessionStoreFlushMode as SessionStoreFlushMode
-    from tether.sessions.store import SessionStoreListEntry as SessionStoreListEntry
-    from tether.sessions.store import SessionSummaryEntry as SessionSummaryEntry
     from tether.sessions.stores.jsonl import JsonlStore as JsonlStore
-    from tether.sessions.stores.memory import MemoryStore as InMemorySessionStore
     from tether.sessions.stores.memory import MemoryStore as MemoryStore
     from tether.sessions.stores.postgres import PostgresStore as PostgresStore
     from tether.sessions.stores.redis import RedisStore as RedisStore
     from tether.sessions.stores.sqlite import SQLiteStore as SQLiteStore
-    from tether.tools.base import McpSdkServerConfig as McpSdkServerConfig
     from tether.tools.base import SdkMcpTool as SdkMcpTool
     from tether.tools.base import Tool as Tool
     from tether.tools.base import ToolContext as ToolContext
     from tether.tools.base import ToolResult as ToolResult
     from tether.tools.base import create_sdk_mcp_server as create_sdk_mcp_server
     from tether.tools.base import tool as tool
-    from tether.types import AgentDefinition as AgentDefinition
-    from tether.types import CanUseToolShadowedWarning as CanUseToolShadowedWarning
-    from tether.types import ContextUsageCategory as ContextUsageCategory
-    from tether.types import ContextUsageResponse as ContextUsageResponse
-    from tether.types import EffortLevel as EffortLevel
-    from tether.types import McpServerConfig as McpServerConfig
-    from tether.types import McpServerConnectionStatus as McpServerConnectionStatus
-    from tether.types import McpServerInfo as McpServerInfo
-    from tether.types import McpServerStatus as McpServerStatus
-    from tether.types import McpServerStatusConfig as McpServerStatusConfig
-    from tether.types import McpStatusResponse as McpStatusResponse
-    from tether.types import McpToolAnnotations as McpToolAnnotations
-    from tether.types import McpToolInfo as McpToolInfo
-    from tether.types import SandboxIgnoreViolations as SandboxIgnoreViolations
-    from tether.types import SandboxNetworkConfig as SandboxNetworkConfig
-    from tether.types import SandboxSettings as SandboxSettings
-    from tether.types import SdkBeta as SdkBeta
-    from tether.types import SdkPluginConfig as SdkPluginConfig
-    from tether.types import SDKSessionInfo as SDKSessionInfo
-    from tether.types import SettingSource as SettingSource
-    from tether.types import TaskBudget as TaskBudget
-    from tether.types import ThinkingConfig as ThinkingConfig
-    from tether.types import ThinkingConfigAdaptive as ThinkingConfigAdaptive
-    from tether.types import ThinkingConfigDisabled as ThinkingConfigDisabled
-    from tether.types import ThinkingConfigEnabled as ThinkingConfigEnabled
-    from tether.types import Transport as Transport
 
-__all__ = (
-    "AgentClient",
-    "AgentDefinition",
-    "AgentOptions",
-    "AssistantMessage",
-    "AsyncHookJSONOutput",
-    "BackgroundTaskSummary",
-    "BaseHookInput",
-    "CLIConnectionError",
-    "CLIJSONDecodeError",
-    "CLINotFoundError",
-    "CanUseTool",
-    "CanUseToolShadowedWarning",
-    "ClaudeAgentOptions",
-    "ClaudeSDKClient",
-    "ClaudeSDKError",
-    "ConfigurationError",
-    "ContentBlock",
-    "ContextUsageCategory",
-    "ContextUsageResponse",
-    "ConversationResetMessage",
-    "CopyReport",
-    "CwdChangedHookSpecificOutput",
-    "DeferredToolUse",
-    "EffortLevel",
-    "ElicitationHookSpecificOutput",
-    "ElicitationResultHookSpecificOutput",
-    "EntryNotFoundError",
-    "FastModeDisabledReason",
-    "FastModeState",
-    "FileChangedHookSpecificOutput",
-    "ForkSessionResult",
-    "HookCallback",
-    "HookContext",
-    "HookEffort",
-    "HookEvent",
-    "HookEventMessage",
-    "HookInput",
-    "HookJSONOutput",
-    "HookMatcher",
-    "InMemorySessionStore",
-    "InvalidSessionIdError",
-    "JsonlStore",
-    "McpSdkServerConfig",
-    "McpServerConfig",
-    "McpServerConnectionStatus",
-    "McpServerInfo",
-    "McpServerStatus",
-    "McpServerStatusConfig",
-    "McpStatusResponse",
-    "McpToolAnnotations",
-    "McpToolInfo",
-    "MemoryStore",
-    "Message",
-    "MessageDisplayHookSpecificOutput",
-    "MessageOrigin",
-    "MessageOriginKind",
-    "MirrorErrorMessage",
-    "Model",
-    "ModelError",
-    "ModelUsage",
-    "NotificationHookInput",
-    "NotificationHookSpecificOutput",
-    "PermissionBehavior",
-    "PermissionDeniedHookSpecificOutput",
-    "PermissionMode",
-    "PermissionRequestHookInput",
-    "PermissionRequestHookSpecificOutput",
-    "PermissionResult",
-    "PermissionResultAllow",
-    "PermissionResultDeny",
-    "PermissionRuleValue",
-    "PermissionUpdate",
-    "PostModelSwitchHookSpecificOutput",
-    "PostToolBatchHookSpecificOutput",
-    "PostToolUseFailureHookInput",
-    "PostToolUseFailureHookSpecificOutput",
-    "PostToolUseHookInput",
-    "PostToolUseHookSpecificOutput",
-    "PostgresStore",
-    "PreCompactHookInput",
-    "PreModelSwitchHookSpecificOutput",
-    "PreToolUseHookInput",
-    "PreToolUseHookSpecificOutput",
-    "ProcessError",
-    "RateLimitEvent",
-    "RateLimitInfo",
-    "RateLimitStatus",
-    "RateLimitType",
-    "RedisStore",
-    "ResultError",
-    "ResultMessage",
-    "ResumeRejectedError",
-    "SDKSessionInfo",
-    "SQLiteStore",
-    "SandboxIgnoreViolations",
-    "SandboxNetworkConfig",
-    "SandboxSettings",
-    "SdkBeta",
-    "SdkMcpTool",
-    "SdkPluginConfig",
-    "ServerToolName",
-    "ServerToolResultBlock",
-    "ServerToolUseBlock",
-    "SessionBusyError",
-    "SessionConflictError",
-    "SessionCronSummary",
-    "SessionError",
-    "SessionExistsError",
-    "SessionFileNotFoundError",
-    "SessionInfo",
-    "SessionKey",
-    "SessionListSubkeysKey",
-    "SessionMessage",
-    "SessionNotFoundError",
-    "SessionStartHookInput",
-    "SessionStartHookSpecificOutput",
-    "SessionStore",
-    "SessionStoreEntry",
-    "SessionStoreFlushMode",
-    "SessionStoreListEntry",
-    "SessionSummaryEntry",
-    "SettingSource",
-    "StopHookInput",
-    "StopHookSpecificOutput",
-    "StoreError",
-    "StreamEvent",
-    "SubagentStartHookInput",
-    "SubagentStartHookSpecificOutput",
-    "SubagentStopHookInput",
-    "SubagentStopHookSpecificOutput",
-    "SyncHookJSONOutput",
-    "SystemInitData",
-    "SystemInitMcpServer",
-    "SystemInitPlugin",
-    "SystemInitPluginError",
-    "SystemMessage",
-    "TERMINAL_TASK_STATUSES",
-    "TaskBudget",
-    "TaskNotificationMessage",
-    "TaskNotificationOriginSubkind",
-    "TaskNotificationStatus",
-    "TaskProgressMessage",
-    "TaskStartedMessage",
-    "TaskUpdatedMessage",
-    "TaskUpdatedStatus",
-    "TaskUsage",
-    "TetherError",
-    "TextBlock",
-    "ThinkingBlock",
-    "ThinkingConfig",
-    "ThinkingConfigAdaptive",
-    "ThinkingConfigDisabled",
-    "ThinkingConfigEnabled",
-    "Tool",
-    "ToolAnnotations",
-    "ToolContext",
-    "ToolError",
-    "ToolPermissionContext",
-    "ToolResult",
-    "ToolResultBlock",
-    "ToolUseBlock",
-    "Transport",
-    "UnsupportedOptionError",
-    "UserMessage",
-    "UserPromptExpansionHookSpecificOutput",
-    "UserPromptSubmitHookInput",
-    "UserPromptSubmitHookSpecificOutput",
-    "WorktreeCreateHookSpecificOutput",
-    "__version__",
-    "copy_sessions",
-    "create_sdk_mcp_server",
-    "delete_session",
-    "delete_session_async",
-    "delete_session_via_store",
-    "export_session",
-    "fold_session_summary",
-    "fork_session",
-    "fork_session_async",
-    "fork_session_via_store",
-    "get_session_info",
-    "get_session_info_async",
-    "get_session_info_from_store",
-    "get_session_messages",
-    "get_session_messages_async",
-    "get_session_messages_from_store",
-    "get_subagent_messages",
-    "get_subagent_messages_async",
-    "get_subagent_messages_from_store",
-    "import_claude_code_sessions",
-    "import_session_to_store",
-    "list_sessions",
-    "list_sessions_async",
-    "list_sessions_from_store",
-    "list_subagents",
-    "list_subagents_async",
-    "list_subagents_from_store",
-    "project_key_for_directory",
-    "query",
-    "rename_session",
-    "rename_session_async",
-    "rename_session_via_store",
-    "tag_session",
-    "tag_session_async",
-    "tag_session_via_store",
-    "tool",
-)
-
-_EXPORTS: dict[str, str] = {
-    "AgentClient": "tether.query",
-    "AgentDefinition": "tether.types",
-    "AgentOptions": "tether.options",
-    "AssistantMessage": "tether.messages",
-    "AsyncHookJSONOutput": "tether.agent.hooks",
-    "BackgroundTaskSummary": "tether.agent.hooks",
-    "BaseHookInput": "tether.agent.hooks",
-    "CLIConnectionError": "tether.errors",
-    "CLIJSONDecodeError": "tether.errors",
-    "CLINotFoundError": "tether.errors",
-    "CanUseTool": "tether.agent.permissions",
-    "CanUseToolShadowedWarning": "tether.types",
-    "ClaudeAgentOptions": "tether.options",
-    "ClaudeSDKClient": "tether.query",
-    "ClaudeSDKError": "tether.errors",
-    "ConfigurationError": "tether.errors",
-    "ContentBlock": "tether.messages",
-    "ContextUsageCategory": "tether.types",
-    "ContextUsageResponse": "tether.types",
-    "ConversationResetMessage": "tether.messages",
-    "CopyReport": "tether.sessions.claude_code",
-    "CwdChangedHookSpecificOutput": "tether.agent.hooks",
-    "DeferredToolUse": "tether.messages",
-    "EffortLevel": "tether.types",
-    "ElicitationHookSpecificOutput": "tether.agent.hooks",
-    "ElicitationResultHookSpecificOutput": "tether.agent.hooks",
-    "EntryNotFoundError": "tether.errors",
-    "FastModeDisabledReason": "tether.messages",
-    "FastModeState": "tether.messages",
-    "FileChangedHookSpecificOutput": "tether.agent.hooks",
-    "ForkSessionResult": "tether.sessions.helpers",
-    "HookCallback": "tether.agent.hooks",
-    "HookContext": "tether.agent.hooks",
-    "HookEffort": "tether.agent.hooks",
-    "HookEvent": "tether.agent.hooks",
-    "HookEventMessage": "tether.messages",
-    "HookInput": "tether.agent.hooks",
-    "HookJSONOutput": "tether.agent.hooks",
-    "HookMatcher": "tether.agent.hooks",
-    "InMemorySessionStore": "tether.sessions.stores.memory:MemoryStore",
-    "InvalidSessionIdError": "tether.errors",
-    "JsonlStore": "tether.sessions.stores.jsonl",
-    "McpSdkServerConfig": "tether.tools.base",
-    "McpServerConfig": "tether.types",
-    "McpServerConnectionStatus": "tether.types",
-    "McpServerInfo": "tether.types",
-    "McpServerStatus": "tether.types",
-    "McpServerStatusConfig": "tether.types",
-    "McpStatusResponse": "tether.types",
-    "McpToolAnnotations": "tether.types",
-    "McpToolInfo": "tether.types",
-    "MemoryStore": "tether.sessions.stores.memory",
-    "Message": "tether.messages",
-    "MessageDisplayHookSpecificOutput": "tether.agent.hooks",
-    "MessageOrigin": "tether.messages",
-    "MessageOriginKind": "tether.messages",
-    "MirrorErrorMessage": "tether.messages",
-    "Model": "tether.models.base",
-    "ModelError": "tether.errors",
-    "ModelUsage": "tether.messages",
-    "NotificationHookInput": "tether.agent.hooks",
-    "NotificationHookSpecificOutput": "tether.agent.hooks",
-    "PermissionBehavior": "tether.agent.permissions",
-    "PermissionDeniedHookSpecificOutput": "tether.agent.hooks",
-    "PermissionMode": "tether.options",
-    "PermissionRequestHookInput": "tether.agent.hooks",
-    "PermissionRequestHookSpecificOutput": "tether.agent.hooks",
-    "PermissionResult": "tether.agent.permissions",
-    "PermissionResultAllow": "tether.agent.permissions",
-    "PermissionResultDeny": "tether.agent.permissions",
-    "PermissionRuleValue": "tether.agent.permissions",
-    "PermissionUpdate": "tether.agent.permissions",
-    "PostModelSwitchHookSpecificOutput": "tether.agent.hooks",
-    "PostToolBatchHookSpecificOutput": "tether.agent.hooks",
-    "PostToolUseFailureHookInput": "tether.agent.hooks",
-    "PostToolUseFailureHookSpecificOutput": "tether.agent.hooks",
-    "PostToolUseHookInput": "tether.agent.hooks",
-    "PostToolUseHookSpecificOutput": "tether.agent.hooks",
-    "PostgresStore": "tether.sessions.stores.postgres",
-    "PreCompactHookInput": "tether.agent.hooks",
-    "PreModelSwitchHookSpecificOutput": "tether.agent.hooks",
-    "PreToolUseHookInput": "tether.agent.hooks",
-    "PreToolUseHookSpecificOutput": "tether.agent.hooks",
-    "ProcessError": "tether.errors",
-    "RateLimitEvent": "tether.messages",
-    "RateLimitInfo": "tether.messages",
-    "RateLimitStatus": "tether.messages",
-    "RateLimitType": "tether.messages",
-    "RedisStore": "tether.sessions.stores.redis",
-    "ResultError": "tether.errors",
-    "ResultMessage": "tether.messages",
-    "SDKSessionInfo": "tether.types",
-    "SQLiteStore": "tether.sessions.stores.sqlite",
-    "SandboxIgnoreViolations": "tether.types",
-    "SandboxNetworkConfig": "tether.types",
-    "SandboxSettings": "tether.types",
-    "SdkBeta": "tether.types",
-    "SdkMcpTool": "tether.tools.base",
-    "SdkPluginConfig": "tether.types",
-    "ServerToolName": "tether.messages",
-    "ServerToolResultBlock": "tether.messages",
-    "ServerToolUseBlock": "tether.messages",
-    "ResumeRejectedError": "tether.errors",
-    "SessionBusyError": "tether.errors",
-    "SessionConflictError": "tether.errors",
-    "StoreError": "tether.errors",
-    "SessionCronSummary": "tether.agent.hooks",
-    "SessionError": "tether.errors",
-    "SessionExistsError": "tether.errors",
-    "SessionFileNotFoundError": "tether.errors",
-    "SessionInfo": "tether.sessions.helpers",
-    "SessionKey": "tether.sessions.store",
-    "SessionListSubkeysKey": "tether.sessions.store",
-    "SessionMessage": "tether.sessions.helpers",
-    "SessionNotFoundError": "tether.errors",
-    "SessionStartHookInput": "tether.agent.hooks",
-    "SessionStartHookSpecificOutput": "tether.agent.hooks",
-    "SessionStore": "tether.sessions.store",
-    "SessionStoreEntry": "tether.sessions.store",
-    "SessionStoreFlushMode": "tether.sessions.store",
-    "SessionStoreListEntry": "tether.sessions.store",
-    "SessionSummaryEntry": "tether.sessions.store",
-    "SettingSource": "tether.types",
-    "StopHookInput": "tether.agent.hooks",
-    "StopHookSpecificOutput": "tether.agent.hooks",
-    "StreamEvent": "tether.messages",
-    "SubagentStartHookInput": "tether.agent.hooks",
-    "SubagentStartHookSpecificOutput": "tether.agent.hooks",
-    "SubagentStopHookInput": "tether.agent.hooks",
-    "SubagentStopHookSpecificOutput": "tether.agent.hooks",
-    "SyncHookJSONOutput": "tether.agent.hooks",
-    "SystemInitData": "tether.messages",
-    "SystemInitMcpServer": "tether.messages",
-    "SystemInitPlugin": "tether.messages",
-    "SystemInitPluginError": "tether.messages",
-    "SystemMessage": "tether.messages",
-    "TERMINAL_TASK_STATUSES": "tether.messages",
-    "TaskBudget": "tether.types",
-    "TaskNotificationMessage": "tether.messages",
-    "TaskNotificationOriginSubkind": "tether.messages",
-    "TaskNotificationStatus": "tether.messages",
-    "TaskProgressMessage": "tether.messages",
-    "TaskStartedMessage": "tether.messages",
-    "TaskUpdatedMessage": "tether.messages",
-    "TaskUpdatedStatus": "tether.messages",
-    "TaskUsage": "tether.messages",
-    "TetherError": "tether.errors",
-    "TextBlock": "tether.messages",
-    "ThinkingBlock": "tether.messages",
-    "ThinkingConfig": "tether.types",
-    "ThinkingConfigAdaptive": "tether.types",
-    "ThinkingConfigDisabled": "tether.types",
-    "ThinkingConfigEnabled": "tether.types",
-    "Tool": "tether.tools.base",
-    "ToolAnnotations": "tether._tool_annotations",
-    "ToolContext": "tether.tools.base",
-    "ToolError": "tether.errors",
-    "ToolPermissionContext": "tether.agent.permissions",
-    "ToolResult": "tether.tools.base",
-    "ToolResultBlock": "tether.messages",
-    "ToolUseBlock": "tether.messages",
-    "Transport": "tether.types",
-    "UnsupportedOptionError": "tether.errors",
-    "UserMessage": "tether.messages",
-    "UserPromptExpansionHookSpecificOutput": "tether.agent.hooks",
-    "UserPromptSubmitHookInput": "tether.agent.hooks",
-    "UserPromptSubmitHookSpecificOutput": "tether.agent.hooks",
-    "WorktreeCreateHookSpecificOutput": "tether.agent.hooks",
-    "copy_sessions": "tether.sessions.claude_code",
-    "create_sdk_mcp_server": "tether.tools.base",
-    "delete_session": "tether.sessions.helpers",
-    "delete_session_async": "tether.sessions.helpers",
-    "delete_session_via_store": "tether.sessions.helpers",
-    "export_session": "tether.sessions.claude_code",
-    "fold_session_summary": "tether.sessions.helpers",
-    "fork_session": "tether.sessions.helpers",
-    "fork_session_async": "tether.sessions.helpers",
-    "fork_session_via_store": "tether.sessions.helpers",
-    "get_session_info": "tether.sessions.helpers",
-    "get_session_info_async": "tether.sessions.helpers",
-    "get_session_info_from_store": "tether.sessions.helpers",
-    "get_session_messages": "tether.sessions.helpers",
-    "get_session_messages_async": "tether.sessions.helpers",
-    "get_session_messages_from_store": "tether.sessions.helpers",
-    "get_subagent_messages": "tether.sessions.helpers",
-    "get_subagent_messages_async": "tether.sessions.helpers",
-    "get_subagent_messages_from_store": "tether.sessions.helpers",
-    "import_claude_code_sessions": "tether.sessions.claude_code",
-    "import_session_to_store": "tether.sessions.helpers",
-    "list_sessions": "tether.sessions.helpers",
-    "list_sessions_async": "tether.sessions.helpers",
-    "list_sessions_from_store": "tether.sessions.helpers",
-    "list_subagents": "tether.sessions.helpers",
-    "list_subagents_async": "tether.sessions.helpers",
-    "list_subagents_from_store": "tether.sessions.helpers",
-    "project_key_for_directory": "tether.sessions.keys",
-    "query": "tether.query",
-    "rename_session": "tether.sessions.helpers",
-    "rename_session_async": "tether.sessions.helpers",
-    "rename_session_via_store": "tether.sessions.helpers",
-    "tag_session": "tether.sessions.helpers",
-    "tag_session_async": "tether.sessions.helpers",
-    "tag_session_via_store": "tether.sessions.helpers",
-    "tool": "tether.tools.base",
-}
-"""Each public name -> the module that defines it (`module:attribute` when it is renamed here).
-
-`import tether` imports none of them: a name is imported when it is first used, so a program pays
-only for the parts it uses (the provider SDKs, the stores' drivers and `mcp` are further imported
-only when a run needs them). `tests/test_cold_start.py` checks this table against the imports above.
-"""
-
-
-def __getattr__(name: str) -> Any:
-    """A public name, imported on first use and kept."""
-    source = _EXPORTS.get(name)
-    if source is None:
-        raise AttributeError(f"module 'tether' has no attribute {name!r}")
-    module_name, _, attribute = source.partition(":")
-    value = getattr(_import_module(module_name), attribute or name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
-
-class _Package(_ModuleType):
-    """`tether` itself: its attribute `query` is the function, never the submodule of that name.
-
-    Importing a submodule binds it on its package; `tether.query` (the module defining `query()`)
-    would then hide the function. Eager imports used to rebind the name; lazy ones cannot. (The
-    imports of this file are renamed for the same reason: `tether.types` would replace `types`.)
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, _ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_modules[__name__].__class__ = _Package
+    SDKSessionInfo = SessionInfo
+    InMemorySessionStore = MemoryStore

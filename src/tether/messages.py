@@ -15,8 +15,8 @@ messages carry; like every TypedDict they are plain dicts at runtime.
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, Required, TypedDict
 
-from tether.options import PermissionMode
-from tether.sessions.store import SessionKey
+from tether._vocabulary.permissions import PermissionMode
+from tether._vocabulary.store import SessionKey
 
 __all__ = [
     "INTERRUPTED_TERMINAL_REASONS",

@@ -16,40 +16,40 @@ why for every field):
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Protocol
 
-from tether.agent.prompts import resolve_system_prompt
+from tether._vocabulary.hooks import HookEvent, HookMatcher
+from tether._vocabulary.permissions import CanUseTool, PermissionMode, validate_permission_mode
+from tether._vocabulary.store import SESSION_STORE_FLUSH_MODES, SessionStore, SessionStoreFlushMode
 from tether.errors import ConfigurationError, UnsupportedOptionError
-from tether.sessions.store import SessionStore, SessionStoreFlushMode
-
-if TYPE_CHECKING:
-    from tether.agent.hooks import HookEvent, HookMatcher
-    from tether.agent.permissions import CanUseTool
-    from tether.models.base import Model
 
 __all__ = [
     "AgentOptions",
     "ClaudeAgentOptions",
     "NOT_APPLICABLE_OPTIONS",
-    "PERMISSION_MODES",
-    "PermissionMode",
-    "SESSION_STORE_FLUSH_MODES",
     "UNSUPPORTED_OPTIONS",
+    "ModelObject",
     "check_options",
     "replays_user_messages",
-    "validate_permission_mode",
 ]
 
-PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"]
-"""How tool calls that no rule decides are treated (see `tether.agent.permissions`)."""
-PERMISSION_MODES: tuple[PermissionMode, ...] = get_args(PermissionMode)
 
-SESSION_STORE_FLUSH_MODES: tuple[SessionStoreFlushMode, ...] = get_args(SessionStoreFlushMode)
+class ModelObject(Protocol):
+    """A model given as an object (`AgentOptions.model`, `compact_model`): the shape of
+    `tether.models.Model`, which the options name by shape since they sit below the models layer."""
+
+    @property
+    def model_name(self) -> str:
+        """The name reported in messages and usage."""
+        ...
+
+    def stream(self, request: Any) -> AsyncIterator[Any]:
+        """Run one model call (a `tether.models.ModelRequest`), yielding its events."""
+        ...
 
 
 @dataclass(kw_only=True)
@@ -82,7 +82,7 @@ class AgentOptions:
     max_turns: int | None = None
     max_budget_usd: float | None = None
     disallowed_tools: list[str] = field(default_factory=list)
-    model: str | Model | None = None
+    model: str | ModelObject | None = None
     fallback_model: str | None = None
     betas: list[str] = field(default_factory=list)
     permission_prompt_tool_name: str | None = None
@@ -131,7 +131,7 @@ class AgentOptions:
     # tether's own: long sessions (README, "Long sessions")
     context_window: int | None = None
     """The context window compaction counts against, in tokens (None: the model's, from tether's table)."""
-    compact_model: str | Model | None = None
+    compact_model: str | ModelObject | None = None
     """The model that writes compaction summaries (None: the session's own)."""
     # tether's own: concurrent processes on one session (README, "Concurrent writers")
     session_busy_timeout: float = 0.0
@@ -185,24 +185,6 @@ def _is_default(name: str, value: Any) -> bool:
     return False  # pragma: no cover - every field has a default
 
 
-def validate_permission_mode(mode: object) -> PermissionMode:
-    """`mode` as a `PermissionMode`; `ConfigurationError` naming the valid modes otherwise."""
-    for known in PERMISSION_MODES:
-        if mode == known:
-            return known
-    raise ConfigurationError(f"unknown permission mode {mode!r}; use one of {', '.join(PERMISSION_MODES)}")
-
-
-def seconds_option(name: str, value: object, *, zero_ok: bool = False) -> float:
-    """An option given in seconds as a float; `ConfigurationError` naming it unless it is a finite
-    number above zero (or zero, with `zero_ok`)."""
-    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not number or not (value >= 0 if zero_ok else value > 0):  # type: ignore[operator]
-        least = ">= 0" if zero_ok else "a positive number of"
-        raise ConfigurationError(f"{name} must be {least} seconds, not {value!r}")
-    return float(value)  # type: ignore[arg-type]
-
-
 def check_options(options: AgentOptions) -> None:
     """Raise at run start for an unsupported option, a malformed value, or contradicting options."""
     _check_values(options)
@@ -231,7 +213,6 @@ def _check_values(options: AgentOptions) -> None:
             raise ConfigurationError(
                 f"task_budget must be {{'total': <tokens, at least 1>}}, not {options.task_budget!r}"
             )
-    resolve_system_prompt(options.system_prompt, cwd=options.cwd)  # a bad shape or unreadable file fails now
 
 
 def _check_extra_args(extra_args: Mapping[str, str | None]) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from tether import AgentClient, AgentOptions, ResultMessage, UserMessage
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import ConfigurationError, EntryNotFoundError, StoreError
 from tether.models.base import ModelResponse
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.store import SessionKey, SessionStore
 from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

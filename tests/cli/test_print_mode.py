@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from tests.cli.clirun import Tether
 
+from tether._vocabulary.store import SessionStore
 from tether.sessions.helpers import get_session_info, get_session_messages, list_sessions
-from tether.sessions.store import SessionStore
 from tether.testing import tool_use_reply
 
 

@@ -22,8 +22,8 @@ from tether import (
     query,
     tool,
 )
+from tether._vocabulary.store import SessionStore
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT
-from tether.sessions.store import SessionStore
 
 pytestmark = pytest.mark.anyio
 

@@ -24,7 +24,7 @@ from tether import (
     project_key_for_directory,
     query,
 )
-from tether.sessions.store import SessionStore
+from tether._vocabulary.store import SessionStore
 
 pytestmark = pytest.mark.anyio
 

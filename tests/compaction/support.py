@@ -12,8 +12,8 @@ from tests.fakes import ErrorReply, FakeAnthropicServer, Reply
 from tests.fakes.script import ScriptItem
 
 from tether import AgentOptions, Message, ResultMessage, SystemMessage, UserMessage, query
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.agent.compaction import SUMMARY_PROMPT
-from tether.sessions.store import SessionKey, SessionStore
 
 CLAUDE = "claude-sonnet-4-5"
 WINDOW_ENV = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"

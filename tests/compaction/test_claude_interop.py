@@ -11,10 +11,10 @@ import pytest
 from tests.compaction.support import WINDOW_ENV, SmallWindow, claude_options, entries_of, small_window_server
 
 from tether import AgentClient, AgentOptions, get_session_messages_async, query
+from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import full_chain, is_compact_boundary
 from tether.sessions.jsonl import JsonlStore
 from tether.sessions.memory import MemoryStore
-from tether.sessions.store import SessionStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

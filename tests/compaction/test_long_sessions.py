@@ -20,7 +20,7 @@ from tests.compaction.support import (
 )
 
 from tether import AgentClient, Message, ResultMessage, get_session_messages_async
-from tether.sessions.store import SessionStore
+from tether._vocabulary.store import SessionStore
 
 pytestmark = pytest.mark.anyio
 

@@ -30,7 +30,7 @@ from tether import (
     ResultMessage,
     SyncHookJSONOutput,
 )
-from tether.sessions.store import SessionStore
+from tether._vocabulary.store import SessionStore
 
 pytestmark = pytest.mark.anyio
 

@@ -26,9 +26,9 @@ from tests.compaction.support import (
 from tests.fakes import FakeAnthropicServer
 
 from tether import AgentClient, get_session_messages_async
+from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import active_chain, chain_to_api_messages, is_compact_boundary
 from tether.sessions.sqlite import SQLiteStore
-from tether.sessions.store import SessionStore
 
 pytestmark = pytest.mark.anyio
 

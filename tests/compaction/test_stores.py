@@ -10,8 +10,8 @@ import pytest
 from tests.compaction.support import ASKS_FOR_SUMMARY, boundaries, result_of, run
 
 from tether import AgentOptions, get_session_messages_async
+from tether._vocabulary.store import SessionStore
 from tether.models.base import ModelRequest
-from tether.sessions.store import SessionStore
 from tether.testing import FunctionModel
 
 pytestmark = pytest.mark.anyio

@@ -22,9 +22,9 @@ from tether import (
     project_key_for_directory,
     query,
 )
+from tether._vocabulary.store import SessionKey
 from tether.messages import ToolUseBlock, block_from_dict
 from tether.models.base import ModelEvent, ModelRequest, ModelResponse, RawStreamEvent
-from tether.sessions.store import SessionKey
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

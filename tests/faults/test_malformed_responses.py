@@ -9,8 +9,8 @@ import pytest
 from tests.faults.conftest import error_of, result_of, session_id_of
 
 from tether import AgentOptions, ConfigurationError, MemoryStore, Message, project_key_for_directory, query
+from tether._vocabulary.store import SessionKey
 from tether.models.base import ModelResponse
-from tether.sessions.store import SessionKey
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ import claude_agent_sdk.types as sdk_types
 import pytest
 from tests.hooks.hook_helpers import recorder, result_of, run
 
-import tether.agent.hooks as tether_hooks
+import tether._vocabulary.hooks as tether_hooks
 from tether import HookMatcher, PermissionResultAllow, UnsupportedOptionError, list_sessions_async
 from tether.agent.hooks import FIRED_EVENTS
 from tether.sessions.jsonl import JsonlStore

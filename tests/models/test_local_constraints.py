@@ -19,7 +19,8 @@ import pytest
 from tests.models.conftest import collect, user
 
 from tether.errors import ConfigurationError, ModelError
-from tether.models.base import ModelRequest, ModelSettings, ToolSpec
+from tether.models.base import ModelRequest, ToolSpec
+from tether.models.settings import ModelSettings
 
 pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'tether[local]')")
 pytestmark = [pytest.mark.anyio, pytest.mark.local_model]

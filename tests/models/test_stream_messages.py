@@ -22,9 +22,9 @@ from tether import (
     TextBlock,
     query,
 )
+from tether._vocabulary.store import SessionKey
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.memory import MemoryStore
-from tether.sessions.store import SessionKey
 
 pytestmark = pytest.mark.anyio
 

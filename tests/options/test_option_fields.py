@@ -21,10 +21,10 @@ from tether import (
     UserMessage,
     query,
 )
+from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, UnsupportedOptionError
 from tether.options import NOT_APPLICABLE_OPTIONS, UNSUPPORTED_OPTIONS
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.store import SessionKey
 from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

@@ -20,8 +20,8 @@ from tether import (
     query,
     tool,
 )
+from tether._vocabulary.permissions import PERMISSION_MODES, PermissionMode, validate_permission_mode
 from tether.errors import ConfigurationError
-from tether.options import PERMISSION_MODES, PermissionMode, validate_permission_mode
 from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

@@ -10,10 +10,10 @@ import anyio
 import pytest
 
 from tether import AgentOptions, ResultMessage, SystemMessage, query
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import SessionError
 from tether.sessions.entries import make_entry
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.store import SessionKey, SessionStore
 from tether.testing import MemoryStore, ScriptedModel
 
 pytestmark = pytest.mark.anyio

@@ -20,6 +20,7 @@ from tether import (
     query,
     tool,
 )
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.sessions.claude_code import copy_sessions, export_session, import_claude_code_sessions
 from tether.sessions.helpers import (
     fork_session_async,
@@ -30,7 +31,6 @@ from tether.sessions.helpers import (
     tag_session_async,
 )
 from tether.sessions.jsonl import JsonlStore
-from tether.sessions.store import SessionKey, SessionStore
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

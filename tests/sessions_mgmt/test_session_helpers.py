@@ -25,6 +25,7 @@ from tether import (
     query,
     tool,
 )
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.sessions.entries import make_entry
 from tether.sessions.helpers import (
     delete_session,
@@ -56,7 +57,6 @@ from tether.sessions.helpers import (
     tag_session_via_store,
 )
 from tether.sessions.jsonl import JsonlStore
-from tether.sessions.store import SessionKey, SessionStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tether import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether._vocabulary.store import SessionKey
 from tether.sessions.capabilities import capabilities_of, store_access
-from tether.sessions.store import SessionKey
 from tether.sessions.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio

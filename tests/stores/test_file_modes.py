@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tether._vocabulary.store import SessionKey
 from tether.sessions.jsonl import FORK_SIDECAR, JsonlStore
 from tether.sessions.sqlite import SQLiteStore
-from tether.sessions.store import SessionKey
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tether.sessions.store import SessionKey
+from tether._vocabulary.store import SessionKey
 from tether.sessions.urls import open_store
 
 WORKERS = str(Path(__file__).with_name("workers.py"))

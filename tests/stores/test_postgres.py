@@ -11,8 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
+from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, SessionConflictError, SessionNotFoundError
-from tether.sessions.store import SessionKey
 
 psycopg = pytest.importorskip("psycopg")
 from tether.sessions.postgres import SCHEMA_VERSION, PostgresStore  # noqa: E402

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from tether._vocabulary.store import SessionKey
 from tether.sessions.sqlite import SCHEMA_VERSION as SQLITE_VERSION
 from tether.sessions.sqlite import SQLiteStore
-from tether.sessions.store import SessionKey
 
 pytestmark = pytest.mark.anyio
 

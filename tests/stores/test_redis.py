@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError
-from tether.sessions.store import SessionKey
 
 redis = pytest.importorskip("redis")
 from tether.sessions.redis import SCHEMA_VERSION, RedisStore  # noqa: E402

@@ -17,9 +17,9 @@ from typing import Any
 import anyio
 import pytest
 
+from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError
 from tether.sessions.sqlite import SCHEMA_VERSION, SQLiteStore, default_sqlite_path
-from tether.sessions.store import SessionKey
 
 pytestmark = pytest.mark.anyio
 

@@ -21,10 +21,10 @@ from urllib.parse import quote
 import pytest
 
 from tether import AgentOptions, Message, StoreError, SystemMessage, get_session_info_async, query
+from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import make_entry
 from tether.sessions.jsonl import JsonlStore
 from tether.sessions.sqlite import SQLiteStore
-from tether.sessions.store import SessionKey
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import make_meta_entry
-from tether.sessions.store import SessionKey
 from tether.sessions.summary import fold_summary
 
 pytestmark = pytest.mark.anyio

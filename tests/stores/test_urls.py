@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError
-from tether.sessions.store import SessionKey
 from tether.sessions.stores import SCHEMES
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore

@@ -16,8 +16,9 @@ from typing import Any
 
 import anyio
 
+from tether._vocabulary.store import SessionKey
 from tether.errors import SessionConflictError
-from tether.sessions.store import NO_LEAF, SessionKey
+from tether.sessions.store import NO_LEAF
 from tether.sessions.urls import open_store
 
 PROJECT = "-fleet"

@@ -18,11 +18,11 @@ from tether import (
     get_subagent_messages_from_store,
     project_key_for_directory,
 )
+from tether._vocabulary.store import SessionKey
 from tether.agent.compaction import SUMMARY_PROMPT
 from tether.agent.subagents import subagent_subpath
 from tether.models.base import ModelRequest
 from tether.sessions.entries import is_compact_boundary
-from tether.sessions.store import SessionKey
 from tether.testing import Reply, tool_use_reply
 
 pytestmark = pytest.mark.anyio

@@ -18,8 +18,8 @@ from tether import (
     UserMessage,
     query,
 )
-from tether.agent.hooks import HookMatcher
-from tether.agent.permissions import PermissionResultAllow, PermissionResultDeny, ToolPermissionContext
+from tether._vocabulary.hooks import HookMatcher
+from tether._vocabulary.permissions import PermissionResultAllow, PermissionResultDeny, ToolPermissionContext
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

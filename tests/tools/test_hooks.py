@@ -7,7 +7,8 @@ from typing import Any
 import anyio
 import pytest
 
-from tether.agent.hooks import HookContext, HookMatcher, HookRunner
+from tether._vocabulary.hooks import HookContext, HookMatcher
+from tether.agent.hooks import HookRunner
 from tether.errors import ConfigurationError, UnsupportedOptionError
 
 pytestmark = pytest.mark.anyio

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from tether._vocabulary.mcp import McpSdkServerConfig
 from tether.errors import ConfigurationError
-from tether.tools.base import McpSdkServerConfig, ToolContext, ToolResult, create_sdk_mcp_server, tool
+from tether.tools.base import ToolContext, ToolResult, create_sdk_mcp_server, tool
 from tether.tools.mcp import McpServers, load_mcp_servers
 
 pytestmark = pytest.mark.anyio

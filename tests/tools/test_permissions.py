@@ -7,18 +7,15 @@ from typing import Any
 
 import pytest
 
-from tether.agent.permissions import (
-    PermissionDecision,
-    PermissionPolicy,
+from tether._vocabulary.permissions import (
     PermissionResultAllow,
     PermissionResultDeny,
-    PermissionRule,
     PermissionRuleValue,
     PermissionUpdate,
     ToolPermissionContext,
-    split_shell_command,
-    tool_is_read_only,
 )
+from tether.agent.permission_rules import PermissionRule, split_shell_command
+from tether.agent.permissions import PermissionDecision, PermissionPolicy, tool_is_read_only
 from tether.errors import ConfigurationError
 from tether.tools.base import tool
 from tether.tools.registry import builtin_tools

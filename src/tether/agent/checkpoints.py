@@ -25,7 +25,7 @@ from typing import Any
 
 import anyio
 
-from tether.agent.permissions import EDIT_FAMILY
+from tether.agent.permission_rules import EDIT_FAMILY
 from tether.errors import ConfigurationError, EntryNotFoundError, StoreError, ToolError
 from tether.sessions.entries import make_meta_entry, now_iso
 from tether.sessions.session import Session

@@ -46,8 +46,9 @@ from typing import Any
 from tether.agent.hooks import HookRunner
 from tether.errors import ConfigurationError, ModelError
 from tether.messages import Message, SystemMessage, UserMessage
-from tether.models.base import USAGE_KEYS, Model, ModelRequest, ModelResponse, ModelSettings, ToolSpec
+from tether.models.base import USAGE_KEYS, Model, ModelRequest, ModelResponse, ToolSpec
 from tether.models.limits import ModelLimits
+from tether.models.settings import ModelSettings
 from tether.sessions.entries import chain_to_api_messages, make_compact_boundary, make_entry, new_uuid
 from tether.sessions.session import Session
 

@@ -20,6 +20,7 @@ import anyio
 
 from tether._background import Background
 from tether._version import __version__
+from tether._vocabulary.store import SessionStore
 from tether.agent.checkpoints import FileCheckpoints
 from tether.agent.compaction import (
     CompactionPolicy,
@@ -59,7 +60,6 @@ from tether.models.base import (
     Model,
     ModelRequest,
     ModelResponse,
-    ModelSettings,
     RateLimited,
     RawStreamEvent,
     Timeouts,
@@ -71,14 +71,13 @@ from tether.models.base import (
 )
 from tether.models.guard import guarded_stream
 from tether.models.limits import limits_for
-from tether.models.settings import structured_output, structured_output_retry_prompt
+from tether.models.settings import ModelSettings, structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions, check_options, replays_user_messages
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.lease import SessionLease, check_lease_options
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
-from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store, opened_for_caller
 from tether.settings import ClaudeSettings
 from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
@@ -193,7 +192,9 @@ class Agent:
         check_hooks(options.hooks)  # an event tether does not fire fails here, before a session is created
         cwd = _resolve_cwd(options.cwd)
         self.claude_settings = ClaudeSettings.load(options, cwd)  # a malformed file fails here, naming it
-        self.options = options = self.claude_settings.apply(options)  # tether.settings: rules, hooks, memory...
+        self.options = options = self.claude_settings.apply(options)  # tether.settings: rules, hooks, agents...
+        # the system prompt, resolved once: a bad shape or an unreadable file fails here, before any write
+        prompt = resolve_system_prompt(options.system_prompt, cwd=cwd).followed_by(self.claude_settings.memory_text)
         definitions = check_agents(options.agents)  # those of the options and of .claude/agents files
         env = {**os.environ, **options.env}
         subagent = self._subagent
@@ -224,7 +225,6 @@ class Agent:
                 self._system_prompt = subagent.system_prompt
             else:
                 assert store is not None
-                prompt = resolve_system_prompt(options.system_prompt, cwd=cwd)
                 self._session = session = await self._open_session(store, cwd, prompt)
                 if session.access is not None:
                     self.lease = SessionLease(session.access, session.key, ttl=options.session_lease_ttl)

@@ -1,19 +1,5 @@
-"""Which tool calls may run: permission rules, permission modes and the `can_use_tool` callback.
-
-Rules are strings as in Claude Code: a tool name (`"Read"`, `"mcp__github"` for every tool of a
-server, `"mcp__github__create_issue"`), or a tool name with a specifier:
-
-- `Bash(git status)` one exact command; `Bash(npm run test:*)` that command prefix (followed by
-  nothing or by arguments); `Bash(git *)` a wildcard (`*` matches anything). A command chained
-  with `&&`, `||`, `;`, `|` or `&` is allowed only when every part is; a deny rule matches when
-  any part does. Commands with `$(...)` or backticks are allowed only by an exact rule.
-- `Read(src/**)`, `Edit(docs/*.md)`: gitignore-style path globs. `path` and `./path` and `/path`
-  are relative to cwd, `//path` is absolute, `~/path` is under the home directory; a pattern
-  without `/` matches the name at any depth. `Read(...)` rules also cover Glob and Grep, and
-  `Edit(...)` rules also cover Write.
-- `Skill(review)`, `Skill(my-plugin:*)`: the skills the Skill tool may load (see `tether.settings`).
-- `Agent(code-reviewer)`: the subagent types the Agent tool may start; `Task(...)`, Claude Code's
-  older name of the tool, means the same.
+"""Which tool calls may run: the policy that applies permission rules (`tether.agent.permission_rules`),
+permission modes and the `can_use_tool` callback.
 
 How a call is decided, first match wins:
 
@@ -40,142 +26,38 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tether.errors import ConfigurationError
-from tether.options import PermissionMode, validate_permission_mode
+from tether._vocabulary.permissions import (
+    CanUseTool,
+    PermissionMode,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    PermissionRuleValue,
+    PermissionUpdate,
+    ToolPermissionContext,
+    validate_permission_mode,
+)
+from tether.agent.permission_rules import (
+    EDIT_FAMILY,
+    READ_FAMILY,
+    SKILL_TOOL_NAME,
+    PermissionRule,
+    command_matches,
+    skill_matches,
+    split_shell_command,
+    without_assignments,
+)
 from tether.tools._common import resolve_path
 from tether.tools._globbing import glob_regex
 from tether.tools.agent import AGENT_TOOL_NAMES
 from tether.tools.glob import glob_search_root
 from tether.tools.registry import READ_ONLY_TOOL_NAMES
 
-__all__ = [
-    "CanUseTool",
-    "PermissionBehavior",
-    "PermissionDecision",
-    "PermissionPolicy",
-    "PermissionResult",
-    "PermissionResultAllow",
-    "PermissionResultDeny",
-    "PermissionRule",
-    "PermissionRuleValue",
-    "PermissionUpdate",
-    "SKILL_TOOL_NAME",
-    "ToolPermissionContext",
-    "split_shell_command",
-    "tool_is_read_only",
-]
-
-PermissionBehavior = Literal["allow", "deny", "ask"]
-
-SKILL_TOOL_NAME = "Skill"
-"""The tool that loads a skill; its rules name skills: `Skill(review)`, `Skill(my-plugin:*)`."""
-
-READ_FAMILY = frozenset({"Read", "Glob", "Grep"})
-EDIT_FAMILY = frozenset({"Edit", "Write"})
-
-
-# --- The Claude Agent SDK's permission types ------------------------------------------------------
-
-
-@dataclass
-class PermissionRuleValue:
-    """One rule: a tool name and an optional specifier (`Bash` + `git status`)."""
-
-    tool_name: str
-    rule_content: str | None = None
-
-
-@dataclass
-class PermissionUpdate:
-    """A change to the permissions of the running session, returned by `can_use_tool`.
-
-    `destination` is accepted for compatibility; tether applies every update to the session only.
-    """
-
-    type: Literal["addRules", "replaceRules", "removeRules", "setMode", "addDirectories", "removeDirectories"]
-    rules: list[PermissionRuleValue] | None = None
-    behavior: PermissionBehavior | None = None
-    mode: PermissionMode | None = None
-    directories: list[str] | None = None
-    destination: Literal["userSettings", "projectSettings", "localSettings", "session"] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The control-protocol form (camelCase rule fields)."""
-        result: dict[str, Any] = {"type": self.type}
-        if self.destination is not None:
-            result["destination"] = self.destination
-        if self.type in ("addRules", "replaceRules", "removeRules"):
-            if self.rules is not None:
-                result["rules"] = [{"toolName": r.tool_name, "ruleContent": r.rule_content} for r in self.rules]
-            if self.behavior is not None:
-                result["behavior"] = self.behavior
-        elif self.type == "setMode" and self.mode is not None:
-            result["mode"] = self.mode
-        elif self.type in ("addDirectories", "removeDirectories") and self.directories is not None:
-            result["directories"] = self.directories
-        return result
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PermissionUpdate:
-        """Inverse of `to_dict`."""
-        rules = None
-        if data.get("rules") is not None:
-            rules = [PermissionRuleValue(r["toolName"], r.get("ruleContent")) for r in data["rules"]]
-        return cls(
-            type=data["type"],
-            rules=rules,
-            behavior=data.get("behavior"),
-            mode=data.get("mode"),
-            directories=data.get("directories"),
-            destination=data.get("destination"),
-        )
-
-
-@dataclass
-class ToolPermissionContext:
-    """What `can_use_tool` is told besides the tool name and input."""
-
-    signal: Any | None = None
-    suggestions: list[PermissionUpdate] = field(default_factory=list)
-    """Updates that would allow calls like this one from now on (return them in `updated_permissions`)."""
-    tool_use_id: str | None = None
-    agent_id: str | None = None
-    blocked_path: str | None = None
-    """The path outside cwd and `add_dirs` that made the call need permission, if any."""
-    decision_reason: str | None = None
-    """Why the call was not decided by rules and modes (or the reason of a hook's `ask`)."""
-    title: str | None = None
-    display_name: str | None = None
-    description: str | None = None
-
-
-@dataclass
-class PermissionResultAllow:
-    """`can_use_tool`'s answer to let the call run, optionally with a changed input."""
-
-    behavior: Literal["allow"] = "allow"
-    updated_input: dict[str, Any] | None = None
-    updated_permissions: list[PermissionUpdate] | None = None
-
-
-@dataclass
-class PermissionResultDeny:
-    """`can_use_tool`'s answer to refuse the call: `message` is told to the model; `interrupt`
-    ends the run."""
-
-    behavior: Literal["deny"] = "deny"
-    message: str = ""
-    interrupt: bool = False
-
-
-PermissionResult = PermissionResultAllow | PermissionResultDeny
-CanUseTool = Callable[[str, dict[str, Any], ToolPermissionContext], Awaitable[PermissionResult]]
+__all__ = ["PermissionDecision", "PermissionPolicy", "tool_is_read_only"]
 
 
 # --- Decisions ------------------------------------------------------------------------------------
@@ -213,144 +95,6 @@ def tool_is_read_only(tool: object) -> bool:
     if isinstance(annotations, Mapping):
         return bool(annotations.get("readOnlyHint") or annotations.get("read_only_hint"))
     return bool(getattr(annotations, "readOnlyHint", False) or getattr(annotations, "read_only_hint", False))
-
-
-# --- Rules ----------------------------------------------------------------------------------------
-
-_RULE = re.compile(r"^\s*([^()\s]+)\s*(?:\((.*)\))?\s*$", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class PermissionRule:
-    """A parsed rule string such as `Bash(npm run test:*)` or `Read(src/**)`."""
-
-    tool_name: str
-    content: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> PermissionRule:
-        """Parse a rule; `Tool()` and `Tool(*)` mean the bare tool name."""
-        match = _RULE.match(text)
-        if match is None:
-            raise ConfigurationError(f"invalid permission rule {text!r}: expected 'Tool' or 'Tool(specifier)'")
-        name, content = match.group(1), match.group(2)
-        if content is not None:
-            content = content.strip()
-            if content in ("", "*"):
-                content = None
-        return cls(name, content)
-
-    @classmethod
-    def from_value(cls, value: PermissionRuleValue) -> PermissionRule:
-        """The rule of a `PermissionRuleValue`."""
-        content = value.rule_content.strip() if value.rule_content else None
-        return cls(value.tool_name, content if content not in ("", "*") else None)
-
-    def __str__(self) -> str:
-        return self.tool_name if self.content is None else f"{self.tool_name}({self.content})"
-
-    def names_tool(self, tool_name: str) -> bool:
-        """Whether the rule is about `tool_name` at all (ignoring its specifier)."""
-        if self.tool_name == tool_name or {self.tool_name, tool_name} <= AGENT_TOOL_NAMES:  # `Task`: Agent's old name
-            return True
-        if self.tool_name.startswith("mcp__") and self.content is None:
-            server = self.tool_name.removesuffix("__*")
-            if server.count("__") == 1 and tool_name.startswith(server + "__"):
-                return True
-        if self.content is not None:
-            if self.tool_name == "Read" and tool_name in READ_FAMILY:
-                return True
-            if self.tool_name == "Edit" and tool_name in EDIT_FAMILY:
-                return True
-        return False
-
-
-def _command_matches(pattern: str, command: str) -> bool:
-    command = command.strip()
-    pattern = pattern.strip()
-    if pattern.endswith(":*"):
-        prefix = pattern[:-2].rstrip()
-        return command == prefix or command.startswith((prefix + " ", prefix + "\t"))
-    if "*" not in pattern:
-        return command == pattern
-    trailing_any = pattern.endswith(" *")
-    body = pattern[:-2] if trailing_any else pattern
-    regex = ".*".join(re.escape(piece) for piece in body.split("*"))
-    if trailing_any:
-        regex += r"(?:\s.*)?"
-    return re.fullmatch(regex, command, re.DOTALL) is not None
-
-
-def _skill_matches(pattern: str, tool_input: Mapping[str, Any]) -> bool:
-    """Whether a `Skill(...)` rule names the skill of a call: exactly, or `prefix:*` for the skill
-    `prefix` and those under it (`my-plugin:*`)."""
-    name = str(tool_input.get("skill", "")).strip().removeprefix("/")
-    if pattern.endswith(":*"):
-        prefix = pattern[:-2]
-        return name == prefix or name.startswith(prefix + ":")
-    return name == pattern
-
-
-_ASSIGNMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|\"[^\"]*\"|\S*)\s+)+")
-
-
-def split_shell_command(command: str) -> tuple[list[str], bool]:
-    """The simple commands of a shell command line, and whether it runs nested commands.
-
-    Splits on `&&`, `||`, `;`, `|`, `&` and newlines outside quotes (`2>&1` and `&>` are
-    redirections, not separators). The flag is True when `$(...)`, backticks or process
-    substitution appear, whose inner commands a rule cannot see.
-    """
-    parts: list[str] = []
-    current: list[str] = []
-    nested = False
-    quote: str | None = None
-    i, n = 0, len(command)
-    while i < n:
-        char = command[i]
-        if quote is not None:
-            current.append(char)
-            if char == "\\" and quote == '"' and i + 1 < n:
-                current.append(command[i + 1])
-                i += 2
-                continue
-            if char == quote:
-                quote = None
-            elif quote == '"' and (char == "`" or command.startswith("$(", i)):
-                nested = True
-            i += 1
-            continue
-        if char == "\\" and i + 1 < n:
-            current.append(command[i : i + 2])
-            i += 2
-            continue
-        if char in ("'", '"'):
-            quote = char
-            current.append(char)
-        elif char == "`" or command.startswith(("$(", "<(", ">("), i):
-            nested = True
-            current.append(char)
-        elif command.startswith(("&&", "||"), i):
-            parts.append("".join(current))
-            current = []
-            i += 2
-            continue
-        elif char in ";\n" or (char == "|" and not command.startswith("|&", i)):
-            parts.append("".join(current))
-            current = []
-        elif char == "&":
-            previous = command[i - 1] if i else ""
-            following = command[i + 1] if i + 1 < n else ""
-            if previous in "<>" or following == ">":
-                current.append(char)
-            else:
-                parts.append("".join(current))
-                current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return [part.strip() for part in parts if part.strip()], nested
 
 
 # --- The policy -----------------------------------------------------------------------------------
@@ -462,17 +206,17 @@ class PermissionPolicy:
             if nested:  # inner commands are invisible to patterns: only the exact command line allows it
                 return rule.content == command
             if len(parts) == 1:
-                return _command_matches(rule.content, parts[0])
+                return command_matches(rule.content, parts[0])
             return all(self._bash_allowed_part(part) for part in parts)
         if tool_name in READ_FAMILY | EDIT_FAMILY:
             return bool(paths) and all(self._path_matches(rule.content, path) for path in paths)
         if tool_name in AGENT_TOOL_NAMES:  # `Agent(code-reviewer)` names a subagent type
             return rule.content == tool_input.get("subagent_type")
-        return tool_name == SKILL_TOOL_NAME and _skill_matches(rule.content, tool_input)
+        return tool_name == SKILL_TOOL_NAME and skill_matches(rule.content, tool_input)
 
     def _bash_allowed_part(self, part: str) -> bool:
         for rule in self.allow:
-            if rule.tool_name == "Bash" and (rule.content is None or _command_matches(rule.content, part)):
+            if rule.tool_name == "Bash" and (rule.content is None or command_matches(rule.content, part)):
                 return True
         return False
 
@@ -486,13 +230,13 @@ class PermissionPolicy:
         if tool_name == "Bash":
             command = str(tool_input.get("command", ""))
             parts, _ = split_shell_command(command)
-            candidates = {command.strip(), *parts, *(_ASSIGNMENT.sub("", part) for part in parts)}
-            return any(_command_matches(rule.content, candidate) for candidate in candidates)
+            candidates = {command.strip(), *parts, *(without_assignments(part) for part in parts)}
+            return any(command_matches(rule.content, candidate) for candidate in candidates)
         if tool_name in READ_FAMILY | EDIT_FAMILY:
             return any(self._path_matches(rule.content, path) for path in paths)
         if tool_name in AGENT_TOOL_NAMES:  # `Agent(code-reviewer)` names a subagent type
             return rule.content == tool_input.get("subagent_type")
-        return tool_name == SKILL_TOOL_NAME and _skill_matches(rule.content, tool_input)
+        return tool_name == SKILL_TOOL_NAME and skill_matches(rule.content, tool_input)
 
     def first_match(
         self, rules: Iterable[PermissionRule], tool_name: str, tool_input: Mapping[str, Any]

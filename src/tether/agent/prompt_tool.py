@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tether.agent.permissions import (
+from tether._vocabulary.permissions import (
     PermissionResult,
     PermissionResultAllow,
     PermissionResultDeny,

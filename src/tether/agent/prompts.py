@@ -8,7 +8,8 @@
 - `{"type": "file", "path": ...}`: the file's text (UTF-8), a relative path taken from `cwd`;
 - None: tether's short default prompt.
 
-`with_appended_text` adds text after any of them (the CLAUDE.md memory of `tether.settings`).
+`ResolvedSystemPrompt.followed_by` adds text after any of them (the CLAUDE.md memory of
+`tether.settings`).
 
 `snapshot` (preset and custom forms; omitted means True): a session records the prompt of its
 first request, and a resumed or forked session keeps sending that recorded prompt; with
@@ -33,7 +34,6 @@ __all__ = [
     "resolve_system_prompt",
     "session_system_prompt",
     "system_prompt_record",
-    "with_appended_text",
 ]
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -67,6 +67,10 @@ class ResolvedSystemPrompt:
     text: str
     snapshot: bool = True
 
+    def followed_by(self, text: str | None) -> ResolvedSystemPrompt:
+        """This prompt with `text` after it (a blank line between), the same `snapshot`; itself for None."""
+        return self if text is None else ResolvedSystemPrompt(f"{self.text}\n\n{text}", self.snapshot)
+
 
 def resolve_system_prompt(
     system_prompt: str | Mapping[str, Any] | None, *, cwd: str | os.PathLike[str] | None = None
@@ -90,15 +94,6 @@ def resolve_system_prompt(
         return ResolvedSystemPrompt(_read_prompt_file(system_prompt["path"], cwd))
     append = system_prompt.get("append")
     return ResolvedSystemPrompt(f"{CODING_AGENT_PROMPT}\n\n{append}" if append else CODING_AGENT_PROMPT, snapshot)
-
-
-def with_appended_text(
-    system_prompt: str | Mapping[str, Any] | None, text: str, *, cwd: str | os.PathLike[str] | None = None
-) -> dict[str, Any]:
-    """A `system_prompt` value that sends what `system_prompt` stands for followed by `text`
-    (as a custom prompt with the same `snapshot` behaviour)."""
-    resolved = resolve_system_prompt(system_prompt, cwd=cwd)
-    return {"type": "custom", "prompt": f"{resolved.text}\n\n{text}", "snapshot": resolved.snapshot}
 
 
 def system_prompt_record(resolved: ResolvedSystemPrompt) -> dict[str, dict[str, Any]]:

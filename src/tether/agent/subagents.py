@@ -50,6 +50,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
+from tether._vocabulary.options import AgentDefinition
+from tether._vocabulary.permissions import validate_permission_mode
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.agent.hooks import SubagentContext
 from tether.agent.permissions import PermissionPolicy
 from tether.errors import ConfigurationError
@@ -70,16 +73,15 @@ from tether.messages import (
 )
 from tether.models import resolve_model
 from tether.models.base import Model
-from tether.options import AgentOptions, validate_permission_mode
+from tether.options import AgentOptions
 from tether.sessions.entries import new_uuid
 from tether.sessions.session import Session, SessionOrigin
-from tether.sessions.store import NO_LEAF, SessionKey, SessionStore
+from tether.sessions.store import NO_LEAF
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.settings.commands import Skill
 from tether.tools.agent import AGENT_TOOL_NAMES, AgentTool
 from tether.tools.base import Tool, ToolResult
 from tether.tools.registry import BUILTIN_TOOL_NAMES, builtin_tools
-from tether.types import AgentDefinition
 
 if TYPE_CHECKING:
     from tether.agent.loop import Agent

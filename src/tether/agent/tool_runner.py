@@ -44,17 +44,16 @@ from typing import Any
 
 import anyio
 
-from tether.agent.checkpoints import FileCheckpoints
-from tether.agent.hooks import HookOutcome, HookRunner, SubagentContext
-from tether.agent.permissions import (
-    PermissionPolicy,
+from tether._vocabulary.permissions import (
     PermissionResult,
     PermissionResultAllow,
     PermissionResultDeny,
     PermissionUpdate,
     ToolPermissionContext,
-    tool_is_read_only,
 )
+from tether.agent.checkpoints import FileCheckpoints
+from tether.agent.hooks import HookOutcome, HookRunner, SubagentContext
+from tether.agent.permissions import PermissionPolicy, tool_is_read_only
 from tether.agent.prompt_tool import PermissionPromptTool, prompt_tool_of
 from tether.errors import ConfigurationError
 from tether.messages import DeferredToolUse, HookEventMessage, ResultMessage

@@ -28,11 +28,12 @@ from typing import Annotated
 import typer
 
 from tether._version import __version__
+from tether._vocabulary.permissions import PERMISSION_MODES
 from tether.cli._common import StoreSpec, fail, resolve_session_id, run_async, store_from
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
 from tether.messages import ResultMessage
-from tether.options import PERMISSION_MODES, AgentOptions, check_options
+from tether.options import AgentOptions, check_options
 
 __all__ = ["app", "main"]
 

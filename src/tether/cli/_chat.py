@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
+from tether._query import AgentClient
+from tether._vocabulary.store import SessionStore
 from tether.cli._common import StoreSpec, err_console, fail, out_console, resolve_session_id
 from tether.cli._render import sessions_table, tool_call_line, tool_result_line
 from tether.errors import TetherError
@@ -35,10 +37,8 @@ from tether.messages import (
     block_to_dict,
 )
 from tether.options import AgentOptions
-from tether.query import AgentClient
 from tether.sessions.capabilities import store_access
 from tether.sessions.helpers import fork_session_async, get_session_info_async, list_sessions_async
-from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store
 
 __all__ = ["run_chat"]

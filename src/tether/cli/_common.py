@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 import anyio
 import typer
 
+from tether._vocabulary.store import SessionStore
 from tether.errors import ConfigurationError, SessionNotFoundError, TetherError
 from tether.sessions.capabilities import store_access
 from tether.sessions.keys import project_key_for_directory, validate_session_id
-from tether.sessions.store import SessionStore
 from tether.sessions.urls import open_store
 
 if TYPE_CHECKING:

@@ -120,7 +120,7 @@ def _line(data: dict[str, Any]) -> str:
 
 async def run_print(prompt: str, options: AgentOptions, output_format: OutputFormat) -> ResultMessage:
     """Run one prompt, writing what `output_format` asks for to stdout; returns the result message."""
-    from tether.query import query  # the agent: `tether sessions ...` does not import it
+    from tether._query import query  # the agent: `tether sessions ...` does not import it
 
     session_id: str | None = None
     result: ResultMessage | None = None

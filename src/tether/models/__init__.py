@@ -22,17 +22,9 @@ from collections.abc import Mapping
 from typing import Protocol, cast
 
 from tether.errors import ConfigurationError
-from tether.models.base import (
-    Model,
-    ModelEvent,
-    ModelRequest,
-    ModelResponse,
-    ModelSettings,
-    RateLimited,
-    RawStreamEvent,
-    ToolSpec,
-)
+from tether.models.base import Model, ModelEvent, ModelRequest, ModelResponse, RateLimited, RawStreamEvent, ToolSpec
 from tether.models.fallback import FallbackModel
+from tether.models.settings import ModelSettings
 
 __all__ = [
     "MODEL_ALIASES",

@@ -26,9 +26,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
+from tether._vocabulary.options import seconds_option
 from tether.errors import ConfigurationError
 from tether.models.settings import ModelSettings
-from tether.options import AgentOptions, seconds_option
+from tether.options import AgentOptions
 
 __all__ = [
     "DEFAULT_TIMEOUTS",

@@ -7,15 +7,8 @@ from contextlib import asynccontextmanager
 
 from tether.errors import ModelError
 from tether.models._common import closing
-from tether.models.base import (
-    Model,
-    ModelEvent,
-    ModelRequest,
-    ModelSettings,
-    RateLimited,
-    check_settings,
-    keep_connected,
-)
+from tether.models.base import Model, ModelEvent, ModelRequest, RateLimited, check_settings, keep_connected
+from tether.models.settings import ModelSettings
 
 __all__ = ["OVERLOAD_STATUSES", "FallbackModel"]
 

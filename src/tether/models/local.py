@@ -67,15 +67,8 @@ import anyio
 
 from tether.errors import ConfigurationError, ModelError
 from tether.models._common import MessageAccumulator, closing
-from tether.models.base import (
-    ModelEvent,
-    ModelRequest,
-    ModelResponse,
-    ModelSettings,
-    RawStreamEvent,
-    ToolSpec,
-    response_stream_events,
-)
+from tether.models.base import ModelEvent, ModelRequest, ModelResponse, RawStreamEvent, ToolSpec, response_stream_events
+from tether.models.settings import ModelSettings
 
 try:
     import xllamacpp

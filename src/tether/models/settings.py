@@ -26,8 +26,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from tether._vocabulary.options import EffortLevel
 from tether.errors import ConfigurationError, UnsupportedOptionError
-from tether.types import EffortLevel
 
 __all__ = ["EFFORT_LEVELS", "ModelSettings", "structured_output", "structured_output_retry_prompt"]
 

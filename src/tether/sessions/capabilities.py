@@ -42,6 +42,14 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
+from tether._vocabulary.store import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionStore,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+)
 from tether.errors import (
     ConfigurationError,
     EntryNotFoundError,
@@ -53,17 +61,7 @@ from tether.errors import (
 )
 from tether.sessions.entries import leaf_of, new_uuid, now_iso
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import (
-    NO_LEAF,
-    SessionKey,
-    SessionListSubkeysKey,
-    SessionPage,
-    SessionStore,
-    SessionStoreEntry,
-    SessionStoreListEntry,
-    SessionSummaryEntry,
-    StoredSession,
-)
+from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores._core import check_leaf
 from tether.sessions.stores.jsonl import copy_for_fork
 from tether.sessions.summary import fold_summary

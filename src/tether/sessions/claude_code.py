@@ -26,11 +26,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from tether._vocabulary.store import SessionKey, SessionStore, SessionSummaryEntry
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import make_meta_entry
 from tether.sessions.keys import project_key_for_directory, validate_session_id
-from tether.sessions.store import SessionKey, SessionStore, SessionSummaryEntry
 from tether.sessions.stores.jsonl import JsonlStore, encode_lines
 from tether.sessions.summary import fold_summary
 

@@ -56,17 +56,12 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import anyio
 
+from tether._vocabulary.store import SessionKey, SessionStore, SessionStoreEntry, SessionSummaryEntry
 from tether.errors import ConfigurationError, InvalidSessionIdError, SessionFileNotFoundError, SessionNotFoundError
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
-from tether.sessions.store import (
-    SessionKey,
-    SessionStore,
-    SessionStoreEntry,
-    SessionSummaryEntry,
-    StoredSession,
-)
+from tether.sessions.store import StoredSession
 from tether.sessions.summary import epoch_ms, fold_summary
 from tether.sessions.urls import open_store, opened_for_caller
 

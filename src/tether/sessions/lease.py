@@ -26,11 +26,11 @@ from typing import TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from tether._vocabulary.options import seconds_option
+from tether._vocabulary.store import SessionKey
 from tether.errors import SessionBusyError
-from tether.options import seconds_option
 from tether.sessions.capabilities import LEASE_SUBPATH, StoreAccess
 from tether.sessions.entries import new_uuid
-from tether.sessions.store import SessionKey
 
 __all__ = ["DEFAULT_LEASE_TTL", "LEASE_SUBPATH", "LeaseHolder", "SessionLease", "check_lease_options"]
 

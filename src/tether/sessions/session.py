@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import (
     ConfigurationError,
     EntryNotFoundError,
@@ -30,7 +31,7 @@ from tether.sessions.entries import (
     unanswered_tool_uses,
 )
 from tether.sessions.keys import project_key_for_directory, validate_session_id
-from tether.sessions.store import NO_LEAF, SessionKey, SessionStore
+from tether.sessions.store import NO_LEAF
 from tether.sessions.summary import first_prompt_of
 
 __all__ = ["INTERRUPTED_TOOL_RESULT", "Session", "SessionOrigin"]

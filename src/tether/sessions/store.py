@@ -30,61 +30,21 @@ source (recursively) followed by its own entries.
 # runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NotRequired, Protocol, TypedDict, runtime_checkable
+from typing import Any, Protocol
 
-__all__ = [
-    "NO_LEAF",
-    "SessionKey",
-    "SessionListSubkeysKey",
-    "SessionPage",
-    "SessionStore",
-    "SessionStoreEntry",
-    "SessionStoreFlushMode",
-    "SessionStoreListEntry",
-    "SessionSummaryEntry",
-    "StoredSession",
-]
+from tether._vocabulary.store import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionStore,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+)
+
+__all__ = ["NO_LEAF", "SessionPage", "StoredSession"]
 
 NO_LEAF = ""
 """`expected_leaf=NO_LEAF`: the append must be the first uuid-bearing write of the session."""
-
-SessionStoreEntry = dict[str, Any]
-"""One transcript entry (a JSON object of the Claude Code transcript shape: `type`, usually `uuid`
-and `timestamp`, and any other keys, which stores keep as they are)."""
-
-SessionStoreFlushMode = Literal["batched", "eager"]
-"""The values of `AgentOptions.session_store_flush` (the Claude Agent SDK's names)."""
-
-
-class SessionKey(TypedDict):
-    """Where a transcript lives: project (encoded cwd), session id, optional sub-transcript."""
-
-    project_key: str
-    session_id: str
-    subpath: NotRequired[str]
-
-
-class SessionListSubkeysKey(TypedDict):
-    """The main key of a session, for `list_subkeys`."""
-
-    project_key: str
-    session_id: str
-
-
-class SessionStoreListEntry(TypedDict):
-    """A session of a project and its last modification time (epoch milliseconds)."""
-
-    session_id: str
-    mtime: int
-
-
-class SessionSummaryEntry(TypedDict):
-    """A session's summary (see `tether.sessions.summary`) with its modification time."""
-
-    session_id: str
-    mtime: int
-    data: dict[str, Any]
-    project_key: NotRequired[str]
 
 
 @dataclass
@@ -111,19 +71,6 @@ class StoredSession:
         """`{"sessionId", "messageUuid"}` of the fork point, or None for an original session."""
         origin = self.summary.get("forked_from")
         return origin if isinstance(origin, dict) else None
-
-
-@runtime_checkable
-class SessionStore(Protocol):
-    """Where sessions live: the Claude Agent SDK's two required methods (the rest are capabilities)."""
-
-    async def append(self, key: SessionKey, entries: list[SessionStoreEntry]) -> None:
-        """Append `entries` in order, creating the transcript."""
-        ...
-
-    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
-        """Every entry of the session's view in append order, or None if there is no such session."""
-        ...
 
 
 class FullSessionStore(SessionStore, Protocol):

@@ -25,8 +25,8 @@ import os
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tether._vocabulary.store import SessionStore
 from tether.errors import ConfigurationError
-from tether.sessions.store import SessionStore
 from tether.sessions.stores import SCHEMES, StoreUrl
 from tether.sessions.stores._core import redact_url
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tether._vocabulary.options import AgentDefinition
 from tether.errors import ConfigurationError
 from tether.settings._files import MarkdownFile, read_markdown
 from tether.settings.commands import split_tool_list
-from tether.types import AgentDefinition
 
 __all__ = ["load_agents"]
 

@@ -34,7 +34,8 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from tether.agent.hooks import FIRED_EVENTS, HookCallback, HookContext, HookMatcher
+from tether._vocabulary.hooks import HookCallback, HookContext, HookMatcher
+from tether.agent.hooks import FIRED_EVENTS
 from tether.errors import ConfigurationError, TetherError
 
 __all__ = ["CONTEXT_STDOUT_EVENTS", "command_hook", "command_hook_matchers"]

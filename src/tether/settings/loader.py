@@ -1,7 +1,8 @@
 """`ClaudeSettings`: everything Claude Code's files configure for one run, and how it changes the options.
 
 `ClaudeSettings.load(options, cwd)` reads the files of `options.setting_sources`, the
-`settings` option and `plugins`; `apply(options)` returns the options the run uses. What comes
+`settings` option and `plugins`; `apply(options)` returns the options the run uses (the memory
+files' text, `memory_text`, the agent appends to the system prompt it resolves). What comes
 from the files never overrides what the options say: explicit options win, and lists (rules,
 hooks) are added to.
 """
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.agent.hooks import HookMatcher
-from tether.agent.permissions import SKILL_TOOL_NAME, PermissionPolicy, PermissionRule
-from tether.agent.prompts import with_appended_text
+from tether._vocabulary.hooks import HookMatcher
+from tether._vocabulary.options import AgentDefinition
+from tether.agent.permission_rules import SKILL_TOOL_NAME, PermissionRule
+from tether.agent.permissions import PermissionPolicy
 from tether.errors import ConfigurationError
 from tether.messages import SystemInitPluginError
 from tether.options import AgentOptions
@@ -40,7 +42,6 @@ from tether.settings.plugins import Plugin, load_plugin, missing_plugin, plugin_
 from tether.settings.settings_file import SettingsFile, merge_settings
 from tether.settings.skill_tool import SkillTool
 from tether.tools.base import Tool
-from tether.types import AgentDefinition
 
 __all__ = ["BUILTIN_COMMANDS", "SETTING_SOURCES", "SKILLS_ALL", "ClaudeSettings", "effective_sources"]
 
@@ -182,10 +183,13 @@ class ClaudeSettings:
             changes["model"] = merged.model
         if self.agents:
             changes["agents"] = {**self.agents, **(options.agents or {})}
-        memory = memory_prompt(self.memory)
-        if memory is not None:
-            changes["system_prompt"] = with_appended_text(options.system_prompt, memory, cwd=options.cwd)
         return dataclasses.replace(options, **changes)
+
+    @property
+    def memory_text(self) -> str | None:
+        """What the memory files (CLAUDE.md) add after the system prompt (None without any); the
+        agent appends it when it resolves the prompt."""
+        return memory_prompt(self.memory)
 
     def _skill_rules(self, options: AgentOptions) -> list[str]:
         if options.skills == SKILLS_ALL:

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.agent.permissions import PermissionRule
+from tether._vocabulary.permissions import PermissionMode, validate_permission_mode
+from tether.agent.permission_rules import PermissionRule
 from tether.errors import ConfigurationError
-from tether.options import PermissionMode, validate_permission_mode
 
 __all__ = ["HONOURED_KEYS", "MergedSettings", "SettingsFile", "merge_settings"]
 

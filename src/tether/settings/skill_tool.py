@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from tether.agent.permissions import SKILL_TOOL_NAME, PermissionPolicy
+from tether.agent.permission_rules import SKILL_TOOL_NAME
+from tether.agent.permissions import PermissionPolicy
 from tether.settings.commands import Skill, expand_arguments
 from tether.tools.base import ToolContext, ToolResult
 

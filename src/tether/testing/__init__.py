@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tether.sessions.stores.memory import MemoryStore
 from tether.testing.models import (
@@ -13,6 +13,10 @@ from tether.testing.models import (
     text_reply,
     tool_use_reply,
 )
+
+if TYPE_CHECKING:
+    from tether.testing.conformance import run_store_conformance as run_store_conformance
+    from tether.testing.sdk_conformance import run_session_store_conformance as run_session_store_conformance
 
 __all__ = [
     "FunctionModel",
@@ -27,7 +31,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # The conformance suites are imported lazily: only store authors' tests need them.
     if name == "run_store_conformance":
         from tether.testing.conformance import run_store_conformance

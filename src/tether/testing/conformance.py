@@ -34,6 +34,7 @@ from typing import Any
 
 import anyio
 
+from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import (
     EntryNotFoundError,
     InvalidSessionIdError,
@@ -43,12 +44,12 @@ from tether.errors import (
 )
 from tether.sessions.capabilities import Capability, capabilities_of, store_access
 from tether.sessions.entries import make_entry, make_meta_entry
-from tether.sessions.store import NO_LEAF, SessionKey
+from tether.sessions.store import NO_LEAF
 from tether.sessions.summary import fold_summary, fork_summary, sdk_summary_data
 
 __all__ = ["ConformanceReport", "MakeStore", "run_store_conformance"]
 
-MakeStore = Callable[[str | None], Any]
+MakeStore = Callable[[str | None], SessionStore | Awaitable[SessionStore]]
 """`make_store(scope)` -> a store (or an awaitable of one) over the shared test backend."""
 
 _SUMMARY_FIELDS = (

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from tether.agent.overrides import model_override
 from tether.errors import ModelError
@@ -152,8 +152,11 @@ class FunctionModel(_RecordingModel):
             yield event
 
 
+_M = TypeVar("_M", bound=Model)
+
+
 @contextmanager
-def override_model(model: Model) -> Iterator[Model]:
+def override_model(model: _M) -> Iterator[_M]:
     """Within this block, every agent uses `model` whatever its options name (code stays unchanged).
 
     ```python

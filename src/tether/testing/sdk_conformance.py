@@ -26,8 +26,8 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tether._vocabulary.store import SessionKey, SessionStore, SessionSummaryEntry
 from tether.sessions.capabilities import capabilities_of
-from tether.sessions.store import SessionKey, SessionStore, SessionSummaryEntry
 from tether.sessions.summary import fold_summary
 
 __all__ = ["OPTIONAL_METHODS", "run_session_store_conformance"]
@@ -35,7 +35,8 @@ __all__ = ["OPTIONAL_METHODS", "run_session_store_conformance"]
 OPTIONAL_METHODS = frozenset({"list_sessions", "list_session_summaries", "delete", "list_subkeys"})
 """The SDK's optional store methods, the names `skip_optional` takes."""
 
-MakeSessionStore = Callable[[], Any]
+MakeSessionStore = Callable[[], SessionStore | Awaitable[SessionStore]]
+"""`make_store()` -> a fresh store (or an awaitable of one)."""
 _MAIN = SessionKey(project_key="proj", session_id="sess")
 _Contract = Callable[[Callable[[], Awaitable[Any]]], Awaitable[None]]
 
@@ -227,7 +228,7 @@ def _contracts(has: set[str]) -> list[_Contract]:
 
 
 async def run_session_store_conformance(
-    make_store: Callable[[], SessionStore | Awaitable[SessionStore]],
+    make_store: MakeSessionStore,
     *,
     skip_optional: frozenset[str] = frozenset(),
 ) -> None:

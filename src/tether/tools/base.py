@@ -31,17 +31,16 @@ from typing import (
 )
 
 import typing_extensions
-from typing_extensions import TypedDict, get_type_hints, is_typeddict
+from typing_extensions import get_type_hints, is_typeddict
+
+from tether._vocabulary.mcp import McpSdkServerConfig
 
 if TYPE_CHECKING:
-    from mcp.server import Server as McpServer
     from mcp.types import ToolAnnotations
 else:  # resolvable at runtime too (typing.get_type_hints on the types below)
-    McpServer = Any
     ToolAnnotations = Any
 
 __all__ = [
-    "McpSdkServerConfig",
     "SdkMcpTool",
     "Tool",
     "ToolContext",
@@ -210,17 +209,6 @@ def tool(
         )
 
     return decorate
-
-
-class McpSdkServerConfig(TypedDict):
-    """An in-process MCP server: `{"type": "sdk", "name", "instance"}`.
-
-    `instance` is an `mcp.server.Server`: the one `create_sdk_mcp_server` builds, or your own.
-    """
-
-    type: Literal["sdk"]
-    name: str
-    instance: McpServer
 
 
 def create_sdk_mcp_server(

@@ -28,16 +28,10 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import msgspec
 
+from tether._vocabulary.store import SessionKey, SessionStoreEntry, SessionStoreListEntry, SessionSummaryEntry
 from tether.errors import ConfigurationError, EntryNotFoundError, SessionConflictError, StoreError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import (
-    NO_LEAF,
-    SessionKey,
-    SessionPage,
-    SessionStoreEntry,
-    SessionStoreListEntry,
-    SessionSummaryEntry,
-)
+from tether.sessions.store import NO_LEAF, SessionPage
 from tether.sessions.summary import current_summary, fold_summary
 
 __all__ = [

@@ -57,6 +57,13 @@ try:
 except ImportError:  # pragma: no cover - Windows: appends are not locked
     fcntl = None  # type: ignore[assignment]
 
+from tether._vocabulary.store import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+)
 from tether.errors import (
     ConfigurationError,
     EntryNotFoundError,
@@ -66,16 +73,7 @@ from tether.errors import (
 )
 from tether.sessions.entries import leaf_of, new_uuid
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import (
-    NO_LEAF,
-    SessionKey,
-    SessionListSubkeysKey,
-    SessionPage,
-    SessionStoreEntry,
-    SessionStoreListEntry,
-    SessionSummaryEntry,
-    StoredSession,
-)
+from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import DamageLog, GuardedStore, KeyParts, guarded, page_after, private_dir
 from tether.sessions.summary import fold_summary, fork_summary

@@ -8,18 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.errors import EntryNotFoundError, SessionConflictError, SessionExistsError, SessionNotFoundError
-from tether.sessions.keys import validate_session_id
-from tether.sessions.store import (
-    NO_LEAF,
+from tether._vocabulary.store import (
     SessionKey,
     SessionListSubkeysKey,
-    SessionPage,
     SessionStoreEntry,
     SessionStoreListEntry,
     SessionSummaryEntry,
-    StoredSession,
 )
+from tether.errors import EntryNotFoundError, SessionConflictError, SessionExistsError, SessionNotFoundError
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import decode_entries, encode_entries, log, page_after
 from tether.sessions.summary import fold_summary, fork_summary

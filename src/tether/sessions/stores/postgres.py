@@ -37,14 +37,10 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 import anyio
 
+from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import (
-    SessionKey,
-    SessionListSubkeysKey,
-    SessionStoreEntry,
-    StoredSession,
-)
+from tether.sessions.store import StoredSession
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
     DamageLog,

@@ -33,17 +33,16 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 import anyio
 
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
-from tether.sessions.keys import validate_session_id
-from tether.sessions.store import (
+from tether._vocabulary.store import (
     SessionKey,
     SessionListSubkeysKey,
-    SessionPage,
     SessionStoreEntry,
     SessionStoreListEntry,
     SessionSummaryEntry,
-    StoredSession,
 )
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
+from tether.sessions.keys import validate_session_id
+from tether.sessions.store import SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
     DamageLog,

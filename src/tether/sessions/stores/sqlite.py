@@ -35,14 +35,10 @@ from typing import Any
 
 import anyio.to_thread
 
+from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import (
-    SessionKey,
-    SessionListSubkeysKey,
-    SessionStoreEntry,
-    StoredSession,
-)
+from tether.sessions.store import StoredSession
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
     DamageLog,

@@ -29,15 +29,17 @@ import anyio.lowlevel
 
 from tether._background import Background
 from tether._version import __version__
+from tether._vocabulary.control import ContextUsageResponse, Transport
+from tether._vocabulary.mcp import McpServerStatus, McpStatusResponse
+from tether._vocabulary.permissions import PermissionMode, validate_permission_mode
 from tether.agent.compaction import estimate_tokens
 from tether.agent.loop import Agent
 from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOptionError
 from tether.messages import Message, ResultMessage
 from tether.models import resolve_model
-from tether.options import AgentOptions, PermissionMode, validate_permission_mode
+from tether.options import AgentOptions
 from tether.tools.base import Tool
 from tether.tools.mcp import McpServers, load_mcp_servers, mcp_tool_name
-from tether.types import ContextUsageResponse, McpServerStatus, McpStatusResponse, Transport
 
 __all__ = ["AgentClient", "ClaudeSDKClient", "query"]
 

@@ -1,0 +1,189 @@
+"""The Claude Agent SDK's option vocabulary: the small Literals and TypedDicts that `AgentOptions`
+fields take (system prompt forms, thinking, effort, sandbox, plugins, betas), `AgentDefinition`
+(a subagent of `AgentOptions.agents`) and `seconds_option`, the check of an option given in seconds.
+Like every TypedDict they are plain dicts at runtime.
+"""
+
+# No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
+# runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
+
+from tether._vocabulary.permissions import PermissionMode
+from tether.errors import ConfigurationError
+
+__all__ = [
+    "AgentDefinition",
+    "CanUseToolShadowedWarning",
+    "EffortLevel",
+    "SandboxIgnoreViolations",
+    "SandboxNetworkConfig",
+    "SandboxSettings",
+    "SdkBeta",
+    "SdkPluginConfig",
+    "SettingSource",
+    "SystemPromptCustom",
+    "SystemPromptFile",
+    "SystemPromptPreset",
+    "TaskBudget",
+    "ThinkingConfig",
+    "ThinkingConfigAdaptive",
+    "ThinkingConfigDisabled",
+    "ThinkingConfigEnabled",
+    "ThinkingDisplay",
+    "ToolsPreset",
+    "seconds_option",
+]
+
+SdkBeta = Literal["context-1m-2025-08-07"]
+"""Beta features that `AgentOptions.betas` names."""
+
+SettingSource = Literal["user", "project", "local"]
+"""Settings files `AgentOptions.setting_sources` may load."""
+
+EffortLevel: TypeAlias = Literal["low", "medium", "high", "xhigh", "max"]
+"""How hard the model works on a response (`AgentOptions.effort`)."""
+
+ThinkingDisplay = Literal["summarized", "omitted"]
+"""Whether thinking comes back as summarized text or is omitted (signature only)."""
+
+
+class SystemPromptPreset(TypedDict):
+    """`system_prompt={"type": "preset", "preset": "claude_code", "append": ...}`."""
+
+    type: Literal["preset"]
+    preset: Literal["claude_code"]
+    append: NotRequired[str]
+    exclude_dynamic_sections: NotRequired[bool]
+    snapshot: NotRequired[bool]
+
+
+class SystemPromptCustom(TypedDict):
+    """`system_prompt={"type": "custom", "prompt": ...}`: a prompt of your own."""
+
+    type: Literal["custom"]
+    prompt: str
+    snapshot: NotRequired[bool]
+
+
+class SystemPromptFile(TypedDict):
+    """`system_prompt={"type": "file", "path": ...}`: the prompt is the text of a file."""
+
+    type: Literal["file"]
+    path: str
+
+
+class TaskBudget(TypedDict):
+    """`task_budget={"total": tokens}`: the token budget the model is told it has for the task."""
+
+    total: int
+
+
+class ToolsPreset(TypedDict):
+    """`tools={"type": "preset", "preset": "claude_code"}`: every built-in tool."""
+
+    type: Literal["preset"]
+    preset: Literal["claude_code"]
+
+
+class ThinkingConfigAdaptive(TypedDict):
+    """`thinking={"type": "adaptive"}`: the model decides when and how much to think."""
+
+    type: Literal["adaptive"]
+    display: NotRequired[ThinkingDisplay]
+
+
+class ThinkingConfigEnabled(TypedDict):
+    """`thinking={"type": "enabled", "budget_tokens": n}`: thinking with a fixed budget."""
+
+    type: Literal["enabled"]
+    budget_tokens: int
+    display: NotRequired[ThinkingDisplay]
+
+
+class ThinkingConfigDisabled(TypedDict):
+    """`thinking={"type": "disabled"}`: no extended thinking."""
+
+    type: Literal["disabled"]
+
+
+ThinkingConfig = ThinkingConfigAdaptive | ThinkingConfigEnabled | ThinkingConfigDisabled
+
+
+class SdkPluginConfig(TypedDict):
+    """A plugin of `AgentOptions.plugins` (local directories only)."""
+
+    type: Literal["local"]
+    path: str
+
+
+class SandboxNetworkConfig(TypedDict, total=False):
+    """The network part of `SandboxSettings`."""
+
+    allowedDomains: list[str]
+    deniedDomains: list[str]
+    allowManagedDomainsOnly: bool
+    allowUnixSockets: list[str]
+    allowAllUnixSockets: bool
+    allowLocalBinding: bool
+    allowMachLookup: list[str]
+    httpProxyPort: int
+    socksProxyPort: int
+
+
+SandboxIgnoreViolations: TypeAlias = dict[str, list[str]]
+"""Violations to leave unreported: a command pattern (`"*"` for all) to substrings of the violation."""
+
+
+class SandboxSettings(TypedDict, total=False):
+    """`AgentOptions.sandbox`: isolation of the commands the Bash tool runs."""
+
+    enabled: bool
+    autoAllowBashIfSandboxed: bool
+    excludedCommands: list[str]
+    allowUnsandboxedCommands: bool
+    network: SandboxNetworkConfig
+    ignoreViolations: SandboxIgnoreViolations
+    enableWeakerNestedSandbox: bool
+
+
+@dataclass
+class AgentDefinition:
+    """A subagent of `AgentOptions.agents`: what it is for, its prompt, tools and model.
+
+    The camelCase field names are the SDK's (they are the wire names).
+    """
+
+    description: str
+    prompt: str
+    tools: list[str] | None = None
+    disallowedTools: list[str] | None = None
+    model: str | None = None
+    skills: list[str] | None = None
+    memory: Literal["user", "project", "local"] | None = None
+    mcpServers: list[str | dict[str, Any]] | None = None
+    initialPrompt: str | None = None
+    maxTurns: int | None = None
+    background: bool | None = None
+    effort: EffortLevel | int | None = None
+    permissionMode: PermissionMode | None = None
+
+
+class CanUseToolShadowedWarning(UserWarning):
+    """`can_use_tool` is set, but some tool calls are allowed before it is asked.
+
+    For example `permission_mode="bypassPermissions"`, or an `allowed_tools` entry that allows a
+    whole tool. Silence it with `warnings.filterwarnings("ignore", category=...)`.
+    """
+
+
+def seconds_option(name: str, value: object, *, zero_ok: bool = False) -> float:
+    """An option given in seconds as a float; `ConfigurationError` naming it unless it is a finite
+    number above zero (or zero, with `zero_ok`)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or not (value >= 0 if zero_ok else value > 0):  # type: ignore[operator]
+        least = ">= 0" if zero_ok else "a positive number of"
+        raise ConfigurationError(f"{name} must be {least} seconds, not {value!r}")
+    return float(value)  # type: ignore[arg-type]
