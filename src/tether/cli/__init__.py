@@ -28,7 +28,7 @@ from typing import Annotated
 import typer
 
 from tether._version import __version__
-from tether.cli._common import StoreSpec, fail, resolve_session_id, run_async, store_from
+from tether.cli._common import StoreSpec, fail, flag, resolve_session_id, run_async, store_from
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
 from tether.messages import ResultMessage
@@ -80,11 +80,9 @@ def root(
     resume: Annotated[
         str | None, typer.Option("--resume", "-r", help="Continue this session (its id, or a unique prefix).")
     ] = None,
-    continue_: Annotated[
-        bool, typer.Option("--continue", "-c", help="Continue the newest session of this directory.")
-    ] = False,
+    continue_: Annotated[bool, flag("--continue", "-c", help="Continue the newest session of this directory.")] = False,
     fork_session: Annotated[
-        bool, typer.Option("--fork-session", help="With --resume/--continue: branch a new session off it.")
+        bool, flag("--fork-session", help="With --resume/--continue: branch a new session off it.")
     ] = False,
     resume_at: Annotated[
         str | None, typer.Option("--resume-at", help="With --resume/--continue: go on from this message uuid.")
@@ -106,12 +104,12 @@ def root(
         typer.Option("--store", help="Session store URL (default $TETHER_STORE_URL, else SQLite under ~/.tether)."),
     ] = None,
     include_partial_messages: Annotated[
-        bool, typer.Option("--include-partial-messages", help="With stream-json: also the raw stream events.")
+        bool, flag("--include-partial-messages", help="With stream-json: also the raw stream events.")
     ] = False,
     max_turns: Annotated[int | None, typer.Option("--max-turns", help="Stop after this many model calls.")] = None,
     system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="The system prompt.")] = None,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool, flag("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Ask an agent (-p) or chat with it; `tether sessions --help` for managing sessions."""

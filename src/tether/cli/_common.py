@@ -8,12 +8,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import anyio
 import typer
 
-from tether.errors import ConfigurationError, SessionNotFoundError, TetherError
+from tether.errors import ConfigurationError, SessionBusyError, SessionNotFoundError, TetherError
 from tether.sessions.capabilities import store_access
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import SessionStore
@@ -28,6 +28,7 @@ __all__ = [
     "err_console",
     "escape",
     "fail",
+    "flag",
     "format_age",
     "out_console",
     "parse_duration",
@@ -67,10 +68,21 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def flag(*names: str, help: str, **extra: Any) -> Any:
+    """A boolean option: shown in `--help` without a value placeholder (it takes none)."""
+    return typer.Option(*names, help=help, metavar="", **extra)
+
+
 def run_async(function: Callable[[], Awaitable[_T]]) -> _T:
     """Run a command's async body; tether errors (and OS errors) become a one-line message, exit 1."""
     try:
         return anyio.run(function)
+    except SessionBusyError as error:
+        fail(
+            f"session {error.session_id} is busy: {error.holder} is running a turn on it (its lease lapses in "
+            f"{error.seconds_left:.0f} s unless renewed); nothing was written. Retry later, or wait for it with "
+            "--session-busy-timeout SECONDS"
+        )
     except (TetherError, OSError) as error:
         fail(str(error) or type(error).__name__)
 
