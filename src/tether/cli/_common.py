@@ -29,6 +29,8 @@ __all__ = [
     "escape",
     "fail",
     "flag",
+    "has_session_here",
+    "note",
     "format_age",
     "out_console",
     "parse_duration",
@@ -66,6 +68,11 @@ def fail(message: str) -> NoReturn:
     line = " ".join(str(message).split())
     err_console().print(f"[bold red]Error:[/] {escape(line)}")
     raise typer.Exit(1)
+
+
+def note(message: str) -> None:
+    """A dim line on stderr, for people: what happened beside the output (stdout stays for scripts)."""
+    err_console().print(f"[dim]{escape(message)}[/]")
 
 
 def flag(*names: str, help: str, **extra: Any) -> Any:
@@ -123,6 +130,11 @@ async def resolve_session_id(store: SessionStore, text: str) -> str:
         shown = ", ".join(matches[:5])
         raise ConfigurationError(f"{text!r} matches {len(matches)} sessions ({shown}); give more of the id")
     return matches[0]
+
+
+async def has_session_here(store: SessionStore, cwd: str | os.PathLike[str] | None) -> bool:
+    """Whether `--continue` in `cwd` (default: the current directory) has a session to go on with."""
+    return await store_access(store).newest_session_id(project_key_for_directory(cwd)) is not None
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
