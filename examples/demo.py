@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 
@@ -34,10 +35,13 @@ STORE_URL = os.environ.get("TETHER_STORE_URL") or f"sqlite:///{DEMO_DIR / 'sessi
 SYSTEM_PROMPT = "You are a friendly assistant. Answer in one or two short sentences."
 
 PROMPTS = {
-    "start": "Hi! My name is Ada and I am planning a small web app for a bakery.",
-    "resume": "What is my name, and what am I building?",
-    "fork": "Let's instead make it a mobile app. What is the first step?",
+    "start": "Hi! I am planning a small web app for my bakery. It is called Sunrise Bakes.",
+    "resume": "What is the name of my bakery?",
+    "fork": "Let's make it a mobile app instead. What is the name of my bakery again?",
 }
+FACT = "Sunrise"
+"""Said only in the first process: an answer of a later one that names it was read from the stored history."""
+PREVIEW = 110
 
 
 class ShowHistory:
@@ -53,11 +57,17 @@ class ShowHistory:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         console.print(f"[dim]the model is sent {len(request.messages)} message(s):[/dim]")
         for message in request.messages:
-            console.print(f"[dim]  {message['role']:>9}: {describe(message['content'])[:110]}[/dim]")
+            console.print(f"[dim]  {message['role']:>9}: {escape(cut(describe(message['content'])))}[/dim]")
         with console.status("[cyan]the model is thinking...[/cyan]", spinner="dots"):
             events = [event async for event in self.inner.stream(request)]
         for event in events:
             yield event
+
+
+def cut(text: str, limit: int = PREVIEW) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis where something was left out."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def describe(content: str | list[dict[str, Any]]) -> str:
@@ -84,9 +94,9 @@ def demo_model() -> Model:
         console.print(f"[yellow]No real model available ({error}); using tether.testing.ScriptedModel.[/yellow]")
         return ScriptedModel(
             [
-                "Nice to meet you, Ada! A bakery web app sounds lovely.",
-                "You are Ada, and you are building a web app for a bakery.",
-                "Start by sketching the screens: menu, order and pickup time.",
+                "A web app for Sunrise Bakes sounds lovely!",
+                "Your bakery is called Sunrise Bakes.",
+                "Sunrise Bakes; for the mobile app, start by sketching the order screen.",
             ][["start", "resume", "fork"].index(sys.argv[1]) :]
         )
 
@@ -111,12 +121,26 @@ async def run_step(step: str, session_id: str | None) -> str:
             note = f", forked from {origin['sessionId']}" if origin else ""
             console.print(f"[magenta]session {new_id}[/magenta] (model {message.data['model']}{note})")
         elif isinstance(message, AssistantMessage):
-            text = "".join(getattr(block, "text", "") for block in message.content)
-            console.print(f"[bold blue]assistant:[/bold blue] {text.strip()}")
+            text = "".join(getattr(block, "text", "") for block in message.content).strip()
+            console.print(f"[bold blue]assistant:[/bold blue] {escape(text)}")
+            if step != "start":
+                console.print(recall_verdict(text))
         elif isinstance(message, ResultMessage):
             cost = "unknown" if message.total_cost_usd is None else f"${message.total_cost_usd:.4f}"
             console.print(f"[dim]{message.subtype}: {message.duration_ms} ms, session cost so far {cost}[/dim]")
     return new_id
+
+
+def recall_verdict(answer: str) -> str:
+    """Whether an answer of a later process used what only the first process was told."""
+    if FACT.lower() in answer.lower():
+        return (
+            f"[green]✓ the answer names {FACT!r}, which only the first process was told: it came from the store[/green]"
+        )
+    return (
+        f"[yellow]✗ the answer does not name {FACT!r}; the model was sent the whole history (above), a small model "
+        "does not always use it[/yellow]"
+    )
 
 
 def run_in_new_process(step: str, session_id: str = "") -> str:
@@ -153,7 +177,7 @@ async def show_sessions(original: str, forked: str) -> None:
             entries = await store.load(found.key) if found else []
             console.print(f"[magenta]{label} {session_id}[/magenta]")
             for entry in active_chain(entries or []):
-                console.print(f"  {entry['type']:>9}: {describe(entry['message']['content'])[:100]}")
+                console.print(f"  {entry['type']:>9}: {escape(cut(describe(entry['message']['content'])))}")
     finally:
         await store.close()
 

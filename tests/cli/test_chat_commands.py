@@ -136,3 +136,26 @@ def test_a_store_object_handed_to_the_app_is_the_one_used(tether: Tether, projec
     session_id = session_id_in(run.out)
     assert get_session_info(session_id) is None  # not in the default store
     assert get_session_info(session_id, store=store) is not None
+
+
+def test_the_banner_names_the_model_and_leaving_says_how_to_go_on(tether: Tether, project: Path) -> None:
+    run = chat(tether, project, ["Hello", "/id"], ["Hi, human!"])
+    assert run.code == 0, run.err
+    banner = run.out.splitlines()[0]
+    assert "tether chat · model scripted-model · session new" in banner
+    session_id = session_id_in(run.out)
+    assert run.out.rstrip().endswith(f"Session {session_id} · go on with: tether --resume {session_id}")
+
+    resumed = chat(tether, project, ["/exit"], [], "--continue")
+    assert f"session {session_id}" in resumed.out.splitlines()[0] or f"session {session_id}" in resumed.out
+
+
+def test_a_model_that_cannot_be_used_fails_at_start_not_at_each_prompt(project: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tether.cli import app
+
+    result = CliRunner().invoke(app, ["--cwd", str(project), "--model", "claude-sonnet-4-5"], input="Hello\n")
+    assert result.exit_code == 1 and result.stdout == ""  # no prompt was offered
+    assert result.stderr.startswith("Error: ") and "ANTHROPIC_API_KEY" in result.stderr
+    assert list_sessions(str(project)) == []

@@ -148,7 +148,7 @@ def test_chat_streams_answers_forks_lists_and_exits(terminal: object, project: P
     term.expect("> ")
     term.send("/sessions")
     listing = term.expect("> ")
-    assert fork in listing and source in listing and "side quest" in listing
+    assert fork[:8] in listing and source[:8] in listing and "side quest" in listing  # ids as unique prefixes
     term.send("/id")
     assert fork in term.expect("> ")
     term.send("/bogus")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import anyio
 import pytest
 from tests.cli.clirun import Tether
 
@@ -105,7 +107,7 @@ def test_the_prompt_can_come_from_stdin(tether: Tether, project: Path) -> None:
         (["--resume", "../../etc/passwd"], "invalid session id"),
         (["--session-id", "bad id with spaces"], "invalid session id"),
         (["--resume", "abc", "--continue"], "cannot be used together"),
-        (["--fork-session"], "fork_session needs resume"),
+        (["--fork-session"], "--fork-session needs --resume ID or --continue"),
         (["--cwd", "/no/such/directory"], "is not an existing directory"),
     ],
 )
@@ -141,3 +143,42 @@ def test_a_failed_run_exits_1_with_the_reason(tether: Tether, project: Path) -> 
 def test_output_format_needs_print_mode(tether: Tether) -> None:
     run = tether("--output-format", "json")
     assert run.code == 1 and "--output-format needs -p" in run.err
+
+
+def test_text_mode_says_on_stderr_which_session_it_was_and_how_to_go_on(tether: Tether, project: Path) -> None:
+    run = tether("-p", "hi", "--cwd", str(project), replies=["Hello."])
+    assert run.code == 0 and run.out == "Hello.\n"  # stdout: the answer alone
+    [session] = list_sessions(str(project))
+    assert f"Session {session.session_id}" in run.err and f"tether --resume {session.session_id} -p" in run.err
+
+
+def test_continue_with_nothing_to_continue_says_so_and_a_fork_of_nothing_fails(tether: Tether, project: Path) -> None:
+    started = tether("-p", "hi", "--continue", "--cwd", str(project), replies=["Hello."])
+    assert started.code == 0 and started.out == "Hello.\n"
+    assert f"No session to continue in {project}: starting a new one." in " ".join(started.err.split())
+    assert len(list_sessions(str(project))) == 1
+
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    forked = tether("-p", "hi", "--continue", "--fork-session", "--cwd", str(elsewhere), replies=["unused"])
+    assert forked.code == 1 and forked.err.startswith("Error: --fork-session: there is no session to continue")
+    assert forked.model.requests == [] and list_sessions(str(elsewhere)) == []
+
+
+def test_a_busy_session_names_the_flag_that_waits_for_it(tether: Tether, project: Path) -> None:
+    from tether.sessions.capabilities import store_access
+    from tether.sessions.keys import project_key_for_directory
+    from tether.sessions.urls import open_store
+    from tether.types import SessionKey
+
+    started = tether("-p", "hi", "--cwd", str(project), replies=["Hello."])
+    [session] = list_sessions(str(project))
+    key = SessionKey(project_key=project_key_for_directory(project), session_id=session.session_id)
+    now = int(time.time() * 1000)
+    lease = store_access(open_store(None)).swap_lease  # another machine's turn holds the session
+    anyio.run(lambda: lease(key, "another-machine:4242:abcd", now + 60_000, now_ms=now))
+    busy = tether("-p", "again", "--resume", session.session_id, "--cwd", str(project), replies=["unused"])
+    assert started.code == 0 and busy.code == 1 and busy.model.requests == []
+    assert busy.err.startswith("Error: ") and "is busy" in busy.err and "--session-busy-timeout SECONDS" in busy.err
+    flags = [line for line in tether("--help").out.splitlines() if "--continue" in line or "--fork-session" in line]
+    assert flags and not any("<bool>" in line for line in flags)  # plain flags take no value

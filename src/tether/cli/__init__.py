@@ -10,7 +10,9 @@ tether sessions list|show|tree|rename|tag|rm|export|import|prune
 ```
 
 Errors (an unknown session, a malformed id, a model that cannot be used) print one red line on
-stderr and exit with status 1.
+stderr and exit with status 1; usage errors (an unknown flag, a missing value) print click's usage
+box and exit with status 2. In text mode `-p` also prints the session id and how to go on with it
+on stderr, so scripts that read stdout get the answer alone.
 
 The store is `--store URL`, else `$TETHER_STORE_URL`, else the default SQLite file. A program
 embedding the command can hand it a store object instead: `app(obj={"store": store})` (the
@@ -29,7 +31,7 @@ import typer
 
 from tether._version import __version__
 from tether._vocabulary.permissions import PERMISSION_MODES
-from tether.cli._common import StoreSpec, fail, resolve_session_id, run_async, store_from
+from tether.cli._common import StoreSpec, fail, flag, has_session_here, note, resolve_session_id, run_async, store_from
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
 from tether.messages import ResultMessage
@@ -81,11 +83,9 @@ def root(
     resume: Annotated[
         str | None, typer.Option("--resume", "-r", help="Continue this session (its id, or a unique prefix).")
     ] = None,
-    continue_: Annotated[
-        bool, typer.Option("--continue", "-c", help="Continue the newest session of this directory.")
-    ] = False,
+    continue_: Annotated[bool, flag("--continue", "-c", help="Continue the newest session of this directory.")] = False,
     fork_session: Annotated[
-        bool, typer.Option("--fork-session", help="With --resume/--continue: branch a new session off it.")
+        bool, flag("--fork-session", help="With --resume/--continue: branch a new session off it.")
     ] = False,
     resume_at: Annotated[
         str | None, typer.Option("--resume-at", help="With --resume/--continue: go on from this message uuid.")
@@ -107,12 +107,20 @@ def root(
         typer.Option("--store", help="Session store URL (default $TETHER_STORE_URL, else SQLite under ~/.tether)."),
     ] = None,
     include_partial_messages: Annotated[
-        bool, typer.Option("--include-partial-messages", help="With stream-json: also the raw stream events.")
+        bool, flag("--include-partial-messages", help="With stream-json: also the raw stream events.")
     ] = False,
     max_turns: Annotated[int | None, typer.Option("--max-turns", help="Stop after this many model calls.")] = None,
     system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="The system prompt.")] = None,
+    session_busy_timeout: Annotated[
+        float,
+        typer.Option(
+            "--session-busy-timeout",
+            metavar="SECONDS",
+            help="When another process is running a turn on the session, wait this long for it.",
+        ),
+    ] = 0.0,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool, flag("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Ask an agent (-p) or chat with it; `tether sessions --help` for managing sessions."""
@@ -125,6 +133,8 @@ def root(
         return
     if prompt is None and output_format is not OutputFormat.text:
         fail("--output-format needs -p")
+    if (fork_session or resume_at) and not (resume or continue_):
+        fail(f"{'--fork-session' if fork_session else '--resume-at'} needs --resume ID or --continue")
     options = AgentOptions(
         model=model,
         resume=resume,
@@ -139,6 +149,7 @@ def root(
         max_turns=max_turns,
         system_prompt=system_prompt,
         include_partial_messages=include_partial_messages and output_format is OutputFormat.stream_json,
+        session_busy_timeout=session_busy_timeout,
     )
     if prompt is None:
         from tether.cli._chat import run_chat  # rich's live display: only the chat needs it
@@ -151,14 +162,23 @@ def root(
 
     async def body() -> ResultMessage:
         check_options(options)
-        if options.resume:  # an id or a unique prefix of one
-            async with store_from(spec) as opened:
+        async with store_from(spec) as opened:
+            if options.resume:  # an id or a unique prefix of one
                 options.resume = await resolve_session_id(opened, options.resume)
+            elif options.continue_conversation and not await has_session_here(opened, options.cwd):
+                if options.fork_session:
+                    fail(f"--fork-session: there is no session to continue in {options.cwd or Path.cwd()}")
+                note(f"No session to continue in {options.cwd or Path.cwd()}: starting a new one.")
+                options.continue_conversation = False
         return await run_print(text, options, output_format)
 
     result = run_async(body)
     if result.is_error:
         report_result_error(result, output_format)
+    if output_format is OutputFormat.text:
+        note(f"Session {result.session_id} · go on with: tether --resume {result.session_id} -p PROMPT")
+    if result.is_error:
+        raise typer.Exit(1)
 
 
 def main() -> None:

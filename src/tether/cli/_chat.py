@@ -12,6 +12,7 @@ import dataclasses
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import CancelledError
+from functools import partial
 from typing import Any
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -21,6 +22,7 @@ from rich.status import Status
 
 from tether._query import AgentClient
 from tether._vocabulary.store import SessionStore
+from tether.agent.overrides import model_override
 from tether.cli._common import StoreSpec, err_console, fail, out_console, resolve_session_id
 from tether.cli._render import sessions_table, tool_call_line, tool_result_line
 from tether.errors import TetherError
@@ -36,6 +38,7 @@ from tether.messages import (
     UserMessage,
     block_to_dict,
 )
+from tether.models import resolve_model
 from tether.options import AgentOptions
 from tether.sessions.capabilities import store_access
 from tether.sessions.helpers import fork_session_async, get_session_info_async, list_sessions_async
@@ -185,18 +188,34 @@ class Chat:
         self._first_open = False
         return client.session_id
 
-    async def start(self) -> None:
-        """Open the session named on the command line (`--resume`, `--continue`, `--fork-session`)."""
+    async def start(self, *, resuming: bool) -> str:
+        """Check the model (one that cannot be used fails here, before the first prompt) and open the
+        session the command line names (`--resume`, `--continue`, `--fork-session`); returns a banner.
+        A new session is made by the first prompt."""
+        env = {**os.environ, **self.options.env}
+        model = model_override.get() or resolve_model(
+            self.options.model, fallback_model=self.options.fallback_model, env=env
+        )  # as the agent picks it
         if self.options.resume:
             await self.open(resume=await resolve_session_id(self.store, self.options.resume))
-        elif not await list_sessions_async(self.cwd, limit=1, store=self.store):
+        elif resuming and not await list_sessions_async(self.cwd, limit=1, store=self.store):
             self.console.print("[dim]No session to continue in this directory: starting a new one.[/]")
             self.options = dataclasses.replace(self.options, continue_conversation=False, fork_session=False)
             self._first_open = False
-            return
-        else:
+        elif resuming:
             await self.open()
-        await self.describe("Forked into" if self.options.fork_session else "Resumed")
+        if self.session_id is not None:
+            await self.describe("Forked into" if self.options.fork_session else "Resumed")
+        session = self.session_id or "new (its id comes with the first answer; /id shows it)"
+        return f"[bold]tether[/] [dim]chat · model[/] {escape(model.model_name)} [dim]· session[/] {session}"
+
+    async def leave(self) -> str | None:
+        """Close the session; returns how to go on with it, if there is one."""
+        session_id = self.session_id
+        await self.close()
+        if session_id is None:
+            return None
+        return f"[dim]Session {session_id} · go on with:[/] tether --resume {session_id}"
 
     async def describe(self, verb: str) -> None:
         if self.session_id is None:
@@ -297,13 +316,14 @@ def run_chat(options: AgentOptions, store_spec: StoreSpec, *, resuming: bool) ->
         except TetherError as error:
             fail(str(error))
         chat = Chat(options, store, console)
+        farewell = None
         try:
-            if resuming:
-                try:
-                    portal.call(chat.start)
-                except TetherError as error:
-                    fail(str(error))
-            console.print("[bold]tether[/] [dim]chat: /help for commands, /exit or Ctrl-D to leave[/]")
+            try:
+                banner = portal.call(partial(chat.start, resuming=resuming))
+            except TetherError as error:
+                fail(str(error))
+            console.print(banner)
+            console.print("[dim]/help for commands, /exit or Ctrl-D to leave[/]")
             while True:
                 try:
                     line = console.input("[bold cyan]>[/] ").strip()
@@ -317,7 +337,10 @@ def run_chat(options: AgentOptions, store_spec: StoreSpec, *, resuming: bool) ->
                         break
                 else:
                     _call(portal, chat, chat.ask, line)
+            farewell = portal.call(chat.leave)
         finally:
             portal.call(chat.close)
             if store is not store_spec:
                 portal.call(store_access(store).close)
+    if farewell:
+        console.print(farewell)

@@ -8,13 +8,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import anyio
 import typer
 
 from tether._vocabulary.store import SessionStore
-from tether.errors import ConfigurationError, SessionNotFoundError, TetherError
+from tether.errors import ConfigurationError, SessionBusyError, SessionNotFoundError, TetherError
 from tether.sessions.capabilities import store_access
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.urls import open_store
@@ -28,6 +28,9 @@ __all__ = [
     "err_console",
     "escape",
     "fail",
+    "flag",
+    "has_session_here",
+    "note",
     "format_age",
     "out_console",
     "parse_duration",
@@ -67,10 +70,26 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def note(message: str) -> None:
+    """A dim line on stderr, for people: what happened beside the output (stdout stays for scripts)."""
+    err_console().print(f"[dim]{escape(message)}[/]")
+
+
+def flag(*names: str, help: str, **extra: Any) -> Any:
+    """A boolean option: shown in `--help` without a value placeholder (it takes none)."""
+    return typer.Option(*names, help=help, metavar="", **extra)
+
+
 def run_async(function: Callable[[], Awaitable[_T]]) -> _T:
     """Run a command's async body; tether errors (and OS errors) become a one-line message, exit 1."""
     try:
         return anyio.run(function)
+    except SessionBusyError as error:
+        fail(
+            f"session {error.session_id} is busy: {error.holder} is running a turn on it (its lease lapses in "
+            f"{error.seconds_left:.0f} s unless renewed); nothing was written. Retry later, or wait for it with "
+            "--session-busy-timeout SECONDS"
+        )
     except (TetherError, OSError) as error:
         fail(str(error) or type(error).__name__)
 
@@ -111,6 +130,11 @@ async def resolve_session_id(store: SessionStore, text: str) -> str:
         shown = ", ".join(matches[:5])
         raise ConfigurationError(f"{text!r} matches {len(matches)} sessions ({shown}); give more of the id")
     return matches[0]
+
+
+async def has_session_here(store: SessionStore, cwd: str | os.PathLike[str] | None) -> bool:
+    """Whether `--continue` in `cwd` (default: the current directory) has a session to go on with."""
+    return await store_access(store).newest_session_id(project_key_for_directory(cwd)) is not None
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")

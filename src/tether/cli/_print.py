@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from contextlib import AbstractContextManager, nullcontext
 from enum import Enum
 from typing import Any
 
@@ -124,13 +125,14 @@ async def run_print(prompt: str, options: AgentOptions, output_format: OutputFor
 
     session_id: str | None = None
     result: ResultMessage | None = None
-    async for message in query(prompt=prompt, options=options):
-        if isinstance(message, SystemMessage) and message.subtype == "init":
-            session_id = message.data.get("session_id")
-        if output_format is OutputFormat.stream_json:
-            typer.echo(_line(message_to_dict(message, session_id)))
-        if isinstance(message, ResultMessage):
-            result = message
+    with _waiting(output_format):
+        async for message in query(prompt=prompt, options=options):
+            if isinstance(message, SystemMessage) and message.subtype == "init":
+                session_id = message.data.get("session_id")
+            if output_format is OutputFormat.stream_json:
+                typer.echo(_line(message_to_dict(message, session_id)))
+            if isinstance(message, ResultMessage):
+                result = message
     if result is None:  # pragma: no cover - the agent loop always ends with a result
         fail("the run ended without a result")
     if output_format is OutputFormat.json:
@@ -140,9 +142,17 @@ async def run_print(prompt: str, options: AgentOptions, output_format: OutputFor
     return result
 
 
+def _waiting(output_format: OutputFormat) -> AbstractContextManager[object]:
+    """A spinner on stderr while the answer is worked out, when stderr is a terminal and the answer
+    comes as text (printed whole at the end); nothing otherwise."""
+    console = err_console()
+    if output_format is not OutputFormat.text or not console.is_terminal:
+        return nullcontext()
+    return console.status("[dim]Working…[/] (Ctrl-C stops)", spinner="dots")
+
+
 def report_result_error(result: ResultMessage, output_format: OutputFormat) -> None:
-    """For a failed run: the error in red on stderr (text mode), then exit status 1."""
+    """For a failed run in text mode: the error in red on stderr (the caller exits with status 1)."""
     if output_format is OutputFormat.text:
         detail = "; ".join(result.errors or []) or result.result or result.subtype
         err_console().print(f"[bold red]Error:[/] {escape(' '.join(detail.split()))}")
-    raise typer.Exit(1)

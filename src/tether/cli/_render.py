@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from tether.cli._common import escape, format_age
@@ -17,8 +18,11 @@ __all__ = [
     "fork_tree",
     "info_header",
     "one_line",
+    "print_sessions",
     "render_transcript",
+    "session_lines",
     "sessions_table",
+    "short_ids",
     "tool_call_line",
     "tool_result_line",
 ]
@@ -32,14 +36,43 @@ def one_line(text: str, limit: int = _PREVIEW) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def sessions_table(infos: list[SessionInfo], *, current: str | None = None, width: int = 80) -> Table:
-    """Sessions as a table: id, modified, messages, title, tag (if any), cwd (on wide terminals)."""
+SHORT_ID = 8
+"""The shortest id prefix shown in tables (longer where two listed sessions share it), as git shows hashes."""
+
+
+def short_ids(ids: list[str], minimum: int = SHORT_ID) -> dict[str, str]:
+    """Each id's shortest prefix (at least `minimum` characters) that no other id of `ids` starts with."""
+    ordered = sorted(set(ids))
+    shown: dict[str, str] = {}
+    for index, session_id in enumerate(ordered):
+        neighbours = ordered[max(index - 1, 0) : index] + ordered[index + 1 : index + 2]
+        common = max((_common_prefix(session_id, other) for other in neighbours), default=0)
+        shown[session_id] = session_id[: max(minimum, common + 1)]
+    return shown
+
+
+def _common_prefix(one: str, other: str) -> int:
+    length = 0
+    for a, b in zip(one, other, strict=False):
+        if a != b:
+            break
+        length += 1
+    return length
+
+
+def sessions_table(
+    infos: list[SessionInfo], *, current: str | None = None, width: int = 80, full_ids: bool = False
+) -> Table:
+    """Sessions as a table: id (a unique prefix unless `full_ids`), modified, messages, title, tag (if
+    any), cwd (on wide terminals)."""
     show_tag = any(info.tag for info in infos)
     show_cwd = width >= 140
+    ids = [info.session_id for info in infos]
+    shown = dict(zip(ids, ids, strict=True)) if full_ids else short_ids(ids)
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("ID", no_wrap=True, min_width=36)
+    table.add_column("ID", no_wrap=True)
     table.add_column("Modified", no_wrap=True)
     table.add_column("Msgs", justify="right", no_wrap=True)
     table.add_column("Title", overflow="ellipsis", no_wrap=True, ratio=3, min_width=16)
@@ -53,7 +86,7 @@ def sessions_table(infos: list[SessionInfo], *, current: str | None = None, widt
         if info.forked_from:
             title = f"[dim]⑂[/] {title}"
         row = [
-            f"{info.session_id}{marker}",
+            f"{shown[info.session_id]}{marker}",
             format_age(info.last_modified),
             "?" if info.message_count is None else str(info.message_count),
             title,
@@ -64,6 +97,30 @@ def sessions_table(infos: list[SessionInfo], *, current: str | None = None, widt
             row.append(escape(info.cwd or ""))
         table.add_row(*row)
     return table
+
+
+def session_lines(infos: list[SessionInfo]) -> list[str]:
+    """Sessions as tab-separated lines for scripts (as `gh` prints off a terminal): full id, modified
+    (ISO 8601, UTC), messages, title, tag, cwd; nothing cut, tabs and newlines in values made spaces."""
+
+    def clean(value: object) -> str:
+        return " ".join(str(value).split()) if value is not None else ""
+
+    lines = []
+    for info in infos:
+        modified = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info.last_modified / 1000))
+        count = "" if info.message_count is None else str(info.message_count)
+        fields = [info.session_id, modified, count, clean(info.summary), clean(info.tag), clean(info.cwd)]
+        lines.append("\t".join(fields))
+    return lines
+
+
+def print_sessions(console: Console, infos: list[SessionInfo], *, full_ids: bool = False) -> None:
+    """A table on a terminal; off one (a pipe, a file), `session_lines`, which nothing truncates."""
+    if console.is_terminal:
+        console.print(sessions_table(infos, width=console.width, full_ids=full_ids))
+    else:
+        console.file.write("".join(f"{line}\n" for line in session_lines(infos)))  # as they are: no tab expansion
 
 
 def info_header(info: SessionInfo) -> str:

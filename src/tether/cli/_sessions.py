@@ -16,6 +16,7 @@ from tether.cli._common import (
     claude_config_dir,
     escape,
     fail,
+    flag,
     format_age,
     out_console,
     parse_duration,
@@ -23,7 +24,7 @@ from tether.cli._common import (
     run_async,
     store_from,
 )
-from tether.cli._render import fork_tree, info_header, one_line, render_transcript, sessions_table
+from tether.cli._render import fork_tree, info_header, one_line, print_sessions, render_transcript
 from tether.sessions.capabilities import store_access
 from tether.sessions.claude_code import export_session, import_claude_code_sessions
 from tether.sessions.entries import active_chain, compact_metadata, full_chain, is_compact_boundary
@@ -84,10 +85,16 @@ def list_command(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (0 for all).")] = 20,
     offset: Annotated[int, typer.Option(help="Skip this many of the newest first.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print JSON instead of a table.")] = False,
+    full_ids: Annotated[bool, flag("--full-ids", help="Show whole session ids, not unique prefixes.")] = False,
     store: StoreOption = None,
 ) -> None:
-    """Sessions, newest first (every project unless --directory)."""
+    """Sessions, newest first (every project unless --directory).
+
+    On a terminal a table, ids shortened to unique prefixes (any command takes them); piped or
+    redirected, one tab-separated line per session with nothing cut: id, modified (UTC), messages,
+    title, tag, cwd.
+    """
 
     async def body() -> list[SessionInfo]:
         async with store_from(_spec(ctx, store)) as opened:
@@ -99,21 +106,20 @@ def list_command(
     elif not infos:
         out_console().print("[dim]No sessions.[/]")
     else:
-        console = out_console()
-        console.print(sessions_table(infos, width=console.width))
+        print_sessions(out_console(), infos, full_ids=full_ids)
 
 
 @sessions_app.command("show")
 def show_command(
     ctx: typer.Context,
     session: SessionArgument,
-    full: Annotated[bool, typer.Option("--full", help="Unfold tool calls, results and thinking.")] = False,
+    full: Annotated[bool, flag("--full", help="Unfold tool calls, results and thinking.")] = False,
     expand: Annotated[
-        bool, typer.Option("--expand", help="Show what each compaction replaced instead of its summary.")
+        bool, flag("--expand", help="Show what each compaction replaced instead of its summary.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many messages (0 for all).")] = 0,
     offset: Annotated[int, typer.Option(help="Skip this many messages from the start.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the messages as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print the messages as JSON.")] = False,
     store: StoreOption = None,
 ) -> None:
     """A session's transcript (its active branch), with tool calls and results folded.
@@ -235,7 +241,7 @@ def tag_command(
     ctx: typer.Context,
     session: SessionArgument,
     tag: Annotated[str | None, typer.Argument(help="The tag; leave out (or --clear) to remove it.")] = None,
-    clear: Annotated[bool, typer.Option("--clear", help="Remove the tag.")] = False,
+    clear: Annotated[bool, flag("--clear", help="Remove the tag.")] = False,
     store: StoreOption = None,
 ) -> None:
     """Tag a session (one tag per session), or clear its tag."""
@@ -263,7 +269,7 @@ def _fork_note(session_id: str, forks: list[SessionInfo]) -> str:
 def rm_command(
     ctx: typer.Context,
     sessions: Annotated[list[str], typer.Argument(help="Session ids (or unique prefixes).")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[bool, flag("--yes", "-y", help="Do not ask for confirmation.")] = False,
     store: StoreOption = None,
 ) -> None:
     """Delete sessions. Their forks are not affected: they keep their whole history."""
@@ -277,9 +283,10 @@ def rm_command(
 
     targets, children = run_async(resolve)
     console = out_console()
-    console.print(sessions_table(targets, width=console.width))
+    print_sessions(console, targets)
     if not yes and not typer.confirm(f"Delete {len(targets)} session(s)?", default=False):
-        fail("nothing deleted")
+        console.print("Nothing deleted.")
+        return
 
     async def delete() -> None:
         async with store_from(spec) as opened:
@@ -315,7 +322,7 @@ def export_command(
         typer.Option(help="Claude Code config dir to write into (default $CLAUDE_CONFIG_DIR or ~/.claude)."),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="jsonl: write here, not stdout.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing exported transcript.")] = False,
+    overwrite: Annotated[bool, flag("--overwrite", help="Replace an existing exported transcript.")] = False,
     store: StoreOption = None,
 ) -> None:
     """Export a session: as a Claude Code transcript (resumable by `claude --resume ID`) or raw JSONL."""
@@ -383,8 +390,8 @@ def import_command(
 def prune_command(
     ctx: typer.Context,
     older_than: Annotated[str, typer.Option("--older-than", help="Age of the last change, e.g. 30d, 12h, 2w.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    dry_run: Annotated[bool, flag("--dry-run", help="Only list what would be deleted.")] = False,
+    yes: Annotated[bool, flag("--yes", "-y", help="Delete without asking.")] = False,
     directory: Annotated[
         Path | None, typer.Option("--directory", "-d", help="Only sessions of this project directory.")
     ] = None,
@@ -414,7 +421,7 @@ def prune_command(
     live = {
         info.session_id: [f for f in children.get(info.session_id, []) if f.session_id not in doomed] for info in old
     }
-    console.print(sessions_table(old, width=console.width))
+    print_sessions(console, old)
     with_forks = [info for info in old if live[info.session_id]]
     if with_forks:
         names = ", ".join(one_line(info.session_id) for info in with_forks)
@@ -423,7 +430,8 @@ def prune_command(
         console.print(f"Dry run: {len(old)} session(s) older than {escape(older_than)} would be deleted; nothing was.")
         return
     if not yes and not typer.confirm(f"Delete these {len(old)} session(s)?", default=False):
-        fail("nothing deleted")
+        console.print("Nothing deleted.")
+        return
 
     async def delete() -> None:
         async with store_from(spec) as opened:
