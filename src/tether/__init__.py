@@ -197,8 +197,8 @@ if TYPE_CHECKING:
     from tether.tools.base import Tool as Tool
     from tether.tools.base import ToolContext as ToolContext
     from tether.tools.base import ToolResult as ToolResult
-    from tether.tools.base import create_sdk_mcp_server as create_sdk_mcp_server
     from tether.tools.base import tool as tool
+    from tether.tools.sdk_server import create_sdk_mcp_server as create_sdk_mcp_server
     from tether.types import AgentDefinition as AgentDefinition
     from tether.types import CanUseToolShadowedWarning as CanUseToolShadowedWarning
     from tether.types import ContextUsageCategory as ContextUsageCategory
@@ -604,7 +604,7 @@ _EXPORTS: dict[str, str] = {
     "UserPromptSubmitHookSpecificOutput": "tether.agent.hooks",
     "WorktreeCreateHookSpecificOutput": "tether.agent.hooks",
     "copy_sessions": "tether.sessions.claude_code",
-    "create_sdk_mcp_server": "tether.tools.base",
+    "create_sdk_mcp_server": "tether.tools.sdk_server",
     "delete_session": "tether.sessions.helpers",
     "delete_session_async": "tether.sessions.helpers",
     "delete_session_via_store": "tether.sessions.helpers",

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from tether.errors import ConfigurationError
-from tether.tools.base import McpSdkServerConfig, ToolContext, ToolResult, create_sdk_mcp_server, tool
+from tether.tools.base import McpSdkServerConfig, ToolContext, ToolResult, tool
 from tether.tools.mcp import McpServers, load_mcp_servers
+from tether.tools.sdk_server import create_sdk_mcp_server
 
 pytestmark = pytest.mark.anyio
 

@@ -247,7 +247,7 @@ class Agent:
             self.claude_settings.equip(self._tools, self._tooling.policy, options.tools)  # Skill tool, `ask` rules
             self._mcp_status = self._tooling.mcp_status
             if definitions:  # the Agent tool (tether.agent.subagents)
-                self.subagents = SubagentHost(self, definitions)
+                self.subagents = SubagentHost(self, definitions, lambda options, setup: Agent(options, subagent=setup))
                 self._tools[AGENT_TOOL] = self.subagents.tool
         except BaseException:
             await self.close()

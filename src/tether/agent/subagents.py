@@ -41,11 +41,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -68,27 +68,27 @@ from tether.messages import (
     ToolUseBlock,
     UserMessage,
 )
-from tether.models import resolve_model
+from tether.models import MODEL_ALIASES, resolve_model
 from tether.models.base import Model
 from tether.options import AgentOptions, validate_permission_mode
 from tether.sessions.entries import new_uuid
 from tether.sessions.session import Session, SessionOrigin
 from tether.sessions.store import NO_LEAF, SessionKey, SessionStore
 from tether.sessions.stores.jsonl import JsonlStore
+from tether.settings import ClaudeSettings
 from tether.settings.commands import Skill
 from tether.tools.agent import AGENT_TOOL_NAMES, AgentTool
 from tether.tools.base import Tool, ToolResult
 from tether.tools.registry import BUILTIN_TOOL_NAMES, builtin_tools
 from tether.types import AgentDefinition
 
-if TYPE_CHECKING:
-    from tether.agent.loop import Agent
-
 __all__ = [
     "AGENT_METADATA",
     "MEMORY_SCOPES",
     "SUBAGENT_TASK_TYPE",
+    "ParentAgent",
     "SidechainSession",
+    "SubagentAgent",
     "SubagentHost",
     "SubagentSetup",
     "check_agents",
@@ -333,6 +333,41 @@ class SubagentSetup:
 # --- Running subagents -----------------------------------------------------------------------------
 
 
+class ParentAgent(Protocol):
+    """What a subagent takes from the agent that starts it (the loop's `Agent`, after `open()`)."""
+
+    @property
+    def options(self) -> AgentOptions: ...
+
+    @property
+    def session(self) -> Session: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def tools(self) -> dict[str, Tool]: ...
+
+    @property
+    def env(self) -> dict[str, str]: ...
+
+    @property
+    def permissions(self) -> PermissionPolicy: ...
+
+    @property
+    def claude_settings(self) -> ClaudeSettings: ...
+
+
+class SubagentAgent(Protocol):
+    """A subagent's open agent: it runs the Agent call's prompt to its `ResultMessage`."""
+
+    def run(self, prompt: str) -> AsyncIterator[Message]: ...
+
+
+OpenSubagent = Callable[[AgentOptions, SubagentSetup], AbstractAsyncContextManager[SubagentAgent]]
+"""Opens the agent of one subagent run (the loop passes `Agent(options, subagent=setup)`)."""
+
+
 class SubagentHost:
     """The subagents of one agent: its Agent tool, and the run of each Agent call.
 
@@ -340,10 +375,13 @@ class SubagentHost:
     messages go to `sink`, and `account` adds each subagent's result (usage, cost) to the run's.
     """
 
-    def __init__(self, parent: Agent, definitions: dict[str, AgentDefinition]) -> None:
+    def __init__(self, parent: ParentAgent, definitions: dict[str, AgentDefinition], open_agent: OpenSubagent) -> None:
         self.parent = parent
         self.definitions = definitions
-        self.tool = AgentTool({name: d.description for name, d in definitions.items()}, self)
+        self.open_agent = open_agent
+        self.tool = AgentTool(
+            {name: d.description for name, d in definitions.items()}, self, models=list(MODEL_ALIASES)
+        )
         self._sink: MemoryObjectSendStream[Message] | None = None
         self._account: Callable[[ResultMessage], None] | None = None
 
@@ -486,7 +524,7 @@ class _SubagentRun:
         host.emit(self._started())
         try:
             options, setup = self._setup()
-            async with type(host.parent)(options, subagent=setup) as child:
+            async with host.open_agent(options, setup) as child:
                 async for message in child.run(self.prompt):
                     if isinstance(message, ResultMessage):
                         result = message

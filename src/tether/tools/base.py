@@ -1,12 +1,10 @@
-"""The `Tool` protocol, the `@tool` decorator and in-process MCP servers.
+"""The `Tool` protocol and the `@tool` decorator.
 
 A tool has a name, a description, a JSON schema for its input, and one async method, `call`.
 `@tool(name, description, input_schema)` turns an async function into a tool, exactly as in the
 Claude Agent SDK: the function receives the input dict and returns
 `{"content": [{"type": "text", "text": ...}], "is_error": bool}`.
-`create_sdk_mcp_server(name, version, tools)` serves tools from a real `mcp.server.Server`
-(`{"type": "sdk", "name", "instance"}`, as the SDK returns it); passed in
-`mcp_servers={"calc": server}`, its tools reach the model as `mcp__calc__<tool>`.
+`create_sdk_mcp_server` (`tether.tools.sdk_server`) serves such tools from an in-process MCP server.
 """
 
 from __future__ import annotations
@@ -46,7 +44,6 @@ __all__ = [
     "Tool",
     "ToolContext",
     "ToolResult",
-    "create_sdk_mcp_server",
     "schema_from_annotation",
     "tool",
 ]
@@ -221,16 +218,3 @@ class McpSdkServerConfig(TypedDict):
     type: Literal["sdk"]
     name: str
     instance: McpServer
-
-
-def create_sdk_mcp_server(
-    name: str, version: str = "1.0.0", tools: list[SdkMcpTool[Any]] | None = None
-) -> McpSdkServerConfig:
-    """An in-process MCP server (an `mcp.server.Server`) serving `tools`, for `AgentOptions.mcp_servers`.
-
-    Arguments are checked against each tool's schema; unknown tools, invalid arguments and
-    exceptions raised by a handler come back as error results, never as failures of the run.
-    """
-    from tether.tools.mcp import build_tool_server
-
-    return McpSdkServerConfig(type="sdk", name=name, instance=build_tool_server(name, version, list(tools or [])))
