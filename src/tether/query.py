@@ -29,7 +29,7 @@ import anyio.lowlevel
 
 from tether._background import Background
 from tether._version import __version__
-from tether.agent.compaction import estimate_tokens
+from tether.agent.context_window import estimate_tokens
 from tether.agent.loop import Agent
 from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOptionError
 from tether.messages import Message, ResultMessage

@@ -19,10 +19,8 @@ import anyio
 
 from tether._version import __version__
 from tether.agent.checkpoints import FileCheckpoints
-from tether.agent.compaction import (
-    CompactionPolicy,
-    Compactor,
-)
+from tether.agent.compaction import Compactor
+from tether.agent.context_window import CompactionPolicy
 from tether.agent.hooks import check_hooks
 from tether.agent.overrides import model_override
 from tether.agent.permissions import PermissionPolicy
@@ -32,8 +30,9 @@ from tether.agent.prompts import (
     session_system_prompt,
     system_prompt_record,
 )
-from tether.agent.subagents import SubagentHost, SubagentSetup, check_agents
-from tether.agent.tool_runner import SessionTools
+from tether.agent.session_tools import SessionTools
+from tether.agent.subagent_definitions import check_agents
+from tether.agent.subagents import SubagentHost, SubagentSetup
 from tether.agent.turn import Turn, TurnContext
 from tether.errors import ConfigurationError, SessionError
 from tether.messages import (

@@ -17,10 +17,12 @@ from typing import Any
 import anyio
 
 from tether._background import Background
-from tether.agent.compaction import CompactJob, Compactor, compact_command, is_prompt_too_long, request_tokens
+from tether.agent.compaction import CompactJob, Compactor, compact_command
+from tether.agent.context_window import is_prompt_too_long, request_tokens
 from tether.agent.run_costs import RunCosts
+from tether.agent.session_tools import SessionTools
 from tether.agent.subagents import SubagentHost
-from tether.agent.tool_runner import SessionTools, ToolOutcome
+from tether.agent.tool_runner import ToolOutcome
 from tether.errors import ModelError
 from tether.messages import (
     AssistantMessage,

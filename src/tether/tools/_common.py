@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -86,13 +87,9 @@ class BuiltinTool:
     name: ClassVar[str]
     description: ClassVar[str]
     input_schema: ClassVar[dict[str, Any]]
-    read_only: ClassVar[bool] = False
-    """True when the tool only reads (allowed in plan mode and, inside cwd, in default mode)."""
-
-    @property
-    def annotations(self) -> dict[str, Any]:
-        """MCP-style tool annotations."""
-        return {"readOnlyHint": self.read_only}
+    annotations: ClassVar[Mapping[str, Any]] = {"readOnlyHint": False}
+    """MCP-style tool annotations; `readOnlyHint` when the tool only reads (allowed in plan mode and,
+    inside cwd, in default mode)."""
 
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         """Run the tool; failures come back as `is_error` results, never as exceptions."""

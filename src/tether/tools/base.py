@@ -44,6 +44,8 @@ __all__ = [
     "Tool",
     "ToolContext",
     "ToolResult",
+    "annotation_of",
+    "is_read_only",
     "schema_from_annotation",
     "tool",
 ]
@@ -89,6 +91,25 @@ class Tool(Protocol):
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         """Run the tool. Raise (any exception) to report an error result to the model."""
         ...
+
+
+def annotation_of(tool: object, name: str, snake_name: str) -> Any:
+    """One hint of a tool's `annotations` (a dict, or an object such as `mcp.types.ToolAnnotations`),
+    spelt `name` (MCP's camelCase) or `snake_name`; None when the tool does not give it."""
+    annotations = getattr(tool, "annotations", None)
+    if annotations is None:
+        return None
+    if isinstance(annotations, Mapping):
+        value = annotations.get(name)
+        return value if value is not None else annotations.get(snake_name)
+    value = getattr(annotations, name, None)
+    return value if value is not None else getattr(annotations, snake_name, None)
+
+
+def is_read_only(tool: object) -> bool:
+    """Whether a tool only reads: `readOnlyHint` in its annotations (the built-in Read, Glob and Grep
+    set it, as MCP and `@tool` tools may)."""
+    return bool(annotation_of(tool, "readOnlyHint", "read_only_hint"))
 
 
 ToolHandler = Callable[[T], Awaitable[dict[str, Any]]]
