@@ -47,7 +47,7 @@ from tether.models.base import (
 from tether.models.guard import guarded_stream
 from tether.models.settings import structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions
-from tether.sessions.entries import make_meta_entry, new_uuid
+from tether.sessions.entries import json_problem, make_meta_entry, new_uuid
 from tether.sessions.lease import SessionLease
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
 from tether.tools.agent import AGENT_TOOL_NAMES
@@ -409,6 +409,9 @@ class Turn:
         self.partial = None
         if response is None:
             raise ModelError(f"the model {model.model_name!r} ended its stream without a response")
+        problem = json_problem(response.content)  # checked before it is stored: it must go back to the model
+        if problem is not None:
+            raise ModelError(f"the model {model.model_name!r} replied with content that cannot be sent back: {problem}")
         context.compactor.meter.observe(estimate, response)  # the provider's count of the context
         yield response
 
