@@ -49,7 +49,7 @@ from tether.messages import DeferredToolUse
 from tether.sessions.session import Session
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
-from tether.tools.base import Tool, ToolContext, ToolResult, is_read_only
+from tether.tools.base import Tool, ToolContext, ToolResult, cut_content, is_read_only, result_limit
 from tether.tools.validation import input_problem
 
 __all__ = ["TOOL_DEFERRED", "DEFERRAL_KEY", "ToolOutcome", "ToolRunner", "text_of", "transcript_path_of"]
@@ -175,7 +175,8 @@ class ToolRunner:
                 return _error(tool_use_id, f"{name} was not run: its file could not be backed up ({error})")
         result, duration_ms = await self._call(tool, permitted, tool_use_id)
         try:
-            return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms)
+            limit = result_limit(tool)
+            return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms, limit)
         except Exception as error:
             logger.warning("handling the result of the %s call %s failed", name, tool_use_id, exc_info=True)
             message = f"{name} ran, but its result could not be handled ({type(error).__name__}: {error})"
@@ -281,8 +282,12 @@ class ToolRunner:
         result: ToolResult,
         notes: list[str],
         duration_ms: int,
+        limit: int,
     ) -> ToolOutcome:
+        """The call's outcome after its Post hooks: the result the model gets is cut to `limit`
+        characters (the hooks see it whole)."""
         structured = result.structured if result.structured is not None else result.content
+        whole = result.content
         post = await self._post_hooks(name, tool_input, tool_use_id, result, structured, duration_ms)
         stop_reason: str | None = None
         if post is not None:
@@ -294,14 +299,13 @@ class ToolRunner:
             if not post.continue_:
                 event = "PostToolUseFailure" if result.is_error else "PostToolUse"
                 stop_reason = post.stop_reason or f"a {event} hook stopped the run"
-        block: dict[str, Any] = {
-            "type": "tool_result",
-            "tool_use_id": tool_use_id,
-            "content": _with_notes(_as_content(result.content), notes),
-        }
+        content = _as_content(result.content)
+        kept = cut_content(content, limit)
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": _with_notes(kept, notes)}
         if result.is_error:
             block["is_error"] = True
-        outcome = ToolOutcome(result=block, tool_use_result=structured)
+        stored = structured if kept is content else _cut_structured(structured, whole, kept)
+        outcome = ToolOutcome(result=block, tool_use_result=stored)
         return _stopped(outcome, stop_reason) if stop_reason else outcome
 
     async def _post_hooks(
@@ -338,6 +342,16 @@ def _nul_problem(value: Any, where: str = "") -> str | None:
         if problem:
             return problem
     return None
+
+
+def _cut_structured(structured: Any, whole: Any, kept: str | list[dict[str, Any]]) -> Any:
+    """What the transcript keeps (`toolUseResult`) of a result the model got cut: the cut content
+    where the structured form is the content, or holds it (an MCP result's `content`)."""
+    if structured is whole:
+        return kept
+    if isinstance(structured, dict) and structured.get("content") is whole:
+        return {**structured, "content": kept}
+    return structured
 
 
 def text_of(content: str | list[dict[str, Any]]) -> str:

@@ -16,16 +16,11 @@ from tether.tools.validation import input_problem
 
 __all__ = [
     "BuiltinTool",
-    "MAX_OUTPUT_CHARS",
     "READ_FILES_KEY",
     "check_fresh_read",
-    "cut_output",
     "record_read",
     "resolve_path",
 ]
-
-MAX_OUTPUT_CHARS = 30_000
-"""Tool output beyond this many characters is cut, with a note saying how much was left out."""
 
 READ_FILES_KEY = "tether.read_files"
 """`session_state` key: `{real path: mtime_ns}` of the files Read (or written) in this session."""
@@ -66,15 +61,6 @@ def check_fresh_read(context: ToolContext, path: Path, action: str) -> None:
             f"File has been modified since it was read (by the user, a linter or another command): {path}. "
             f"Read it again before you {action} it."
         )
-
-
-def cut_output(text: str, limit: int = MAX_OUTPUT_CHARS, *, not_kept: int = 0) -> str:
-    """`text`, cut to `limit` characters with a note saying how many were left out (`not_kept`:
-    output beyond `text` that was never captured, counted too)."""
-    if len(text) <= limit and not not_kept:
-        return text
-    hidden = max(0, len(text) - limit) + not_kept
-    return f"{text[:limit]}\n\n... [output truncated: {hidden} more characters not shown] ..."
 
 
 class BuiltinTool:

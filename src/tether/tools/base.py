@@ -44,8 +44,13 @@ __all__ = [
     "Tool",
     "ToolContext",
     "ToolResult",
+    "MAX_OUTPUT_CHARS",
+    "RESULT_SIZE_META_KEY",
     "annotation_of",
+    "cut_content",
+    "cut_output",
     "is_read_only",
+    "result_limit",
     "schema_from_annotation",
     "tool",
 ]
@@ -110,6 +115,59 @@ def is_read_only(tool: object) -> bool:
     """Whether a tool only reads: `readOnlyHint` in its annotations (the built-in Read, Glob and Grep
     set it, as MCP and `@tool` tools may)."""
     return bool(annotation_of(tool, "readOnlyHint", "read_only_hint"))
+
+
+MAX_OUTPUT_CHARS = 30_000
+"""The most characters of a tool's result the model is sent (unless the tool says `maxResultSizeChars`);
+beyond, the result is cut, with a note saying how much was left out."""
+RESULT_SIZE_META_KEY = "anthropic/maxResultSizeChars"
+"""Where an MCP tool's `maxResultSizeChars` travels in its `_meta` (MCP clients drop unknown annotations)."""
+
+
+def result_limit(tool: object) -> int:
+    """How many characters of `tool`'s results the model is sent: its `maxResultSizeChars` (in its
+    annotations, or its MCP `_meta`), else `MAX_OUTPUT_CHARS`."""
+    limit = annotation_of(tool, "maxResultSizeChars", "max_result_size_chars")
+    meta = getattr(tool, "meta", None)
+    if limit is None and isinstance(meta, Mapping):
+        limit = meta.get(RESULT_SIZE_META_KEY)
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else MAX_OUTPUT_CHARS
+
+
+def _truncation_note(hidden: int) -> str:
+    return f"\n\n... [output truncated: {hidden} more characters not shown] ..."
+
+
+def cut_output(text: str, limit: int = MAX_OUTPUT_CHARS, *, not_kept: int = 0) -> str:
+    """`text`, cut to `limit` characters with a note saying how many were left out (`not_kept`:
+    output beyond `text` that was never captured, counted too)."""
+    if len(text) <= limit and not not_kept:
+        return text
+    return text[:limit] + _truncation_note(max(0, len(text) - limit) + not_kept)
+
+
+def cut_content(content: str | list[dict[str, Any]], limit: int) -> str | list[dict[str, Any]]:
+    """A tool result's content with its text cut to `limit` characters in all (`cut_output`'s note
+    where it was cut; text blocks after that point are left out, other blocks kept)."""
+    if isinstance(content, str):
+        return cut_output(content, limit)
+    texts = [block for block in content if block.get("type") == "text" and isinstance(block.get("text"), str)]
+    hidden = sum(len(block["text"]) for block in texts) - limit
+    if hidden <= 0:
+        return content
+    text_ids = {id(block) for block in texts}
+    kept: list[dict[str, Any]] = []
+    room, noted = limit, False
+    for block in content:
+        if id(block) not in text_ids:
+            kept.append(block)
+        elif len(block["text"]) <= room:
+            kept.append(block)
+            room -= len(block["text"])
+        elif not noted:
+            kept.append({**block, "text": block["text"][:room] + _truncation_note(hidden)})
+            room, noted = 0, True
+    return kept
 
 
 ToolHandler = Callable[[T], Awaitable[dict[str, Any]]]

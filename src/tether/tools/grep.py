@@ -15,9 +15,9 @@ import anyio
 import anyio.to_thread
 
 from tether.errors import ToolError
-from tether.tools._common import BuiltinTool, cut_output, resolve_path
+from tether.tools._common import BuiltinTool, resolve_path
 from tether.tools._ripgrep import run_ripgrep
-from tether.tools.base import ToolContext, ToolResult
+from tether.tools.base import ToolContext, ToolResult, cut_output
 
 __all__ = ["GrepTool", "split_globs"]
 

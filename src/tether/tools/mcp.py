@@ -113,6 +113,8 @@ class McpTool:
     client: Client = field(repr=False)
     annotations: dict[str, Any] | None = None
     timeout: float | None = None
+    meta: dict[str, Any] | None = None
+    """The tool's MCP `_meta` (`anthropic/maxResultSizeChars` sets the size of results the model gets)."""
 
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         """Call the tool on its server; protocol and connection failures become error results."""
@@ -316,6 +318,7 @@ class McpServers:
                         client=client,
                         annotations=annotations,
                         timeout=self.tool_timeout,
+                        meta=dict(remote.meta) if remote.meta else None,
                     )
                 )
             cursor = page.next_cursor

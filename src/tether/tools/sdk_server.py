@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.errors import ConfigurationError
-from tether.tools.base import McpSdkServerConfig, SdkMcpTool, ToolContext, ToolResult, schema_from_annotation
+from tether.tools.base import (
+    RESULT_SIZE_META_KEY,
+    McpSdkServerConfig,
+    SdkMcpTool,
+    ToolContext,
+    ToolResult,
+    annotation_of,
+    schema_from_annotation,
+)
 from tether.tools.validation import input_problem
 
 if TYPE_CHECKING:
@@ -73,9 +81,15 @@ class ToolSet:
                 description=item.description,
                 input_schema=self.schemas[item.name],
                 annotations=self.annotations[item.name],
+                _meta=self.meta(item.name),
             )
             for item in self.tools.values()
         ]
+
+    def meta(self, tool_name: str) -> dict[str, Any] | None:
+        """The tool's MCP `_meta`: its `maxResultSizeChars`, as the Claude Agent SDK sends it."""
+        limit = annotation_of(self.tools[tool_name], "maxResultSizeChars", "max_result_size_chars")
+        return {RESULT_SIZE_META_KEY: limit} if limit is not None else None
 
     async def call(self, tool_name: str, arguments: dict[str, Any]) -> CallToolResult:
         """Run one tool. Unknown tools, invalid arguments and handler failures are error results."""
@@ -202,6 +216,10 @@ class SdkServerTool:
     def annotations(self) -> dict[str, Any] | None:
         annotations = self.tool_set.annotations[self.remote_name]
         return annotations.model_dump(by_alias=True, exclude_none=True) if annotations else None
+
+    @property
+    def meta(self) -> dict[str, Any] | None:
+        return self.tool_set.meta(self.remote_name)
 
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         """Call the tool's handler (what a call through the server's `tools/call` runs)."""
