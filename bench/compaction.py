@@ -36,7 +36,8 @@ from bench.sessions import make_history
 from bench.workload import emit
 from tether import AgentOptions, query
 from tether._vocabulary.store import SessionKey
-from tether.agent.compaction import SUMMARY_PROMPT, estimate_tokens
+from tether.agent.compaction import SUMMARY_PROMPT
+from tether.agent.context_window import estimate_tokens
 from tether.models.base import ModelEvent, ModelRequest, ModelResponse
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.sqlite import SQLiteStore

@@ -36,12 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 """Bottom up: the modules (and packages) of each layer."""
 
-KNOWN_CYCLES: dict[str, str] = {
-    "tether.agent.loop": "agent/loop.py <-> agent/subagents.py (being split by the agent work of issue 21)",
-    "tether.agent.subagents": "agent/loop.py <-> agent/subagents.py (being split by the agent work of issue 21)",
-    "tether.tools.base": "tools/base.py <-> tools/mcp.py (being untangled by the tools work of issue 21)",
-    "tether.tools.mcp": "tools/base.py <-> tools/mcp.py (being untangled by the tools work of issue 21)",
-}
+KNOWN_CYCLES: dict[str, str] = {}
 """Modules still in an import cycle, each with the work that removes it (strict xfails: remove the
 entry when that work lands)."""
 

@@ -92,7 +92,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "tether.sessions.stores.postgres": ("PostgresStore",),
     "tether.sessions.stores.redis": ("RedisStore",),
     "tether.sessions.stores.sqlite": ("SQLiteStore",),
-    "tether.tools.base": ("SdkMcpTool", "Tool", "ToolContext", "ToolResult", "create_sdk_mcp_server", "tool"),
+    "tether.tools.base": ("SdkMcpTool", "Tool", "ToolContext", "ToolResult", "tool"),
+    "tether.tools.sdk_server": ("create_sdk_mcp_server",),
 }
 # fmt: on
 """The public names, each once, by the module that defines it (`Name=Original` where it is renamed here).
@@ -328,8 +329,8 @@ if _TYPE_CHECKING:
     from tether.tools.base import Tool as Tool
     from tether.tools.base import ToolContext as ToolContext
     from tether.tools.base import ToolResult as ToolResult
-    from tether.tools.base import create_sdk_mcp_server as create_sdk_mcp_server
     from tether.tools.base import tool as tool
+    from tether.tools.sdk_server import create_sdk_mcp_server as create_sdk_mcp_server
 
     SDKSessionInfo = SessionInfo
     InMemorySessionStore = MemoryStore

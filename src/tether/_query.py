@@ -32,7 +32,7 @@ from tether._version import __version__
 from tether._vocabulary.control import ContextUsageResponse, Transport
 from tether._vocabulary.mcp import McpServerStatus, McpStatusResponse
 from tether._vocabulary.permissions import PermissionMode, validate_permission_mode
-from tether.agent.compaction import estimate_tokens
+from tether.agent.context_window import estimate_tokens
 from tether.agent.loop import Agent
 from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOptionError
 from tether.messages import Message, ResultMessage

@@ -6,14 +6,8 @@ from typing import Any
 
 import pytest
 
-from tether.agent.compaction import (
-    CompactionPolicy,
-    chunks_of,
-    compact_command,
-    is_prompt_too_long,
-    reported_tokens,
-    split_tail,
-)
+from tether.agent.compaction import chunks_of, compact_command, split_tail
+from tether.agent.context_window import CompactionPolicy, is_prompt_too_long, reported_tokens
 from tether.errors import ModelError
 from tether.models.limits import limits_for
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.fakes import FakeAnthropicServer, Reply, ToolUse
@@ -14,8 +13,6 @@ from tether.models import DEFAULT_ANTHROPIC_MODEL, MODEL_ALIASES
 from tether.models.base import ModelRequest
 from tether.models.limits import limits_for
 from tether.testing import Reply as ScriptedReply
-from tether.tools.agent import AgentTool
-from tether.tools.base import ToolResult
 
 pytestmark = pytest.mark.anyio
 
@@ -74,14 +71,12 @@ async def test_inherit_runs_the_subagent_on_the_parent_model(app: Path) -> None:
     assert len(team.requests_of(REVIEWER)) == 1
 
 
-def test_the_aliases_name_models_tether_knows_and_are_what_the_agent_tool_offers() -> None:
+async def test_the_aliases_name_models_tether_knows_and_are_what_the_agent_tool_offers(app: Path) -> None:
     assert set(MODEL_ALIASES) == {"sonnet", "opus", "haiku"}
     assert MODEL_ALIASES["sonnet"] == DEFAULT_ANTHROPIC_MODEL  # one Sonnet, whichever way it is named
     assert all(limits_for(model).context_window == 1_000_000 for model in MODEL_ALIASES.values()), MODEL_ALIASES
-    schema = AgentTool({}, Refuses()).input_schema
-    assert schema["properties"]["model"]["enum"] == list(MODEL_ALIASES)
-
-
-class Refuses:
-    async def delegate(self, input: dict[str, Any], tool_use_id: str) -> ToolResult:
-        return ToolResult("no", is_error=True)
+    team = Team(lambda request: "Nothing to delegate.", {})
+    agents = {"reviewer": AgentDefinition(description="Reviews code", prompt=REVIEWER)}
+    await run("hello", AgentOptions(model=team.model, cwd=app, agents=agents))
+    (offered,) = [spec for spec in team.model.requests[0].tools if spec.name == "Agent"]
+    assert offered.input_schema["properties"]["model"]["enum"] == list(MODEL_ALIASES)

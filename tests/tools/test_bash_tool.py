@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.tools._common import MAX_OUTPUT_CHARS
-from tether.tools.base import ToolContext, ToolResult
+from tether.tools.base import MAX_OUTPUT_CHARS, ToolContext, ToolResult
 from tether.tools.bash import BashTool
 
 pytestmark = pytest.mark.anyio

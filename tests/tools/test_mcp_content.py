@@ -12,8 +12,9 @@ import pytest
 
 from tether._vocabulary.mcp import McpSdkServerConfig
 from tether.errors import ConfigurationError
-from tether.tools.base import ToolContext, ToolResult, create_sdk_mcp_server, tool
+from tether.tools.base import ToolContext, ToolResult, tool
 from tether.tools.mcp import McpServers, load_mcp_servers
+from tether.tools.sdk_server import create_sdk_mcp_server
 
 pytestmark = pytest.mark.anyio
 

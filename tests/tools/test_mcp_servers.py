@@ -22,8 +22,9 @@ from typing_extensions import TypedDict
 from tether import AgentOptions, ResultMessage, SystemMessage, UserMessage, query
 from tether.errors import ConfigurationError
 from tether.testing import ScriptedModel, tool_use_reply
-from tether.tools.base import SdkMcpTool, ToolContext, ToolResult, create_sdk_mcp_server, schema_from_annotation, tool
+from tether.tools.base import SdkMcpTool, ToolContext, ToolResult, schema_from_annotation, tool
 from tether.tools.mcp import McpServers, McpTool, load_mcp_servers, mcp_tool_name
+from tether.tools.sdk_server import create_sdk_mcp_server
 
 pytestmark = pytest.mark.anyio
 

@@ -15,9 +15,9 @@ from tether._vocabulary.permissions import (
     ToolPermissionContext,
 )
 from tether.agent.permission_rules import PermissionRule, split_shell_command
-from tether.agent.permissions import PermissionDecision, PermissionPolicy, tool_is_read_only
+from tether.agent.permissions import PermissionDecision, PermissionPolicy
 from tether.errors import ConfigurationError
-from tether.tools.base import tool
+from tether.tools.base import is_read_only, tool
 from tether.tools.registry import builtin_tools
 
 pytestmark = pytest.mark.anyio
@@ -381,10 +381,10 @@ async def test_hook_decisions(workspace: Path) -> None:
 # --- read-only tools ------------------------------------------------------------------------------
 
 
-def test_tool_is_read_only() -> None:
+def test_read_only_is_the_readonlyhint_of_a_tools_annotations() -> None:
     tools = {t.name: t for t in builtin_tools()}
-    assert tool_is_read_only(tools["Read"]) and tool_is_read_only(tools["Grep"]) and tool_is_read_only(tools["Glob"])
-    assert not tool_is_read_only(tools["Bash"]) and not tool_is_read_only(tools["Write"])
+    assert is_read_only(tools["Read"]) and is_read_only(tools["Grep"]) and is_read_only(tools["Glob"])
+    assert not is_read_only(tools["Bash"]) and not is_read_only(tools["Write"])
 
     @tool("lookup", "Look something up", {"q": str}, annotations={"readOnlyHint": True})
     async def lookup(args: dict[str, Any]) -> dict[str, Any]:
@@ -394,8 +394,8 @@ def test_tool_is_read_only() -> None:
     async def delete(args: dict[str, Any]) -> dict[str, Any]:
         return {"content": []}
 
-    assert tool_is_read_only(lookup)
-    assert not tool_is_read_only(delete)
+    assert is_read_only(lookup)
+    assert not is_read_only(delete)
 
 
 def test_permission_update_round_trips() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from typing_extensions import TypedDict
 
-from tether.tools.base import ToolContext, create_sdk_mcp_server, schema_from_annotation, tool
+from tether.tools.base import ToolContext, schema_from_annotation, tool
 from tether.tools.mcp import McpServers
+from tether.tools.sdk_server import create_sdk_mcp_server
 
 pytestmark = pytest.mark.anyio
 

@@ -1,10 +1,8 @@
 """Compaction: a session outlives its model's context window, and nothing is deleted.
 
-Before each model request the agent counts the tokens the request will hold (`ContextMeter`:
-the provider's count of the last response plus an estimate of what was added since, else an
-estimate of the whole request). When that reaches the threshold of the window
-(`CompactionPolicy`), when the prompt is `/compact [instructions]`, or when the provider answers
-"prompt is too long" (then the request is tried once more), the agent compacts:
+When the request would reach the threshold of the window (`tether.agent.context_window`
+counts), when the prompt is `/compact [instructions]`, or when the provider answers "prompt is
+too long" (then the request is tried once more), the agent compacts:
 
 1. `PreCompact` hooks run (`trigger` `auto` or `manual`, `custom_instructions`): a hook's
    `decision: "block"` (or `continue_: False`) vetoes the compaction; its
@@ -26,11 +24,8 @@ Later requests send the summary, the tail and what follows. Every earlier entry 
 store: `resume_session_at` (or a fork) at a message before the boundary gets that point's full
 context back, and `get_session_messages(..., full_history=True)` reads the whole branch.
 
-As in Claude Code, the run's environment (`AgentOptions.env` over `os.environ`) sets:
-`DISABLE_COMPACT` (no compaction at all), `DISABLE_AUTO_COMPACT` (only `/compact`),
-`CLAUDE_AUTOCOMPACT_PCT_OVERRIDE` (compact at this percentage of the effective window, never
-later than the default) and `CLAUDE_CODE_AUTO_COMPACT_WINDOW` (the window to count against, at
-most the model's).
+The environment variables that turn compaction off or move its threshold are those of
+`tether.agent.context_window`.
 """
 
 from __future__ import annotations
@@ -38,56 +33,36 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from tether.agent.context_window import (
+    CHARS_PER_TOKEN,
+    ENV_DISABLE,
+    CompactionPolicy,
+    ContextMeter,
+    estimate_tokens,
+    is_prompt_too_long,
+    overhead_tokens,
+    reported_tokens,
+)
 from tether.agent.hooks import HookRunner
-from tether.errors import ConfigurationError, ModelError
+from tether.errors import ModelError
 from tether.messages import Message, SystemMessage, UserMessage
-from tether.models.base import USAGE_KEYS, Model, ModelRequest, ModelResponse, ToolSpec
-from tether.models.limits import ModelLimits
-from tether.models.settings import ModelSettings
+from tether.models.base import Model, ModelRequest, ModelResponse, ModelSettings, ToolSpec
 from tether.sessions.entries import chain_to_api_messages, make_compact_boundary, make_entry, new_uuid
 from tether.sessions.session import Session
 
-__all__ = [
-    "COMPACT_COMMAND",
-    "CompactJob",
-    "CompactionPolicy",
-    "Compactor",
-    "ContextMeter",
-    "compact_command",
-    "estimate_tokens",
-    "is_prompt_too_long",
-    "request_tokens",
-]
+__all__ = ["COMPACT_COMMAND", "CompactJob", "Compactor", "compact_command"]
 
 COMPACT_COMMAND = "/compact"
-SUMMARY_RESERVE = 20_000
-"""Tokens kept free for the summary reply (Claude Code's; a fifth of a window under 100k tokens)."""
-AUTOCOMPACT_BUFFER = 13_000
-"""Tokens between the threshold and the effective window (Claude Code's; a seventh of a window
-under 91k tokens)."""
-TAIL_TOKENS = 20_000
-"""The most tokens of the last messages kept verbatim after the summary (a tenth of a smaller window)."""
 MAX_FAILURES = 3
 """Failed automatic compactions in a row after which the agent stops trying (until one succeeds)."""
-CHARS_PER_TOKEN = 4
-MEDIA_TOKENS = 2_000
-"""What an image or document block counts (its base64 data is not text the model reads)."""
 MIN_CHUNK = 256
 """The fewest estimated tokens of history a summary request is made with."""
 NO_LIMIT = 10**12
-
-ENV_DISABLE = "DISABLE_COMPACT"
-ENV_DISABLE_AUTO = "DISABLE_AUTO_COMPACT"
-ENV_PERCENT = "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
-ENV_WINDOW = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
-
-_MEDIA = frozenset({"image", "document"})
-_TRUE = frozenset({"1", "true", "yes", "on"})
 
 SUMMARY_SYSTEM = (
     "You write summaries of conversations between a user and an AI assistant, so that the work "
@@ -104,201 +79,6 @@ Cover, where they appear:
 5. What is still to do, and the very next step.
 
 Do not call tools. Reply with the summary only, inside <summary></summary> tags."""
-
-
-# -- settings -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompactionPolicy:
-    """When the agent compacts and how much it keeps, for one model (see the module doc)."""
-
-    window: int = 0
-    """The context window compaction counts against, in tokens (0: unknown)."""
-    threshold: int = 0
-    """Automatic compaction fires when the next request would hold this many tokens (0: never)."""
-    summary_tokens: int = SUMMARY_RESERVE
-    """The most tokens of the summary reply."""
-    tail_tokens: int = TAIL_TOKENS
-    """The most tokens of the last messages kept verbatim after the summary."""
-    enabled: bool = True
-    """False with `DISABLE_COMPACT`: no compaction, not even `/compact`."""
-    auto: bool = True
-    """False with `DISABLE_AUTO_COMPACT`: only `/compact` compacts."""
-    percent: float | None = None
-    """`CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`: the threshold as a percentage of the effective window."""
-    max_output_tokens: int = 0
-    """The model's most output tokens (0: unknown)."""
-
-    @classmethod
-    def for_model(cls, limits: ModelLimits, env: Mapping[str, str]) -> CompactionPolicy:
-        """The policy of a model with these limits, under the run's env (`ConfigurationError` for a
-        malformed variable)."""
-        enabled = not _flag(env, ENV_DISABLE)
-        auto = enabled and not _flag(env, ENV_DISABLE_AUTO)
-        policy = cls(
-            enabled=enabled,
-            auto=auto,
-            percent=_number(env, ENV_PERCENT, 100),
-            max_output_tokens=limits.max_output_tokens,
-        )
-        return policy.with_window(_window(limits.context_window, env))
-
-    def with_window(self, window: int) -> CompactionPolicy:
-        """This policy for a window of `window` tokens: Claude Code's threshold (the window less
-        the summary's reserve and a buffer), and the reserve and the tail to match."""
-        if window <= 0:
-            return replace(self, window=0, threshold=0, summary_tokens=SUMMARY_RESERVE, tail_tokens=TAIL_TOKENS)
-        reserve = min(self.max_output_tokens or SUMMARY_RESERVE, SUMMARY_RESERVE, max(window // 5, 1))
-        effective = window - reserve
-        threshold = effective - min(AUTOCOMPACT_BUFFER, window // 7)
-        if self.percent is not None:
-            threshold = min(threshold, int(effective * self.percent / 100))
-        tail = min(TAIL_TOKENS, window // 10)
-        return replace(self, window=window, threshold=max(threshold, 1), summary_tokens=reserve, tail_tokens=tail)
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in _TRUE
-
-
-def _number(env: Mapping[str, str], name: str, most: float | None = None) -> float | None:
-    """A positive number from `env` (at most `most`), None when unset."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or (most is not None and value > most):
-        bound = f" up to {most:g}" if most is not None else ""
-        raise ConfigurationError(f"{name}={raw!r}: it must be a positive number{bound}")
-    return value
-
-
-def _window(model_window: int, env: Mapping[str, str]) -> int:
-    """The model's window, or `CLAUDE_CODE_AUTO_COMPACT_WINDOW` when smaller (or the model's is unknown)."""
-    override = _number(env, ENV_WINDOW)
-    if override is None:
-        return model_window
-    return int(override) if model_window <= 0 else min(int(override), model_window)
-
-
-# -- counting -------------------------------------------------------------------------------------
-
-
-def estimate_tokens(value: Any) -> int:
-    """An estimate of the tokens of text, content blocks or messages: about four characters a token
-    (an image or document block counts `MEDIA_TOKENS`)."""
-    if isinstance(value, str):
-        return -(-len(value) // CHARS_PER_TOKEN)
-    if isinstance(value, list):
-        return sum(estimate_tokens(item) for item in value)
-    if isinstance(value, dict):
-        return _dict_tokens(value)
-    return estimate_tokens(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _dict_tokens(block: dict[str, Any]) -> int:
-    kind = block.get("type")
-    if kind in _MEDIA:
-        return MEDIA_TOKENS
-    if kind == "text":
-        return estimate_tokens(str(block.get("text", "")))
-    if kind == "thinking":
-        return estimate_tokens(str(block.get("thinking", "")))
-    if kind == "tool_result":
-        return 4 + estimate_tokens(block.get("content") or "")
-    if "role" in block and "content" in block:
-        return 4 + estimate_tokens(block["content"])
-    return estimate_tokens(json.dumps(block, ensure_ascii=False, default=str))
-
-
-def request_tokens(request: ModelRequest) -> int:
-    """An estimate of the tokens of a request: system prompt, tools and messages."""
-    return _overhead(request.system, request.tools) + estimate_tokens(request.messages)
-
-
-def _overhead(system: str | None, tools: list[ToolSpec]) -> int:
-    return estimate_tokens(system or "") + sum(estimate_tokens(json.dumps(tool.to_dict())) for tool in tools)
-
-
-def context_tokens(usage: Mapping[str, Any]) -> int:
-    """The tokens a response's usage says the context held after it (input, cache and output)."""
-    return sum(value for key in USAGE_KEYS if isinstance(value := usage.get(key), int) and not isinstance(value, bool))
-
-
-class ContextMeter:
-    """The tokens the next request will hold: the provider's count for the last response plus an
-    estimate of what was added since; before any count (or after a compaction), the estimate
-    scaled by how the provider's counts compared with estimates so far."""
-
-    def __init__(self) -> None:
-        self.measured: int | None = None
-        """What the provider counted in the context of its last response (None: no count yet)."""
-        self.ratio = 1.0
-        """The provider's tokens per estimated token, as last seen."""
-        self._baseline = 0
-
-    def tokens(self, estimate: int) -> int:
-        """The tokens of a request whose estimate is `estimate`."""
-        if self.measured is None:
-            return round(estimate * self.ratio)
-        added = max(0, estimate - self._baseline)
-        return self.measured + round(added * max(self.ratio, 1.0) * 4 / 3)  # new content counted generously
-
-    def observe(self, estimate: int, response: ModelResponse) -> None:
-        """Take in the provider's count of a response to a request whose estimate was `estimate`."""
-        measured = context_tokens(response.usage)
-        if measured <= 0:
-            return
-        self.measured = measured
-        self._baseline = estimate + estimate_tokens(response.content)
-        self.ratio = min(max(measured / max(self._baseline, 1), 0.25), 4.0)
-
-    def learn(self, estimate: int, used: int) -> None:
-        """The provider said a request whose estimate was `estimate` held `used` tokens."""
-        if estimate > 0 and used > 0:
-            self.ratio = min(max(used / estimate, 0.25), 4.0)
-
-    def reset(self) -> None:
-        """Forget the last count (the history it counted was replaced)."""
-        self.measured = None
-
-
-# -- "prompt too long" ----------------------------------------------------------------------------
-
-_TOO_LONG = re.compile(
-    r"prompt is too long|context_length_exceeded|maximum context length|context window|"
-    r"input is too long|more than the local model's context",
-    re.IGNORECASE,
-)
-_COUNTS = (
-    (re.compile(r"(\d[\d,]*) tokens? > (\d[\d,]*)"), 1, 2),  # Anthropic: "prompt is too long: N tokens > M maximum"
-    (re.compile(r"maximum context length is (\d[\d,]*) tokens.*?(\d[\d,]*) tokens", re.S), 2, 1),  # OpenAI
-    (re.compile(r"prompt is (\d[\d,]*) tokens, more than .*? context of (\d[\d,]*)"), 1, 2),  # the local model
-)
-
-
-def _error_text(error: ModelError) -> str:
-    body = json.dumps(error.body, default=str) if error.body is not None else ""
-    return f"{error} {body}"
-
-
-def is_prompt_too_long(error: ModelError) -> bool:
-    """Whether a provider error says the request did not fit the model's context window."""
-    return error.status_code in (None, 400, 413) and _TOO_LONG.search(_error_text(error)) is not None
-
-
-def reported_tokens(error: ModelError) -> tuple[int, int] | None:
-    """`(tokens of the request, the window)` when a "prompt too long" error says them."""
-    text = _error_text(error)
-    for pattern, used, limit in _COUNTS:
-        match = pattern.search(text)
-        if match:
-            return int(match.group(used).replace(",", "")), int(match.group(limit).replace(",", ""))
-    return None
 
 
 # -- choosing what to summarise -------------------------------------------------------------------
@@ -682,7 +462,7 @@ async def _write(
     metadata: dict[str, Any] = {
         "trigger": job.trigger,
         "preTokens": job.pre_tokens,
-        "postTokens": _overhead(job.system, job.tools) + estimate_tokens(history),
+        "postTokens": overhead_tokens(job.system, job.tools) + estimate_tokens(history),
         "durationMs": int((time.monotonic() - started) * 1000),
     }
     if copies:

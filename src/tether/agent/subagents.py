@@ -39,23 +39,27 @@ and thinking too with `forward_subagent_text=True`), each batch of results follo
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from tether._vocabulary.options import AgentDefinition
-from tether._vocabulary.permissions import validate_permission_mode
 from tether._vocabulary.store import SessionKey, SessionStore
 from tether.agent.hooks import SubagentContext
 from tether.agent.permissions import PermissionPolicy
-from tether.errors import ConfigurationError
+from tether.agent.subagent_definitions import (
+    memory_directory,
+    memory_prompt,
+    skills_prompt,
+    subagent_model,
+    subagent_permission_mode,
+    subagent_tools,
+)
 from tether.messages import (
     AssistantMessage,
     ContentBlock,
@@ -71,230 +75,38 @@ from tether.messages import (
     ToolUseBlock,
     UserMessage,
 )
-from tether.models import resolve_model
+from tether.models import MODEL_ALIASES
 from tether.models.base import Model
 from tether.options import AgentOptions
 from tether.sessions.entries import new_uuid
 from tether.sessions.session import Session, SessionOrigin
 from tether.sessions.store import NO_LEAF
 from tether.sessions.stores.jsonl import JsonlStore
-from tether.settings.commands import Skill
-from tether.tools.agent import AGENT_TOOL_NAMES, AgentTool
+from tether.settings import ClaudeSettings
+from tether.tools.agent import AgentTool
 from tether.tools.base import Tool, ToolResult
-from tether.tools.registry import BUILTIN_TOOL_NAMES, builtin_tools
-
-if TYPE_CHECKING:
-    from tether.agent.loop import Agent
+from tether.tools.registry import builtin_tools
 
 __all__ = [
     "AGENT_METADATA",
-    "MEMORY_SCOPES",
     "SUBAGENT_TASK_TYPE",
+    "ParentAgent",
     "SidechainSession",
+    "SubagentAgent",
     "SubagentHost",
     "SubagentSetup",
-    "check_agents",
-    "subagent_model",
     "subagent_subpath",
 ]
-
-logger = logging.getLogger("tether.subagents")
 
 AGENT_METADATA = "agent_metadata"
 """The entry type that records, in a subagent transcript, who started it (the SDK's name)."""
 SUBAGENT_TASK_TYPE = "local_agent"
 """`TaskStartedMessage.task_type` of a subagent (Claude Code's)."""
-MEMORY_SCOPES = ("user", "project", "local")
-"""Values of `AgentDefinition.memory`."""
-_PERMISSIVE_MODES = ("bypassPermissions", "acceptEdits", "auto")
-"""Parent modes a subagent keeps whatever its definition says (as in Claude Code)."""
-_MEMORY_LINES = 200
-"""How many lines of a subagent's MEMORY.md go into its system prompt (Claude Code's limit)."""
 
 
 def subagent_subpath(agent_id: str) -> str:
     """The subpath of a subagent's transcript under its parent session (Claude Code's layout)."""
     return f"subagents/agent-{agent_id}"
-
-
-# --- Checking the definitions ---------------------------------------------------------------------
-
-
-def check_agents(agents: Mapping[str, Any] | None) -> dict[str, AgentDefinition]:
-    """`AgentOptions.agents` checked: `ConfigurationError` naming the agent and the field that is wrong.
-
-    A value may be an `AgentDefinition` or a dict of its fields (the SDK's wire form).
-    """
-    if agents is None:
-        return {}
-    if not isinstance(agents, Mapping):
-        raise ConfigurationError(f"agents must be a dict of name -> AgentDefinition, not {type(agents).__name__}")
-    checked: dict[str, AgentDefinition] = {}
-    for name, value in agents.items():
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigurationError(f"agents: an agent name must be a non-empty string, not {name!r}")
-        checked[name] = _check_definition(name, _as_definition(name, value))
-    return checked
-
-
-def _as_definition(name: str, value: Any) -> AgentDefinition:
-    if isinstance(value, AgentDefinition):
-        return value
-    if isinstance(value, Mapping):
-        try:
-            return AgentDefinition(**value)
-        except TypeError as error:
-            raise ConfigurationError(f"agents[{name!r}]: {error}") from error
-    raise ConfigurationError(f"agents[{name!r}] must be an AgentDefinition, not {type(value).__name__}")
-
-
-def _is_names(value: Any) -> bool:
-    return value is None or (isinstance(value, list) and all(isinstance(item, str) for item in value))
-
-
-def _is_count(value: Any) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
-
-
-def _check_definition(name: str, definition: AgentDefinition) -> AgentDefinition:
-    where = f"agents[{name!r}]"
-    problems = {
-        "description": isinstance(definition.description, str) and bool(definition.description.strip()),
-        "prompt": isinstance(definition.prompt, str),
-        "tools": _is_names(definition.tools),
-        "disallowedTools": _is_names(definition.disallowedTools),
-        "skills": _is_names(definition.skills),
-        "model": definition.model is None or (isinstance(definition.model, str) and bool(definition.model)),
-        "memory": definition.memory is None or definition.memory in MEMORY_SCOPES,
-        "mcpServers": definition.mcpServers is None
-        or (
-            isinstance(definition.mcpServers, list)
-            and all(isinstance(s, (str, Mapping)) for s in definition.mcpServers)
-        ),
-        "initialPrompt": definition.initialPrompt is None or isinstance(definition.initialPrompt, str),
-        "maxTurns": _is_count(definition.maxTurns),
-        "background": definition.background is None or isinstance(definition.background, bool),
-        "effort": definition.effort is None or isinstance(definition.effort, str),
-    }
-    wrong = [field for field, fine in problems.items() if not fine]
-    if wrong:
-        shown = ", ".join(f"{field}={getattr(definition, field)!r}" for field in wrong)
-        raise ConfigurationError(
-            f"{where}: invalid {shown} (description: non-empty text; prompt, initialPrompt: text; tools, "
-            "disallowedTools, skills: lists of names; memory: user, project or local; maxTurns: at least 1; "
-            "effort: a level name such as 'high')"
-        )
-    if definition.permissionMode is not None:
-        validate_permission_mode(definition.permissionMode)
-    return definition
-
-
-# --- Choosing a subagent's model and tools ---------------------------------------------------------
-
-
-def subagent_model(name: str | None, parent: Model, env: Mapping[str, str]) -> Model:
-    """The model a subagent runs on: `name` (an alias, `inherit`, or any tether model name), the
-    parent's model for None or `inherit`. `CLAUDE_CODE_SUBAGENT_MODEL` overrides every choice."""
-    chosen = env.get("CLAUDE_CODE_SUBAGENT_MODEL") or name
-    if chosen is None or chosen == "inherit":
-        return parent
-    return resolve_model(chosen, env=env)  # an alias names a Claude model (tether.models.unalias)
-
-
-def _tool_name(spec: str) -> str:
-    """`Bash(git *)` -> `Bash`: a tools entry names a tool, perhaps with a rule Claude Code allows."""
-    return spec.split("(", 1)[0].strip()
-
-
-def _named(pool: Mapping[str, Tool], name: str) -> list[Tool]:
-    """The tools of `pool` that `name` names: the tool itself, or every tool of an MCP server `mcp__x`."""
-    if name in pool:
-        return [pool[name]]
-    if name.startswith("mcp__") and name.count("__") == 1:
-        return [tool for tool_name, tool in pool.items() if tool_name.startswith(f"{name}__")]
-    return []
-
-
-def _chosen_tools(pool: Mapping[str, Tool], definition: AgentDefinition, env: Mapping[str, str]) -> dict[str, Tool]:
-    """The tools a definition's `tools` picks from the parent's (all when None or `*`); a built-in
-    tool may be picked even when the parent's `tools` left it out."""
-    if definition.tools is None or "*" in definition.tools:
-        return dict(pool)
-    chosen: dict[str, Tool] = {}
-    for spec in definition.tools:
-        name = _tool_name(spec)
-        found = _named(pool, name)
-        if not found and name in BUILTIN_TOOL_NAMES:
-            found = builtin_tools([name], env=env)
-        if not found:
-            logger.warning("a subagent names the tool %r, which this session does not have; it is left out", name)
-        chosen.update((tool.name, tool) for tool in found)
-    return chosen
-
-
-def _subagent_tools(
-    parent_tools: Mapping[str, Tool], definition: AgentDefinition, env: Mapping[str, str]
-) -> tuple[dict[str, Tool], dict[str, Any]]:
-    """The tools a subagent takes from its parent, and the MCP servers its definition defines inline."""
-    pool = {name: tool for name, tool in parent_tools.items() if name not in AGENT_TOOL_NAMES}
-    chosen = _chosen_tools(pool, definition, env)
-    inline: dict[str, Any] = {}
-    for server in definition.mcpServers or []:
-        if isinstance(server, Mapping):
-            inline.update(server)
-            continue
-        found = _named(pool, f"mcp__{server}")
-        if not found:
-            raise ConfigurationError(f"the subagent's MCP server {server!r} is not one of this session's mcp_servers")
-        chosen.update((tool.name, tool) for tool in found)
-    for spec in definition.disallowedTools or []:
-        for tool in _named(chosen, _tool_name(spec)):
-            chosen.pop(tool.name, None)
-    return chosen, inline
-
-
-def _permission_mode(parent_mode: str, definition: AgentDefinition) -> Any:
-    """The subagent's mode: the parent's when it is permissive, else the definition's, else the parent's."""
-    if parent_mode in _PERMISSIVE_MODES or definition.permissionMode is None:
-        return parent_mode
-    return definition.permissionMode
-
-
-def _memory_directory(scope: str, agent_type: str, cwd: str) -> Path:
-    """Where a subagent of `memory=scope` keeps its notes (Claude Code's directories)."""
-    if scope == "user":
-        return Path.home() / ".claude" / "agent-memory" / agent_type
-    if scope == "project":
-        return Path(cwd) / ".claude" / "agent-memory" / agent_type
-    return Path(cwd) / ".claude" / "agent-memory-local" / agent_type
-
-
-def _memory_prompt(directory: Path) -> str:
-    """The system prompt section of a subagent with memory: where it is, and the head of MEMORY.md."""
-    directory.mkdir(parents=True, exist_ok=True)
-    index = directory / "MEMORY.md"
-    try:
-        lines = index.read_text(encoding="utf-8").splitlines()[:_MEMORY_LINES]
-    except FileNotFoundError:
-        lines = []
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigurationError(f"the subagent memory file {index} cannot be read: {error}") from error
-    shown = "\n".join(lines) if lines else "(empty)"
-    return (
-        f"\n\n# Persistent agent memory\n\nYou have a persistent memory directory at {directory}; what you write "
-        f"there is kept across conversations. Keep what is worth remembering in {index} (its first "
-        f"{_MEMORY_LINES} lines are shown to you at the start of every task) and in other files there.\n\n"
-        f"Contents of MEMORY.md:\n{shown}"
-    )
-
-
-def _skills_prompt(names: list[str], skills: Mapping[str, Skill]) -> str:
-    """The system prompt section of the skills a subagent starts with (their SKILL.md bodies)."""
-    missing = [name for name in names if name not in skills]
-    if missing:
-        known = ", ".join(sorted(skills)) or "none"
-        raise ConfigurationError(f"the subagent's skills {', '.join(missing)} are not found (skills found: {known})")
-    return "".join(f"\n\n# Skill: {name}\n\n{skills[name].body}" for name in names)
 
 
 # --- The subagent's session ------------------------------------------------------------------------
@@ -335,6 +147,41 @@ class SubagentSetup:
 # --- Running subagents -----------------------------------------------------------------------------
 
 
+class ParentAgent(Protocol):
+    """What a subagent takes from the agent that starts it (the loop's `Agent`, after `open()`)."""
+
+    @property
+    def options(self) -> AgentOptions: ...
+
+    @property
+    def session(self) -> Session: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def tools(self) -> dict[str, Tool]: ...
+
+    @property
+    def env(self) -> dict[str, str]: ...
+
+    @property
+    def permissions(self) -> PermissionPolicy: ...
+
+    @property
+    def claude_settings(self) -> ClaudeSettings: ...
+
+
+class SubagentAgent(Protocol):
+    """A subagent's open agent: it runs the Agent call's prompt to its `ResultMessage`."""
+
+    def run(self, prompt: str) -> AsyncIterator[Message]: ...
+
+
+OpenSubagent = Callable[[AgentOptions, SubagentSetup], AbstractAsyncContextManager[SubagentAgent]]
+"""Opens the agent of one subagent run (the loop passes `Agent(options, subagent=setup)`)."""
+
+
 class SubagentHost:
     """The subagents of one agent: its Agent tool, and the run of each Agent call.
 
@@ -342,10 +189,13 @@ class SubagentHost:
     messages go to `sink`, and `account` adds each subagent's result (usage, cost) to the run's.
     """
 
-    def __init__(self, parent: Agent, definitions: dict[str, AgentDefinition]) -> None:
+    def __init__(self, parent: ParentAgent, definitions: dict[str, AgentDefinition], open_agent: OpenSubagent) -> None:
         self.parent = parent
         self.definitions = definitions
-        self.tool = AgentTool({name: d.description for name, d in definitions.items()}, self)
+        self.open_agent = open_agent
+        self.tool = AgentTool(
+            {name: d.description for name, d in definitions.items()}, self, models=list(MODEL_ALIASES)
+        )
         self._sink: MemoryObjectSendStream[Message] | None = None
         self._account: Callable[[ResultMessage], None] | None = None
 
@@ -412,12 +262,12 @@ class _SubagentRun:
         session = parent.session
         env = parent.env
         model = subagent_model(self.model_name or definition.model, parent.model, env)
-        tools, inline_servers = _subagent_tools(parent.tools, definition, env)
-        prompt = definition.prompt + _skills_prompt(definition.skills or [], parent.claude_settings.skills)
+        tools, inline_servers = subagent_tools(parent.tools, definition, env)
+        prompt = definition.prompt + skills_prompt(definition.skills or [], parent.claude_settings.skills)
         add_dirs = list(parent.options.add_dirs)
         if definition.memory is not None:
-            directory = _memory_directory(definition.memory, self.agent_type, session.cwd)
-            prompt += _memory_prompt(directory)
+            directory = memory_directory(definition.memory, self.agent_type, session.cwd)
+            prompt += memory_prompt(directory)
             add_dirs.append(directory)
             for name in ("Read", "Write", "Edit"):
                 tools.setdefault(name, builtin_tools([name], env=env)[0])
@@ -428,7 +278,7 @@ class _SubagentRun:
             system_prompt=prompt,
             tools=None,
             mcp_servers=inline_servers,
-            permission_mode=_permission_mode(parent.options.permission_mode or "default", definition),
+            permission_mode=subagent_permission_mode(parent.options.permission_mode or "default", definition),
             max_turns=definition.maxTurns,
             max_budget_usd=None,
             effort=definition.effort if isinstance(definition.effort, str) else parent.options.effort,
@@ -488,7 +338,7 @@ class _SubagentRun:
         host.emit(self._started())
         try:
             options, setup = self._setup()
-            async with type(host.parent)(options, subagent=setup) as child:
+            async with host.open_agent(options, setup) as child:
                 async for message in child.run(self.prompt):
                     if isinstance(message, ResultMessage):
                         result = message

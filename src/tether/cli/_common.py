@@ -72,7 +72,7 @@ def fail(message: str) -> NoReturn:
 
 def note(message: str) -> None:
     """A dim line on stderr, for people: what happened beside the output (stdout stays for scripts)."""
-    err_console().print(f"[dim]{escape(message)}[/]")
+    typer.secho(message, err=True, dim=True)  # no rich: `tether -p` does not import it
 
 
 def flag(*names: str, help: str, **extra: Any) -> Any:

@@ -10,6 +10,8 @@ is the chain from the leaf (the last uuid entry) back to the root.
 
 from __future__ import annotations
 
+import logging
+import math
 import uuid as uuid_module
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -20,18 +22,21 @@ from tether._version import __version__
 __all__ = [
     "CHAIN_TYPES",
     "COMPACT_BOUNDARY",
+    "MAX_CONTENT_DEPTH",
     "MISSING_TOOL_RESULT",
     "active_chain",
     "chain_to_api_messages",
     "compact_metadata",
     "full_chain",
     "is_compact_boundary",
+    "json_problem",
     "leaf_of",
     "make_compact_boundary",
     "make_entry",
     "make_meta_entry",
     "new_uuid",
     "now_iso",
+    "sendable_chain",
     "unanswered_tool_uses",
 ]
 
@@ -41,6 +46,36 @@ COMPACT_BOUNDARY = "compact_boundary"
 """The `subtype` of the `system` entry that marks a compaction (Claude Code's)."""
 MISSING_TOOL_RESULT = "This tool call has no result in the session's history (it was lost, or never ran)."
 """The error result a tool call gets on its way to the model when the history holds none."""
+MAX_CONTENT_DEPTH = 256
+"""The most levels of nesting a message's content may have (its list is the first level). JSON
+encoders recurse, so deeper content may be stored yet fail every later request (how deep depends
+on the call stack): model output deeper than this is refused, and a stored entry skipped."""
+
+log = logging.getLogger("tether.sessions")
+
+
+def json_problem(value: Any, max_depth: int = MAX_CONTENT_DEPTH) -> str | None:
+    """What keeps `value` from being stored and sent back to a model as JSON, or None: nesting
+    deeper than `max_depth` levels, or a value JSON does not have (a key that is not a string, a
+    NaN or infinite number, any other type than dict, list, str, int, float, bool and None)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > max_depth:
+                return f"it nests more than {max_depth} levels deep"
+            if isinstance(item, dict):
+                if not all(isinstance(key, str) for key in item):
+                    return "a key of an object is not a string"
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{item!r} is not a JSON number"
+        elif item is not None and not isinstance(item, (str, int)):
+            return f"a {type(item).__name__} is not a JSON value"
+    return None
 
 
 def new_uuid() -> str:
@@ -424,7 +459,7 @@ def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any
     """
     messages: list[dict[str, Any]] = []
     last_id: str | None = None
-    for entry in chain:
+    for entry in sendable_chain(chain):
         kind = entry.get("type")
         message = entry.get("message")
         if kind not in ("user", "assistant") or not isinstance(message, dict) or entry.get("isSidechain"):
@@ -489,7 +524,7 @@ def unanswered_tool_uses(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
     their error result on the way to the model (`chain_to_api_messages`).
     """
     pending: dict[str, dict[str, Any]] = {}
-    for entry in chain:
+    for entry in sendable_chain(chain):
         message = entry.get("message")
         if not isinstance(message, dict):
             continue
@@ -510,3 +545,36 @@ def unanswered_tool_uses(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
             elif block.get("type") == "tool_result":
                 pending.pop(str(block.get("tool_use_id")), None)
     return list(pending.values())
+
+
+def sendable_chain(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chain without the entries whose message content cannot be sent back to a model
+    (`json_problem`: a reply nested too deeply, stored before tether refused such output), each
+    skipped entry logged, as damaged rows are; results that answer a skipped entry's tool calls
+    are left out too (copies: the stored entries stay as they are)."""
+    kept: list[dict[str, Any]] = []
+    skipped_calls: set[str] = set()
+    for entry in chain:
+        message = entry.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or not isinstance(content, list):
+            kept.append(entry)
+            continue
+        problem = json_problem(content)
+        if problem is not None:
+            log.warning("skipped entry %s of session %s: %s", entry.get("uuid"), entry.get("sessionId"), problem)
+            skipped_calls.update(
+                str(b.get("id")) for b in content if isinstance(b, dict) and b.get("type") == "tool_use"
+            )
+            continue
+        if skipped_calls and any(_answers(block, skipped_calls) for block in content):
+            rest = [block for block in content if not _answers(block, skipped_calls)]
+            if not rest:
+                continue
+            entry = {**entry, "message": {**message, "content": rest}}
+        kept.append(entry)
+    return kept
+
+
+def _answers(block: Any, calls: set[str]) -> bool:
+    return isinstance(block, dict) and block.get("type") == "tool_result" and str(block.get("tool_use_id")) in calls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,16 +16,11 @@ from tether.tools.validation import input_problem
 
 __all__ = [
     "BuiltinTool",
-    "MAX_OUTPUT_CHARS",
     "READ_FILES_KEY",
     "check_fresh_read",
-    "cut_output",
     "record_read",
     "resolve_path",
 ]
-
-MAX_OUTPUT_CHARS = 30_000
-"""Tool output beyond this many characters is cut, with a note saying how much was left out."""
 
 READ_FILES_KEY = "tether.read_files"
 """`session_state` key: `{real path: mtime_ns}` of the files Read (or written) in this session."""
@@ -67,15 +63,6 @@ def check_fresh_read(context: ToolContext, path: Path, action: str) -> None:
         )
 
 
-def cut_output(text: str, limit: int = MAX_OUTPUT_CHARS, *, not_kept: int = 0) -> str:
-    """`text`, cut to `limit` characters with a note saying how many were left out (`not_kept`:
-    output beyond `text` that was never captured, counted too)."""
-    if len(text) <= limit and not not_kept:
-        return text
-    hidden = max(0, len(text) - limit) + not_kept
-    return f"{text[:limit]}\n\n... [output truncated: {hidden} more characters not shown] ..."
-
-
 class BuiltinTool:
     """Base of the built-in tools: checks the input, runs the blocking work in a worker thread.
 
@@ -86,13 +73,9 @@ class BuiltinTool:
     name: ClassVar[str]
     description: ClassVar[str]
     input_schema: ClassVar[dict[str, Any]]
-    read_only: ClassVar[bool] = False
-    """True when the tool only reads (allowed in plan mode and, inside cwd, in default mode)."""
-
-    @property
-    def annotations(self) -> dict[str, Any]:
-        """MCP-style tool annotations."""
-        return {"readOnlyHint": self.read_only}
+    annotations: ClassVar[Mapping[str, Any]] = {"readOnlyHint": False}
+    """MCP-style tool annotations; `readOnlyHint` when the tool only reads (allowed in plan mode and,
+    inside cwd, in default mode)."""
 
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         """Run the tool; failures come back as `is_error` results, never as exceptions."""

@@ -8,7 +8,7 @@ agents and hands each call to a `Delegate` (`tether.agent.subagents`), which run
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from tether.tools.base import ToolContext, ToolResult
@@ -38,9 +38,11 @@ class AgentTool:
     name = AGENT_TOOL
     annotations: Mapping[str, Any] = {"readOnlyHint": True}
 
-    def __init__(self, agents: Mapping[str, str], delegate: Delegate) -> None:
+    def __init__(self, agents: Mapping[str, str], delegate: Delegate, models: Sequence[str] = ()) -> None:
         self._agents = dict(agents)
         self._delegate = delegate
+        self._models = list(models)
+        """The model names a call may pick (Claude Code's aliases), listed in the schema's enum."""
 
     @property
     def description(self) -> str:
@@ -57,8 +59,6 @@ class AgentTool:
     @property
     def input_schema(self) -> dict[str, Any]:
         """Claude Code's input schema of the Agent tool."""
-        from tether.models import MODEL_ALIASES  # here: tether.models' imports need AGENT_TOOL_NAMES first
-
         return {
             "type": "object",
             "properties": {
@@ -70,7 +70,7 @@ class AgentTool:
                 },
                 "model": {
                     "type": "string",
-                    "enum": list(MODEL_ALIASES),
+                    "enum": list(self._models),
                     "description": "Optional model for this agent; without it the agent's own model is used",
                 },
                 "run_in_background": {

@@ -1,12 +1,10 @@
-"""The `Tool` protocol, the `@tool` decorator and in-process MCP servers.
+"""The `Tool` protocol and the `@tool` decorator.
 
 A tool has a name, a description, a JSON schema for its input, and one async method, `call`.
 `@tool(name, description, input_schema)` turns an async function into a tool, exactly as in the
 Claude Agent SDK: the function receives the input dict and returns
 `{"content": [{"type": "text", "text": ...}], "is_error": bool}`.
-`create_sdk_mcp_server(name, version, tools)` serves tools from a real `mcp.server.Server`
-(`{"type": "sdk", "name", "instance"}`, as the SDK returns it); passed in
-`mcp_servers={"calc": server}`, its tools reach the model as `mcp__calc__<tool>`.
+`create_sdk_mcp_server` (`tether.tools.sdk_server`) serves such tools from an in-process MCP server.
 """
 
 from __future__ import annotations
@@ -31,21 +29,28 @@ from typing import (
 )
 
 import typing_extensions
-from typing_extensions import get_type_hints, is_typeddict
-
-from tether._vocabulary.mcp import McpSdkServerConfig
+from typing_extensions import TypedDict, get_type_hints, is_typeddict
 
 if TYPE_CHECKING:
+    from mcp.server import Server as McpServer
     from mcp.types import ToolAnnotations
 else:  # resolvable at runtime too (typing.get_type_hints on the types below)
+    McpServer = Any
     ToolAnnotations = Any
 
 __all__ = [
+    "McpSdkServerConfig",
     "SdkMcpTool",
     "Tool",
     "ToolContext",
     "ToolResult",
-    "create_sdk_mcp_server",
+    "MAX_OUTPUT_CHARS",
+    "RESULT_SIZE_META_KEY",
+    "annotation_of",
+    "cut_content",
+    "cut_output",
+    "is_read_only",
+    "result_limit",
     "schema_from_annotation",
     "tool",
 ]
@@ -91,6 +96,78 @@ class Tool(Protocol):
     async def call(self, input: dict[str, Any], context: ToolContext) -> ToolResult:
         """Run the tool. Raise (any exception) to report an error result to the model."""
         ...
+
+
+def annotation_of(tool: object, name: str, snake_name: str) -> Any:
+    """One hint of a tool's `annotations` (a dict, or an object such as `mcp.types.ToolAnnotations`),
+    spelt `name` (MCP's camelCase) or `snake_name`; None when the tool does not give it."""
+    annotations = getattr(tool, "annotations", None)
+    if annotations is None:
+        return None
+    if isinstance(annotations, Mapping):
+        value = annotations.get(name)
+        return value if value is not None else annotations.get(snake_name)
+    value = getattr(annotations, name, None)
+    return value if value is not None else getattr(annotations, snake_name, None)
+
+
+def is_read_only(tool: object) -> bool:
+    """Whether a tool only reads: `readOnlyHint` in its annotations (the built-in Read, Glob and Grep
+    set it, as MCP and `@tool` tools may)."""
+    return bool(annotation_of(tool, "readOnlyHint", "read_only_hint"))
+
+
+MAX_OUTPUT_CHARS = 30_000
+"""The most characters of a tool's result the model is sent (unless the tool says `maxResultSizeChars`);
+beyond, the result is cut, with a note saying how much was left out."""
+RESULT_SIZE_META_KEY = "anthropic/maxResultSizeChars"
+"""Where an MCP tool's `maxResultSizeChars` travels in its `_meta` (MCP clients drop unknown annotations)."""
+
+
+def result_limit(tool: object) -> int:
+    """How many characters of `tool`'s results the model is sent: its `maxResultSizeChars` (in its
+    annotations, or its MCP `_meta`), else `MAX_OUTPUT_CHARS`."""
+    limit = annotation_of(tool, "maxResultSizeChars", "max_result_size_chars")
+    meta = getattr(tool, "meta", None)
+    if limit is None and isinstance(meta, Mapping):
+        limit = meta.get(RESULT_SIZE_META_KEY)
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else MAX_OUTPUT_CHARS
+
+
+def _truncation_note(hidden: int) -> str:
+    return f"\n\n... [output truncated: {hidden} more characters not shown] ..."
+
+
+def cut_output(text: str, limit: int = MAX_OUTPUT_CHARS, *, not_kept: int = 0) -> str:
+    """`text`, cut to `limit` characters with a note saying how many were left out (`not_kept`:
+    output beyond `text` that was never captured, counted too)."""
+    if len(text) <= limit and not not_kept:
+        return text
+    return text[:limit] + _truncation_note(max(0, len(text) - limit) + not_kept)
+
+
+def cut_content(content: str | list[dict[str, Any]], limit: int) -> str | list[dict[str, Any]]:
+    """A tool result's content with its text cut to `limit` characters in all (`cut_output`'s note
+    where it was cut; text blocks after that point are left out, other blocks kept)."""
+    if isinstance(content, str):
+        return cut_output(content, limit)
+    texts = [block for block in content if block.get("type") == "text" and isinstance(block.get("text"), str)]
+    hidden = sum(len(block["text"]) for block in texts) - limit
+    if hidden <= 0:
+        return content
+    text_ids = {id(block) for block in texts}
+    kept: list[dict[str, Any]] = []
+    room, noted = limit, False
+    for block in content:
+        if id(block) not in text_ids:
+            kept.append(block)
+        elif len(block["text"]) <= room:
+            kept.append(block)
+            room -= len(block["text"])
+        elif not noted:
+            kept.append({**block, "text": block["text"][:room] + _truncation_note(hidden)})
+            room, noted = 0, True
+    return kept
 
 
 ToolHandler = Callable[[T], Awaitable[dict[str, Any]]]
@@ -211,14 +288,12 @@ def tool(
     return decorate
 
 
-def create_sdk_mcp_server(
-    name: str, version: str = "1.0.0", tools: list[SdkMcpTool[Any]] | None = None
-) -> McpSdkServerConfig:
-    """An in-process MCP server (an `mcp.server.Server`) serving `tools`, for `AgentOptions.mcp_servers`.
+class McpSdkServerConfig(TypedDict):
+    """An in-process MCP server: `{"type": "sdk", "name", "instance"}`.
 
-    Arguments are checked against each tool's schema; unknown tools, invalid arguments and
-    exceptions raised by a handler come back as error results, never as failures of the run.
+    `instance` is an `mcp.server.Server`: the one `create_sdk_mcp_server` builds, or your own.
     """
-    from tether.tools.mcp import build_tool_server
 
-    return McpSdkServerConfig(type="sdk", name=name, instance=build_tool_server(name, version, list(tools or [])))
+    type: Literal["sdk"]
+    name: str
+    instance: McpServer

@@ -14,8 +14,8 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from tether.errors import ToolError
-from tether.tools._common import MAX_OUTPUT_CHARS, BuiltinTool, cut_output
-from tether.tools.base import ToolContext, ToolResult
+from tether.tools._common import BuiltinTool
+from tether.tools.base import MAX_OUTPUT_CHARS, ToolContext, ToolResult, cut_output
 
 __all__ = ["BashTool"]
 

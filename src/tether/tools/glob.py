@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,7 +38,7 @@ class GlobTool(BuiltinTool):
     """Claude Code's Glob tool."""
 
     name: ClassVar[str] = "Glob"
-    read_only: ClassVar[bool] = True
+    annotations: ClassVar[Mapping[str, Any]] = {"readOnlyHint": True}
     description: ClassVar[str] = (
         "Fast file pattern matching that works with any codebase size.\n\n"
         '- Supports glob patterns like "**/*.js" or "src/**/*.{ts,tsx}": `*` stays within a directory, `**` '

@@ -7,6 +7,7 @@ arguments and rg's output into Claude Code's result text.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -14,9 +15,9 @@ import anyio
 import anyio.to_thread
 
 from tether.errors import ToolError
-from tether.tools._common import BuiltinTool, cut_output, resolve_path
+from tether.tools._common import BuiltinTool, resolve_path
 from tether.tools._ripgrep import run_ripgrep
-from tether.tools.base import ToolContext, ToolResult
+from tether.tools.base import ToolContext, ToolResult, cut_output
 
 __all__ = ["GrepTool", "split_globs"]
 
@@ -34,7 +35,7 @@ class GrepTool(BuiltinTool):
     """Claude Code's Grep tool."""
 
     name: ClassVar[str] = "Grep"
-    read_only: ClassVar[bool] = True
+    annotations: ClassVar[Mapping[str, Any]] = {"readOnlyHint": True}
     description: ClassVar[str] = (
         "Searches file contents with regular expressions (ripgrep).\n\n"
         "- Use Grep for every content search; do not run grep or rg through Bash.\n"

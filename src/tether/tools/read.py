@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,7 +34,7 @@ class ReadTool(BuiltinTool):
     """Claude Code's Read tool."""
 
     name: ClassVar[str] = "Read"
-    read_only: ClassVar[bool] = True
+    annotations: ClassVar[Mapping[str, Any]] = {"readOnlyHint": True, "maxResultSizeChars": MAX_RESULT_CHARS}
     description: ClassVar[str] = (
         "Reads a file from the local filesystem.\n\n"
         "- file_path should be an absolute path (a relative path is taken from the working directory).\n"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether.errors import ConfigurationError
-from tether.tools.base import Tool
+from tether.tools.base import Tool, is_read_only
 from tether.tools.bash import BashTool
 from tether.tools.edit import EditTool
 from tether.tools.glob import GlobTool
@@ -24,12 +24,13 @@ _FACTORIES: dict[str, Callable[[Mapping[str, str]], Tool]] = {
     "Edit": lambda env: EditTool(),
     "Write": lambda env: WriteTool(),
 }
+_CLASSES = (BashTool, GlobTool, GrepTool, ReadTool, EditTool, WriteTool)
 
 BUILTIN_TOOL_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 """The names of the built-in tools, in the order they are offered to the model."""
 
-READ_ONLY_TOOL_NAMES: frozenset[str] = frozenset({"Read", "Glob", "Grep"})
-"""Built-in tools that only read files."""
+READ_ONLY_TOOL_NAMES: frozenset[str] = frozenset(kind.name for kind in _CLASSES if is_read_only(kind))
+"""Built-in tools that only read files (Read, Glob, Grep: their annotations say `readOnlyHint`)."""
 
 
 def builtin_tools(
