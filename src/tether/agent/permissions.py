@@ -57,7 +57,7 @@ from tether.tools.agent import AGENT_TOOL_NAMES
 from tether.tools.glob import glob_search_root
 from tether.tools.registry import READ_ONLY_TOOL_NAMES
 
-__all__ = ["PermissionDecision", "PermissionPolicy", "tool_is_read_only"]
+__all__ = ["PermissionDecision", "PermissionPolicy"]
 
 
 # --- Decisions ------------------------------------------------------------------------------------
@@ -85,16 +85,6 @@ class PermissionDecision:
     def denial_record(self, tool_name: str, tool_use_id: str) -> dict[str, Any]:
         """The entry of `ResultMessage.permission_denials` for this call."""
         return {"tool_name": tool_name, "tool_use_id": tool_use_id, "tool_input": self.tool_input}
-
-
-def tool_is_read_only(tool: object) -> bool:
-    """Whether a tool only reads: the built-in Read, Glob and Grep, or `readOnlyHint` in its annotations."""
-    if getattr(tool, "name", None) in READ_ONLY_TOOL_NAMES and getattr(tool, "read_only", True):
-        return True
-    annotations = getattr(tool, "annotations", None)
-    if isinstance(annotations, Mapping):
-        return bool(annotations.get("readOnlyHint") or annotations.get("read_only_hint"))
-    return bool(getattr(annotations, "readOnlyHint", False) or getattr(annotations, "read_only_hint", False))
 
 
 # --- The policy -----------------------------------------------------------------------------------
