@@ -42,14 +42,14 @@ from tether.models._common import (
 )
 from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest
 from tether.models.pricing import ModelPrice, cost_usd
+from tether.models.registry import DEFAULT_ANTHROPIC_MODEL
 from tether.models.settings import ModelSettings
 
 if TYPE_CHECKING:
     import anthropic  # imported on the first call: a run yields its first message without it
 
-__all__ = ["DEFAULT_MODEL", "AnthropicModel", "build_params"]
+__all__ = ["AnthropicModel", "build_params"]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
 CREDENTIAL_HINT = "ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway)"
 TASK_BUDGET_BETA = "task-budgets-2026-03-13"
 _CACHE = {"type": "ephemeral"}
@@ -73,7 +73,7 @@ class AnthropicModel(HTTPModel):
 
     **Parameters:**
 
-    - `model`: the model id, e.g. `claude-sonnet-4-5`.
+    - `model`: the model id (default `DEFAULT_ANTHROPIC_MODEL`, `claude-sonnet-5-5`).
     - `api_key` / `auth_token`: the credential (`x-api-key` or a bearer token for gateways). With
       neither, the `anthropic` client finds one itself (`ANTHROPIC_API_KEY`, profiles...).
     - `base_url`: another endpoint (a gateway, a proxy, a fake server in tests).
@@ -95,7 +95,7 @@ class AnthropicModel(HTTPModel):
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str = DEFAULT_ANTHROPIC_MODEL,
         *,
         api_key: str | None = None,
         auth_token: str | None = None,

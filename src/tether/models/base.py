@@ -22,13 +22,16 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 
 from tether.errors import ConfigurationError
 from tether.models.settings import ModelSettings
-from tether.options import AgentOptions, seconds_option
+from tether.options import seconds_option
+
+if TYPE_CHECKING:
+    from tether.options import AgentOptions
 
 __all__ = [
     "DEFAULT_TIMEOUTS",
@@ -72,16 +75,16 @@ class Timeouts:
     """How long a model call may take, from `AgentOptions` (seconds; see the README on timeouts).
 
     `connect` and `idle` are honoured by the HTTP providers; `request` and `run_deadline` by the
-    agent for every model (`tether.models.guard`).
+    agent for every model (`tether.models.guard`). The defaults are those of `AgentOptions`.
     """
 
-    connect: float
+    connect: float = 10.0
     """Opening a connection to the provider (`connect_timeout`)."""
-    idle: float
+    idle: float = 60.0
     """The longest wait for content (`stream_idle_timeout`): from the start of a call, its retries
     included, to the first content event, then between content events. Keep-alive `ping`s and
     `message_start` are not content."""
-    request: float | None
+    request: float | None = 600.0
     """The most one model call may take, retries included (`request_timeout`); None: no limit."""
     run: float | None = None
     """The run's own limit (`run_timeout`), for messages; None: no limit."""
@@ -116,7 +119,7 @@ def _optional_seconds(name: str, value: object) -> float | None:
     return None if value is None else seconds_option(name, value)
 
 
-DEFAULT_TIMEOUTS = Timeouts.from_options(AgentOptions())
+DEFAULT_TIMEOUTS = Timeouts()
 """The timeouts of default `AgentOptions`: the default of `ModelRequest.timeouts`."""
 
 
