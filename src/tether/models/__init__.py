@@ -5,6 +5,7 @@
 | `claude-*`, `anthropic:NAME`      | `tether.models.anthropic.AnthropicModel`         |
 | `openai:NAME`                     | `tether.models.openai.OpenAIModel` (any OpenAI-compatible server) |
 | `local:smollm2`, `local:`         | `tether.models.local.LocalModel` (embedded, offline; extra `local`) |
+| `PREFIX:NAME`                     | a provider of your own, added with `register_provider(PREFIX, "module:Class")` |
 
 With no model: `TETHER_MODEL` if set, else `claude-sonnet-5-5` when an Anthropic key is set, else
 the embedded local model. Provider modules are imported only when used.
@@ -32,6 +33,7 @@ from tether.models.registry import (
     MODEL_ALIASES,
     PROVIDERS,
     parse_model,
+    register_provider,
     resolve_model,
     unalias,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "RawStreamEvent",
     "ToolSpec",
     "parse_model",
+    "register_provider",
     "resolve_model",
     "unalias",
 ]

@@ -20,9 +20,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import anyio
 
@@ -47,6 +47,7 @@ __all__ = [
     "ToolSpec",
     "add_usage",
     "check_settings",
+    "closing",
     "empty_usage",
     "keep_connected",
     "response_stream_events",
@@ -233,6 +234,24 @@ def keep_connected(model: Model) -> AbstractAsyncContextManager[None]:
     without connections get a context that does nothing.
     """
     return model.keep_connected() if isinstance(model, HoldsConnections) else nullcontext()
+
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def closing(stream: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Use `stream` and close it on exit, even when its consumer stops early.
+
+    `async for` does not close an async generator it leaves early; without this, the generator's
+    cleanup (closing an HTTP response, stopping a generation thread) waits for the garbage collector.
+    """
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def empty_usage() -> dict[str, int]:

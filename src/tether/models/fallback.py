@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 from tether.errors import ModelError
-from tether.models._common import closing
 from tether.models.base import (
     Model,
     ModelEvent,
@@ -14,6 +13,7 @@ from tether.models.base import (
     ModelSettings,
     RateLimited,
     check_settings,
+    closing,
     keep_connected,
 )
 

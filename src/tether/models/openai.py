@@ -36,22 +36,11 @@ import httpx2
 
 from tether.errors import ConfigurationError, ModelError
 from tether.messages import json_type_name
-from tether.models._common import (
-    Attempts,
-    Failure,
-    HTTPModel,
-    MalformedStreamError,
-    StreamIncompleteError,
-    after_retries,
-    describe,
-    http_error_message,
-    http_timeout,
-    shared_ssl_context,
-    status_failure,
-    stream_object,
-)
+from tether.models.accumulator import MalformedStreamError, StreamIncompleteError, stream_object
 from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest, ToolSpec
+from tether.models.http_provider import HTTPModel, http_error_message, http_timeout, shared_ssl_context
 from tether.models.pricing import ModelPrice, cost_usd
+from tether.models.retry import Attempts, Failure, after_retries, describe, status_failure
 
 if TYPE_CHECKING:
     import openai  # imported on the first call: a run yields its first message without it

@@ -1,12 +1,21 @@
 """The model-string registry: which provider class a model name picks, and the default model.
 
-See `tether.models` for the table of model strings.
+See `tether.models` for the table of model strings. A provider of your own joins it with
+`register_provider`:
+
+```python
+from tether.models import register_provider
+
+register_provider("acme", "acme_models.tether:AcmeModel")   # imported on first use
+options = AgentOptions(model="acme:large-2")                  # AcmeModel.from_env("large-2", env)
+```
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Mapping
 from typing import Protocol, cast
 
@@ -19,6 +28,7 @@ __all__ = [
     "MODEL_ALIASES",
     "PROVIDERS",
     "parse_model",
+    "register_provider",
     "resolve_model",
     "unalias",
 ]
@@ -28,7 +38,11 @@ PROVIDERS: dict[str, str] = {
     "openai": "tether.models.openai:OpenAIModel",
     "local": "tether.models.local:LocalModel",
 }
-"""Provider prefix -> `module:class` of a class with `from_env(name, env) -> Model`, imported lazily."""
+"""Provider prefix -> `module:class` of a class with `from_env(name, env) -> Model`, imported lazily
+(`register_provider` adds one)."""
+BUILT_IN_PROVIDERS = frozenset(PROVIDERS)
+_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 NAME_PREFIXES: dict[str, str] = {"claude-": "anthropic"}
 """Bare model names that pick a provider by their start (the full name is the model id)."""
@@ -52,6 +66,25 @@ class _Provider(Protocol):
     def from_env(self, name: str, env: Mapping[str, str]) -> Model: ...
 
 
+def register_provider(prefix: str, target: str) -> None:
+    """Let the model strings `PREFIX:NAME` run on the provider class `target`, given as
+    `"module:Class"` and imported when such a model is first resolved (so registering costs nothing).
+
+    The class (or any object) has `from_env(name: str, env: Mapping[str, str]) -> Model`: `name` is
+    what follows the prefix and `env` where keys and endpoints are read (`AgentOptions.env` over
+    `os.environ`); it raises `ConfigurationError` saying what to set when something is missing.
+    Registering a prefix again replaces its provider, a built-in one (`anthropic`, `openai`,
+    `local`) included. A malformed prefix or target raises `ConfigurationError`.
+    """
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise ConfigurationError(
+            f"a provider prefix is a name such as 'acme' (letters, digits, '_', '-', '.'), not {prefix!r}"
+        )
+    if not isinstance(target, str) or not _TARGET.fullmatch(target):
+        raise ConfigurationError(f"the provider of {prefix!r} is named as 'module:Class', not {target!r}")
+    PROVIDERS[prefix] = target
+
+
 def parse_model(model: str) -> tuple[str, str]:
     """`(provider, model name)` of a model string; `ConfigurationError` if no provider matches."""
     prefix, colon, name = model.partition(":")
@@ -67,14 +100,19 @@ def parse_model(model: str) -> tuple[str, str]:
 
 
 def _provider(provider: str) -> _Provider:
-    module_name, _, class_name = PROVIDERS[provider].partition(":")
+    target = PROVIDERS[provider]
+    module_name, _, class_name = target.partition(":")
+    fix = "reinstall tether: pip install tether" if provider in BUILT_IN_PROVIDERS else "is it installed?"
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
+        raise ConfigurationError(f"the {provider!r} provider cannot be imported ({error}); {fix}") from error
+    found = getattr(module, class_name, None)
+    if not callable(getattr(found, "from_env", None)):
         raise ConfigurationError(
-            f"the {provider!r} provider cannot be imported ({error}); reinstall tether: pip install tether"
-        ) from error
-    return cast(_Provider, getattr(module, class_name))
+            f"the {provider!r} provider {target!r} is not a class with from_env(name, env) in {module_name}"
+        )
+    return cast(_Provider, found)
 
 
 def unalias(model: str, env: Mapping[str, str]) -> str:
