@@ -36,7 +36,7 @@ from tether.models.retry import Attempts, Failure, after_retries, describe, stat
 from tether.models.settings import ModelSettings
 
 if TYPE_CHECKING:
-    import anthropic  # imported on the first call: a run yields its first message without it
+    import anthropic  # imported off the event loop by the first call (`load_client_module`)
 
 __all__ = ["AnthropicModel", "build_params"]
 
@@ -81,6 +81,7 @@ class AnthropicModel(HTTPModel):
 
     provider = "the Anthropic API"
     provider_id = "anthropic"
+    client_module = "anthropic"
     honours: ClassVar[frozenset[str]] = frozenset({"output_format", "thinking", "effort", "betas", "task_budget"})
 
     def __init__(

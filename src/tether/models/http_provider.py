@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import ssl
 import threading
 from abc import ABC, abstractmethod
@@ -16,6 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, M
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+import anyio
 import httpx2
 
 from tether.errors import ModelError, TetherError
@@ -32,7 +34,15 @@ from tether.models.retry import (
 )
 from tether.models.settings import ModelSettings
 
-__all__ = ["IDLE_MARGIN", "HTTPModel", "SharedClient", "http_error_message", "http_timeout", "shared_ssl_context"]
+__all__ = [
+    "IDLE_MARGIN",
+    "HTTPModel",
+    "SharedClient",
+    "http_error_message",
+    "http_timeout",
+    "load_client_module",
+    "shared_ssl_context",
+]
 
 
 def http_error_message(
@@ -73,6 +83,30 @@ def shared_ssl_context() -> ssl.SSLContext:
     process makes (one per event loop and run, see `SharedClient`) shares this one.
     """
     return httpx2.create_ssl_context()
+
+
+_LOADED: set[str] = set()
+"""The client modules `load_client_module` has imported (with the SSL context built)."""
+
+
+async def load_client_module(name: str) -> None:
+    """Import the SDK module `name` (`anthropic`, `openai`) and build the shared SSL context, in a
+    worker thread, once per process.
+
+    Importing an SDK takes about a second, and many more on a loaded machine (seven processes
+    starting together took 18 s). Done here, on a model call's first step, it neither blocks the
+    event loop nor escapes the call's limits: the caller's cancel scope (the guard's
+    `request_timeout` and run deadline, or the caller's own cancel) stops the wait at once, and the
+    import finishes in the background for the next call.
+    """
+    if name not in _LOADED:
+        await anyio.to_thread.run_sync(_load, name, abandon_on_cancel=True)
+
+
+def _load(name: str) -> None:
+    importlib.import_module(name)
+    shared_ssl_context()
+    _LOADED.add(name)
 
 
 class _Closable(Protocol):
@@ -151,6 +185,9 @@ class HTTPModel(ABC):
     """`ModelError.provider` of its errors, e.g. `anthropic`."""
     honours: ClassVar[frozenset[str]]
     """The `ModelSettings` options (by option name) this provider honours."""
+    client_module: ClassVar[str]
+    """The SDK module its client comes from, imported off the event loop by a call's first step
+    (`load_client_module`); the hooks may then import it at no cost."""
 
     def __init__(
         self,
@@ -188,6 +225,7 @@ class HTTPModel(ABC):
         return self._stream(request)
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        await load_client_module(self.client_module)  # before any hook imports it on the event loop
         params = self.request_params(request)
         attempts = Attempts()
         timeout = http_timeout(request.timeouts)

@@ -43,7 +43,7 @@ from tether.models.pricing import ModelPrice, cost_usd
 from tether.models.retry import Attempts, Failure, after_retries, describe, status_failure
 
 if TYPE_CHECKING:
-    import openai  # imported on the first call: a run yields its first message without it
+    import openai  # imported off the event loop by the first call (`load_client_module`)
 
 __all__ = [
     "ChunkTranslator",
@@ -410,6 +410,7 @@ class OpenAIModel(HTTPModel):
 
     provider = "the OpenAI-compatible provider"
     provider_id = "openai"
+    client_module = "openai"
     honours: ClassVar[frozenset[str]] = frozenset({"output_format", "effort"})
 
     def __init__(
