@@ -264,20 +264,24 @@ def _mark_last_block(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _status_of(error: anthropic.APIStatusError) -> int:
-    """The HTTP status of an error; for an `error` event inside a 200 stream, the status of its type."""
+    """The HTTP status of an error; for an `error` event inside a 200 stream, the status of its type
+    (read from the body the API sent, not from the client's attributes or wording)."""
     if error.status_code >= 400:
         return error.status_code
-    return _STATUS_OF_ERROR_TYPE.get(str(error.type or ""), 500)
+    return _STATUS_OF_ERROR_TYPE.get(str(_body_error(error).get("type") or ""), 500)
+
+
+def _body_error(error: anthropic.APIStatusError) -> Mapping[str, Any]:
+    """The `error` object of the body the API sent (empty when there is none)."""
+    body = error.body
+    inner = body.get("error") if isinstance(body, Mapping) else None
+    return inner if isinstance(inner, Mapping) else {}
 
 
 def _api_message(error: anthropic.APIStatusError) -> str | None:
-    body = error.body
-    if isinstance(body, Mapping):
-        inner = body.get("error")
-        if isinstance(inner, Mapping):
-            kind, message = inner.get("type"), inner.get("message")
-            return " ".join(str(part) for part in (kind, message) if part) or None
-    return error.api_message
+    """The API's own explanation (`type message`), for the user; never used to classify."""
+    inner = _body_error(error)
+    return " ".join(str(part) for part in (inner.get("type"), inner.get("message")) if part) or None
 
 
 @contextmanager

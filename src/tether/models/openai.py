@@ -506,7 +506,8 @@ class OpenAIModel(HTTPModel):
                         raise MalformedStreamError(f"a chunk of the stream is {json_type_name(chunk)}, not an object")
                     for event in translator.feed(chunk.to_dict(warnings=False)):
                         yield event
-        except openai.APIConnectionError as error:  # the client's name for a connection lost mid-response
+        except (openai.APIConnectionError, httpx2.TransportError) as error:
+            # once the response has begun, a broken connection is a cut reply, whatever the client calls it
             cause = error.__cause__ or error
             raise StreamIncompleteError(f"the connection dropped mid-response ({describe(cause)})") from error
         for event in translator.finish():
