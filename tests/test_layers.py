@@ -176,3 +176,16 @@ def test_the_layers_are_counted_as_the_issue_counts_them() -> None:
     in_known = {module for cycle in cycles() for module in cycle} - set(KNOWN_CYCLES)
     assert in_known == set(), "a cycle outside KNOWN_CYCLES"
     assert upward_imports() == []
+
+
+def test_the_models_know_no_stores_tools_or_agent() -> None:
+    """A provider is one file over the Model protocol: nothing of `models/` reaches for a session
+    store (a layer below it), tools or the agent."""
+    reaching = sorted(
+        (module, target)
+        for module, targets in import_graph().items()
+        if module.startswith("tether.models")
+        for target in targets
+        if target.startswith(("tether.sessions", "tether.tools", "tether.agent"))
+    )
+    assert reaching == []

@@ -17,7 +17,9 @@ from tether.models.base import ModelRequest, RawStreamEvent, ToolSpec
 pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'tether[local]')")
 pytestmark = [pytest.mark.anyio, pytest.mark.local_model]
 
-from tether.models.local import LocalModel, build_prompt_messages, relevant_tools, tool_schema  # noqa: E402
+from tether.models.local import LocalModel  # noqa: E402
+from tether.models.local_prompt import build_prompt_messages, relevant_tools  # noqa: E402
+from tether.models.local_schema import tool_schema  # noqa: E402
 from tether.tools.registry import builtin_tools  # noqa: E402
 
 BUILTIN = [ToolSpec(tool.name, tool.description, tool.input_schema) for tool in builtin_tools(None)]

@@ -5,6 +5,7 @@
 | `claude-*`, `anthropic:NAME`      | `tether.models.anthropic.AnthropicModel`         |
 | `openai:NAME`                     | `tether.models.openai.OpenAIModel` (any OpenAI-compatible server) |
 | `local:smollm2`, `local:`         | `tether.models.local.LocalModel` (embedded, offline; extra `local`) |
+| `PREFIX:NAME`                     | a provider of your own, added with `register_provider(PREFIX, "module:Class")` |
 
 With no model: `TETHER_MODEL` if set, else `claude-sonnet-5-5` when an Anthropic key is set, else
 the embedded local model. Provider modules are imported only when used.
@@ -16,17 +17,29 @@ provider that cannot honour one says so at run start (`check_settings`).
 
 from __future__ import annotations
 
-import importlib
-import os
-from collections.abc import Mapping
-from typing import Protocol, cast
-
-from tether.errors import ConfigurationError
-from tether.models.base import Model, ModelEvent, ModelRequest, ModelResponse, RateLimited, RawStreamEvent, ToolSpec
+from tether.models.base import (
+    Model,
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    RateLimited,
+    RawStreamEvent,
+    ToolSpec,
+)
 from tether.models.fallback import FallbackModel
-from tether.models.settings import ModelSettings
+from tether.models.registry import (
+    DEFAULT_ANTHROPIC_MODEL,
+    MODEL_ALIASES,
+    PROVIDERS,
+    parse_model,
+    register_provider,
+    resolve_model,
+    unalias,
+)
 
 __all__ = [
+    "DEFAULT_ANTHROPIC_MODEL",
     "MODEL_ALIASES",
     "PROVIDERS",
     "FallbackModel",
@@ -39,114 +52,7 @@ __all__ = [
     "RawStreamEvent",
     "ToolSpec",
     "parse_model",
+    "register_provider",
     "resolve_model",
     "unalias",
 ]
-
-PROVIDERS: dict[str, str] = {
-    "anthropic": "tether.models.anthropic:AnthropicModel",
-    "openai": "tether.models.openai:OpenAIModel",
-    "local": "tether.models.local:LocalModel",
-}
-"""Provider prefix -> `module:class` of a class with `from_env(name, env) -> Model`, imported lazily."""
-
-NAME_PREFIXES: dict[str, str] = {"claude-": "anthropic"}
-"""Bare model names that pick a provider by their start (the full name is the model id)."""
-
-DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-5-5"
-MODEL_ALIASES: dict[str, str] = {
-    "sonnet": DEFAULT_ANTHROPIC_MODEL,
-    "opus": "claude-opus-5-5",
-    "haiku": "claude-haiku-5-5",
-}
-"""Claude Code's model aliases (a subagent's or a command's `model`) and the Anthropic model each
-names, unless `ANTHROPIC_DEFAULT_<ALIAS>_MODEL` names another (as in Claude Code)."""
-_HOW_TO_NAME = (
-    "name a model as 'claude-...' or 'anthropic:NAME' (Anthropic), 'openai:NAME' (OpenAI or any "
-    "OpenAI-compatible server) or 'local:smollm2' (embedded, offline)"
-)
-
-
-class _Provider(Protocol):
-    def from_env(self, name: str, env: Mapping[str, str]) -> Model: ...
-
-
-def parse_model(model: str) -> tuple[str, str]:
-    """`(provider, model name)` of a model string; `ConfigurationError` if no provider matches."""
-    prefix, colon, name = model.partition(":")
-    if colon and prefix in PROVIDERS:
-        return prefix, name
-    for start, provider in NAME_PREFIXES.items():
-        if model.startswith(start):
-            return provider, model
-    if colon:
-        known = ", ".join(f"'{p}:'" for p in PROVIDERS)
-        raise ConfigurationError(f"unknown model provider {prefix!r} in {model!r}; the providers are {known}")
-    raise ConfigurationError(f"cannot tell which provider runs the model {model!r}: {_HOW_TO_NAME}")
-
-
-def _provider(provider: str) -> _Provider:
-    module_name, _, class_name = PROVIDERS[provider].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ConfigurationError(
-            f"the {provider!r} provider cannot be imported ({error}); reinstall tether: pip install tether"
-        ) from error
-    return cast(_Provider, getattr(module, class_name))
-
-
-def unalias(model: str, env: Mapping[str, str]) -> str:
-    """`model`, or the model it names when it is one of Claude Code's aliases (`MODEL_ALIASES`;
-    `ANTHROPIC_DEFAULT_<ALIAS>_MODEL` wins, as in Claude Code)."""
-    if model not in MODEL_ALIASES:
-        return model
-    return env.get(f"ANTHROPIC_DEFAULT_{model.upper()}_MODEL") or MODEL_ALIASES[model]
-
-
-def _resolve_name(model: str, env: Mapping[str, str]) -> Model:
-    provider, name = parse_model(unalias(model, env))
-    return _provider(provider).from_env(name, env)
-
-
-def _default_model(env: Mapping[str, str]) -> Model:
-    configured = env.get("TETHER_MODEL")
-    if configured:
-        try:
-            return _resolve_name(configured, env)
-        except ConfigurationError as error:
-            raise ConfigurationError(f"TETHER_MODEL={configured!r}: {error}") from error
-    if env.get("ANTHROPIC_API_KEY") or env.get("ANTHROPIC_AUTH_TOKEN"):
-        return _resolve_name(DEFAULT_ANTHROPIC_MODEL, env)
-    try:
-        return _resolve_name("local:", env)
-    except ConfigurationError as error:
-        raise ConfigurationError(
-            "no model was given and none is configured: set ANTHROPIC_API_KEY (Claude), or TETHER_MODEL "
-            "(e.g. 'openai:gpt-4o' with OPENAI_API_KEY), or install the embedded offline model with "
-            f"pip install 'tether[local]' ({error})"
-        ) from error
-
-
-def resolve_model(
-    model: str | Model | None, *, fallback_model: str | None = None, env: Mapping[str, str] | None = None
-) -> Model:
-    """The model to run: a `Model` object as is, or a provider chosen from a model name.
-
-    `env` is where keys and endpoints are read (default `os.environ`). A model that cannot be used
-    (no key, extra not installed, unknown name) raises `ConfigurationError` saying what to set or
-    install. `fallback_model` wraps the model in a `FallbackModel` that serves a turn when the
-    primary is overloaded.
-    """
-    environment: Mapping[str, str] = os.environ if env is None else env
-    if model is None or model == "":
-        primary = _default_model(environment)
-    elif isinstance(model, str):
-        primary = _resolve_name(model, environment)
-    else:
-        primary = model
-    if not fallback_model:
-        return primary
-    if fallback_model == primary.model_name or fallback_model == model:
-        raise ConfigurationError(f"the fallback model {fallback_model!r} is the same as the main model")
-    return FallbackModel(primary, _resolve_name(fallback_model, environment))

@@ -27,29 +27,19 @@ import httpx2
 
 from tether.errors import ConfigurationError, ModelError
 from tether.messages import json_type_name
-from tether.models._common import (
-    Attempts,
-    Failure,
-    HTTPModel,
-    MalformedStreamError,
-    StreamIncompleteError,
-    after_retries,
-    describe,
-    http_error_message,
-    http_timeout,
-    shared_ssl_context,
-    status_failure,
-)
+from tether.models.accumulator import MalformedStreamError, StreamIncompleteError
 from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest
+from tether.models.http_provider import HTTPModel, http_error_message, http_timeout, shared_ssl_context
 from tether.models.pricing import ModelPrice, cost_usd
+from tether.models.registry import DEFAULT_ANTHROPIC_MODEL
+from tether.models.retry import Attempts, Failure, after_retries, describe, status_failure
 from tether.models.settings import ModelSettings
 
 if TYPE_CHECKING:
-    import anthropic  # imported on the first call: a run yields its first message without it
+    import anthropic  # imported off the event loop by the first call (`load_client_module`)
 
-__all__ = ["DEFAULT_MODEL", "AnthropicModel", "build_params"]
+__all__ = ["AnthropicModel", "build_params"]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
 CREDENTIAL_HINT = "ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway)"
 TASK_BUDGET_BETA = "task-budgets-2026-03-13"
 _CACHE = {"type": "ephemeral"}
@@ -73,7 +63,7 @@ class AnthropicModel(HTTPModel):
 
     **Parameters:**
 
-    - `model`: the model id, e.g. `claude-sonnet-4-5`.
+    - `model`: the model id (default `DEFAULT_ANTHROPIC_MODEL`, `claude-sonnet-5-5`).
     - `api_key` / `auth_token`: the credential (`x-api-key` or a bearer token for gateways). With
       neither, the `anthropic` client finds one itself (`ANTHROPIC_API_KEY`, profiles...).
     - `base_url`: another endpoint (a gateway, a proxy, a fake server in tests).
@@ -91,11 +81,12 @@ class AnthropicModel(HTTPModel):
 
     provider = "the Anthropic API"
     provider_id = "anthropic"
+    client_module = "anthropic"
     honours: ClassVar[frozenset[str]] = frozenset({"output_format", "thinking", "effort", "betas", "task_budget"})
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str = DEFAULT_ANTHROPIC_MODEL,
         *,
         api_key: str | None = None,
         auth_token: str | None = None,
@@ -273,20 +264,24 @@ def _mark_last_block(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _status_of(error: anthropic.APIStatusError) -> int:
-    """The HTTP status of an error; for an `error` event inside a 200 stream, the status of its type."""
+    """The HTTP status of an error; for an `error` event inside a 200 stream, the status of its type
+    (read from the body the API sent, not from the client's attributes or wording)."""
     if error.status_code >= 400:
         return error.status_code
-    return _STATUS_OF_ERROR_TYPE.get(str(error.type or ""), 500)
+    return _STATUS_OF_ERROR_TYPE.get(str(_body_error(error).get("type") or ""), 500)
+
+
+def _body_error(error: anthropic.APIStatusError) -> Mapping[str, Any]:
+    """The `error` object of the body the API sent (empty when there is none)."""
+    body = error.body
+    inner = body.get("error") if isinstance(body, Mapping) else None
+    return inner if isinstance(inner, Mapping) else {}
 
 
 def _api_message(error: anthropic.APIStatusError) -> str | None:
-    body = error.body
-    if isinstance(body, Mapping):
-        inner = body.get("error")
-        if isinstance(inner, Mapping):
-            kind, message = inner.get("type"), inner.get("message")
-            return " ".join(str(part) for part in (kind, message) if part) or None
-    return error.api_message
+    """The API's own explanation (`type message`), for the user; never used to classify."""
+    inner = _body_error(error)
+    return " ".join(str(part) for part in (inner.get("type"), inner.get("message")) if part) or None
 
 
 @contextmanager

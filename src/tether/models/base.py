@@ -20,16 +20,18 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import anyio
 
 from tether._vocabulary.options import seconds_option
 from tether.errors import ConfigurationError
 from tether.models.settings import ModelSettings
-from tether.options import AgentOptions
+
+if TYPE_CHECKING:
+    from tether.options import AgentOptions
 
 __all__ = [
     "DEFAULT_TIMEOUTS",
@@ -45,6 +47,7 @@ __all__ = [
     "ToolSpec",
     "add_usage",
     "check_settings",
+    "closing",
     "empty_usage",
     "keep_connected",
     "response_stream_events",
@@ -73,16 +76,16 @@ class Timeouts:
     """How long a model call may take, from `AgentOptions` (seconds; see the README on timeouts).
 
     `connect` and `idle` are honoured by the HTTP providers; `request` and `run_deadline` by the
-    agent for every model (`tether.models.guard`).
+    agent for every model (`tether.models.guard`). The defaults are those of `AgentOptions`.
     """
 
-    connect: float
+    connect: float = 10.0
     """Opening a connection to the provider (`connect_timeout`)."""
-    idle: float
+    idle: float = 60.0
     """The longest wait for content (`stream_idle_timeout`): from the start of a call, its retries
     included, to the first content event, then between content events. Keep-alive `ping`s and
     `message_start` are not content."""
-    request: float | None
+    request: float | None = 600.0
     """The most one model call may take, retries included (`request_timeout`); None: no limit."""
     run: float | None = None
     """The run's own limit (`run_timeout`), for messages; None: no limit."""
@@ -117,7 +120,7 @@ def _optional_seconds(name: str, value: object) -> float | None:
     return None if value is None else seconds_option(name, value)
 
 
-DEFAULT_TIMEOUTS = Timeouts.from_options(AgentOptions())
+DEFAULT_TIMEOUTS = Timeouts()
 """The timeouts of default `AgentOptions`: the default of `ModelRequest.timeouts`."""
 
 
@@ -231,6 +234,24 @@ def keep_connected(model: Model) -> AbstractAsyncContextManager[None]:
     without connections get a context that does nothing.
     """
     return model.keep_connected() if isinstance(model, HoldsConnections) else nullcontext()
+
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def closing(stream: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Use `stream` and close it on exit, even when its consumer stops early.
+
+    `async for` does not close an async generator it leaves early; without this, the generator's
+    cleanup (closing an HTTP response, stopping a generation thread) waits for the garbage collector.
+    """
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def empty_usage() -> dict[str, int]:

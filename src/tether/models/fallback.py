@@ -6,9 +6,16 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 from tether.errors import ModelError
-from tether.models._common import closing
-from tether.models.base import Model, ModelEvent, ModelRequest, RateLimited, check_settings, keep_connected
-from tether.models.settings import ModelSettings
+from tether.models.base import (
+    Model,
+    ModelEvent,
+    ModelRequest,
+    ModelSettings,
+    RateLimited,
+    check_settings,
+    closing,
+    keep_connected,
+)
 
 __all__ = ["OVERLOAD_STATUSES", "FallbackModel"]
 

@@ -5,7 +5,7 @@ loop meets only what it expects, whatever the model (tether's providers, `Script
 
 - anything a model raises that is not a `TetherError` becomes a `ModelError` naming the model and
   the exception (tether's HTTP providers retry what is safe to retry before that, see
-  `tether.models._common`);
+  `tether.models.retry`);
 - events must be `RawStreamEvent` (holding a dict), `RateLimited` or one `ModelResponse`, last;
 - the response is checked before the loop stores it: its content blocks must be well-formed (a
   `tool_use` has an id, a name and an object `input`, see `tether.messages.block_problem`), its
@@ -25,8 +25,16 @@ import anyio
 
 from tether.errors import ModelError, TetherError
 from tether.messages import block_problem, json_type_name
-from tether.models._common import closing
-from tether.models.base import Model, ModelEvent, ModelRequest, ModelResponse, RateLimited, RawStreamEvent, Timeouts
+from tether.models.base import (
+    Model,
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    RateLimited,
+    RawStreamEvent,
+    Timeouts,
+    closing,
+)
 
 __all__ = ["guarded_stream", "response_problem"]
 

