@@ -38,8 +38,8 @@ from tether import AgentOptions, query
 from tether.agent.compaction import SUMMARY_PROMPT, estimate_tokens
 from tether.models.base import ModelEvent, ModelRequest, ModelResponse
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.sqlite import SQLiteStore
 from tether.sessions.store import SessionKey
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import FunctionModel
 
 MODEL = "claude-sonnet-4-5"

@@ -28,8 +28,8 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     leaf = ""
     if scenario in ("load", "append"):
         from tether.sessions.keys import project_key_for_directory
-        from tether.sessions.sqlite import SQLiteStore
         from tether.sessions.store import SessionKey
+        from tether.sessions.stores.sqlite import SQLiteStore
 
         store = SQLiteStore(Path(args["dir"]) / "profile.db")
         session_id = str(uuid.uuid4())

@@ -33,8 +33,8 @@ from typing import Any
 import anyio
 
 from tether.sessions.entries import active_chain, chain_to_api_messages, make_entry
-from tether.sessions.sqlite import SQLiteStore
 from tether.sessions.store import SessionKey
+from tether.sessions.stores.sqlite import SQLiteStore
 
 TURN = 4
 

@@ -23,8 +23,8 @@ from tether import (
     query,
 )
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.memory import MemoryStore
 from tether.sessions.store import SessionKey
+from tether.sessions.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,8 @@ import pytest
 from tether import AgentOptions, Message, ResultMessage, SystemMessage, query
 from tether.errors import ConfigurationError, SessionNotFoundError
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.memory import MemoryStore
 from tether.sessions.store import SessionKey
+from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.urls import open_store
 from tether.testing import ScriptedModel
 

@@ -12,8 +12,8 @@ import pytest
 
 import tether
 from tether import AgentClient, AgentOptions, StoreError, TetherError, query
-from tether.sessions.memory import MemoryStore
 from tether.sessions.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry, SessionStoreListEntry
+from tether.sessions.stores.memory import MemoryStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

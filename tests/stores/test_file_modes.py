@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tether.sessions.jsonl import FORK_SIDECAR, JsonlStore
-from tether.sessions.sqlite import SQLiteStore
 from tether.sessions.store import SessionKey
+from tether.sessions.stores.jsonl import FORK_SIDECAR, JsonlStore
+from tether.sessions.stores.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 

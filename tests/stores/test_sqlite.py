@@ -18,8 +18,8 @@ import anyio
 import pytest
 
 from tether.errors import ConfigurationError
-from tether.sessions.sqlite import SCHEMA_VERSION, SQLiteStore, default_sqlite_path
 from tether.sessions.store import SessionKey
+from tether.sessions.stores.sqlite import SCHEMA_VERSION, SQLiteStore, default_sqlite_path
 
 pytestmark = pytest.mark.anyio
 
