@@ -74,7 +74,6 @@ from tether.options import AgentOptions, validate_permission_mode
 from tether.sessions.entries import new_uuid
 from tether.sessions.session import Session, SessionOrigin
 from tether.sessions.store import NO_LEAF, SessionKey, SessionStore
-from tether.sessions.stores.jsonl import JsonlStore
 from tether.settings.commands import Skill
 from tether.tools.agent import AGENT_TOOL_NAMES, AgentTool
 from tether.tools.base import Tool, ToolResult
@@ -449,8 +448,8 @@ class _SubagentRun:
         key = SessionKey(
             project_key=session.project_key, session_id=session.session_id, subpath=subagent_subpath(self.agent_id)
         )
-        if isinstance(session.store, JsonlStore):
-            self.transcript_path = str(session.store.path_of(key))
+        if session.access is not None:  # the subagent's file where the store keeps one (JsonlStore)
+            self.transcript_path = session.access.transcript_path(key)
         context = SubagentContext(self.agent_id, self.agent_type, self.transcript_path)
         setup = SubagentSetup(
             model=model,

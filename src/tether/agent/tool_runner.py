@@ -61,7 +61,6 @@ from tether.messages import DeferredToolUse, HookEventMessage, ResultMessage
 from tether.options import AgentOptions
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
-from tether.sessions.stores.jsonl import JsonlStore
 from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
 from tether.tools.base import Tool, ToolContext, ToolResult
 from tether.tools.mcp import McpServers
@@ -469,11 +468,11 @@ def _hook_answer(tool_name: str, decision: Mapping[str, Any]) -> PermissionResul
 
 
 def transcript_path_of(session: Session | None) -> str:
-    """The `transcript_path` of hook inputs: the session's JSONL file when a `JsonlStore` keeps it,
+    """The `transcript_path` of hook inputs: the session's file where its store keeps one (`JsonlStore`),
     else `""` (other stores keep no file; read the transcript with `get_session_messages`)."""
-    if session is not None and isinstance(session.store, JsonlStore):
-        return str(session.store.path_of(session.key))
-    return ""
+    if session is None or session.access is None:
+        return ""
+    return session.access.transcript_path(session.key)
 
 
 @dataclass
