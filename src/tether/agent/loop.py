@@ -73,7 +73,7 @@ from tether.models.guard import guarded_stream
 from tether.models.limits import limits_for
 from tether.models.settings import structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions, check_options, replays_user_messages
-from tether.sessions.capabilities import store_access
+from tether.sessions.capabilities import StoreDeadline, store_access
 from tether.sessions.entries import make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.lease import SessionLease, check_lease_options
@@ -125,6 +125,8 @@ class Agent:
         """Models named by commands' front matter, by name, connected at their first prompt."""
         self.lease: SessionLease | None = None
         """The session's turn lease (None when nothing is persisted); held while a prompt runs."""
+        self.store_deadline = StoreDeadline()
+        """How long the session's store calls may take: `store_timeout`, and within a run `run_timeout`."""
 
     @property
     def session(self) -> Session:
@@ -217,6 +219,8 @@ class Agent:
         else:
             store = subagent.store  # the parent's, which the parent closes
         self._store = store
+        self.store_deadline = StoreDeadline(options.store_timeout, options.run_timeout)
+        self.store_deadline.start_run()  # opening is part of the first run
         try:
             await self._exit_stack.enter_async_context(keep_connected(self._model))  # one connection per run
             if subagent is not None:  # its transcript, under the parent's session (no lease: the parent holds it)
@@ -281,6 +285,7 @@ class Agent:
                 session_id=options.session_id,
                 permission_mode=mode,
                 metadata=system_prompt_record(prompt),
+                deadline=self.store_deadline,
             )
         if options.fork_session:
             return await Session.fork(
@@ -291,6 +296,7 @@ class Agent:
                 at_uuid=options.resume_session_at,
                 persist=persist,
                 drops_turn=options.resume_drops_turn,
+                deadline=self.store_deadline,
             )
         return await Session.resume(  # calls left unanswered are closed at the first turn, under the lease
             store,
@@ -300,6 +306,7 @@ class Agent:
             persist=persist,
             close_unanswered=False,
             drops_turn=options.resume_drops_turn,
+            deadline=self.store_deadline,
         )
 
     async def use_model(self, model: Model) -> None:
@@ -388,6 +395,7 @@ class Agent:
         if command is not None and command.command.model:  # the command's `model` runs this prompt
             self._switch_model(await self._prompt_model(command.command.model, command.command.path))
         lease = self.lease  # another process's turn on this session: wait for it, or SessionBusyError
+        self.store_deadline.start_run()
         try:
             waited = lease is not None and await lease.acquire(self.options.session_busy_timeout)
             await self.session.catch_up(reread=waited)  # the turn waited for; calls a dead turn left open
@@ -399,6 +407,7 @@ class Agent:
         finally:
             if self.model is not session_model:
                 self._switch_model(session_model)
+            self.store_deadline.end_run()
             if lease is not None:
                 with anyio.CancelScope(shield=True):
                     await lease.release()

@@ -32,8 +32,11 @@ this layer.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import inspect
+import math
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -75,12 +78,14 @@ __all__ = [
     "CAPABILITIES",
     "LEASE_SUBPATH",
     "AppendIfLeaf",
+    "DEFAULT_STORE_TIMEOUT",
     "Capability",
     "Find",
     "Fork",
     "Forked",
     "ListPage",
     "StoreCapabilities",
+    "StoreDeadline",
     "SwapLease",
     "StoreAccess",
     "capabilities_of",
@@ -251,6 +256,63 @@ class StoreCapabilities:
         return frozenset(name for name in CAPABILITIES if getattr(self, name) not in (None, False))
 
 
+DEFAULT_STORE_TIMEOUT = 30.0
+"""Seconds one store call may take by default (`AgentOptions.store_timeout`)."""
+
+
+class StoreDeadline:
+    """How long store calls may take: each at most `timeout` seconds (None: no limit), and none
+    past the deadline of the run in progress (`start_run`), so a store that stops answering ends
+    a run with `StoreError` instead of holding it."""
+
+    def __init__(self, timeout: float | None = DEFAULT_STORE_TIMEOUT, run_timeout: float | None = None) -> None:
+        self.timeout = timeout
+        self.run_timeout = run_timeout
+        self.run_deadline: float | None = None
+        """When the run in progress must end (`anyio.current_time()` clock), else None."""
+
+    def start_run(self) -> None:
+        """A run starts now: no store call of it may go on past `run_timeout` from now."""
+        self.run_deadline = None if self.run_timeout is None else anyio.current_time() + self.run_timeout
+
+    def end_run(self) -> None:
+        """The run is over: calls are held to `timeout` alone again."""
+        self.run_deadline = None
+
+    def _limit(self) -> tuple[float, str]:
+        """The deadline of a call starting now, and what it is."""
+        limits = [(math.inf, "")]
+        if self.timeout is not None:
+            limits.append((anyio.current_time() + self.timeout, f"store_timeout ({self.timeout:g} s)"))
+        if self.run_deadline is not None:
+            limits.append((self.run_deadline, f"run_timeout ({self.run_timeout or 0:g} s)"))
+        return min(limits)
+
+    def bound(self, store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+        """`method`, cut at this deadline with `StoreError` naming `operation` (a write cut this way is
+        the store's whole transaction or nothing of it)."""
+
+        @functools.wraps(method)
+        async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            deadline, what = self._limit()
+            with anyio.CancelScope(deadline=deadline) as scope:
+                return await method(*args, **kwargs)
+            assert scope.cancelled_caught
+            raise StoreError(repr(store), operation, f"the store did not answer within {what}")
+
+        return call
+
+
+def _bounded_capabilities(store: object, caps: StoreCapabilities, deadline: StoreDeadline) -> StoreCapabilities:
+    """`caps` with every store call held to `deadline` (`transcript_path` reads no store)."""
+    bounded: dict[str, Any] = {}
+    for name in ("append", "load", *CAPABILITIES):
+        method = getattr(caps, name)
+        if name not in ("shared", "transcript_path") and method is not None:
+            bounded[name] = deadline.bound(store, "append" if name == "expected_leaf" else name, method)
+    return dataclasses.replace(caps, **bounded)
+
+
 def capabilities_of(store: object) -> frozenset[Capability]:
     """The optional capabilities `store` (any object with the SDK's `append` and `load`) implements."""
     return StoreCapabilities.of(cast("SessionStore", store)).names()
@@ -309,10 +371,22 @@ class StoreAccess:
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
-        self.caps = StoreCapabilities.of(store)
-        self.capabilities: frozenset[Capability] = self.caps.names()
+        self.own = StoreCapabilities.of(store)
+        """What the store can do, its calls unbounded."""
+        self.capabilities: frozenset[Capability] = self.own.names()
+        self.deadline = StoreDeadline()
+        """How long each call may take (`DEFAULT_STORE_TIMEOUT`; see `bounded`)."""
+        self.caps = _bounded_capabilities(store, self.own, self.deadline)
+        """What the store can do, each call held to `deadline`."""
         self._locks = _KeyLocks()
         self._leaves: dict[_KeyId, str | None] = {}
+
+    def bounded(self, deadline: StoreDeadline) -> StoreAccess:
+        """This store, its calls held to `deadline` (a run's): the same writers' locks and leaves."""
+        view = copy.copy(self)
+        view.deadline = deadline
+        view.caps = _bounded_capabilities(self.store, self.own, deadline)
+        return view
 
     def __repr__(self) -> str:
         return f"StoreAccess({self.store!r}, capabilities={sorted(self.capabilities)})"
@@ -353,7 +427,11 @@ class StoreAccess:
                 check_leaf(key["session_id"], expected_leaf, await self._leaf(key, key_id))
             if not entries:
                 return
-            await self.caps.append(key, entries)
+            try:
+                await self.caps.append(key, entries)
+            except BaseException:
+                self._leaves.pop(key_id, None)  # the write may have landed: read the leaf again next time
+                raise
             if key_id in self._leaves:
                 self._leaves[key_id] = _new_leaf(entries, self._leaves[key_id])
 
