@@ -40,7 +40,7 @@ from tether.agent.compaction import SUMMARY_PROMPT
 from tether.agent.context_window import estimate_tokens
 from tether.models.base import ModelEvent, ModelRequest, ModelResponse
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import FunctionModel
 
 MODEL = "claude-sonnet-4-5"

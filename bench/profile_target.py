@@ -29,7 +29,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     if scenario in ("load", "append"):
         from tether._vocabulary.store import SessionKey
         from tether.sessions.keys import project_key_for_directory
-        from tether.sessions.sqlite import SQLiteStore
+        from tether.sessions.stores.sqlite import SQLiteStore
 
         store = SQLiteStore(Path(args["dir"]) / "profile.db")
         session_id = str(uuid.uuid4())

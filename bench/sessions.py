@@ -34,7 +34,7 @@ import anyio
 
 from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import active_chain, chain_to_api_messages, make_entry
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 
 TURN = 4
 

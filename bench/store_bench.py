@@ -54,8 +54,8 @@ def server_store_kinds(log: Callable[[str], None]) -> dict[str, str]:
     """`{kind: url}` of the tether server stores to bench, and a log line for each one left out."""
     kinds: dict[str, str] = {}
     for kind, module, url, port in (
-        ("postgres", "tether.sessions.postgres", POSTGRES_URL, 5432),
-        ("redis", "tether.sessions.redis", REDIS_URL, 6379),
+        ("postgres", "tether.sessions.stores.postgres", POSTGRES_URL, 5432),
+        ("redis", "tether.sessions.stores.redis", REDIS_URL, 6379),
     ):
         if not _has_module(module):
             log(f"stores: tether {kind}: skipped ({module} cannot be imported)")

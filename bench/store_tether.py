@@ -90,7 +90,7 @@ class ServerSpace:
 def open_tether_store(kind: str, args: dict[str, Any], space: ServerSpace | None) -> Any:
     """The store under test, empty: a fresh SQLite file, or a fresh database / key prefix on a server."""
     if kind == "sqlite":
-        from tether.sessions.sqlite import SQLiteStore
+        from tether.sessions.stores.sqlite import SQLiteStore
 
         return SQLiteStore(Path(args["dir"]) / "tether.db")
     from tether.sessions.urls import open_store

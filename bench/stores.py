@@ -56,11 +56,11 @@ async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> float:
 async def open_bench_store(kind: str, directory: Path) -> AsyncIterator[Any]:
     """A fresh, empty store of `kind`, removed afterwards."""
     if kind == "memory":
-        from tether.sessions.memory import MemoryStore
+        from tether.sessions.stores.memory import MemoryStore
 
         yield MemoryStore()
     elif kind == "sqlite":
-        from tether.sessions.sqlite import SQLiteStore
+        from tether.sessions.stores.sqlite import SQLiteStore
 
         store = SQLiteStore(directory / f"{uuid.uuid4().hex}.db")
         yield store
@@ -68,7 +68,7 @@ async def open_bench_store(kind: str, directory: Path) -> AsyncIterator[Any]:
     elif kind == "postgres":
         import psycopg
 
-        from tether.sessions.postgres import PostgresStore
+        from tether.sessions.stores.postgres import PostgresStore
 
         name = f"tether_bench_{uuid.uuid4().hex[:10]}"
         async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as admin:
@@ -83,7 +83,7 @@ async def open_bench_store(kind: str, directory: Path) -> AsyncIterator[Any]:
     elif kind == "redis":
         import redis.asyncio
 
-        from tether.sessions.redis import RedisStore
+        from tether.sessions.stores.redis import RedisStore
 
         prefix = f"tether-bench-{uuid.uuid4().hex[:10]}"
         redis_store = RedisStore(REDIS_URL, prefix=prefix)

@@ -17,7 +17,7 @@ from tether.sessions.entries import active_chain
 from tether.testing import ScriptedModel
 
 pytestmark = [pytest.mark.anyio]
-sqlite = pytest.importorskip("tether.sessions.sqlite")
+sqlite = pytest.importorskip("tether.sessions.stores.sqlite")
 
 CHILD = textwrap.dedent(
     """

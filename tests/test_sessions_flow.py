@@ -129,7 +129,7 @@ async def test_fork_branches_and_leaves_the_original_untouched(store: SessionSto
 
 
 async def test_fork_writes_nothing_proportional_to_the_history(tmp_path: Path, project: Path) -> None:
-    sqlite = pytest.importorskip("tether.sessions.sqlite")
+    sqlite = pytest.importorskip("tether.sessions.stores.sqlite")
     path = tmp_path / "fork.db"
     store = sqlite.SQLiteStore(path)
     big = "x" * 20_000
@@ -317,7 +317,7 @@ async def test_the_model_sees_every_earlier_turn_after_many_resumes(store: Sessi
 async def test_queries_on_the_default_store_share_its_file_and_survive_it_being_deleted(
     isolated_environment: Path, project: Path
 ) -> None:
-    from tether.sessions.sqlite import SQLiteStore
+    from tether.sessions.stores.sqlite import SQLiteStore
 
     first = await run("one", AgentOptions(model=ScriptedModel(["1"]), cwd=project))
     shared = SQLiteStore.shared()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tether._vocabulary.hooks import HookEvent, HookMatcher
+from tether._vocabulary.options import seconds_option
 from tether._vocabulary.permissions import CanUseTool, PermissionMode, validate_permission_mode
 from tether._vocabulary.store import SESSION_STORE_FLUSH_MODES, SessionStore, SessionStoreFlushMode
 from tether.errors import ConfigurationError, UnsupportedOptionError
@@ -128,6 +129,9 @@ class AgentOptions:
     stream_idle_timeout: float = 60.0
     request_timeout: float | None = 600.0
     run_timeout: float | None = None
+    store_timeout: float | None = 30.0
+    """Seconds one session store call may take (None: no limit); no call of a run goes on past its
+    `run_timeout` either. A store that does not answer in time ends the run with `StoreError`."""
     # tether's own: long sessions (README, "Long sessions")
     context_window: int | None = None
     """The context window compaction counts against, in tokens (None: the model's, from tether's table)."""
@@ -204,6 +208,8 @@ def _check_values(options: AgentOptions) -> None:
             f"session_store_flush must be one of {', '.join(SESSION_STORE_FLUSH_MODES)}, "
             f"not {options.session_store_flush!r}"
         )
+    if options.store_timeout is not None:
+        seconds_option("store_timeout", options.store_timeout)
     timeout = options.load_timeout_ms
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
         raise ConfigurationError(f"load_timeout_ms must be a whole number of milliseconds >= 0, not {timeout!r}")

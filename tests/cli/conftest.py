@@ -13,7 +13,7 @@ from tests.cli.clirun import Run, Tether
 from typer.testing import CliRunner
 
 from tether.cli import app
-from tether.sessions.memory import MemoryStore
+from tether.sessions.stores.memory import MemoryStore
 from tether.testing import ScriptedModel, override_model
 
 
@@ -43,9 +43,9 @@ def cli_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "memory":
         yield MemoryStore()
         return
-    if not importlib.util.find_spec("tether.sessions.sqlite"):
+    if not importlib.util.find_spec("tether.sessions.stores.sqlite"):
         pytest.skip("SQLiteStore is not available")
-    from tether.sessions.sqlite import SQLiteStore
+    from tether.sessions.stores.sqlite import SQLiteStore
 
     store = SQLiteStore(tmp_path / "cli.db")
     yield store

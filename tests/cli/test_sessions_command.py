@@ -17,7 +17,7 @@ from tether.sessions.helpers import (
     get_session_messages,
     list_sessions,
 )
-from tether.sessions.jsonl import JsonlStore
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.testing import tool_use_reply
 
 

@@ -13,8 +13,8 @@ from tests.compaction.support import WINDOW_ENV, SmallWindow, claude_options, en
 from tether import AgentClient, AgentOptions, get_session_messages_async, query
 from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import full_chain, is_compact_boundary
-from tether.sessions.jsonl import JsonlStore
-from tether.sessions.memory import MemoryStore
+from tether.sessions.stores.jsonl import JsonlStore
+from tether.sessions.stores.memory import MemoryStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

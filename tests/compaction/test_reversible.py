@@ -28,7 +28,7 @@ from tests.fakes import FakeAnthropicServer
 from tether import AgentClient, get_session_messages_async
 from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import active_chain, chain_to_api_messages, is_compact_boundary
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from tests.hooks.hook_helpers import result_of, run, tool_results
 
 from tether import AgentClient, AgentOptions, DeferredToolUse, HookMatcher, ResultMessage, get_session_messages_async
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ from tests.hooks.hook_helpers import result_of, run
 
 from tether import HookEventMessage, HookMatcher, SystemMessage, UserMessage, get_session_messages_async
 from tether.options import UNSUPPORTED_OPTIONS
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

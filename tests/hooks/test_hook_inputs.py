@@ -14,8 +14,8 @@ from tests.hooks.hook_helpers import recorder, result_of, run
 import tether._vocabulary.hooks as tether_hooks
 from tether import HookMatcher, PermissionResultAllow, UnsupportedOptionError, list_sessions_async
 from tether.agent.hooks import FIRED_EVENTS
-from tether.sessions.jsonl import JsonlStore
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.jsonl import JsonlStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ import pytest
 from tests.hooks.hook_helpers import recorder, result_of, run, tool_results
 
 from tether import HookMatcher, PermissionResultAllow
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ from tests.fakes.server import FakeServer
 from tether import AgentOptions, AssistantMessage, Message, ResultMessage, SystemMessage, query
 from tether.models.pricing import cost_usd
 from tether.sessions.entries import active_chain
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 

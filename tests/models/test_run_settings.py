@@ -13,7 +13,7 @@ from tests.fakes import FakeAnthropicServer, FakeOpenAIServer, Reply, ToolUse
 from tether import AgentOptions, Message, ResultMessage, SystemMessage, query
 from tether.errors import ConfigurationError, UnsupportedOptionError
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.memory import MemoryStore
+from tether.sessions.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 

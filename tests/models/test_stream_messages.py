@@ -24,7 +24,7 @@ from tether import (
 )
 from tether._vocabulary.store import SessionKey
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.memory import MemoryStore
+from tether.sessions.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from tether import AgentOptions, Message, ResultMessage, SystemMessage, query
 from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, SessionNotFoundError
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.memory import MemoryStore
+from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.urls import open_store
 from tether.testing import ScriptedModel
 

@@ -30,7 +30,7 @@ from tether.sessions.helpers import (
     rename_session_async,
     tag_session_async,
 )
-from tether.sessions.jsonl import JsonlStore
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.testing import ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

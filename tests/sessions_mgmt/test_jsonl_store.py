@@ -14,8 +14,8 @@ from tether import AgentOptions, SessionConflictError, SessionExistsError, proje
 from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import make_entry, make_meta_entry
 from tether.sessions.helpers import get_session_info_async, get_session_messages_async, list_sessions_async
-from tether.sessions.jsonl import HEAD_TAIL_BYTES, JsonlStore
 from tether.sessions.store import NO_LEAF
+from tether.sessions.stores.jsonl import HEAD_TAIL_BYTES, JsonlStore
 from tether.testing import ScriptedModel, run_store_conformance
 
 pytestmark = pytest.mark.anyio

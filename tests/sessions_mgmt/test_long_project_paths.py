@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tether import AgentOptions, ResultMessage, SystemMessage, project_key_for_directory, query
-from tether.sessions.jsonl import JsonlStore
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.testing import ScriptedModel
 
 claude_agent_sdk = pytest.importorskip("claude_agent_sdk")

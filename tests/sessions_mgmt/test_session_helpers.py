@@ -56,7 +56,7 @@ from tether.sessions.helpers import (
     tag_session_async,
     tag_session_via_store,
 )
-from tether.sessions.jsonl import JsonlStore
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio
@@ -366,7 +366,7 @@ async def test_helpers_work_on_a_store_with_only_append_and_load(project: Path) 
 
 async def test_sync_helpers_work_inside_a_running_event_loop(project: Path) -> None:
     """SDK code calls the sync helpers from `async def main()`: they run, and on the default store."""
-    pytest.importorskip("tether.sessions.sqlite")
+    pytest.importorskip("tether.sessions.stores.sqlite")
     session_id = await new_session(None, project, "from async code", ["fine"])
     assert [i.session_id for i in list_sessions()] == [session_id]
     info = get_session_info(session_id)
@@ -397,7 +397,7 @@ def test_the_sync_helpers_do_what_the_async_helpers_do(kind: str, project: Path,
     if kind == "memory":
         store = MemoryStore()
     else:
-        sqlite = pytest.importorskip("tether.sessions.sqlite")
+        sqlite = pytest.importorskip("tether.sessions.stores.sqlite")
         store = sqlite.SQLiteStore(tmp_path / "sync.db")
     session_id = anyio.run(new_session, store, project, "sync hello", ["sync hi"])
     assert [i.session_id for i in list_sessions(store=store)] == [session_id]
@@ -417,7 +417,7 @@ def test_the_sync_helpers_do_what_the_async_helpers_do(kind: str, project: Path,
 
 def test_unknown_ids_get_the_sdks_results(project: Path) -> None:
     """As in the SDK: None and [] from the readers, FileNotFoundError from the mutations."""
-    pytest.importorskip("tether.sessions.sqlite")
+    pytest.importorskip("tether.sessions.stores.sqlite")
     known = anyio.run(new_session, None, project, "kept", ["safe"])
     unknown = "00000000-0000-4000-8000-000000000000"
     assert get_session_info(unknown) is None
@@ -467,7 +467,7 @@ async def test_list_sessions_includes_the_git_worktrees_unless_told_not_to(tmp_p
 
 
 def test_helpers_without_a_store_use_the_default_store(project: Path) -> None:
-    pytest.importorskip("tether.sessions.sqlite")
+    pytest.importorskip("tether.sessions.stores.sqlite")
     session_id = anyio.run(new_session, None, project, "default store", ["ok"])
     assert [i.session_id for i in list_sessions()] == [session_id]
     info = get_session_info(session_id)
@@ -534,7 +534,7 @@ def test_a_lookup_takes_the_current_projects_session_then_the_newest(
     if kind == "memory":
         store = MemoryStore()
     else:
-        store = pytest.importorskip("tether.sessions.sqlite").SQLiteStore(tmp_path / "twice.db")
+        store = pytest.importorskip("tether.sessions.stores.sqlite").SQLiteStore(tmp_path / "twice.db")
     session_id = str(uuid_module.uuid4())
     for directory, prompt in ((project, "asked in A"), (other_project, "asked in B")):  # B is written last
         key = SessionKey(project_key=project_key_for_directory(directory), session_id=session_id)

@@ -13,7 +13,7 @@ import pytest
 import tether
 from tether import AgentClient, AgentOptions, StoreError, TetherError, query
 from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry, SessionStoreListEntry
-from tether.sessions.memory import MemoryStore
+from tether.sessions.stores.memory import MemoryStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

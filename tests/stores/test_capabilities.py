@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tether import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether._vocabulary.store import SessionKey
 from tether.sessions.capabilities import capabilities_of, store_access
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.memory import MemoryStore
+from tether.sessions.urls import open_store, opened_for_caller
+from tether.testing import run_store_conformance
 
 pytestmark = pytest.mark.anyio
 
@@ -100,3 +104,42 @@ async def test_a_fork_without_fork_is_a_copy_with_fresh_uuids_and_its_origin() -
         await access.fork(key("src"), key("copy"))
     with pytest.raises(ConfigurationError, match="cannot delete"):
         await access.delete(key("copy"))
+
+
+def test_a_jsonl_store_names_the_file_of_a_transcript_and_others_none(tmp_path: Path) -> None:
+    jsonl = store_access(JsonlStore(tmp_path))
+    assert "transcript_path" in jsonl.capabilities
+    sub = SessionKey(project_key="-p", session_id="s1", subpath="subagents/agent-a")
+    assert jsonl.transcript_path(key("s1")) == str(tmp_path / "projects" / "-p" / "s1.jsonl")
+    assert jsonl.transcript_path(sub) == str(tmp_path / "projects" / "-p" / "s1" / "subagents" / "agent-a.jsonl")
+    assert store_access(MemoryStore()).transcript_path(key("s1")) == ""
+    assert store_access(ListingSDKStore()).transcript_path(key("s1")) == ""
+
+
+async def test_the_shared_sqlite_store_is_not_the_callers_to_close(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    shared = open_store(url, shared=True)
+    assert store_access(shared).shared and "shared" in capabilities_of(shared)
+    assert not opened_for_caller(shared, url)
+    own = open_store(url)
+    assert not store_access(own).shared and opened_for_caller(own, url)
+    await store_access(own).close()
+    memory = MemoryStore()
+    assert not store_access(memory).shared and not opened_for_caller(open_store(memory), memory)
+
+
+class RefusingStore(MemoryStore):
+    """Refuses entries it cannot encode with `StoreError`, as the store contract allows."""
+
+    async def append(self, key: SessionKey, entries: list[dict[str, Any]], *, expected_leaf: str | None = None) -> None:
+        try:
+            json.dumps(entries)
+        except (TypeError, ValueError) as error:
+            raise StoreError(repr(self), "append", f"cannot encode the entries: {error}") from error
+        await super().append(key, entries, expected_leaf=expected_leaf)
+
+
+async def test_the_conformance_suite_accepts_store_error_for_entries_a_store_cannot_store() -> None:
+    backend = RefusingStore()
+    report = await run_store_conformance(lambda scope: backend, scopes=False)
+    assert "entries that are not JSON objects are refused and write nothing" in report.passed

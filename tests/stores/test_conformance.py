@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tether.sessions.memory import MemoryStore
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.memory import MemoryStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing.conformance import run_store_conformance
 
 pytestmark = pytest.mark.anyio
@@ -43,7 +43,7 @@ async def test_sqlite_store_conforms(tmp_path: Path, sharing: str) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("sharing", SHARING)
 async def test_postgres_store_conforms(postgres_url: str, sharing: str) -> None:
-    from tether.sessions.postgres import PostgresStore
+    from tether.sessions.stores.postgres import PostgresStore
 
     await conforms(PostgresStore(postgres_url), lambda scope: PostgresStore(postgres_url, scope=scope), sharing)
 
@@ -51,7 +51,7 @@ async def test_postgres_store_conforms(postgres_url: str, sharing: str) -> None:
 @pytest.mark.redis
 @pytest.mark.parametrize("sharing", SHARING)
 async def test_redis_store_conforms(redis_url: str, redis_prefix: str, sharing: str) -> None:
-    from tether.sessions.redis import RedisStore
+    from tether.sessions.stores.redis import RedisStore
 
     def make(scope: str | None) -> RedisStore:
         return RedisStore(redis_url, prefix=redis_prefix, scope=scope)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tether._vocabulary.store import SessionKey
-from tether.sessions.jsonl import FORK_SIDECAR, JsonlStore
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.jsonl import FORK_SIDECAR, JsonlStore
+from tether.sessions.stores.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 

@@ -32,8 +32,8 @@ from tether.models.base import ModelRequest
 from tether.sessions.capabilities import LEASE_SUBPATH, store_access
 from tether.sessions.entries import active_chain
 from tether.sessions.lease import SessionLease
-from tether.sessions.memory import MemoryStore
 from tether.sessions.stores.jsonl import JsonlStore
+from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import FunctionModel, ScriptedModel, tool_use_reply
 

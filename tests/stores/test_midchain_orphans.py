@@ -17,7 +17,7 @@ from tether import AgentOptions, query
 from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import MISSING_TOOL_RESULT, make_entry
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, SessionConflictError, SessionNotFoundError
 
 psycopg = pytest.importorskip("psycopg")
-from tether.sessions.postgres import SCHEMA_VERSION, PostgresStore  # noqa: E402
+from tether.sessions.stores.postgres import SCHEMA_VERSION, PostgresStore  # noqa: E402
 
 pytestmark = [pytest.mark.postgres]
 WORKERS = str(Path(__file__).with_name("workers.py"))

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tether._vocabulary.store import SessionKey
-from tether.sessions.sqlite import SCHEMA_VERSION as SQLITE_VERSION
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SCHEMA_VERSION as SQLITE_VERSION
+from tether.sessions.stores.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +64,7 @@ async def test_a_version_1_sqlite_file_is_migrated_and_keeps_its_sessions(tmp_pa
 async def test_a_version_1_postgres_database_is_migrated_and_keeps_its_sessions(empty_database: str) -> None:
     import psycopg
 
-    from tether.sessions.postgres import SCHEMA_VERSION, PostgresStore
+    from tether.sessions.stores.postgres import SCHEMA_VERSION, PostgresStore
 
     store = PostgresStore(empty_database)
     await store.append(key("-old-project"), ENTRIES)
@@ -91,7 +91,7 @@ async def test_a_version_1_postgres_database_is_migrated_and_keeps_its_sessions(
 async def test_version_1_redis_data_is_read_as_it_is(redis_url: str, redis_prefix: str) -> None:
     import redis.asyncio
 
-    from tether.sessions.redis import SCHEMA_VERSION, RedisStore
+    from tether.sessions.stores.redis import SCHEMA_VERSION, RedisStore
 
     store = RedisStore(redis_url, prefix=redis_prefix)
     await store.append(key("-old-project"), ENTRIES)
@@ -113,7 +113,7 @@ async def test_version_1_redis_data_is_read_as_it_is(redis_url: str, redis_prefi
 
 
 async def test_a_jsonl_store_keeps_one_id_in_two_project_directories(tmp_path: Path) -> None:
-    from tether.sessions.jsonl import JsonlStore
+    from tether.sessions.stores.jsonl import JsonlStore
 
     store = JsonlStore(tmp_path / "claude")
     await store.append(key("-old-project"), ENTRIES)

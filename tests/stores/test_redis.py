@@ -11,7 +11,7 @@ from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError
 
 redis = pytest.importorskip("redis")
-from tether.sessions.redis import SCHEMA_VERSION, RedisStore  # noqa: E402
+from tether.sessions.stores.redis import SCHEMA_VERSION, RedisStore  # noqa: E402
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 

@@ -20,7 +20,7 @@ import pytest
 from tests.fakes import FakeAnthropicServer
 
 from tether import AgentOptions, ResultMessage, SystemMessage, project_key_for_directory, query
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel
 
 claude_agent_sdk = pytest.importorskip("claude_agent_sdk")

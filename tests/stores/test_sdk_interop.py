@@ -17,9 +17,9 @@ import pytest
 
 from tether import AgentOptions, ConfigurationError, Message, SystemMessage, query
 from tether.sessions.capabilities import capabilities_of
-from tether.sessions.jsonl import JsonlStore
-from tether.sessions.memory import MemoryStore
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.jsonl import JsonlStore
+from tether.sessions.stores.memory import MemoryStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel, run_session_store_conformance
 
 if TYPE_CHECKING:
@@ -57,10 +57,10 @@ async def _root(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> An
     if kind == "sqlite":
         return SQLiteStore(tmp_path / "sessions.db")
     if kind == "postgres":
-        from tether.sessions.postgres import PostgresStore
+        from tether.sessions.stores.postgres import PostgresStore
 
         return PostgresStore(request.getfixturevalue("postgres_url"))
-    from tether.sessions.redis import RedisStore
+    from tether.sessions.stores.redis import RedisStore
 
     return RedisStore(request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("redis_prefix"))
 

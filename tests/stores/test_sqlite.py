@@ -19,7 +19,7 @@ import pytest
 
 from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError
-from tether.sessions.sqlite import SCHEMA_VERSION, SQLiteStore, default_sqlite_path
+from tether.sessions.stores.sqlite import SCHEMA_VERSION, SQLiteStore, default_sqlite_path
 
 pytestmark = pytest.mark.anyio
 

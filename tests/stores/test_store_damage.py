@@ -23,8 +23,8 @@ import pytest
 from tether import AgentOptions, Message, StoreError, SystemMessage, get_session_info_async, query
 from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import make_entry
-from tether.sessions.jsonl import JsonlStore
-from tether.sessions.sqlite import SQLiteStore
+from tether.sessions.stores.jsonl import JsonlStore
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import ScriptedModel
 
 pytestmark = pytest.mark.anyio
@@ -88,7 +88,7 @@ def sqlite_damageable(path: Path) -> Damageable:
 def postgres_damageable(url: str) -> Damageable:
     import psycopg
 
-    from tether.sessions.postgres import PostgresStore
+    from tether.sessions.stores.postgres import PostgresStore
 
     store = PostgresStore(url)
 
@@ -128,7 +128,7 @@ def postgres_damageable(url: str) -> Damageable:
 def redis_damageable(url: str, prefix: str) -> Damageable:
     import redis.asyncio
 
-    from tether.sessions.redis import RedisStore
+    from tether.sessions.stores.redis import RedisStore
 
     store = RedisStore(url, prefix=prefix)
     base = "{" + prefix + "}"
@@ -354,7 +354,7 @@ async def test_a_damaged_sqlite_page_found_after_open_is_a_store_error(tmp_path:
 async def test_a_postgres_error_during_an_operation_is_a_store_error(empty_database: str) -> None:
     import psycopg
 
-    from tether.sessions.postgres import PostgresStore
+    from tether.sessions.stores.postgres import PostgresStore
 
     store = PostgresStore(empty_database)
     key = SessionKey(project_key="-p", session_id="s1")

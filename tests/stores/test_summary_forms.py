@@ -52,7 +52,7 @@ async def check_reads_as_folded_now(store: Any) -> None:
 
 
 async def test_sqlite_old_summary_rows_list_as_folded_now(tmp_path: Path) -> None:
-    from tether.sessions.sqlite import SQLiteStore
+    from tether.sessions.stores.sqlite import SQLiteStore
 
     path = tmp_path / "sessions.db"
     store = SQLiteStore(path)
@@ -71,7 +71,7 @@ async def test_sqlite_old_summary_rows_list_as_folded_now(tmp_path: Path) -> Non
 async def test_postgres_old_summary_rows_list_as_folded_now(empty_database: str) -> None:
     import psycopg
 
-    from tether.sessions.postgres import PostgresStore
+    from tether.sessions.stores.postgres import PostgresStore
 
     store = PostgresStore(empty_database)
     try:
@@ -89,7 +89,7 @@ async def test_postgres_old_summary_rows_list_as_folded_now(empty_database: str)
 async def test_redis_old_summary_rows_list_as_folded_now(redis_url: str, redis_prefix: str) -> None:
     import redis.asyncio
 
-    from tether.sessions.redis import RedisStore
+    from tether.sessions.stores.redis import RedisStore
 
     store = RedisStore(redis_url, prefix=redis_prefix)
     client = redis.asyncio.Redis.from_url(redis_url)

@@ -132,7 +132,7 @@ def test_without_the_extra_the_import_error_says_what_to_install(module: str, ex
         "import sys\n"
         f"for name in {blocked!r}: sys.modules[name] = None\n"
         "try:\n"
-        f"    import tether.sessions.{module}\n"
+        f"    import tether.sessions.stores.{module}\n"
         "except ImportError as exc:\n"
         "    print(exc)\n"
         "from tether.sessions.urls import open_store\n"
@@ -148,7 +148,7 @@ def test_without_the_extra_the_import_error_says_what_to_install(module: str, ex
 
 
 def test_jsonl_urls_open_a_store_over_a_claude_code_directory(tmp_path: Path) -> None:
-    from tether.sessions.jsonl import JsonlStore
+    from tether.sessions.stores.jsonl import JsonlStore
 
     store = open_store(f"jsonl://{tmp_path}")
     assert isinstance(store, JsonlStore)

@@ -52,7 +52,7 @@ from tether.models.base import (
 )
 from tether.models.limits import limits_for
 from tether.options import AgentOptions, check_options, replays_user_messages
-from tether.sessions.capabilities import store_access
+from tether.sessions.capabilities import StoreDeadline, store_access
 from tether.sessions.entries import new_uuid
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.lease import SessionLease, check_lease_options
@@ -99,6 +99,8 @@ class Agent:
         """Models named by commands' front matter, by name, connected at their first prompt."""
         self.lease: SessionLease | None = None
         """The session's turn lease (None when nothing is persisted); held while a prompt runs."""
+        self.store_deadline = StoreDeadline()
+        """How long the session's store calls may take: `store_timeout`, and within a run `run_timeout`."""
 
     @property
     def session(self) -> Session:
@@ -161,6 +163,8 @@ class Agent:
     async def open(self) -> Session:
         """Check the options, pick model and store, and open the session (nothing is yielded yet)."""
         opening = self._check_before_writing()
+        self.store_deadline = StoreDeadline(self.options.store_timeout, self.options.run_timeout)
+        self.store_deadline.start_run()  # opening is part of the first run
         try:
             await self._exit_stack.enter_async_context(keep_connected(self.model))  # one connection per run
             if self._subagent is None:
@@ -270,6 +274,7 @@ class Agent:
                 session_id=options.session_id,
                 permission_mode=mode,
                 metadata=system_prompt_record(prompt),
+                deadline=self.store_deadline,
             )
         if options.fork_session:
             return await Session.fork(
@@ -280,6 +285,7 @@ class Agent:
                 at_uuid=options.resume_session_at,
                 persist=persist,
                 drops_turn=options.resume_drops_turn,
+                deadline=self.store_deadline,
             )
         return await Session.resume(  # calls left unanswered are closed at the first turn, under the lease
             store,
@@ -289,6 +295,7 @@ class Agent:
             persist=persist,
             close_unanswered=False,
             drops_turn=options.resume_drops_turn,
+            deadline=self.store_deadline,
         )
 
     async def use_model(self, model: Model) -> None:
@@ -377,6 +384,7 @@ class Agent:
         if command is not None and command.command.model:  # the command's `model` runs this prompt
             self._switch_model(await self._prompt_model(command.command.model, command.command.path))
         lease = self.lease  # another process's turn on this session: wait for it, or SessionBusyError
+        self.store_deadline.start_run()
         try:
             waited = lease is not None and await lease.acquire(self.options.session_busy_timeout)
             await self.session.catch_up(reread=waited)  # the turn waited for; calls a dead turn left open
@@ -388,6 +396,7 @@ class Agent:
         finally:
             if self.model is not session_model:
                 self._switch_model(session_model)
+            self.store_deadline.end_run()
             if lease is not None:
                 with anyio.CancelScope(shield=True):
                     await lease.release()

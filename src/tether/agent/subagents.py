@@ -81,7 +81,6 @@ from tether.options import AgentOptions
 from tether.sessions.entries import new_uuid
 from tether.sessions.session import Session, SessionOrigin
 from tether.sessions.store import NO_LEAF
-from tether.sessions.stores.jsonl import JsonlStore
 from tether.settings import ClaudeSettings
 from tether.tools.agent import AgentTool
 from tether.tools.base import Tool, ToolResult
@@ -301,8 +300,8 @@ class _SubagentRun:
         key = SessionKey(
             project_key=session.project_key, session_id=session.session_id, subpath=subagent_subpath(self.agent_id)
         )
-        if isinstance(session.store, JsonlStore):
-            self.transcript_path = str(session.store.path_of(key))
+        if session.access is not None:  # the subagent's file where the store keeps one (JsonlStore)
+            self.transcript_path = session.access.transcript_path(key)
         context = SubagentContext(self.agent_id, self.agent_type, self.transcript_path)
         setup = SubagentSetup(
             model=model,

@@ -47,7 +47,6 @@ from tether.agent.permissions import (
 )
 from tether.messages import DeferredToolUse
 from tether.sessions.session import Session
-from tether.sessions.stores.jsonl import JsonlStore
 from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
 from tether.tools.base import Tool, ToolContext, ToolResult, cut_content, is_read_only, result_limit
 from tether.tools.validation import input_problem
@@ -405,8 +404,8 @@ def _deferred_outcome(call: dict[str, Any], stop_reason: str, message: str) -> T
 
 
 def transcript_path_of(session: Session | None) -> str:
-    """The `transcript_path` of hook inputs: the session's JSONL file when a `JsonlStore` keeps it,
+    """The `transcript_path` of hook inputs: the session's file where its store keeps one (`JsonlStore`),
     else `""` (other stores keep no file; read the transcript with `get_session_messages`)."""
-    if session is not None and isinstance(session.store, JsonlStore):
-        return str(session.store.path_of(session.key))
-    return ""
+    if session is None or session.access is None:
+        return ""
+    return session.access.transcript_path(session.key)

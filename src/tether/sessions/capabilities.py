@@ -2,10 +2,11 @@
 
 A store needs only the Claude Agent SDK's two methods, `append(key, entries)` and `load(key)`.
 The rest are optional: the SDK's `list_sessions`, `list_session_summaries`, `delete` and
-`list_subkeys`, and tether's `fork`, `find`, `load_tail`, `list_page`, `close`, `swap_lease` and
-`append(..., expected_leaf=)` (see `tether.sessions.store`). `store_access(store)` looks once at
-which of them a store implements (a method inherited from a `Protocol` class, such as the SDK's
-`SessionStore` whose optional methods raise `NotImplementedError`, does not count) and offers
+`list_subkeys`, and tether's `fork`, `find`, `load_tail`, `list_page`, `close`, `swap_lease`,
+`transcript_path`, `is_shared` and `append(..., expected_leaf=)` (see `tether.sessions.store`).
+`StoreCapabilities.of(store)` looks once at which of them a store implements, as one typed
+callable each (a method inherited from a `Protocol` class, such as the SDK's `SessionStore`
+whose optional methods raise `NotImplementedError`, does not count); `store_access(store)` offers
 each operation, with this fallback where the store lacks it:
 
 - `append(..., expected_leaf=)`: this process's writers are serialised per session and the leaf
@@ -21,7 +22,9 @@ each operation, with this fallback where the store lacks it:
 - `swap_lease`: a chain of lease records under the session's subpath `tether/lease`, each written
   with `append(..., expected_leaf=)` (so as safe across processes as the store's `expected_leaf`);
   it grows by a record per swap;
-- `close`: nothing to release.
+- `close`: nothing to release;
+- `transcript_path`: `""` (the store keeps no file per transcript);
+- `shared`: not shared (a caller that opened the store closes it).
 
 The agent, the session helpers, the CLI and the import/export code reach stores only through
 this layer.
@@ -29,14 +32,17 @@ this layer.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import inspect
+import math
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
 
 import anyio
 import anyio.lowlevel
@@ -69,8 +75,16 @@ from tether.sessions.summary import fold_summary
 __all__ = [
     "CAPABILITIES",
     "LEASE_SUBPATH",
+    "AppendIfLeaf",
+    "DEFAULT_STORE_TIMEOUT",
     "Capability",
+    "Find",
+    "Fork",
     "Forked",
+    "ListPage",
+    "StoreCapabilities",
+    "StoreDeadline",
+    "SwapLease",
     "StoreAccess",
     "capabilities_of",
     "store_access",
@@ -88,8 +102,12 @@ Capability = Literal[
     "list_subkeys",
     "close",
     "swap_lease",
+    "transcript_path",
+    "shared",
 ]
-"""The optional capabilities of a store (each a method, except `expected_leaf`, a parameter of `append`)."""
+"""The optional capabilities of a store: each a method, except `expected_leaf` (a parameter of
+`append`) and `shared` (a true `is_shared` property: the process's shared store, which a caller
+that opened it must not close)."""
 
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 """Every capability, in the order above."""
@@ -98,11 +116,47 @@ LEASE_SUBPATH = "tether/lease"
 """The subpath, under each session, of the lease records of a store without `swap_lease`."""
 _LEASE_ENTRY_TYPE = "tether-lease"
 _PAGE = 200
-_Method = Callable[..., Awaitable[Any]]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 _KeyId = tuple[str, str, str]
+_Entries = list[SessionStoreEntry]
 
 
-def _implementation(store: object, name: str) -> _Method | None:
+class AppendIfLeaf(Protocol):
+    """`append(key, entries, expected_leaf=...)`: a compare-and-set append."""
+
+    def __call__(self, key: SessionKey, entries: _Entries, *, expected_leaf: str | None = None) -> Awaitable[None]: ...
+
+
+class Fork(Protocol):
+    """`fork(source_key, new_key, at_uuid=None)`: a copy-on-write branch."""
+
+    def __call__(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> Awaitable[None]: ...
+
+
+class Find(Protocol):
+    """`find(session_id, project_key=None)`: where a session lives."""
+
+    def __call__(self, session_id: str, project_key: str | None = None) -> Awaitable[StoredSession | None]: ...
+
+
+class ListPage(Protocol):
+    """`list_page(project_key=None, *, limit, cursor)`: sessions newest first, a page at a time."""
+
+    def __call__(
+        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> Awaitable[SessionPage]: ...
+
+
+class SwapLease(Protocol):
+    """`swap_lease(key, owner, expires_at_ms, *, now_ms, take_from=None)`: the atomic lease swap."""
+
+    def __call__(
+        self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
+    ) -> Awaitable[tuple[str, int] | None]: ...
+
+
+def _implementation(store: object, name: str) -> Callable[..., Any] | None:
     """The store's own method `name`, or None when it has none (or only a Protocol's default body)."""
     for cls in type(store).__mro__:
         if name in cls.__dict__:
@@ -110,10 +164,10 @@ def _implementation(store: object, name: str) -> _Method | None:
                 return None
             break
     method = getattr(store, name, None)
-    return cast("_Method", method) if callable(method) else None
+    return cast("Callable[..., Any]", method) if callable(method) else None
 
 
-def _takes(method: _Method | None, parameter: str) -> bool:
+def _takes(method: Callable[..., Any] | None, parameter: str) -> bool:
     if method is None:
         return False
     try:
@@ -122,26 +176,12 @@ def _takes(method: _Method | None, parameter: str) -> bool:
         return False
 
 
-def _methods(store: object) -> dict[Capability, _Method]:
-    found: dict[Capability, _Method] = {}
-    for name in CAPABILITIES:
-        if name == "expected_leaf":  # a parameter of `append`, not a method
-            method = _implementation(store, "append")
-            wanted = _takes(method, "expected_leaf")
-        else:
-            method = _implementation(store, name)
-            wanted = name != "find" or _takes(method, "project_key")
-        if method is not None and wanted:
-            found[name] = method
-    return found
-
-
-def _guarded(store: object, operation: str, method: _Method) -> _Method:
+def _guarded(store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
     """`method`, raising `StoreError` (naming the store and `operation`) for anything but a
     `TetherError` it raises: a store of the caller's own may raise whatever its driver does."""
 
     @functools.wraps(method)
-    async def call(*args: Any, **kwargs: Any) -> Any:
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return await method(*args, **kwargs)
         except TetherError:
@@ -152,9 +192,128 @@ def _guarded(store: object, operation: str, method: _Method) -> _Method:
     return call
 
 
+@dataclass(frozen=True)
+class StoreCapabilities:
+    """What one store can do: its two required methods and one typed callable per optional
+    capability (None when the store lacks it), each raising `StoreError` for its driver's errors.
+
+    Built once per store by `StoreCapabilities.of`; a store's methods are taken at the signatures
+    `tether.sessions.store` documents.
+    """
+
+    append: Callable[[SessionKey, _Entries], Awaitable[None]]
+    load: Callable[[SessionKey], Awaitable[_Entries | None]]
+    expected_leaf: AppendIfLeaf | None = None
+    fork: Fork | None = None
+    find: Find | None = None
+    load_tail: Callable[[SessionKey, int], Awaitable[_Entries | None]] | None = None
+    list_page: ListPage | None = None
+    list_sessions: Callable[[str], Awaitable[list[SessionStoreListEntry]]] | None = None
+    list_session_summaries: Callable[[str], Awaitable[list[SessionSummaryEntry]]] | None = None
+    delete: Callable[[SessionKey], Awaitable[None]] | None = None
+    list_subkeys: Callable[[SessionListSubkeysKey], Awaitable[list[str]]] | None = None
+    close: Callable[[], Awaitable[None]] | None = None
+    swap_lease: SwapLease | None = None
+    transcript_path: Callable[[SessionKey], str] | None = None
+    """The file holding a transcript, for stores that keep one per session (`JsonlStore`)."""
+    shared: bool = False
+    """The process's shared store (`SQLiteStore.shared`): a caller that opened it must not close it."""
+
+    @classmethod
+    def of(cls, store: SessionStore) -> StoreCapabilities:
+        """What `store` implements itself (a method inherited from a `Protocol` class, such as the
+        SDK's `SessionStore` whose optional methods raise `NotImplementedError`, does not count)."""
+
+        def own(name: str) -> Any:
+            method = _implementation(store, name)
+            return None if method is None else _guarded(store, name, method)
+
+        append = _implementation(store, "append")
+        find = _implementation(store, "find")
+        path = _implementation(store, "transcript_path")
+        return cls(
+            append=_guarded(store, "append", store.append),
+            load=_guarded(store, "load", store.load),
+            expected_leaf=own("append") if _takes(append, "expected_leaf") else None,
+            fork=own("fork"),
+            find=own("find") if _takes(find, "project_key") else None,
+            load_tail=own("load_tail"),
+            list_page=own("list_page"),
+            list_sessions=own("list_sessions"),
+            list_session_summaries=own("list_session_summaries"),
+            delete=own("delete"),
+            list_subkeys=own("list_subkeys"),
+            close=own("close"),
+            swap_lease=own("swap_lease"),
+            transcript_path=cast("Callable[[SessionKey], str] | None", path),
+            shared=getattr(store, "is_shared", False) is True,
+        )
+
+    def names(self) -> frozenset[Capability]:
+        """The optional capabilities the store has."""
+        return frozenset(name for name in CAPABILITIES if getattr(self, name) not in (None, False))
+
+
+DEFAULT_STORE_TIMEOUT = 30.0
+"""Seconds one store call may take by default (`AgentOptions.store_timeout`)."""
+
+
+class StoreDeadline:
+    """How long store calls may take: each at most `timeout` seconds (None: no limit), and none
+    past the deadline of the run in progress (`start_run`), so a store that stops answering ends
+    a run with `StoreError` instead of holding it."""
+
+    def __init__(self, timeout: float | None = DEFAULT_STORE_TIMEOUT, run_timeout: float | None = None) -> None:
+        self.timeout = timeout
+        self.run_timeout = run_timeout
+        self.run_deadline: float | None = None
+        """When the run in progress must end (`anyio.current_time()` clock), else None."""
+
+    def start_run(self) -> None:
+        """A run starts now: no store call of it may go on past `run_timeout` from now."""
+        self.run_deadline = None if self.run_timeout is None else anyio.current_time() + self.run_timeout
+
+    def end_run(self) -> None:
+        """The run is over: calls are held to `timeout` alone again."""
+        self.run_deadline = None
+
+    def _limit(self) -> tuple[float, str]:
+        """The deadline of a call starting now, and what it is."""
+        limits = [(math.inf, "")]
+        if self.timeout is not None:
+            limits.append((anyio.current_time() + self.timeout, f"store_timeout ({self.timeout:g} s)"))
+        if self.run_deadline is not None:
+            limits.append((self.run_deadline, f"run_timeout ({self.run_timeout or 0:g} s)"))
+        return min(limits)
+
+    def bound(self, store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+        """`method`, cut at this deadline with `StoreError` naming `operation` (a write cut this way is
+        the store's whole transaction or nothing of it)."""
+
+        @functools.wraps(method)
+        async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            deadline, what = self._limit()
+            with anyio.CancelScope(deadline=deadline) as scope:
+                return await method(*args, **kwargs)
+            assert scope.cancelled_caught
+            raise StoreError(repr(store), operation, f"the store did not answer within {what}")
+
+        return call
+
+
+def _bounded_capabilities(store: object, caps: StoreCapabilities, deadline: StoreDeadline) -> StoreCapabilities:
+    """`caps` with every store call held to `deadline` (`transcript_path` reads no store)."""
+    bounded: dict[str, Any] = {}
+    for name in ("append", "load", *CAPABILITIES):
+        method = getattr(caps, name)
+        if name not in ("shared", "transcript_path") and method is not None:
+            bounded[name] = deadline.bound(store, "append" if name == "expected_leaf" else name, method)
+    return dataclasses.replace(caps, **bounded)
+
+
 def capabilities_of(store: object) -> frozenset[Capability]:
-    """The optional capabilities `store` implements (see the module doc)."""
-    return frozenset(_methods(store))
+    """The optional capabilities `store` (any object with the SDK's `append` and `load`) implements."""
+    return StoreCapabilities.of(cast("SessionStore", store)).names()
 
 
 @dataclass
@@ -210,14 +369,22 @@ class StoreAccess:
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
-        self._methods = {name: _guarded(store, name, method) for name, method in _methods(store).items()}
-        self.capabilities: frozenset[Capability] = frozenset(self._methods)
-        self._store_append: Callable[[SessionKey, list[SessionStoreEntry]], Awaitable[None]]
-        self._store_append = _guarded(store, "append", store.append)
-        self._store_load: Callable[[SessionKey], Awaitable[list[SessionStoreEntry] | None]]
-        self._store_load = _guarded(store, "load", store.load)
+        self.own = StoreCapabilities.of(store)
+        """What the store can do, its calls unbounded."""
+        self.capabilities: frozenset[Capability] = self.own.names()
+        self.deadline = StoreDeadline()
+        """How long each call may take (`DEFAULT_STORE_TIMEOUT`; see `bounded`)."""
+        self.caps = _bounded_capabilities(store, self.own, self.deadline)
+        """What the store can do, each call held to `deadline`."""
         self._locks = _KeyLocks()
         self._leaves: dict[_KeyId, str | None] = {}
+
+    def bounded(self, deadline: StoreDeadline) -> StoreAccess:
+        """This store, its calls held to `deadline` (a run's): the same writers' locks and leaves."""
+        view = copy.copy(self)
+        view.deadline = deadline
+        view.caps = _bounded_capabilities(self.store, self.own, deadline)
+        return view
 
     def __repr__(self) -> str:
         return f"StoreAccess({self.store!r}, capabilities={sorted(self.capabilities)})"
@@ -229,7 +396,17 @@ class StoreAccess:
 
     def can(self, capability: Capability) -> bool:
         """Whether the store implements `capability` itself."""
-        return capability in self._methods
+        return capability in self.capabilities
+
+    @property
+    def shared(self) -> bool:
+        """Whether the store is the process's shared one, which a caller that opened it must not close."""
+        return self.caps.shared
+
+    def transcript_path(self, key: SessionKey) -> str:
+        """The file holding the transcript of `key` where the store keeps one (`JsonlStore`), else `""`."""
+        path = self.caps.transcript_path
+        return "" if path is None else path(key)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -237,7 +414,7 @@ class StoreAccess:
         self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
     ) -> None:
         """Append entries; with `expected_leaf`, raise `SessionConflictError` if the leaf moved (see the module doc)."""
-        cas = self._methods.get("expected_leaf")
+        cas = self.caps.expected_leaf
         if cas is not None:
             await cas(key, entries, expected_leaf=expected_leaf)
             return
@@ -248,18 +425,22 @@ class StoreAccess:
                 check_leaf(key["session_id"], expected_leaf, await self._leaf(key, key_id))
             if not entries:
                 return
-            await self._store_append(key, entries)
+            try:
+                await self.caps.append(key, entries)
+            except BaseException:
+                self._leaves.pop(key_id, None)  # the write may have landed: read the leaf again next time
+                raise
             if key_id in self._leaves:
                 self._leaves[key_id] = _new_leaf(entries, self._leaves[key_id])
 
     async def _leaf(self, key: SessionKey, key_id: _KeyId) -> str | None:
         if key_id not in self._leaves:
-            self._leaves[key_id] = leaf_of(await self._store_load(key) or [])
+            self._leaves[key_id] = leaf_of(await self.caps.load(key) or [])
         return self._leaves[key_id]
 
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> Forked:
         """Branch `new_key` off `source_key` (after `at_uuid`, else at its leaf): copy-on-write, else a copy."""
-        fork = self._methods.get("fork")
+        fork = self.caps.fork
         if fork is not None:
             await fork(source_key, new_key, at_uuid)
             entries = await self.load(new_key) or []
@@ -304,7 +485,7 @@ class StoreAccess:
 
     async def delete(self, key: SessionKey) -> None:
         """Delete a transcript (a main key with its subkeys); `ConfigurationError` if the store cannot."""
-        delete = self._methods.get("delete")
+        delete = self.caps.delete
         if delete is None:
             raise ConfigurationError(f"{self.name} cannot delete sessions (it has no delete method)")
         await delete(key)
@@ -319,11 +500,10 @@ class StoreAccess:
 
         Releasing is a swap to `expires_at_ms=0` by the owner.
         """
-        swap = self._methods.get("swap_lease")
+        swap = self.caps.swap_lease
         if swap is not None:
             main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
-            held: tuple[str, int] | None = await swap(main, owner, expires_at_ms, now_ms=now_ms, take_from=take_from)
-            return held
+            return await swap(main, owner, expires_at_ms, now_ms=now_ms, take_from=take_from)
         lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
         while True:
             tail = await self.load_tail(lease_key, 1) or []
@@ -348,7 +528,7 @@ class StoreAccess:
 
     async def close(self) -> None:
         """Release the store's connections and files (if it holds any)."""
-        close = self._methods.get("close")
+        close = self.caps.close
         if close is not None:
             await close()
 
@@ -356,11 +536,11 @@ class StoreAccess:
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """Every entry of the session's view, or None when there is no such transcript."""
-        if "expected_leaf" in self._methods:
-            return await self._store_load(key)
+        if self.caps.expected_leaf is not None:
+            return await self.caps.load(key)
         key_id = _key_id(key)
         async with self._locks.hold(key_id):  # what this process read is the leaf its writers expect
-            entries = await self._store_load(key)
+            entries = await self.caps.load(key)
             if entries is None:
                 self._leaves.pop(key_id, None)
             else:
@@ -369,11 +549,10 @@ class StoreAccess:
 
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view, or None when there is no such transcript."""
-        load_tail = self._methods.get("load_tail")
+        load_tail = self.caps.load_tail
         if load_tail is not None:
-            tail: list[SessionStoreEntry] | None = await load_tail(key, limit)
-            return tail
-        entries = await self._store_load(key)
+            return await load_tail(key, limit)
+        entries = await self.caps.load(key)
         if entries is None:
             return None
         return entries[-limit:] if limit > 0 else []
@@ -386,10 +565,9 @@ class StoreAccess:
         """The session `session_id`: `project_key`'s if that project holds one, else the most recently
         updated one of any project (a store without `find` is looked at in `project_key` only)."""
         session_id = validate_session_id(session_id)
-        find = self._methods.get("find")
+        find = self.caps.find
         if find is not None:
-            found: StoredSession | None = await find(session_id, project_key=project_key)
-            return found
+            return await find(session_id, project_key=project_key)
         if project_key is None:
             return None
         key = SessionKey(project_key=project_key, session_id=session_id)
@@ -408,7 +586,7 @@ class StoreAccess:
 
     async def list_subkeys(self, key: SessionListSubkeysKey | SessionKey) -> list[str]:
         """The subpaths stored under a session (none for a store that cannot list them)."""
-        list_subkeys = self._methods.get("list_subkeys")
+        list_subkeys = self.caps.list_subkeys
         if list_subkeys is None:
             return []
         main = SessionListSubkeysKey(project_key=key["project_key"], session_id=key["session_id"])
@@ -420,10 +598,9 @@ class StoreAccess:
         self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> SessionPage:
         """Sessions newest first (every project when `project_key` is None), `limit` at a time."""
-        list_page = self._methods.get("list_page")
+        list_page = self.caps.list_page
         if list_page is not None:
-            page: SessionPage = await list_page(project_key, limit=limit, cursor=cursor)
-            return page
+            return await list_page(project_key, limit=limit, cursor=cursor)
         if project_key is None:
             raise ConfigurationError(f"{self.name} cannot list the sessions of every project; name a directory")
         items = await self.project_summaries(project_key)
@@ -445,13 +622,12 @@ class StoreAccess:
 
     async def project_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
         """Every session's summary in one project: kept by the store, else folded from its entries."""
-        summaries = self._methods.get("list_session_summaries")
+        summaries = self.caps.list_session_summaries
         if summaries is not None:
-            kept: list[SessionSummaryEntry] = await summaries(project_key)
-            return [_with_project(item, project_key) for item in kept]
+            return [_with_project(item, project_key) for item in await summaries(project_key)]
         items: list[SessionSummaryEntry] = []
         for listed in await self._list_sessions(project_key):
-            entries = await self._store_load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
+            entries = await self.caps.load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
             if entries:
                 data = fold_summary(None, entries)
                 items.append(
@@ -462,13 +638,12 @@ class StoreAccess:
         return items
 
     async def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        list_sessions = self._methods.get("list_sessions")
+        list_sessions = self.caps.list_sessions
         if list_sessions is None:
             raise ConfigurationError(
                 f"{self.name} cannot list sessions (it has none of list_page, list_session_summaries, list_sessions)"
             )
-        listed: list[SessionStoreListEntry] = await list_sessions(project_key)
-        return listed
+        return await list_sessions(project_key)
 
     async def newest_session_id(self, project_key: str) -> str | None:
         """The most recently updated session of the project, or None when it has none."""

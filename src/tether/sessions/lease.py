@@ -8,6 +8,11 @@ under the subpath `tether/lease` written with compare-and-set appends. The holde
 third of its time to live; a holder that dies (kill -9) stops renewing and its lease lapses after
 `ttl` seconds, at once for the processes of its own host (which see that its pid is gone).
 
+A lease write whose outcome is unknown (the store raised or did not answer, but the write may have
+landed) is confirmed at once by writing it again, or given up; an owner whose lease may be left
+in the store without a turn behind it is remembered in this process (its owner token, in memory),
+so the next turn of this process takes it over at once. Other processes see it until it lapses.
+
 Another process that wants the session while the lease is live waits up to its
 `session_busy_timeout`, then gets `SessionBusyError`, without having written anything. A store
 without compare-and-set (one written to the Claude Agent SDK's two-method protocol) serialises
@@ -16,6 +21,7 @@ the turns of one process only; across processes it cannot promise this.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -28,7 +34,7 @@ from anyio.abc import TaskGroup
 
 from tether._vocabulary.options import seconds_option
 from tether._vocabulary.store import SessionKey
-from tether.errors import SessionBusyError
+from tether.errors import SessionBusyError, StoreError
 from tether.sessions.capabilities import LEASE_SUBPATH, StoreAccess
 from tether.sessions.entries import new_uuid
 
@@ -37,6 +43,11 @@ __all__ = ["DEFAULT_LEASE_TTL", "LEASE_SUBPATH", "LeaseHolder", "SessionLease", 
 DEFAULT_LEASE_TTL = 60.0
 """Seconds a lease lives without renewal: how long a crashed turn keeps its session busy."""
 _POLL_SECONDS = 0.2
+_RELEASE_SECONDS = 1.0
+"""The longest a release waits for the store (it may run shielded, while the caller cancels)."""
+_ABANDONED: set[str] = set()
+"""Owners of this process whose lease may still be in the store with no turn behind it."""
+_log = logging.getLogger("tether.sessions")
 _T = TypeVar("_T")
 
 
@@ -104,6 +115,18 @@ class SessionLease:
         held = await self.access.swap_lease(self.key, self.owner, expires_at_ms, now_ms=_now_ms(), take_from=take_from)
         return None if held is None else LeaseHolder(*held)
 
+    async def _confirmed_swap(self) -> LeaseHolder | None:
+        """`_swap` to ours; when the store fails, the write may have landed: written again at once
+        (confirmed), else given up and this owner remembered as abandoned (see the module doc)."""
+        try:
+            return await self._swap(self._expiry())
+        except StoreError:
+            try:
+                return await self._swap(self._expiry())
+            except StoreError:
+                _ABANDONED.add(self.owner)
+                raise
+
     def _expiry(self) -> int:
         return _now_ms() + int(self.ttl * 1000)
 
@@ -114,9 +137,12 @@ class SessionLease:
         deadline = time.monotonic() + max(0.0, wait)
         waited = False
         while True:
-            holder = await self._swap(self._expiry())
-            if holder is not None and _died_here(holder.owner):  # killed on this host: its lease is void
-                holder = await self._swap(self._expiry(), take_from=holder.owner)
+            holder = await self._confirmed_swap()
+            if holder is not None and (holder.owner in _ABANDONED or _died_here(holder.owner)):
+                void = holder.owner  # a lease of this process with no turn behind it, or of a killed one
+                holder = await self._swap(self._expiry(), take_from=void)
+                if holder is None:
+                    _ABANDONED.discard(void)
             if holder is None:
                 self._held = True
                 self._renewed = time.monotonic()
@@ -134,7 +160,11 @@ class SessionLease:
         """
         if not self._held:
             return
-        holder = await self._swap(self._expiry())
+        try:
+            holder = await self._swap(self._expiry())
+        except StoreError:
+            _ABANDONED.add(self.owner)  # the turn ends here; the next one of this process takes it over
+            raise
         if holder is not None:
             self._held = False
             raise SessionBusyError(self.session_id, holder.owner, holder.seconds_left())
@@ -169,4 +199,13 @@ class SessionLease:
         if not self._held:
             return
         self._held = False
-        await self._swap(0)  # a live holder other than us is left as it is
+        _ABANDONED.add(self.owner)  # until the store says it is released
+        with anyio.move_on_after(_RELEASE_SECONDS):
+            try:
+                await self._swap(0)  # a live holder other than us is left as it is
+            except StoreError as error:
+                _log.warning(
+                    "the lease of session %s was not released (%s); it lapses in %g s", self.session_id, error, self.ttl
+                )
+            else:
+                _ABANDONED.discard(self.owner)

@@ -20,7 +20,7 @@ from tether.errors import (
     SessionExistsError,
     SessionNotFoundError,
 )
-from tether.sessions.capabilities import StoreAccess, store_access
+from tether.sessions.capabilities import StoreAccess, StoreDeadline, store_access
 from tether.sessions.entries import (
     active_chain,
     chain_to_api_messages,
@@ -69,6 +69,8 @@ class Session:
     """Process-local state shared by the tools of this session."""
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The newest metadata entry of each type (`system-prompt`, `cost-state`, ...), as loaded or started."""
+    deadline: StoreDeadline | None = field(default=None, repr=False)
+    """How long the session's store calls may take (a run's; None: the store's default)."""
     access: StoreAccess | None = field(default=None, init=False, repr=False)
     """The store through its capability layer (None when nothing is persisted)."""
     branch_at: str | None = field(default=None, init=False, repr=False)
@@ -76,7 +78,7 @@ class Session:
     _unanswered: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.access = store_access(self.store) if self.store is not None else None
+        self.access = _access(self.store, self.deadline) if self.store is not None else None
 
     @property
     def session_id(self) -> str:
@@ -97,6 +99,7 @@ class Session:
         session_id: str | None = None,
         permission_mode: str = "default",
         metadata: Mapping[str, Mapping[str, Any]] | None = None,
+        deadline: StoreDeadline | None = None,
     ) -> Session:
         """Create a new session in the project of `cwd`, recorded in the store at once so its id can be resumed.
 
@@ -105,7 +108,7 @@ class Session:
         """
         new_id = validate_session_id(session_id) if session_id else new_uuid()
         key = SessionKey(project_key=project_key_for_directory(cwd), session_id=new_id)
-        session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("startup"))
+        session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("startup"), deadline=deadline)
         entries = [make_meta_entry("permission-mode", session_id=new_id, permissionMode=permission_mode)]
         entries += [make_meta_entry(kind, session_id=new_id, **fields) for kind, fields in (metadata or {}).items()]
         session.meta = {entry["type"]: entry for entry in entries}
@@ -126,6 +129,7 @@ class Session:
         persist: bool = True,
         close_unanswered: bool = True,
         drops_turn: str | None = None,
+        deadline: StoreDeadline | None = None,
     ) -> Session:
         """Open an existing session to continue it (from `at_uuid` on a new branch, if given).
 
@@ -135,14 +139,15 @@ class Session:
         (the agent does that once it holds the session's lease, so a live turn's calls stay open).
         `drops_turn` (with `at_uuid`): refuse unless what follows `at_uuid` is that prompt's turn.
         """
-        access = store_access(store)
+        access = _access(store, deadline)
         found = await access.locate(validate_session_id(session_id), project_key_for_directory(cwd))
         entries = await access.load(found.key)
         if entries is None:
             raise SessionNotFoundError(session_id)
         if drops_turn is not None:
             check_dropped_turn(found.key["session_id"], entries, at_uuid, drops_turn)
-        session = cls(store=store if persist else None, key=found.key, cwd=cwd, origin=SessionOrigin("resume"))
+        origin = SessionOrigin("resume")
+        session = cls(store=store if persist else None, key=found.key, cwd=cwd, origin=origin, deadline=deadline)
         session._adopt(entries, at_uuid)
         session.branch_at = at_uuid
         if close_unanswered:
@@ -160,13 +165,14 @@ class Session:
         at_uuid: str | None = None,
         persist: bool = True,
         drops_turn: str | None = None,
+        deadline: StoreDeadline | None = None,
     ) -> Session:
         """Branch a new session (in the project of `cwd`) off `source_id` (at `at_uuid`, else at its leaf).
 
         The source is found as `resume` finds it and stays untouched. Copy-on-write where the
         store can fork, else a copy.
         """
-        access = store_access(store)
+        access = _access(store, deadline)
         project_key = project_key_for_directory(cwd)
         source = await access.locate(validate_session_id(source_id), project_key)
         if drops_turn is not None:
@@ -181,7 +187,7 @@ class Session:
             await session.close_unanswered()
             return session
         forked = await access.fork(source.key, key, at_uuid)
-        session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("fork", forked.origin))
+        session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("fork", forked.origin), deadline=deadline)
         session._adopt(forked.entries, None)
         await session.close_unanswered()
         return session
@@ -259,6 +265,11 @@ class Session:
             message = entry.get("message")
             if entry.get("type") in ("user", "assistant") and isinstance(message, dict):
                 _extend_history(self.messages, entry["type"], message)
+
+
+def _access(store: SessionStore, deadline: StoreDeadline | None) -> StoreAccess:
+    access = store_access(store)
+    return access if deadline is None else access.bounded(deadline)
 
 
 def check_dropped_turn(session_id: str, entries: list[dict[str, Any]], at_uuid: str | None, drops_turn: str) -> None:

@@ -24,20 +24,33 @@ falls back when it lacks one):
 
 A session's *view* (what `load` returns) is, in append order, the inherited prefix of its fork
 source (recursively) followed by its own entries.
+
+The contract every store keeps (`tether.testing.run_store_conformance` checks it):
+
+- `load` returns the entries of every `append` of a key in call order, as values (a later change
+  to a dict the caller passed does not show); an unknown key gives None; keys differing only in
+  project or subpath are different transcripts.
+- `append(key, [])` is a no-op: it creates no transcript and changes none.
+- A session id that is not a safe name (empty, over 128 characters, with a path separator, `..`,
+  a control character or a leading space, or not a string) raises `InvalidSessionIdError` from
+  every method that takes a key, and writes nothing.
+- An entry that is not a JSON object, or holds a value JSON cannot encode, is refused with
+  `TypeError`, `ValueError` or `StoreError`, and nothing of that append is written.
+- `StoreError` is how a store reports that its database, server or files failed (a driver's own
+  exception is turned into one by the capability layer for stores of the caller's own); a call
+  that raised it may or may not have taken effect, but never partly.
+- Listings are newest first by the last write, in epoch milliseconds, and writes within one
+  millisecond keep their order: the session written last comes first.
 """
 
 # No `from __future__ import annotations` here: a TypedDict tells `NotRequired` keys apart at
 # runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from tether._vocabulary.store import (
     SessionKey,
-    SessionListSubkeysKey,
-    SessionStore,
-    SessionStoreEntry,
-    SessionStoreListEntry,
     SessionSummaryEntry,
 )
 
@@ -71,51 +84,3 @@ class StoredSession:
         """`{"sessionId", "messageUuid"}` of the fork point, or None for an original session."""
         origin = self.summary.get("forked_from")
         return origin if isinstance(origin, dict) else None
-
-
-class FullSessionStore(SessionStore, Protocol):
-    """A store with every capability the tether runtime and the session helpers use."""
-
-    async def append(
-        self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
-    ) -> None:
-        """Append `entries` in order (creating the session); see the module doc for `expected_leaf`."""
-        ...
-
-    async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
-        """The last `limit` entries of the view (in append order), or None if no such session."""
-        ...
-
-    async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
-        """Branch `new_key` off `source_key` without copying (see the module doc)."""
-        ...
-
-    async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:
-        """The main transcript of `session_id`: `project_key`'s if it has one, else the newest of any project."""
-        ...
-
-    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        """Every session of the project (main transcripts only)."""
-        ...
-
-    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        """The summary of every session of the project."""
-        ...
-
-    async def list_page(
-        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
-    ) -> SessionPage:
-        """Sessions newest first (all projects when `project_key` is None), one page at a time."""
-        ...
-
-    async def delete(self, key: SessionKey) -> None:
-        """Delete a transcript (the main key also deletes its subkeys). Forks stay whole."""
-        ...
-
-    async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
-        """The subpaths stored under a session."""
-        ...
-
-    async def close(self) -> None:
-        """Release connections and files."""
-        ...

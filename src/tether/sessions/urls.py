@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tether._vocabulary.store import SessionStore
 from tether.errors import ConfigurationError
+from tether.sessions.capabilities import store_access
 from tether.sessions.stores import SCHEMES, StoreUrl
 from tether.sessions.stores._core import redact_url
 
@@ -79,6 +80,4 @@ def opened_for_caller(store: SessionStore, spec: SessionStore | str | None) -> b
 
     A store object given as `spec` stays its owner's; a shared SQLite store stays open for the process.
     """
-    from tether.sessions.stores.sqlite import SQLiteStore
-
-    return store is not spec and not (isinstance(store, SQLiteStore) and store.is_shared)
+    return store is not spec and not store_access(store).shared

@@ -16,7 +16,8 @@ keys and scopes of its own, so the backend needs no cleaning between checks.
 The suite covers the Claude Agent SDK's `SessionStore` contracts (append/load round trip,
 unknown keys, call order, empty appends, subpaths, projects, listing, summaries, delete,
 subkeys) and tether's own (copy-on-write fork, `expected_leaf`, `NO_LEAF`, tail loading, cursor
-pagination, scopes, unicode and 1 MB entries, refused ids, delete keeping forks whole). Checks
+pagination, scopes, unicode and 1 MB entries, refused ids, delete keeping forks whole): the
+contract written in `tether.sessions.store`. Checks
 of a capability the store does not have are skipped and listed in the report; a broken contract
 raises `AssertionError` naming it.
 """
@@ -41,6 +42,7 @@ from tether.errors import (
     SessionConflictError,
     SessionExistsError,
     SessionNotFoundError,
+    StoreError,
 )
 from tether.sessions.capabilities import Capability, capabilities_of, store_access
 from tether.sessions.entries import make_entry, make_meta_entry
@@ -820,7 +822,7 @@ async def _bad_entries(h: _Harness) -> None:
     for bad in (["not a dict"], [_turns(key["session_id"], 1)[0], {"value": object()}]):
         try:
             await store.append(key, bad)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, StoreError):  # the refusals `tether.sessions.store` documents
             pass
         else:
             raise AssertionError("[bad entries are refused] an entry that is not a JSON object was accepted")

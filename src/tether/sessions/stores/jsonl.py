@@ -195,6 +195,10 @@ class JsonlStore(GuardedStore):
             raise ConfigurationError(f"invalid transcript subpath {subpath!r}")
         return directory.joinpath(session_id, *parts[:-1], f"{parts[-1]}.jsonl")
 
+    def transcript_path(self, key: SessionKey) -> str:
+        """The file holding the transcript of `key`, as text (the `transcript_path` capability)."""
+        return str(self.path_of(key))
+
     def _main_files(self, project_key: str | None) -> Iterator[tuple[str, Path]]:
         """(project key, path) of every main transcript, in one project or all."""
         if project_key is not None:

@@ -17,8 +17,11 @@ holds an advisory lock: any number of processes may start at once against an emp
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import operator
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -201,6 +204,20 @@ _LEASE_HOLDER = (
 _REPAIR_LEAF = "UPDATE tether_sessions SET leaf = %s WHERE id = %s AND length = %s AND leaf IS NOT DISTINCT FROM %s"
 
 
+_BOUNDS: dict[str, Any] = {
+    # the server ends a statement or a lock wait that takes too long (the connection stays usable)
+    "options": "-c statement_timeout=30000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=60000",
+    # a server that stops answering (a partition, a proxy that hangs) is found by the socket too
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30000,
+}
+"""libpq settings of every connection, unless the URL sets them (tether's own deadline around
+each call, `AgentOptions.store_timeout`, is usually the first to act)."""
+
+
 @dataclass
 class _Shared:
     """What `with_scope` stores share: the connection string and the pool."""
@@ -213,6 +230,8 @@ class _Shared:
     owns_pool: bool = True
     ready: bool = False
     lock: anyio.Lock = field(default_factory=anyio.Lock)
+    finalizer: weakref.finalize[Any, Any] | None = None
+    """Closes the pool once no store holds it, if nobody closed it (see `_close_abandoned`)."""
 
 
 class PostgresStore(RowListing):
@@ -247,8 +266,8 @@ class PostgresStore(RowListing):
                 params = psycopg.conninfo.conninfo_to_dict(conninfo)
             except (psycopg.Error, ValueError) as exc:
                 raise ConfigurationError(f"invalid PostgreSQL URL {shown!r}: {_scrub(exc, conninfo)}") from None
-            if "connect_timeout" not in params:
-                conninfo = psycopg.conninfo.make_conninfo(conninfo, connect_timeout=max(1, round(connect_timeout)))
+            bounds = {**_BOUNDS, "connect_timeout": max(1, round(connect_timeout))}
+            conninfo = psycopg.conninfo.make_conninfo(conninfo, **{k: v for k, v in bounds.items() if k not in params})
         self.scope = scope or ""
         self._shared = _Shared(conninfo or "", shown, min_size, max_size, pool=pool, owns_pool=pool is None)
         self._damage = DamageLog()
@@ -285,8 +304,14 @@ class PostgresStore(RowListing):
                     kwargs={"autocommit": True},
                     open=False,
                 )
-                await pool.open(wait=True, timeout=30)
+                try:
+                    await pool.open(wait=True, timeout=30)
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await pool.close()
+                    raise
                 shared.pool = pool
+                shared.finalizer = weakref.finalize(shared, _close_abandoned, pool)
             else:  # a pool of the caller's
                 async with shared.pool.connection() as conn:
                     await _migrate(conn, shared.shown)
@@ -549,7 +574,30 @@ class PostgresStore(RowListing):
         shared = self._shared
         if shared.owns_pool and shared.pool is not None:
             pool, shared.pool = shared.pool, None
+            if shared.finalizer is not None:
+                shared.finalizer.detach()
             await pool.close()
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _close_abandoned(pool: AsyncConnectionPool[Any]) -> None:
+    """Close the pool of stores that were dropped unclosed (the SDK's conformance suite makes a
+    store per contract and closes none): left to the garbage collector, its worker tasks would be
+    destroyed pending and its connections kept until exit."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop runs here any more: the pool's own finaliser stops its workers
+        return
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await pool.close()
+
+    task = loop.create_task(close())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
 
 
 async def _fetchone(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> Any:

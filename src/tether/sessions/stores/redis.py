@@ -427,7 +427,7 @@ class RedisStore(GuardedStore):
         shown = redact_url(url) if url else "<client>"
         if url is not None and client is None:
             try:
-                client = aioredis.Redis.from_url(url, socket_connect_timeout=connect_timeout, decode_responses=False)
+                client = _client(url, connect_timeout)
             except (ValueError, TypeError) as exc:
                 raise ConfigurationError(f"invalid Redis URL {shown!r}: {exc}") from None
             owns = True
@@ -456,7 +456,7 @@ class RedisStore(GuardedStore):
         async with shared.lock:
             if shared.scripts is None:
                 if shared.client is None:
-                    shared.client = aioredis.Redis.from_url(shared.url, decode_responses=False)
+                    shared.client = _client(shared.url, 5)
                 scripts = _Scripts(shared.client)
                 try:
                     version = int(await scripts.migrate(args=[shared.base, SCHEMA_VERSION]))
@@ -727,6 +727,20 @@ def _locate(chain: list[Node], records: list[Any], session_id: str, at_uuid: str
         for position, _, count in (item.partition(":") for item in _text(record).split(",") if item)
     ]
     return fork_point(chain, candidates, session_id, at_uuid)
+
+
+def _client(url: str, connect_timeout: float) -> aioredis.Redis:
+    """A client whose every call is bounded: connecting, each reply (a server that stops answering
+    raises instead of holding the call), keepalive probes, and a health check of idle connections
+    (the URL's own `socket_timeout=`, ... win)."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=30,
+        socket_keepalive=True,
+        health_check_interval=15,
+        decode_responses=False,
+    )
 
 
 def from_url(url: StoreUrl) -> RedisStore:
