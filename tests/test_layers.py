@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tether.sessions",),
     ("tether.models",),
     ("tether.tools",),
-    ("tether.agent", "tether.settings"),  # settings: Claude Code's files, as rules, hooks and tools of the agent
+    ("tether.agent",),  # with agent.settings: Claude Code's files, as rules, hooks and tools of the agent
     ("tether._query",),
     ("tether.testing",),
     ("tether.cli",),

@@ -8,8 +8,8 @@ import pytest
 from tests.settings.helpers import write
 
 from tether import AgentDefinition, AgentOptions
+from tether.agent.settings import ClaudeSettings
 from tether.errors import ConfigurationError
-from tether.settings import ClaudeSettings
 
 REVIEWER = """---
 name: reviewer

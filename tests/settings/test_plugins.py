@@ -9,8 +9,8 @@ import pytest
 from tests.settings.helpers import init_data, prompt_text, result_of, run, tool_result_texts, write, write_json
 
 from tether import AgentOptions
+from tether.agent.settings import ClaudeSettings
 from tether.errors import ConfigurationError
-from tether.settings import ClaudeSettings
 from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

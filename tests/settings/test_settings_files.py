@@ -10,8 +10,8 @@ import pytest
 from tests.settings.helpers import init_data, result_of, run, tool_result_texts, write, write_json
 
 from tether import AgentOptions, PermissionResultAllow
+from tether.agent.settings import ClaudeSettings
 from tether.errors import ConfigurationError, UnsupportedOptionError
-from tether.settings import ClaudeSettings
 from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio

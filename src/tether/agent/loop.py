@@ -33,6 +33,7 @@ from tether.agent.prompts import (
     system_prompt_record,
 )
 from tether.agent.session_tools import SessionTools
+from tether.agent.settings import ClaudeSettings
 from tether.agent.subagent_definitions import check_agents
 from tether.agent.subagents import SubagentHost, SubagentSetup
 from tether.agent.turn import Turn, TurnContext
@@ -58,7 +59,6 @@ from tether.sessions.keys import project_key_for_directory
 from tether.sessions.lease import SessionLease, check_lease_options
 from tether.sessions.session import Session
 from tether.sessions.urls import open_store, opened_for_caller
-from tether.settings import ClaudeSettings
 from tether.tools.agent import AGENT_TOOL
 from tether.tools.base import Tool
 
@@ -186,7 +186,7 @@ class Agent:
         check_hooks(options.hooks)  # an event tether does not fire
         cwd = _resolve_cwd(options.cwd)
         self.claude_settings = ClaudeSettings.load(options, cwd)  # a malformed file, named
-        self.options = options = self.claude_settings.apply(options)  # tether.settings: rules, hooks, agents...
+        self.options = options = self.claude_settings.apply(options)  # tether.agent.settings: rules, hooks, agents...
         # the system prompt, resolved once: a bad shape or an unreadable file fails here
         prompt = resolve_system_prompt(options.system_prompt, cwd=cwd).followed_by(self.claude_settings.memory_text)
         definitions = check_agents(options.agents)  # those of the options and of .claude/agents files

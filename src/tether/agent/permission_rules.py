@@ -13,7 +13,7 @@ server, `"mcp__github__create_issue"`), or a tool name with a specifier:
   are relative to cwd, `//path` is absolute, `~/path` is under the home directory; a pattern
   without `/` matches the name at any depth. `Read(...)` rules also cover Glob and Grep, and
   `Edit(...)` rules also cover Write.
-- `Skill(review)`, `Skill(my-plugin:*)`: the skills the Skill tool may load (see `tether.settings`).
+- `Skill(review)`, `Skill(my-plugin:*)`: the skills the Skill tool may load (see `tether.agent.settings`).
 - `Agent(code-reviewer)`: the subagent types the Agent tool may start; `Task(...)`, Claude Code's
   older name of the tool, means the same.
 """

@@ -9,7 +9,7 @@
 - None: tether's short default prompt.
 
 `ResolvedSystemPrompt.followed_by` adds text after any of them (the CLAUDE.md memory of
-`tether.settings`).
+`tether.agent.settings`).
 
 `snapshot` (preset and custom forms; omitted means True): a session records the prompt of its
 first request, and a resumed or forked session keeps sending that recorded prompt; with

@@ -12,10 +12,10 @@ from typing import Any
 
 from tether._vocabulary.options import AgentDefinition
 from tether._vocabulary.permissions import validate_permission_mode
+from tether.agent.settings.commands import Skill
 from tether.errors import ConfigurationError
 from tether.models import resolve_model
 from tether.models.base import Model
-from tether.settings.commands import Skill
 from tether.tools.agent import AGENT_TOOL_NAMES
 from tether.tools.base import Tool
 from tether.tools.registry import BUILTIN_TOOL_NAMES, builtin_tools

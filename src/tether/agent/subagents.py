@@ -52,6 +52,7 @@ from tether._vocabulary.options import AgentDefinition
 from tether._vocabulary.store import SessionKey, SessionStore
 from tether.agent.hooks import SubagentContext
 from tether.agent.permissions import PermissionPolicy
+from tether.agent.settings import ClaudeSettings
 from tether.agent.subagent_definitions import (
     memory_directory,
     memory_prompt,
@@ -81,7 +82,6 @@ from tether.options import AgentOptions
 from tether.sessions.entries import new_uuid
 from tether.sessions.session import Session, SessionOrigin
 from tether.sessions.store import NO_LEAF
-from tether.settings import ClaudeSettings
 from tether.tools.agent import AgentTool
 from tether.tools.base import Tool, ToolResult
 from tether.tools.registry import builtin_tools

@@ -14,7 +14,7 @@ options = settings.apply(options)              # rules, hooks, env, model, agent
 ```
 """
 
-from tether.settings.loader import SETTING_SOURCES, SKILLS_ALL, ClaudeSettings, effective_sources
-from tether.settings.settings_file import HONOURED_KEYS
+from tether.agent.settings.loader import SETTING_SOURCES, SKILLS_ALL, ClaudeSettings, effective_sources
+from tether.agent.settings.settings_file import HONOURED_KEYS
 
 __all__ = ["HONOURED_KEYS", "SETTING_SOURCES", "SKILLS_ALL", "ClaudeSettings", "effective_sources"]

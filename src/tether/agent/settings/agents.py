@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from tether._vocabulary.options import AgentDefinition
+from tether.agent.settings._files import MarkdownFile, read_markdown
+from tether.agent.settings.commands import split_tool_list
 from tether.errors import ConfigurationError
-from tether.settings._files import MarkdownFile, read_markdown
-from tether.settings.commands import split_tool_list
 
 __all__ = ["load_agents"]
 

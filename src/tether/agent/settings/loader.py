@@ -21,13 +21,10 @@ from tether._vocabulary.hooks import HookMatcher
 from tether._vocabulary.options import AgentDefinition
 from tether.agent.permission_rules import SKILL_TOOL_NAME, PermissionRule
 from tether.agent.permissions import PermissionPolicy
-from tether.errors import ConfigurationError
-from tether.messages import SystemInitPluginError
-from tether.options import AgentOptions
-from tether.settings._files import parse_json_object, read_json_object, read_text
-from tether.settings.agents import load_agents
-from tether.settings.command_hooks import command_hook_matchers
-from tether.settings.commands import (
+from tether.agent.settings._files import parse_json_object, read_json_object, read_text
+from tether.agent.settings.agents import load_agents
+from tether.agent.settings.command_hooks import command_hook_matchers
+from tether.agent.settings.commands import (
     CommandRun,
     PromptCommand,
     Skill,
@@ -37,10 +34,13 @@ from tether.settings.commands import (
     load_skills,
     parse_command,
 )
-from tether.settings.memory import MemoryFile, memory_files, memory_prompt
-from tether.settings.plugins import Plugin, load_plugin, missing_plugin, plugin_directory
-from tether.settings.settings_file import SettingsFile, merge_settings
-from tether.settings.skill_tool import SkillTool
+from tether.agent.settings.memory import MemoryFile, memory_files, memory_prompt
+from tether.agent.settings.plugins import Plugin, load_plugin, missing_plugin, plugin_directory
+from tether.agent.settings.settings_file import SettingsFile, merge_settings
+from tether.agent.settings.skill_tool import SkillTool
+from tether.errors import ConfigurationError
+from tether.messages import SystemInitPluginError
+from tether.options import AgentOptions
 from tether.tools.base import Tool
 
 __all__ = ["BUILTIN_COMMANDS", "SETTING_SOURCES", "SKILLS_ALL", "ClaudeSettings", "effective_sources"]
@@ -52,7 +52,7 @@ SKILLS_ALL = "all"
 BUILTIN_COMMANDS: tuple[str, ...] = ("compact",)
 """The slash commands tether itself handles (listed first in the `init` message)."""
 
-logger = logging.getLogger("tether.settings")
+logger = logging.getLogger("tether.agent.settings")
 
 _SETTINGS_FILES = {"user": "settings.json", "project": "settings.json", "local": "settings.local.json"}
 

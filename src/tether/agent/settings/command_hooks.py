@@ -40,7 +40,7 @@ from tether.errors import ConfigurationError, TetherError
 
 __all__ = ["CONTEXT_STDOUT_EVENTS", "command_hook", "command_hook_matchers"]
 
-logger = logging.getLogger("tether.settings")
+logger = logging.getLogger("tether.agent.settings")
 
 BLOCKING_EXIT_CODE = 2
 CONTEXT_STDOUT_EVENTS = frozenset({"UserPromptSubmit", "SessionStart"})

@@ -25,12 +25,12 @@ from typing import Any
 
 from tether._vocabulary.hooks import HookMatcher
 from tether._vocabulary.options import AgentDefinition
+from tether.agent.settings._files import read_json_object
+from tether.agent.settings.agents import load_agents
+from tether.agent.settings.command_hooks import command_hook_matchers
+from tether.agent.settings.commands import PromptCommand, Skill, load_commands, load_skills
 from tether.errors import ConfigurationError
 from tether.messages import SystemInitPluginError
-from tether.settings._files import read_json_object
-from tether.settings.agents import load_agents
-from tether.settings.command_hooks import command_hook_matchers
-from tether.settings.commands import PromptCommand, Skill, load_commands, load_skills
 
 __all__ = ["Plugin", "load_plugin", "missing_plugin", "plugin_directory"]
 

@@ -6,7 +6,7 @@ Honoured keys (`HONOURED_KEYS`):
   (`"Bash(npm test:*)"`, `"Read(./src/**)"`); `ask` sends matching calls to `can_use_tool`;
 - `permissions.defaultMode`: the permission mode when the options set none;
 - `permissions.additionalDirectories`: added to `add_dirs`;
-- `hooks`: command hooks (`tether.settings.command_hooks`); `disableAllHooks: true` turns off the
+- `hooks`: command hooks (`tether.agent.settings.command_hooks`); `disableAllHooks: true` turns off the
   hooks of the settings files and plugins (not those of the options);
 - `env`: variables for tool subprocesses (Bash, stdio MCP servers, hook commands) and tether's
   own lookups, under the options' `env`; the host's `os.environ` is not changed;

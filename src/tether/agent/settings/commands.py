@@ -11,7 +11,7 @@ Claude Code attaches it, as a Read of the file (`file_mentions`): files only, up
 UTF-8 text, none that a deny rule keeps Read from; other mentions stay plain text.
 
 A skill is a directory with a `SKILL.md` whose front matter gives `name` (default: the directory
-name) and `description`; the model loads one through the Skill tool (`tether.settings.skill_tool`),
+name) and `description`; the model loads one through the Skill tool (`tether.agent.settings.skill_tool`),
 and a user may run one as a slash command, unless its front matter says otherwise
 (`disable-model-invocation`, `user-invocable: false`).
 """
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tether.agent.settings._files import MarkdownFile, read_markdown
 from tether.errors import ConfigurationError
-from tether.settings._files import MarkdownFile, read_markdown
 
 __all__ = [
     "CommandRun",
@@ -42,7 +42,7 @@ __all__ = [
     "split_tool_list",
 ]
 
-logger = logging.getLogger("tether.settings")
+logger = logging.getLogger("tether.agent.settings")
 
 _POSITIONAL = re.compile(r"\$(\d+)")
 _MENTION = re.compile(r'(?:^|(?<=\s))@(?:"([^"]+)"|(\S*\w))')

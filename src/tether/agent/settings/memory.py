@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.settings._files import read_text
+from tether.agent.settings._files import read_text
 
 __all__ = ["MAX_IMPORT_DEPTH", "MemoryFile", "memory_files", "memory_prompt"]
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from tether.agent.permission_rules import SKILL_TOOL_NAME
 from tether.agent.permissions import PermissionPolicy
-from tether.settings.commands import Skill, expand_arguments
+from tether.agent.settings.commands import Skill, expand_arguments
 from tether.tools.base import ToolContext, ToolResult
 
 __all__ = ["SkillTool"]
