@@ -142,8 +142,11 @@ def estimate_tokens(value: Any) -> int:
     (an image or document block counts `MEDIA_TOKENS`)."""
     if isinstance(value, str):
         return -(-len(value) // CHARS_PER_TOKEN)
-    if isinstance(value, list):
-        return sum(estimate_tokens(item) for item in value)
+    if isinstance(value, list):  # a loop, not sum() over a generator: every request counts its history
+        total = 0
+        for item in value:
+            total += estimate_tokens(item)
+        return total
     if isinstance(value, dict):
         return _dict_tokens(value)
     return estimate_tokens(json.dumps(value, ensure_ascii=False, default=str))

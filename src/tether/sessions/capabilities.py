@@ -42,7 +42,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
+from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
 
 import anyio
 import anyio.lowlevel
@@ -289,16 +289,25 @@ class StoreDeadline:
     def bound(self, store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
         """`method`, cut at this deadline with `StoreError` naming `operation` (a write cut this way is
         the store's whole transaction or nothing of it)."""
+        return _BoundCall(self, store, operation, method)
 
-        @functools.wraps(method)
-        async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-            deadline, what = self._limit()
-            with anyio.CancelScope(deadline=deadline) as scope:
-                return await method(*args, **kwargs)
-            assert scope.cancelled_caught
-            raise StoreError(repr(store), operation, f"the store did not answer within {what}")
 
-        return call
+class _BoundCall(Generic[_P, _T]):
+    """A store call held to a `StoreDeadline` (a plain object: a run binds every capability anew)."""
+
+    __slots__ = ("_deadline", "_method", "_operation", "_store")
+
+    def __init__(
+        self, deadline: StoreDeadline, store: object, operation: str, method: Callable[_P, Awaitable[_T]]
+    ) -> None:
+        self._deadline, self._store, self._operation, self._method = deadline, store, operation, method
+
+    async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        deadline, what = self._deadline._limit()
+        with anyio.CancelScope(deadline=deadline) as scope:
+            return await self._method(*args, **kwargs)
+        assert scope.cancelled_caught
+        raise StoreError(repr(self._store), self._operation, f"the store did not answer within {what}")
 
 
 def _bounded_capabilities(store: object, caps: StoreCapabilities, deadline: StoreDeadline) -> StoreCapabilities:
@@ -685,6 +694,8 @@ def _offset(cursor: str | None) -> int:
 
 
 _ACCESS: dict[int, tuple[weakref.ref[Any], weakref.ref[StoreAccess]]] = {}
+_SHARED_ACCESS: dict[int, StoreAccess] = {}
+"""The access of each shared store (`StoreCapabilities.shared`), kept: not rebuilt for every query."""
 _ACCESS_LOCK = threading.RLock()  # reentrant: a weak reference callback may run inside (garbage collection)
 
 
@@ -708,6 +719,8 @@ def store_access(store: SessionStore | StoreAccess) -> StoreAccess:
         except TypeError:
             return access
         _ACCESS[ident] = (anchor, weakref.ref(access))
+        if access.shared:  # the process's shared store lives as long as the process: so does its access
+            _SHARED_ACCESS[ident] = access
         return access
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "chain_to_api_messages",
     "compact_metadata",
     "full_chain",
+    "history_of",
     "is_compact_boundary",
     "json_problem",
     "leaf_of",
@@ -58,23 +59,31 @@ def json_problem(value: Any, max_depth: int = MAX_CONTENT_DEPTH) -> str | None:
     """What keeps `value` from being stored and sent back to a model as JSON, or None: nesting
     deeper than `max_depth` levels, or a value JSON does not have (a key that is not a string, a
     NaN or infinite number, any other type than dict, list, str, int, float, bool and None)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > max_depth:
-                return f"it nests more than {max_depth} levels deep"
-            if isinstance(item, dict):
-                if not all(isinstance(key, str) for key in item):
-                    return "a key of an object is not a string"
-                stack.extend((child, depth + 1) for child in item.values())
-            else:
-                stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return f"{item!r} is not a JSON number"
-        elif item is not None and not isinstance(item, (str, int)):
-            return f"a {type(item).__name__} is not a JSON value"
+    level: list[Any] = [value]
+    depth = 0
+    while level:  # one level of nesting at a time: every resume checks each stored entry
+        depth += 1
+        inner: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if kind is dict or kind is list or isinstance(item, (dict, list)):
+                if depth > max_depth:
+                    return f"it nests more than {max_depth} levels deep"
+                if isinstance(item, dict):
+                    for key in item:
+                        if type(key) is not str and not isinstance(key, str):
+                            return "a key of an object is not a string"
+                    inner.extend(item.values())
+                else:
+                    inner.extend(item)
+            elif isinstance(item, float):
+                if not math.isfinite(item):
+                    return f"{item!r} is not a JSON number"
+            elif not isinstance(item, (str, int)):
+                return f"a {type(item).__name__} is not a JSON value"
+        level = inner
     return None
 
 
@@ -457,9 +466,19 @@ def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any
     joined too, since the API requires alternating roles. The content blocks are the entries' own
     dicts, not copies: treat them as read-only.
     """
+    return _api_messages(sendable_chain(chain))
+
+
+def history_of(chain: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`(chain_to_api_messages(chain), unanswered_tool_uses(chain))`, the chain checked once."""
+    sendable = sendable_chain(chain)
+    return _api_messages(sendable), _unanswered(sendable)
+
+
+def _api_messages(sendable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     last_id: str | None = None
-    for entry in sendable_chain(chain):
+    for entry in sendable:
         kind = entry.get("type")
         message = entry.get("message")
         if kind not in ("user", "assistant") or not isinstance(message, dict) or entry.get("isSidechain"):
@@ -523,8 +542,12 @@ def unanswered_tool_uses(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Calls left unanswered before a later prompt are not among them: they are mid-chain, and get
     their error result on the way to the model (`chain_to_api_messages`).
     """
+    return _unanswered(sendable_chain(chain))
+
+
+def _unanswered(sendable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     pending: dict[str, dict[str, Any]] = {}
-    for entry in sendable_chain(chain):
+    for entry in sendable:
         message = entry.get("message")
         if not isinstance(message, dict):
             continue

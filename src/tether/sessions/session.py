@@ -23,12 +23,11 @@ from tether.errors import (
 from tether.sessions.capabilities import StoreAccess, StoreDeadline, store_access
 from tether.sessions.entries import (
     active_chain,
-    chain_to_api_messages,
+    history_of,
     leaf_of,
     make_entry,
     make_meta_entry,
     new_uuid,
-    unanswered_tool_uses,
 )
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import NO_LEAF
@@ -223,11 +222,10 @@ class Session:
             raise EntryNotFoundError(self.session_id, at_uuid)
         chain = active_chain(entries, at_uuid)
         self.parent_uuid = chain[-1]["uuid"] if chain else None
-        self.messages = chain_to_api_messages(chain)
+        self.messages, self._unanswered = history_of(chain)
         self.meta = {e["type"]: e for e in entries if not e.get("uuid") and isinstance(e.get("type"), str)}
         if totals:
             self.totals = _latest_totals(entries) or self.totals
-        self._unanswered = unanswered_tool_uses(chain)
 
     async def close_unanswered(self) -> None:
         """Give each tool call the history leaves unanswered an error result (it may or may not have run)."""
