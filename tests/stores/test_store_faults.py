@@ -87,6 +87,33 @@ async def test_a_stalled_postgresql_ends_the_run_and_the_session_resumes(postgre
             await store.close()
 
 
+@pytest.mark.postgres
+async def test_a_caller_that_cancels_a_run_held_by_a_stalled_store_is_answered_at_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """The caller's own deadline acts within a second, however long the store would have waited."""
+    from tether.sessions.stores.postgres import PostgresStore
+
+    async with FaultProxy(5432).running() as proxy:
+        store = PostgresStore(proxy.url(postgres_url, 5432), scope="cancel")
+        try:
+            first = await run("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=tmp_path))
+            proxy.stall()
+            options = AgentOptions(
+                model=ScriptedModel(["never"]), session_store=store, cwd=tmp_path, resume=first[-1].session_id
+            )  # no run_timeout: only the store's own 30 s limit would end it
+            started = anyio.current_time()
+            with anyio.fail_after(60):  # the safety net
+                with anyio.move_on_after(1) as cancelled:
+                    await run("while stalled", options)
+            took = anyio.current_time() - started
+            assert cancelled.cancelled_caught
+            assert took < 2, f"the cancelled run took {took:.1f} s to give the caller control back"
+        finally:
+            proxy.relay()
+            await store.close()
+
+
 @pytest.mark.redis
 async def test_a_stalled_redis_ends_the_run_and_the_session_resumes(
     redis_url: str, redis_prefix: str, tmp_path: Path
