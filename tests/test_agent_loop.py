@@ -27,13 +27,9 @@ from tether import (
 from tether._vocabulary.store import SessionStore
 from tether.errors import ConfigurationError
 from tether.sessions.entries import active_chain, make_entry, make_meta_entry
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 def session_id_of(messages: list[Message]) -> str:
@@ -57,12 +53,14 @@ CALC = {"calc": create_sdk_mcp_server("calc", tools=[add, explode])}
 
 async def test_tool_round_trip_feeds_the_result_back_to_the_model(store: SessionStore, project: Path) -> None:
     model = ScriptedModel([tool_use_reply("mcp__calc__add", {"a": 2, "b": 3}, id="call_1"), "It is 5."])
-    messages = await run(
-        "2+3?",
-        AgentOptions(
-            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
-        ),
-    )
+    messages = (
+        await run_query(
+            "2+3?",
+            AgentOptions(
+                model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+            ),
+        )
+    ).messages
 
     kinds = [type(m).__name__ for m in messages]
     assert kinds == ["SystemMessage", "AssistantMessage", "UserMessage", "AssistantMessage", "ResultMessage"]
@@ -83,12 +81,14 @@ async def test_a_tool_that_raises_becomes_an_error_result_and_the_loop_goes_on(
     store: SessionStore, project: Path
 ) -> None:
     model = ScriptedModel([tool_use_reply("mcp__calc__explode", {"why": "test"}), "The tool failed."])
-    messages = await run(
-        "try it",
-        AgentOptions(
-            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
-        ),
-    )
+    messages = (
+        await run_query(
+            "try it",
+            AgentOptions(
+                model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+            ),
+        )
+    ).messages
     result_block = model.requests[1].messages[-1]["content"][0]
     assert result_block["is_error"] is True
     assert "boom: test" in result_block["content"]
@@ -107,7 +107,7 @@ async def test_bad_tool_calls_get_an_error_result_naming_the_problem(
     store: SessionStore, project: Path, name: str, arguments: dict[str, Any], expected: str
 ) -> None:
     model = ScriptedModel([tool_use_reply(name, arguments), "ok"])
-    await run(
+    await run_query(
         "go",
         AgentOptions(
             model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
@@ -120,25 +120,27 @@ async def test_bad_tool_calls_get_an_error_result_naming_the_problem(
 
 async def test_max_turns_ends_with_error_max_turns_and_a_resumable_session(store: SessionStore, project: Path) -> None:
     looping = ScriptedModel([tool_use_reply("mcp__calc__add", {"a": 1, "b": 1}) for _ in range(5)])
-    messages = await run(
-        "loop",
-        AgentOptions(
-            model=looping,
-            session_store=store,
-            cwd=project,
-            mcp_servers=CALC,
-            tools=[],
-            allowed_tools=["mcp__calc"],
-            max_turns=2,
-        ),
-    )
+    messages = (
+        await run_query(
+            "loop",
+            AgentOptions(
+                model=looping,
+                session_store=store,
+                cwd=project,
+                mcp_servers=CALC,
+                tools=[],
+                allowed_tools=["mcp__calc"],
+                max_turns=2,
+            ),
+        )
+    ).messages
     result = messages[-1]
     assert isinstance(result, ResultMessage)
     assert (result.subtype, result.is_error, result.num_turns) == ("error_max_turns", True, 2)
     assert len(looping.requests) == 2
 
     after = ScriptedModel(["done"])
-    await run(
+    await run_query(
         "stop",
         AgentOptions(
             model=after,
@@ -159,30 +161,34 @@ async def test_max_turns_ends_with_error_max_turns_and_a_resumable_session(store
 
 async def test_usage_and_cost_add_up_across_turns_and_resumes(store: SessionStore, project: Path) -> None:
     model = ScriptedModel([tool_use_reply("mcp__calc__add", {"a": 1, "b": 1}), "two", "three"], cost_per_reply=0.25)
-    first = await run(
-        "go",
-        AgentOptions(
-            model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
-        ),
-    )
+    first = (
+        await run_query(
+            "go",
+            AgentOptions(
+                model=model, session_store=store, cwd=project, mcp_servers=CALC, tools=[], allowed_tools=["mcp__calc"]
+            ),
+        )
+    ).messages
     result = first[-1]
     assert isinstance(result, ResultMessage)
     assert result.total_cost_usd == pytest.approx(0.5)
     assert result.usage is not None and result.usage["output_tokens"] > 0
     output_after_first = result.usage["output_tokens"]
 
-    second = await run(
-        "more",
-        AgentOptions(
-            model=model,
-            session_store=store,
-            cwd=project,
-            mcp_servers=CALC,
-            tools=[],
-            allowed_tools=["mcp__calc"],
-            resume=session_id_of(first),
-        ),
-    )
+    second = (
+        await run_query(
+            "more",
+            AgentOptions(
+                model=model,
+                session_store=store,
+                cwd=project,
+                mcp_servers=CALC,
+                tools=[],
+                allowed_tools=["mcp__calc"],
+                resume=session_id_of(first),
+            ),
+        )
+    ).messages
     resumed = second[-1]
     assert isinstance(resumed, ResultMessage)
     assert resumed.total_cost_usd == pytest.approx(0.75)
@@ -193,7 +199,7 @@ async def test_usage_and_cost_add_up_across_turns_and_resumes(store: SessionStor
 
 async def test_unknown_price_is_reported_as_unknown_not_zero(store: SessionStore, project: Path) -> None:
     model = ScriptedModel(["hi"], cost_per_reply=None)
-    result = (await run("go", AgentOptions(model=model, session_store=store, cwd=project)))[-1]
+    result = ((await run_query("go", AgentOptions(model=model, session_store=store, cwd=project))).messages)[-1]
     assert isinstance(result, ResultMessage) and result.total_cost_usd is None
 
 
@@ -240,7 +246,7 @@ async def test_a_dangling_tool_call_is_closed_with_an_error_result_on_resume(
     await store.append(key, [make_meta_entry("permission-mode", session_id=session_id), prompt, call])
 
     model = ScriptedModel(["recovered"])
-    await run("what happened?", AgentOptions(model=model, session_store=store, cwd=project, resume=session_id))
+    await run_query("what happened?", AgentOptions(model=model, session_store=store, cwd=project, resume=session_id))
     history = model.requests[0].messages
     closing = history[2]["content"][0]
     assert closing["type"] == "tool_result" and closing["tool_use_id"] == "toolu_x" and closing["is_error"] is True
@@ -254,16 +260,18 @@ async def test_a_model_error_ends_in_an_error_result_and_the_session_resumes(
     store: SessionStore, project: Path
 ) -> None:
     failing = ScriptedModel([ModelError("server exploded", status_code=500)])
-    messages = await run("hello", AgentOptions(model=failing, session_store=store, cwd=project))
+    messages = (await run_query("hello", AgentOptions(model=failing, session_store=store, cwd=project))).messages
     result = messages[-1]
     assert isinstance(result, ResultMessage)
     assert result.is_error and result.subtype == "error_during_execution"
     assert result.api_error_status == 500 and result.errors is not None and "server exploded" in result.errors[0]
 
     model = ScriptedModel(["back"])
-    resumed = await run(
-        "again", AgentOptions(model=model, session_store=store, cwd=project, resume=session_id_of(messages))
-    )
+    resumed = (
+        await run_query(
+            "again", AgentOptions(model=model, session_store=store, cwd=project, resume=session_id_of(messages))
+        )
+    ).messages
     assert isinstance(resumed[-1], ResultMessage) and not resumed[-1].is_error
     assert model.requests[0].messages == [
         {"role": "user", "content": [{"type": "text", "text": "hello"}, {"type": "text", "text": "again"}]}
@@ -271,23 +279,29 @@ async def test_a_model_error_ends_in_an_error_result_and_the_session_resumes(
 
 
 async def test_persist_session_false_writes_nothing(store: SessionStore, project: Path) -> None:
-    messages = await run(
-        "secret", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=project, persist_session=False)
-    )
+    messages = (
+        await run_query(
+            "secret", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=project, persist_session=False)
+        )
+    ).messages
     key: Any = {"project_key": project_key_for_directory(project), "session_id": session_id_of(messages)}
     assert await store.load(key) is None
 
 
 async def test_partial_messages_stream_the_raw_events(store: SessionStore, project: Path) -> None:
     model = ScriptedModel(["streamed text"])
-    messages = await run(
-        "go", AgentOptions(model=model, session_store=store, cwd=project, include_partial_messages=True)
-    )
+    messages = (
+        await run_query(
+            "go", AgentOptions(model=model, session_store=store, cwd=project, include_partial_messages=True)
+        )
+    ).messages
     events = [m.event for m in messages if isinstance(m, StreamEvent)]
     assert events[0]["type"] == "message_start" and events[-1]["type"] == "message_stop"
     deltas = [e["delta"]["text"] for e in events if e["type"] == "content_block_delta"]
     assert "".join(deltas) == "streamed text"
-    without = await run("go", AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=project))
+    without = (
+        await run_query("go", AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=project))
+    ).messages
     assert not any(isinstance(m, StreamEvent) for m in without)
 
 
@@ -307,11 +321,11 @@ async def test_streaming_input_runs_each_prompt_on_one_session(store: SessionSto
 
 async def test_an_unsupported_option_raises_naming_it(project: Path) -> None:
     with pytest.raises(UnsupportedOptionError, match="sandbox"):
-        await run("x", AgentOptions(model=ScriptedModel(["x"]), cwd=project, sandbox={"enabled": True}))
+        await run_query("x", AgentOptions(model=ScriptedModel(["x"]), cwd=project, sandbox={"enabled": True}))
 
 
 async def test_contradicting_session_options_are_refused(project: Path) -> None:
     with pytest.raises(ConfigurationError, match="fork_session"):
-        await run("x", AgentOptions(model=ScriptedModel(["x"]), cwd=project, fork_session=True))
+        await run_query("x", AgentOptions(model=ScriptedModel(["x"]), cwd=project, fork_session=True))
     with pytest.raises(ConfigurationError, match="cwd"):
-        await run("x", AgentOptions(model=ScriptedModel(["x"]), cwd=project / "missing"))
+        await run_query("x", AgentOptions(model=ScriptedModel(["x"]), cwd=project / "missing"))

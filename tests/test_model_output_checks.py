@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from tests.fakes import FakeAnthropicServer, Reply, ToolUse
 
-from tether import AgentOptions, Message, ResultMessage, SystemMessage, project_key_for_directory, query
+from tether import AgentOptions, Message, ResultMessage, SystemMessage, project_key_for_directory
 from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import MAX_CONTENT_DEPTH, make_entry, make_meta_entry
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -29,10 +29,6 @@ def nested(depth: int) -> dict[str, Any]:
     for _ in range(depth - 1):
         value = {"a": value}
     return value
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 def result_of(messages: list[Message]) -> ResultMessage:
@@ -69,7 +65,7 @@ async def test_a_reply_nested_too_deeply_ends_the_run_unstored_and_the_session_r
     store = SQLiteStore(tmp_path / "sessions.db")
     replies = [Reply([ToolUse("lookup", nested(depth))]), Reply("Resumed.")]
     with FakeAnthropicServer(replies) as server:
-        messages = await run("look it up", claude(server, project, store))
+        messages = (await run_query("look it up", claude(server, project, store))).messages
         result = result_of(messages)
         assert result.is_error and result.subtype == "error_during_execution"
         # refused by the check, or (with a deeper call stack) already when the stream is decoded
@@ -82,7 +78,7 @@ async def test_a_reply_nested_too_deeply_ends_the_run_unstored_and_the_session_r
         stored = await store.load(key)
         assert stored is not None and tool_uses(stored) == []  # the reply was never stored
 
-        again = await run("try again", claude(server, project, store, resume=session_id))
+        again = (await run_query("try again", claude(server, project, store, resume=session_id))).messages
     assert result_of(again).result == "Resumed."
     assert [m["role"] for m in server.requests[-1]["messages"]] == ["user"]  # both prompts, nothing else
     await store.close()
@@ -92,7 +88,7 @@ async def test_a_reply_just_within_the_depth_limit_is_stored_and_sent_back(proje
     store = SQLiteStore(tmp_path / "sessions.db")
     replies = [Reply([ToolUse("lookup", nested(DEEPEST_INPUT))]), Reply("No such tool.")]
     with FakeAnthropicServer(replies) as server:
-        messages = await run("look it up", claude(server, project, store))
+        messages = (await run_query("look it up", claude(server, project, store))).messages
     assert result_of(messages).result == "No such tool."
     sent_back = server.requests[1]["messages"][1]["content"][0]
     assert sent_back["type"] == "tool_use" and sent_back["input"] == nested(DEEPEST_INPUT)
@@ -101,7 +97,7 @@ async def test_a_reply_just_within_the_depth_limit_is_stored_and_sent_back(proje
 
 async def test_a_reply_that_is_not_json_ends_the_run_unstored(store: SessionStore, project: Path) -> None:
     model = ScriptedModel([tool_use_reply("lookup", {"limit": float("nan")}), "unused"])
-    messages = await run("look it up", AgentOptions(model=model, session_store=store, cwd=project))
+    messages = (await run_query("look it up", AgentOptions(model=model, session_store=store, cwd=project))).messages
     result = result_of(messages)
     assert result.is_error and "nan is not a JSON number" in (result.errors or [""])[0]
     key: Any = {"project_key": project_key_for_directory(project), "session_id": session_id_of(messages)}
@@ -129,9 +125,9 @@ async def test_a_session_poisoned_by_a_deep_reply_resumes_without_it(
 
     model = ScriptedModel(["Back again."])
     with caplog.at_level(logging.WARNING):
-        messages = await run(
-            "try again", AgentOptions(model=model, session_store=store, cwd=project, resume=session_id)
-        )
+        messages = (
+            await run_query("try again", AgentOptions(model=model, session_store=store, cwd=project, resume=session_id))
+        ).messages
     assert result_of(messages).result == "Back again."
     history = model.requests[0].messages
     assert history == [

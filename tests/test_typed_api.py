@@ -32,7 +32,7 @@ from tether import (
 )
 from tether import get_session_messages_async as get_messages
 from tether.options import ModelObject
-from tether.testing import ScriptedModel, override_model, run_store_conformance
+from tether.testing import RunResult, ScriptedModel, override_model, run_query, run_store_conformance
 from tether.testing.conformance import ConformanceReport
 
 pytestmark = pytest.mark.anyio
@@ -99,3 +99,9 @@ async def test_the_testing_helpers_keep_their_types() -> None:
     report = await run_store_conformance(backend.with_scope)
     assert_type(report, ConformanceReport)
     assert report.passed and not report.skipped
+    run = await run_query("Hi", AgentOptions(model=ScriptedModel(["Hello."]), session_store=MemoryStore()))
+    assert_type(run, RunResult)
+    assert_type(run.messages, list[Message])
+    assert_type(run.result, ResultMessage)
+    assert_type(run.session_id, str)
+    assert run.messages[-1] is run.result and run.result.result == "Hello."

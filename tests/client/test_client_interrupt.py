@@ -24,6 +24,7 @@ from tether import (
 )
 from tether._vocabulary.store import SessionStore
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -189,7 +190,7 @@ async def test_disconnect_mid_reply_leaves_the_session_resumable(store: SessionS
         await client.disconnect()
     with StallingAnthropicServer(["the whole answer"]) as later:
         options = options_for(later, project, session_store=store, resume=session_id)
-        messages = [m async for m in query(prompt="Try again", options=options)]
+        messages = (await run_query("Try again", options)).messages
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "the whole answer"
     assert history(later.requests[0])[0] == ("user", ["A long question"])
     assert history(later.requests[0])[-1][1][-1] == "Try again"

@@ -11,7 +11,7 @@ from typing import Any
 from tests.fakes import ErrorReply, FakeAnthropicServer, Reply
 from tests.fakes.script import ScriptItem
 
-from tether import AgentOptions, Message, ResultMessage, SystemMessage, UserMessage, query
+from tether import AgentOptions, Message, ResultMessage, SystemMessage, UserMessage
 from tether._vocabulary.store import SessionKey, SessionStore
 from tether.agent.compaction import SUMMARY_PROMPT
 
@@ -80,10 +80,6 @@ def claude_options(
     """A Claude run on the fake server, with no tools (the window is small) and `extra` env/options."""
     env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test-key", **extra.pop("env", {})}
     return AgentOptions(model=CLAUDE, env=env, cwd=project, tools=[], session_store=store, **extra)
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 def result_of(messages: list[Message]) -> ResultMessage:

@@ -19,7 +19,6 @@ from tests.compaction.support import (
     claude_options,
     entries_of,
     result_of,
-    run,
     session_id_of,
     small_window_server,
 )
@@ -29,6 +28,7 @@ from tether import AgentClient, get_session_messages_async
 from tether._vocabulary.store import SessionStore
 from tether.sessions.entries import active_chain, chain_to_api_messages, is_compact_boundary
 from tether.sessions.stores.sqlite import SQLiteStore
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -125,7 +125,7 @@ async def test_resume_at_a_message_before_the_boundary_gets_the_full_history_bac
             resume_session_at=point["uuid"],
             fork_session=fork,
         )
-        messages = await run("What were the first code words?", options)
+        messages = (await run_query("What were the first code words?", options)).messages
         sent = server.requests[before:]
 
     assert result_of(messages).subtype == "success"
@@ -163,7 +163,7 @@ async def test_a_fork_either_side_of_a_boundary_copies_nothing(project: Path, tm
                     fork_session=True,
                 )
                 before = len(server.requests)
-                messages = await run("Go on from here.", options)
+                messages = (await run_query("Go on from here.", options)).messages
                 fork_id = session_id_of(messages)
                 fork_entries = await entries_of(store, project, fork_id)
                 cut = next(i for i, e in enumerate(entries) if e.get("uuid") == point["uuid"]) + 1

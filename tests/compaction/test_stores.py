@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.compaction.support import ASKS_FOR_SUMMARY, boundaries, result_of, run
+from tests.compaction.support import ASKS_FOR_SUMMARY, boundaries, result_of
 
 from tether import AgentOptions, get_session_messages_async
 from tether._vocabulary.store import SessionStore
 from tether.models.base import ModelRequest
-from tether.testing import FunctionModel
+from tether.testing import FunctionModel, run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -28,11 +28,11 @@ async def test_compact_then_resume_on_every_store(project: Path, any_store: Sess
     options = AgentOptions(model=model, tools=[], cwd=project, session_store=any_store)
     session_id = None
     for prompt in ("alpha", "beta", "gamma", "/compact"):
-        messages = await run(prompt, dataclasses.replace(options, resume=session_id))
+        messages = (await run_query(prompt, dataclasses.replace(options, resume=session_id))).messages
         session_id = session_id or str(messages[0].data["session_id"])  # type: ignore[union-attr]
     assert len(boundaries(messages)) == 1 and not result_of(messages).is_error
 
-    await run("delta", dataclasses.replace(options, resume=session_id))
+    await run_query("delta", dataclasses.replace(options, resume=session_id))
     sent = model.requests[-1].messages
     said = [block["text"] for message in sent for block in message["content"] if block.get("type") == "text"]
     assert said[0].startswith("This session is being continued") and "alpha, beta and gamma" in said[0]

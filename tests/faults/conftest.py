@@ -13,10 +13,11 @@ from tests.fakes import Reply
 from tests.fakes.faults import FaultyAnthropicServer, FaultyOpenAIServer, anthropic_events, openai_chunks
 from tests.fakes.server import FakeServer
 
-from tether import AgentOptions, Message, ResultMessage, SystemMessage, query
+from tether import AgentOptions, Message, ResultMessage, SystemMessage
 from tether.models.anthropic import AnthropicModel
 from tether.models.base import Model
 from tether.models.openai import OpenAIModel
+from tether.testing import run_query
 
 IDLE = 0.5
 """The `stream_idle_timeout` of the tests (seconds): short, so a hang ends the test quickly."""
@@ -67,10 +68,6 @@ def options(model: Model, project: Path, **extra: Any) -> AgentOptions:
     return AgentOptions(model=model, cwd=project, **extra)
 
 
-async def run(prompt: str, agent_options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=agent_options)]
-
-
 def session_id_of(messages: list[Message]) -> str:
     first = messages[0]
     assert isinstance(first, SystemMessage) and first.subtype == "init"
@@ -107,7 +104,7 @@ def history(body: dict[str, Any]) -> list[tuple[str, str]]:
 async def resumes_cleanly(server: Any, model: Model, project: Path, failed: list[Message]) -> None:
     """The failed run's session resumes: the model gets the earlier prompt and nothing of the fault."""
     server.add(Reply("Back again."))
-    resumed = await run("Still there?", options(model, project, resume=session_id_of(failed)))
+    resumed = (await run_query("Still there?", options(model, project, resume=session_id_of(failed)))).messages
     assert session_id_of(resumed) == session_id_of(failed)
     result = result_of(resumed)
     assert not result.is_error and result.result == "Back again."

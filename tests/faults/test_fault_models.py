@@ -20,18 +20,13 @@ from tether import (
     ResultMessage,
     UserMessage,
     project_key_for_directory,
-    query,
 )
 from tether._vocabulary.store import SessionKey
 from tether.messages import ToolUseBlock, block_from_dict
 from tether.models.base import ModelEvent, ModelRequest, ModelResponse, RawStreamEvent
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 async def stored_roles(store: MemoryStore, project: Path, messages: list[Message]) -> list[str]:
@@ -46,12 +41,14 @@ async def fails_then_resumes(model: Any, project: Path, **extra: Any) -> str:
     """Run `model` (failing on its first call), check the session resumes; the first run's error."""
     store = MemoryStore()
     options = AgentOptions(model=model, cwd=project, session_store=store, **extra)
-    failed = await run("Hello?", options)
+    failed = (await run_query("Hello?", options)).messages
     error = error_of(failed)
     assert await stored_roles(store, project, failed) == ["user"]  # the prompt, nothing of the failed reply
-    resumed = await run(
-        "Still there?", AgentOptions(model=model, cwd=project, session_store=store, resume=session_id_of(failed))
-    )
+    resumed = (
+        await run_query(
+            "Still there?", AgentOptions(model=model, cwd=project, session_store=store, resume=session_id_of(failed))
+        )
+    ).messages
     assert result_of(resumed).result == "Back again."
     return error
 
@@ -140,14 +137,16 @@ async def test_the_run_deadline_ends_the_run_between_steps(project: Path) -> Non
     options = AgentOptions(
         model=model, cwd=project, session_store=store, run_timeout=0.3, permission_mode="bypassPermissions"
     )
-    failed = await run("Hello?", options)
+    failed = (await run_query("Hello?", options)).messages
     assert error_of(failed) == "the run took longer than run_timeout (0.3 s)"
     assert len(model.requests) == 1
     results = [m for m in failed if isinstance(m, UserMessage)]
     assert len(results) == 1  # the call got its result: the session stays valid
-    resumed = await run(
-        "Still there?", AgentOptions(model=model, cwd=project, session_store=store, resume=session_id_of(failed))
-    )
+    resumed = (
+        await run_query(
+            "Still there?", AgentOptions(model=model, cwd=project, session_store=store, resume=session_id_of(failed))
+        )
+    ).messages
     assert result_of(resumed).result == "never asked for"  # the next scripted reply: the deadline was per run
 
 
@@ -159,13 +158,15 @@ async def test_a_bad_timeout_fails_at_start_naming_it(project: Path, name: str, 
     store = MemoryStore()
     model = ScriptedModel(["never sent"])
     with pytest.raises(ConfigurationError, match=f"{name} must be a positive number of seconds"):
-        await run("Hello?", AgentOptions(model=model, cwd=project, session_store=store, **{name: value}))
+        await run_query("Hello?", AgentOptions(model=model, cwd=project, session_store=store, **{name: value}))
     assert model.requests == [] and await store.list_sessions(project_key_for_directory(project)) == []
 
 
 async def test_no_timeout_means_no_limit(project: Path) -> None:
     model = ScriptedModel(["fine"])
-    messages = await run("Hello?", AgentOptions(model=model, cwd=project, request_timeout=None, run_timeout=None))
+    messages = (
+        await run_query("Hello?", AgentOptions(model=model, cwd=project, request_timeout=None, run_timeout=None))
+    ).messages
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "fine"
 
 

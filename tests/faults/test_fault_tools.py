@@ -13,23 +13,17 @@ from tether import (
     HookContext,
     HookInput,
     HookMatcher,
-    Message,
     PreToolUseHookSpecificOutput,
     ResultMessage,
     SyncHookJSONOutput,
     create_sdk_mcp_server,
-    query,
     tool,
 )
 from tether.agent.tool_runner import ToolRunner
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 from tether.tools.base import ToolContext, ToolResult
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt="Go on.", options=options)]
 
 
 def tool_result_sent(model: ScriptedModel) -> dict[str, Any]:
@@ -41,7 +35,7 @@ def tool_result_sent(model: ScriptedModel) -> dict[str, Any]:
 
 async def answered(model: ScriptedModel, project: Path, **extra: Any) -> dict[str, Any]:
     """Run `model` (a call, then an answer) to success; the tool result the model was sent."""
-    messages = await run(AgentOptions(model=model, cwd=project, **extra))
+    messages = (await run_query("Go on.", AgentOptions(model=model, cwd=project, **extra))).messages
     result = messages[-1]
     assert isinstance(result, ResultMessage) and result.subtype == "success" and result.result == "Noted."
     return tool_result_sent(model)

@@ -8,18 +8,14 @@ from pathlib import Path
 import pytest
 from tests.faults.conftest import error_of, result_of, session_id_of
 
-from tether import AgentOptions, ConfigurationError, MemoryStore, Message, project_key_for_directory, query
+from tether import AgentOptions, ConfigurationError, MemoryStore, project_key_for_directory
 from tether._vocabulary.store import SessionKey
 from tether.models.base import ModelResponse
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
 TEXT = [{"type": "text", "text": "hi"}]
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 @pytest.mark.parametrize(
@@ -37,7 +33,7 @@ async def test_a_response_field_of_the_wrong_type_is_named_and_nothing_is_kept(
 ) -> None:
     store = MemoryStore()
     model = ScriptedModel([response, "Back again."], stream_events=False)
-    failed = await run("Hello?", AgentOptions(model=model, cwd=project, session_store=store))
+    failed = (await run_query("Hello?", AgentOptions(model=model, cwd=project, session_store=store))).messages
 
     error = error_of(failed)
     assert error.startswith("the model 'scripted-model' sent a malformed response: ") and problem in error
@@ -45,7 +41,7 @@ async def test_a_response_field_of_the_wrong_type_is_named_and_nothing_is_kept(
     entries = await store.load(key)
     assert [entry["type"] for entry in entries or [] if entry["type"] in ("user", "assistant")] == ["user"]
     resuming = AgentOptions(model=model, cwd=project, session_store=store, resume=key["session_id"])
-    resumed = await run("Still there?", resuming)
+    resumed = (await run_query("Still there?", resuming)).messages
     assert result_of(resumed).result == "Back again."
 
 
@@ -72,5 +68,5 @@ async def test_a_model_without_a_usable_name_fails_at_start_and_stores_nothing(
 ) -> None:
     store = MemoryStore()
     with pytest.raises(ConfigurationError, match=problem):
-        await run("Hello?", AgentOptions(model=NamelessModel(name), cwd=project, session_store=store))
+        await run_query("Hello?", AgentOptions(model=NamelessModel(name), cwd=project, session_store=store))
     assert await store.list_sessions(project_key_for_directory(project)) == []

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether import AgentOptions, Message, ResultMessage, UserMessage, query
-
-
-async def run(prompt: str, **options: Any) -> list[Message]:
-    """Every message of one `query()`."""
-    return [message async for message in query(prompt=prompt, options=AgentOptions(**options))]
+from tether import Message, ResultMessage, UserMessage
 
 
 def result_of(messages: list[Message]) -> ResultMessage:

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.hooks.hook_helpers import result_of, run, tool_results
+from tests.hooks.hook_helpers import result_of, tool_results
 
 from tether import AgentClient, AgentOptions, DeferredToolUse, HookMatcher, ResultMessage, get_session_messages_async
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +46,9 @@ async def test_a_deferred_call_ends_the_run_and_the_resume_runs_it(project: Path
     calls: list[dict[str, Any]] = []
     hook = deciding([DEFER, ALLOW_FINAL], calls)
     first = ScriptedModel([tool_use_reply("Write", QUESTION, text="Let me write it.", id="ask")])
-    messages = await run("write the answer", **options(project, sqlite_store, first, hook))
+    messages = (
+        await run_query("write the answer", AgentOptions(**options(project, sqlite_store, first, hook)))
+    ).messages
 
     result = result_of(messages)
     assert (result.subtype, result.is_error) == ("success", False)
@@ -57,7 +59,9 @@ async def test_a_deferred_call_ends_the_run_and_the_resume_runs_it(project: Path
     assert stored[-1].type == "assistant" and stored[-1].message["content"][-1]["id"] == "ask"
 
     second = ScriptedModel(["Written."])
-    later = await run("go on", **options(project, sqlite_store, second, hook, resume=result.session_id))
+    later = (
+        await run_query("go on", AgentOptions(**options(project, sqlite_store, second, hook, resume=result.session_id)))
+    ).messages
 
     assert [c["tool_use_id"] for c in calls] == ["ask", "ask"]  # the same call asked its hook again
     assert calls[1]["tool_input"] == QUESTION
@@ -71,7 +75,7 @@ async def test_a_deferred_call_ends_the_run_and_the_resume_runs_it(project: Path
     assert result_of(later).subtype == "success" and result_of(later).deferred_tool_use is None
 
     third = ScriptedModel(["Still here."])
-    await run("and now?", **options(project, sqlite_store, third, hook, resume=result.session_id))
+    await run_query("and now?", AgentOptions(**options(project, sqlite_store, third, hook, resume=result.session_id)))
     assert third.requests[0].messages[:-1] == [
         *sent,
         {"role": "assistant", "content": [{"type": "text", "text": "Written."}]},
@@ -82,19 +86,26 @@ async def test_a_deferred_call_ends_the_run_and_the_resume_runs_it(project: Path
 async def test_a_resumed_call_can_be_deferred_again(project: Path, sqlite_store: SQLiteStore) -> None:
     calls: list[dict[str, Any]] = []
     hook = deciding([DEFER, DEFER, ALLOW_FINAL], calls)
-    first = await run(
-        "write", **options(project, sqlite_store, ScriptedModel([tool_use_reply("Write", QUESTION, id="ask")]), hook)
-    )
+    first = (
+        await run_query(
+            "write",
+            AgentOptions(
+                **options(project, sqlite_store, ScriptedModel([tool_use_reply("Write", QUESTION, id="ask")]), hook)
+            ),
+        )
+    ).messages
     session_id = result_of(first).session_id
 
     idle = ScriptedModel([])
-    again = await run("not yet", **options(project, sqlite_store, idle, hook, resume=session_id))
+    again = (
+        await run_query("not yet", AgentOptions(**options(project, sqlite_store, idle, hook, resume=session_id)))
+    ).messages
     assert result_of(again).terminal_reason == "tool_deferred"
     assert result_of(again).deferred_tool_use == DeferredToolUse(id="ask", name="Write", input=QUESTION)
     assert idle.requests == []  # the run ended before the model was asked
 
     last = ScriptedModel(["Done."])
-    await run("now", **options(project, sqlite_store, last, hook, resume=session_id))
+    await run_query("now", AgentOptions(**options(project, sqlite_store, last, hook, resume=session_id)))
     assert (project / "answer.txt").read_text() == "FINAL"
     sent = last.requests[0].messages
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
@@ -106,20 +117,29 @@ async def test_a_deferred_call_whose_tool_is_gone_ends_the_resume_with_an_error(
 ) -> None:
     calls: list[dict[str, Any]] = []
     hook = deciding([DEFER, ALLOW_FINAL], calls)
-    first = await run(
-        "write", **options(project, sqlite_store, ScriptedModel([tool_use_reply("Write", QUESTION, id="ask")]), hook)
-    )
+    first = (
+        await run_query(
+            "write",
+            AgentOptions(
+                **options(project, sqlite_store, ScriptedModel([tool_use_reply("Write", QUESTION, id="ask")]), hook)
+            ),
+        )
+    ).messages
     session_id = result_of(first).session_id
 
     model = ScriptedModel(["never"])
-    gone = await run("go on", **options(project, sqlite_store, model, hook, resume=session_id, tools=["Read"]))
+    gone = (
+        await run_query(
+            "go on", AgentOptions(**options(project, sqlite_store, model, hook, resume=session_id, tools=["Read"]))
+        )
+    ).messages
     result = result_of(gone)
     assert result.is_error and result.terminal_reason == "tool_deferred_unavailable"
     assert result.deferred_tool_use is not None and result.deferred_tool_use.name == "Write"
     assert model.requests == [] and len(calls) == 1  # ended before the hook was asked
 
     back = ScriptedModel(["Written."])
-    await run("go on", **options(project, sqlite_store, back, hook, resume=session_id))
+    await run_query("go on", AgentOptions(**options(project, sqlite_store, back, hook, resume=session_id)))
     assert (project / "answer.txt").read_text() == "FINAL"  # still pending, so it ran once the tool was back
 
 
@@ -135,7 +155,11 @@ async def test_defer_is_ignored_when_the_response_has_several_calls(project: Pat
             "Both written.",
         ]
     )
-    messages = await run("write two", **options(project, sqlite_store, model, hook, permission_mode="acceptEdits"))
+    messages = (
+        await run_query(
+            "write two", AgentOptions(**options(project, sqlite_store, model, hook, permission_mode="acceptEdits"))
+        )
+    ).messages
     result = result_of(messages)
     assert result.subtype == "success" and result.deferred_tool_use is None
     assert (project / "a.txt").exists() and (project / "b.txt").exists()  # the normal permission flow allowed them

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.hooks.hook_helpers import result_of, run
+from tests.hooks.hook_helpers import result_of
 
-from tether import HookEventMessage, HookMatcher, SystemMessage, UserMessage, get_session_messages_async
+from tether import AgentOptions, HookEventMessage, HookMatcher, SystemMessage, UserMessage, get_session_messages_async
 from tether.options import UNSUPPORTED_OPTIONS
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -35,17 +35,21 @@ async def test_each_hook_run_is_a_started_and_a_response_message_before_what_fol
     project: Path, sqlite_store: SQLiteStore
 ) -> None:
     model = ScriptedModel([tool_use_reply("Write", {"file_path": "a.txt", "content": "a"}, id="w"), "Done."])
-    messages = await run(
-        "write",
-        model=model,
-        cwd=project,
-        include_hook_events=True,
-        hooks={
-            "PreToolUse": [HookMatcher(matcher="Write", hooks=[allow_write])],
-            "Stop": [HookMatcher(hooks=[broken])],
-        },
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "write",
+            AgentOptions(
+                model=model,
+                cwd=project,
+                include_hook_events=True,
+                hooks={
+                    "PreToolUse": [HookMatcher(matcher="Write", hooks=[allow_write])],
+                    "Stop": [HookMatcher(hooks=[broken])],
+                },
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     hook_messages = [m for m in messages if isinstance(m, HookEventMessage)]
     assert [(m.subtype, m.hook_event_name) for m in hook_messages] == [
         ("hook_started", "PreToolUse"),
@@ -79,13 +83,20 @@ async def test_without_the_option_only_session_start_hooks_are_reported(
     async def nothing(input_data: Any, tool_use_id: str | None, context: Any) -> Any:
         return {}
 
-    messages = await run(
-        "hi",
-        model=ScriptedModel(["hello"]),
-        cwd=project,
-        hooks={"SessionStart": [HookMatcher(hooks=[nothing])], "UserPromptSubmit": [HookMatcher(hooks=[nothing])]},
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "hi",
+            AgentOptions(
+                model=ScriptedModel(["hello"]),
+                cwd=project,
+                hooks={
+                    "SessionStart": [HookMatcher(hooks=[nothing])],
+                    "UserPromptSubmit": [HookMatcher(hooks=[nothing])],
+                },
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     hook_messages = [m for m in messages if isinstance(m, HookEventMessage)]
     assert [(m.subtype, m.hook_event_name) for m in hook_messages] == [
         ("hook_started", "SessionStart"),

@@ -5,18 +5,25 @@ from __future__ import annotations
 import dataclasses
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import claude_agent_sdk.types as sdk_types
 import pytest
-from tests.hooks.hook_helpers import recorder, result_of, run
+from tests.hooks.hook_helpers import recorder, result_of
 
 import tether._vocabulary.hooks as tether_hooks
-from tether import HookMatcher, PermissionResultAllow, UnsupportedOptionError, list_sessions_async
+from tether import (
+    AgentOptions,
+    HookEvent,
+    HookMatcher,
+    PermissionResultAllow,
+    UnsupportedOptionError,
+    list_sessions_async,
+)
 from tether.agent.hooks import FIRED_EVENTS
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -85,14 +92,18 @@ async def test_every_fired_event_gets_the_sdk_input_keys(project: Path, sqlite_s
             "Done.",
         ]
     )
-    messages = await run(
-        "go",
-        model=model,
-        cwd=project,
-        hooks={event: [HookMatcher(hooks=[recorder(calls)])] for event in FIRED_EVENTS},
-        can_use_tool=allow,
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "go",
+            AgentOptions(
+                model=model,
+                cwd=project,
+                hooks={cast(HookEvent, event): [HookMatcher(hooks=[recorder(calls)])] for event in FIRED_EVENTS},
+                can_use_tool=allow,
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     result = result_of(messages)
     assert result.subtype == "success" and asked == ["Bash"]
     seen: dict[str, tuple[dict[str, Any], str | None]] = {}
@@ -135,16 +146,20 @@ async def test_transcript_path_is_the_jsonl_file_of_a_jsonl_session(project: Pat
         return {}
 
     store = JsonlStore(tmp_path / "claude")
-    messages = await run(
-        "hello transcript",
-        model=ScriptedModel(["hi"]),
-        cwd=project,
-        hooks={
-            "UserPromptSubmit": [HookMatcher(hooks=[recorder(calls)])],
-            "Stop": [HookMatcher(hooks=[read_transcript])],
-        },
-        session_store=store,
-    )
+    messages = (
+        await run_query(
+            "hello transcript",
+            AgentOptions(
+                model=ScriptedModel(["hi"]),
+                cwd=project,
+                hooks={
+                    "UserPromptSubmit": [HookMatcher(hooks=[recorder(calls)])],
+                    "Stop": [HookMatcher(hooks=[read_transcript])],
+                },
+                session_store=store,
+            ),
+        )
+    ).messages
     path = Path(calls[0][1]["transcript_path"])
     assert path.is_file() and path.stem == result_of(messages).session_id
     assert "hello transcript" in seen_file[0]
@@ -156,12 +171,14 @@ async def test_an_event_tether_does_not_fire_fails_at_start_and_stores_nothing(
 ) -> None:
     model = ScriptedModel(["never"])
     with pytest.raises(UnsupportedOptionError, match=event) as raised:
-        await run(
+        await run_query(
             "hi",
-            model=model,
-            cwd=project,
-            hooks={event: [HookMatcher(hooks=[recorder([])])]},
-            session_store=sqlite_store,
+            AgentOptions(
+                model=model,
+                cwd=project,
+                hooks={cast(HookEvent, event): [HookMatcher(hooks=[recorder([])])]},
+                session_store=sqlite_store,
+            ),
         )
     assert event in raised.value.option
     assert model.requests == []

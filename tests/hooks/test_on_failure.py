@@ -7,11 +7,11 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.hooks.hook_helpers import result_of, run, tool_results
+from tests.hooks.hook_helpers import result_of, tool_results
 
-from tether import HookMatcher, PermissionResultAllow
+from tether import AgentOptions, HookMatcher, PermissionResultAllow
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -33,14 +33,18 @@ def write_call(name: str = "out.txt") -> Any:
 
 
 async def write_with_pre_tool_use(project: Path, store: SQLiteStore, matcher: HookMatcher) -> list[Any]:
-    return await run(
-        "write it",
-        model=ScriptedModel([write_call(), "ok"]),
-        cwd=project,
-        permission_mode="acceptEdits",
-        hooks={"PreToolUse": [matcher]},
-        session_store=store,
-    )
+    return (
+        await run_query(
+            "write it",
+            AgentOptions(
+                model=ScriptedModel([write_call(), "ok"]),
+                cwd=project,
+                permission_mode="acceptEdits",
+                hooks={"PreToolUse": [matcher]},
+                session_store=store,
+            ),
+        )
+    ).messages
 
 
 @pytest.mark.parametrize("on_failure", [None, "continue"])
@@ -90,13 +94,17 @@ async def test_a_blocking_user_prompt_submit_failure_blocks_the_prompt(
     project: Path, sqlite_store: SQLiteStore
 ) -> None:
     model = ScriptedModel(["never"])
-    messages = await run(
-        "hi",
-        model=model,
-        cwd=project,
-        hooks={"UserPromptSubmit": [HookMatcher(hooks=[raises], on_failure="block")]},
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "hi",
+            AgentOptions(
+                model=model,
+                cwd=project,
+                hooks={"UserPromptSubmit": [HookMatcher(hooks=[raises], on_failure="block")]},
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     result = result_of(messages)
     assert result.is_error and result.errors is not None and "hook bug" in result.errors[0]
     assert model.requests == []
@@ -104,13 +112,17 @@ async def test_a_blocking_user_prompt_submit_failure_blocks_the_prompt(
 
 async def test_stop_hooks_ignore_on_failure(project: Path, sqlite_store: SQLiteStore) -> None:
     model = ScriptedModel(["Done."])
-    messages = await run(
-        "hi",
-        model=model,
-        cwd=project,
-        hooks={"Stop": [HookMatcher(hooks=[raises], on_failure="block")]},
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "hi",
+            AgentOptions(
+                model=model,
+                cwd=project,
+                hooks={"Stop": [HookMatcher(hooks=[raises], on_failure="block")]},
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     result = result_of(messages)
     assert result.subtype == "success" and result.result == "Done."
     assert len(model.requests) == 1  # a failed Stop hook did not make the agent go on
@@ -126,27 +138,33 @@ async def test_a_blocking_permission_request_failure_denies_without_asking(
         return PermissionResultAllow()
 
     model = ScriptedModel([tool_use_reply("Bash", {"command": "touch made.txt"}, id="bash"), "ok"])
-    messages = await run(
-        "run it",
-        model=model,
-        cwd=project,
-        can_use_tool=allow,
-        hooks={"PermissionRequest": [HookMatcher(hooks=[raises], on_failure="block")]},
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "run it",
+            AgentOptions(
+                model=model,
+                cwd=project,
+                can_use_tool=allow,
+                hooks={"PermissionRequest": [HookMatcher(hooks=[raises], on_failure="block")]},
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     assert asked == [] and not (project / "made.txt").exists()
     assert "hook bug" in tool_results(messages)["bash"]["content"]
 
 
 async def test_a_blocking_post_tool_use_failure_is_told_to_the_model(project: Path, sqlite_store: SQLiteStore) -> None:
     model = ScriptedModel([write_call(), "ok"])
-    await run(
+    await run_query(
         "write it",
-        model=model,
-        cwd=project,
-        permission_mode="acceptEdits",
-        hooks={"PostToolUse": [HookMatcher(hooks=[raises], on_failure="block")]},
-        session_store=sqlite_store,
+        AgentOptions(
+            model=model,
+            cwd=project,
+            permission_mode="acceptEdits",
+            hooks={"PostToolUse": [HookMatcher(hooks=[raises], on_failure="block")]},
+            session_store=sqlite_store,
+        ),
     )
     assert (project / "out.txt").exists()  # the tool had run
     sent = model.requests[1].messages[-1]["content"][0]

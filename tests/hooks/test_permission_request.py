@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.hooks.hook_helpers import recorder, result_of, run, tool_results
+from tests.hooks.hook_helpers import recorder, result_of, tool_results
 
-from tether import HookMatcher, PermissionResultAllow
+from tether import AgentOptions, HookMatcher, PermissionMode, PermissionResultAllow
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -40,14 +40,20 @@ def touch(name: str, id: str) -> Any:
 async def test_a_permission_request_hook_allows_instead_of_asking(project: Path, sqlite_store: SQLiteStore) -> None:
     calls: list[dict[str, Any]] = []
     asked: list[str] = []
-    messages = await run(
-        "make a file",
-        model=ScriptedModel([touch("made.txt", "bash"), "ok"]),
-        cwd=project,
-        can_use_tool=asker(asked),
-        hooks={"PermissionRequest": [HookMatcher(matcher="Bash", hooks=[deciding({"behavior": "allow"}, calls)])]},
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "make a file",
+            AgentOptions(
+                model=ScriptedModel([touch("made.txt", "bash"), "ok"]),
+                cwd=project,
+                can_use_tool=asker(asked),
+                hooks={
+                    "PermissionRequest": [HookMatcher(matcher="Bash", hooks=[deciding({"behavior": "allow"}, calls)])]
+                },
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     assert (project / "made.txt").exists() and asked == []
     assert calls[0]["tool_name"] == "Bash" and calls[0]["tool_input"] == {"command": "touch made.txt"}
     assert result_of(messages).permission_denials == []
@@ -57,13 +63,17 @@ async def test_a_permission_request_hook_denies_with_interrupt(project: Path, sq
     calls: list[dict[str, Any]] = []
     decision = {"behavior": "deny", "message": "no shell today", "interrupt": True}
     model = ScriptedModel([touch("made.txt", "bash"), "never"])
-    messages = await run(
-        "make a file",
-        model=model,
-        cwd=project,
-        hooks={"PermissionRequest": [HookMatcher(hooks=[deciding(decision, calls)])]},
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "make a file",
+            AgentOptions(
+                model=model,
+                cwd=project,
+                hooks={"PermissionRequest": [HookMatcher(hooks=[deciding(decision, calls)])]},
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     assert not (project / "made.txt").exists()
     assert tool_results(messages)["bash"] == {"content": "no shell today", "is_error": True}
     result = result_of(messages)
@@ -81,12 +91,14 @@ async def test_updated_permissions_from_the_hook_apply_to_later_calls(project: P
         return {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}}
 
     model = ScriptedModel([touch("one.txt", "first"), touch("one.txt", "second"), "ok"])
-    await run(
+    await run_query(
         "twice",
-        model=model,
-        cwd=project,
-        hooks={"PermissionRequest": [HookMatcher(hooks=[allow_always])]},
-        session_store=sqlite_store,
+        AgentOptions(
+            model=model,
+            cwd=project,
+            hooks={"PermissionRequest": [HookMatcher(hooks=[allow_always])]},
+            session_store=sqlite_store,
+        ),
     )
     assert len(calls) == 1  # the rule it added allowed the second, identical call
 
@@ -105,17 +117,21 @@ async def test_without_a_decision_a_notification_fires_then_can_use_tool_is_aske
             return {"hookSpecificOutput": {"hookEventName": "Notification", "additionalContext": "the user was paged"}}
         return {}
 
-    messages = await run(
-        "make a file",
-        model=ScriptedModel([touch("made.txt", "bash"), "ok"]),
-        cwd=project,
-        can_use_tool=asker(asked, order),
-        hooks={
-            "PermissionRequest": [HookMatcher(hooks=[note])],
-            "Notification": [HookMatcher(matcher="permission_prompt", hooks=[note])],
-        },
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "make a file",
+            AgentOptions(
+                model=ScriptedModel([touch("made.txt", "bash"), "ok"]),
+                cwd=project,
+                can_use_tool=asker(asked, order),
+                hooks={
+                    "PermissionRequest": [HookMatcher(hooks=[note])],
+                    "Notification": [HookMatcher(matcher="permission_prompt", hooks=[note])],
+                },
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     assert order == ["PermissionRequest", "Notification", "can_use_tool"]
     notification = events[1][1]
     assert notification["notification_type"] == "permission_prompt" and "Bash" in notification["message"]
@@ -128,13 +144,17 @@ async def test_without_a_decision_and_without_can_use_tool_the_call_is_denied(
     project: Path, sqlite_store: SQLiteStore
 ) -> None:
     calls: list[tuple[str, dict[str, Any], str | None]] = []
-    messages = await run(
-        "make a file",
-        model=ScriptedModel([touch("made.txt", "bash"), "ok"]),
-        cwd=project,
-        hooks={"PermissionRequest": [HookMatcher(hooks=[recorder(calls)])]},
-        session_store=sqlite_store,
-    )
+    messages = (
+        await run_query(
+            "make a file",
+            AgentOptions(
+                model=ScriptedModel([touch("made.txt", "bash"), "ok"]),
+                cwd=project,
+                hooks={"PermissionRequest": [HookMatcher(hooks=[recorder(calls)])]},
+                session_store=sqlite_store,
+            ),
+        )
+    ).messages
     assert len(calls) == 1 and not (project / "made.txt").exists()
     assert "nobody to ask" in tool_results(messages)["bash"]["content"]
 
@@ -148,20 +168,22 @@ async def test_without_a_decision_and_without_can_use_tool_the_call_is_denied(
     ],
 )
 async def test_it_does_not_fire_when_nothing_would_be_asked(
-    project: Path, sqlite_store: SQLiteStore, permission_mode: str, call: Any
+    project: Path, sqlite_store: SQLiteStore, permission_mode: PermissionMode, call: Any
 ) -> None:
     calls: list[tuple[str, dict[str, Any], str | None]] = []
     asked: list[str] = []
-    await run(
+    await run_query(
         "go",
-        model=ScriptedModel([call, "ok"]),
-        cwd=project,
-        permission_mode=permission_mode,
-        can_use_tool=asker(asked),
-        hooks={
-            "PermissionRequest": [HookMatcher(hooks=[recorder(calls)])],
-            "Notification": [HookMatcher(hooks=[recorder(calls)])],
-        },
-        session_store=sqlite_store,
+        AgentOptions(
+            model=ScriptedModel([call, "ok"]),
+            cwd=project,
+            permission_mode=permission_mode,
+            can_use_tool=asker(asked),
+            hooks={
+                "PermissionRequest": [HookMatcher(hooks=[recorder(calls)])],
+                "Notification": [HookMatcher(hooks=[recorder(calls)])],
+            },
+            session_store=sqlite_store,
+        ),
     )
     assert calls == [] and asked == []

@@ -11,10 +11,11 @@ import pytest
 from tests.fakes import ErrorReply, FakeAnthropicServer, FakeOpenAIServer, Reply, ToolUse
 from tests.fakes.server import FakeServer
 
-from tether import AgentOptions, AssistantMessage, Message, ResultMessage, SystemMessage, query
+from tether import AgentOptions, AssistantMessage, Message, ResultMessage, SystemMessage
 from tether.models.pricing import cost_usd
 from tether.sessions.entries import active_chain
 from tether.sessions.stores.sqlite import SQLiteStore
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -32,10 +33,6 @@ def project(tmp_path: Path) -> Path:
 def claude_options(server: FakeAnthropicServer, project: Path, **extra: Any) -> AgentOptions:
     env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test-key"}
     return AgentOptions(model=CLAUDE, env=env, cwd=project, allowed_tools=["Read"], **extra)
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 def session_id_of(messages: list[Message]) -> str:
@@ -68,10 +65,10 @@ async def test_claude_tool_run_then_resume_sends_the_whole_history_and_adds_up_t
         Reply("You asked about the launch date.", input_tokens=200, output_tokens=12),
     ]
     with FakeAnthropicServer(replies) as server:
-        first = await run("When is the launch? Check notes.txt", claude_options(server, project))
+        first = (await run_query("When is the launch? Check notes.txt", claude_options(server, project))).messages
         session_id = session_id_of(first)
         assert result_of(first).result == "The launch is on Friday."
-        resumed = await run("What did I ask?", claude_options(server, project, resume=session_id))
+        resumed = (await run_query("What did I ask?", claude_options(server, project, resume=session_id))).messages
 
     assert session_id_of(resumed) == session_id
     sent = server.requests[2]["messages"]
@@ -96,7 +93,7 @@ async def test_claude_tool_run_then_resume_sends_the_whole_history_and_adds_up_t
 
 async def test_a_run_reuses_one_connection_for_all_its_model_calls_and_closes_it(project: Path) -> None:
     with FakeAnthropicServer([read_call(project), Reply("Friday.")]) as server:
-        messages = await run("When is the launch?", claude_options(server, project))
+        messages = (await run_query("When is the launch?", claude_options(server, project))).messages
         assert result_of(messages).subtype == "success" and len(server.requests) == 2
         assert server.connections_opened == 1
         assert wait_until_closed(server) == 0  # nothing outlives the run
@@ -104,13 +101,15 @@ async def test_a_run_reuses_one_connection_for_all_its_model_calls_and_closes_it
 
 async def test_repeated_500_ends_in_an_error_result_and_the_session_resumes(project: Path) -> None:
     with FakeAnthropicServer([ErrorReply(500, "boom")] * 3) as server:
-        failed = await run("Hello?", claude_options(server, project, max_turns=3))
+        failed = (await run_query("Hello?", claude_options(server, project, max_turns=3))).messages
         result = result_of(failed)
         assert result.is_error and result.api_error_status == 500
         assert "500" in (result.result or "") + " ".join(result.errors or [])
 
         server.add(Reply("Back again."))
-        resumed = await run("Are you there?", claude_options(server, project, resume=session_id_of(failed)))
+        resumed = (
+            await run_query("Are you there?", claude_options(server, project, resume=session_id_of(failed)))
+        ).messages
 
     assert result_of(resumed).result == "Back again." and not result_of(resumed).is_error
     assert server.requests[-1]["messages"] == [
@@ -127,13 +126,15 @@ async def test_repeated_500_ends_in_an_error_result_and_the_session_resumes(proj
 async def test_a_stream_cut_off_mid_answer_stores_nothing_of_it(project: Path, tmp_path: Path) -> None:
     store_url = f"sqlite:///{tmp_path / 'sessions.db'}"
     with FakeAnthropicServer([Reply("A long answer that never ends properly.", cut_after=6)]) as server:
-        failed = await run("Tell me a story", claude_options(server, project, session_store=store_url))
+        failed = (await run_query("Tell me a story", claude_options(server, project, session_store=store_url))).messages
         assert result_of(failed).is_error
         assert not [m for m in failed if isinstance(m, AssistantMessage)]
         server.add(Reply("Once upon a time."))
-        resumed = await run(
-            "Try again", claude_options(server, project, session_store=store_url, resume=session_id_of(failed))
-        )
+        resumed = (
+            await run_query(
+                "Try again", claude_options(server, project, session_store=store_url, resume=session_id_of(failed))
+            )
+        ).messages
 
     assert result_of(resumed).result == "Once upon a time."
     store = SQLiteStore(tmp_path / "sessions.db")
@@ -153,10 +154,10 @@ async def test_openai_compatible_tool_run_then_resume_sends_the_whole_history(pr
     with FakeOpenAIServer(replies) as server:
         env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "test-key"}
         options = AgentOptions(model="openai:gpt-fake", env=env, cwd=project, allowed_tools=["Read"])
-        first = await run("When is the launch?", options)
+        first = (await run_query("When is the launch?", options)).messages
         assert result_of(first).result == "Friday."
         options.resume = session_id_of(first)
-        resumed = await run("What did I ask?", options)
+        resumed = (await run_query("What did I ask?", options)).messages
         assert server.connections_opened == 2  # one per run
         assert wait_until_closed(server) == 0
 

@@ -21,6 +21,7 @@ from tests.fakes import FakeAnthropicServer, Reply
 
 from tether import AgentOptions, Message, ResultMessage, SystemMessage, query
 from tether.models.anthropic import AnthropicModel
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -72,10 +73,6 @@ def slow_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Slo
         sys.modules.pop(gate.__name__, None)
 
 
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
-
-
 @pytest.mark.parametrize(
     ("limits", "named"),
     [
@@ -88,7 +85,7 @@ async def test_a_slow_client_import_ends_the_run_at_its_timeout(
 ) -> None:
     with FakeAnthropicServer([Reply("Hello after a cold start.")]) as server:
         model = slow_import.model(server)
-        failed = await run("Hello?", AgentOptions(model=model, cwd=tmp_path, **limits))
+        failed = (await run_query("Hello?", AgentOptions(model=model, cwd=tmp_path, **limits))).messages
 
         result = failed[-1]
         assert isinstance(result, ResultMessage) and result.is_error
@@ -101,7 +98,9 @@ async def test_a_slow_client_import_ends_the_run_at_its_timeout(
         slow_import.gate.done.wait(30)
         first = failed[0]
         assert isinstance(first, SystemMessage)
-        resumed = await run("Still there?", AgentOptions(model=model, cwd=tmp_path, resume=first.data["session_id"]))
+        resumed = (
+            await run_query("Still there?", AgentOptions(model=model, cwd=tmp_path, resume=first.data["session_id"]))
+        ).messages
     assert isinstance(resumed[-1], ResultMessage) and resumed[-1].result == "Hello after a cold start."
     assert slow_import.gate.importers[:1] == slow_import.gate.importers  # ...once: the next run found it loaded
 

@@ -12,11 +12,12 @@ from tests.fakes import ErrorReply, FakeAnthropicServer, FakeOpenAIServer, Reply
 from tests.fakes.script import Scripted
 from tests.models.conftest import collect, collect_all, user
 
-from tether import AgentOptions, AssistantMessage, Message, ResultMessage, query
+from tether import AgentOptions, AssistantMessage, ResultMessage
 from tether.errors import ModelError, UnsupportedOptionError
 from tether.models.anthropic import AnthropicModel
 from tether.models.base import ModelRequest
 from tether.models.fallback import FallbackModel
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -27,10 +28,6 @@ def claude(server: FakeAnthropicServer, name: str = "claude-opus-4-6", **kwargs:
 
 def openai_env(server: FakeOpenAIServer) -> dict[str, str]:
     return {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"}
-
-
-async def run(options: AgentOptions, prompt: str) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 async def test_every_turn_of_a_run_tries_the_primary_then_the_fallback_serves_it(project: Path) -> None:
@@ -47,7 +44,7 @@ async def test_every_turn_of_a_run_tries_the_primary_then_the_fallback_serves_it
             cwd=project,
             allowed_tools=["Read"],
         )
-        messages = await run(options, "When is the meeting?")
+        messages = (await run_query("When is the meeting?", options)).messages
 
     result = messages[-1]
     assert isinstance(result, ResultMessage) and result.subtype == "success", result
@@ -67,7 +64,7 @@ async def test_a_setting_the_fallback_cannot_honour_fails_at_run_start(project: 
             thinking={"type": "enabled", "budget_tokens": 2048},
         )
         with pytest.raises(UnsupportedOptionError, match="OpenAI-compatible") as raised:
-            await run(options, "Hi")
+            await run_query("Hi", options)
     assert raised.value.option == "thinking"
     assert primary_server.requests == [] and fallback_server.requests == []
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from tests.fakes import FakeOpenAIServer, Reply
 
-from tether import AgentOptions, ResultMessage, query
+from tether import AgentOptions, ResultMessage
 from tether.models.openai import OpenAIModel
 from tether.models.pricing import ModelPrice, cost_usd
+from tether.testing import run_query
 
 USAGE = {"input_tokens": 1_000, "output_tokens": 200, "cache_read_input_tokens": 5_000}
 
@@ -110,7 +111,7 @@ async def test_an_openai_run_reports_its_cost(tmp_path: Path) -> None:
     replies = [Reply("Hi there.", input_tokens=100, output_tokens=10, cache_read_input_tokens=900, model="gpt-4o")]
     with FakeOpenAIServer(replies) as server:
         model = OpenAIModel("gpt-4o", api_key="sk-test", base_url=server.url, price_provider="openai")
-        messages = [message async for message in query(prompt="Hi", options=AgentOptions(model=model, cwd=tmp_path))]
+        messages = (await run_query("Hi", AgentOptions(model=model, cwd=tmp_path))).messages
     result = messages[-1]
     assert isinstance(result, ResultMessage) and result.subtype == "success"
     assert result.total_cost_usd == pytest.approx((100 * 2.5 + 900 * 1.25 + 10 * 10) / 1e6)

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 
-from tether import AgentOptions, ResultMessage, query
+from tether import AgentOptions, ResultMessage
 from tether.errors import ConfigurationError
 from tether.models import PROVIDERS, register_provider, resolve_model
 from tether.models.http_provider import HTTPModel
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 
 class AcmeModel(ScriptedModel):
@@ -44,7 +44,7 @@ def test_a_registered_prefix_resolves_to_its_provider() -> None:
 async def test_a_run_names_a_registered_provider_by_its_model_string() -> None:
     register_provider("acme", f"{__name__}:AcmeModel")
     options = AgentOptions(model="acme:large-2", env={"ACME_GREETING": "hello"}, persist_session=False)
-    messages = [message async for message in query(prompt="hi", options=options)]
+    messages = (await run_query("hi", options)).messages
     result = messages[-1]
     assert isinstance(result, ResultMessage) and not result.is_error
     assert result.result == "hello from large-2"

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from tests.fakes import FakeAnthropicServer, FakeOpenAIServer, Reply, ToolUse
 
-from tether import AgentOptions, Message, ResultMessage, SystemMessage, query
+from tether import AgentOptions, ResultMessage, SystemMessage
 from tether.errors import ConfigurationError, UnsupportedOptionError
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.stores.memory import MemoryStore
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -26,10 +27,6 @@ def claude(server: FakeAnthropicServer, cwd: Path, **extra: Any) -> AgentOptions
 def gpt(server: FakeOpenAIServer, cwd: Path, **extra: Any) -> AgentOptions:
     env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "test-key"}
     return AgentOptions(model="openai:gpt-4o", env=env, cwd=cwd, **extra)
-
-
-async def run(options: AgentOptions, prompt: str = "Hi") -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 async def test_claude_gets_thinking_effort_betas_task_budget_and_the_app_on_every_call(project: Path) -> None:
@@ -46,7 +43,7 @@ async def test_claude_gets_thinking_effort_betas_task_budget_and_the_app_on_ever
             task_budget={"total": 50_000},
             client_app="my-app/1.0.0",
         )
-        messages = await run(options)
+        messages = (await run_query("Hi", options)).messages
 
     assert isinstance(messages[-1], ResultMessage) and messages[-1].subtype == "success"
     assert isinstance(messages[0], SystemMessage) and messages[0].data["betas"] == ["context-1m-2025-08-07"]
@@ -73,7 +70,7 @@ async def test_the_older_max_thinking_tokens_maps_to_thinking_and_the_budget_fit
     project: Path, settings: dict[str, Any], thinking: dict[str, Any] | None, max_tokens: int
 ) -> None:
     with FakeAnthropicServer([Reply("Hello")]) as server:
-        await run(claude(server, project, **settings))
+        await run_query("Hi", claude(server, project, **settings))
     assert server.requests[0]["thinking"] == (thinking or settings["thinking"])
     assert server.requests[0]["max_tokens"] == max_tokens  # thinking counts toward max_tokens
     assert "anthropic-beta" not in server.headers[0] and "output_config" not in server.requests[0]
@@ -81,7 +78,9 @@ async def test_the_older_max_thinking_tokens_maps_to_thinking_and_the_budget_fit
 
 async def test_an_openai_compatible_server_gets_effort_as_reasoning_effort_and_the_app(project: Path) -> None:
     with FakeOpenAIServer([Reply("Hello")]) as server:
-        await run(gpt(server, project, effort="low", client_app="my-app/2.0", thinking={"type": "disabled"}))
+        await run_query(
+            "Hi", gpt(server, project, effort="low", client_app="my-app/2.0", thinking={"type": "disabled"})
+        )
     body = server.requests[0]
     assert body["reasoning_effort"] == "low"
     assert "thinking" not in body  # disabled is what chat completions do anyway
@@ -104,7 +103,7 @@ async def test_what_chat_completions_cannot_do_fails_at_run_start_before_anythin
     store = MemoryStore()
     with FakeOpenAIServer([Reply("Hello")]) as server:
         with pytest.raises(UnsupportedOptionError, match="OpenAI-compatible") as raised:
-            await run(gpt(server, project, session_store=store, **settings))
+            await run_query("Hi", gpt(server, project, session_store=store, **settings))
     assert raised.value.option == option
     assert server.requests == []
     assert await store.list_sessions(project_key_for_directory(str(project.resolve()))) == []
@@ -124,13 +123,13 @@ async def test_what_chat_completions_cannot_do_fails_at_run_start_before_anythin
 async def test_malformed_settings_fail_at_run_start(project: Path, settings: dict[str, Any], named: str) -> None:
     with FakeAnthropicServer([Reply("Hello")]) as server:
         with pytest.raises(ConfigurationError, match=named):
-            await run(claude(server, project, **settings))
+            await run_query("Hi", claude(server, project, **settings))
     assert server.requests == []
 
 
 async def test_an_empty_client_app_sends_no_label(project: Path) -> None:
     with FakeAnthropicServer([Reply("Hello")]) as server:
-        await run(claude(server, project, client_app=""))
+        await run_query("Hi", claude(server, project, client_app=""))
     assert server.headers[0]["user-agent"].count(" ") == 1  # "AsyncAnthropic/Python <version>" only
 
 
@@ -142,7 +141,7 @@ async def test_an_empty_client_app_sends_no_label(project: Path) -> None:
 async def test_the_local_model_rejects_what_it_cannot_do(project: Path, settings: dict[str, Any], option: str) -> None:
     pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'tether[local]')")
     with pytest.raises(UnsupportedOptionError, match="local model") as raised:
-        await run(AgentOptions(model="local:smollm2", cwd=project, **settings))
+        await run_query("Hi", AgentOptions(model="local:smollm2", cwd=project, **settings))
     assert raised.value.option == option
 
 
@@ -151,10 +150,10 @@ async def test_claude_codes_environment_variables_stand_in_for_unset_options(pro
     with FakeAnthropicServer([Reply("Hello"), Reply("Hello")]) as server:
         from_env = claude(server, project)
         from_env.env.update(claude_code_env)
-        await run(from_env)
+        await run_query("Hi", from_env)
         from_option = claude(server, project, client_app="option-app/2")
         from_option.env.update(claude_code_env)
-        await run(from_option)
+        await run_query("Hi", from_option)
     assert server.requests[0]["thinking"] == {"type": "enabled", "budget_tokens": 8000}
     assert server.headers[0]["user-agent"].endswith(" env-app/1")
     assert server.headers[1]["user-agent"].endswith(" option-app/2")  # the option wins
@@ -165,5 +164,5 @@ async def test_max_thinking_tokens_from_the_environment_is_named_when_a_provider
         options = gpt(server, project)
         options.env["MAX_THINKING_TOKENS"] = "8000"
         with pytest.raises(UnsupportedOptionError, match="MAX_THINKING_TOKENS"):
-            await run(options)
+            await run_query("Hi", options)
     assert server.requests == []

@@ -20,11 +20,11 @@ from tether import (
     ServerToolUseBlock,
     SystemMessage,
     TextBlock,
-    query,
 )
 from tether._vocabulary.store import SessionKey
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.stores.memory import MemoryStore
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -36,10 +36,6 @@ SEARCH_RESULTS = [
 def claude(server: FakeAnthropicServer, cwd: Path, **extra: Any) -> AgentOptions:
     env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test-key"}
     return AgentOptions(model="claude-sonnet-4-5", env=env, cwd=cwd, **extra)
-
-
-async def run(options: AgentOptions, prompt: str = "Hi") -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 async def stored_entries(store: MemoryStore, project: Path, messages: list[Message]) -> list[dict[str, Any]]:
@@ -61,7 +57,7 @@ async def test_a_rate_limited_call_emits_one_rate_limit_event_then_retries(proje
     )
     store = MemoryStore()
     with FakeAnthropicServer([limited, limited, Reply("Hello")]) as server:
-        messages = await run(claude(server, project, session_store=store))
+        messages = (await run_query("Hi", claude(server, project, session_store=store))).messages
 
     events = [m for m in messages if isinstance(m, RateLimitEvent)]
     assert len(events) == 1  # one state change, however often the call is retried
@@ -79,7 +75,7 @@ async def test_an_openai_compatible_rate_limit_is_reported_the_same_way(project:
     limited = ErrorReply(429, headers={"retry-after": "0", "x-ratelimit-remaining-requests": "0"})
     with FakeOpenAIServer([limited, Reply("Hello")]) as server:
         env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "test-key"}
-        messages = await run(AgentOptions(model="openai:gpt-4o", env=env, cwd=project))
+        messages = (await run_query("Hi", AgentOptions(model="openai:gpt-4o", env=env, cwd=project))).messages
 
     events = [m for m in messages if isinstance(m, RateLimitEvent)]
     assert len(events) == 1 and events[0].rate_limit_info.status == "rejected"
@@ -98,9 +94,9 @@ async def test_server_tool_blocks_reach_the_caller_the_store_and_the_api_again_o
     )
     store = MemoryStore()
     with FakeAnthropicServer([searched, Reply("You asked about tether.")]) as server:
-        first = await run(claude(server, project, session_store=store), "Search the web for tether")
+        first = (await run_query("Search the web for tether", claude(server, project, session_store=store))).messages
         session_id = first[0].data["session_id"]  # type: ignore[union-attr]
-        await run(claude(server, project, session_store=store, resume=session_id), "What did I ask?")
+        await run_query("What did I ask?", claude(server, project, session_store=store, resume=session_id))
 
     assistant = next(m for m in first if isinstance(m, AssistantMessage))
     use, result, text = assistant.content
@@ -124,7 +120,7 @@ async def test_a_paused_turn_is_sent_back_so_the_model_goes_on(project: Path) ->
     search = ServerToolUse("web_search", {"query": "long research"}, id="srvtoolu_02")
     paused = Reply([search], stop_reason="pause_turn")
     with FakeAnthropicServer([paused, Reply("Done researching.")]) as server:
-        messages = await run(claude(server, project))
+        messages = (await run_query("Hi", claude(server, project))).messages
 
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "Done researching."
     assert messages[-1].num_turns == 2
@@ -133,7 +129,7 @@ async def test_a_paused_turn_is_sent_back_so_the_model_goes_on(project: Path) ->
 
 async def test_model_usage_has_the_sdk_shape(project: Path) -> None:
     with FakeAnthropicServer([Reply("Hello", input_tokens=30, output_tokens=5, cache_read_input_tokens=4)]) as server:
-        messages = await run(claude(server, project, betas=["context-1m-2025-08-07"]))
+        messages = (await run_query("Hi", claude(server, project, betas=["context-1m-2025-08-07"]))).messages
 
     result = messages[-1]
     assert isinstance(result, ResultMessage) and result.model_usage is not None

@@ -25,7 +25,7 @@ from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, UnsupportedOptionError
 from tether.options import NOT_APPLICABLE_OPTIONS, UNSUPPORTED_OPTIONS
 from tether.sessions.keys import project_key_for_directory
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether.testing import MemoryStore, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -96,10 +96,6 @@ def sdk_default(name: str) -> Any:
     return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
 
 
-async def run(prompt: str, options: AgentOptions) -> list[Any]:
-    return [message async for message in query(prompt=prompt, options=options)]
-
-
 def test_every_sdk_field_has_a_sample() -> None:
     assert set(SAMPLES) == set(SDK_FIELDS)
     for name, value in SAMPLES.items():
@@ -148,7 +144,7 @@ async def test_a_run_with_every_option_at_the_sdks_default_goes_through(project:
     values = {name: getattr(sdk_options, name) for name in SDK_FIELDS}
     values.update(model=ScriptedModel(["fine"]), cwd=project, session_store=MemoryStore())
 
-    messages = await run("hello", AgentOptions(**values))
+    messages = (await run_query("hello", AgentOptions(**values))).messages
 
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "fine"
 
@@ -160,7 +156,7 @@ async def test_an_unsupported_option_fails_the_run_at_start_naming_it(name: str,
     options = AgentOptions(model=model, cwd=project, session_store=store, **{name: SAMPLES[name]})
 
     with pytest.raises(UnsupportedOptionError) as caught:
-        await run("hello", options)
+        await run_query("hello", options)
 
     assert caught.value.option == name
     assert repr(name) in str(caught.value)
@@ -173,7 +169,7 @@ async def test_an_option_about_the_cli_subprocess_is_accepted_and_changes_nothin
     model = ScriptedModel(["fine"])
     options = AgentOptions(model=model, cwd=project, session_store=MemoryStore(), **{name: SAMPLES[name]})
 
-    messages = await run("hello", options)
+    messages = (await run_query("hello", options)).messages
 
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "fine"
 
@@ -182,7 +178,7 @@ async def test_the_stderr_callback_is_never_called(project: Path) -> None:
     lines: list[str] = []
     options = AgentOptions(model=ScriptedModel(["fine"]), cwd=project, session_store=MemoryStore(), stderr=lines.append)
 
-    await run("hello", options)
+    await run_query("hello", options)
 
     assert lines == []
 
@@ -193,14 +189,14 @@ async def test_setting_sources_empty_or_none_means_no_settings_and_is_accepted(p
         options = AgentOptions(
             model=ScriptedModel(["fine"]), cwd=project, session_store=MemoryStore(), setting_sources=sources
         )
-        messages = await run("hello", options)
+        messages = (await run_query("hello", options)).messages
         assert isinstance(messages[-1], ResultMessage) and not messages[-1].is_error
 
 
 async def test_diagnostic_cli_flags_are_accepted_and_other_flags_refused(project: Path) -> None:
     accepted = {"debug-file": str(project / "debug.log"), "verbose": None}
     options = AgentOptions(model=ScriptedModel(["fine"]), cwd=project, session_store=MemoryStore(), extra_args=accepted)
-    messages = await run("hello", options)
+    messages = (await run_query("hello", options)).messages
     assert isinstance(messages[-1], ResultMessage) and not messages[-1].is_error
     assert not (project / "debug.log").exists()
 
@@ -208,7 +204,7 @@ async def test_diagnostic_cli_flags_are_accepted_and_other_flags_refused(project
         model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore(), extra_args={"max-thinking": "9"}
     )
     with pytest.raises(UnsupportedOptionError, match="--max-thinking") as caught:
-        await run("hello", refused)
+        await run_query("hello", refused)
     assert caught.value.option == "extra_args"
 
 
@@ -252,7 +248,7 @@ async def test_a_malformed_value_is_a_configuration_error_at_start(
     options = AgentOptions(model=model, cwd=project, session_store=MemoryStore(), **{field: value})
 
     with pytest.raises(ConfigurationError, match=problem) as caught:
-        await run("hello", options)
+        await run_query("hello", options)
 
     assert not isinstance(caught.value, UnsupportedOptionError)
     assert model.requests == []
@@ -265,7 +261,7 @@ async def test_prompts_reach_the_model_as_written_whatever_verbatim_prompts_says
     model = ScriptedModel(["ok"])
     options = AgentOptions(model=model, cwd=project, session_store=MemoryStore(), verbatim_prompts=verbatim)
 
-    await run(prompt, options)
+    await run_query(prompt, options)
 
     sent = json.dumps(model.requests[0].messages)
     assert prompt in sent and "do not read me" not in sent
@@ -279,7 +275,7 @@ async def test_only_the_mcp_servers_option_is_used_whatever_strict_mcp_config_sa
         model=ScriptedModel(["ok"]), cwd=project, session_store=MemoryStore(), strict_mcp_config=strict
     )
 
-    messages = await run("hello", options)
+    messages = (await run_query("hello", options)).messages
 
     init = messages[0]
     assert isinstance(init, SystemMessage)

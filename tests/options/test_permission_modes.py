@@ -17,12 +17,11 @@ from tether import (
     ToolResultBlock,
     UserMessage,
     create_sdk_mcp_server,
-    query,
     tool,
 )
 from tether._vocabulary.permissions import PERMISSION_MODES, PermissionMode, validate_permission_mode
 from tether.errors import ConfigurationError
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether.testing import MemoryStore, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +53,7 @@ SERVERS = {"dict": create_sdk_mcp_server("dict", tools=[lookup, launch])}
 async def run(project: Path, replies: list[Any], **options: Any) -> list[Message]:
     model = ScriptedModel([*replies, "done"])
     agent_options = AgentOptions(model=model, cwd=project, session_store=MemoryStore(), mcp_servers=SERVERS, **options)
-    return [message async for message in query(prompt="go", options=agent_options)]
+    return (await run_query("go", agent_options)).messages
 
 
 def outcomes(messages: list[Message]) -> dict[str, bool]:

@@ -11,20 +11,14 @@ from tether import (
     AgentOptions,
     ConfigurationError,
     MemoryStore,
-    Message,
     ProcessError,
     ResultMessage,
     ResumeRejectedError,
     get_session_messages_from_store,
-    query,
 )
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(prompt: str, **options: Any) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=AgentOptions(**options))]
 
 
 async def session_of(store: MemoryStore, project: Path, prompts: list[str]) -> tuple[str, list[tuple[str, str]]]:
@@ -33,7 +27,12 @@ async def session_of(store: MemoryStore, project: Path, prompts: list[str]) -> t
     for prompt in prompts:
         options: dict[str, Any] = {"resume": session_id} if session_id else {}
         result = (
-            await run(prompt, model=ScriptedModel([f"re: {prompt}"]), cwd=project, session_store=store, **options)
+            (
+                await run_query(
+                    prompt,
+                    AgentOptions(model=ScriptedModel([f"re: {prompt}"]), cwd=project, session_store=store, **options),
+                )
+            ).messages
         )[-1]
         assert isinstance(result, ResultMessage)
         session_id = result.session_id
@@ -49,15 +48,19 @@ async def test_dropping_exactly_the_next_turn_resumes_from_the_kept_one(project:
     model = ScriptedModel(["again"])
 
     result = (
-        await run(
-            "instead",
-            model=model,
-            cwd=project,
-            session_store=store,
-            resume=session_id,
-            resume_session_at=kept_reply,
-            resume_drops_turn=dropped_prompt,
-        )
+        (
+            await run_query(
+                "instead",
+                AgentOptions(
+                    model=model,
+                    cwd=project,
+                    session_store=store,
+                    resume=session_id,
+                    resume_session_at=kept_reply,
+                    resume_drops_turn=dropped_prompt,
+                ),
+            )
+        ).messages
     )[-1]
 
     assert isinstance(result, ResultMessage) and result.result == "again"
@@ -72,14 +75,16 @@ async def test_a_resume_that_would_drop_more_than_that_turn_is_refused_and_write
     model = ScriptedModel(["never"])
 
     with pytest.raises(ResumeRejectedError) as caught:
-        await run(
+        await run_query(
             "instead",
-            model=model,
-            cwd=project,
-            session_store=store,
-            resume=session_id,
-            resume_session_at=messages[1][1],
-            resume_drops_turn=messages[2][1],
+            AgentOptions(
+                model=model,
+                cwd=project,
+                session_store=store,
+                resume=session_id,
+                resume_session_at=messages[1][1],
+                resume_drops_turn=messages[2][1],
+            ),
         )
 
     assert isinstance(caught.value, ProcessError)  # what SDK code catches, matching on the text
@@ -94,15 +99,17 @@ async def test_a_prompt_that_does_not_follow_the_point_is_refused(project: Path)
 
     for fork in (False, True):
         with pytest.raises(ResumeRejectedError, match="not the prompt"):
-            await run(
+            await run_query(
                 "instead",
-                model=ScriptedModel(["never"]),
-                cwd=project,
-                session_store=store,
-                resume=session_id,
-                fork_session=fork,
-                resume_session_at=messages[1][1],
-                resume_drops_turn=messages[3][1],  # the second reply, not its prompt
+                AgentOptions(
+                    model=ScriptedModel(["never"]),
+                    cwd=project,
+                    session_store=store,
+                    resume=session_id,
+                    fork_session=fork,
+                    resume_session_at=messages[1][1],
+                    resume_drops_turn=messages[3][1],
+                ),
             )
 
 
@@ -111,11 +118,13 @@ async def test_without_resume_session_at_it_is_a_configuration_error(project: Pa
     session_id, messages = await session_of(store, project, ["first"])
 
     with pytest.raises(ConfigurationError, match="resume_session_at"):
-        await run(
+        await run_query(
             "x",
-            model=ScriptedModel(["never"]),
-            cwd=project,
-            session_store=store,
-            resume=session_id,
-            resume_drops_turn=messages[0][1],
+            AgentOptions(
+                model=ScriptedModel(["never"]),
+                cwd=project,
+                session_store=store,
+                resume=session_id,
+                resume_drops_turn=messages[0][1],
+            ),
         )

@@ -9,12 +9,12 @@ from typing import Any
 import anyio
 import pytest
 
-from tether import AgentOptions, ResultMessage, SystemMessage, query
+from tether import AgentOptions, ResultMessage, SystemMessage
 from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import SessionError
 from tether.sessions.entries import make_entry
 from tether.sessions.keys import project_key_for_directory
-from tether.testing import MemoryStore, ScriptedModel
+from tether.testing import MemoryStore, ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ async def system_sent(store: SessionStore, project: Path, system_prompt: Any, **
     """Run one prompt; the system prompt the model got, and the session id."""
     model = ScriptedModel(["ok"])
     agent_options = AgentOptions(model=model, cwd=project, session_store=store, system_prompt=system_prompt, **options)
-    messages = [message async for message in query(prompt="hello", options=agent_options)]
+    messages = (await run_query("hello", agent_options)).messages
     assert isinstance(messages[-1], ResultMessage) and not messages[-1].is_error, messages[-1]
     init = messages[0]
     assert isinstance(init, SystemMessage) and model.requests[0].system is not None

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tether import AgentOptions, ResultMessage, query
+from tether import AgentOptions, ResultMessage
 from tether.agent.prompts import CODING_AGENT_PROMPT, DEFAULT_SYSTEM_PROMPT
 from tether.errors import ConfigurationError
 from tether.sessions.keys import project_key_for_directory
-from tether.testing import MemoryStore, ScriptedModel
+from tether.testing import MemoryStore, ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 async def system_sent(system_prompt: Any, project: Path) -> str | None:
     model = ScriptedModel(["ok"])
     options = AgentOptions(model=model, cwd=project, session_store=MemoryStore(), system_prompt=system_prompt)
-    messages = [message async for message in query(prompt="hello", options=options)]
+    messages = (await run_query("hello", options)).messages
     assert isinstance(messages[-1], ResultMessage) and not messages[-1].is_error
     return model.requests[0].system
 
@@ -72,7 +72,7 @@ async def test_a_prompt_file_that_cannot_be_read_fails_the_run_at_start_naming_i
     )
 
     with pytest.raises(ConfigurationError, match="cannot be read") as caught:
-        [message async for message in query(prompt="hello", options=options)]
+        await run_query("hello", options)
 
     assert str(path) in str(caught.value)
     assert model.requests == []
@@ -104,6 +104,6 @@ async def test_a_bad_shape_is_a_configuration_error_naming_the_problem(
     options = AgentOptions(model=model, cwd=project, session_store=MemoryStore(), system_prompt=system_prompt)
 
     with pytest.raises(ConfigurationError, match=problem):
-        [message async for message in query(prompt="hello", options=options)]
+        await run_query("hello", options)
 
     assert model.requests == []

@@ -7,19 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tether import AgentOptions, Message, ResultMessage, SystemMessage, query
+from tether import AgentOptions, Message, ResultMessage, SystemMessage
 from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, SessionNotFoundError
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.urls import open_store
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 def init_data(messages: list[Message]) -> dict[str, object]:
@@ -30,9 +26,11 @@ def init_data(messages: list[Message]) -> dict[str, object]:
 
 async def test_an_unpersisted_fork_sees_the_history_and_writes_nothing(project: Path) -> None:
     store = MemoryStore()
-    first = await run(
-        "My name is Ada.", AgentOptions(model=ScriptedModel(["Hello Ada."]), session_store=store, cwd=project)
-    )
+    first = (
+        await run_query(
+            "My name is Ada.", AgentOptions(model=ScriptedModel(["Hello Ada."]), session_store=store, cwd=project)
+        )
+    ).messages
     original_id = str(init_data(first)["session_id"])
     key = SessionKey(project_key=project_key_for_directory(project), session_id=original_id)
     before = await store.load(key)
@@ -41,7 +39,7 @@ async def test_an_unpersisted_fork_sees_the_history_and_writes_nothing(project: 
     options = AgentOptions(
         model=model, session_store=store, cwd=project, resume=original_id, fork_session=True, persist_session=False
     )
-    branch = await run("What is my name?", options)
+    branch = (await run_query("What is my name?", options)).messages
 
     data = init_data(branch)
     forked_from = data["forked_from"]
@@ -54,7 +52,7 @@ async def test_an_unpersisted_fork_sees_the_history_and_writes_nothing(project: 
     assert await store.load(key) == before
     assert [s["session_id"] for s in await store.list_sessions(project_key_for_directory(project))] == [original_id]
     with pytest.raises(SessionNotFoundError):
-        await run(
+        await run_query(
             "Again?",
             AgentOptions(model=ScriptedModel(["-"]), session_store=store, cwd=project, resume=str(data["session_id"])),
         )

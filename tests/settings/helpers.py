@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tether import AgentClient, AgentOptions, Message, ResultMessage, SystemMessage, ToolResultBlock, UserMessage, query
+from tether import AgentClient, AgentOptions, Message, ResultMessage, SystemMessage, ToolResultBlock, UserMessage
 
 
 def write(path: Path, text: str) -> Path:
@@ -18,11 +18,6 @@ def write(path: Path, text: str) -> Path:
 
 def write_json(path: Path, value: Any) -> Path:
     return write(path, json.dumps(value, indent=2))
-
-
-async def run(prompt: str, **options: Any) -> list[Message]:
-    """Every message of one `query()`."""
-    return [message async for message in query(prompt=prompt, options=AgentOptions(**options))]
 
 
 async def run_in_one_client(prompts: list[str], **options: Any) -> list[list[Message]]:

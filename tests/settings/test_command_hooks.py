@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.settings.helpers import result_of, run, tool_result_texts, write, write_json
+from tests.settings.helpers import result_of, tool_result_texts, write, write_json
 
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether import AgentOptions
+from tether.testing import MemoryStore, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = [
     pytest.mark.anyio,
@@ -43,7 +44,9 @@ async def test_exit_2_denies_the_call_with_stderr_as_the_reason(project: Path) -
     settings_with_hooks(project, {"PreToolUse": command(guard, matcher="Bash")}, permissions={"allow": ["Bash"]})
     call = tool_use_reply("Bash", {"command": "touch made"})
 
-    messages = await run("go", model=ScriptedModel([call, "ok"]), cwd=project, session_store=MemoryStore())
+    messages = (
+        await run_query("go", AgentOptions(model=ScriptedModel([call, "ok"]), cwd=project, session_store=MemoryStore()))
+    ).messages
 
     [(text, is_error)] = tool_result_texts(messages)
     assert is_error and "no rm here" in text
@@ -55,7 +58,9 @@ async def test_the_command_reads_the_hook_input_on_stdin_in_the_project_director
     settings_with_hooks(project, {"PreToolUse": command(capture)}, permissions={"allow": ["Bash"]})
     call = tool_use_reply("Bash", {"command": "echo hi"})
 
-    messages = await run("go", model=ScriptedModel([call, "ok"]), cwd=project, session_store=MemoryStore())
+    messages = (
+        await run_query("go", AgentOptions(model=ScriptedModel([call, "ok"]), cwd=project, session_store=MemoryStore()))
+    ).messages
 
     seen = json.loads((project / "input.json").read_text())
     assert seen["hook_event_name"] == "PreToolUse" and seen["tool_name"] == "Bash"
@@ -75,12 +80,16 @@ async def test_json_on_stdout_is_the_hook_output(project: Path) -> None:
     deny = script(project, "deny.sh", f"echo '{json.dumps(decision)}'\n")
     settings_with_hooks(project, {"PreToolUse": command(deny)}, permissions={"allow": ["Bash"]})
 
-    messages = await run(
-        "go",
-        model=ScriptedModel([tool_use_reply("Bash", {"command": "echo x"}), "ok"]),
-        cwd=project,
-        session_store=MemoryStore(),
-    )
+    messages = (
+        await run_query(
+            "go",
+            AgentOptions(
+                model=ScriptedModel([tool_use_reply("Bash", {"command": "echo x"}), "ok"]),
+                cwd=project,
+                session_store=MemoryStore(),
+            ),
+        )
+    ).messages
 
     [(text, is_error)] = tool_result_texts(messages)
     assert is_error and "JSON says no" in text
@@ -90,7 +99,7 @@ async def test_plain_stdout_of_a_prompt_hook_is_context_for_the_model(project: P
     settings_with_hooks(project, {"UserPromptSubmit": command("echo 'The build is red since Tuesday.'")})
     model = ScriptedModel(["noted"])
 
-    await run("status?", model=model, cwd=project, session_store=MemoryStore())
+    await run_query("status?", AgentOptions(model=model, cwd=project, session_store=MemoryStore()))
 
     sent = json.dumps(model.last_request.messages)
     assert "status?" in sent and "The build is red since Tuesday." in sent
@@ -100,7 +109,7 @@ async def test_exit_2_on_a_prompt_blocks_it_and_nothing_reaches_the_model(projec
     settings_with_hooks(project, {"UserPromptSubmit": command("echo 'prompts are frozen' >&2; exit 2")})
     model = ScriptedModel(["never"])
 
-    messages = await run("hello", model=model, cwd=project, session_store=MemoryStore())
+    messages = (await run_query("hello", AgentOptions(model=model, cwd=project, session_store=MemoryStore()))).messages
 
     result = result_of(messages)
     assert result.is_error and "prompts are frozen" in " ".join(result.errors or [])
@@ -110,12 +119,16 @@ async def test_exit_2_on_a_prompt_blocks_it_and_nothing_reaches_the_model(projec
 async def test_another_exit_code_is_a_failure_that_does_not_block(project: Path) -> None:
     settings_with_hooks(project, {"PreToolUse": command("echo broken >&2; exit 1")}, permissions={"allow": ["Bash"]})
 
-    messages = await run(
-        "go",
-        model=ScriptedModel([tool_use_reply("Bash", {"command": "echo ran"}), "ok"]),
-        cwd=project,
-        session_store=MemoryStore(),
-    )
+    messages = (
+        await run_query(
+            "go",
+            AgentOptions(
+                model=ScriptedModel([tool_use_reply("Bash", {"command": "echo ran"}), "ok"]),
+                cwd=project,
+                session_store=MemoryStore(),
+            ),
+        )
+    ).messages
 
     assert tool_result_texts(messages) == [("ran", False)]
 
@@ -124,12 +137,16 @@ async def test_a_command_past_its_timeout_is_killed_and_does_not_block(project: 
     slow = script(project, "slow.sh", 'sleep 30\necho late > "$CLAUDE_PROJECT_DIR/late.txt"\n')
     settings_with_hooks(project, {"PreToolUse": command(slow, timeout=0.2)}, permissions={"allow": ["Bash"]})
 
-    messages = await run(
-        "go",
-        model=ScriptedModel([tool_use_reply("Bash", {"command": "echo ran"}), "ok"]),
-        cwd=project,
-        session_store=MemoryStore(),
-    )
+    messages = (
+        await run_query(
+            "go",
+            AgentOptions(
+                model=ScriptedModel([tool_use_reply("Bash", {"command": "echo ran"}), "ok"]),
+                cwd=project,
+                session_store=MemoryStore(),
+            ),
+        )
+    ).messages
 
     assert tool_result_texts(messages) == [("ran", False)]
     assert not (project / "late.txt").exists()
@@ -138,7 +155,9 @@ async def test_a_command_past_its_timeout_is_killed_and_does_not_block(project: 
 async def test_disable_all_hooks_turns_the_files_hooks_off(project: Path) -> None:
     settings_with_hooks(project, {"UserPromptSubmit": command("exit 2")}, disableAllHooks=True)
 
-    messages = await run("hello", model=ScriptedModel(["hi"]), cwd=project, session_store=MemoryStore())
+    messages = (
+        await run_query("hello", AgentOptions(model=ScriptedModel(["hi"]), cwd=project, session_store=MemoryStore()))
+    ).messages
 
     assert result_of(messages).result == "hi"
 
@@ -152,7 +171,9 @@ async def test_events_tether_does_not_fire_and_other_hook_types_are_skipped(proj
         },
     )
 
-    messages = await run("hello", model=ScriptedModel(["hi"]), cwd=project, session_store=MemoryStore())
+    messages = (
+        await run_query("hello", AgentOptions(model=ScriptedModel(["hi"]), cwd=project, session_store=MemoryStore()))
+    ).messages
 
     assert result_of(messages).result == "hi"
 
@@ -163,6 +184,6 @@ async def test_hook_commands_see_the_settings_env(project: Path) -> None:
     )
     model = ScriptedModel(["ok"])
 
-    await run("where?", model=model, cwd=project, session_store=MemoryStore())
+    await run_query("where?", AgentOptions(model=model, cwd=project, session_store=MemoryStore()))
 
     assert "deploys go to staging" in json.dumps(model.last_request.messages)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from tests.fakes import FakeAnthropicServer, Reply
-from tests.settings.helpers import init_data, prompt_text, result_of, run, run_in_one_client, tool_result_texts, write
+from tests.settings.helpers import init_data, prompt_text, result_of, run_in_one_client, tool_result_texts, write
 
-from tether import get_session_messages_from_store
+from tether import AgentOptions, get_session_messages_from_store
 from tether.errors import ConfigurationError
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether.testing import MemoryStore, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +29,11 @@ async def test_a_command_prompt_is_expanded_stored_and_listed(project: Path, cla
     write(claude_home / "commands" / "tools" / "explain.md", "Explain the code simply.")
     model, store = ScriptedModel(["reviewed"]), MemoryStore()
 
-    messages = await run('/review src/app.py "error handling"', model=model, cwd=project, session_store=store)
+    messages = (
+        await run_query(
+            '/review src/app.py "error handling"', AgentOptions(model=model, cwd=project, session_store=store)
+        )
+    ).messages
 
     expanded = 'Review src/app.py with a focus on error handling.\nAll arguments: src/app.py "error handling"'
     assert prompt_text(model.last_request.messages) == expanded
@@ -42,9 +46,9 @@ async def test_arguments_are_appended_when_the_body_does_not_use_them(project: P
     write(project / ".claude" / "commands" / "fix.md", "Fix the failing test.")
     model = ScriptedModel(["ok", "ok"])
 
-    await run("/fix test_login", model=model, cwd=project, session_store=MemoryStore())
+    await run_query("/fix test_login", AgentOptions(model=model, cwd=project, session_store=MemoryStore()))
     with_arguments = prompt_text(model.requests[0].messages)
-    await run("/fix", model=model, cwd=project, session_store=MemoryStore())
+    await run_query("/fix", AgentOptions(model=model, cwd=project, session_store=MemoryStore()))
 
     assert with_arguments == "Fix the failing test.\n\nARGUMENTS: test_login"
     assert prompt_text(model.requests[1].messages) == "Fix the failing test."
@@ -56,13 +60,15 @@ async def test_other_prompts_are_left_alone(project: Path) -> None:
 
     for prompt in prompts[:3]:
         model = ScriptedModel(["ok"])
-        await run(prompt, model=model, cwd=project, session_store=MemoryStore())
+        await run_query(prompt, AgentOptions(model=model, cwd=project, session_store=MemoryStore()))
         assert prompt_text(model.last_request.messages) == prompt
     verbatim = ScriptedModel(["ok"])
-    await run("/fix", model=verbatim, cwd=project, session_store=MemoryStore(), verbatim_prompts=True)
+    await run_query(
+        "/fix", AgentOptions(model=verbatim, cwd=project, session_store=MemoryStore(), verbatim_prompts=True)
+    )
     assert prompt_text(verbatim.last_request.messages) == "/fix"
     isolated = ScriptedModel(["ok"])
-    await run("/fix", model=isolated, cwd=project, session_store=MemoryStore(), setting_sources=[])
+    await run_query("/fix", AgentOptions(model=isolated, cwd=project, session_store=MemoryStore(), setting_sources=[]))
     assert prompt_text(isolated.last_request.messages) == "/fix"
 
 
@@ -84,10 +90,10 @@ async def test_a_malformed_front_matter_names_the_file_and_line(project: Path) -
     broken = write(project / ".claude" / "commands" / "bad.md", "---\ndescription: fine\nmodel: [unclosed\n---\nBody")
 
     with pytest.raises(ConfigurationError, match=rf"{broken}:\d+: invalid YAML front matter"):
-        await run("hi", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore())
+        await run_query("hi", AgentOptions(model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore()))
     unclosed = write(project / ".claude" / "commands" / "bad.md", "---\ndescription: never closed\nBody")
     with pytest.raises(ConfigurationError, match=rf"{unclosed}:1: the front matter"):
-        await run("hi", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore())
+        await run_query("hi", AgentOptions(model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore()))
 
 
 async def test_files_a_command_mentions_are_attached_as_claude_code_attaches_them(project: Path) -> None:
@@ -98,7 +104,9 @@ async def test_files_a_command_mentions_are_attached_as_claude_code_attaches_the
     write(project / ".claude" / "commands" / "check.md", body)
     model = ScriptedModel(["checked"])
 
-    await run("/check", model=model, cwd=project, session_store=MemoryStore(), disallowed_tools=["Read(./.env)"])
+    await run_query(
+        "/check", AgentOptions(model=model, cwd=project, session_store=MemoryStore(), disallowed_tools=["Read(./.env)"])
+    )
 
     blocks = model.last_request.messages[0]["content"]
     assert blocks[0] == {"type": "text", "text": body}  # the body as written
@@ -135,4 +143,4 @@ async def test_a_command_model_runs_its_prompt_and_the_next_prompt_is_back_on_th
 async def test_a_command_naming_a_model_no_provider_runs_fails_naming_the_file(project: Path) -> None:
     path = write(project / ".claude" / "commands" / "odd.md", "---\nmodel: mystery-model\n---\nGo.")
     with pytest.raises(ConfigurationError, match=f"{path}: model 'mystery-model'"):
-        await run("/odd", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore())
+        await run_query("/odd", AgentOptions(model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore()))

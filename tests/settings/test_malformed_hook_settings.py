@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.settings.helpers import run, write, write_json
+from tests.settings.helpers import write, write_json
 
+from tether import AgentOptions
 from tether.errors import ConfigurationError
-from tether.testing import MemoryStore, ScriptedModel
+from tether.testing import MemoryStore, ScriptedModel, run_query
 
 pytestmark = [
     pytest.mark.anyio,
@@ -25,7 +26,7 @@ ECHO = {"type": "command", "command": "echo 'from the hook'"}
 
 async def run_in(project: Path, **options: Any) -> ScriptedModel:
     model = ScriptedModel(["ok"])
-    await run("status?", model=model, cwd=project, session_store=MemoryStore(), **options)
+    await run_query("status?", AgentOptions(model=model, cwd=project, session_store=MemoryStore(), **options))
     return model
 
 

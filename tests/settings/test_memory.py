@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.settings.helpers import run, write
+from tests.settings.helpers import write
 
+from tether import AgentOptions
 from tether.agent.prompts import DEFAULT_SYSTEM_PROMPT
-from tether.testing import MemoryStore, ScriptedModel
+from tether.testing import MemoryStore, ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
 
-async def system_prompt(project: Path, **options: object) -> str:
+async def system_prompt(project: Path, **options: Any) -> str:
     model = ScriptedModel(["ok"])
-    await run("hi", model=model, cwd=project, session_store=MemoryStore(), **options)
+    await run_query("hi", AgentOptions(model=model, cwd=project, session_store=MemoryStore(), **options))
     system = model.last_request.system
     assert isinstance(system, str)
     return system

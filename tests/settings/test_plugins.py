@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.settings.helpers import init_data, prompt_text, result_of, run, tool_result_texts, write, write_json
+from tests.settings.helpers import init_data, prompt_text, result_of, tool_result_texts, write, write_json
 
 from tether import AgentOptions
 from tether.agent.settings import ClaudeSettings
 from tether.errors import ConfigurationError
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether.testing import MemoryStore, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -41,13 +41,14 @@ def plugin(tmp_path: Path) -> Path:
 async def test_a_plugin_command_hook_and_listing(project: Path, plugin: Path) -> None:
     model = ScriptedModel(["drafted"])
 
-    messages = await run(
-        "/release:notes v2.1",
-        model=model,
-        cwd=project,
-        session_store=MemoryStore(),
-        plugins=[{"type": "local", "path": str(plugin)}],
-    )
+    messages = (
+        await run_query(
+            "/release:notes v2.1",
+            AgentOptions(
+                model=model, cwd=project, session_store=MemoryStore(), plugins=[{"type": "local", "path": str(plugin)}]
+            ),
+        )
+    ).messages
 
     data = init_data(messages)
     assert data["plugins"] == [{"name": "release", "path": str(plugin), "version": "2.1.0"}]
@@ -64,14 +65,18 @@ async def test_plugin_agents_and_skills_are_namespaced(project: Path, plugin: Pa
     applied = loaded.apply(options)
     assert applied.agents is not None and applied.agents["release:checker"].prompt == "Check everything."
     model = ScriptedModel([tool_use_reply("Skill", {"skill": "release:semver"}), "ok"])
-    messages = await run(
-        "bump",
-        model=model,
-        cwd=project,
-        session_store=MemoryStore(),
-        plugins=[{"type": "local", "path": str(plugin)}],
-        skills=["release:semver"],
-    )
+    messages = (
+        await run_query(
+            "bump",
+            AgentOptions(
+                model=model,
+                cwd=project,
+                session_store=MemoryStore(),
+                plugins=[{"type": "local", "path": str(plugin)}],
+                skills=["release:semver"],
+            ),
+        )
+    ).messages
     [(text, is_error)] = tool_result_texts(messages)
     assert not is_error and "Bump wisely." in text
 
@@ -80,13 +85,17 @@ async def test_a_plugin_without_a_manifest_takes_its_directory_name(project: Pat
     root = tmp_path / "bare-plugin"
     write(root / "commands" / "hi.md", "Say hi.")
 
-    messages = await run(
-        "hello",
-        model=ScriptedModel(["ok"]),
-        cwd=project,
-        session_store=MemoryStore(),
-        plugins=[{"type": "local", "path": str(root)}],
-    )
+    messages = (
+        await run_query(
+            "hello",
+            AgentOptions(
+                model=ScriptedModel(["ok"]),
+                cwd=project,
+                session_store=MemoryStore(),
+                plugins=[{"type": "local", "path": str(root)}],
+            ),
+        )
+    ).messages
 
     assert init_data(messages)["plugins"] == [{"name": "bare-plugin", "path": str(root)}]
     assert "bare-plugin:hi" in init_data(messages)["slash_commands"]
@@ -98,9 +107,12 @@ async def test_a_missing_plugin_directory_is_listed_in_plugin_errors_and_the_run
     missing = tmp_path / "nowhere"
     plugins = [{"type": "local", "path": str(missing)}, {"type": "local", "path": str(plugin)}]
 
-    messages = await run(
-        "hi", model=ScriptedModel(["hello"]), cwd=project, session_store=MemoryStore(), plugins=plugins
-    )
+    messages = (
+        await run_query(
+            "hi",
+            AgentOptions(model=ScriptedModel(["hello"]), cwd=project, session_store=MemoryStore(), plugins=plugins),
+        )
+    ).messages
 
     assert result_of(messages).result == "hello"
     init = init_data(messages)
@@ -113,19 +125,29 @@ async def test_a_missing_plugin_directory_is_listed_in_plugin_errors_and_the_run
         }
     ]
     assert [entry["name"] for entry in init["plugins"]] == ["release"]  # the others load
-    fine = await run("hi", model=ScriptedModel(["ok"]), cwd=project, session_store=MemoryStore(), plugins=plugins[1:])
+    fine = (
+        await run_query(
+            "hi",
+            AgentOptions(model=ScriptedModel(["ok"]), cwd=project, session_store=MemoryStore(), plugins=plugins[1:]),
+        )
+    ).messages
     assert "plugin_errors" not in init_data(fine)  # omitted when nothing failed, as the CLI does
 
 
 async def test_a_malformed_plugin_entry_or_manifest_is_refused(project: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="each entry must be"):
-        await run("x", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore(), plugins=[{"path": "p"}])
+        await run_query(
+            "x",
+            AgentOptions(model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore(), plugins=[{"path": "p"}]),
+        )
     manifest = write(tmp_path / "broken" / ".claude-plugin" / "plugin.json", "{\n  name: 1\n}")
     with pytest.raises(ConfigurationError, match=rf"{manifest}:2: invalid JSON"):
-        await run(
+        await run_query(
             "x",
-            model=ScriptedModel(["x"]),
-            cwd=project,
-            session_store=MemoryStore(),
-            plugins=[{"type": "local", "path": str(tmp_path / "broken")}],
+            AgentOptions(
+                model=ScriptedModel(["x"]),
+                cwd=project,
+                session_store=MemoryStore(),
+                plugins=[{"type": "local", "path": str(tmp_path / "broken")}],
+            ),
         )

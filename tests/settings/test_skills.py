@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.settings.helpers import init_data, prompt_text, run, run_in_one_client, tool_result_texts, write
+from tests.settings.helpers import init_data, prompt_text, run_in_one_client, tool_result_texts, write
 
+from tether import AgentOptions
 from tether.errors import ConfigurationError
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether.testing import MemoryStore, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +36,11 @@ def skills(project: Path, claude_home: Path) -> Path:
 async def test_skills_all_offers_the_skill_tool_and_allows_loading_any_skill(skills: Path) -> None:
     model = ScriptedModel([tool_use_reply("Skill", {"skill": "pdf", "args": "form.pdf"}), "filled"])
 
-    messages = await run("fill form.pdf", model=model, cwd=skills, session_store=MemoryStore(), skills="all")
+    messages = (
+        await run_query(
+            "fill form.pdf", AgentOptions(model=model, cwd=skills, session_store=MemoryStore(), skills="all")
+        )
+    ).messages
 
     data = init_data(messages)
     assert sorted(data["skills"]) == ["changelog", "pdf"] and "Skill" in data["tools"]
@@ -50,7 +56,9 @@ async def test_a_list_of_skills_hides_the_others_and_allows_only_those(skills: P
     calls = [tool_use_reply("Skill", {"skill": "changelog"}), tool_use_reply("Skill", {"skill": "pdf"})]
     model = ScriptedModel([*calls, "done"])
 
-    messages = await run("go", model=model, cwd=skills, session_store=MemoryStore(), skills=["changelog"])
+    messages = (
+        await run_query("go", AgentOptions(model=model, cwd=skills, session_store=MemoryStore(), skills=["changelog"]))
+    ).messages
 
     assert init_data(messages)["skills"] == ["changelog"]
     first, second = tool_result_texts(messages)
@@ -61,14 +69,18 @@ async def test_a_list_of_skills_hides_the_others_and_allows_only_those(skills: P
 async def test_without_the_skills_option_a_skill_call_needs_permission(skills: Path) -> None:
     model = ScriptedModel([tool_use_reply("Skill", {"skill": "pdf"}), "ok"])
 
-    messages = await run("go", model=model, cwd=skills, session_store=MemoryStore())
-    allowed = await run(
-        "go",
-        model=ScriptedModel([tool_use_reply("Skill", {"skill": "pdf"}), "ok"]),
-        cwd=skills,
-        session_store=MemoryStore(),
-        allowed_tools=["Skill(pdf)"],
-    )
+    messages = (await run_query("go", AgentOptions(model=model, cwd=skills, session_store=MemoryStore()))).messages
+    allowed = (
+        await run_query(
+            "go",
+            AgentOptions(
+                model=ScriptedModel([tool_use_reply("Skill", {"skill": "pdf"}), "ok"]),
+                cwd=skills,
+                session_store=MemoryStore(),
+                allowed_tools=["Skill(pdf)"],
+            ),
+        )
+    ).messages
 
     [(text, is_error)] = tool_result_texts(messages)
     assert is_error and "not granted" in text
@@ -78,7 +90,9 @@ async def test_without_the_skills_option_a_skill_call_needs_permission(skills: P
 async def test_no_skills_means_no_skill_tool(skills: Path) -> None:
     model = ScriptedModel(["ok"])
 
-    messages = await run("go", model=model, cwd=skills, session_store=MemoryStore(), skills=[])
+    messages = (
+        await run_query("go", AgentOptions(model=model, cwd=skills, session_store=MemoryStore(), skills=[]))
+    ).messages
 
     assert init_data(messages)["skills"] == []
     assert "Skill" not in [tool.name for tool in model.last_request.tools]
@@ -87,7 +101,9 @@ async def test_no_skills_means_no_skill_tool(skills: Path) -> None:
 async def test_a_skill_runs_as_a_slash_command(skills: Path) -> None:
     model = ScriptedModel(["ok"])
 
-    messages = await run("/pdf invoice.pdf", model=model, cwd=skills, session_store=MemoryStore())
+    messages = (
+        await run_query("/pdf invoice.pdf", AgentOptions(model=model, cwd=skills, session_store=MemoryStore()))
+    ).messages
 
     assert "pdf" in init_data(messages)["slash_commands"]
     assert (
@@ -97,15 +113,19 @@ async def test_a_skill_runs_as_a_slash_command(skills: Path) -> None:
 
 
 @pytest.mark.parametrize("skills", ["pdf", ["pdf*"], ["/pdf"], ["two words"]])
-async def test_malformed_skills_values_are_refused(project: Path, skills: object) -> None:
+async def test_malformed_skills_values_are_refused(project: Path, skills: Any) -> None:
     with pytest.raises(ConfigurationError, match="skill"):
-        await run("go", model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore(), skills=skills)
+        await run_query(
+            "go", AgentOptions(model=ScriptedModel(["x"]), cwd=project, session_store=MemoryStore(), skills=skills)
+        )
 
 
 async def test_an_unknown_skill_is_an_error_result_naming_the_skills(skills: Path) -> None:
     model = ScriptedModel([tool_use_reply("Skill", {"skill": "deploy"}), "ok"])
 
-    messages = await run("go", model=model, cwd=skills, session_store=MemoryStore(), skills="all")
+    messages = (
+        await run_query("go", AgentOptions(model=model, cwd=skills, session_store=MemoryStore(), skills="all"))
+    ).messages
 
     [(text, is_error)] = tool_result_texts(messages)
     assert is_error and "Unknown skill: deploy" in text and "pdf" in text

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import tether
-from tether import AgentClient, AgentOptions, StoreError, TetherError, query
+from tether import AgentClient, AgentOptions, StoreError, TetherError
 from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry, SessionStoreListEntry
 from tether.sessions.stores.memory import MemoryStore
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -55,18 +55,12 @@ class FlakyStore:
         return await self.inner.list_subkeys(key)
 
 
-async def run(prompt: str, options: AgentOptions) -> list[Any]:
-    return [message async for message in query(prompt=prompt, options=options)]
-
-
 def options(store: FlakyStore, project: Path, **more: Any) -> AgentOptions:
     return AgentOptions(model=ScriptedModel(["fine"] * 3), session_store=store, cwd=project, **more)
 
 
 async def started(store: FlakyStore, project: Path) -> str:
-    messages = await run("hello", options(store, project))
-    session_id: str = messages[-1].session_id
-    return session_id
+    return (await run_query("hello", options(store, project))).session_id
 
 
 def entry_points(store: FlakyStore, project: Path, session_id: str) -> dict[str, Callable[[], Awaitable[Any]]]:
@@ -78,9 +72,9 @@ def entry_points(store: FlakyStore, project: Path, session_id: str) -> dict[str,
             [m async for m in client.receive_response()]
 
     return {
-        "query (new session)": lambda: run("hi", options(store, project)),
-        "query (resume)": lambda: run("again", options(store, project, resume=session_id)),
-        "query (fork)": lambda: run("branch", options(store, project, resume=session_id, fork_session=True)),
+        "query (new session)": lambda: run_query("hi", options(store, project)),
+        "query (resume)": lambda: run_query("again", options(store, project, resume=session_id)),
+        "query (fork)": lambda: run_query("branch", options(store, project, resume=session_id, fork_session=True)),
         "AgentClient": client_turn,
         "list_sessions_from_store": lambda: tether.list_sessions_from_store(store, directory),
         "get_session_info_from_store": lambda: tether.get_session_info_from_store(store, session_id, directory),
@@ -110,5 +104,5 @@ async def test_a_store_failure_reaches_the_caller_as_a_store_error(name: str, pr
     assert isinstance(caught.value.__cause__, DriverFailure)
 
     store.broken = False  # the store is back: the session is intact and carries on
-    resumed = await run("still there?", options(store, project, resume=session_id))
-    assert resumed[-1].subtype == "success"
+    resumed = await run_query("still there?", options(store, project, resume=session_id))
+    assert resumed.result.subtype == "success"

@@ -24,7 +24,6 @@ from tether import (
     SessionBusyError,
     create_sdk_mcp_server,
     project_key_for_directory,
-    query,
     tool,
 )
 from tether._vocabulary.store import SessionKey, SessionStore
@@ -35,17 +34,15 @@ from tether.sessions.lease import SessionLease
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import FunctionModel, ScriptedModel, tool_use_reply
+from tether.testing import FunctionModel, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
 
-async def collect(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
-
-
 async def started_session(store: SessionStore, project: Path) -> str:
-    messages = await collect("base", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=project))
+    messages = (
+        await run_query("base", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=project))
+    ).messages
     assert isinstance(messages[-1], ResultMessage)
     return messages[-1].session_id
 
@@ -77,13 +74,15 @@ async def test_a_second_agent_gets_session_busy_while_a_turn_runs_and_writes_not
     refused: list[BaseException] = []
 
     async def first() -> None:
-        await collect("first", AgentOptions(model=held.model, session_store=any_store, cwd=project, resume=session_id))
+        await run_query(
+            "first", AgentOptions(model=held.model, session_store=any_store, cwd=project, resume=session_id)
+        )
 
     async def second() -> None:
         await held.started.wait()
         before = await any_store.load(key_of(project, session_id))
         with pytest.raises(SessionBusyError) as caught:
-            await collect(
+            await run_query(
                 "second",
                 AgentOptions(model=ScriptedModel(["x"]), session_store=any_store, cwd=project, resume=session_id),
             )
@@ -96,10 +95,14 @@ async def test_a_second_agent_gets_session_busy_while_a_turn_runs_and_writes_not
         group.start_soon(second)
     assert isinstance(refused[0], SessionBusyError) and session_id in str(refused[0])
     # The lease is free again once the turn ended: the next resume runs.
-    after = await collect(
-        "third",
-        AgentOptions(model=ScriptedModel(["third answer"]), session_store=any_store, cwd=project, resume=session_id),
-    )
+    after = (
+        await run_query(
+            "third",
+            AgentOptions(
+                model=ScriptedModel(["third answer"]), session_store=any_store, cwd=project, resume=session_id
+            ),
+        )
+    ).messages
     assert isinstance(after[-1], ResultMessage) and after[-1].result == "third answer"
 
 
@@ -112,9 +115,11 @@ async def test_session_busy_timeout_waits_for_the_turn_and_continues_after_it(
     results: list[ResultMessage] = []
 
     async def first() -> None:
-        messages = await collect(
-            "first", AgentOptions(model=held.model, session_store=any_store, cwd=project, resume=session_id)
-        )
+        messages = (
+            await run_query(
+                "first", AgentOptions(model=held.model, session_store=any_store, cwd=project, resume=session_id)
+            )
+        ).messages
         assert isinstance(messages[-1], ResultMessage)
 
     async def second() -> None:
@@ -124,7 +129,7 @@ async def test_session_busy_timeout_waits_for_the_turn_and_continues_after_it(
         )
         async with anyio.create_task_group() as group:
             group.start_soon(lambda: _release_soon(held))
-            messages = await collect("second", options)
+            messages = (await run_query("second", options)).messages
         assert isinstance(messages[-1], ResultMessage)
         results.append(messages[-1])
 
@@ -140,7 +145,9 @@ async def test_session_busy_timeout_waits_for_the_turn_and_continues_after_it(
 
 
 async def _release_soon(held: HeldTurn) -> None:
-    await anyio.sleep(0.3)  # the waiter is polling the lease by now (or gets it at once: both are fine)
+    # Once every task waits, the waiter has been refused the lease and is polling it (with a store
+    # that answers over a socket it may still be asking: it then gets the lease at once, also fine).
+    await anyio.wait_all_tasks_blocked()
     held.release.set()
 
 
@@ -172,12 +179,12 @@ async def test_a_resumer_leaves_a_live_tool_call_open(project: Path, tmp_path: P
     results: list[Message] = []
 
     async def runner() -> None:
-        results.extend(await collect("build it", options))
+        results.extend((await run_query("build it", options)).messages)
 
     async def resumer() -> None:
         await _wait_for_tool_use(store, project, session_id)
         with pytest.raises(SessionBusyError):
-            await collect(
+            await run_query(
                 "meanwhile",
                 AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=project, resume=session_id),
             )
@@ -218,9 +225,9 @@ async def test_a_lease_of_a_process_elsewhere_lapses_after_its_ttl(any_store: Se
 
     options = AgentOptions(model=ScriptedModel(["late"]), session_store=any_store, cwd=project, resume=session_id)
     with pytest.raises(SessionBusyError, match="another-host:4242"):
-        await collect("now", options)
+        await run_query("now", options)
     options.session_busy_timeout = 10  # long enough for the lease to lapse
-    messages = await collect("a bit later", options)
+    messages = (await run_query("a bit later", options)).messages
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "late"
 
 
@@ -325,7 +332,7 @@ async def test_fifty_turns_leave_one_lease_row_which_goes_with_the_session(
             options = AgentOptions(
                 model=ScriptedModel([f"answer {turn}"]), session_store=store, cwd=project, resume=session_id
             )
-            messages = await collect(f"turn {turn}", options)
+            messages = (await run_query(f"turn {turn}", options)).messages
             assert isinstance(messages[-1], ResultMessage) and not messages[-1].is_error
         assert await stored_leases(kind, request, store, session_id) == 1
         assert await access.list_subkeys(key_of(project, session_id)) == []  # no log of lease records
@@ -378,5 +385,5 @@ async def test_bad_lease_options_fail_before_anything_is_written(project: Path, 
     options = AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=project)
     setattr(options, name, value)
     with pytest.raises(ConfigurationError, match=name):
-        await collect("hello", options)
+        await run_query("hello", options)
     assert await store.list_sessions(project_key_for_directory(project)) == []

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tether import AgentOptions, ConfigurationError, Message, SystemMessage, query
+from tether import AgentOptions, ConfigurationError, Message, SystemMessage
 from tether.sessions.capabilities import capabilities_of
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel, run_session_store_conformance
+from tether.testing import ScriptedModel, run_query, run_session_store_conformance
 
 if TYPE_CHECKING:
     import claude_agent_sdk
@@ -117,20 +117,25 @@ def init_data(messages: list[Message]) -> dict[str, Any]:
     return first.data
 
 
-async def run(prompt: str, **options: Any) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=AgentOptions(**options))]
-
-
 async def test_the_sdks_in_memory_store_carries_tether_sessions(tmp_path: Path) -> None:
-    store = claude_agent_sdk.InMemorySessionStore()
-    first = await run("My name is Ada.", model=ScriptedModel(["Hello Ada."]), session_store=store, cwd=tmp_path)
+    store: Any = claude_agent_sdk.InMemorySessionStore()  # the SDK's class, a SessionStore at run time
+    first = (
+        await run_query(
+            "My name is Ada.", AgentOptions(model=ScriptedModel(["Hello Ada."]), session_store=store, cwd=tmp_path)
+        )
+    ).messages
     session_id = init_data(first)["session_id"]
     model = ScriptedModel(["Ada."])
-    await run("Name?", model=model, session_store=store, cwd=tmp_path, continue_conversation=True)
+    await run_query("Name?", AgentOptions(model=model, session_store=store, cwd=tmp_path, continue_conversation=True))
     assert [m["role"] for m in model.requests[0].messages] == ["user", "assistant", "user"]
-    forked = await run(
-        "Fork.", model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path, resume=session_id, fork_session=True
-    )
+    forked = (
+        await run_query(
+            "Fork.",
+            AgentOptions(
+                model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path, resume=session_id, fork_session=True
+            ),
+        )
+    ).messages
     assert init_data(forked)["forked_from"]["sessionId"] == session_id
     listed = await store.list_sessions(init_data(first)["project_key"])
     assert {item["session_id"] for item in listed} == {session_id, init_data(forked)["session_id"]}
@@ -138,15 +143,22 @@ async def test_the_sdks_in_memory_store_carries_tether_sessions(tmp_path: Path) 
 
 async def test_continue_on_a_two_method_store_says_it_cannot_list(tmp_path: Path) -> None:
     store = TwoMethodSDKStore()  # type: ignore[abstract]
-    await run("hi", model=ScriptedModel(["hello"]), session_store=store, cwd=tmp_path)
+    await run_query("hi", AgentOptions(model=ScriptedModel(["hello"]), session_store=store, cwd=tmp_path))
     with pytest.raises(ConfigurationError, match="TwoMethodSDKStore"):
-        await run("and?", model=ScriptedModel(["x"]), session_store=store, cwd=tmp_path, continue_conversation=True)
+        await run_query(
+            "and?",
+            AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=tmp_path, continue_conversation=True),
+        )
 
 
 async def test_the_sdks_listing_reads_tether_summaries(make_store: MakeStore, tmp_path: Path) -> None:
     store = make_store()
-    titled = await run("Plan the trip", model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path)
-    plain = await run("Just a question", model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path)
+    titled = (
+        await run_query("Plan the trip", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path))
+    ).messages
+    plain = (
+        await run_query("Just a question", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path))
+    ).messages
     await claude_agent_sdk.rename_session_via_store(store, init_data(titled)["session_id"], "Trip", str(tmp_path))
     infos = {info.session_id: info for info in await claude_agent_sdk.list_sessions_from_store(store, str(tmp_path))}
     assert set(infos) == {init_data(titled)["session_id"], init_data(plain)["session_id"]}

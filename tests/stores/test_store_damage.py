@@ -20,12 +20,12 @@ from urllib.parse import quote
 
 import pytest
 
-from tether import AgentOptions, Message, StoreError, SystemMessage, get_session_info_async, query
+from tether import AgentOptions, Message, StoreError, SystemMessage, get_session_info_async
 from tether._vocabulary.store import SessionKey
 from tether.sessions.entries import make_entry
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.sqlite import SQLiteStore
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -219,7 +219,7 @@ def init_data(messages: list[Message]) -> dict[str, Any]:
 async def run(prompt: str, reply: str, store: Any, cwd: Path, **options: Any) -> tuple[list[Message], ScriptedModel]:
     model = ScriptedModel([reply])
     agent_options = AgentOptions(model=model, session_store=store, cwd=cwd, **options)
-    return [message async for message in query(prompt=prompt, options=agent_options)], model
+    return (await run_query(prompt, agent_options)).messages, model
 
 
 def said(request_messages: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -20,19 +20,15 @@ import anyio
 import pytest
 from tests.stores.fault_proxy import FaultProxy
 
-from tether import AgentOptions, ResultMessage, StoreError, query
+from tether import AgentOptions, ResultMessage, StoreError, project_key_for_directory
 from tether._vocabulary.store import SessionKey, SessionStoreEntry
 from tether.sessions.capabilities import store_access
 from tether.sessions.stores.memory import MemoryStore
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
 RUN_TIMEOUT = 6.0
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Any]:
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 async def stalled_run(store: Any, project: Path, session_id: str) -> tuple[BaseException | list[Any], float]:
@@ -44,16 +40,18 @@ async def stalled_run(store: Any, project: Path, session_id: str) -> tuple[BaseE
     outcome: BaseException | list[Any]
     with anyio.fail_after(90):  # the safety net: a store that holds the run would fail the test here
         try:
-            outcome = await run("while stalled", options)
+            outcome = (await run_query("while stalled", options)).messages
         except StoreError as error:
             outcome = error
     return outcome, anyio.current_time() - started
 
 
 async def check_stall_and_recovery(store: Any, proxy: FaultProxy, project: Path) -> None:
-    first = await run("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=project))
-    session_id = first[-1].session_id
-    before = await store_access(store).load(SessionKey(project_key=first[0].data["project_key"], session_id=session_id))
+    first = await run_query("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=project))
+    session_id = first.session_id
+    before = await store_access(store).load(
+        SessionKey(project_key=project_key_for_directory(project), session_id=session_id)
+    )
     proxy.stall()
     outcome, took = await stalled_run(store, project, session_id)
     if isinstance(outcome, list):  # an error result is the other accepted ending
@@ -63,11 +61,11 @@ async def check_stall_and_recovery(store: Any, proxy: FaultProxy, project: Path)
         assert "did not answer" in str(outcome) or "store" in str(outcome), outcome
     assert took < RUN_TIMEOUT + 2, f"the stalled run took {took:.1f} s"
     proxy.relay()
-    again = await run(
+    again = await run_query(
         "after", AgentOptions(model=ScriptedModel(["two"]), session_store=store, cwd=project, resume=session_id)
     )
-    assert again[-1].subtype == "success" and again[-1].result == "two"
-    key = SessionKey(project_key=first[0].data["project_key"], session_id=session_id)
+    assert again.result.subtype == "success" and again.result.result == "two"
+    key = SessionKey(project_key=project_key_for_directory(project), session_id=session_id)
     after = await store_access(store).load(key) or []
     assert after[: len(before or [])] == before  # nothing of the cut run was half-written before it
     texts = [e["message"]["content"] for e in after if e.get("type") == "user" and "message" in e]
@@ -97,15 +95,17 @@ async def test_a_caller_that_cancels_a_run_held_by_a_stalled_store_is_answered_a
     async with FaultProxy(5432).running() as proxy:
         store = PostgresStore(proxy.url(postgres_url, 5432), scope="cancel")
         try:
-            first = await run("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=tmp_path))
+            first = await run_query(
+                "hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=tmp_path)
+            )
             proxy.stall()
             options = AgentOptions(
-                model=ScriptedModel(["never"]), session_store=store, cwd=tmp_path, resume=first[-1].session_id
+                model=ScriptedModel(["never"]), session_store=store, cwd=tmp_path, resume=first.session_id
             )  # no run_timeout: only the store's own 30 s limit would end it
             started = anyio.current_time()
             with anyio.fail_after(60):  # the safety net
                 with anyio.move_on_after(1) as cancelled:
-                    await run("while stalled", options)
+                    await run_query("while stalled", options)
             took = anyio.current_time() - started
             assert cancelled.cancelled_caught
             assert took < 2, f"the cancelled run took {took:.1f} s to give the caller control back"
@@ -149,27 +149,29 @@ class LandsThenRaises:
 
 async def test_a_lease_write_that_lands_then_raises_is_confirmed_at_once(tmp_path: Path) -> None:
     store = LandsThenRaises()
-    first = await run("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=tmp_path))
-    session_id = first[-1].session_id
+    first = await run_query("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=tmp_path))
+    session_id = first.session_id
     store.fail_next = 1  # the lease taken for the next turn lands, then the store raises
-    again = await run(
+    again = await run_query(
         "again", AgentOptions(model=ScriptedModel(["two"]), session_store=store, cwd=tmp_path, resume=session_id)
     )
-    assert again[-1].subtype == "success" and again[-1].result == "two"
+    assert again.result.subtype == "success" and again.result.result == "two"
 
 
 async def test_an_abandoned_lease_of_this_process_is_taken_over_at_once(tmp_path: Path) -> None:
     store = LandsThenRaises()
-    first = await run("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=tmp_path))
-    session_id = first[-1].session_id
+    first = await run_query("hello", AgentOptions(model=ScriptedModel(["one"]), session_store=store, cwd=tmp_path))
+    session_id = first.session_id
     store.fail_next = 2  # the lease write and its confirmation both land and raise: the run fails
     with pytest.raises(StoreError):
-        await run("cut", AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=tmp_path, resume=session_id))
+        await run_query(
+            "cut", AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=tmp_path, resume=session_id)
+        )
     # the lease is in the store, live; this process knows it has no turn behind it
-    again = await run(
+    again = await run_query(
         "again", AgentOptions(model=ScriptedModel(["two"]), session_store=store, cwd=tmp_path, resume=session_id)
     )
-    assert again[-1].subtype == "success" and again[-1].result == "two"
+    assert again.result.subtype == "success" and again.result.result == "two"
 
 
 @pytest.mark.postgres

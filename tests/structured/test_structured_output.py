@@ -11,10 +11,11 @@ import jsonschema
 import pytest
 from tests.fakes import FakeAnthropicServer, FakeOpenAIServer, Reply, Text, ToolUse
 
-from tether import AgentOptions, Message, ResultMessage, UserMessage, query
+from tether import AgentOptions, Message, ResultMessage, UserMessage
 from tether.errors import ConfigurationError
 from tether.messages import TextBlock
 from tether.models.settings import structured_output
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -37,10 +38,6 @@ def gpt(server: FakeOpenAIServer, cwd: Path, **extra: Any) -> AgentOptions:
     return AgentOptions(model="openai:gpt-4o", env=env, cwd=cwd, **{"output_format": OUTPUT, **extra})
 
 
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=options)]
-
-
 def result_of(messages: list[Message]) -> ResultMessage:
     assert isinstance(messages[-1], ResultMessage)
     return messages[-1]
@@ -48,7 +45,7 @@ def result_of(messages: list[Message]) -> ResultMessage:
 
 async def test_claude_gets_the_schema_and_the_result_carries_the_parsed_answer(project: Path) -> None:
     with FakeAnthropicServer([Reply(PARIS)]) as server:
-        result = result_of(await run("Largest city of France?", claude(server, project)))
+        result = (await run_query("Largest city of France?", claude(server, project))).result
 
     assert result.subtype == "success" and not result.is_error
     assert result.structured_output == {"city": "Paris", "population": 2100000}
@@ -62,7 +59,7 @@ async def test_claude_gets_the_schema_and_the_result_carries_the_parsed_answer(p
 
 async def test_an_openai_compatible_server_gets_the_schema_as_response_format(project: Path) -> None:
     with FakeOpenAIServer([Reply(PARIS)]) as server:
-        result = result_of(await run("Largest city of France?", gpt(server, project)))
+        result = (await run_query("Largest city of France?", gpt(server, project))).result
 
     assert result.subtype == "success" and result.structured_output == {"city": "Paris", "population": 2100000}
     assert server.requests[0]["response_format"] == {
@@ -75,7 +72,7 @@ async def test_an_answer_breaking_the_schema_is_asked_for_again_once_saying_what
     # `minimum` is checked after decoding: the API's structured outputs do not enforce it
     bad = '{"city": "Paris", "population": -3}'
     with FakeAnthropicServer([Reply(bad), Reply(PARIS)]) as server:
-        messages = await run("Largest city of France?", claude(server, project))
+        messages = (await run_query("Largest city of France?", claude(server, project))).messages
 
     result = result_of(messages)
     assert result.subtype == "success" and result.structured_output == {"city": "Paris", "population": 2100000}
@@ -92,7 +89,7 @@ async def test_an_answer_breaking_the_schema_is_asked_for_again_once_saying_what
 async def test_an_answer_that_is_not_json_is_asked_for_again_too(project: Path) -> None:
     prose = "The largest city of France is Paris, with about 2.1 million people."
     with FakeOpenAIServer([Reply(prose), Reply(PARIS)]) as server:
-        result = result_of(await run("Largest city of France?", gpt(server, project)))
+        result = (await run_query("Largest city of France?", gpt(server, project))).result
 
     assert result.structured_output == {"city": "Paris", "population": 2100000}
     assert "not valid JSON" in server.requests[1]["messages"][-1]["content"][0]["text"]
@@ -103,7 +100,7 @@ async def test_a_second_answer_breaking_the_schema_ends_the_run_with_an_error_na
 ) -> None:
     bad = '{"city": "Paris", "population": -3}'
     with FakeAnthropicServer([Reply(bad), Reply('{"city": "Paris"}')]) as server:
-        result = result_of(await run("Largest city of France?", claude(server, project)))
+        result = (await run_query("Largest city of France?", claude(server, project))).result
 
     assert len(server.requests) == 2  # asked again once, not more
     assert result.is_error and result.subtype == "error_max_structured_output_retries"
@@ -117,7 +114,7 @@ async def test_only_the_final_answer_is_validated_not_the_turns_that_call_tools(
     (project / "notes.txt").write_text("Paris has 2100000 inhabitants\n")
     look = Reply([Text("Let me read the notes."), ToolUse("Read", {"file_path": str(project / "notes.txt")})])
     with FakeAnthropicServer([look, Reply(PARIS)]) as server:
-        result = result_of(await run("Largest city?", claude(server, project, allowed_tools=["Read"])))
+        result = (await run_query("Largest city?", claude(server, project, allowed_tools=["Read"]))).result
 
     assert result.subtype == "success" and result.structured_output == {"city": "Paris", "population": 2100000}
     assert all(request["output_config"]["format"]["type"] == "json_schema" for request in server.requests)
@@ -135,7 +132,7 @@ async def test_only_the_final_answer_is_validated_not_the_turns_that_call_tools(
 async def test_a_malformed_output_format_fails_at_run_start(project: Path, output_format: dict[str, Any]) -> None:
     with FakeAnthropicServer([Reply(PARIS)]) as server:
         with pytest.raises(ConfigurationError, match="output_format"):
-            await run("hi", claude(server, project, output_format=output_format))
+            await run_query("hi", claude(server, project, output_format=output_format))
     assert server.requests == []
 
 
@@ -159,7 +156,7 @@ async def test_the_local_model_answers_in_the_schema_by_constrained_decoding(pro
     options = AgentOptions(
         model="local:smollm2", cwd=project, tools=[], output_format={"type": "json_schema", "schema": schema}
     )
-    result = result_of(await run("I love this phone, the battery lasts for days!", options))
+    result = (await run_query("I love this phone, the battery lasts for days!", options)).result
 
     assert result.subtype == "success", result.errors
     jsonschema.validate(result.structured_output, schema)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from tether import AgentOptions, Message, ResultMessage, query
+from tether import Message, ResultMessage
 from tether.models.base import ModelRequest, ModelResponse
 from tether.testing import FunctionModel, Reply, tool_use_reply
 
@@ -60,11 +60,6 @@ class Team:
     def requests_of(self, prompt: str) -> list[ModelRequest]:
         """The requests made by the agent whose system prompt starts with `prompt`."""
         return [request for request in self.model.requests if (request.system or "").startswith(prompt)]
-
-
-async def run(prompt: str, options: AgentOptions) -> list[Message]:
-    """Every message of one `query()`."""
-    return [message async for message in query(prompt=prompt, options=options)]
 
 
 def result_of(messages: list[Message]) -> ResultMessage:

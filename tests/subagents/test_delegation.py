@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results, turn
+from tests.subagents.team import Team, delegate, result_of, result_text, tool_results, turn
 
 from tether import (
     AgentClient,
@@ -32,7 +32,7 @@ from tether import (
     tool,
 )
 from tether.models.base import ModelRequest
-from tether.testing import Reply, ScriptedModel, tool_use_reply
+from tether.testing import Reply, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,7 @@ async def test_the_subagent_answers_through_the_agent_tool(app: Path) -> None:
     team = Team(main_delegates_then_reports, {REVIEWER: reviewer_reads_then_answers})
     options = AgentOptions(model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT})
 
-    messages = await run("Please review my code", options)
+    messages = (await run_query("Please review my code", options)).messages
 
     result = result_of(messages)
     assert result.subtype == "success"
@@ -77,7 +77,7 @@ async def test_the_caller_sees_the_subagent_tool_calls_and_the_task_lifecycle(ap
     team = Team(main_delegates_then_reports, {REVIEWER: reviewer_reads_then_answers})
     options = AgentOptions(model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT})
 
-    messages = await run("Please review my code", options)
+    messages = (await run_query("Please review my code", options)).messages
 
     nested = [m for m in messages if getattr(m, "parent_tool_use_id", None) == "toolu_agent1"]
     assert [type(m).__name__ for m in nested] == ["AssistantMessage", "UserMessage"]
@@ -123,7 +123,7 @@ async def test_forward_subagent_text_forwards_its_text_too(app: Path) -> None:
     team = Team(main_delegates_then_reports, {REVIEWER: reviewer_reads_then_answers})
     options = AgentOptions(model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT}, forward_subagent_text=True)
 
-    messages = await run("Please review my code", options)
+    messages = (await run_query("Please review my code", options)).messages
 
     nested = [m for m in messages if getattr(m, "parent_tool_use_id", None) == "toolu_agent1"]
     assert [type(m).__name__ for m in nested] == ["AssistantMessage", "UserMessage", "AssistantMessage"]
@@ -154,7 +154,9 @@ async def test_two_delegations_in_one_reply_run_concurrently(project: Path) -> N
     team = Team(main, {"You count.": counter})
     agents = {"counter": AgentDefinition(description="Counts things", prompt="You count.", tools=[])}
 
-    messages = await run("Count apples and pears", AgentOptions(model=team.model, cwd=project, agents=agents))
+    messages = (
+        await run_query("Count apples and pears", AgentOptions(model=team.model, cwd=project, agents=agents))
+    ).messages
 
     assert sorted(entered) == ["apples", "pears"]
     assert result_of(messages).result == "apples: 3 / pears: 3"  # results in the order of the calls
@@ -168,7 +170,7 @@ async def test_subagent_usage_and_cost_add_to_the_result(app: Path) -> None:
     team = Team(main_delegates_then_reports, {REVIEWER: reviewer_reads_then_answers}, cost_per_reply=0.25)
     options = AgentOptions(model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT}, forward_subagent_text=True)
 
-    messages = await run("Please review my code", options)
+    messages = (await run_query("Please review my code", options)).messages
 
     result = result_of(messages)
     replies = [m for m in messages if isinstance(m, AssistantMessage)]
@@ -190,7 +192,7 @@ async def test_an_unknown_agent_type_is_an_error_result_naming_the_agents(projec
     team = Team(main, {})
     options = AgentOptions(model=team.model, cwd=project, agents={"reviewer": REVIEWER_AGENT})
 
-    result = result_of(await run("go", options))
+    result = (await run_query("go", options)).result
 
     assert result.result == "Agent type 'nobody' not found. Available agents: reviewer"
 
@@ -200,7 +202,7 @@ async def test_a_malformed_definition_fails_at_start_naming_the_agent_and_field(
     team = Team(main_delegates_then_reports, {})
 
     with pytest.raises(ConfigurationError, match=r"agents\['reviewer'\]: invalid maxTurns=0"):
-        await run("go", AgentOptions(model=team.model, cwd=project, agents={"reviewer": bad}))
+        await run_query("go", AgentOptions(model=team.model, cwd=project, agents={"reviewer": bad}))
     assert team.model.requests == []
 
 
@@ -208,7 +210,7 @@ async def test_a_dict_definition_is_accepted_as_the_sdk_sends_it(app: Path) -> N
     team = Team(main_delegates_then_reports, {REVIEWER: reviewer_reads_then_answers})
     agents = {"reviewer": {"description": "Reviews code", "prompt": REVIEWER, "tools": ["Read"]}}
 
-    result = result_of(await run("review", AgentOptions(model=team.model, cwd=app, agents=agents)))
+    result = (await run_query("review", AgentOptions(model=team.model, cwd=app, agents=agents))).result
 
     assert result.result == "The reviewer says: app.py looks fine."
 
@@ -220,7 +222,7 @@ async def test_max_turns_of_a_subagent_ends_it_with_an_error_result(app: Path) -
     team = Team(main_delegates_then_reports, {REVIEWER: endless_reader})
     agents = {"reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, tools=["Read"], maxTurns=2)}
 
-    messages = await run("review", AgentOptions(model=team.model, cwd=app, agents=agents))
+    messages = (await run_query("review", AgentOptions(model=team.model, cwd=app, agents=agents))).messages
 
     assert len(team.requests_of(REVIEWER)) == 2
     assert "did not finish: reached max_turns (2)" in (result_of(messages).result or "")
@@ -234,7 +236,9 @@ async def test_tools_and_disallowed_tools_pick_the_subagent_tools(project: Path)
         "reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, disallowedTools=["Bash", "Write"]),
     }
 
-    await run("review", AgentOptions(model=team.model, cwd=project, agents=agents, tools=["Read", "Bash", "Write"]))
+    await run_query(
+        "review", AgentOptions(model=team.model, cwd=project, agents=agents, tools=["Read", "Bash", "Write"])
+    )
 
     assert [tool.name for tool in team.requests_of(REVIEWER)[0].tools] == ["Read"]
 
@@ -248,7 +252,7 @@ async def test_plan_mode_of_a_subagent_keeps_it_from_writing(project: Path) -> N
     team = Team(main_delegates_then_reports, {REVIEWER: writer})
     agents = {"reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, permissionMode="plan")}
 
-    result = result_of(await run("review", AgentOptions(model=team.model, cwd=project, agents=agents)))
+    result = (await run_query("review", AgentOptions(model=team.model, cwd=project, agents=agents))).result
 
     assert "plan mode" in (result.result or "")
     assert not (project / "out.txt").exists()
@@ -260,7 +264,7 @@ async def test_a_deny_rule_naming_the_agent_type_stops_the_delegation(project: P
         model=team.model, cwd=project, agents={"reviewer": REVIEWER_AGENT}, disallowed_tools=["Agent(reviewer)"]
     )
 
-    result = result_of(await run("review", options))
+    result = (await run_query("review", options)).result
 
     assert "denied by the rule Agent(reviewer)" in (result.result or "")
     assert team.requests_of(REVIEWER) == []
@@ -280,9 +284,11 @@ async def test_memory_puts_the_agent_notes_in_its_prompt_and_lets_it_write_them(
     team = Team(main_delegates_then_reports, {REVIEWER: remembering})
     agents = {"reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, tools=["Grep"], memory="project")}
 
-    result = result_of(
-        await run("review", AgentOptions(model=team.model, cwd=project, agents=agents, permission_mode="acceptEdits"))
-    )
+    result = (
+        await run_query(
+            "review", AgentOptions(model=team.model, cwd=project, agents=agents, permission_mode="acceptEdits")
+        )
+    ).result
 
     system = team.requests_of(REVIEWER)[0].system or ""
     assert "- the team prefers tabs" in system and str(notes) in system
@@ -300,7 +306,9 @@ async def test_the_older_task_name_of_the_tool_is_accepted(app: Path) -> None:
 
     team = Team(main, {REVIEWER: reviewer_reads_then_answers})
 
-    messages = await run("review", AgentOptions(model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT}))
+    messages = (
+        await run_query("review", AgentOptions(model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT}))
+    ).messages
 
     assert result_of(messages).result == "The reviewer says: app.py looks fine."
     assert any(isinstance(m, TaskNotificationMessage) and m.status == "completed" for m in messages)
@@ -349,12 +357,12 @@ async def test_mcp_servers_name_the_parent_servers_whose_tools_the_subagent_gets
     team = Team(main_delegates_then_reports, {REVIEWER: lambda request: "done"})
     agents = {"reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, tools=["Read"], mcpServers=["calc"])}
 
-    await run("review", AgentOptions(model=team.model, cwd=project, agents=agents, mcp_servers=servers))
+    await run_query("review", AgentOptions(model=team.model, cwd=project, agents=agents, mcp_servers=servers))
 
     assert [t.name for t in team.requests_of(REVIEWER)[0].tools] == ["Read", "mcp__calc__add"]
 
     unknown = {"reviewer": AgentDefinition(description="Reviews", prompt=REVIEWER, mcpServers=["nowhere"])}
-    result = result_of(await run("review", AgentOptions(model=team.model, cwd=project, agents=unknown)))
+    result = (await run_query("review", AgentOptions(model=team.model, cwd=project, agents=unknown))).result
     assert "MCP server 'nowhere' is not one of this session's mcp_servers" in (result.result or "")
 
 
@@ -365,7 +373,7 @@ async def test_without_persistence_a_subagent_runs_and_nothing_is_stored(app: Pa
         model=team.model, cwd=app, agents={"reviewer": REVIEWER_AGENT}, persist_session=False, session_store=store
     )
 
-    result = result_of(await run("review", options))
+    result = (await run_query("review", options)).result
 
     assert result.result == "The reviewer says: app.py looks fine."
     assert store.size == 0
@@ -392,7 +400,7 @@ async def test_a_caller_that_stops_reading_mid_subagent_loses_nothing_of_its_own
     await started.wait()
     del stream
     gc.collect()
-    await anyio.sleep(0.2)  # the generator's close must not cancel this task
+    await anyio.wait_all_tasks_blocked()  # the generator's close has run: it must not have cancelled the subagent
 
     resumed = AgentOptions(model=ScriptedModel(["fine"]), cwd=app, session_store=store, resume=session_id)
-    assert result_of(await run("and now?", resumed)).result == "fine"
+    assert (await run_query("and now?", resumed)).result.result == "fine"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results, turn
+from tests.subagents.team import Team, delegate, result_of, result_text, tool_results, turn
 
 from tether import (
     AgentDefinition,
@@ -23,7 +23,7 @@ from tether.agent.compaction import SUMMARY_PROMPT
 from tether.agent.subagents import subagent_subpath
 from tether.models.base import ModelRequest
 from tether.sessions.entries import is_compact_boundary
-from tether.testing import Reply, tool_use_reply
+from tether.testing import Reply, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +59,7 @@ async def test_a_subagent_compacts_in_its_own_transcript(project: Path) -> None:
     agents = {"reader": AgentDefinition(description="Reads files", prompt=READER, tools=["Read"])}
     options = AgentOptions(model=team.model, cwd=project, agents=agents, session_store=store, context_window=4_000)
 
-    messages = await run("go", options)
+    messages = (await run_query("go", options)).messages
 
     assert result_of(messages).result == "Reader: Read it all."
     session_id = messages[0].data["session_id"]  # type: ignore[union-attr]

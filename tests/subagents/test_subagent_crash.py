@@ -18,10 +18,9 @@ from tether import (
     ResultMessage,
     get_subagent_messages,
     list_subagents,
-    query,
 )
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT
-from tether.testing import ScriptedModel
+from tether.testing import ScriptedModel, run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -85,7 +84,7 @@ async def test_a_parent_killed_mid_subagent_resumes_and_keeps_the_transcript(pro
     model = ScriptedModel(["The research was cut off; let me start again."])
     agents = {"researcher": AgentDefinition(description="Researches", prompt="You research.")}
     options = AgentOptions(model=model, resume=session_id, cwd=project, agents=agents)
-    messages = [message async for message in query(prompt="What happened?", options=options)]
+    messages = (await run_query("What happened?", options)).messages
 
     result = messages[-1]
     assert isinstance(result, ResultMessage) and result.subtype == "success"

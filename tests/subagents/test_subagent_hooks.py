@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from claude_agent_sdk import types as sdk_types
-from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results, turn
+from tests.subagents.team import Team, delegate, result_of, result_text, tool_results, turn
 
 from tether import AgentDefinition, AgentOptions, HookEvent, HookMatcher, PermissionResultAllow, TaskStartedMessage
 from tether.models.base import ModelRequest
-from tether.testing import Reply, tool_use_reply
+from tether.testing import Reply, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +58,7 @@ async def test_subagent_start_and_stop_fire_with_the_sdk_fields(app: Path) -> No
         model=team.model, cwd=app, agents=AGENTS, hooks=hooks(recorder, "SubagentStart", "SubagentStop", "Stop")
     )
 
-    messages = await run("review", options)
+    messages = (await run_query("review", options)).messages
 
     agent_id = next(m.task_id for m in messages if isinstance(m, TaskStartedMessage))
     session_id = messages[0].data["session_id"]  # type: ignore[union-attr]
@@ -83,7 +83,7 @@ async def test_subagent_start_context_reaches_the_subagent_prompt(app: Path) -> 
     team = Team(main, {REVIEWER: reviewer})
     options = AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks(recorder, "SubagentStart"))
 
-    await run("review", options)
+    await run_query("review", options)
 
     first = team.requests_of(REVIEWER)[0].messages[0]["content"]
     assert [block["text"] for block in first] == ["Review app.py", "Be brief."]
@@ -96,7 +96,7 @@ async def test_a_subagent_start_matcher_selects_by_agent_type(app: Path) -> None
         model=team.model, cwd=app, agents=AGENTS, hooks=hooks(recorder, "SubagentStart", matcher="tester")
     )
 
-    await run("review", options)
+    await run_query("review", options)
 
     assert recorder.inputs == []
 
@@ -107,7 +107,7 @@ async def test_a_subagent_stop_block_makes_the_subagent_go_on(app: Path) -> None
     team = Team(main, {REVIEWER: reviewer})
     options = AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks(recorder, "SubagentStop"))
 
-    result = result_of(await run("review", options))
+    result = (await run_query("review", options)).result
 
     assert result.result == "Reviewer: fine (turn 2)"
     last = team.requests_of(REVIEWER)[-1].messages[-1]
@@ -120,7 +120,7 @@ async def test_tool_hooks_inside_a_subagent_say_which_subagent(app: Path) -> Non
     team = Team(main, {REVIEWER: reviewer})
     options = AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks(recorder, "PreToolUse", "PostToolUse"))
 
-    messages = await run("review", options)
+    messages = (await run_query("review", options)).messages
 
     agent_id = next(m.task_id for m in messages if isinstance(m, TaskStartedMessage))
     pre = recorder.of("PreToolUse")
@@ -147,7 +147,7 @@ async def test_a_pre_tool_use_hook_can_deny_a_delegation(app: Path) -> None:
         model=team.model, cwd=app, agents=AGENTS, hooks=hooks(recorder, "PreToolUse", matcher="Agent")
     )
 
-    result = result_of(await run("review", options))
+    result = (await run_query("review", options)).result
 
     assert "no reviews today" in (result.result or "")
     assert team.requests_of(REVIEWER) == []
@@ -169,12 +169,14 @@ async def test_a_deferred_delegation_runs_at_the_next_prompt_with_its_messages_a
     hooks_option: dict[HookEvent, list[HookMatcher]] = {
         "PreToolUse": [HookMatcher(matcher="Agent", hooks=[defer_once])]
     }
-    first = await run("review", AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks_option))
+    first = (
+        await run_query("review", AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks_option))
+    ).messages
     assert result_of(first).terminal_reason == "tool_deferred" and team.requests_of(REVIEWER) == []
 
     session_id = result_of(first).session_id
     options = AgentOptions(model=team.model, cwd=app, agents=AGENTS, hooks=hooks_option, resume=session_id)
-    later = await run("go on", options)
+    later = (await run_query("go on", options)).messages
 
     nested = [m for m in later if getattr(m, "parent_tool_use_id", None) == "toolu_agent1"]
     assert [type(m).__name__ for m in nested] == ["AssistantMessage", "UserMessage"]
@@ -197,7 +199,9 @@ async def test_can_use_tool_is_told_which_subagent_asks(project: Path) -> None:
     team = Team(main, {REVIEWER: writer})
     agents = {"reviewer": AgentDefinition(description="Reviews code", prompt=REVIEWER, tools=["Bash"])}
 
-    messages = await run("review", AgentOptions(model=team.model, cwd=project, agents=agents, can_use_tool=allow))
+    messages = (
+        await run_query("review", AgentOptions(model=team.model, cwd=project, agents=agents, can_use_tool=allow))
+    ).messages
 
     agent_id = next(m.task_id for m in messages if isinstance(m, TaskStartedMessage))
     assert asked == [("Bash", agent_id)]  # the Agent call itself needs no permission

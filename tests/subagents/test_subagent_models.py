@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 from tests.fakes import FakeAnthropicServer, Reply, ToolUse
-from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results, turn
+from tests.subagents.team import Team, delegate, result_of, result_text, tool_results, turn
 
 from tether import AgentDefinition, AgentOptions, AssistantMessage
 from tether.models import DEFAULT_ANTHROPIC_MODEL, MODEL_ALIASES
 from tether.models.base import ModelRequest
 from tether.models.limits import limits_for
 from tether.testing import Reply as ScriptedReply
+from tether.testing import run_query
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +36,7 @@ async def test_a_subagent_runs_on_the_model_its_definition_names(app: Path) -> N
     team = Team(main, {}, cost_per_reply=0.5)
     replies = [Reply([ToolUse("Read", {"file_path": "app.py"})], input_tokens=100, output_tokens=20), Reply("Fine.")]
     with FakeAnthropicServer(replies) as server:
-        messages = await run("review", options_for(team, server, app, "haiku"))
+        messages = (await run_query("review", options_for(team, server, app, "haiku"))).messages
 
     result = result_of(messages)
     assert result.result == "Reviewer: Fine."
@@ -57,7 +58,9 @@ async def test_a_subagent_runs_on_the_model_its_definition_names(app: Path) -> N
 async def test_an_alias_follows_anthropic_default_model_variables(app: Path) -> None:
     team = Team(main, {})
     with FakeAnthropicServer([Reply("Fine.")]) as server:
-        await run("review", options_for(team, server, app, "opus", ANTHROPIC_DEFAULT_OPUS_MODEL="claude-opus-4-1"))
+        await run_query(
+            "review", options_for(team, server, app, "opus", ANTHROPIC_DEFAULT_OPUS_MODEL="claude-opus-4-1")
+        )
 
     assert [body["model"] for body in server.requests] == ["claude-opus-4-1"]
 
@@ -65,7 +68,7 @@ async def test_an_alias_follows_anthropic_default_model_variables(app: Path) -> 
 async def test_inherit_runs_the_subagent_on_the_parent_model(app: Path) -> None:
     team = Team(main, {REVIEWER: lambda request: "Fine."})
     with FakeAnthropicServer([]) as server:
-        result = result_of(await run("review", options_for(team, server, app, "inherit")))
+        result = (await run_query("review", options_for(team, server, app, "inherit"))).result
 
     assert result.result == "Reviewer: Fine." and server.requests == []
     assert len(team.requests_of(REVIEWER)) == 1
@@ -77,6 +80,6 @@ async def test_the_aliases_name_models_tether_knows_and_are_what_the_agent_tool_
     assert all(limits_for(model).context_window == 1_000_000 for model in MODEL_ALIASES.values()), MODEL_ALIASES
     team = Team(lambda request: "Nothing to delegate.", {})
     agents = {"reviewer": AgentDefinition(description="Reviews code", prompt=REVIEWER)}
-    await run("hello", AgentOptions(model=team.model, cwd=app, agents=agents))
+    await run_query("hello", AgentOptions(model=team.model, cwd=app, agents=agents))
     (offered,) = [spec for spec in team.model.requests[0].tools if spec.name == "Agent"]
     assert offered.input_schema["properties"]["model"]["enum"] == list(MODEL_ALIASES)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results, turn
+from tests.subagents.team import Team, delegate, result_of, result_text, tool_results, turn
 
 from tether import (
     AgentDefinition,
@@ -23,7 +23,7 @@ from tether import (
     ToolPermissionContext,
 )
 from tether.models.base import ModelRequest
-from tether.testing import Reply, tool_use_reply
+from tether.testing import Reply, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -101,7 +101,9 @@ async def test_a_settings_ask_rule_holds_for_the_subagent(project: Path) -> None
     team = Team(delegates_once, {RUNNER: runs_then_answers("echo secret", "echo plain", "rm -f nothing")})
     asked = Asked(allow=False)
 
-    messages = await run("go", AgentOptions(model=team.model, cwd=project, agents=AGENTS, can_use_tool=asked))
+    messages = (
+        await run_query("go", AgentOptions(model=team.model, cwd=project, agents=AGENTS, can_use_tool=asked))
+    ).messages
 
     assert asked.questions == [("echo secret", agent_id_of(messages))]  # asked, as the parent's would be
     answer = result_of(messages).result or ""
@@ -118,7 +120,9 @@ async def test_rules_added_at_run_time_hold_for_parent_and_subagent_alike(projec
     team = Team(main, {RUNNER: runs_then_answers("echo two", "printf child")})
     asked = RememberFirstWord()
 
-    messages = await run("go", AgentOptions(model=team.model, cwd=project, agents=AGENTS, can_use_tool=asked))
+    messages = (
+        await run_query("go", AgentOptions(model=team.model, cwd=project, agents=AGENTS, can_use_tool=asked))
+    ).messages
 
     agent_id = agent_id_of(messages)
     # `echo` allowed by the parent's answer: the subagent's `echo` is not asked about; `printf`
@@ -131,7 +135,9 @@ async def test_rules_added_at_run_time_hold_for_parent_and_subagent_alike(projec
 async def test_a_task_rule_is_a_rule_of_the_agent_tool(project: Path, rule: str) -> None:
     team = Team(delegates_once, {RUNNER: runs_then_answers()})
 
-    messages = await run("go", AgentOptions(model=team.model, cwd=project, agents=AGENTS, disallowed_tools=[rule]))
+    messages = (
+        await run_query("go", AgentOptions(model=team.model, cwd=project, agents=AGENTS, disallowed_tools=[rule]))
+    ).messages
 
     assert not any(isinstance(m, TaskStartedMessage) for m in messages)
     assert [denial["tool_name"] for denial in result_of(messages).permission_denials or []] == ["Agent"]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.subagents.team import Team, delegate, result_of, result_text, run, tool_results
+from tests.subagents.team import Team, delegate, result_of, result_text, tool_results
 
 from tether import (
     AgentDefinition,
@@ -23,7 +23,7 @@ from tether import (
     query,
 )
 from tether.models.base import ModelRequest
-from tether.testing import Reply, tool_use_reply
+from tether.testing import Reply, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -90,7 +90,11 @@ async def test_a_subagent_transcript_is_stored_before_its_messages_are_yielded(a
 
 async def test_a_fork_keeps_the_subagent_transcripts_it_holds_the_call_of(any_store: Any, app: Path) -> None:
     team = Team(main, {REVIEWER: reviewer})
-    first = await run("Review my code", AgentOptions(model=team.model, cwd=app, agents=AGENTS, session_store=any_store))
+    first = (
+        await run_query(
+            "Review my code", AgentOptions(model=team.model, cwd=app, agents=AGENTS, session_store=any_store)
+        )
+    ).messages
     session_id = first[0].data["session_id"]  # type: ignore[union-attr]
     agent_id = next(m.task_id for m in first if isinstance(m, TaskStartedMessage))
     original = await get_subagent_messages_from_store(any_store, session_id, agent_id, str(app))
@@ -98,7 +102,7 @@ async def test_a_fork_keeps_the_subagent_transcripts_it_holds_the_call_of(any_st
     options = AgentOptions(
         model=team.model, cwd=app, agents=AGENTS, session_store=any_store, resume=session_id, fork_session=True
     )
-    forked = await run("Anything else?", options)
+    forked = (await run_query("Anything else?", options)).messages
 
     assert result_of(forked).result == "ok"
     fork_id = forked[0].data["session_id"]  # type: ignore[union-attr]

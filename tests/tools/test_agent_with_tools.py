@@ -10,26 +10,22 @@ import pytest
 
 from tether import (
     AgentOptions,
+    HookEvent,
     MemoryStore,
     Message,
     ResultMessage,
     SystemMessage,
     UnsupportedOptionError,
     UserMessage,
-    query,
 )
 from tether._vocabulary.hooks import HookMatcher
 from tether._vocabulary.permissions import PermissionResultAllow, PermissionResultDeny, ToolPermissionContext
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
 CODING_TOOLS = ["Read", "Edit", "Write", "Glob", "Grep", "Bash"]
 DEMO_SERVER = Path(__file__).with_name("mcp_demo_server.py")
-
-
-async def run(prompt: str, **options: Any) -> list[Message]:
-    return [message async for message in query(prompt=prompt, options=AgentOptions(**options))]
 
 
 def result_of(messages: list[Message]) -> ResultMessage:
@@ -83,9 +79,12 @@ def coding_script(project: Path) -> list[Any]:
 
 async def test_a_coding_agent_globs_greps_reads_edits_and_runs_the_checks(buggy_project: Path) -> None:
     model = ScriptedModel(coding_script(buggy_project))
-    messages = await run(
-        "Fix the add function", model=model, cwd=buggy_project, allowed_tools=CODING_TOOLS, session_store=MemoryStore()
-    )
+    messages = (
+        await run_query(
+            "Fix the add function",
+            AgentOptions(model=model, cwd=buggy_project, allowed_tools=CODING_TOOLS, session_store=MemoryStore()),
+        )
+    ).messages
     init = messages[0]
     assert isinstance(init, SystemMessage)
     assert init.data["tools"] == ["Bash", "Glob", "Grep", "Read", "Edit", "Write"]
@@ -104,14 +103,18 @@ async def test_a_coding_agent_globs_greps_reads_edits_and_runs_the_checks(buggy_
 
 async def test_with_bash_disallowed_the_denial_is_recorded_and_the_edits_land(buggy_project: Path) -> None:
     model = ScriptedModel(coding_script(buggy_project))
-    messages = await run(
-        "Fix the add function",
-        model=model,
-        cwd=buggy_project,
-        allowed_tools=CODING_TOOLS,
-        disallowed_tools=["Bash"],
-        session_store=MemoryStore(),
-    )
+    messages = (
+        await run_query(
+            "Fix the add function",
+            AgentOptions(
+                model=model,
+                cwd=buggy_project,
+                allowed_tools=CODING_TOOLS,
+                disallowed_tools=["Bash"],
+                session_store=MemoryStore(),
+            ),
+        )
+    ).messages
     results = tool_results(messages)
     assert results["bash"]["is_error"]
     assert "denied" in text(results["bash"]["content"])
@@ -140,7 +143,11 @@ async def test_permission_patterns_decide_which_commands_run(workspace: Path) ->
             "done",
         ]
     )
-    messages = await run("go", model=model, cwd=workspace, allowed_tools=["Bash(echo *)"], session_store=MemoryStore())
+    messages = (
+        await run_query(
+            "go", AgentOptions(model=model, cwd=workspace, allowed_tools=["Bash(echo *)"], session_store=MemoryStore())
+        )
+    ).messages
     results = tool_results(messages)
     assert text(results["echo"]["content"]) == "hello"
     assert results["rm"]["is_error"] and results["chained"]["is_error"]
@@ -159,33 +166,51 @@ async def test_modes_change_what_runs(workspace: Path) -> None:
             ]
         )
 
-    default = tool_results(await run("go", model=script(), cwd=workspace, session_store=MemoryStore()))
+    default = tool_results(
+        (await run_query("go", AgentOptions(model=script(), cwd=workspace, session_store=MemoryStore()))).messages
+    )
     assert default["write"]["is_error"] and default["bash"]["is_error"]
     assert not (workspace / "notes.md").exists()
 
     accept = tool_results(
-        await run("go", model=script(), cwd=workspace, permission_mode="acceptEdits", session_store=MemoryStore())
+        (
+            await run_query(
+                "go",
+                AgentOptions(model=script(), cwd=workspace, permission_mode="acceptEdits", session_store=MemoryStore()),
+            )
+        ).messages
     )
     assert not accept["write"]["is_error"] and accept["bash"]["is_error"]
     assert (workspace / "notes.md").exists()
     (workspace / "notes.md").unlink()
 
     plan = tool_results(
-        await run(
-            "go",
-            model=script(),
-            cwd=workspace,
-            permission_mode="plan",
-            allowed_tools=["Write", "Bash"],
-            session_store=MemoryStore(),
-        )
+        (
+            await run_query(
+                "go",
+                AgentOptions(
+                    model=script(),
+                    cwd=workspace,
+                    permission_mode="plan",
+                    allowed_tools=["Write", "Bash"],
+                    session_store=MemoryStore(),
+                ),
+            )
+        ).messages
     )
     assert plan["write"]["is_error"] and "plan mode" in text(plan["write"]["content"])
     assert plan["bash"]["is_error"]
     assert not (workspace / "notes.md").exists()
 
     bypass = tool_results(
-        await run("go", model=script(), cwd=workspace, permission_mode="bypassPermissions", session_store=MemoryStore())
+        (
+            await run_query(
+                "go",
+                AgentOptions(
+                    model=script(), cwd=workspace, permission_mode="bypassPermissions", session_store=MemoryStore()
+                ),
+            )
+        ).messages
     )
     assert not bypass["write"]["is_error"] and text(bypass["bash"]["content"]) == "ran"
 
@@ -206,7 +231,11 @@ async def test_can_use_tool_changes_input_and_can_interrupt(workspace: Path) -> 
             "never reached",
         ]
     )
-    messages = await run("go", model=model, cwd=workspace, can_use_tool=can_use_tool, session_store=MemoryStore())
+    messages = (
+        await run_query(
+            "go", AgentOptions(model=model, cwd=workspace, can_use_tool=can_use_tool, session_store=MemoryStore())
+        )
+    ).messages
     results = tool_results(messages)
     assert text(results["draft"]["content"]) == "reviewed"
     assert text(results["deploy"]["content"]) == "Stop: deploys need a human."
@@ -227,7 +256,7 @@ async def test_invalid_tool_input_is_an_error_result_and_the_loop_goes_on(worksp
             "ok",
         ]
     )
-    messages = await run("go", model=model, cwd=workspace, session_store=MemoryStore())
+    messages = (await run_query("go", AgentOptions(model=model, cwd=workspace, session_store=MemoryStore()))).messages
     results = tool_results(messages)
     assert results["bad"]["is_error"] and "'file_path' is a required property" in text(results["bad"]["content"])
     assert results["unknown"]["is_error"] and "No such tool" in text(results["unknown"]["content"])
@@ -236,10 +265,18 @@ async def test_invalid_tool_input_is_an_error_result_and_the_loop_goes_on(worksp
 
 async def test_tools_option_chooses_the_builtin_tools(workspace: Path) -> None:
     model = ScriptedModel([tool_use_reply("Bash", {"command": "echo x"}, id="bash"), "ok"])
-    messages = await run("go", model=model, cwd=workspace, tools=["Read", "Grep"], session_store=MemoryStore())
+    messages = (
+        await run_query(
+            "go", AgentOptions(model=model, cwd=workspace, tools=["Read", "Grep"], session_store=MemoryStore())
+        )
+    ).messages
     assert messages[0].data["tools"] == ["Read", "Grep"]  # type: ignore[union-attr]
     assert "No such tool" in text(tool_results(messages)["bash"]["content"])
-    none = await run("go", model=ScriptedModel(["ok"]), cwd=workspace, tools=[], session_store=MemoryStore())
+    none = (
+        await run_query(
+            "go", AgentOptions(model=ScriptedModel(["ok"]), cwd=workspace, tools=[], session_store=MemoryStore())
+        )
+    ).messages
     assert none[0].data["tools"] == []  # type: ignore[union-attr]
 
 
@@ -274,7 +311,7 @@ async def test_hooks_in_the_loop(workspace: Path) -> None:
         events.append(f"Stop:{data['stop_hook_active']}")
         return {} if data["stop_hook_active"] else {"decision": "block", "reason": "Summarise what you changed."}
 
-    hooks = {
+    hooks: dict[HookEvent, list[HookMatcher]] = {
         "SessionStart": [HookMatcher(hooks=[session_start])],
         "UserPromptSubmit": [HookMatcher(hooks=[prompt_hook])],
         "PreToolUse": [HookMatcher(matcher="Write|Edit", hooks=[guard_env])],
@@ -291,14 +328,14 @@ async def test_hooks_in_the_loop(workspace: Path) -> None:
             "I wrote a.txt.",
         ]
     )
-    messages = await run(
-        "write files",
-        model=model,
-        cwd=workspace,
-        hooks=hooks,
-        permission_mode="acceptEdits",
-        session_store=MemoryStore(),
-    )
+    messages = (
+        await run_query(
+            "write files",
+            AgentOptions(
+                model=model, cwd=workspace, hooks=hooks, permission_mode="acceptEdits", session_store=MemoryStore()
+            ),
+        )
+    ).messages
     assert events == [
         "SessionStart:startup",
         "UserPromptSubmit",
@@ -326,13 +363,17 @@ async def test_a_blocked_prompt_is_not_sent(workspace: Path) -> None:
         return {"decision": "block", "reason": "no secrets"}
 
     model = ScriptedModel(["never"])
-    messages = await run(
-        "my password is hunter2",
-        model=model,
-        cwd=workspace,
-        hooks={"UserPromptSubmit": [HookMatcher(hooks=[block])]},
-        session_store=MemoryStore(),
-    )
+    messages = (
+        await run_query(
+            "my password is hunter2",
+            AgentOptions(
+                model=model,
+                cwd=workspace,
+                hooks={"UserPromptSubmit": [HookMatcher(hooks=[block])]},
+                session_store=MemoryStore(),
+            ),
+        )
+    ).messages
     result = result_of(messages)
     assert result.subtype == "error_during_execution" and result.errors is not None
     assert "no secrets" in result.errors[0]
@@ -347,18 +388,25 @@ async def test_session_start_source_on_resume_and_fork(workspace: Path) -> None:
         return {}
 
     store = MemoryStore()
-    hooks = {"SessionStart": [HookMatcher(hooks=[record])]}
-    first = await run("hi", model=ScriptedModel(["a"]), cwd=workspace, hooks=hooks, session_store=store)
+    hooks: dict[HookEvent, list[HookMatcher]] = {"SessionStart": [HookMatcher(hooks=[record])]}
+    first = (
+        await run_query("hi", AgentOptions(model=ScriptedModel(["a"]), cwd=workspace, hooks=hooks, session_store=store))
+    ).messages
     session_id = result_of(first).session_id
-    await run("again", model=ScriptedModel(["b"]), cwd=workspace, hooks=hooks, session_store=store, resume=session_id)
-    await run(
+    await run_query(
+        "again",
+        AgentOptions(model=ScriptedModel(["b"]), cwd=workspace, hooks=hooks, session_store=store, resume=session_id),
+    )
+    await run_query(
         "branch",
-        model=ScriptedModel(["c"]),
-        cwd=workspace,
-        hooks=hooks,
-        session_store=store,
-        resume=session_id,
-        fork_session=True,
+        AgentOptions(
+            model=ScriptedModel(["c"]),
+            cwd=workspace,
+            hooks=hooks,
+            session_store=store,
+            resume=session_id,
+            fork_session=True,
+        ),
     )
     assert sources == ["startup", "resume", "fork"]
 
@@ -370,9 +418,14 @@ async def test_an_mcp_stdio_server_tool_is_called_and_its_result_is_in_the_resum
     }
     store = MemoryStore()
     model = ScriptedModel([tool_use_reply("mcp__demo__add", {"a": 19, "b": 23}, id="add"), "It is 42."])
-    messages = await run(
-        "19+23?", model=model, cwd=workspace, mcp_servers=servers, allowed_tools=["mcp__demo"], session_store=store
-    )
+    messages = (
+        await run_query(
+            "19+23?",
+            AgentOptions(
+                model=model, cwd=workspace, mcp_servers=servers, allowed_tools=["mcp__demo"], session_store=store
+            ),
+        )
+    ).messages
     init = messages[0]
     assert isinstance(init, SystemMessage)
     assert init.data["mcp_servers"] == [{"name": "demo", "status": "connected"}, {"name": "broken", "status": "failed"}]
@@ -381,7 +434,9 @@ async def test_an_mcp_stdio_server_tool_is_called_and_its_result_is_in_the_resum
     session_id = result_of(messages).session_id
 
     later = ScriptedModel(["Still 42."])
-    await run("and now?", model=later, cwd=workspace, tools=[], resume=session_id, session_store=store)
+    await run_query(
+        "and now?", AgentOptions(model=later, cwd=workspace, tools=[], resume=session_id, session_store=store)
+    )
     history = later.requests[0].messages
     stored_results = [
         block
@@ -397,7 +452,11 @@ async def test_an_mcp_stdio_server_tool_is_called_and_its_result_is_in_the_resum
 async def test_mcp_tools_need_permission_like_any_other(workspace: Path) -> None:
     servers = {"demo": {"command": sys.executable, "args": [str(DEMO_SERVER)]}}
     model = ScriptedModel([tool_use_reply("mcp__demo__add", {"a": 1, "b": 1}, id="add"), "ok"])
-    messages = await run("1+1", model=model, cwd=workspace, mcp_servers=servers, session_store=MemoryStore())
+    messages = (
+        await run_query(
+            "1+1", AgentOptions(model=model, cwd=workspace, mcp_servers=servers, session_store=MemoryStore())
+        )
+    ).messages
     assert tool_results(messages)["add"]["is_error"]
     denials = result_of(messages).permission_denials
     assert denials is not None and denials[0]["tool_name"] == "mcp__demo__add"
@@ -407,7 +466,15 @@ async def test_unknown_permission_mode_is_a_clear_error(workspace: Path) -> None
     from tether.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="permission mode"):
-        await run("go", model=ScriptedModel(["x"]), cwd=workspace, permission_mode="yolo", session_store=MemoryStore())
+        await run_query(
+            "go",
+            AgentOptions(
+                model=ScriptedModel(["x"]),
+                cwd=workspace,
+                permission_mode="yolo",  # type: ignore[arg-type]  # refused, as the test checks
+                session_store=MemoryStore(),
+            ),
+        )
 
 
 def test_implemented_options_are_no_longer_unsupported() -> None:

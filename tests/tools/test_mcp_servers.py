@@ -19,9 +19,9 @@ from mcp import Client
 from mcp.server import Server, ServerRequestContext
 from typing_extensions import TypedDict
 
-from tether import AgentOptions, ResultMessage, SystemMessage, UserMessage, query
+from tether import AgentOptions, ResultMessage, SystemMessage, UserMessage
 from tether.errors import ConfigurationError
-from tether.testing import ScriptedModel, tool_use_reply
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 from tether.tools.base import SdkMcpTool, ToolContext, ToolResult, schema_from_annotation, tool
 from tether.tools.mcp import McpServers, McpTool, load_mcp_servers, mcp_tool_name
 from tether.tools.sdk_server import create_sdk_mcp_server
@@ -366,7 +366,7 @@ async def test_the_users_own_mcp_server_works_as_an_sdk_server_in_a_query(projec
         ]
     )
     options = AgentOptions(model=model, cwd=project, mcp_servers=config, tools=[], allowed_tools=["mcp__weather"])
-    messages = [message async for message in query(prompt="Weather?", options=options)]
+    messages = (await run_query("Weather?", options)).messages
 
     init = messages[0]
     assert isinstance(init, SystemMessage)

@@ -17,10 +17,9 @@ from tether import (
     ToolResultBlock,
     UserMessage,
     create_sdk_mcp_server,
-    query,
     tool,
 )
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether.testing import MemoryStore, ScriptedModel, run_query, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +45,7 @@ async def run(project: Path, *answers: Any, **options: Any) -> tuple[list[Messag
     model = ScriptedModel([tool_use_reply("Write", {"file_path": str(target), "content": "hello"}, id="w1"), "done"])
     settings: dict[str, Any] = {"permission_prompt_tool_name": "mcp__gate__approve", **options}
     agent_options = AgentOptions(model=model, cwd=project, session_store=MemoryStore(), mcp_servers=SERVERS, **settings)
-    return [m async for m in query(prompt="write the notes", options=agent_options)], target
+    return (await run_query("write the notes", agent_options)).messages, target
 
 
 def results(messages: list[Message]) -> list[ToolResultBlock]:

@@ -11,8 +11,8 @@ import mcp.types
 import pytest
 from mcp.server import Server, ServerRequestContext
 
-from tether import AgentOptions, Message, ResultMessage, ToolAnnotations, create_sdk_mcp_server, query, tool
-from tether.testing import ScriptedModel, tool_use_reply
+from tether import AgentOptions, Message, ResultMessage, ToolAnnotations, create_sdk_mcp_server, tool
+from tether.testing import ScriptedModel, run_query, tool_use_reply
 from tether.tools.base import MAX_OUTPUT_CHARS, RESULT_SIZE_META_KEY, cut_content
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +60,7 @@ async def sent_result(project: Path, tool_name: str, mcp_servers: dict[str, Any]
     options = AgentOptions(
         model=model, cwd=project, mcp_servers=mcp_servers, tools=[], permission_mode="bypassPermissions"
     )
-    messages: list[Message] = [message async for message in query(prompt="Dump it", options=options)]
+    messages: list[Message] = (await run_query("Dump it", options)).messages
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "Done."
     block = model.requests[1].messages[-1]["content"][0]
     assert block["type"] == "tool_result" and block["tool_use_id"] == "call_1"

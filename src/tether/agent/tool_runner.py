@@ -41,7 +41,8 @@ from typing import Any
 import anyio
 
 from tether.agent.checkpoints import FileCheckpoints
-from tether.agent.hooks import HookOutcome, HookRunner
+from tether.agent.hook_outcome import HookOutcome
+from tether.agent.hooks import HookRunner
 from tether.agent.permissions import (
     PermissionPolicy,
 )

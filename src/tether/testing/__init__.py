@@ -13,6 +13,7 @@ from tether.testing.models import (
     text_reply,
     tool_use_reply,
 )
+from tether.testing.runs import RunResult, run_query
 
 if TYPE_CHECKING:
     from tether.testing.conformance import run_store_conformance as run_store_conformance
@@ -22,8 +23,10 @@ __all__ = [
     "FunctionModel",
     "MemoryStore",
     "Reply",
+    "RunResult",
     "ScriptedModel",
     "override_model",
+    "run_query",
     "run_session_store_conformance",
     "run_store_conformance",
     "text_reply",

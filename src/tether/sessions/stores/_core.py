@@ -28,10 +28,10 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import msgspec
 
-from tether._vocabulary.store import SessionKey, SessionStoreEntry, SessionStoreListEntry, SessionSummaryEntry
+from tether._vocabulary.store import SessionKey, SessionStoreEntry
 from tether.errors import ConfigurationError, EntryNotFoundError, SessionConflictError, StoreError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import NO_LEAF, SessionPage
+from tether.sessions.store import NO_LEAF
 from tether.sessions.summary import current_summary, fold_summary
 
 __all__ = [
@@ -43,28 +43,22 @@ __all__ = [
     "Node",
     "as_int",
     "check_leaf",
-    "decode_cursor",
     "decode_entries",
     "decode_json",
     "decode_summary",
-    "encode_cursor",
     "encode_entries",
     "fork_point",
     "gc_keep",
     "guarded",
     "key_parts",
     "leaf_from_end",
-    "listed",
-    "listed_sessions",
     "message_count_of",
     "now_ms",
     "page_after",
     "plan_append",
     "private_dir",
     "quote_part",
-    "readable_rows",
     "redact_url",
-    "row_summary",
     "shortcut_parent",
     "to_json",
     "uuid_hash",
@@ -307,18 +301,6 @@ def gc_keep(children: Iterable[tuple[bool, int, int]]) -> int:
     return keep
 
 
-def encode_cursor(position: int) -> str:
-    """An opaque `list_page` cursor: the listing position of the last item returned."""
-    return f"p{position}"
-
-
-def decode_cursor(cursor: str) -> int:
-    """The listing position a cursor stands for; ConfigurationError for a string this store never gave."""
-    if not isinstance(cursor, str) or not cursor.startswith("p") or not cursor[1:].isdigit():
-        raise ConfigurationError(f"invalid list_page cursor {cursor!r}: pass back a next_cursor this store returned")
-    return int(cursor[1:])
-
-
 _T = TypeVar("_T")
 Position = tuple[int, str, str]
 """Where a session sits in a listing newest first: `(mtime, session id, project key)`."""
@@ -407,93 +389,6 @@ def guarded(
         return run
 
     return wrap
-
-
-class RowListing(GuardedStore):
-    """Listing for stores that keep sessions as rows: subclasses implement `_listing` only.
-
-    `_listing(project_key, after, limit, columns)` returns the rows of live main sessions of the
-    store's scope (of `project_key` unless None), newest first, with `seq < after` when `after`
-    is set, at most `limit`, selecting `columns` from `session_id, mtime, summary, project_key, seq`.
-    """
-
-    async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
-        raise NotImplementedError
-
-    @guarded("list_sessions")
-    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        """Every session of the project, newest first."""
-        rows = await self._listing(project_key, None, None, "session_id, mtime")
-        return listed_sessions(self, rows)
-
-    @guarded("list_session_summaries")
-    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        """Every session's summary in the project, newest first."""
-        rows = await self._listing(project_key, None, None, "session_id, mtime, summary, project_key")
-        return listed(self, rows, row_summary)
-
-    @guarded("list_page")
-    async def list_page(
-        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
-    ) -> SessionPage:
-        """Sessions newest first (all projects when `project_key` is None), `limit` at a time."""
-        limit = max(1, int(limit))
-        after = decode_cursor(cursor) if cursor else None
-        rows = await self._listing(project_key, after, limit + 1, "session_id, mtime, summary, project_key, seq")
-        page = rows[:limit]
-        next_cursor = encode_cursor(page[-1][4]) if len(rows) > limit else None
-        return SessionPage(items=listed(self, page, row_summary), next_cursor=next_cursor)
-
-
-def listed(store: object, rows: Sequence[Any], build: Callable[[Any], _T]) -> list[_T]:
-    """`build(row)` for each listing row `(session_id, mtime, ...)`; see `readable_rows` for damaged ones."""
-    try:  # `build` reads the mtime with int(): it may be its text (Redis)
-        out = [build(row) for row in rows if type(row[0]) is str]
-        if len(out) == len(rows):
-            return out
-    except (TypeError, ValueError):
-        pass
-    return [build(row) for row in readable_rows(store, rows)]
-
-
-def listed_sessions(store: object, rows: Sequence[Any]) -> list[SessionStoreListEntry]:
-    """The `list_sessions` entries of listing rows `(session_id, mtime, ...)`, `mtime` an int or its
-    text (Redis); see `readable_rows` for damaged rows."""
-    try:
-        out: list[SessionStoreListEntry] = [
-            {"session_id": row[0], "mtime": int(row[1])} for row in rows if type(row[0]) is str
-        ]
-        if len(out) == len(rows):
-            return out
-    except (TypeError, ValueError):
-        pass
-    return [{"session_id": row[0], "mtime": row[1]} for row in readable_rows(store, rows)]
-
-
-def readable_rows(store: object, rows: Sequence[Any]) -> list[Any]:
-    """Listing rows `(session_id, mtime, ...)` with `mtime` an int; a row that cannot be is logged and left out."""
-    out: list[Any] = []
-    for row in rows:
-        mtime = row[1]
-        if not isinstance(mtime, int) or isinstance(mtime, bool):
-            try:
-                mtime = int(mtime)
-            except (TypeError, ValueError):
-                log.warning("%r: left out session %r of a listing: its mtime %r is not a number", store, row[0], mtime)
-                continue
-            row = (row[0], mtime, *row[2:])
-        if not isinstance(row[0], str):
-            log.warning("%r: left out a listing row whose session id is %r", store, row[0])
-            continue
-        out.append(row)
-    return out
-
-
-def row_summary(row: Sequence[Any]) -> SessionSummaryEntry:
-    """A listing row `(session_id, mtime, summary JSON, project_key, ...)` as a summary entry."""
-    return SessionSummaryEntry(
-        session_id=row[0], mtime=int(row[1]), data=decode_summary(row[2], row[0]), project_key=row[3]
-    )
 
 
 def decode_json(text: str | bytes) -> Any:

@@ -12,21 +12,18 @@ server's clock, so every worker agrees. `tether_leases` holds one row per sessio
 lease (see `swap_lease`), set by one `INSERT ... ON CONFLICT DO UPDATE ... WHERE` statement.
 
 The schema is versioned in `tether_schema` and migrated on first use inside a transaction that
-holds an advisory lock: any number of processes may start at once against an empty database.
+holds an advisory lock: any number of processes may start at once against an empty database
+(`tether.sessions.stores._postgres_connection`, with the pool and libpq's bounds).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import json
 import operator
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 try:
     import psycopg
@@ -38,10 +35,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         f"PostgresStore needs psycopg 3 and psycopg_pool ({exc}): pip install 'tether[postgres]'"
     ) from exc
 
-import anyio
 
 from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import StoredSession
 from tether.sessions.stores import StoreUrl
@@ -49,7 +45,6 @@ from tether.sessions.stores._core import (
     DamageLog,
     KeyParts,
     Node,
-    RowListing,
     check_leaf,
     decode_summary,
     encode_entries,
@@ -68,69 +63,13 @@ from tether.sessions.stores._core import (
     uuid_of,
     walk_chain,
 )
+from tether.sessions.stores._postgres_connection import SCHEMA_VERSION, SharedPool, bounded_conninfo, open_pool
+from tether.sessions.stores._retry import LostRace, Retry, until_won
+from tether.sessions.stores._sql import POSTGRES, RowListing, listing_query
 from tether.sessions.summary import fork_summary
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "from_url"]
 
-_MIGRATIONS: list[tuple[str, ...]] = [
-    (  # 1: sessions as nodes with copy-on-write parents, entries keyed by (node, position)
-        """CREATE TABLE tether_sessions (
-            id          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            scope       TEXT    NOT NULL,
-            project_key TEXT    NOT NULL,
-            session_id  TEXT    NOT NULL,
-            subpath     TEXT    NOT NULL,
-            parent      BIGINT,
-            cutoff      BIGINT  NOT NULL,
-            length      BIGINT  NOT NULL,
-            leaf        TEXT,
-            mtime       BIGINT  NOT NULL,
-            seq         BIGINT  NOT NULL,
-            deleted     BOOLEAN NOT NULL DEFAULT false,
-            summary     TEXT    NOT NULL
-        )""",
-        "CREATE UNIQUE INDEX tether_sessions_key ON tether_sessions (scope, session_id, subpath, project_key)"
-        " WHERE NOT deleted",
-        "CREATE UNIQUE INDEX tether_sessions_main ON tether_sessions (scope, session_id)"
-        " WHERE NOT deleted AND subpath = ''",
-        "CREATE INDEX tether_sessions_recent ON tether_sessions (scope, project_key, seq)"
-        " WHERE NOT deleted AND subpath = ''",
-        "CREATE INDEX tether_sessions_recent_all ON tether_sessions (scope, seq) WHERE NOT deleted AND subpath = ''",
-        "CREATE INDEX tether_sessions_parent ON tether_sessions (parent) WHERE parent IS NOT NULL",
-        "CREATE SEQUENCE tether_seq",
-        """CREATE TABLE tether_entries (
-            session BIGINT NOT NULL,
-            pos     BIGINT NOT NULL,
-            uh      BIGINT,
-            n       BIGINT,
-            data    TEXT   NOT NULL,
-            PRIMARY KEY (session, pos)
-        )""",
-        "CREATE INDEX tether_entries_uuid ON tether_entries (uh) WHERE uh IS NOT NULL",
-    ),
-    (  # 2: a session is keyed by (project, id): one id may live in several projects
-        "DROP INDEX tether_sessions_main",
-        "CREATE INDEX tether_sessions_main ON tether_sessions (scope, session_id, seq)"
-        " WHERE NOT deleted AND subpath = ''",
-    ),
-    (  # 3: each session's turn lease, one row rewritten in place
-        """CREATE TABLE tether_leases (
-            scope       TEXT   NOT NULL,
-            project_key TEXT   NOT NULL,
-            session_id  TEXT   NOT NULL,
-            owner       TEXT   NOT NULL,
-            expires_at  BIGINT NOT NULL,
-            PRIMARY KEY (scope, project_key, session_id)
-        )""",
-        # the lease records older code kept under each session's subpath `tether/lease` (never forked)
-        "DELETE FROM tether_entries WHERE session IN (SELECT id FROM tether_sessions WHERE subpath = 'tether/lease')",
-        "DELETE FROM tether_sessions WHERE subpath = 'tether/lease'",
-    ),
-]
-SCHEMA_VERSION = len(_MIGRATIONS)
-"""The schema version this code writes; older databases are migrated on first use, newer ones refused."""
-
-_LOCK_KEY = 0x7E7E_5E55_1095  # pg_advisory_xact_lock key of tether's schema migrations
 _NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 _NODE = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
 _BY_KEY = (
@@ -190,6 +129,10 @@ UNION ALL SELECT e.pos, e.data FROM chain CROSS JOIN LATERAL (
     WHERE session = chain.id AND pos >= GREATEST(chain.cutoff, chain.start) AND pos < chain.high OFFSET 0
 ) AS e"""  # LATERAL + OFFSET 0: one index range scan per node, never a hash join over the whole table
 _EVERYTHING = 1 << 62
+_APPEND_RETRY = Retry(attempts=1000, step=0.0005)
+_FORK_RETRY = Retry(attempts=100, step=0.001)
+_SWAP_RETRY = Retry(attempts=100, step=0)  # the lease changed hands between two statements: swap again at once
+_DEADLOCK_RETRY = Retry(attempts=5, step=0.01)
 # Take the lease unless another owner holds it live: a row comes back only if it was written.
 _SWAP_LEASE = """INSERT INTO tether_leases AS l (scope, project_key, session_id, owner, expires_at)
     VALUES (%(scope)s, %(project)s, %(sid)s, %(owner)s, %(expires)s)
@@ -202,36 +145,6 @@ _LEASE_HOLDER = (
 )
 # The leaf set by a load, unless an append came in since the read.
 _REPAIR_LEAF = "UPDATE tether_sessions SET leaf = %s WHERE id = %s AND length = %s AND leaf IS NOT DISTINCT FROM %s"
-
-
-_BOUNDS: dict[str, Any] = {
-    # the server ends a statement or a lock wait that takes too long (the connection stays usable)
-    "options": "-c statement_timeout=30000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=60000",
-    # a server that stops answering (a partition, a proxy that hangs) is found by the socket too
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 30000,
-}
-"""libpq settings of every connection, unless the URL sets them (tether's own deadline around
-each call, `AgentOptions.store_timeout`, is usually the first to act)."""
-
-
-@dataclass
-class _Shared:
-    """What `with_scope` stores share: the connection string and the pool."""
-
-    conninfo: str
-    shown: str
-    min_size: int
-    max_size: int
-    pool: AsyncConnectionPool[Any] | None = None
-    owns_pool: bool = True
-    ready: bool = False
-    lock: anyio.Lock = field(default_factory=anyio.Lock)
-    finalizer: weakref.finalize[Any, Any] | None = None
-    """Closes the pool once no store holds it, if nobody closed it (see `_close_abandoned`)."""
 
 
 class PostgresStore(RowListing):
@@ -260,16 +173,9 @@ class PostgresStore(RowListing):
             raise ConfigurationError("PostgresStore needs a connection URL or a pool")
         shown = redact_url(conninfo) if conninfo else "<pool>"
         if conninfo is not None:
-            try:
-                if "://" in conninfo:
-                    urlsplit(conninfo).port  # noqa: B018 - libpq checks the port only when connecting
-                params = psycopg.conninfo.conninfo_to_dict(conninfo)
-            except (psycopg.Error, ValueError) as exc:
-                raise ConfigurationError(f"invalid PostgreSQL URL {shown!r}: {_scrub(exc, conninfo)}") from None
-            bounds = {**_BOUNDS, "connect_timeout": max(1, round(connect_timeout))}
-            conninfo = psycopg.conninfo.make_conninfo(conninfo, **{k: v for k, v in bounds.items() if k not in params})
+            conninfo = bounded_conninfo(conninfo, shown, connect_timeout)
         self.scope = scope or ""
-        self._shared = _Shared(conninfo or "", shown, min_size, max_size, pool=pool, owns_pool=pool is None)
+        self._shared = SharedPool(conninfo or "", shown, min_size, max_size, pool=pool, owns_pool=pool is None)
         self._damage = DamageLog()
 
     def __repr__(self) -> str:
@@ -282,41 +188,7 @@ class PostgresStore(RowListing):
         return other
 
     async def _pool(self) -> AsyncConnectionPool[Any]:
-        shared = self._shared
-        if shared.ready and shared.pool is not None:
-            return shared.pool
-        async with shared.lock:
-            if shared.ready and shared.pool is not None:
-                return shared.pool
-            if shared.pool is None:
-                try:
-                    conn = await psycopg.AsyncConnection.connect(shared.conninfo, autocommit=True)
-                except psycopg.Error as exc:
-                    raise ConfigurationError(
-                        f"cannot connect to the session store {shared.shown!r}: {_scrub(exc, shared.conninfo)}"
-                    ) from None
-                async with conn:
-                    await _migrate(conn, shared.shown)
-                pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-                    shared.conninfo,
-                    min_size=shared.min_size,
-                    max_size=shared.max_size,
-                    kwargs={"autocommit": True},
-                    open=False,
-                )
-                try:
-                    await pool.open(wait=True, timeout=30)
-                except BaseException:
-                    with anyio.CancelScope(shield=True):
-                        await pool.close()
-                    raise
-                shared.pool = pool
-                shared.finalizer = weakref.finalize(shared, _close_abandoned, pool)
-            else:  # a pool of the caller's
-                async with shared.pool.connection() as conn:
-                    await _migrate(conn, shared.shown)
-            shared.ready = True
-            return shared.pool
+        return await open_pool(self._shared)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -351,25 +223,8 @@ class PostgresStore(RowListing):
         if not entries and expected_leaf is None:
             return
         async with self._connection() as conn:
-            for attempt in range(1000):
-                row = await _fetchone(conn, _BY_KEY, _key_params(parts))
-                check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
-                if not entries:
-                    return
-                if row is None:
-                    plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
-                    params = (*_key_params(parts), plan.length, plan.leaf, plan.summary_json, *_columns(plan.rows))
-                    if await _fetchone(conn, _CREATE, params) is not None:
-                        return
-                else:
-                    plan = plan_append(
-                        entries, texts, length=row[3], leaf=row[4], summary=decode_summary(row[6], row[8])
-                    )
-                    params = (plan.length, plan.leaf, plan.summary_json, row[0], row[3], *_columns(plan.rows))
-                    if await _fetchone(conn, _UPDATE, params) is not None:
-                        return
-                await anyio.sleep(min(0.05, 0.0005 * attempt))  # another writer won the race: read again
-        raise StoreError(repr(self), "append", f"session {parts.session_id!r}: too much contention, gave up")
+            append = functools.partial(_append_once, conn, parts, entries, texts, expected_leaf)
+            await until_won(self, "append", parts.session_id, append, _APPEND_RETRY)
 
     @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
@@ -377,41 +232,8 @@ class PostgresStore(RowListing):
         source = key_parts(self.scope, source_key)
         target = key_parts(self.scope, new_key)
         async with self._connection() as conn:
-            for attempt in range(100):
-                rows = await _fetchall(conn, _FORK_READ, _key_params(source))
-                if not rows:
-                    raise SessionNotFoundError(source.session_id)
-                chain = walk_chain(rows[0][0], [r[:4] for r in rows])
-                summary = decode_summary(rows[0][5], source.session_id)
-                if at_uuid is None:
-                    cut, leaf, count = chain[0].length, rows[0][4], message_count_of(summary)
-                else:
-                    candidates = []
-                    if isinstance(at_uuid, str) and at_uuid:
-                        candidates = await _fetchall(conn, _CANDIDATES, (uuid_hash(at_uuid),))
-                    cut, count = _locate(candidates, chain, source.session_id, at_uuid)
-                    leaf = at_uuid
-                parent = shortcut_parent(chain, cut)
-                origin = {"sessionId": source.session_id, "messageUuid": leaf}
-                params = (
-                    target.scope,
-                    target.project_key,
-                    target.session_id,
-                    target.subpath,
-                    parent.id,
-                    cut,
-                    cut,
-                    leaf,
-                    to_json(fork_summary(summary, forked_from=origin, message_count=count)),
-                    chain[0].id,
-                )
-                try:
-                    if await _fetchone(conn, _FORK, params) is not None:
-                        return
-                except psycopg.errors.UniqueViolation:
-                    raise SessionExistsError(target.session_id) from None
-                await anyio.sleep(min(0.05, 0.001 * attempt))  # the source was deleted meanwhile: look again
-        raise StoreError(repr(self), "fork", f"session {source.session_id!r}: too much contention, gave up")
+            fork = functools.partial(_fork_once, conn, source, target, at_uuid)
+            await until_won(self, "fork", source.session_id, fork, _FORK_RETRY)
 
     @guarded("delete")
     async def delete(self, key: SessionKey) -> None:
@@ -421,34 +243,31 @@ class PostgresStore(RowListing):
         the prefix live forks still read, which goes when the last of them does.
         """
         parts = key_parts(self.scope, key)
-        for attempt in range(5):
-            try:
-                async with self._transaction() as conn:
-                    if parts.is_main:
-                        rows = await _fetchall(
-                            conn,
-                            "SELECT id FROM tether_sessions WHERE scope = %s AND session_id = %s AND project_key = %s"
-                            " AND NOT deleted ORDER BY id FOR UPDATE",
-                            (parts.scope, parts.session_id, parts.project_key),
-                        )
-                    else:
-                        rows = await _fetchall(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
-                    for node_id, *_ in rows:
-                        await conn.execute(
-                            "UPDATE tether_sessions SET deleted = true, leaf = NULL, summary = '{}' WHERE id = %s",
-                            (node_id,),
-                        )
-                        await _collect(conn, node_id)
-                    if parts.is_main:
-                        await conn.execute(
-                            "DELETE FROM tether_leases WHERE scope = %s AND project_key = %s AND session_id = %s",
-                            (parts.scope, parts.project_key, parts.session_id),
-                        )
-                return
-            except psycopg.errors.DeadlockDetected:
-                if attempt == 4:
-                    raise
-                await anyio.sleep(0.01 * (attempt + 1))
+        await _DEADLOCK_RETRY.run(functools.partial(self._delete_once, parts), _deadlocked)
+
+    async def _delete_once(self, parts: KeyParts) -> None:
+        """One try of `delete`, in one transaction (a deadlock with another deleter is tried again)."""
+        async with self._transaction() as conn:
+            if parts.is_main:
+                rows = await _fetchall(
+                    conn,
+                    "SELECT id FROM tether_sessions WHERE scope = %s AND session_id = %s AND project_key = %s"
+                    " AND NOT deleted ORDER BY id FOR UPDATE",
+                    (parts.scope, parts.session_id, parts.project_key),
+                )
+            else:
+                rows = await _fetchall(conn, _BY_KEY + " FOR UPDATE", _key_params(parts))
+            for node_id, *_ in rows:
+                await conn.execute(
+                    "UPDATE tether_sessions SET deleted = true, leaf = NULL, summary = '{}' WHERE id = %s",
+                    (node_id,),
+                )
+                await _collect(conn, node_id)
+            if parts.is_main:
+                await conn.execute(
+                    "DELETE FROM tether_leases WHERE scope = %s AND project_key = %s AND session_id = %s",
+                    (parts.scope, parts.project_key, parts.session_id),
+                )
 
     @guarded("swap_lease")
     async def swap_lease(
@@ -467,14 +286,8 @@ class PostgresStore(RowListing):
             "take_from": take_from,
         }
         async with self._connection() as conn:
-            for _ in range(100):
-                if await _fetchone(conn, _SWAP_LEASE, params) is not None:
-                    return None
-                row = await _fetchone(conn, _LEASE_HOLDER, params)
-                if row is not None and row[1] > now_ms and row[0] not in (owner, take_from):
-                    return str(row[0]), int(row[1])
-                # the holder gave it up (or the row went) between the two statements: swap again
-        raise StoreError(repr(self), "swap_lease", f"session {parts.session_id!r}: too much contention, gave up")
+            swap = functools.partial(_swap_lease_once, conn, params, owner, now_ms, take_from)
+            return await until_won(self, "swap_lease", parts.session_id, swap, _SWAP_RETRY)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -542,17 +355,7 @@ class PostgresStore(RowListing):
         )
 
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
-        where = ["scope = %s", "NOT deleted", "subpath = ''"]
-        params: list[Any] = [self.scope]
-        if project_key is not None:
-            where.append("project_key = %s")
-            params.append(project_key)
-        if after is not None:
-            where.append("seq < %s")
-            params.append(after)
-        sql = f"SELECT {columns} FROM tether_sessions WHERE {' AND '.join(where)} ORDER BY seq DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql, params = listing_query(POSTGRES, columns, self.scope, project_key, after, limit)
         async with self._connection() as conn:
             return await _fetchall(conn, sql, params)
 
@@ -579,27 +382,6 @@ class PostgresStore(RowListing):
             await pool.close()
 
 
-_CLOSING: set[asyncio.Task[None]] = set()
-
-
-def _close_abandoned(pool: AsyncConnectionPool[Any]) -> None:
-    """Close the pool of stores that were dropped unclosed (the SDK's conformance suite makes a
-    store per contract and closes none): left to the garbage collector, its worker tasks would be
-    destroyed pending and its connections kept until exit."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # no loop runs here any more: the pool's own finaliser stops its workers
-        return
-
-    async def close() -> None:
-        with contextlib.suppress(Exception):
-            await pool.close()
-
-    task = loop.create_task(close())
-    _CLOSING.add(task)
-    task.add_done_callback(_CLOSING.discard)
-
-
 async def _fetchone(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> Any:
     cursor = await conn.execute(sql, params)
     return await cursor.fetchone()
@@ -612,6 +394,85 @@ async def _fetchall(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -
 
 def _key_params(parts: KeyParts) -> tuple[str, str, str, str]:
     return (parts.scope, parts.session_id, parts.subpath, parts.project_key)
+
+
+async def _append_once(
+    conn: psycopg.AsyncConnection[Any],
+    parts: KeyParts,
+    entries: list[SessionStoreEntry],
+    texts: list[str],
+    expected_leaf: str | None,
+) -> None:
+    """One try of `PostgresStore.append`: `LostRace` if another writer changed the session since it was read."""
+    row = await _fetchone(conn, _BY_KEY, _key_params(parts))
+    check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
+    if not entries:
+        return
+    if row is None:
+        plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
+        params = (*_key_params(parts), plan.length, plan.leaf, plan.summary_json, *_columns(plan.rows))
+        done = await _fetchone(conn, _CREATE, params)
+    else:
+        plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=decode_summary(row[6], row[8]))
+        params = (plan.length, plan.leaf, plan.summary_json, row[0], row[3], *_columns(plan.rows))
+        done = await _fetchone(conn, _UPDATE, params)
+    if done is None:
+        raise LostRace
+
+
+async def _fork_once(
+    conn: psycopg.AsyncConnection[Any], source: KeyParts, target: KeyParts, at_uuid: str | None
+) -> None:
+    """One try of `PostgresStore.fork`: `LostRace` if the source was deleted or replaced since it was read."""
+    rows = await _fetchall(conn, _FORK_READ, _key_params(source))
+    if not rows:
+        raise SessionNotFoundError(source.session_id)
+    chain = walk_chain(rows[0][0], [r[:4] for r in rows])
+    summary = decode_summary(rows[0][5], source.session_id)
+    if at_uuid is None:
+        cut, leaf, count = chain[0].length, rows[0][4], message_count_of(summary)
+    else:
+        candidates = []
+        if isinstance(at_uuid, str) and at_uuid:
+            candidates = await _fetchall(conn, _CANDIDATES, (uuid_hash(at_uuid),))
+        cut, count = _locate(candidates, chain, source.session_id, at_uuid)
+        leaf = at_uuid
+    parent = shortcut_parent(chain, cut)
+    origin = {"sessionId": source.session_id, "messageUuid": leaf}
+    params = (
+        target.scope,
+        target.project_key,
+        target.session_id,
+        target.subpath,
+        parent.id,
+        cut,
+        cut,
+        leaf,
+        to_json(fork_summary(summary, forked_from=origin, message_count=count)),
+        chain[0].id,
+    )
+    try:
+        done = await _fetchone(conn, _FORK, params)
+    except psycopg.errors.UniqueViolation:
+        raise SessionExistsError(target.session_id) from None
+    if done is None:
+        raise LostRace
+
+
+async def _swap_lease_once(
+    conn: psycopg.AsyncConnection[Any], params: dict[str, Any], owner: str, now_ms: int, take_from: str | None
+) -> tuple[str, int] | None:
+    """One try of `PostgresStore.swap_lease`: `LostRace` if the holder gave it up between the two statements."""
+    if await _fetchone(conn, _SWAP_LEASE, params) is not None:
+        return None
+    row = await _fetchone(conn, _LEASE_HOLDER, params)
+    if row is not None and row[1] > now_ms and row[0] not in (owner, take_from):
+        return str(row[0]), int(row[1])
+    raise LostRace
+
+
+def _deadlocked(error: Exception) -> bool:
+    return isinstance(error, psycopg.errors.DeadlockDetected)
 
 
 def _columns(rows: list[tuple[int, int | None, int | None, str]]) -> tuple[list[Any], ...]:
@@ -652,45 +513,6 @@ async def _collect(conn: psycopg.AsyncConnection[Any], node_id: int | None) -> N
             )
             await conn.execute("UPDATE tether_sessions SET length = %s WHERE id = %s", (keep, node_id))
         node_id = parent
-
-
-async def _migrate(conn: psycopg.AsyncConnection[Any], shown: str) -> None:
-    """Bring the schema to `SCHEMA_VERSION` in one transaction, under an advisory lock."""
-    try:
-        row = await _fetchone(conn, "SELECT version FROM tether_schema", ())
-        if row is not None and row[0] == SCHEMA_VERSION:
-            return
-    except psycopg.errors.UndefinedTable:
-        pass
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        await conn.execute("CREATE TABLE IF NOT EXISTS tether_schema (version INTEGER NOT NULL)")
-        row = await _fetchone(conn, "SELECT version FROM tether_schema", ())
-        version = row[0] if row else 0
-        if version > SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"the session store {shown!r} has schema version {version}, newer than this tether understands "
-                f"({SCHEMA_VERSION}); upgrade tether"
-            )
-        for statements in _MIGRATIONS[version:]:
-            for statement in statements:
-                await conn.execute(statement)
-        if row is None:
-            await conn.execute("INSERT INTO tether_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
-        else:
-            await conn.execute("UPDATE tether_schema SET version = %s", (SCHEMA_VERSION,))
-
-
-def _scrub(error: BaseException, conninfo: str) -> str:
-    """An error message with any password of `conninfo` removed."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    try:
-        password = psycopg.conninfo.conninfo_to_dict(conninfo).get("password")
-    except psycopg.Error:
-        password = None
-    if isinstance(password, str) and password:
-        message = message.replace(password, "***")
-    return message
 
 
 def from_url(url: StoreUrl) -> PostgresStore:

@@ -21,6 +21,7 @@ their garbage collection run entirely inside one script.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import unquote
 
@@ -40,7 +41,7 @@ from tether._vocabulary.store import (
     SessionStoreListEntry,
     SessionSummaryEntry,
 )
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
@@ -51,28 +52,32 @@ from tether.sessions.stores._core import (
     Node,
     as_int,
     check_leaf,
-    decode_cursor,
     decode_json,
     decode_summary,
-    encode_cursor,
     encode_entries,
     fork_point,
     guarded,
     key_parts,
     leaf_from_end,
-    listed,
-    listed_sessions,
     log,
     message_count_of,
     plan_append,
     quote_part,
-    readable_rows,
     redact_url,
-    row_summary,
     shortcut_parent,
     to_json,
     walk_chain,
 )
+from tether.sessions.stores._listing import (
+    decode_cursor,
+    encode_cursor,
+    listed,
+    listed_sessions,
+    readable_rows,
+    row_summary,
+)
+from tether.sessions.stores._redis_scripts import Scripts
+from tether.sessions.stores._retry import LostRace, Retry, until_won
 from tether.sessions.summary import fork_summary
 
 __all__ = ["SCHEMA_VERSION", "RedisStore", "from_url"]
@@ -85,305 +90,8 @@ its main transcripts in every project (comma-separated); a version 1 value (one 
 the same, so the data is kept as it is. Version 3 keeps turn leases in `{p}:lease:...` hashes
 (older code kept them as records under a subpath, and would not see these)."""
 
-_IDS = """
-local function add_id(hash, field, id)
-  local current = redis.call('HGET', hash, field)
-  if current and current ~= '' then redis.call('HSET', hash, field, current .. ',' .. id)
-  else redis.call('HSET', hash, field, id) end
-end
-local function remove_id(hash, field, id)
-  local current = redis.call('HGET', hash, field)
-  if not current then return end
-  local kept = {}
-  for item in string.gmatch(current, '[^,]+') do
-    if item ~= id then table.insert(kept, item) end
-  end
-  if #kept == 0 then redis.call('HDEL', hash, field)
-  else redis.call('HSET', hash, field, table.concat(kept, ',')) end
-end
-"""
-
-_CLOCK = """
-local function tick(base)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local last = tonumber(redis.call('GET', base .. ':clock') or '0')
-  if now <= last then now = last + 1 end
-  local text = string.format('%.0f', now)
-  redis.call('SET', base .. ':clock', text)
-  return text
-end
-"""
-
-_MIGRATE = """
-local current = tonumber(redis.call('GET', ARGV[1] .. ':schema') or '0')
-local target = tonumber(ARGV[2])
-if current > target then return current end
-redis.call('SET', ARGV[1] .. ':schema', target)
-return target
-"""
-
-_STATE = """
-local id = redis.call('HGET', ARGV[1] .. ':k:' .. ARGV[2], ARGV[3])
-if not id then return false end
-local v = redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'ver', 'leaf', 'length', 'summary')
-return {id, v[1], v[2], v[3], v[4]}
-"""
-
-# ARGV: base, qscope, field, qproject, sid, sub, scope, project, expected id ('' = new), expected
-# version, leaf, summary, quoted sub, entry count N, N entries, then (uuid, position, count) triples.
-_APPEND = (
-    _CLOCK
-    + _IDS
-    + """
-local base, qscope, field = ARGV[1], ARGV[2], ARGV[3]
-local kidx = base .. ':k:' .. qscope
-local id = redis.call('HGET', kidx, field)
-local sub, sid = ARGV[6], ARGV[5]
-if ARGV[9] == '' then
-  if id then return 'retry' end
-  id = tostring(redis.call('INCR', base .. ':next'))
-  redis.call('HSET', base .. ':s:' .. id, 'scope', ARGV[7], 'project', ARGV[8], 'sid', sid, 'sub', sub,
-    'parent', '', 'cutoff', 0, 'length', 0, 'ver', 0, 'deleted', 0)
-  redis.call('HSET', kidx, field, id)
-  if sub == '' then
-    add_id(base .. ':m:' .. qscope, sid, id)
-  else
-    redis.call('SADD', base .. ':x:' .. qscope .. ':' .. ARGV[4] .. ':' .. sid, ARGV[13])
-  end
-elseif id ~= ARGV[9] or redis.call('HGET', base .. ':s:' .. id, 'ver') ~= ARGV[10] then
-  return 'retry'
-end
-local skey = base .. ':s:' .. id
-local count = tonumber(ARGV[14])
-local length = tonumber(redis.call('HGET', skey, 'length'))
-for first = 15, 14 + count, 1000 do
-  redis.call('RPUSH', base .. ':e:' .. id, unpack(ARGV, first, math.min(first + 999, 14 + count)))
-end
-local uuids = base .. ':u:' .. id
-for i = 15 + count, #ARGV, 3 do
-  local record = ARGV[i + 1] .. ':' .. ARGV[i + 2]
-  local previous = redis.call('HGET', uuids, ARGV[i])
-  if previous then record = previous .. ',' .. record end
-  redis.call('HSET', uuids, ARGV[i], record)
-end
-local now = tick(base)
-redis.call('HSET', skey, 'length', length + count, 'leaf', ARGV[11], 'summary', ARGV[12], 'mtime', now)
-redis.call('HINCRBY', skey, 'ver', 1)
-if sub == '' then
-  redis.call('ZADD', base .. ':l:' .. qscope, now, id)
-  redis.call('ZADD', base .. ':lp:' .. qscope .. ':' .. ARGV[4], now, id)
-end
-return 'ok'
-"""
-)
-
-# ARGV: base, qscope, field, at_uuid -> {id, leaf, length, summary, chain, records} or false
-_FORK_READ = """
-local id = redis.call('HGET', ARGV[1] .. ':k:' .. ARGV[2], ARGV[3])
-if not id then return false end
-local head = redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'leaf', 'length', 'summary')
-local chain, records, node, seen = {}, {}, id, {}
-while node and node ~= '' and not seen[node] do
-  seen[node] = true
-  local v = redis.call('HMGET', ARGV[1] .. ':s:' .. node, 'parent', 'cutoff', 'length')
-  table.insert(chain, {node, v[1], v[2], v[3]})
-  if ARGV[4] ~= '' then
-    table.insert(records, redis.call('HGET', ARGV[1] .. ':u:' .. node, ARGV[4]) or '')
-  end
-  node = v[1]
-end
-return {id, head[1], head[2], head[3], chain, records}
-"""
-
-# ARGV: base, qscope, source field, source id, new field, new qproject, new sid, new sub, scope,
-# project, parent id, cut, leaf, summary, new quoted sub
-_FORK_CREATE = (
-    _CLOCK
-    + _IDS
-    + """
-local base, qscope = ARGV[1], ARGV[2]
-local kidx = base .. ':k:' .. qscope
-if redis.call('HGET', kidx, ARGV[3]) ~= ARGV[4] then return 'retry' end
-if redis.call('HEXISTS', kidx, ARGV[5]) == 1 then return 'exists' end
-local id = tostring(redis.call('INCR', base .. ':next'))
-local now = tick(base)
-redis.call('HSET', base .. ':s:' .. id, 'scope', ARGV[9], 'project', ARGV[10], 'sid', ARGV[7], 'sub', ARGV[8],
-  'parent', ARGV[11], 'cutoff', ARGV[12], 'length', ARGV[12], 'leaf', ARGV[13], 'summary', ARGV[14],
-  'mtime', now, 'ver', 1, 'deleted', 0)
-redis.call('SADD', base .. ':c:' .. ARGV[11], id)
-redis.call('HSET', kidx, ARGV[5], id)
-if ARGV[8] == '' then
-  add_id(base .. ':m:' .. qscope, ARGV[7], id)
-  redis.call('ZADD', base .. ':l:' .. qscope, now, id)
-  redis.call('ZADD', base .. ':lp:' .. qscope .. ':' .. ARGV[6], now, id)
-else
-  redis.call('SADD', base .. ':x:' .. qscope .. ':' .. ARGV[6] .. ':' .. ARGV[7], ARGV[15])
-end
-return 'ok'
-"""
-)
-
-# ARGV: base, qscope, qproject, sid, field prefix (quoted project ':' sid ':'), quoted subpath or '' for all
-_DELETE = (
-    _IDS
-    + """
-local base, qscope, qproject, sid, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local kidx = base .. ':k:' .. qscope
-local subset = base .. ':x:' .. qscope .. ':' .. qproject .. ':' .. sid
-local subs = {}
-if ARGV[6] ~= '' then subs = {ARGV[6]} else
-  subs = redis.call('SMEMBERS', subset)
-  table.insert(subs, '')
-  redis.call('DEL', base .. ':lease:' .. qscope .. ':' .. qproject .. ':' .. sid)
-end
-local function collect(id)
-  local seen = {}
-  while id and id ~= '' and not seen[id] do
-    seen[id] = true
-    local s = base .. ':s:' .. id
-    local v = redis.call('HMGET', s, 'parent', 'cutoff', 'length', 'deleted')
-    if v[4] ~= '1' then return end
-    local parent, cutoff, length = v[1], tonumber(v[2]), tonumber(v[3])
-    local children = redis.call('SMEMBERS', base .. ':c:' .. id)
-    if #children == 0 then
-      redis.call('DEL', s, base .. ':e:' .. id, base .. ':u:' .. id, base .. ':c:' .. id)
-      if parent ~= '' then redis.call('SREM', base .. ':c:' .. parent, id) end
-    else
-      local keep = 0
-      for _, child in ipairs(children) do
-        local c = redis.call('HMGET', base .. ':s:' .. child, 'deleted', 'length', 'cutoff')
-        local need = tonumber(c[3])
-        if c[1] == '1' then need = math.min(tonumber(c[2]), need) end
-        if need > keep then keep = need end
-      end
-      if keep >= length then return end
-      local own = math.max(keep, cutoff) - cutoff
-      if own == 0 then redis.call('DEL', base .. ':e:' .. id)
-      else redis.call('LTRIM', base .. ':e:' .. id, 0, own - 1) end
-      redis.call('HSET', s, 'length', keep)
-    end
-    id = parent
-  end
-end
-for _, sub in ipairs(subs) do
-  local id = redis.call('HGET', kidx, prefix .. sub)
-  if id then
-    redis.call('HDEL', kidx, prefix .. sub)
-    if sub == '' then
-      remove_id(base .. ':m:' .. qscope, sid, id)
-      redis.call('ZREM', base .. ':l:' .. qscope, id)
-      redis.call('ZREM', base .. ':lp:' .. qscope .. ':' .. qproject, id)
-    else
-      redis.call('SREM', subset, sub)
-    end
-    redis.call('HSET', base .. ':s:' .. id, 'deleted', 1, 'leaf', '', 'summary', '{}')
-    collect(id)
-  end
-end
-return 'ok'
-"""
-)
-
-# ARGV: lease key, owner, expires, now, owner to take from ('' for none)
-# -> false when set, else the live {owner, expires} left as it is
-_SWAP_LEASE = """
-local held = redis.call('HMGET', ARGV[1], 'owner', 'expires')
-if held[1] and tonumber(held[2]) > tonumber(ARGV[4]) and held[1] ~= ARGV[2] and held[1] ~= ARGV[5] then
-  return held
-end
-redis.call('HSET', ARGV[1], 'owner', ARGV[2], 'expires', ARGV[3])
-return false
-"""
-
-# ARGV: base, qscope, field, tail (-1: everything) -> {id, ver, leaf, entries...} or false
-# (a chain written with a cycle is read up to the node seen twice)
-_LOAD = """
-local base = ARGV[1]
-local id = redis.call('HGET', base .. ':k:' .. ARGV[2], ARGV[3])
-if not id then return false end
-local v = redis.call('HMGET', base .. ':s:' .. id, 'parent', 'cutoff', 'length', 'ver', 'leaf')
-local parent, cutoff, high = v[1], tonumber(v[2]), tonumber(v[3])
-if not cutoff or not high then
-  return redis.error_reply('damaged data: session node ' .. id .. ' has a non-numeric cutoff or length')
-end
-local tail, start = tonumber(ARGV[4]), 0
-if tail >= 0 then start = math.max(0, high - tail) end
-local segments, node, seen = {}, id, {[id] = true}
-while true do
-  local low = math.max(cutoff, start)
-  if high > low then table.insert(segments, 1, {node, low - cutoff, high - cutoff - 1}) end
-  high = math.min(high, cutoff)
-  if high <= start or not parent or parent == '' or seen[parent] then break end
-  seen[parent] = true
-  node = parent
-  local p = redis.call('HMGET', base .. ':s:' .. node, 'parent', 'cutoff')
-  parent, cutoff = p[1], tonumber(p[2])
-end
-local out = {id, v[4] or '', v[5] or ''}
-for _, segment in ipairs(segments) do
-  local items = redis.call('LRANGE', base .. ':e:' .. segment[1], segment[2], segment[3])
-  for i = 1, #items do out[#out + 1] = items[i] end
-end
-return out  -- an array: joining megabytes in Lua costs more than parsing the elements
-"""
-
-# ARGV: base, qscope, session id, preferred project ('' for none) -> {project, leaf, mtime, summary} or false
-_FIND = """
-local ids = redis.call('HGET', ARGV[1] .. ':m:' .. ARGV[2], ARGV[3])
-if not ids then return false end
-local best, newest = false, -1
-for id in string.gmatch(ids, '[^,]+') do
-  local row = redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'project', 'leaf', 'mtime', 'summary')
-  if ARGV[4] ~= '' and row[1] == ARGV[4] then return row end
-  if tonumber(row[3]) > newest then best, newest = row, tonumber(row[3]) end
-end
-return best
-"""
-
-# ARGV: base, sorted set, max score ('+inf' or '(cursor'), limit (-1: all), with summaries ('1'/'0')
-# -> one JSON text: [[sid, mtime, summary, project], ...] (one reply parses far faster than many)
-_LIST = """
-local ids
-if ARGV[4] == '-1' then ids = redis.call('ZREVRANGEBYSCORE', ARGV[2], ARGV[3], '-inf')
-else ids = redis.call('ZREVRANGEBYSCORE', ARGV[2], ARGV[3], '-inf', 'LIMIT', 0, tonumber(ARGV[4])) end
-if #ids == 0 then return '[]' end
-local out = {}
-for _, id in ipairs(ids) do
-  if ARGV[5] == '1' then
-    out[#out + 1] = redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'sid', 'mtime', 'summary', 'project')
-  else
-    out[#out + 1] = redis.call('HMGET', ARGV[1] .. ':s:' .. id, 'sid', 'mtime')
-  end
-end
-return cjson.encode(out)
-"""
-
-
-# ARGV: base, id, version read, leaf read, new leaf -> 1 if set (the session did not change since the read)
-_REPAIR_LEAF = """
-local skey = ARGV[1] .. ':s:' .. ARGV[2]
-local v = redis.call('HMGET', skey, 'ver', 'leaf')
-if (v[1] or '') ~= ARGV[3] or (v[2] or '') ~= ARGV[4] then return 0 end
-redis.call('HSET', skey, 'leaf', ARGV[5])
-redis.call('HINCRBY', skey, 'ver', 1)
-return 1
-"""
-
-
-class _Scripts:
-    def __init__(self, client: aioredis.Redis) -> None:
-        self.migrate = client.register_script(_MIGRATE)
-        self.state = client.register_script(_STATE)
-        self.append = client.register_script(_APPEND)
-        self.fork_read = client.register_script(_FORK_READ)
-        self.fork_create = client.register_script(_FORK_CREATE)
-        self.delete = client.register_script(_DELETE)
-        self.load = client.register_script(_LOAD)
-        self.find = client.register_script(_FIND)
-        self.list = client.register_script(_LIST)
-        self.repair_leaf = client.register_script(_REPAIR_LEAF)
-        self.swap_lease = client.register_script(_SWAP_LEASE)
+_APPEND_RETRY = Retry(attempts=1000, step=0.0005)
+_FORK_RETRY = Retry(attempts=100, step=0.0005)
 
 
 class _Shared:
@@ -393,7 +101,7 @@ class _Shared:
         self.url, self.shown, self.base = url, shown, base
         self.client = client
         self.owns_client = client is None
-        self.scripts: _Scripts | None = None
+        self.scripts: Scripts | None = None
         self.lock = anyio.Lock()
         self.damage = DamageLog()
 
@@ -449,7 +157,7 @@ class RedisStore(GuardedStore):
         other.scope, other._q, other._shared = scope or "", quote_part(scope or ""), self._shared
         return other
 
-    async def _scripts(self) -> _Scripts:
+    async def _scripts(self) -> Scripts:
         shared = self._shared
         if shared.scripts is not None:
             return shared.scripts
@@ -457,7 +165,7 @@ class RedisStore(GuardedStore):
             if shared.scripts is None:
                 if shared.client is None:
                     shared.client = _client(shared.url, 5)
-                scripts = _Scripts(shared.client)
+                scripts = Scripts(shared.client)
                 try:
                     version = int(await scripts.migrate(args=[shared.base, SCHEMA_VERSION]))
                 except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
@@ -494,42 +202,51 @@ class RedisStore(GuardedStore):
         if not entries and expected_leaf is None:
             return
         scripts = await self._scripts()
+        append = functools.partial(self._append_once, scripts, parts, entries, texts, expected_leaf)
+        await until_won(self, "append", parts.session_id, append, _APPEND_RETRY)
+
+    async def _append_once(
+        self,
+        scripts: Scripts,
+        parts: KeyParts,
+        entries: list[SessionStoreEntry],
+        texts: list[str],
+        expected_leaf: str | None,
+    ) -> None:
+        """One try of `append`: `LostRace` if another writer changed the session since it was read."""
         base, field = self._shared.base, self._field(parts)
-        for attempt in range(1000):
-            state = await self._run(scripts.state, [base, self._q, field])
-            leaf = (_text(state[2]) or None) if state else None
-            check_leaf(parts.session_id, expected_leaf, leaf)
-            if not entries:
-                return
-            if state:
-                plan = plan_append(entries, texts, length=int(state[3]), leaf=leaf, summary=decode_summary(state[4]))
-            else:
-                plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
-            args: list[Any] = [
-                base,
-                self._q,
-                field,
-                quote_part(parts.project_key),
-                parts.session_id,
-                parts.subpath,
-                parts.scope,
-                parts.project_key,
-                _text(state[0]) if state else "",
-                _text(state[1]) if state else "",
-                plan.leaf or "",
-                plan.summary_json,
-                quote_part(parts.subpath),
-                len(texts),
-                *texts,
-            ]
-            for (position, _, count, _), entry in zip(plan.rows, entries, strict=True):
-                if count is not None:
-                    args.extend((entry["uuid"], position, count))
-            outcome = _text(await self._run(scripts.append, args))
-            if outcome == "ok":
-                return
-            await anyio.sleep(min(0.05, 0.0005 * attempt))  # another writer won the race: read again
-        raise StoreError(repr(self), "append", f"session {parts.session_id!r}: too much contention, gave up")
+        state = await self._run(scripts.state, [base, self._q, field])
+        leaf = (_text(state[2]) or None) if state else None
+        check_leaf(parts.session_id, expected_leaf, leaf)
+        if not entries:
+            return
+        if state:
+            plan = plan_append(entries, texts, length=int(state[3]), leaf=leaf, summary=decode_summary(state[4]))
+        else:
+            plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
+        args: list[Any] = [
+            base,
+            self._q,
+            field,
+            quote_part(parts.project_key),
+            parts.session_id,
+            parts.subpath,
+            parts.scope,
+            parts.project_key,
+            _text(state[0]) if state else "",
+            _text(state[1]) if state else "",
+            plan.leaf or "",
+            plan.summary_json,
+            quote_part(parts.subpath),
+            len(texts),
+            *texts,
+        ]
+        for (position, _, count, _), entry in zip(plan.rows, entries, strict=True):
+            if count is not None:
+                args.extend((entry["uuid"], position, count))
+        outcome = _text(await self._run(scripts.append, args))
+        if outcome != "ok":
+            raise LostRace  # another writer won the race: read again
 
     @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
@@ -537,52 +254,54 @@ class RedisStore(GuardedStore):
         source = key_parts(self.scope, source_key)
         target = key_parts(self.scope, new_key)
         scripts = await self._scripts()
+        fork = functools.partial(self._fork_once, scripts, source, target, at_uuid)
+        await until_won(self, "fork", source.session_id, fork, _FORK_RETRY)
+
+    async def _fork_once(self, scripts: Scripts, source: KeyParts, target: KeyParts, at_uuid: str | None) -> None:
+        """One try of `fork`: `LostRace` if the source was deleted or replaced since it was read."""
         base = self._shared.base
-        for attempt in range(100):
-            wanted = at_uuid if isinstance(at_uuid, str) else ""
-            read = await self._run(scripts.fork_read, [base, self._q, self._field(source), wanted])
-            if not read:
-                raise SessionNotFoundError(source.session_id)
-            node_id, leaf_raw, _, summary_raw, chain_raw, records = read
-            rows = [(_text(n), _text(p) or None, _text(c), _text(ln)) for n, p, c, ln in chain_raw]
-            chain = walk_chain(int(node_id), rows)
-            summary = decode_summary(summary_raw, source.session_id)
-            leaf: str | None
-            if at_uuid is None:
-                cut, leaf, count = chain[0].length, _text(leaf_raw) or None, message_count_of(summary)
-            else:
-                cut, count = _locate(chain, records, source.session_id, at_uuid)
-                leaf = at_uuid
-            parent = shortcut_parent(chain, cut)
-            origin = {"sessionId": source.session_id, "messageUuid": leaf}
-            outcome = _text(
-                await self._run(
-                    scripts.fork_create,
-                    [
-                        base,
-                        self._q,
-                        self._field(source),
-                        _text(node_id),
-                        self._field(target),
-                        quote_part(target.project_key),
-                        target.session_id,
-                        target.subpath,
-                        target.scope,
-                        target.project_key,
-                        parent.id,
-                        cut,
-                        leaf or "",
-                        to_json(fork_summary(summary, forked_from=origin, message_count=count)),
-                        quote_part(target.subpath),
-                    ],
-                )
+        wanted = at_uuid if isinstance(at_uuid, str) else ""
+        read = await self._run(scripts.fork_read, [base, self._q, self._field(source), wanted])
+        if not read:
+            raise SessionNotFoundError(source.session_id)
+        node_id, leaf_raw, _, summary_raw, chain_raw, records = read
+        rows = [(_text(n), _text(p) or None, _text(c), _text(ln)) for n, p, c, ln in chain_raw]
+        chain = walk_chain(int(node_id), rows)
+        summary = decode_summary(summary_raw, source.session_id)
+        leaf: str | None
+        if at_uuid is None:
+            cut, leaf, count = chain[0].length, _text(leaf_raw) or None, message_count_of(summary)
+        else:
+            cut, count = _locate(chain, records, source.session_id, at_uuid)
+            leaf = at_uuid
+        parent = shortcut_parent(chain, cut)
+        origin = {"sessionId": source.session_id, "messageUuid": leaf}
+        outcome = _text(
+            await self._run(
+                scripts.fork_create,
+                [
+                    base,
+                    self._q,
+                    self._field(source),
+                    _text(node_id),
+                    self._field(target),
+                    quote_part(target.project_key),
+                    target.session_id,
+                    target.subpath,
+                    target.scope,
+                    target.project_key,
+                    parent.id,
+                    cut,
+                    leaf or "",
+                    to_json(fork_summary(summary, forked_from=origin, message_count=count)),
+                    quote_part(target.subpath),
+                ],
             )
-            if outcome == "ok":
-                return
-            if outcome == "exists":
-                raise SessionExistsError(target.session_id)
-            await anyio.sleep(min(0.05, 0.0005 * attempt))  # the source was deleted or replaced: look again
-        raise StoreError(repr(self), "fork", f"session {source.session_id!r}: too much contention, gave up")
+        )
+        if outcome == "exists":
+            raise SessionExistsError(target.session_id)
+        if outcome != "ok":
+            raise LostRace  # the source was deleted or replaced: look again
 
     @guarded("delete")
     async def delete(self, key: SessionKey) -> None:

@@ -27,7 +27,6 @@ import atexit
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +43,6 @@ from tether.sessions.stores._core import (
     DamageLog,
     KeyParts,
     Node,
-    RowListing,
     as_int,
     check_leaf,
     decode_summary,
@@ -66,6 +64,8 @@ from tether.sessions.stores._core import (
     view_segments,
     walk_chain,
 )
+from tether.sessions.stores._retry import Retry
+from tether.sessions.stores._sql import SQLITE, RowListing, listing_query
 from tether.sessions.summary import fork_summary
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "default_sqlite_path", "from_url"]
@@ -257,14 +257,11 @@ def _set_wal(conn: sqlite3.Connection) -> None:
 
 def _retry_locked(action: Any, attempts: int = 50) -> None:
     """Run `action`, retrying while another process holds a lock SQLite does not wait for."""
-    for attempt in range(attempts):
-        try:
-            action()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.01 * (attempt + 1))
+    Retry(attempts, step=0.01, cap=0.5).run_blocking(action, _locked)
+
+
+def _locked(error: Exception) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -649,17 +646,7 @@ class SQLiteStore(RowListing):
         return _stored(row, self._backend.damage.skipped(self.scope, row[7], session_id)) if row else None
 
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
-        where = ["scope = ?", "deleted = 0", "subpath = ''"]
-        params: list[Any] = [self.scope]
-        if project_key is not None:
-            where.append("project_key = ?")
-            params.append(project_key)
-        if after is not None:
-            where.append("seq < ?")
-            params.append(after)
-        sql = f"SELECT {columns} FROM tether_sessions WHERE {' AND '.join(where)} ORDER BY seq DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql, params = listing_query(SQLITE, columns, self.scope, project_key, after, limit)
         if limit is not None and limit <= _INLINE_ENTRIES:
             with self._backend.lock:
                 return self._backend.writer().execute(sql, params).fetchall()
