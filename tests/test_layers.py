@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tether.models",),
     ("tether.tools",),
     ("tether.agent",),  # with agent.settings: Claude Code's files, as rules, hooks and tools of the agent
-    ("tether._query",),
+    ("tether._query", "tether._conversation", "tether._control"),
     ("tether.testing",),
     ("tether.cli",),
     ("tether", "tether.types"),  # the front door: re-exports only
