@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.cli.clirun import run_tether_command
 
 from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError
@@ -21,7 +22,6 @@ from tether.sessions.urls import open_store
 
 KEY = SessionKey(project_key="-p", session_id="s1")
 ENTRY = {"type": "user", "uuid": "u1", "message": {"role": "user", "content": "hi"}}
-TETHER = Path(sys.executable).with_name("tether")  # the installed command
 
 
 def test_a_store_object_is_returned_as_is() -> None:
@@ -286,7 +286,7 @@ def test_a_read_only_store_says_so_in_one_line(tmp_path: Path, what: str) -> Non
             open_store(url)
         expected = f"the file {str(target)!r}" if what == "file" else f"its directory {str(target)!r}"
         assert expected in str(caught.value) and "unable to open" not in str(caught.value)
-        run = tether_command("sessions", "list", "--store", url, cwd=tmp_path)
+        run = run_tether_command("sessions", "list", "--store", url, cwd=tmp_path)
     assert run.returncode == 1 and run.stdout == ""
     [line] = run.stderr.splitlines()
     assert "read-only for this user" in line and expected in line
@@ -296,14 +296,6 @@ def anyio_close(store: SQLiteStore) -> None:
     import anyio
 
     anyio.run(store.close)
-
-
-def tether_command(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """The installed `tether` command, its output piped, on an 80-column terminal width."""
-    if not TETHER.exists():
-        pytest.skip(f"no installed tether command at {TETHER}")
-    environ = {**os.environ, "COLUMNS": "80", **env}
-    return subprocess.run([str(TETHER), *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.anyio
@@ -316,14 +308,14 @@ async def test_the_tether_command_reads_sqlite_urls_the_same_way(tmp_path: Path)
     await store.append(SessionKey(project_key="-p", session_id=session_id), [entry])
     await store.close()
 
-    by_flag = tether_command("sessions", "list", "--full-ids", "--store", "sqlite:///data/rel.db", cwd=tmp_path)
-    by_env = tether_command("sessions", "list", cwd=tmp_path, TETHER_STORE_URL="sqlite:///data/rel.db")
+    by_flag = run_tether_command("sessions", "list", "--full-ids", "--store", "sqlite:///data/rel.db", cwd=tmp_path)
+    by_env = run_tether_command("sessions", "list", cwd=tmp_path, TETHER_STORE_URL="sqlite:///data/rel.db")
     for run in (by_flag, by_env):
         assert run.returncode == 0, run.stderr
         [line] = run.stdout.splitlines()  # a pipe: one tab-separated line, nothing cut
         assert line.split("\t")[0] == session_id and "stored relative to the directory" in line
 
-    typo = tether_command("sessions", "list", "--store", "sqlite:///dta/rel.db", cwd=tmp_path)
+    typo = run_tether_command("sessions", "list", "--store", "sqlite:///dta/rel.db", cwd=tmp_path)
     assert typo.returncode == 1 and typo.stdout == ""
     [line] = typo.stderr.splitlines()
     assert f"the directory {str(tmp_path / 'dta')!r}" in line and "does not exist" in line
