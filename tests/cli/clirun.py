@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import Result
 
 from tether.testing import ScriptedModel
@@ -49,3 +54,18 @@ class Run:
 
 Tether = Callable[..., Run]
 """The `tether` fixture: `tether(*args, replies=[...], store=None, input=None) -> Run`."""
+
+
+TETHER_COMMAND = Path(sys.executable).with_name("tether")
+"""The `tether` command installed beside this Python (the package's console script)."""
+
+
+def run_tether_command(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `tether` command as a user runs it, its output piped, at 80 columns (skipped
+    when the package is not installed with its command)."""
+    if not TETHER_COMMAND.exists():
+        pytest.skip(f"no installed tether command at {TETHER_COMMAND}")
+    environ = {**os.environ, "COLUMNS": "80", **env}
+    return subprocess.run(
+        [str(TETHER_COMMAND), *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+    )

@@ -30,7 +30,7 @@ def tether() -> Tether:
     def run(*args: str, replies: list[Any] | None = None, store: Any = None, input: str | None = None) -> Run:
         model = ScriptedModel(replies or [])
         obj = {"store": store} if store is not None else None
-        with override_model(model):
+        with override_model(model, session_store="sqlite://"):  # the default file, kept between runs
             result = runner.invoke(app, list(args), obj=obj, input=input, catch_exceptions=False)
         return Run(result, model)
 

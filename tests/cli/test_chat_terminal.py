@@ -47,7 +47,7 @@ elif script == "GATED":
 else:
     model = ScriptedModel(script.split("|"))
 sys.argv = ["tether", *sys.argv[2:]]
-with override_model(model):
+with override_model(model, session_store="sqlite://"):  # the default file, which the test reads
     main()
 """
 

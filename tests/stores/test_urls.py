@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.cli.clirun import run_tether_command
 
 from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError
@@ -50,7 +55,7 @@ def test_memory_url_takes_a_scope() -> None:
         ("mysql://root:hunter2@db/x", "unsupported session store URL scheme 'mysql'"),
         ("sqlite://host/x.db", "names a host"),
         ("sqlite:///tmp/dir/", "directory"),
-        ("sqlite:///tmp/x.db?mode=ro", "unknown option"),
+        ("sqlite:///x.db?mode=ro", r"unknown option\(s\) mode in the session store URL 'sqlite:///x\.db\?mode=ro'"),
         ("memory://?colour=blue", "unknown option"),
         ("postgresql://u:hunter2@localhost:notaport/db", "invalid PostgreSQL URL"),
         ("postgresql://u:hunter2@localhost/db?colour=blue", "invalid PostgreSQL URL"),
@@ -65,6 +70,7 @@ def test_bad_urls_fail_at_once_without_the_password(url: str, message: str) -> N
 
 @pytest.mark.anyio
 async def test_sqlite_url_round_trip(tmp_path: Path) -> None:
+    (tmp_path / "a b").mkdir()
     store = open_store(f"sqlite:///{tmp_path}/a%20b/sessions.db")
     assert isinstance(store, SQLiteStore) and store.path == tmp_path / "a b" / "sessions.db"
     await store.append(KEY, [ENTRY])
@@ -185,3 +191,164 @@ def test_the_stores_import_from_tether_the_network_ones_lazily() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.splitlines() == ["[]", "True True True"]
+
+
+def test_sqlite_urls_read_as_sqlalchemy_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    for directory in (home, tmp_path / "work" / "data"):
+        directory.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("HOME", str(home))
+    files = {
+        "sqlite:///sessions.db": tmp_path / "work" / "sessions.db",  # three slashes: relative
+        "sqlite:///data/sessions.db": tmp_path / "work" / "data" / "sessions.db",
+        "sqlite:///./data/../sessions.db?scope=t": tmp_path / "work" / "data" / ".." / "sessions.db",
+        f"sqlite:///{tmp_path}/abs.db": tmp_path / "abs.db",  # four slashes: absolute
+        "sqlite:///~/mine.db": home / "mine.db",
+    }
+    for url, file in files.items():
+        store = open_store(url)
+        assert isinstance(store, SQLiteStore) and store.path == file, url
+    store = open_store("sqlite:///sessions.db")
+    monkeypatch.chdir(tmp_path)
+    assert isinstance(store, SQLiteStore) and store.path == tmp_path / "work" / "sessions.db"  # fixed when read
+
+
+@pytest.mark.anyio
+async def test_the_same_sqlite_url_is_the_same_store_for_the_agent_and_the_helpers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tether import AgentOptions, list_sessions, query
+    from tether.testing import ScriptedModel
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TETHER_STORE_URL", "sqlite:///env.db")
+    model = ScriptedModel(["Stored."])
+    async for _ in query(prompt="Where am I stored?", options=AgentOptions(model=model, cwd=str(tmp_path))):
+        pass
+    assert (tmp_path / "env.db").is_file()
+    [info] = list_sessions(store="sqlite:///env.db")
+    assert info.summary == "Where am I stored?"
+    assert [i.session_id for i in list_sessions()] == [info.session_id]  # $TETHER_STORE_URL, read the same
+
+
+def test_a_missing_directory_is_an_error_naming_it_and_nothing_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url, missing in [
+        ("sqlite:///typo/sessions.db", tmp_path / "typo"),
+        (f"sqlite:///{tmp_path}/a/b/sessions.db", tmp_path / "a" / "b"),
+    ]:
+        with pytest.raises(ConfigurationError, match="does not exist") as caught:
+            open_store(url)
+        assert f"the directory {str(missing)!r} of the session store URL {url!r}" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_default_file_and_its_directory_are_still_created(tmp_path: Path) -> None:
+    home = tmp_path / "not" / "yet"
+    store = open_store("sqlite://", env={"TETHER_HOME": str(home)})
+    assert isinstance(store, SQLiteStore)
+    store.ensure_ready()
+    assert (home / "sessions.db").is_file()
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` read-only for this process: by its mode, or (as root, whom modes do not stop) immutable."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o500 if path.is_dir() else 0o400)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("running as root, and this file system cannot make a file immutable")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize("what", ["file", "directory"])
+def test_a_read_only_store_says_so_in_one_line(tmp_path: Path, what: str) -> None:
+    store = SQLiteStore(tmp_path / "sessions.db")
+    store.ensure_ready()
+    anyio_close(store)
+    url = f"sqlite:///{tmp_path}/sessions.db"
+    target = tmp_path / "sessions.db" if what == "file" else tmp_path
+    with read_only(target):
+        with pytest.raises(ConfigurationError, match="read-only for this user") as caught:
+            open_store(url)
+        expected = f"the file {str(target)!r}" if what == "file" else f"its directory {str(target)!r}"
+        assert expected in str(caught.value) and "unable to open" not in str(caught.value)
+        run = run_tether_command("sessions", "list", "--store", url, cwd=tmp_path)
+    assert run.returncode == 1 and run.stdout == ""
+    [line] = run.stderr.splitlines()
+    assert "read-only for this user" in line and expected in line
+
+
+def anyio_close(store: SQLiteStore) -> None:
+    import anyio
+
+    anyio.run(store.close)
+
+
+@pytest.mark.anyio
+async def test_the_tether_command_reads_sqlite_urls_the_same_way(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    store = SQLiteStore(tmp_path / "data" / "rel.db")
+    session_id = "5e551011-0000-4000-8000-000000000001"
+    entry = {**ENTRY, "uuid": "5e551011-0000-4000-8000-0000000000aa", "sessionId": session_id}
+    entry["message"] = {"role": "user", "content": "stored relative to the directory"}
+    await store.append(SessionKey(project_key="-p", session_id=session_id), [entry])
+    await store.close()
+
+    by_flag = run_tether_command("sessions", "list", "--full-ids", "--store", "sqlite:///data/rel.db", cwd=tmp_path)
+    by_env = run_tether_command("sessions", "list", cwd=tmp_path, TETHER_STORE_URL="sqlite:///data/rel.db")
+    for run in (by_flag, by_env):
+        assert run.returncode == 0, run.stderr
+        [line] = run.stdout.splitlines()  # a pipe: one tab-separated line, nothing cut
+        assert line.split("\t")[0] == session_id and "stored relative to the directory" in line
+
+    typo = run_tether_command("sessions", "list", "--store", "sqlite:///dta/rel.db", cwd=tmp_path)
+    assert typo.returncode == 1 and typo.stdout == ""
+    [line] = typo.stderr.splitlines()
+    assert f"the directory {str(tmp_path / 'dta')!r}" in line and "does not exist" in line
+    assert not (tmp_path / "dta").exists()
+
+
+@pytest.mark.anyio
+async def test_override_model_keeps_sessions_in_memory_unless_a_store_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_environment: Path
+) -> None:
+    from tether import AgentOptions, list_sessions, query
+    from tether.messages import ResultMessage
+    from tether.testing import ScriptedModel, override_model
+
+    monkeypatch.setenv("TETHER_STORE_URL", f"sqlite:///{tmp_path}/real.db")  # a developer's real store
+
+    async def ask(prompt: str, **options: object) -> str:
+        messages = [m async for m in query(prompt=prompt, options=AgentOptions(cwd=str(tmp_path), **options))]  # type: ignore[arg-type]
+        [result] = [m for m in messages if isinstance(m, ResultMessage)]
+        return result.session_id
+
+    with override_model(ScriptedModel(["One.", "Two."])) as model:
+        session_id = await ask("first")
+        assert await ask("second", resume=session_id) == session_id  # one store for the whole block
+        assert [i.session_id for i in list_sessions()] == [session_id]
+    assert [m["role"] for m in model.requests[1].messages] == ["user", "assistant", "user"]
+    assert not (tmp_path / "real.db").exists() and not (isolated_environment / "sessions.db").exists()
+
+    named = MemoryStore()
+    with override_model(ScriptedModel(["Three."])):
+        kept = await ask("third", session_store=named)  # a store the code names is used
+    assert [i.session_id for i in list_sessions(store=named)] == [kept]
+    with override_model(ScriptedModel(["Four."]), session_store="sqlite://?scope=t"):
+        await ask("fourth")
+    assert (isolated_environment / "sessions.db").is_file()  # "sqlite://": the default file, as asked
+    assert not (tmp_path / "real.db").exists()

@@ -63,7 +63,7 @@ from tether.sessions.entries import active_chain, full_chain, make_meta_entry, n
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import StoredSession
 from tether.sessions.summary import epoch_ms, fold_summary
-from tether.sessions.urls import open_store, opened_for_caller
+from tether.sessions.urls import open_store, opened_for_caller, store_override
 
 __all__ = [
     "ForkSessionResult",
@@ -196,7 +196,13 @@ def _run_sync(function: Callable[[], Awaitable[_T]]) -> _T:
     if not _in_event_loop():
         return anyio.run(function)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-session-helper") as pool:
-        return pool.submit(anyio.run, function).result()
+        return pool.submit(_with_store_override, store_override.get(), function).result()
+
+
+def _with_store_override(override: SessionStore | str | None, function: Callable[[], Awaitable[_T]]) -> _T:
+    """`anyio.run(function)` in a worker thread, with the caller's `store_override`."""
+    store_override.set(override)
+    return anyio.run(function)
 
 
 def _sync(async_function: Callable[_P, Awaitable[_T]], name: str) -> Callable[_P, _T]:

@@ -3,16 +3,22 @@
 | URL | store |
 |---|---|
 | `sqlite://` | `SQLiteStore` on `$TETHER_HOME/sessions.db` (else `~/.tether/sessions.db`) |
-| `sqlite:///abs/path/sessions.db` | `SQLiteStore` on that file |
+| `sqlite:///sessions.db` (`sqlite:///~/x.db`) | `SQLiteStore` on that file, relative to the current (home) directory |
+| `sqlite:////abs/path/sessions.db` | `SQLiteStore` on that absolute file |
 | `memory://` | a new, empty `MemoryStore` (nothing outlives it; pass a store object to share one) |
 | `postgresql://user:pass@host:5432/db` (`postgres://`) | `PostgresStore` (extra `tether[postgres]`) |
 | `redis://host:6379/0`, `rediss://...`, `unix:///path` | `RedisStore` (extra `tether[redis]`) |
 | `jsonl:///abs/dir` (`jsonl://~/.claude`) | `JsonlStore` over Claude Code's directory layout |
 
+SQLite URLs read as SQLAlchemy reads them (three slashes, then the path). The directory of a named
+file must exist (only the default one is created), and the file and its directory be writable.
 Every URL takes `?scope=NAME` (tenant isolation); Redis URLs also `?prefix=NAME` (the key prefix).
 A malformed URL fails at once with `ConfigurationError`; the network stores connect on first use
 and turn a server that cannot be reached into `ConfigurationError` too. Messages name the URL
 with its password replaced by `***`.
+
+`store_override` (set by `tether.testing.override_model`) replaces the default store, and
+`$TETHER_STORE_URL`, for code that names no store.
 
 The schemes are a registry (`tether.sessions.stores.SCHEMES`): a store is one module with a
 `from_url` function, and one line there.
@@ -23,6 +29,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tether._vocabulary.store import SessionStore
@@ -31,19 +38,26 @@ from tether.sessions.capabilities import store_access
 from tether.sessions.stores import SCHEMES, StoreUrl
 from tether.sessions.stores._core import redact_url
 
-__all__ = ["open_store", "opened_for_caller", "parse_store_url"]
+__all__ = ["open_store", "opened_for_caller", "parse_store_url", "store_override"]
 
-_SCHEMES = "sqlite://, sqlite:///path, memory://, postgresql://..., redis://..., jsonl:///dir"
+_SCHEMES = (
+    "sqlite://, sqlite:///relative.db, sqlite:////absolute.db, memory://, postgresql://..., redis://..., jsonl:///dir"
+)
+
+store_override: ContextVar[SessionStore | str | None] = ContextVar("tether_store_override", default=None)
+"""The store (object or URL) used where none is named, instead of `$TETHER_STORE_URL` or the default file."""
 
 
 def open_store(
     spec: SessionStore | str | None, *, env: Mapping[str, str] | None = None, shared: bool = False
 ) -> SessionStore:
-    """The store for `spec`: a store object as is, a URL, or None for `$TETHER_STORE_URL` / the default.
+    """The store for `spec`: a store object as is, a URL, or None (`store_override`, `$TETHER_STORE_URL`, the default).
 
     With `shared`, a SQLite URL gives the process's shared store on that file (`SQLiteStore.shared`),
     which the caller must not close; every other URL gives a new store for the caller to close.
     """
+    if spec is None:
+        spec = store_override.get()
     if spec is not None and not isinstance(spec, str):
         return spec
     environ = os.environ if env is None else env
@@ -78,6 +92,7 @@ def parse_store_url(text: str, *, env: Mapping[str, str] | None = None, shared: 
 def opened_for_caller(store: SessionStore, spec: SessionStore | str | None) -> bool:
     """Whether `open_store(spec, ...)` made `store` for its caller, who must then close it.
 
-    A store object given as `spec` stays its owner's; a shared SQLite store stays open for the process.
+    A store object given as `spec` (or as `store_override`) stays its owner's; a shared SQLite store
+    stays open for the process.
     """
-    return store is not spec and not store_access(store).shared
+    return store is not spec and store is not store_override.get() and not store_access(store).shared

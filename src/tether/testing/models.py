@@ -15,10 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from tether._vocabulary.store import SessionStore
 from tether.agent.overrides import model_override
 from tether.errors import ModelError
 from tether.messages import ContentBlock, block_to_dict
 from tether.models.base import Model, ModelEvent, ModelRequest, ModelResponse, response_stream_events
+from tether.sessions.stores.memory import MemoryStore
+from tether.sessions.urls import store_override
 
 __all__ = ["FunctionModel", "Reply", "ScriptedModel", "override_model", "text_reply", "tool_use_reply"]
 
@@ -156,8 +159,12 @@ _M = TypeVar("_M", bound=Model)
 
 
 @contextmanager
-def override_model(model: _M) -> Iterator[_M]:
+def override_model(model: _M, *, session_store: SessionStore | str | None = None) -> Iterator[_M]:
     """Within this block, every agent uses `model` whatever its options name (code stays unchanged).
+
+    Code that names no session store (no `session_store=`, no `--store`) uses `session_store`
+    instead of `$TETHER_STORE_URL` or `~/.tether`: by default one new `MemoryStore` for the block,
+    so a test never writes into a real store. Pass a store object or URL to keep the sessions.
 
     ```python
     with override_model(ScriptedModel(["Hi"])) as model:
@@ -165,8 +172,10 @@ def override_model(model: _M) -> Iterator[_M]:
     assert model.requests
     ```
     """
-    token = model_override.set(model)
+    model_token = model_override.set(model)
+    store_token = store_override.set(MemoryStore() if session_store is None else session_store)
     try:
         yield model
     finally:
-        model_override.reset(token)
+        store_override.reset(store_token)
+        model_override.reset(model_token)

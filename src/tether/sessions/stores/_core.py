@@ -345,6 +345,8 @@ def redact_url(url: str) -> str:
             f"{name}=***" if name.lower() == "password" else f"{name}{sep}{value}"
             for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
         )
+        if netloc == parts.netloc and query == parts.query:
+            return url  # nothing to hide (and urlunsplit would drop the empty authority of sqlite:///x)
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return url.split("://", 1)[0] + "://***"

@@ -723,17 +723,48 @@ def _collect(conn: sqlite3.Connection, node_id: int | None) -> None:
 
 
 def from_url(url: StoreUrl) -> SQLiteStore:
-    """`sqlite://` (the default file) or `sqlite:///abs/path/sessions.db`, `?scope=NAME`.
+    """`sqlite://` (the default file), or a file read as SQLAlchemy reads it, with `?scope=NAME`.
 
-    With `url.shared`, the process's shared store on that file (`SQLiteStore.shared`).
+    `sqlite:///sessions.db` is relative to the current directory, `sqlite:////abs/sessions.db`
+    absolute, `sqlite:///~/sessions.db` under the home directory. The file's directory must exist
+    (only the default one is created) and, with the file, be writable: `ConfigurationError` says
+    which is not. With `url.shared`, the process's shared store on that file (`SQLiteStore.shared`).
     """
     url.only("scope")
     if url.netloc:
-        raise ConfigurationError(
-            f"invalid SQLite URL {url.shown!r}: it names a host; use sqlite:///absolute/path/sessions.db"
-        )
-    if url.path.endswith("/") and url.path != "/":
-        raise ConfigurationError(f"invalid SQLite URL {url.shown!r}: the path is a directory, name the file")
-    # sqlite:////abs works too
-    file = default_sqlite_path(url.env) if url.path in ("", "/") else Path("/" + url.path.lstrip("/"))
+        raise url.invalid("it names a host; use sqlite:///relative/sessions.db or sqlite:////absolute/sessions.db")
+    name = url.path[1:]  # the slash after the (empty) host ends the authority
+    if name.endswith("/"):
+        raise url.invalid("the path is a directory, name the file")
+    if name:
+        file = Path(name).expanduser().absolute()
+        if not file.parent.is_dir():
+            raise ConfigurationError(
+                f"the directory {str(file.parent)!r} of the session store URL {url.shown!r} does not exist;"
+                " create it, or correct the URL"
+            )
+    else:
+        file = default_sqlite_path(url.env).absolute()
+    problem = _unwritable(file)
+    if problem:
+        raise ConfigurationError(f"cannot use the session store {url.shown!r}: {problem}")
     return (SQLiteStore.shared if url.shared else SQLiteStore)(file, scope=url.options.get("scope"))
+
+
+def _unwritable(file: Path) -> str | None:
+    """Why this process cannot use `file` as a SQLite store (it must write it, or create it), or None.
+
+    SQLite writes its `-wal` and `-shm` files next to the database, so the directory must be
+    writable too. A missing directory is not a problem here (the default one is created).
+    """
+    if file.is_dir():
+        return f"{str(file)!r} is a directory, name a file in it"
+    if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+        return f"the file {str(file)!r} is read-only for this user"
+    directory = file.parent
+    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        return (
+            f"its directory {str(directory)!r} is read-only for this user"
+            " (SQLite writes its -wal and -shm files next to the database)"
+        )
+    return None
