@@ -67,7 +67,7 @@ from tether.models.base import (
     response_stream_events,
 )
 from tether.models.local_prompt import build_prompt_messages, parse_reply, relevant_tools, tool_rounds
-from tether.models.local_schema import json_constraint, tool_constraint
+from tether.models.local_schema import json_constraint, reply_grammar, tool_constraint
 
 try:
     import xllamacpp
@@ -271,35 +271,70 @@ class LocalModel:
         engine = await anyio.to_thread.run_sync(_engine, path, self.n_ctx, self.n_threads)
         every = self.offer_tools == "all" or self.tool_choice == "any"
         tools = request.tools if every else relevant_tools(request)
-        use_tools = bool(tools) and tool_rounds(request.messages) < self.max_tool_rounds
-        chat = build_prompt_messages(request, allow_tools=use_tools, tools=tools)
+        rounds = tool_rounds(request.messages)
+        offered = tools if rounds < self.max_tool_rounds else []
+        must_call = bool(offered) and (self.tool_choice == "any" or rounds == 0)
+        output_schema = request.settings.output_schema
+        json_answers = bool(offered) and output_schema is not None
+        chat = build_prompt_messages(request, allow_tools=bool(offered), tools=offered, json_answers=json_answers)
         max_tokens = max(1, min(request.max_tokens, self.max_tokens))
         prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, engine, chat, max_tokens)
         body: dict[str, Any] = {**self.sampling, "prompt": prompt, "max_tokens": max_tokens, "stream": True}
-        output_schema = request.settings.output_schema
-        if use_tools:
+        pieces = _Generation(engine, body).pieces()  # started when first read, with the constraint set below
+        if json_answers:
             allow_answer = self.tool_choice == "auto"
-            body["json_schema"] = tool_constraint(tools, allow_answer=allow_answer, answer_schema=output_schema)
-            replies = self._tool_reply(_Generation(engine, body), tools, prompt_tokens)
+            body["json_schema"] = tool_constraint(offered, allow_answer=allow_answer, answer_schema=output_schema)
+            replies = self._tool_reply(pieces, offered, prompt_tokens)
+        elif output_schema is not None:
+            body["json_schema"] = json_constraint(output_schema, "the output_format schema")
+            replies = self._stream_text(pieces, prompt_tokens)
+        elif request.tools:  # text that holds no JSON object, or a call of an offered tool
+            body["grammar"] = reply_grammar(offered, allow_text=not must_call)
+            replies = self._text_or_call(pieces, offered, prompt_tokens)
         else:
-            if output_schema is not None:
-                body["json_schema"] = json_constraint(output_schema, "the output_format schema")
-            replies = self._stream_text(_Generation(engine, body), prompt_tokens)
+            replies = self._stream_text(pieces, prompt_tokens)
         async with closing(replies):
             async for event in replies:
                 yield event
 
+    async def _text_or_call(
+        self, pieces: _Pieces, tools: list[ToolSpec], prompt_tokens: int
+    ) -> AsyncIterator[ModelEvent]:
+        """A reply of `reply_grammar`: a call when its first character is `{`, else text streamed as it comes."""
+        async with closing(pieces):
+            head: list[tuple[str, str | None, int]] = []
+            async for item in pieces:
+                head.append(item)
+                if item[0]:
+                    break
+
+            async def whole() -> _Pieces:
+                for item in head:
+                    yield item
+                async for item in pieces:
+                    yield item
+
+            is_call = bool(tools) and bool(head) and head[-1][0].startswith("{")
+            reply = (
+                self._tool_reply(whole(), tools, prompt_tokens)
+                if is_call
+                else self._stream_text(whole(), prompt_tokens)
+            )
+            async with closing(reply):
+                async for event in reply:
+                    yield event
+
     async def _tool_reply(
-        self, generation: _Generation, tools: list[ToolSpec], prompt_tokens: int
+        self, pieces: _Pieces, tools: list[ToolSpec], prompt_tokens: int
     ) -> AsyncIterator[ModelEvent]:
         """The constrained reply, generated whole, then streamed as the text or tool call it is."""
-        pieces: list[str] = []
+        generated: list[str] = []
         output_tokens = 0
-        async with closing(generation.pieces()) as generated:
-            async for piece, _, tokens in generated:
-                pieces.append(piece)
+        async with closing(pieces):
+            async for piece, _, tokens in pieces:
+                generated.append(piece)
                 output_tokens = tokens
-        content, stop_reason = parse_reply("".join(pieces), tools)
+        content, stop_reason = parse_reply("".join(generated), tools)
         response = ModelResponse(
             content=content,
             model=self.model_name,
@@ -312,7 +347,7 @@ class LocalModel:
             yield raw
         yield response
 
-    async def _stream_text(self, generation: _Generation, prompt_tokens: int) -> AsyncIterator[ModelEvent]:
+    async def _stream_text(self, pieces: _Pieces, prompt_tokens: int) -> AsyncIterator[ModelEvent]:
         accumulator = MessageAccumulator(self.model_name)
         start: dict[str, Any] = {"id": _message_id(), "type": "message", "role": "assistant", "content": []}
         start["model"] = self.model_name
@@ -325,8 +360,8 @@ class LocalModel:
             accumulator.add(event)
             yield RawStreamEvent(event)
         finish, output_tokens = None, 0
-        async with closing(generation.pieces()) as generated:
-            async for piece, finish_reason, tokens in generated:
+        async with closing(pieces):
+            async for piece, finish_reason, tokens in pieces:
                 finish, output_tokens = finish_reason or finish, tokens
                 if piece:
                     delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
@@ -360,6 +395,10 @@ class LocalModel:
             del chat[1]  # the oldest turn after the system prompt
             while len(chat) > 2 and chat[1]["role"] != "user":
                 del chat[1]
+
+
+_Pieces = AsyncIterator[tuple[str, str | None, int]]
+"""A generation's pieces of text, each with the finish reason (on the last) and the tokens so far."""
 
 
 def _message_id() -> str:
