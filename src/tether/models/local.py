@@ -14,19 +14,20 @@ How it talks:
   127.0.0.1 only and answers only requests bearing a random key made for this process.
 - The prompt is rendered with the chat template stored in the GGUF file (ChatML for SmolLM2).
 - Without tools, text is generated freely and streamed token by token.
-- With tools, decoding is constrained by a JSON schema: the reply must be `{"answer": "..."}` or
-  `{"tool": NAME, "input": {...}}` with that tool's own input schema, so even a 135M model always
-  emits a well-formed call of a tool that exists.
-- Only the tools the latest prompt is about are offered: those sharing a word with it (their
-  name, the first sentence of their description, their argument names). A 135M model cannot
-  judge relevance: offered tools, it calls them for small talk too.
+- With tools, decoding is constrained by a grammar (`local_schema.reply_grammar`): the reply is
+  plain text holding no JSON object, streamed token by token, or a call `{"tool":NAME,"input":{...}}`
+  whose input matches that tool's own schema. So every call names a tool that exists with
+  arguments of the right shape, and no answer is a tool call written out as text.
+- Only the tools the latest prompt is about are offered (`local_prompt.relevant_tools`), and the
+  first reply to such a prompt calls one of them: a 135M model cannot judge relevance (offered
+  tools, it calls them for small talk; left to choose, it mostly answers in text instead).
 - After `max_tool_rounds` rounds of tool calls since the last user prompt, the model answers in
   text (a tiny model otherwise tends to call the same tool again and again).
 - Tool results go back to the model as user turns (`Result of NAME: ...`).
 - When the history no longer fits the context window, the oldest turns are left out of the
   prompt (the session itself keeps everything).
 - Structured output (`output_format`): decoding is constrained by the schema (as the `answer` of
-  the tool-call reply when tools are offered), and the schema is shown in the system prompt. Of
+  a `{"answer": ...}` or tool-call JSON reply when tools are offered), and the schema is shown in the system prompt. Of
   the other run settings only `thinking={"type": "disabled"}` applies (the model does not think);
   `thinking`, `effort` and `betas` otherwise fail at run start.
 
@@ -214,7 +215,8 @@ class LocalModel:
     - `n_ctx`: the context window (default the model's own); `n_threads`: CPU threads (default half
       the CPUs: llama.cpp's threads wait for each other, and slow down badly when they share a core).
     - `max_tool_rounds`: tool-call rounds per user prompt before the model must answer in text.
-    - `tool_choice`: `auto` (answer or call a tool) or `any` (the reply must call one of the tools).
+    - `tool_choice`: `auto` (the first reply to a prompt about a tool calls it; later ones answer or
+      call) or `any` (every tool is offered and each reply within the tool rounds must call one).
     - `offer_tools`: `relevant` offers only the tools the latest prompt is about (see the module
       doc); `all` offers every tool of the request.
     """
