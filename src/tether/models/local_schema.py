@@ -12,7 +12,9 @@ LLGuidance drops a schema it cannot compile *silently* and then generates uncons
 - a schema that is not valid JSON Schema, or a `$ref` that does not resolve inside it, is refused
   with an error instead.
 
-`tool_schema` is the reply of a run with tools: an answer, or a call of one of the offered tools.
+`tool_schema` is the reply of a run with tools and structured output: an answer, or a call of one of
+the offered tools. Without structured output the reply is `reply_grammar`'s: plain text that holds
+no JSON object, or a call of one of the offered tools (JSON matching that tool's input schema).
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from typing import Any
 from tether.errors import ModelError
 from tether.models.base import ToolSpec
 
-__all__ = ["GUIDANCE", "json_constraint", "tool_constraint", "tool_schema"]
+__all__ = ["GUIDANCE", "TEXT_PATTERN", "json_constraint", "reply_grammar", "tool_constraint", "tool_schema"]
 
 
 GUIDANCE = {"whitespace_flexible": False, "coerce_one_of": True, "lenient": True}
 """LLGuidance's options for every constraint: compact JSON, `oneOf` read as `anyOf`, keywords it
 does not implement loosened instead of failing the whole schema."""
+
+TEXT_PATTERN = r'[^{\s]([^{]|\{[^"])*'
+"""A text answer: it starts with neither `{` nor white space, and has no `{"` in it (no JSON object,
+so no tool call written out as text)."""
 
 _CLOSING_KEYS = (
     "additionalProperties",
@@ -169,3 +175,20 @@ def tool_constraint(
     if answer_schema is not None:
         _checked(answer_schema, "the output_format schema")
     return _guided(tool_schema(tools, allow_answer=allow_answer, answer_schema=answer_schema))
+
+
+def reply_grammar(tools: list[ToolSpec], *, allow_text: bool = True) -> str:
+    """LLGuidance's grammar of a reply: plain text (`TEXT_PATTERN`, when `allow_text`) or a call of
+    one of `tools`, each checked as in `tool_constraint`; at least one of the two."""
+    if not tools and not allow_text:
+        raise ValueError("a reply must be text or a tool call")
+    choices = ["TEXT"] * allow_text
+    lines = ["%llguidance {}"]
+    if tools:
+        call = tool_constraint(tools, allow_answer=False, answer_schema=None)
+        lines.append(f"call: %json {json.dumps(call)}")
+        choices.append("call")
+    if allow_text:
+        lines.append(f"TEXT: /{TEXT_PATTERN}/")
+    lines.insert(1, f"start: {' | '.join(choices)}")
+    return "\n".join(lines) + "\n"
