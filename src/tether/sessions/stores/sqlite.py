@@ -27,8 +27,7 @@ import atexit
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,6 @@ from tether.sessions.keys import validate_session_id
 from tether.sessions.store import StoredSession
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
-    DamageLog,
     KeyParts,
     Node,
     as_int,
@@ -56,7 +54,6 @@ from tether.sessions.stores._core import (
     message_count_of,
     now_ms,
     plan_append,
-    private_dir,
     shortcut_parent,
     to_json,
     uuid_hash,
@@ -64,68 +61,23 @@ from tether.sessions.stores._core import (
     view_segments,
     walk_chain,
 )
-from tether.sessions.stores._retry import Retry
 from tether.sessions.stores._sql import SQLITE, RowListing, listing_query
+from tether.sessions.stores._sqlite_file import (
+    SCHEMA_VERSION,
+    Backend,
+    default_sqlite_path,
+    read_txn,
+    write_txn,
+)
 from tether.sessions.summary import fork_summary
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "default_sqlite_path", "from_url"]
 
-_MIGRATIONS: list[tuple[str, ...]] = [
-    (  # 1: sessions as nodes with copy-on-write parents, entries keyed by (node, position)
-        """CREATE TABLE tether_sessions (
-            id          INTEGER PRIMARY KEY AUTOINCREMENT,
-            scope       TEXT    NOT NULL,
-            project_key TEXT    NOT NULL,
-            session_id  TEXT    NOT NULL,
-            subpath     TEXT    NOT NULL,
-            parent      INTEGER,
-            cutoff      INTEGER NOT NULL,
-            length      INTEGER NOT NULL,
-            leaf        TEXT,
-            mtime       INTEGER NOT NULL,
-            seq         INTEGER NOT NULL,
-            deleted     INTEGER NOT NULL DEFAULT 0,
-            summary     TEXT    NOT NULL
-        )""",
-        "CREATE UNIQUE INDEX tether_sessions_key ON tether_sessions (scope, session_id, subpath, project_key)"
-        " WHERE deleted = 0",
-        "CREATE UNIQUE INDEX tether_sessions_main ON tether_sessions (scope, session_id)"
-        " WHERE deleted = 0 AND subpath = ''",
-        "CREATE INDEX tether_sessions_recent ON tether_sessions (scope, project_key, seq)"
-        " WHERE deleted = 0 AND subpath = ''",
-        "CREATE INDEX tether_sessions_recent_all ON tether_sessions (scope, seq) WHERE deleted = 0 AND subpath = ''",
-        "CREATE INDEX tether_sessions_parent ON tether_sessions (parent) WHERE parent IS NOT NULL",
-        "CREATE TABLE tether_entries (id INTEGER PRIMARY KEY, uh INTEGER, n INTEGER, data TEXT NOT NULL)",
-        "CREATE INDEX tether_entries_uuid ON tether_entries (uh) WHERE uh IS NOT NULL",
-    ),
-    (  # 2: a session is keyed by (project, id): one id may live in several projects
-        "DROP INDEX tether_sessions_main",
-        "CREATE INDEX tether_sessions_main ON tether_sessions (scope, session_id, seq)"
-        " WHERE deleted = 0 AND subpath = ''",
-    ),
-    (  # 3: each session's turn lease, one row rewritten in place
-        """CREATE TABLE tether_leases (
-            scope       TEXT    NOT NULL,
-            project_key TEXT    NOT NULL,
-            session_id  TEXT    NOT NULL,
-            owner       TEXT    NOT NULL,
-            expires_at  INTEGER NOT NULL,
-            PRIMARY KEY (scope, project_key, session_id)
-        ) WITHOUT ROWID""",
-        # the lease records older code kept under each session's subpath `tether/lease` (never forked)
-        "DELETE FROM tether_entries WHERE id IN (SELECT e.id FROM tether_sessions AS s JOIN tether_entries AS e"
-        " ON e.id >= s.id << 32 AND e.id < (s.id + 1) << 32 WHERE s.subpath = 'tether/lease')",
-        "DELETE FROM tether_sessions WHERE subpath = 'tether/lease'",
-    ),
-]
-SCHEMA_VERSION = len(_MIGRATIONS)
-"""The schema version this code writes; older files are migrated on first use, newer ones refused."""
 
 _SHIFT = 32
 _MAX_POSITION = (1 << _SHIFT) - 1
 _INLINE_ENTRIES = 256
 """Reads of more entries than this run in a worker thread instead of on the event loop."""
-_BUSY_TIMEOUT_MS = 30_000
 
 _NODE_COLUMNS = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
 _BY_KEY = (
@@ -151,155 +103,6 @@ _SET_LEASE = (
     " ON CONFLICT (scope, project_key, session_id)"
     " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
 )
-
-
-def default_sqlite_path(env: Mapping[str, str] | None = None) -> Path:
-    """`$TETHER_HOME/sessions.db`, else `~/.tether/sessions.db`."""
-    environ = os.environ if env is None else env
-    home = environ.get("TETHER_HOME")
-    return (Path(home).expanduser() if home else Path.home() / ".tether") / "sessions.db"
-
-
-class _Backend:
-    """One database file: a writer connection used inline, and pooled reader connections for threads."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-        self._generation = 0
-        self._file_id: tuple[int, int] | None = None
-        self.damage = DamageLog()
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            if not self.path.exists():
-                private_dir(self.path.parent)
-                # transcripts are private; SQLite creates the -wal and -shm files with the same mode
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigurationError(f"cannot open the SQLite session store {str(self.path)!r}: {exc}") from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            _retry_locked(lambda: _set_wal(conn))
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise ConfigurationError(f"cannot use {str(self.path)!r} as a SQLite session store: {exc}") from exc
-        return conn
-
-    def writer(self) -> sqlite3.Connection:
-        """The shared connection (call with `lock` held); opened and migrated on first use."""
-        if self._conn is None:
-            conn = self._open()
-            try:
-                _migrate(conn, self.path)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-            self._file_id = _file_id(self.path)
-        return self._conn
-
-    def file_replaced(self) -> bool:
-        """Whether the file was deleted or replaced since the connections were opened on it."""
-        with self.lock:
-            return self._conn is not None and _file_id(self.path) != self._file_id
-
-    @contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
-        """A connection of the read pool, for use in one worker thread."""
-        with self.lock:
-            self.writer()  # the schema exists before anyone reads
-            generation = self._generation
-        with self._readers_lock:
-            conn = self._readers.pop() if self._readers else None
-        if conn is None:
-            conn = self._open()
-        try:
-            yield conn
-        finally:
-            with self._readers_lock:
-                if generation == self._generation and len(self._readers) < 8:
-                    self._readers.append(conn)
-                    conn = None
-            if conn is not None:
-                conn.close()
-
-    def close(self) -> None:
-        with self.lock, self._readers_lock:
-            self._generation += 1
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-
-def _file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
-
-
-def _set_wal(conn: sqlite3.Connection) -> None:
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
-
-
-def _retry_locked(action: Any, attempts: int = 50) -> None:
-    """Run `action`, retrying while another process holds a lock SQLite does not wait for."""
-    Retry(attempts, step=0.01, cap=0.5).run_blocking(action, _locked)
-
-
-def _locked(error: Exception) -> bool:
-    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema to `SCHEMA_VERSION` in one transaction (safe with concurrent openers)."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
-        return
-    if version > SCHEMA_VERSION:
-        raise ConfigurationError(
-            f"the session store {str(path)!r} has schema version {version}, newer than this tether "
-            f"understands ({SCHEMA_VERSION}); upgrade tether"
-        )
-    with _write_txn(conn):
-        version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-        for statements in _MIGRATIONS[version:]:
-            for statement in statements:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-@contextmanager
-def _write_txn(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-@contextmanager
-def _read_txn(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
 
 
 def _next_seq(conn: sqlite3.Connection, scope: str) -> int:
@@ -352,7 +155,7 @@ class SQLiteStore(RowListing):
             raise ConfigurationError("SQLiteStore needs a file; use MemoryStore for sessions kept in memory")
         self.path = Path(path).expanduser() if path is not None else default_sqlite_path()
         self.scope = scope or ""
-        self._backend = _Backend(self.path)
+        self._backend = Backend(self.path)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r}, scope={self.scope!r})"
@@ -405,7 +208,7 @@ class SQLiteStore(RowListing):
             return
         with self._backend.lock:
             conn = self._backend.writer()
-            with _write_txn(conn):
+            with write_txn(conn):
                 self._append(conn, parts, entries, texts, expected_leaf)
 
     def _append(
@@ -466,7 +269,7 @@ class SQLiteStore(RowListing):
         target = key_parts(self.scope, new_key)
         with self._backend.lock:
             conn = self._backend.writer()
-            with _write_txn(conn):
+            with write_txn(conn):
                 self._fork(conn, source, target, at_uuid)
 
     def _fork(self, conn: sqlite3.Connection, source: KeyParts, target: KeyParts, at_uuid: str | None) -> None:
@@ -527,7 +330,7 @@ class SQLiteStore(RowListing):
         parts = key_parts(self.scope, key)
         with self._backend.lock:
             conn = self._backend.writer()
-            with _write_txn(conn):
+            with write_txn(conn):
                 if parts.is_main:
                     rows = conn.execute(
                         "SELECT id FROM tether_sessions WHERE scope = ? AND session_id = ? AND project_key = ?"
@@ -559,7 +362,7 @@ class SQLiteStore(RowListing):
         ident = (parts.scope, parts.project_key, parts.session_id)
         with self._backend.lock:
             conn = self._backend.writer()
-            with _write_txn(conn):
+            with write_txn(conn):
                 row = conn.execute(_LEASE_HOLDER, ident).fetchone()
                 if row is not None:
                     held = (str(row[0]), as_int(row[1], f"the lease expiry of session {parts.session_id!r}"))
@@ -612,7 +415,7 @@ class SQLiteStore(RowListing):
         conn: sqlite3.Connection, parts: KeyParts, tail: int | None, inline_limit: int | None
     ) -> tuple[Sequence[Any], list[str]] | _TooBig | None:
         """The session's row and the texts of its view (or of its last `tail` entries), read in one transaction."""
-        with _read_txn(conn):
+        with read_txn(conn):
             row = conn.execute(_BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
             if row is None:
                 return None
@@ -629,7 +432,7 @@ class SQLiteStore(RowListing):
         )
         with self._backend.lock:
             conn = self._backend.writer()
-            with _write_txn(conn):
+            with write_txn(conn):
                 conn.execute(
                     "UPDATE tether_sessions SET leaf = ? WHERE id = ? AND length = ? AND leaf IS ?",
                     (leaf, row[0], row[3], row[4]),
