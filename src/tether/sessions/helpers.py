@@ -290,18 +290,23 @@ def _title_of(data: dict[str, Any]) -> str | None:
     return None
 
 
+_SHOWN = ("custom_title", "ai_title", "last_prompt", "summary_hint")
+"""The summary keys a listing shows before the title and the first prompt, in the SDK's order."""
+
+
 def session_info_from_summary(
     session_id: str, mtime: int, data: dict[str, Any], project_key: str | None = None
 ) -> SessionInfo:
     """A `SessionInfo` from a store's summary dict (see `tether.sessions.summary`)."""
     title = _title_of(data)
     first_prompt = data.get("first_prompt") or None
+    shown = next((data[k] for k in _SHOWN if isinstance(data.get(k), str) and data[k]), None)
     cost = data.get("total_cost_usd")
     count = data.get("message_count")
     origin = data.get("forked_from")
     return SessionInfo(
         session_id=session_id,
-        summary=title or first_prompt or "",
+        summary=shown or title or first_prompt or "",
         last_modified=mtime,
         file_size=data.get("file_size") if isinstance(data.get("file_size"), int) else None,
         custom_title=title if data.get("custom_title") else None,

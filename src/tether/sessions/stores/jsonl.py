@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import json
 import os
 import re
@@ -75,7 +76,16 @@ from tether.sessions.entries import leaf_of, new_uuid
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
-from tether.sessions.stores._core import DamageLog, GuardedStore, KeyParts, guarded, page_after, private_dir
+from tether.sessions.stores._core import (
+    DamageLog,
+    GuardedStore,
+    KeyParts,
+    decode_position,
+    guarded,
+    private_dir,
+    quote_part,
+)
+from tether.sessions.stores.transcripts import is_listed, listing_facts
 from tether.sessions.summary import fold_summary, fork_summary
 
 __all__ = ["FORK_SIDECAR", "HEAD_TAIL_BYTES", "JsonlStore", "copy_for_fork", "encode_lines", "from_url"]
@@ -89,6 +99,8 @@ FORK_SIDECAR = "tether-fork.json"
 _PROJECT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 _PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
 _DROPPED_ON_FORK = ("teamName", "agentName", "slug", "sourceToolAssistantUUID")
+_Row = tuple[int, str, str, Path]
+"""A main transcript in a listing: `(mtime, session id, project key, path)`."""
 
 
 def encode_lines(entries: list[SessionStoreEntry]) -> bytes:
@@ -264,20 +276,29 @@ class JsonlStore(GuardedStore):
     @staticmethod
     def _read_bounded(path: Path, start: int, size: int) -> tuple[list[SessionStoreEntry], bool]:
         """The entries of bytes `start..size`: all of them if that is small, else its head and tail."""
+        head, tail, whole = JsonlStore._head_tail(path, start, size)
+        return (head, True) if whole else (head + tail, False)
+
+    @staticmethod
+    def _head_tail(path: Path, start: int, size: int) -> tuple[list[SessionStoreEntry], list[SessionStoreEntry], bool]:
+        """The entries of the first and last `HEAD_TAIL_BYTES` of bytes `start..size` (both all of
+        them, and True, when that is at most twice as long)."""
         with path.open("rb") as file:
             file.seek(start)
             if size - start <= 2 * HEAD_TAIL_BYTES:
-                return _parse_lines(file.read(size - start)), True
+                entries = _parse_lines(file.read(size - start))
+                return entries, entries, True
             head = file.read(HEAD_TAIL_BYTES).rsplit(b"\n", 1)[0]
             file.seek(size - HEAD_TAIL_BYTES)
             tail = file.read(HEAD_TAIL_BYTES).split(b"\n", 1)[-1]
-            return _parse_lines(head) + _parse_lines(tail), False
+            return _parse_lines(head), _parse_lines(tail), False
 
     def _summary(self, path: Path) -> dict[str, Any]:
         """The listing summary of a transcript, from its head and tail only (cached by mtime and size).
 
-        A fork made by `fork` starts from the summary recorded when it was made, and folds in
-        what was appended since.
+        The fields a listing shows are read as the Claude Agent SDK reads them
+        (`transcripts.listing_facts`). A fork made by `fork` starts from the summary recorded when
+        it was made, and folds in what was appended since.
         """
         stat = path.stat()
         cached = self._summaries.get(path)
@@ -289,15 +310,18 @@ class JsonlStore(GuardedStore):
         offset = recorded if base is not None and isinstance(recorded, int) else 0
         if offset > stat.st_size:
             base, offset = None, 0
-        entries, whole = self._read_bounded(path, offset, stat.st_size)
+        head, tail, whole = self._head_tail(path, 0, stat.st_size)
+        if offset:
+            entries, whole = self._read_bounded(path, offset, stat.st_size)
+        else:
+            entries = head if whole else head + tail
         summary = fold_summary(base, entries)
         if not whole:
             summary["message_count"] = None
         summary["file_size"] = stat.st_size
-        head = entries if offset == 0 else self._read_bounded(path, 0, min(stat.st_size, HEAD_TAIL_BYTES))[0]
-        branch = next((e["gitBranch"] for e in head if isinstance(e.get("gitBranch"), str)), None)
-        if branch:
-            summary["git_branch"] = branch
+        summary.update(listing_facts(head, tail))
+        if not summary.get("tag"):
+            summary.pop("tag", None)
         origins = [e["forkedFrom"] for e in head if isinstance(e.get("forkedFrom"), dict)]
         if isinstance(sidecar.get("forkedFrom"), dict):
             summary["forked_from"] = dict(sidecar["forkedFrom"])
@@ -342,19 +366,16 @@ class JsonlStore(GuardedStore):
         )
 
     def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        items = [
-            SessionStoreListEntry(session_id=path.stem, mtime=self._mtime(path))
-            for _, path in self._main_files(project_key)
-            if path.stat().st_size > 0
+        return [
+            SessionStoreListEntry(session_id=path.stem, mtime=mtime) for mtime, _, _, path in self._listed(project_key)
         ]
-        return sorted(items, key=lambda item: (item["mtime"], item["session_id"]), reverse=True)
 
     def _summary_entry(self, project_key: str, path: Path) -> SessionSummaryEntry:
         return SessionSummaryEntry(
             session_id=path.stem, mtime=self._mtime(path), data=self._summary(path), project_key=project_key
         )
 
-    def _sorted_files(self, project_key: str | None) -> list[tuple[int, str, str, Path]]:
+    def _sorted_files(self, project_key: str | None) -> list[_Row]:
         rows = []
         for project, path in self._main_files(project_key):
             with contextlib.suppress(FileNotFoundError):
@@ -363,11 +384,43 @@ class JsonlStore(GuardedStore):
         rows.sort(reverse=True)
         return rows
 
+    def _is_listed(self, path: Path) -> bool:
+        try:
+            return is_listed(self._summary(path))
+        except FileNotFoundError:
+            return False
+
+    def _listed(self, project_key: str | None, cursor: str | None = None) -> Iterator[_Row]:
+        """Listed transcripts newest first, after `cursor`: as the SDK lists, a subagent's or one with
+        nothing to show is left out, and across projects an id is listed once (its newest copy).
+        Summaries are read only as far as the listing goes."""
+        rows = self._sorted_files(project_key)
+        start = 0
+        if cursor:
+            after = decode_position(cursor)
+            start = next((i for i, row in enumerate(rows) if row[:3] < after), len(rows))
+        copies: dict[str, list[_Row]] = {}
+        if project_key is None:
+            for row in rows:
+                copies.setdefault(row[1], []).append(row)
+        for row in rows[start:]:
+            if len(copies.get(row[1], ())) > 1:
+                if row is next((r for r in copies[row[1]] if self._is_listed(r[3])), None):
+                    yield row
+            elif self._is_listed(row[3]):
+                yield row
+
     def _list_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        return [self._summary_entry(project, path) for _, _, project, path in self._sorted_files(project_key)]
+        return [self._summary_entry(project, path) for _, _, project, path in self._listed(project_key)]
 
     def _list_page(self, project_key: str | None, limit: int, cursor: str | None) -> SessionPage:
-        page, next_cursor = page_after(self._sorted_files(project_key), lambda row: row[:3], limit, cursor)
+        rows = self._listed(project_key, cursor)
+        page = list(itertools.islice(rows, max(1, int(limit)) + 1))
+        next_cursor = None
+        if len(page) > max(1, int(limit)):
+            page = page[:-1]
+            mtime, session_id, project, _ = page[-1]
+            next_cursor = f"{mtime}:{session_id}:{quote_part(project)}"
         return SessionPage(items=[self._summary_entry(p, path) for _, _, p, path in page], next_cursor=next_cursor)
 
     def _list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
