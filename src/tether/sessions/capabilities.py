@@ -69,7 +69,7 @@ from tether.sessions.entries import leaf_of, new_uuid, now_iso
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores._core import check_leaf
-from tether.sessions.stores.jsonl import copy_for_fork
+from tether.sessions.stores.transcripts import copy_for_fork
 from tether.sessions.summary import fold_summary
 
 __all__ = [

@@ -52,9 +52,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import anyio
+import anyio.to_thread
 
 from tether._vocabulary.store import SessionKey, SessionStore, SessionStoreEntry, SessionSummaryEntry
 from tether.errors import ConfigurationError, InvalidSessionIdError, SessionFileNotFoundError, SessionNotFoundError
@@ -62,6 +64,8 @@ from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import StoredSession
+from tether.sessions.stores.jsonl import write_new_transcript
+from tether.sessions.stores.transcripts import sdk_fork
 from tether.sessions.summary import epoch_ms, fold_summary
 from tether.sessions.urls import open_store, opened_for_caller
 
@@ -589,13 +593,23 @@ async def fork_session_async(
     """Branch a new session off `session_id` (up to and including `up_to_message_id`, else all).
 
     Uses the store's copy-on-write `fork` (a store without one gets a copy with fresh uuids, as
-    the Claude SDK makes). The fork is titled `title`, else "<source title> (fork)". Returns the
+    the Claude SDK makes). A Claude Code transcript (`JsonlStore`, or Claude Code's directory in the
+    default store) is forked as the Claude SDK's `fork_session` does: a new file beside it, with
+    fresh uuids, the fork's `sessionId` and `forkedFrom` on each entry (`transcripts.sdk_fork`).
+    The fork is titled `title`, else "<source title> (fork)". Returns the
     new session's id.
     """
     new_id = validate_session_id(new_session_id) if new_session_id else new_uuid()
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
         source = found.key
+        transcript = opened.transcript_path(source)
+        if transcript:  # a Claude Code transcript: the file the Claude SDK's fork_session writes
+            entries = await opened.load(source) or []
+            forked = sdk_fork(entries, source["session_id"], new_id, up_to_message_id, title)
+            target = Path(transcript).with_name(f"{new_id}.jsonl")
+            await anyio.to_thread.run_sync(functools.partial(write_new_transcript, target, forked))
+            return ForkSessionResult(new_id)
         key = SessionKey(project_key=source["project_key"], session_id=new_id)
         await opened.fork(source, key, up_to_message_id)
         base = found.summary.get("title") or found.summary.get("first_prompt") or f"session {source['session_id'][:8]}"

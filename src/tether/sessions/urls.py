@@ -14,6 +14,10 @@ A malformed URL fails at once with `ConfigurationError`; the network stores conn
 and turn a server that cannot be reached into `ConfigurationError` too. Messages name the URL
 with its password replaced by `***`.
 
+With no URL at all, the default store comes with Claude Code's sessions beside it
+(`$CLAUDE_CONFIG_DIR`, default `~/.claude`): see `tether.sessions.stores.layered`;
+`TETHER_CLAUDE_CODE_SESSIONS=0` turns that off.
+
 The schemes are a registry (`tether.sessions.stores.SCHEMES`): a store is one module with a
 `from_url` function, and one line there.
 """
@@ -30,6 +34,7 @@ from tether.errors import ConfigurationError
 from tether.sessions.capabilities import store_access
 from tether.sessions.stores import SCHEMES, StoreUrl
 from tether.sessions.stores._core import redact_url
+from tether.sessions.stores.layered import with_claude_code
 
 __all__ = ["open_store", "opened_for_caller", "parse_store_url"]
 
@@ -40,6 +45,9 @@ def open_store(
     spec: SessionStore | str | None, *, env: Mapping[str, str] | None = None, shared: bool = False
 ) -> SessionStore:
     """The store for `spec`: a store object as is, a URL, or None for `$TETHER_STORE_URL` / the default.
+
+    None gives that store with Claude Code's sessions beside it (`LayeredStore`, see
+    `tether.sessions.stores.layered`) unless `$TETHER_CLAUDE_CODE_SESSIONS` is `0`.
 
     With `shared`, a SQLite URL gives the process's shared store on that file (`SQLiteStore.shared`),
     which the caller must not close; every other URL gives a new store for the caller to close.
@@ -53,7 +61,7 @@ def open_store(
     except ImportError as exc:
         raise ConfigurationError(f"{url.shown!r} needs an extra: {exc}") from exc
     store: SessionStore = module.from_url(url)
-    return store
+    return store if spec is not None else with_claude_code(store, environ, shared=shared)
 
 
 def parse_store_url(text: str, *, env: Mapping[str, str] | None = None, shared: bool = False) -> StoreUrl:

@@ -24,6 +24,10 @@ Behaviour and limits:
 - `load` parses every line, skipping lines that are not JSON objects (a torn last line from a
   crash mid-write is dropped, the rest kept). Reading what Claude Code writes (metadata lines,
   per-block assistant entries, compaction, branches) is `entries.active_chain`'s job.
+- `list_page` (what tether's listings and `--continue` read) lists as the Claude Agent SDK's
+  `list_sessions` does: a subagent's transcript or one with nothing to show is left out, and
+  across projects an id is listed once (its newest copy); `list_sessions` and
+  `list_session_summaries` (the SDK's store protocol) list every transcript.
 - Listing reads at most the first and last 64 KiB of each file (`HEAD_TAIL_BYTES`): titles,
   tags and cost come from the tail, cwd, first prompt and creation time from the head. For a
   larger file `message_count` is None, and metadata written only in the middle is not seen.
@@ -39,7 +43,6 @@ Behaviour and limits:
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 import json
 import os
@@ -72,7 +75,7 @@ from tether.errors import (
     SessionExistsError,
     SessionNotFoundError,
 )
-from tether.sessions.entries import leaf_of, new_uuid
+from tether.sessions.entries import leaf_of
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
@@ -88,17 +91,27 @@ from tether.sessions.stores._core import (
 from tether.sessions.stores.transcripts import is_listed, listing_facts
 from tether.sessions.summary import fold_summary, fork_summary
 
-__all__ = ["FORK_SIDECAR", "HEAD_TAIL_BYTES", "JsonlStore", "copy_for_fork", "encode_lines", "from_url"]
+__all__ = [
+    "AGENT_METADATA",
+    "FORK_SIDECAR",
+    "HEAD_TAIL_BYTES",
+    "JsonlStore",
+    "encode_lines",
+    "from_url",
+    "write_new_transcript",
+]
 
 HEAD_TAIL_BYTES = 64 * 1024
 """How much of the start and of the end of a transcript listing reads."""
+
+AGENT_METADATA = "agent_metadata"
+"""The entry type that stands, in a store, for the `agent-<id>.meta.json` sidecar of a subagent's transcript."""
 
 FORK_SIDECAR = "tether-fork.json"
 """File under `<id>/` recording where a fork made by `JsonlStore.fork` came from."""
 
 _PROJECT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 _PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-_DROPPED_ON_FORK = ("teamName", "agentName", "slug", "sourceToolAssistantUUID")
 _Row = tuple[int, str, str, Path]
 """A main transcript in a listing: `(mtime, session id, project key, path)`."""
 
@@ -242,15 +255,17 @@ class JsonlStore(GuardedStore):
         return data or None
 
     def _load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
-        data = self._read(self.path_of(key))
+        path = self.path_of(key)
+        data = self._read(path)
+        meta = _agent_meta(path) if key.get("subpath") else None
         if data is None:
-            return None
+            return [meta] if meta is not None else None
         skipped: list[str] = []
         entries = _parse_lines(data, skipped)
         if skipped:
             parts = KeyParts("", key["project_key"], key["session_id"], key.get("subpath") or "")
             self._damage.record(self, parts, skipped)
-        return entries
+        return entries if meta is None else [meta, *entries]
 
     @staticmethod
     def _tail_leaf(path: Path) -> str | None:
@@ -322,10 +337,10 @@ class JsonlStore(GuardedStore):
         summary.update(listing_facts(head, tail))
         if not summary.get("tag"):
             summary.pop("tag", None)
-        origins = [e["forkedFrom"] for e in head if isinstance(e.get("forkedFrom"), dict)]
+        origins = [e["forkedFrom"] for e in head + tail if isinstance(e.get("forkedFrom"), dict)]
         if isinstance(sidecar.get("forkedFrom"), dict):
             summary["forked_from"] = dict(sidecar["forkedFrom"])
-        elif origins and not summary.get("forked_from"):
+        elif origins:  # a fork the Claude SDK wrote: from its first entry's session, at its last entry's source
             summary["forked_from"] = {
                 "sessionId": origins[0].get("sessionId"),
                 "messageUuid": origins[-1].get("messageUuid"),
@@ -367,7 +382,7 @@ class JsonlStore(GuardedStore):
 
     def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
         return [
-            SessionStoreListEntry(session_id=path.stem, mtime=mtime) for mtime, _, _, path in self._listed(project_key)
+            SessionStoreListEntry(session_id=stem, mtime=mtime) for mtime, stem, _, _ in self._sorted_files(project_key)
         ]
 
     def _summary_entry(self, project_key: str, path: Path) -> SessionSummaryEntry:
@@ -411,7 +426,7 @@ class JsonlStore(GuardedStore):
                 yield row
 
     def _list_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        return [self._summary_entry(project, path) for _, _, project, path in self._listed(project_key)]
+        return [self._summary_entry(project, path) for _, _, project, path in self._sorted_files(project_key)]
 
     def _list_page(self, project_key: str | None, limit: int, cursor: str | None) -> SessionPage:
         rows = self._listed(project_key, cursor)
@@ -444,6 +459,8 @@ class JsonlStore(GuardedStore):
 
     def _append(self, key: SessionKey, entries: list[SessionStoreEntry], expected_leaf: str | None) -> None:
         path = self.path_of(key)
+        if key.get("subpath") and path.name.startswith("agent-"):
+            entries = self._write_agent_meta(path, entries)
         data = encode_lines(entries)
         existed = path.is_file() and path.stat().st_size > 0
         if not existed and not entries:
@@ -464,6 +481,19 @@ class JsonlStore(GuardedStore):
             if self.fsync:
                 os.fsync(fd)
         _stamp(path)
+
+    @staticmethod
+    def _write_agent_meta(path: Path, entries: list[SessionStoreEntry]) -> list[SessionStoreEntry]:
+        """Write the last `agent_metadata` entry as the transcript's `.meta.json` sidecar, as Claude
+        Code keeps it; the other entries, to append."""
+        metas = [entry for entry in entries if isinstance(entry, dict) and entry.get("type") == AGENT_METADATA]
+        if not metas:
+            return entries
+        encode_lines(entries)  # nothing is written of a batch that cannot be
+        private_dir(path.parent)
+        content = {name: value for name, value in metas[-1].items() if name != "type"}
+        _write_private(_agent_meta_path(path), json.dumps(content, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        return [entry for entry in entries if not (isinstance(entry, dict) and entry.get("type") == AGENT_METADATA)]
 
     def _write_new(self, path: Path, data: bytes) -> None:
         private_dir(path.parent)
@@ -581,71 +611,35 @@ class JsonlStore(GuardedStore):
         self._summaries.clear()
 
 
-def _remap_compaction(meta: Any, mapping: dict[str, str]) -> Any:
-    if not isinstance(meta, dict):
-        return meta
-    meta = copy.deepcopy(meta)
-    for name in ("preservedSegment", "preserved_segment", "preservedMessages", "preserved_messages"):
-        part = meta.get(name)
-        if not isinstance(part, dict):
-            continue
-        for field, value in list(part.items()):
-            if isinstance(value, str) and value in mapping:
-                part[field] = mapping[value]
-            elif isinstance(value, list):
-                part[field] = [mapping.get(v, v) if isinstance(v, str) else v for v in value]
-    return meta
+def write_new_transcript(path: Path, entries: list[SessionStoreEntry]) -> None:
+    """Write a new transcript file (owner-only); `SessionExistsError` if there is one already."""
+    data = encode_lines(entries)
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        raise SessionExistsError(path.stem) from None
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+    _stamp(path)
 
 
-def copy_for_fork(
-    entries: list[SessionStoreEntry], source_session_id: str, new_session_id: str, up_to_uuid: str | None = None
-) -> list[SessionStoreEntry]:
-    """The entries of a forked copy, as the Claude Agent SDK's `fork_session` writes them.
+def _agent_meta_path(transcript: Path) -> Path:
+    return transcript.with_name(transcript.name.removesuffix(".jsonl") + ".meta.json")
 
-    Cut after `up_to_uuid` (inclusive, in file order); sidechain and `progress` entries are
-    dropped (children of a progress entry are re-parented through it); every uuid is replaced by
-    a fresh one, references to it follow, `sessionId` becomes the new id, and each copied chain
-    entry records `forkedFrom: {sessionId, messageUuid}` with its original uuid.
-    """
-    if up_to_uuid is not None:
-        positions = [i for i, entry in enumerate(entries) if entry.get("uuid") == up_to_uuid]
-        if not positions:
-            raise EntryNotFoundError(source_session_id, up_to_uuid)
-        entries = entries[: positions[-1] + 1]
-    skipped = {e["uuid"]: e.get("parentUuid") for e in entries if e.get("uuid") and e.get("type") == "progress"}
-    mapping = {
-        e["uuid"]: new_uuid()
-        for e in entries
-        if e.get("uuid") and not e.get("isSidechain") and e.get("type") != "progress"
-    }
 
-    def remap(reference: Any) -> Any:
-        hops = 0
-        while isinstance(reference, str) and reference in skipped and hops <= len(skipped):
-            reference, hops = skipped[reference], hops + 1
-        return mapping.get(reference) if isinstance(reference, str) else reference
-
-    copied: list[SessionStoreEntry] = []
-    for entry in entries:
-        if entry.get("isSidechain") or entry.get("type") == "progress":
-            continue
-        out = {k: v for k, v in entry.items() if k not in _DROPPED_ON_FORK}
-        if "sessionId" in out:
-            out["sessionId"] = new_session_id
-        for field in ("parentUuid", "logicalParentUuid", "leafUuid"):
-            if field in out:
-                out[field] = remap(out[field])
-        if isinstance(out.get("messageId"), str) and out["messageId"] in mapping:
-            out["messageId"] = mapping[out["messageId"]]
-        if "compactMetadata" in out:
-            out["compactMetadata"] = _remap_compaction(out["compactMetadata"], mapping)
-        uuid = entry.get("uuid")
-        if uuid:
-            out["uuid"] = mapping[uuid]
-            out["isSidechain"] = False
-            out["forkedFrom"] = {"sessionId": source_session_id, "messageUuid": uuid}
-        copied.append(out)
-    return copied
+def _agent_meta(transcript: Path) -> SessionStoreEntry | None:
+    """The `.meta.json` sidecar of a subagent's transcript as an `agent_metadata` entry (None when
+    there is none, or it is not a JSON object: an unusable sidecar is an absent one)."""
+    if not transcript.name.startswith("agent-"):
+        return None
+    try:
+        meta = json.loads(_agent_meta_path(transcript).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return {**meta, "type": AGENT_METADATA} if isinstance(meta, dict) else None
 
 
 def from_url(url: StoreUrl) -> JsonlStore:

@@ -17,14 +17,16 @@ Keys are those of the SDK's store summaries (`custom_title`, `ai_title`, `last_p
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
+from tether._vocabulary.store import SessionStoreEntry
 from tether.errors import ConfigurationError, EntryNotFoundError
 from tether.sessions.entries import new_uuid, now_iso
 from tether.sessions.summary import epoch_ms
 
-__all__ = ["CHAIN_TYPES", "first_prompt_in", "is_listed", "listing_facts", "sdk_fork"]
+__all__ = ["CHAIN_TYPES", "copy_for_fork", "first_prompt_in", "is_listed", "listing_facts", "sdk_fork"]
 
 CHAIN_TYPES = frozenset({"user", "assistant", "attachment", "system", "progress"})
 """Entry types that link the conversation by `uuid` and `parentUuid`."""
@@ -198,3 +200,70 @@ def sdk_fork(
         forked.append({"type": "content-replacement", **stamp, "replacements": replacements, "uuid": new_uuid()})
     forked.append({"type": "custom-title", **stamp, "customTitle": _fork_title(entries, title), "uuid": new_uuid()})
     return forked
+
+
+def _remap_compaction(meta: Any, mapping: dict[str, str]) -> Any:
+    if not isinstance(meta, dict):
+        return meta
+    meta = copy.deepcopy(meta)
+    for name in ("preservedSegment", "preserved_segment", "preservedMessages", "preserved_messages"):
+        part = meta.get(name)
+        if not isinstance(part, dict):
+            continue
+        for field, value in list(part.items()):
+            if isinstance(value, str) and value in mapping:
+                part[field] = mapping[value]
+            elif isinstance(value, list):
+                part[field] = [mapping.get(v, v) if isinstance(v, str) else v for v in value]
+    return meta
+
+
+def copy_for_fork(
+    entries: list[SessionStoreEntry], source_session_id: str, new_session_id: str, up_to_uuid: str | None = None
+) -> list[SessionStoreEntry]:
+    """The entries of a forked copy, as the Claude Agent SDK's `fork_session` writes them.
+
+    Cut after `up_to_uuid` (inclusive, in file order); sidechain and `progress` entries are
+    dropped (children of a progress entry are re-parented through it); every uuid is replaced by
+    a fresh one, references to it follow, `sessionId` becomes the new id, and each copied chain
+    entry records `forkedFrom: {sessionId, messageUuid}` with its original uuid.
+    """
+    if up_to_uuid is not None:
+        positions = [i for i, entry in enumerate(entries) if entry.get("uuid") == up_to_uuid]
+        if not positions:
+            raise EntryNotFoundError(source_session_id, up_to_uuid)
+        entries = entries[: positions[-1] + 1]
+    skipped = {e["uuid"]: e.get("parentUuid") for e in entries if e.get("uuid") and e.get("type") == "progress"}
+    mapping = {
+        e["uuid"]: new_uuid()
+        for e in entries
+        if e.get("uuid") and not e.get("isSidechain") and e.get("type") != "progress"
+    }
+
+    def remap(reference: Any) -> Any:
+        hops = 0
+        while isinstance(reference, str) and reference in skipped and hops <= len(skipped):
+            reference, hops = skipped[reference], hops + 1
+        return mapping.get(reference) if isinstance(reference, str) else reference
+
+    copied: list[SessionStoreEntry] = []
+    for entry in entries:
+        if entry.get("isSidechain") or entry.get("type") == "progress":
+            continue
+        out = {k: v for k, v in entry.items() if k not in _DROPPED_ON_FORK}
+        if "sessionId" in out:
+            out["sessionId"] = new_session_id
+        for field in ("parentUuid", "logicalParentUuid", "leafUuid"):
+            if field in out:
+                out[field] = remap(out[field])
+        if isinstance(out.get("messageId"), str) and out["messageId"] in mapping:
+            out["messageId"] = mapping[out["messageId"]]
+        if "compactMetadata" in out:
+            out["compactMetadata"] = _remap_compaction(out["compactMetadata"], mapping)
+        uuid = entry.get("uuid")
+        if uuid:
+            out["uuid"] = mapping[uuid]
+            out["isSidechain"] = False
+            out["forkedFrom"] = {"sessionId": source_session_id, "messageUuid": uuid}
+        copied.append(out)
+    return copied
