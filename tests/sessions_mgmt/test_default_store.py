@@ -110,6 +110,7 @@ async def test_both_kinds_of_session_list_as_one_newest_first(project: Path) -> 
 
 async def test_pages_over_both_stores_list_every_session_once(project: Path) -> None:
     store = open_store(None)
+    assert isinstance(store, LayeredStore)
     for n in range(5):
         claude_transcript(project, IDS[n], [f"claude {n}"], mtime=1_700_000_000 + 2 * n)
     for n in range(4):

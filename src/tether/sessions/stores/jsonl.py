@@ -52,6 +52,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import anyio.to_thread
@@ -112,8 +113,15 @@ FORK_SIDECAR = "tether-fork.json"
 
 _PROJECT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 _PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-_Row = tuple[int, str, str, Path]
-"""A main transcript in a listing: `(mtime, session id, project key, path)`."""
+_Row = tuple[int, str, str, Path, os.stat_result]
+"""A main transcript in a listing: `(mtime, session id, project key, path, stat)`."""
+FROM_START = "*"
+"""A `list_page` cursor: the first page again, of the listing a page of which was just made (the
+same snapshot of the files, as a next page's)."""
+_LISTING_REUSE = 2.0
+"""Seconds the files of a listing are reused for its next pages (one directory scan a listing)."""
+_SESSION_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.jsonl")
+"""The file name of a main transcript: a session id (see `validate_session_id`) and `.jsonl`."""
 
 
 def encode_lines(entries: list[SessionStoreEntry]) -> bytes:
@@ -196,6 +204,7 @@ class JsonlStore(GuardedStore):
         self.projects = self.root / "projects"
         self.fsync = fsync
         self._summaries: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+        self._listings: dict[str | None, tuple[float, list[_Row]]] = {}
         self._damage = DamageLog()
 
     def __repr__(self) -> str:
@@ -224,8 +233,9 @@ class JsonlStore(GuardedStore):
         """The file holding the transcript of `key`, as text (the `transcript_path` capability)."""
         return str(self.path_of(key))
 
-    def _main_files(self, project_key: str | None) -> Iterator[tuple[str, Path]]:
-        """(project key, path) of every main transcript, in one project or all."""
+    def _main_files(self, project_key: str | None) -> Iterator[tuple[str, Path, os.stat_result]]:
+        """(project key, path, stat) of every non-empty main transcript, in one project or all (one
+        `stat` a file)."""
         if project_key is not None:
             directories = [self._project_dir(project_key)]
         elif self.projects.is_dir():
@@ -233,16 +243,20 @@ class JsonlStore(GuardedStore):
         else:
             directories = []
         for directory in directories:
-            if not directory.is_dir():
+            try:
+                found = sorted(os.scandir(directory), key=lambda entry: entry.name)
+            except (FileNotFoundError, NotADirectoryError):
                 continue
-            for path in sorted(directory.glob("*.jsonl")):
-                if path.name.startswith("agent-") or not path.is_file():
+            for entry in found:
+                name = entry.name
+                if name.startswith("agent-") or not _SESSION_FILE.fullmatch(name) or ".." in name[:-6]:
                     continue
                 try:
-                    validate_session_id(path.stem)
-                except ValueError:
+                    stat = entry.stat()
+                except FileNotFoundError:
                     continue
-                yield directory.name, path
+                if stat.st_size > 0 and S_ISREG(stat.st_mode):
+                    yield directory.name, Path(entry.path), stat
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -308,14 +322,14 @@ class JsonlStore(GuardedStore):
             tail = file.read(HEAD_TAIL_BYTES).split(b"\n", 1)[-1]
             return _parse_lines(head), _parse_lines(tail), False
 
-    def _summary(self, path: Path) -> dict[str, Any]:
+    def _summary(self, path: Path, stat: os.stat_result | None = None) -> dict[str, Any]:
         """The listing summary of a transcript, from its head and tail only (cached by mtime and size).
 
         The fields a listing shows are read as the Claude Agent SDK reads them
         (`transcripts.listing_facts`). A fork made by `fork` starts from the summary recorded when
         it was made, and folds in what was appended since.
         """
-        stat = path.stat()
+        stat = stat or path.stat()
         cached = self._summaries.get(path)
         if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
             return dict(cached[2])
@@ -381,27 +395,25 @@ class JsonlStore(GuardedStore):
         )
 
     def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        return [
-            SessionStoreListEntry(session_id=stem, mtime=mtime) for mtime, stem, _, _ in self._sorted_files(project_key)
-        ]
+        return [SessionStoreListEntry(session_id=row[1], mtime=row[0]) for row in self._sorted_files(project_key)]
 
-    def _summary_entry(self, project_key: str, path: Path) -> SessionSummaryEntry:
+    def _summary_entry(self, row: _Row) -> SessionSummaryEntry:
+        mtime, session_id, project_key, path, stat = row
         return SessionSummaryEntry(
-            session_id=path.stem, mtime=self._mtime(path), data=self._summary(path), project_key=project_key
+            session_id=session_id, mtime=mtime, data=self._summary(path, stat), project_key=project_key
         )
 
     def _sorted_files(self, project_key: str | None) -> list[_Row]:
-        rows = []
-        for project, path in self._main_files(project_key):
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_size > 0:
-                    rows.append((self._mtime(path), path.stem, project, path))
-        rows.sort(reverse=True)
+        rows = [
+            (stat.st_mtime_ns // 1_000_000, path.stem, project, path, stat)
+            for project, path, stat in self._main_files(project_key)
+        ]
+        rows.sort(key=lambda row: row[:3], reverse=True)
         return rows
 
-    def _is_listed(self, path: Path) -> bool:
+    def _is_listed(self, row: _Row) -> bool:
         try:
-            return is_listed(self._summary(path))
+            return is_listed(self._summary(row[3], row[4]))
         except FileNotFoundError:
             return False
 
@@ -409,7 +421,16 @@ class JsonlStore(GuardedStore):
         """Listed transcripts newest first, after `cursor`: as the SDK lists, a subagent's or one with
         nothing to show is left out, and across projects an id is listed once (its newest copy).
         Summaries are read only as far as the listing goes."""
-        rows = self._sorted_files(project_key)
+        held = self._listings.get(project_key)
+        if cursor == FROM_START:
+            cursor = None
+        elif not cursor:
+            held = None
+        if held is not None and time.monotonic() - held[0] < _LISTING_REUSE:
+            rows = held[1]  # the next page of a listing just made: the same snapshot
+        else:
+            rows = self._sorted_files(project_key)
+            self._listings[project_key] = (time.monotonic(), rows)
         start = 0
         if cursor:
             after = decode_position(cursor)
@@ -420,13 +441,13 @@ class JsonlStore(GuardedStore):
                 copies.setdefault(row[1], []).append(row)
         for row in rows[start:]:
             if len(copies.get(row[1], ())) > 1:
-                if row is next((r for r in copies[row[1]] if self._is_listed(r[3])), None):
+                if row is next((r for r in copies[row[1]] if self._is_listed(r)), None):
                     yield row
-            elif self._is_listed(row[3]):
+            elif self._is_listed(row):
                 yield row
 
     def _list_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        return [self._summary_entry(project, path) for _, _, project, path in self._sorted_files(project_key)]
+        return [self._summary_entry(row) for row in self._sorted_files(project_key)]
 
     def _list_page(self, project_key: str | None, limit: int, cursor: str | None) -> SessionPage:
         rows = self._listed(project_key, cursor)
@@ -434,9 +455,9 @@ class JsonlStore(GuardedStore):
         next_cursor = None
         if len(page) > max(1, int(limit)):
             page = page[:-1]
-            mtime, session_id, project, _ = page[-1]
+            mtime, session_id, project, _, _ = page[-1]
             next_cursor = f"{mtime}:{session_id}:{quote_part(project)}"
-        return SessionPage(items=[self._summary_entry(p, path) for _, _, p, path in page], next_cursor=next_cursor)
+        return SessionPage(items=[self._summary_entry(row) for row in page], next_cursor=next_cursor)
 
     def _list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         base = self._project_dir(key["project_key"]) / validate_session_id(key["session_id"])
@@ -607,8 +628,9 @@ class JsonlStore(GuardedStore):
         return await anyio.to_thread.run_sync(self._list_subkeys, key)
 
     async def close(self) -> None:
-        """Forget cached summaries (nothing else is held open)."""
+        """Forget cached summaries and listings (nothing else is held open)."""
         self._summaries.clear()
+        self._listings.clear()
 
 
 def write_new_transcript(path: Path, entries: list[SessionStoreEntry]) -> None:

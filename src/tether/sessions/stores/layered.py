@@ -40,7 +40,7 @@ from tether._vocabulary.store import (
 from tether.errors import ConfigurationError
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.store import SessionPage, StoredSession
-from tether.sessions.stores.jsonl import JsonlStore
+from tether.sessions.stores.jsonl import FROM_START, JsonlStore
 
 __all__ = ["CLAUDE_CODE_SESSIONS", "LayeredStore", "claude_config_dir", "with_claude_code"]
 
@@ -216,12 +216,15 @@ class LayeredStore:
             items.append(item)
         for access, lane, page, count in zip(accesses, lanes, pages, taken, strict=True):
             await _advance(access, project_key, lane, page, count, limit)
+        if lanes[1].cursor is None:  # not started: the same snapshot of Claude Code's files next time
+            lanes[1].cursor = FROM_START
         done = all(lane.done for lane in lanes)
         return SessionPage(items=items, next_cursor=None if done else _encode(lanes))
 
     async def _primary_holds(self, item: SessionSummaryEntry) -> bool:
         key = SessionKey(project_key=item.get("project_key") or "", session_id=item["session_id"])
-        return await self._primary.exists(key)
+        load_tail = self._primary.own.load_tail  # unbounded: this call is held to the listing's own limit
+        return await (load_tail(key, 0) if load_tail is not None else self._primary.load(key)) is not None
 
 
 async def _advance(
