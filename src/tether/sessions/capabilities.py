@@ -288,7 +288,9 @@ class StoreDeadline:
 
     def bound(self, store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
         """`method`, cut at this deadline with `StoreError` naming `operation` (a write cut this way is
-        the store's whole transaction or nothing of it)."""
+        the store's whole transaction or nothing of it); as it is when there is no limit at all."""
+        if self.timeout is None and self.run_timeout is None:
+            return method
 
         @functools.wraps(method)
         async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:

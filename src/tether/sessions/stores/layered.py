@@ -38,7 +38,7 @@ from tether._vocabulary.store import (
     SessionSummaryEntry,
 )
 from tether.errors import ConfigurationError
-from tether.sessions.capabilities import StoreAccess, store_access
+from tether.sessions.capabilities import StoreAccess, StoreDeadline, store_access
 from tether.sessions.store import SessionPage, StoredSession
 from tether.sessions.stores.jsonl import FROM_START, JsonlStore
 
@@ -49,6 +49,7 @@ CLAUDE_CODE_SESSIONS = "TETHER_CLAUDE_CODE_SESSIONS"
 the default store."""
 _OFF = {"0", "false", "no", "off"}
 _SHARED: dict[tuple[int, str], LayeredStore] = {}
+_KEPT: list[StoreAccess] = []
 
 _Home = tuple[str, str]
 """`(project key, session id)`: a session, whatever the subpath."""
@@ -74,8 +75,10 @@ class LayeredStore:
     def __init__(self, primary: SessionStore, claude_code: JsonlStore) -> None:
         self.primary = primary
         self.claude_code = claude_code
-        self._primary = store_access(primary)
-        self._claude = store_access(claude_code)
+        unbounded = StoreDeadline(timeout=None)  # a call of this store is held to its caller's limits
+        self._primary_access = store_access(primary)  # held: the primary's one capability layer
+        self._primary = self._primary_access.bounded(unbounded)
+        self._claude = store_access(claude_code).bounded(unbounded)
         self._homes: dict[_Home, StoreAccess] = {}
 
     def __repr__(self) -> str:
@@ -223,8 +226,7 @@ class LayeredStore:
 
     async def _primary_holds(self, item: SessionSummaryEntry) -> bool:
         key = SessionKey(project_key=item.get("project_key") or "", session_id=item["session_id"])
-        load_tail = self._primary.own.load_tail  # unbounded: this call is held to the listing's own limit
-        return await (load_tail(key, 0) if load_tail is not None else self._primary.load(key)) is not None
+        return await self._primary.exists(key)
 
 
 async def _advance(
@@ -273,10 +275,12 @@ def with_claude_code(primary: SessionStore, env: Mapping[str, str], *, shared: b
     if env.get(CLAUDE_CODE_SESSIONS, "").strip().lower() in _OFF:
         return primary
     root = claude_config_dir(env)
-    if not (shared and store_access(primary).shared):
-        return LayeredStore(primary, JsonlStore(root))
     ident = (id(primary), str(root))
     layered = _SHARED.get(ident)
-    if layered is None or layered.primary is not primary:
-        layered = _SHARED[ident] = LayeredStore(primary, JsonlStore(root))
+    if layered is not None and layered.primary is primary:
+        return layered
+    layered = LayeredStore(primary, JsonlStore(root))
+    if shared and layered.is_shared:
+        _SHARED[ident] = layered
+        _KEPT.append(store_access(layered))  # its capability layer, built once for the process
     return layered
