@@ -30,6 +30,7 @@ from tether.sessions.helpers import (
     rename_session,
     tag_session,
 )
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.layered import LayeredStore
 from tether.sessions.stores.sqlite import SQLiteStore
 from tether.sessions.urls import open_store
@@ -90,6 +91,8 @@ def test_the_default_store_is_tethers_with_claude_codes_beside_it() -> None:
     assert store.claude_code.root == claude_dir()
     assert not isinstance(open_store(None, env={**os.environ, "TETHER_CLAUDE_CODE_SESSIONS": "0"}), LayeredStore)
     assert isinstance(open_store("sqlite://"), SQLiteStore)  # an explicit store is that store alone
+    native = open_store(None, env={**os.environ, "TETHER_STORE_URL": f"jsonl://{claude_dir()}"})
+    assert isinstance(native, JsonlStore) and native.root == claude_dir()  # everything Claude Code-native
 
 
 async def test_both_kinds_of_session_list_as_one_newest_first(project: Path) -> None:

@@ -275,6 +275,8 @@ def with_claude_code(primary: SessionStore, env: Mapping[str, str], *, shared: b
     if env.get(CLAUDE_CODE_SESSIONS, "").strip().lower() in _OFF:
         return primary
     root = claude_config_dir(env)
+    if isinstance(primary, JsonlStore) and primary.root.resolve() == root.resolve():
+        return primary  # already Claude Code's directory
     ident = (id(primary), str(root))
     layered = _SHARED.get(ident)
     if layered is not None and layered.primary is primary:
