@@ -209,8 +209,9 @@ class SessionExistsError(SessionError, ValueError):
         super().__init__(f"a session with id {session_id!r} already exists; choose another id")
 
 
-class EntryNotFoundError(SessionError, LookupError):
-    """A message uuid that is not part of the session (for `resume_session_at` or a fork point)."""
+class EntryNotFoundError(SessionError, LookupError, ValueError):
+    """A message uuid that is not part of the session (for `resume_session_at` or a fork point);
+    also the `ValueError` the Claude SDK's `fork_session` raises for it."""
 
     def __init__(self, session_id: str, uuid: str) -> None:
         self.session_id = session_id

@@ -30,17 +30,18 @@ def test_a_store_object_is_returned_as_is() -> None:
 
 
 def test_default_is_sqlite_under_tether_home(tmp_path: Path) -> None:
-    store = open_store(None, env={"TETHER_HOME": str(tmp_path)})
+    store = open_store(None, env={"TETHER_HOME": str(tmp_path), "TETHER_CLAUDE_CODE_SESSIONS": "0"})
     assert isinstance(store, SQLiteStore) and store.path == tmp_path / "sessions.db"
     store = open_store("sqlite://", env={"TETHER_HOME": str(tmp_path)})
     assert isinstance(store, SQLiteStore) and store.path == tmp_path / "sessions.db"
 
 
 def test_tether_store_url_is_used_when_no_store_is_given(tmp_path: Path) -> None:
-    store = open_store(None, env={"TETHER_STORE_URL": f"sqlite:///{tmp_path}/custom.db?scope=acme"})
+    alone = {"TETHER_CLAUDE_CODE_SESSIONS": "0"}  # without Claude Code's sessions beside it
+    store = open_store(None, env={**alone, "TETHER_STORE_URL": f"sqlite:///{tmp_path}/custom.db?scope=acme"})
     assert isinstance(store, SQLiteStore)
     assert store.path == tmp_path / "custom.db" and store.scope == "acme"
-    assert isinstance(open_store(None, env={"TETHER_STORE_URL": "memory://"}), MemoryStore)
+    assert isinstance(open_store(None, env={**alone, "TETHER_STORE_URL": "memory://"}), MemoryStore)
 
 
 def test_memory_url_takes_a_scope() -> None:

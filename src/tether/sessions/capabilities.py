@@ -69,7 +69,7 @@ from tether.sessions.entries import leaf_of, new_uuid, now_iso
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores._core import check_leaf
-from tether.sessions.stores.jsonl import copy_for_fork
+from tether.sessions.stores.transcripts import copy_for_fork
 from tether.sessions.summary import fold_summary
 
 __all__ = [
@@ -288,7 +288,9 @@ class StoreDeadline:
 
     def bound(self, store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
         """`method`, cut at this deadline with `StoreError` naming `operation` (a write cut this way is
-        the store's whole transaction or nothing of it)."""
+        the store's whole transaction or nothing of it); as it is when there is no limit at all."""
+        if self.timeout is None and self.run_timeout is None:
+            return method
         return _BoundCall(self, store, operation, method)
 
 

@@ -52,9 +52,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import anyio
+import anyio.to_thread
 
 from tether._vocabulary.store import SessionKey, SessionStore, SessionStoreEntry, SessionSummaryEntry
 from tether.errors import ConfigurationError, InvalidSessionIdError, SessionFileNotFoundError, SessionNotFoundError
@@ -62,6 +64,8 @@ from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import StoredSession
+from tether.sessions.stores.jsonl import write_new_transcript
+from tether.sessions.stores.transcripts import sdk_fork
 from tether.sessions.summary import epoch_ms, fold_summary
 from tether.sessions.urls import open_store, opened_for_caller, store_override
 
@@ -296,18 +300,23 @@ def _title_of(data: dict[str, Any]) -> str | None:
     return None
 
 
+_SHOWN = ("custom_title", "ai_title", "last_prompt", "summary_hint")
+"""The summary keys a listing shows before the title and the first prompt, in the SDK's order."""
+
+
 def session_info_from_summary(
     session_id: str, mtime: int, data: dict[str, Any], project_key: str | None = None
 ) -> SessionInfo:
     """A `SessionInfo` from a store's summary dict (see `tether.sessions.summary`)."""
     title = _title_of(data)
     first_prompt = data.get("first_prompt") or None
+    shown = next((data[k] for k in _SHOWN if isinstance(data.get(k), str) and data[k]), None)
     cost = data.get("total_cost_usd")
     count = data.get("message_count")
     origin = data.get("forked_from")
     return SessionInfo(
         session_id=session_id,
-        summary=title or first_prompt or "",
+        summary=shown or title or first_prompt or "",
         last_modified=mtime,
         file_size=data.get("file_size") if isinstance(data.get("file_size"), int) else None,
         custom_title=title if data.get("custom_title") else None,
@@ -590,13 +599,23 @@ async def fork_session_async(
     """Branch a new session off `session_id` (up to and including `up_to_message_id`, else all).
 
     Uses the store's copy-on-write `fork` (a store without one gets a copy with fresh uuids, as
-    the Claude SDK makes). The fork is titled `title`, else "<source title> (fork)". Returns the
+    the Claude SDK makes). A Claude Code transcript (`JsonlStore`, or Claude Code's directory in the
+    default store) is forked as the Claude SDK's `fork_session` does: a new file beside it, with
+    fresh uuids, the fork's `sessionId` and `forkedFrom` on each entry (`transcripts.sdk_fork`).
+    The fork is titled `title`, else "<source title> (fork)". Returns the
     new session's id.
     """
     new_id = validate_session_id(new_session_id) if new_session_id else new_uuid()
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
         source = found.key
+        transcript = opened.transcript_path(source)
+        if transcript:  # a Claude Code transcript: the file the Claude SDK's fork_session writes
+            entries = await opened.load(source) or []
+            forked = sdk_fork(entries, source["session_id"], new_id, up_to_message_id, title)
+            target = Path(transcript).with_name(f"{new_id}.jsonl")
+            await anyio.to_thread.run_sync(functools.partial(write_new_transcript, target, forked))
+            return ForkSessionResult(new_id)
         key = SessionKey(project_key=source["project_key"], session_id=new_id)
         await opened.fork(source, key, up_to_message_id)
         base = found.summary.get("title") or found.summary.get("first_prompt") or f"session {source['session_id'][:8]}"

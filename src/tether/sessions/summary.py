@@ -8,7 +8,7 @@ listing decodes it and nothing more. Fields:
 `title` (latest `custom-title`, else `ai-title`, else legacy `summary`), `custom_title` (the
 custom title's text; present once a custom title was set, after which AI titles are ignored),
 `ai_title` (the title's text when it is not custom), `first_prompt` (with `first_prompt_locked`),
-`tag`, `cwd`, `created_at` (epoch milliseconds of the first entry), `message_count` (entries
+`tag`, `cwd`, `created_at` (epoch milliseconds of the first entry with a timestamp), `message_count` (entries
 carrying a uuid), `total_cost_usd` (latest `cost-state`), `forked_from` (`{"sessionId",
 "messageUuid"}`), `git_branch`, `is_sidechain`.
 
@@ -69,6 +69,10 @@ def fold_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]])
     for entry in entries:
         if not isinstance(entry, dict):
             continue
+        if "created_at" not in summary and isinstance(entry.get("timestamp"), str):
+            created = epoch_ms(entry["timestamp"])  # the first timestamp, of any entry (as the SDK reads it)
+            if created is not None:
+                summary["created_at"] = created
         if entry.get("uuid"):
             _fold_uuid_entry(summary, entry)
         fold = _METADATA.get(str(entry.get("type")))
@@ -82,10 +86,6 @@ def _fold_uuid_entry(summary: dict[str, Any], entry: dict[str, Any]) -> None:
     summary["message_count"] = (count if isinstance(count, int) else 0) + 1
     if entry.get("type") in _METADATA:
         return
-    if "created_at" not in summary and isinstance(entry.get("timestamp"), str):
-        created = epoch_ms(entry["timestamp"])
-        if created is not None:
-            summary["created_at"] = created
     if "cwd" not in summary and entry.get("cwd"):
         summary["cwd"] = entry["cwd"]
     if "git_branch" not in summary and entry.get("gitBranch"):

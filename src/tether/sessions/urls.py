@@ -18,7 +18,9 @@ and turn a server that cannot be reached into `ConfigurationError` too. Messages
 with its password replaced by `***`.
 
 `store_override` (set by `tether.testing.override_model`) replaces the default store, and
-`$TETHER_STORE_URL`, for code that names no store.
+`$TETHER_STORE_URL`, for code that names no store. With no URL at all, the default store comes
+with Claude Code's sessions beside it (`$CLAUDE_CONFIG_DIR`, default `~/.claude`): see
+`tether.sessions.stores.layered`; `TETHER_CLAUDE_CODE_SESSIONS=0` turns that off.
 
 The schemes are a registry (`tether.sessions.stores.SCHEMES`): a store is one module with a
 `from_url` function, and one line there.
@@ -37,6 +39,7 @@ from tether.errors import ConfigurationError
 from tether.sessions.capabilities import store_access
 from tether.sessions.stores import SCHEMES, StoreUrl
 from tether.sessions.stores._core import redact_url
+from tether.sessions.stores.layered import with_claude_code
 
 __all__ = ["open_store", "opened_for_caller", "parse_store_url", "store_override"]
 
@@ -53,6 +56,9 @@ def open_store(
 ) -> SessionStore:
     """The store for `spec`: a store object as is, a URL, or None (`store_override`, `$TETHER_STORE_URL`, the default).
 
+    None gives that store with Claude Code's sessions beside it (`LayeredStore`, see
+    `tether.sessions.stores.layered`) unless `$TETHER_CLAUDE_CODE_SESSIONS` is `0`.
+
     With `shared`, a SQLite URL gives the process's shared store on that file (`SQLiteStore.shared`),
     which the caller must not close; every other URL gives a new store for the caller to close.
     """
@@ -67,7 +73,7 @@ def open_store(
     except ImportError as exc:
         raise ConfigurationError(f"{url.shown!r} needs an extra: {exc}") from exc
     store: SessionStore = module.from_url(url)
-    return store
+    return store if spec is not None else with_claude_code(store, environ, shared=shared)
 
 
 def parse_store_url(text: str, *, env: Mapping[str, str] | None = None, shared: bool = False) -> StoreUrl:

@@ -45,6 +45,7 @@ __all__ = [
     "check_leaf",
     "decode_entries",
     "decode_json",
+    "decode_position",
     "decode_summary",
     "encode_entries",
     "fork_point",
@@ -315,7 +316,7 @@ def page_after(
     """
     start = 0
     if cursor:
-        after = _decode_position(cursor)
+        after = decode_position(cursor)
         start = next((i for i, row in enumerate(rows) if position(row) < after), len(rows))
     page = list(rows[start : start + max(1, int(limit))])
     if not page or start + len(page) >= len(rows):
@@ -324,7 +325,8 @@ def page_after(
     return page, f"{mtime}:{session_id}:{quote_part(project_key)}"
 
 
-def _decode_position(cursor: str) -> Position:
+def decode_position(cursor: str) -> Position:
+    """The listing position a `page_after` cursor stands for; ConfigurationError for any other string."""
     mtime, _, rest = cursor.partition(":")
     session_id, _, project_key = rest.partition(":")
     if not mtime.isdigit() or not session_id:

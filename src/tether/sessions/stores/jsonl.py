@@ -24,6 +24,10 @@ Behaviour and limits:
 - `load` parses every line, skipping lines that are not JSON objects (a torn last line from a
   crash mid-write is dropped, the rest kept). Reading what Claude Code writes (metadata lines,
   per-block assistant entries, compaction, branches) is `entries.active_chain`'s job.
+- `list_page` (what tether's listings and `--continue` read) lists as the Claude Agent SDK's
+  `list_sessions` does: a subagent's transcript or one with nothing to show is left out, and
+  across projects an id is listed once (its newest copy); `list_sessions` and
+  `list_session_summaries` (the SDK's store protocol) list every transcript.
 - Listing reads at most the first and last 64 KiB of each file (`HEAD_TAIL_BYTES`): titles,
   tags and cost come from the tail, cwd, first prompt and creation time from the head. For a
   larger file `message_count` is None, and metadata written only in the middle is not seen.
@@ -39,7 +43,7 @@ Behaviour and limits:
 from __future__ import annotations
 
 import contextlib
-import copy
+import itertools
 import json
 import os
 import re
@@ -48,6 +52,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import anyio.to_thread
@@ -71,24 +76,52 @@ from tether.errors import (
     SessionExistsError,
     SessionNotFoundError,
 )
-from tether.sessions.entries import leaf_of, new_uuid
+from tether.sessions.entries import leaf_of
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
-from tether.sessions.stores._core import DamageLog, GuardedStore, KeyParts, guarded, page_after, private_dir
+from tether.sessions.stores._core import (
+    DamageLog,
+    GuardedStore,
+    KeyParts,
+    decode_position,
+    guarded,
+    private_dir,
+    quote_part,
+)
+from tether.sessions.stores.transcripts import is_listed, listing_facts
 from tether.sessions.summary import fold_summary, fork_summary
 
-__all__ = ["FORK_SIDECAR", "HEAD_TAIL_BYTES", "JsonlStore", "copy_for_fork", "encode_lines", "from_url"]
+__all__ = [
+    "AGENT_METADATA",
+    "FORK_SIDECAR",
+    "HEAD_TAIL_BYTES",
+    "JsonlStore",
+    "encode_lines",
+    "from_url",
+    "write_new_transcript",
+]
 
 HEAD_TAIL_BYTES = 64 * 1024
 """How much of the start and of the end of a transcript listing reads."""
+
+AGENT_METADATA = "agent_metadata"
+"""The entry type that stands, in a store, for the `agent-<id>.meta.json` sidecar of a subagent's transcript."""
 
 FORK_SIDECAR = "tether-fork.json"
 """File under `<id>/` recording where a fork made by `JsonlStore.fork` came from."""
 
 _PROJECT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 _PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-_DROPPED_ON_FORK = ("teamName", "agentName", "slug", "sourceToolAssistantUUID")
+_Row = tuple[int, str, str, Path, os.stat_result]
+"""A main transcript in a listing: `(mtime, session id, project key, path, stat)`."""
+FROM_START = "*"
+"""A `list_page` cursor: the first page again, of the listing a page of which was just made (the
+same snapshot of the files, as a next page's)."""
+_LISTING_REUSE = 2.0
+"""Seconds the files of a listing are reused for its next pages (one directory scan a listing)."""
+_SESSION_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.jsonl")
+"""The file name of a main transcript: a session id (see `validate_session_id`) and `.jsonl`."""
 
 
 def encode_lines(entries: list[SessionStoreEntry]) -> bytes:
@@ -171,6 +204,7 @@ class JsonlStore(GuardedStore):
         self.projects = self.root / "projects"
         self.fsync = fsync
         self._summaries: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+        self._listings: dict[str | None, tuple[float, list[_Row]]] = {}
         self._damage = DamageLog()
 
     def __repr__(self) -> str:
@@ -199,8 +233,9 @@ class JsonlStore(GuardedStore):
         """The file holding the transcript of `key`, as text (the `transcript_path` capability)."""
         return str(self.path_of(key))
 
-    def _main_files(self, project_key: str | None) -> Iterator[tuple[str, Path]]:
-        """(project key, path) of every main transcript, in one project or all."""
+    def _main_files(self, project_key: str | None) -> Iterator[tuple[str, Path, os.stat_result]]:
+        """(project key, path, stat) of every non-empty main transcript, in one project or all (one
+        `stat` a file)."""
         if project_key is not None:
             directories = [self._project_dir(project_key)]
         elif self.projects.is_dir():
@@ -208,16 +243,20 @@ class JsonlStore(GuardedStore):
         else:
             directories = []
         for directory in directories:
-            if not directory.is_dir():
+            try:
+                found = sorted(os.scandir(directory), key=lambda entry: entry.name)
+            except (FileNotFoundError, NotADirectoryError):
                 continue
-            for path in sorted(directory.glob("*.jsonl")):
-                if path.name.startswith("agent-") or not path.is_file():
+            for entry in found:
+                name = entry.name
+                if name.startswith("agent-") or not _SESSION_FILE.fullmatch(name) or ".." in name[:-6]:
                     continue
                 try:
-                    validate_session_id(path.stem)
-                except ValueError:
+                    stat = entry.stat()
+                except FileNotFoundError:
                     continue
-                yield directory.name, path
+                if stat.st_size > 0 and S_ISREG(stat.st_mode):
+                    yield directory.name, Path(entry.path), stat
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -230,15 +269,17 @@ class JsonlStore(GuardedStore):
         return data or None
 
     def _load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
-        data = self._read(self.path_of(key))
+        path = self.path_of(key)
+        data = self._read(path)
+        meta = _agent_meta(path) if key.get("subpath") else None
         if data is None:
-            return None
+            return [meta] if meta is not None else None
         skipped: list[str] = []
         entries = _parse_lines(data, skipped)
         if skipped:
             parts = KeyParts("", key["project_key"], key["session_id"], key.get("subpath") or "")
             self._damage.record(self, parts, skipped)
-        return entries
+        return entries if meta is None else [meta, *entries]
 
     @staticmethod
     def _tail_leaf(path: Path) -> str | None:
@@ -264,22 +305,31 @@ class JsonlStore(GuardedStore):
     @staticmethod
     def _read_bounded(path: Path, start: int, size: int) -> tuple[list[SessionStoreEntry], bool]:
         """The entries of bytes `start..size`: all of them if that is small, else its head and tail."""
+        head, tail, whole = JsonlStore._head_tail(path, start, size)
+        return (head, True) if whole else (head + tail, False)
+
+    @staticmethod
+    def _head_tail(path: Path, start: int, size: int) -> tuple[list[SessionStoreEntry], list[SessionStoreEntry], bool]:
+        """The entries of the first and last `HEAD_TAIL_BYTES` of bytes `start..size` (both all of
+        them, and True, when that is at most twice as long)."""
         with path.open("rb") as file:
             file.seek(start)
             if size - start <= 2 * HEAD_TAIL_BYTES:
-                return _parse_lines(file.read(size - start)), True
+                entries = _parse_lines(file.read(size - start))
+                return entries, entries, True
             head = file.read(HEAD_TAIL_BYTES).rsplit(b"\n", 1)[0]
             file.seek(size - HEAD_TAIL_BYTES)
             tail = file.read(HEAD_TAIL_BYTES).split(b"\n", 1)[-1]
-            return _parse_lines(head) + _parse_lines(tail), False
+            return _parse_lines(head), _parse_lines(tail), False
 
-    def _summary(self, path: Path) -> dict[str, Any]:
+    def _summary(self, path: Path, stat: os.stat_result | None = None) -> dict[str, Any]:
         """The listing summary of a transcript, from its head and tail only (cached by mtime and size).
 
-        A fork made by `fork` starts from the summary recorded when it was made, and folds in
-        what was appended since.
+        The fields a listing shows are read as the Claude Agent SDK reads them
+        (`transcripts.listing_facts`). A fork made by `fork` starts from the summary recorded when
+        it was made, and folds in what was appended since.
         """
-        stat = path.stat()
+        stat = stat or path.stat()
         cached = self._summaries.get(path)
         if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
             return dict(cached[2])
@@ -289,19 +339,22 @@ class JsonlStore(GuardedStore):
         offset = recorded if base is not None and isinstance(recorded, int) else 0
         if offset > stat.st_size:
             base, offset = None, 0
-        entries, whole = self._read_bounded(path, offset, stat.st_size)
+        head, tail, whole = self._head_tail(path, 0, stat.st_size)
+        if offset:
+            entries, whole = self._read_bounded(path, offset, stat.st_size)
+        else:
+            entries = head if whole else head + tail
         summary = fold_summary(base, entries)
         if not whole:
             summary["message_count"] = None
         summary["file_size"] = stat.st_size
-        head = entries if offset == 0 else self._read_bounded(path, 0, min(stat.st_size, HEAD_TAIL_BYTES))[0]
-        branch = next((e["gitBranch"] for e in head if isinstance(e.get("gitBranch"), str)), None)
-        if branch:
-            summary["git_branch"] = branch
-        origins = [e["forkedFrom"] for e in head if isinstance(e.get("forkedFrom"), dict)]
+        summary.update(listing_facts(head, tail))
+        if not summary.get("tag"):
+            summary.pop("tag", None)
+        origins = [e["forkedFrom"] for e in head + tail if isinstance(e.get("forkedFrom"), dict)]
         if isinstance(sidecar.get("forkedFrom"), dict):
             summary["forked_from"] = dict(sidecar["forkedFrom"])
-        elif origins and not summary.get("forked_from"):
+        elif origins:  # a fork the Claude SDK wrote: from its first entry's session, at its last entry's source
             summary["forked_from"] = {
                 "sessionId": origins[0].get("sessionId"),
                 "messageUuid": origins[-1].get("messageUuid"),
@@ -342,33 +395,69 @@ class JsonlStore(GuardedStore):
         )
 
     def _list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        items = [
-            SessionStoreListEntry(session_id=path.stem, mtime=self._mtime(path))
-            for _, path in self._main_files(project_key)
-            if path.stat().st_size > 0
-        ]
-        return sorted(items, key=lambda item: (item["mtime"], item["session_id"]), reverse=True)
+        return [SessionStoreListEntry(session_id=row[1], mtime=row[0]) for row in self._sorted_files(project_key)]
 
-    def _summary_entry(self, project_key: str, path: Path) -> SessionSummaryEntry:
+    def _summary_entry(self, row: _Row) -> SessionSummaryEntry:
+        mtime, session_id, project_key, path, stat = row
         return SessionSummaryEntry(
-            session_id=path.stem, mtime=self._mtime(path), data=self._summary(path), project_key=project_key
+            session_id=session_id, mtime=mtime, data=self._summary(path, stat), project_key=project_key
         )
 
-    def _sorted_files(self, project_key: str | None) -> list[tuple[int, str, str, Path]]:
-        rows = []
-        for project, path in self._main_files(project_key):
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_size > 0:
-                    rows.append((self._mtime(path), path.stem, project, path))
-        rows.sort(reverse=True)
+    def _sorted_files(self, project_key: str | None) -> list[_Row]:
+        rows = [
+            (stat.st_mtime_ns // 1_000_000, path.stem, project, path, stat)
+            for project, path, stat in self._main_files(project_key)
+        ]
+        rows.sort(key=lambda row: row[:3], reverse=True)
         return rows
 
+    def _is_listed(self, row: _Row) -> bool:
+        try:
+            return is_listed(self._summary(row[3], row[4]))
+        except FileNotFoundError:
+            return False
+
+    def _listed(self, project_key: str | None, cursor: str | None = None) -> Iterator[_Row]:
+        """Listed transcripts newest first, after `cursor`: as the SDK lists, a subagent's or one with
+        nothing to show is left out, and across projects an id is listed once (its newest copy).
+        Summaries are read only as far as the listing goes."""
+        held = self._listings.get(project_key)
+        if cursor == FROM_START:
+            cursor = None
+        elif not cursor:
+            held = None
+        if held is not None and time.monotonic() - held[0] < _LISTING_REUSE:
+            rows = held[1]  # the next page of a listing just made: the same snapshot
+        else:
+            rows = self._sorted_files(project_key)
+            self._listings[project_key] = (time.monotonic(), rows)
+        start = 0
+        if cursor:
+            after = decode_position(cursor)
+            start = next((i for i, row in enumerate(rows) if row[:3] < after), len(rows))
+        copies: dict[str, list[_Row]] = {}
+        if project_key is None:
+            for row in rows:
+                copies.setdefault(row[1], []).append(row)
+        for row in rows[start:]:
+            if len(copies.get(row[1], ())) > 1:
+                if row is next((r for r in copies[row[1]] if self._is_listed(r)), None):
+                    yield row
+            elif self._is_listed(row):
+                yield row
+
     def _list_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        return [self._summary_entry(project, path) for _, _, project, path in self._sorted_files(project_key)]
+        return [self._summary_entry(row) for row in self._sorted_files(project_key)]
 
     def _list_page(self, project_key: str | None, limit: int, cursor: str | None) -> SessionPage:
-        page, next_cursor = page_after(self._sorted_files(project_key), lambda row: row[:3], limit, cursor)
-        return SessionPage(items=[self._summary_entry(p, path) for _, _, p, path in page], next_cursor=next_cursor)
+        rows = self._listed(project_key, cursor)
+        page = list(itertools.islice(rows, max(1, int(limit)) + 1))
+        next_cursor = None
+        if len(page) > max(1, int(limit)):
+            page = page[:-1]
+            mtime, session_id, project, _, _ = page[-1]
+            next_cursor = f"{mtime}:{session_id}:{quote_part(project)}"
+        return SessionPage(items=[self._summary_entry(row) for row in page], next_cursor=next_cursor)
 
     def _list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         base = self._project_dir(key["project_key"]) / validate_session_id(key["session_id"])
@@ -391,6 +480,8 @@ class JsonlStore(GuardedStore):
 
     def _append(self, key: SessionKey, entries: list[SessionStoreEntry], expected_leaf: str | None) -> None:
         path = self.path_of(key)
+        if key.get("subpath") and path.name.startswith("agent-"):
+            entries = self._write_agent_meta(path, entries)
         data = encode_lines(entries)
         existed = path.is_file() and path.stat().st_size > 0
         if not existed and not entries:
@@ -411,6 +502,19 @@ class JsonlStore(GuardedStore):
             if self.fsync:
                 os.fsync(fd)
         _stamp(path)
+
+    @staticmethod
+    def _write_agent_meta(path: Path, entries: list[SessionStoreEntry]) -> list[SessionStoreEntry]:
+        """Write the last `agent_metadata` entry as the transcript's `.meta.json` sidecar, as Claude
+        Code keeps it; the other entries, to append."""
+        metas = [entry for entry in entries if isinstance(entry, dict) and entry.get("type") == AGENT_METADATA]
+        if not metas:
+            return entries
+        encode_lines(entries)  # nothing is written of a batch that cannot be
+        private_dir(path.parent)
+        content = {name: value for name, value in metas[-1].items() if name != "type"}
+        _write_private(_agent_meta_path(path), json.dumps(content, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        return [entry for entry in entries if not (isinstance(entry, dict) and entry.get("type") == AGENT_METADATA)]
 
     def _write_new(self, path: Path, data: bytes) -> None:
         private_dir(path.parent)
@@ -524,75 +628,40 @@ class JsonlStore(GuardedStore):
         return await anyio.to_thread.run_sync(self._list_subkeys, key)
 
     async def close(self) -> None:
-        """Forget cached summaries (nothing else is held open)."""
+        """Forget cached summaries and listings (nothing else is held open)."""
         self._summaries.clear()
+        self._listings.clear()
 
 
-def _remap_compaction(meta: Any, mapping: dict[str, str]) -> Any:
-    if not isinstance(meta, dict):
-        return meta
-    meta = copy.deepcopy(meta)
-    for name in ("preservedSegment", "preserved_segment", "preservedMessages", "preserved_messages"):
-        part = meta.get(name)
-        if not isinstance(part, dict):
-            continue
-        for field, value in list(part.items()):
-            if isinstance(value, str) and value in mapping:
-                part[field] = mapping[value]
-            elif isinstance(value, list):
-                part[field] = [mapping.get(v, v) if isinstance(v, str) else v for v in value]
-    return meta
+def write_new_transcript(path: Path, entries: list[SessionStoreEntry]) -> None:
+    """Write a new transcript file (owner-only); `SessionExistsError` if there is one already."""
+    data = encode_lines(entries)
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        raise SessionExistsError(path.stem) from None
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+    _stamp(path)
 
 
-def copy_for_fork(
-    entries: list[SessionStoreEntry], source_session_id: str, new_session_id: str, up_to_uuid: str | None = None
-) -> list[SessionStoreEntry]:
-    """The entries of a forked copy, as the Claude Agent SDK's `fork_session` writes them.
+def _agent_meta_path(transcript: Path) -> Path:
+    return transcript.with_name(transcript.name.removesuffix(".jsonl") + ".meta.json")
 
-    Cut after `up_to_uuid` (inclusive, in file order); sidechain and `progress` entries are
-    dropped (children of a progress entry are re-parented through it); every uuid is replaced by
-    a fresh one, references to it follow, `sessionId` becomes the new id, and each copied chain
-    entry records `forkedFrom: {sessionId, messageUuid}` with its original uuid.
-    """
-    if up_to_uuid is not None:
-        positions = [i for i, entry in enumerate(entries) if entry.get("uuid") == up_to_uuid]
-        if not positions:
-            raise EntryNotFoundError(source_session_id, up_to_uuid)
-        entries = entries[: positions[-1] + 1]
-    skipped = {e["uuid"]: e.get("parentUuid") for e in entries if e.get("uuid") and e.get("type") == "progress"}
-    mapping = {
-        e["uuid"]: new_uuid()
-        for e in entries
-        if e.get("uuid") and not e.get("isSidechain") and e.get("type") != "progress"
-    }
 
-    def remap(reference: Any) -> Any:
-        hops = 0
-        while isinstance(reference, str) and reference in skipped and hops <= len(skipped):
-            reference, hops = skipped[reference], hops + 1
-        return mapping.get(reference) if isinstance(reference, str) else reference
-
-    copied: list[SessionStoreEntry] = []
-    for entry in entries:
-        if entry.get("isSidechain") or entry.get("type") == "progress":
-            continue
-        out = {k: v for k, v in entry.items() if k not in _DROPPED_ON_FORK}
-        if "sessionId" in out:
-            out["sessionId"] = new_session_id
-        for field in ("parentUuid", "logicalParentUuid", "leafUuid"):
-            if field in out:
-                out[field] = remap(out[field])
-        if isinstance(out.get("messageId"), str) and out["messageId"] in mapping:
-            out["messageId"] = mapping[out["messageId"]]
-        if "compactMetadata" in out:
-            out["compactMetadata"] = _remap_compaction(out["compactMetadata"], mapping)
-        uuid = entry.get("uuid")
-        if uuid:
-            out["uuid"] = mapping[uuid]
-            out["isSidechain"] = False
-            out["forkedFrom"] = {"sessionId": source_session_id, "messageUuid": uuid}
-        copied.append(out)
-    return copied
+def _agent_meta(transcript: Path) -> SessionStoreEntry | None:
+    """The `.meta.json` sidecar of a subagent's transcript as an `agent_metadata` entry (None when
+    there is none, or it is not a JSON object: an unusable sidecar is an absent one)."""
+    if not transcript.name.startswith("agent-"):
+        return None
+    try:
+        meta = json.loads(_agent_meta_path(transcript).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return {**meta, "type": AGENT_METADATA} if isinstance(meta, dict) else None
 
 
 def from_url(url: StoreUrl) -> JsonlStore:
