@@ -31,6 +31,7 @@ from tether._background import Background
 from tether._version import __version__
 from tether._vocabulary.control import ContextUsageResponse, Transport
 from tether._vocabulary.mcp import McpServerStatus, McpStatusResponse
+from tether._vocabulary.options import warn_if_can_use_tool_shadowed
 from tether._vocabulary.permissions import PermissionMode, validate_permission_mode
 from tether.agent.context_window import estimate_tokens
 from tether.agent.loop import Agent
@@ -69,6 +70,7 @@ async def query(
     answer to the last one. `transport` exists for the Claude SDK's signature: tether has no CLI
     transport, so any value but None raises `UnsupportedOptionError`.
     """
+    warn_if_can_use_tool_shadowed(options or AgentOptions())
     _refuse_transport(transport)
     if isinstance(prompt, str):
         async with Agent(options) as agent:
@@ -538,6 +540,7 @@ class AgentClient:
         """
         if self._conversation is not None:
             return
+        warn_if_can_use_tool_shadowed(self.options)
         conversation = _Conversation(self.options)
         await conversation.open()
         self._conversation = conversation

@@ -32,7 +32,12 @@ PRIVATE_COUNTERPARTS = {
     "claude_agent_sdk._internal.sessions._sanitize_path": "tether.sessions.keys:encode_project_path",
     "claude_agent_sdk._internal.sessions._simple_hash": "tether.sessions.keys:simple_hash",
     "claude_agent_sdk._internal.sessions.MAX_SANITIZED_LENGTH": "tether.sessions.keys:MAX_PROJECT_KEY_LENGTH",
-    "claude_agent_sdk._internal.session_mutations._sanitize_unicode": "tether._vocabulary.metadata:strip_invisible",
+    "claude_agent_sdk._internal.session_mutations._sanitize_unicode": "tether.sessions.keys:strip_invisible",
+    "claude_agent_sdk.types._whole_tool_allowed": "tether._vocabulary.options:whole_tool_allowed",
+    "claude_agent_sdk.types._get_can_use_tool_shadowed_warning": (
+        "tether._vocabulary.options:can_use_tool_shadowed_warning"
+    ),
+    "claude_agent_sdk.types._warn_if_can_use_tool_shadowed": "tether._vocabulary.options:warn_if_can_use_tool_shadowed",
 }
 """Private SDK helpers that tests use to build their fixtures, and tether's helper doing the same thing."""
 
@@ -59,16 +64,16 @@ def resolve(module: str, name: str) -> Any:
     """The object an SDK test's `from <module> import <name>` gets when ported (see the module's doc)."""
     import importlib
 
+    counterpart = PRIVATE_COUNTERPARTS.get(f"{module}.{name}")
+    if counterpart is not None:
+        home, _, attribute = counterpart.partition(":")
+        return getattr(importlib.import_module(home), attribute)
     public = PUBLIC_MODULES.get(module)
     if public is not None:
         target = importlib.import_module(public)
         if hasattr(target, name) or not name.startswith("_"):
             return getattr(target, name)  # a missing public name is an ImportError-like failure: tether lacks it
         return PrivateHelper(f"{module}.{name}")
-    counterpart = PRIVATE_COUNTERPARTS.get(f"{module}.{name}")
-    if counterpart is not None:
-        home, _, attribute = counterpart.partition(":")
-        return getattr(importlib.import_module(home), attribute)
     tether = importlib.import_module("tether")
     if not name.startswith("_") and name in tether.__all__:
         return getattr(tether, name)

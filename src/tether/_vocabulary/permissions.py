@@ -86,13 +86,14 @@ class PermissionUpdate:
         needed = _UPDATE_FIELDS.get(self.type)
         if needed is None:
             raise ConfigurationError(
-                f"PermissionUpdate has the unknown type {self.type!r}; use one of {', '.join(_UPDATE_FIELDS)}"
+                f"PermissionUpdate has type {self.type!r}, which this version of tether cannot send; "
+                f"use one of {', '.join(_UPDATE_FIELDS)}"
             )
         result: dict[str, Any] = {"type": self.type, "destination": self.destination or "session"}
         for name in needed:
             value = getattr(self, name)
             if value is None:
-                raise ConfigurationError(f"PermissionUpdate(type={self.type!r}) needs {name!r}, which is not set")
+                raise ConfigurationError(f"PermissionUpdate(type={self.type!r}) has no {name}, which that type needs")
             result[name] = [_rule_dict(rule) for rule in value] if name == "rules" else value
         return result
 

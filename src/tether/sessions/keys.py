@@ -1,4 +1,4 @@
-"""Session ids and project keys: validation and the Claude Code directory encoding."""
+"""Session ids and project keys: validation, the Claude Code directory encoding, text without invisible characters."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ __all__ = [
     "simple_hash",
     "validate_session_id",
 ]
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ue000-\uf8ff]")
+"""Zero-width characters, direction marks and overrides, the byte order mark, private use."""
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Co", "Cn"})  # format, private use, unassigned
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 MAX_PROJECT_KEY_LENGTH = 200
@@ -76,3 +80,18 @@ def simple_hash(text: str) -> str:
         out = digits[rem] + out
         if value == 0:
             return out
+
+
+def strip_invisible(text: str) -> str:
+    """`text` NFKC-normalised without invisible characters (format, private-use and unassigned code
+    points, zero-width and direction marks), repeated until nothing changes (at most 10 rounds),
+    as Claude Code cleans a tag."""
+    for _ in range(10):
+        cleaned = unicodedata.normalize("NFKC", text)
+        cleaned = _INVISIBLE.sub(
+            "", "".join(c for c in cleaned if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
+        )
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
