@@ -26,7 +26,7 @@ def test_summary_takes_lineage_branch_title_tag_and_cost_from_entries() -> None:
         "cwd": "/p",
         "git_branch": "main",
         "forked_from": origin,
-        "first_prompt": "Plan the trip",
+        "first_prompt": "Plan the   trip",  # as the SDK keeps it: only line breaks become spaces
         "first_prompt_locked": True,
         "title": "Trip",
         "custom_title": "Trip",
@@ -34,7 +34,7 @@ def test_summary_takes_lineage_branch_title_tag_and_cost_from_entries() -> None:
         "total_cost_usd": 0.5,
         "is_sidechain": False,
     }
-    assert fold_summary(summary, [{"type": "tag", "tag": ""}])["tag"] is None
+    assert "tag" not in fold_summary(summary, [{"type": "tag", "tag": ""}])
 
 
 def test_the_summary_carries_the_claude_sdks_keys_and_the_sdk_reads_it() -> None:
@@ -48,7 +48,7 @@ def test_the_summary_carries_the_claude_sdks_keys_and_the_sdk_reads_it() -> None
     summary = fold_summary(None, entries)
     assert (summary["title"], summary["ai_title"], "custom_title" in summary) == ("An AI title", "An AI title", False)
     titled = fold_summary(summary, [{"type": "custom-title", "customTitle": "Mine"}])
-    assert (titled["title"], titled["custom_title"], "ai_title" in titled) == ("Mine", "Mine", False)
+    assert (titled["title"], titled["custom_title"], titled["ai_title"]) == ("Mine", "Mine", "An AI title")
     assert fold_summary(titled, [{"type": "ai-title", "aiTitle": "ignored"}])["title"] == "Mine"
     info = summary_entry_to_sdk_info({"session_id": "s1", "mtime": 1767225600001, "data": titled}, None)
     assert info is not None
@@ -81,3 +81,27 @@ def test_a_summary_stored_before_the_sdk_keys_reads_as_one_folded_now() -> None:
     }
     again = fold_summary(stored_before, [{"type": "ai-title", "aiTitle": "ignored after a custom title"}])
     assert (again["title"], again["custom_title"], again["created_at"]) == ("Trip", "Trip", 1767225600000)
+
+
+def test_the_summary_folds_the_sdks_data_keys_as_the_sdk_does() -> None:
+    from claude_agent_sdk import fold_session_summary as sdk_fold
+
+    key = {"project_key": "p", "session_id": "s1"}
+    batches: list[list[dict[str, Any]]] = [
+        [{"type": "user", "isSidechain": False, "cwd": "/a", "gitBranch": "main",
+          "message": {"role": "user", "content": "<command-name>/init</command-name>"}},
+         {"type": "user", "uuid": "u1", "timestamp": "2026-01-01T00:00:00Z", "cwd": "/b",
+          "message": {"role": "user", "content": [{"type": "text", "text": "<tick>"},
+                                                  {"type": "text", "text": "x" * 300}]}},
+         {"type": "ai-title", "aiTitle": "AI"}, {"type": "tag", "tag": "wip"}],
+        [{"type": "custom-title", "customTitle": "Mine"}, {"type": "summary", "summary": "legacy"},
+         {"type": "user", "uuid": "u2", "gitBranch": "dev", "lastPrompt": "later"}, {"type": "tag", "tag": ""}],
+    ]  # fmt: skip
+    ours: dict[str, Any] | None = None
+    theirs: Any = None
+    for batch in batches:
+        ours = fold_summary(ours, batch)
+        theirs = sdk_fold(theirs, key, batch)  # type: ignore[arg-type]
+        assert ours == {**ours, **theirs["data"]}  # every key of the SDK's, with the SDK's value
+    assert ours is not None
+    assert (ours["title"], ours["message_count"], ours["first_prompt"][-1]) == ("Mine", 2, "\u2026")

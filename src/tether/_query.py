@@ -29,6 +29,7 @@ from tether._control import McpControl, context_usage, server_info
 from tether._conversation import NOT_CONNECTED, Conversation, send_each
 from tether._vocabulary.control import ContextUsageResponse, Transport
 from tether._vocabulary.mcp import McpStatusResponse
+from tether._vocabulary.options import warn_if_can_use_tool_shadowed
 from tether._vocabulary.permissions import PermissionMode, validate_permission_mode
 from tether.agent.loop import Agent
 from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOptionError
@@ -60,6 +61,7 @@ async def query(
     answer to the last one. `transport` exists for the Claude SDK's signature: tether has no CLI
     transport, so any value but None raises `UnsupportedOptionError`.
     """
+    warn_if_can_use_tool_shadowed(options or AgentOptions())
     _refuse_transport(transport)
     if isinstance(prompt, str):
         async with Agent(options) as agent:
@@ -138,6 +140,7 @@ class AgentClient:
         """
         if self._conversation is not None:
             return
+        warn_if_can_use_tool_shadowed(self.options)
         conversation = Conversation(self.options)
         await conversation.open()
         self._conversation = conversation

@@ -17,21 +17,26 @@ ClaudeSDKError                    the root, as in the Claude Agent SDK: `except 
     │   ├── SessionBusyError          another process is running a turn on the session
     │   ├── ResumeRejectedError       resume_drops_turn refused a truncating resume (also a ProcessError)
     │   ├── SessionExistsError        a caller-chosen session id that is already taken
-    │   ├── EntryNotFoundError        a message uuid (resume_session_at, fork point) not in the session
-    │   └── InvalidSessionIdError     an id with path characters, control characters or garbage
+    │   ├── EntryNotFoundError        a message uuid (resume_session_at, fork point) not in the session; a ValueError
+    │   └── InvalidSessionIdError     an id with path characters, control characters or garbage; a ValueError
     ├── StoreError                    a session store's database or server failed, or its data is damaged
     ├── ModelError                    the provider failed (after retries); carries status and body
     └── ToolError                     a tool failed; inside the loop this becomes an is_error result
 ```
 
 The SDK's classes keep its constructors and attributes, so code that builds or inspects them
-runs unchanged. Developer mistakes (`ConfigurationError`, `InvalidSessionIdError`) are also
-`ValueError`s so code that already catches `ValueError` keeps working.
+runs unchanged. Where the SDK raises `ValueError` tether's error is one too: developer mistakes
+(`ConfigurationError`, `InvalidSessionIdError`, `SessionExistsError`) and a message uuid not in
+the session (`EntryNotFoundError`); where it raises `FileNotFoundError` for a session it cannot
+find, tether's helpers raise `SessionFileNotFoundError`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 __all__ = [
     "CLIConnectionError",
@@ -156,7 +161,15 @@ class SessionNotFoundError(SessionError, LookupError):
 
 class SessionFileNotFoundError(SessionNotFoundError, FileNotFoundError):
     """No session with this id, from a session helper: tether's `SessionNotFoundError` and the
-    `FileNotFoundError` the Claude SDK's helpers raise (its sessions are files)."""
+    `FileNotFoundError` the Claude SDK's helpers raise (its sessions are files).
+
+    For an id that is not a UUID it is also an `InvalidSessionIdError` (a `ValueError`), as the
+    SDK's helpers refuse such an id (tether accepts plain ids, so one that exists is found)."""
+
+    def __init__(self, session_id: str, detail: str = "") -> None:
+        self.session_id = session_id
+        message = f"no session with id {session_id!r} in the session store: session not found"
+        Exception.__init__(self, f"{message} ({detail})" if detail else message)
 
 
 class SessionConflictError(SessionError):
@@ -210,8 +223,9 @@ class SessionExistsError(SessionError, ValueError):
 
 
 class EntryNotFoundError(SessionError, LookupError, ValueError):
-    """A message uuid that is not part of the session (for `resume_session_at` or a fork point);
-    also the `ValueError` the Claude SDK's `fork_session` raises for it."""
+    """A message uuid that is not part of the session (for `resume_session_at` or a fork point).
+
+    Also a `ValueError`, as the SDK's `fork_session` raises for an unknown `up_to_message_id`."""
 
     def __init__(self, session_id: str, uuid: str) -> None:
         self.session_id = session_id
@@ -225,6 +239,24 @@ class InvalidSessionIdError(SessionError, ValueError):
     def __init__(self, session_id: object, reason: str) -> None:
         self.session_id = session_id
         super().__init__(f"invalid session id {session_id!r}: {reason}")
+
+
+class _PlainIdNotFoundError(SessionFileNotFoundError, InvalidSessionIdError):  # type: ignore[misc]  # session_id: str, as in both
+    """A `SessionFileNotFoundError` for an id that is not a UUID: also an `InvalidSessionIdError`."""
+
+    def __init__(self, session_id: str, detail: str = "") -> None:
+        self.session_id = session_id
+        message = (
+            f"Invalid session_id {session_id!r}: no session with id {session_id!r} in the session store, nor a UUID"
+        )
+        Exception.__init__(self, f"{message} ({detail})" if detail else message)
+
+
+def session_file_not_found(session_id: str, detail: str = "") -> SessionFileNotFoundError:
+    """The `SessionFileNotFoundError` for `session_id`: also an `InvalidSessionIdError` when it is not a UUID."""
+    if _UUID.fullmatch(session_id):
+        return SessionFileNotFoundError(session_id, detail)
+    return _PlainIdNotFoundError(session_id, detail)
 
 
 class StoreError(TetherError):

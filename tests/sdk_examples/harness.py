@@ -62,29 +62,37 @@ def sdk_version() -> str:
 
 def sdk_examples_dir() -> Path:
     """The `examples/` directory of the installed SDK version's sdist (downloaded once, then cached)."""
+    return sdk_source_dir("examples")
+
+
+def sdk_source_dir(part: str) -> Path:
+    """The directory `part` (`examples`, `tests`) of the installed SDK version's sdist (or `$CLAUDE_AGENT_SDK_SOURCE`).
+
+    Downloaded once into the cache; each part is unpacked the first time it is asked for.
+    """
     configured = os.environ.get(SOURCE_VARIABLE)
     if configured:
-        examples = Path(configured) / "examples"
-        if not examples.is_dir():
-            raise ExamplesUnavailable(f"${SOURCE_VARIABLE}={configured} has no examples/ directory")
-        return examples
+        found = Path(configured) / part
+        if not found.is_dir():
+            raise ExamplesUnavailable(f"${SOURCE_VARIABLE}={configured} has no {part}/ directory")
+        return found
     version = sdk_version()
     target = CACHE_ROOT / f"claude_agent_sdk-{version}"
-    if (target / "examples").is_dir():
-        return target / "examples"
-    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    if (target / part).is_dir():
+        return target / part
+    target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE_ROOT) as scratch:
         archive = _download_sdist(version, Path(scratch))
-        _unpack_examples(archive, Path(scratch) / "unpacked")
-        unpacked = Path(scratch) / "unpacked" / f"claude_agent_sdk-{version}"
-        if not (unpacked / "examples").is_dir():
-            raise ExamplesUnavailable(f"the sdist of {SDK_DISTRIBUTION} {version} has no examples/")
+        _unpack(archive, part, Path(scratch) / "unpacked")
+        unpacked = Path(scratch) / "unpacked" / f"claude_agent_sdk-{version}" / part
+        if not unpacked.is_dir():
+            raise ExamplesUnavailable(f"the sdist of {SDK_DISTRIBUTION} {version} has no {part}/")
         try:
-            unpacked.rename(target)
+            unpacked.rename(target / part)
         except OSError:
-            if not (target / "examples").is_dir():  # another run may have won the race
+            if not (target / part).is_dir():  # another run may have won the race
                 raise
-    return target / "examples"
+    return target / part
 
 
 def _download_sdist(version: str, into: Path) -> Path:
@@ -101,9 +109,9 @@ def _download_sdist(version: str, into: Path) -> Path:
     return archives[0]
 
 
-def _unpack_examples(archive: Path, into: Path) -> None:
+def _unpack(archive: Path, part: str, into: Path) -> None:
     with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if "/examples/" in m.name and (m.isfile() or m.isdir())]
+        members = [m for m in tar.getmembers() if f"/{part}/" in m.name and (m.isfile() or m.isdir())]
         for member in members:
             if member.name.startswith("/") or ".." in Path(member.name).parts:
                 raise ExamplesUnavailable(f"unsafe path in the sdist: {member.name}")

@@ -124,8 +124,8 @@ async def test_session_info_carries_the_summary_fields(any_store: SessionStore, 
     session_id = await new_session(any_store, project, "Plan a trip\nto Lisbon", ["Sure."])
     info = await get_session_info_async(session_id, store=any_store)
     assert info.session_id == session_id
-    assert info.first_prompt == "Plan a trip to Lisbon"
-    assert info.summary == "Plan a trip to Lisbon"
+    assert info.first_prompt == "Plan a   trip to Lisbon"  # as the Claude SDK lists it: line breaks become spaces
+    assert info.summary == "Plan a   trip to Lisbon"
     assert info.title is None and info.custom_title is None and info.tag is None
     assert info.cwd == str(project.resolve())
     assert info.project_key == project_key_for_directory(project)
@@ -150,8 +150,12 @@ async def test_session_info_carries_the_summary_fields(any_store: SessionStore, 
     await tag_session_async(session_id, None, store=any_store)
     assert (await get_session_info_async(session_id, store=any_store)).tag is None
     await tag_session_async(session_id, "again", store=any_store)
-    await tag_session_async(session_id, "", store=any_store)
-    assert (await get_session_info_async(session_id, store=any_store)).tag is None
+    for empty in ("", "  ", "\u200b\ufeff"):  # as in the SDK, only None clears a tag: nothing is written
+        with pytest.raises(ValueError, match="tag must be non-empty"):
+            await tag_session_async(session_id, empty, store=any_store)
+    assert (await get_session_info_async(session_id, store=any_store)).tag == "again"
+    await tag_session_async(session_id, "\u200bblue\u202e", store=any_store)  # invisible characters removed
+    assert (await get_session_info_async(session_id, store=any_store)).tag == "blue"
     # Metadata does not change the history.
     assert texts(await get_session_messages_async(session_id, store=any_store)) == [
         ("user", "Plan a trip\nto Lisbon"),

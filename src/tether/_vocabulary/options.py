@@ -8,8 +8,10 @@ Like every TypedDict they are plain dicts at runtime.
 # runtime (`__optional_keys__`) only when its annotations are evaluated, not strings.
 
 import math
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, TypeAlias, TypedDict
 
 from tether._vocabulary.permissions import PermissionMode
 from tether.errors import ConfigurationError
@@ -34,7 +36,10 @@ __all__ = [
     "ThinkingConfigEnabled",
     "ThinkingDisplay",
     "ToolsPreset",
+    "can_use_tool_shadowed_warning",
     "seconds_option",
+    "warn_if_can_use_tool_shadowed",
+    "whole_tool_allowed",
 ]
 
 SdkBeta = Literal["context-1m-2025-08-07"]
@@ -177,6 +182,61 @@ class CanUseToolShadowedWarning(UserWarning):
     For example `permission_mode="bypassPermissions"`, or an `allowed_tools` entry that allows a
     whole tool. Silence it with `warnings.filterwarnings("ignore", category=...)`.
     """
+
+
+def whole_tool_allowed(entry: str) -> str | None:
+    """The tool an `allowed_tools` entry allows for every input (`Read`, `Read()`, `Read(*)`), else None.
+
+    An entry with a real specifier (`Bash(ls:*)`), a blank or a malformed one allows no whole tool.
+    """
+    if not entry.strip():
+        return None
+    name, parenthesis, specifier = entry.partition("(")
+    if not parenthesis:
+        return entry
+    if not name or not specifier.endswith(")"):
+        return None
+    return name if specifier[:-1] in ("", "*") else None
+
+
+def can_use_tool_shadowed_warning(permission_mode: str | None, allowed_tools: Sequence[str]) -> str | None:
+    """What `CanUseToolShadowedWarning` says for this mode and these allow rules, or None when
+    `can_use_tool` is asked about every call they leave open."""
+    if permission_mode == "bypassPermissions":
+        return (
+            "can_use_tool will not be invoked: permission_mode 'bypassPermissions' allows every tool call "
+            "(but those denied by rules) before the callback is asked. To decide every call, use a PreToolUse hook."
+        )
+    tools = dict.fromkeys(tool for tool in map(whole_tool_allowed, allowed_tools) if tool is not None)
+    if not tools:
+        return None
+    return (
+        f"can_use_tool will not be invoked for: {', '.join(tools)}. An allowed_tools entry naming a whole "
+        "tool allows its calls before the callback is asked. To decide every call, use a PreToolUse hook, or "
+        "narrow the entry (`Bash(git *)`) so other calls reach can_use_tool. Allow rules of settings files "
+        "can shadow the callback too but are not visible here."
+    )
+
+
+class _PermissionOptions(Protocol):
+    can_use_tool: Any
+    permission_mode: Any
+    allowed_tools: list[str]
+    skills: list[str] | str | None
+
+
+def warn_if_can_use_tool_shadowed(options: _PermissionOptions) -> None:
+    """Emit `CanUseToolShadowedWarning` when `options.can_use_tool` is set but some calls are allowed
+    before it is asked (as the SDK does when a query or a client starts). `skills="all"` allows the
+    whole Skill tool."""
+    if options.can_use_tool is None:
+        return
+    allowed = list(options.allowed_tools or ())
+    if options.skills == "all" and "Skill" not in allowed:
+        allowed.append("Skill")
+    message = can_use_tool_shadowed_warning(options.permission_mode, allowed)
+    if message is not None:
+        warnings.warn(message, CanUseToolShadowedWarning, stacklevel=2)
 
 
 def seconds_option(name: str, value: object, *, zero_ok: bool = False) -> float:

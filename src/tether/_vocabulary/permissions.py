@@ -51,11 +51,23 @@ class PermissionRuleValue:
     rule_content: str | None = None
 
 
+_UPDATE_FIELDS: dict[str, tuple[str, ...]] = {
+    "addRules": ("rules", "behavior"),
+    "replaceRules": ("rules", "behavior"),
+    "removeRules": ("rules", "behavior"),
+    "setMode": ("mode",),
+    "addDirectories": ("directories",),
+    "removeDirectories": ("directories",),
+}
+"""Each kind of `PermissionUpdate` and the fields it needs."""
+
+
 @dataclass
 class PermissionUpdate:
     """A change to the permissions of the running session, returned by `can_use_tool`.
 
-    `destination` is accepted for compatibility; tether applies every update to the session only.
+    `destination` is accepted for compatibility (`None` is sent as `"session"`); tether applies
+    every update to the session only.
     """
 
     type: Literal["addRules", "replaceRules", "removeRules", "setMode", "addDirectories", "removeDirectories"]
@@ -66,19 +78,23 @@ class PermissionUpdate:
     destination: PermissionUpdateDestination | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The control-protocol form (camelCase rule fields)."""
-        result: dict[str, Any] = {"type": self.type}
-        if self.destination is not None:
-            result["destination"] = self.destination
-        if self.type in ("addRules", "replaceRules", "removeRules"):
-            if self.rules is not None:
-                result["rules"] = [{"toolName": r.tool_name, "ruleContent": r.rule_content} for r in self.rules]
-            if self.behavior is not None:
-                result["behavior"] = self.behavior
-        elif self.type == "setMode" and self.mode is not None:
-            result["mode"] = self.mode
-        elif self.type in ("addDirectories", "removeDirectories") and self.directories is not None:
-            result["directories"] = self.directories
+        """The control-protocol form, as the SDK sends it: camelCase rule fields, no `ruleContent`
+        for a whole-tool rule, `destination` `"session"` when unset.
+
+        `ConfigurationError` (a `ValueError`) for an unknown `type` or a field its type needs left unset.
+        """
+        needed = _UPDATE_FIELDS.get(self.type)
+        if needed is None:
+            raise ConfigurationError(
+                f"PermissionUpdate has type {self.type!r}, which this version of tether cannot send; "
+                f"use one of {', '.join(_UPDATE_FIELDS)}"
+            )
+        result: dict[str, Any] = {"type": self.type, "destination": self.destination or "session"}
+        for name in needed:
+            value = getattr(self, name)
+            if value is None:
+                raise ConfigurationError(f"PermissionUpdate(type={self.type!r}) has no {name}, which that type needs")
+            result[name] = [_rule_dict(rule) for rule in value] if name == "rules" else value
         return result
 
     @classmethod
@@ -95,6 +111,13 @@ class PermissionUpdate:
             directories=data.get("directories"),
             destination=data.get("destination"),
         )
+
+
+def _rule_dict(rule: PermissionRuleValue) -> dict[str, str]:
+    wire = {"toolName": rule.tool_name}
+    if rule.rule_content is not None:
+        wire["ruleContent"] = rule.rule_content
+    return wire
 
 
 @dataclass

@@ -176,6 +176,15 @@ def _takes(method: Callable[..., Any] | None, parameter: str) -> bool:
         return False
 
 
+def _read_only(store: object) -> Callable[[SessionKey, _Entries], Awaitable[None]]:
+    """The `append` of a store that has none (a read-only store may still be listed and read)."""
+
+    async def append(key: SessionKey, entries: _Entries) -> None:
+        raise ConfigurationError(f"{store!r} does not implement append: it is read-only, nothing can be written to it")
+
+    return append
+
+
 def _guarded(store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
     """`method`, raising `StoreError` (naming the store and `operation`) for anything but a
     `TetherError` it raises: a store of the caller's own may raise whatever its driver does."""
@@ -232,7 +241,9 @@ class StoreCapabilities:
         find = _implementation(store, "find")
         path = _implementation(store, "transcript_path")
         return cls(
-            append=_guarded(store, "append", store.append),
+            append=_guarded(store, "append", store.append)
+            if callable(getattr(store, "append", None))
+            else _read_only(store),
             load=_guarded(store, "load", store.load),
             expected_leaf=own("append") if _takes(append, "expected_leaf") else None,
             fork=own("fork"),

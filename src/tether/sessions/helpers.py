@@ -59,10 +59,15 @@ import anyio
 import anyio.to_thread
 
 from tether._vocabulary.store import SessionKey, SessionStore, SessionStoreEntry, SessionSummaryEntry
-from tether.errors import ConfigurationError, InvalidSessionIdError, SessionFileNotFoundError, SessionNotFoundError
+from tether.errors import (
+    ConfigurationError,
+    InvalidSessionIdError,
+    SessionNotFoundError,
+    session_file_not_found,
+)
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
-from tether.sessions.keys import project_key_for_directory, validate_session_id
+from tether.sessions.keys import project_key_for_directory, strip_invisible, validate_session_id
 from tether.sessions.store import StoredSession
 from tether.sessions.stores.jsonl import write_new_transcript
 from tether.sessions.stores.transcripts import sdk_fork
@@ -281,7 +286,7 @@ async def locate_session(
         return await access.locate(session_id, project_key_for_directory(directory))
     except SessionNotFoundError as error:
         where = "" if access.can("find") else f"looked in the project of {str(directory or os.getcwd())!r}"
-        raise SessionFileNotFoundError(error.session_id, where) from None
+        raise session_file_not_found(error.session_id, where) from None
 
 
 def _epoch_ms(value: Any) -> int | None:
@@ -415,6 +420,8 @@ async def get_session_info_async(
     """What the store knows of one session, without loading its transcript."""
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
+    if found.summary.get("is_sidechain") is True:  # a subagent's transcript, not a session (as the SDK reads it)
+        raise SessionNotFoundError(session_id)
     info = session_info_from_summary(found.key["session_id"], found.mtime, found.summary, found.key["project_key"])
     info.skipped_entries = found.skipped_entries
     return info
@@ -469,7 +476,7 @@ async def get_session_messages_async(
         found = await locate_session(opened, session_id, directory)
         entries = await opened.load(found.key)
     if entries is None:
-        raise SessionFileNotFoundError(session_id)
+        raise session_file_not_found(session_id)
     return _page(_session_messages(entries, found.key["session_id"], full_history=full_history), limit, offset)
 
 
@@ -485,7 +492,7 @@ def _agent_ids(subpaths: Iterable[str]) -> list[str]:
 
 def _check_subkeys(access: StoreAccess) -> None:
     if not access.can("list_subkeys"):
-        raise ConfigurationError(f"{access.name} cannot list sub-transcripts (it has no list_subkeys)")
+        raise ConfigurationError(f"{access.name} does not implement list_subkeys, so it cannot list sub-transcripts")
 
 
 async def list_subagents_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> list[str]:
@@ -561,7 +568,7 @@ async def rename_session_async(
 ) -> None:
     """Give the session a title (appends a `custom-title` entry, as Claude Code does)."""
     if not isinstance(title, str) or not title.strip():
-        raise ConfigurationError("a session title must be a non-empty string")
+        raise ConfigurationError(f"a session title must be non-empty text, not {title!r}")
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
         entry = make_meta_entry("custom-title", session_id=found.key["session_id"], customTitle=title.strip())
@@ -571,12 +578,16 @@ async def rename_session_async(
 async def tag_session_async(
     session_id: str, tag: str | None, directory: Directory = None, *, store: StoreSpec = None
 ) -> None:
-    """Tag the session (appends a `tag` entry); `None` or `""` clears the tag."""
+    """Tag the session (appends a `tag` entry, invisible characters removed as Claude Code does);
+    `None` clears the tag."""
     if tag is not None and not isinstance(tag, str):
         raise ConfigurationError(f"a tag must be a string or None, not {tag!r}")
+    cleaned = None if tag is None else strip_invisible(tag).strip()
+    if cleaned == "":
+        raise ConfigurationError(f"a tag must be non-empty text, not {tag!r} (use None to clear the tag)")
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        entry = make_meta_entry("tag", session_id=found.key["session_id"], tag=(tag or "").strip())
+        entry = make_meta_entry("tag", session_id=found.key["session_id"], tag=cleaned or "")
         await opened.append(found.key, [entry])
 
 
@@ -699,6 +710,8 @@ async def delete_session_via_store(session_store: SessionStore, session_id: str,
         return
     try:
         await delete_session_async(session_id, directory, store=session_store)
+    except InvalidSessionIdError:
+        raise  # an unknown id that is not a UUID, which the SDK refuses
     except SessionNotFoundError:
         return
 

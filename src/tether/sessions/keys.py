@@ -1,4 +1,4 @@
-"""Session ids and project keys: validation and the Claude Code directory encoding."""
+"""Session ids and project keys: validation, the Claude Code directory encoding, text without invisible characters."""
 
 from __future__ import annotations
 
@@ -9,10 +9,21 @@ from pathlib import Path
 
 from tether.errors import InvalidSessionIdError
 
-__all__ = ["project_key_for_directory", "validate_session_id"]
+__all__ = [
+    "MAX_PROJECT_KEY_LENGTH",
+    "encode_project_path",
+    "project_key_for_directory",
+    "simple_hash",
+    "validate_session_id",
+]
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ue000-\uf8ff]")
+"""Zero-width characters, direction marks and overrides, the byte order mark, private use."""
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Co", "Cn"})  # format, private use, unassigned
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_MAX_PROJECT_KEY = 200
+MAX_PROJECT_KEY_LENGTH = 200
+"""Longer encoded paths are cut to this length and given a hash suffix."""
 
 
 def validate_session_id(session_id: object) -> str:
@@ -40,14 +51,21 @@ def project_key_for_directory(directory: str | os.PathLike[str] | None = None) -
     The real path, NFC-normalised, with every character other than `A-Z a-z 0-9` replaced by `-`;
     keys longer than 200 characters are cut and given a hash suffix.
     """
-    path = os.path.realpath(Path(directory) if directory is not None else Path.cwd())
-    encoded = re.sub(r"[^A-Za-z0-9]", "-", unicodedata.normalize("NFC", path))
-    if len(encoded) <= _MAX_PROJECT_KEY:
+    return encode_project_path(
+        unicodedata.normalize("NFC", os.path.realpath(directory if directory is not None else Path.cwd()))
+    )
+
+
+def encode_project_path(path: str) -> str:
+    """`path` as Claude Code names its project folder: every character other than `A-Z a-z 0-9` replaced by `-`,
+    cut to `MAX_PROJECT_KEY_LENGTH` characters and given a hash suffix when longer."""
+    encoded = re.sub(r"[^A-Za-z0-9]", "-", path)
+    if len(encoded) <= MAX_PROJECT_KEY_LENGTH:
         return encoded
-    return f"{encoded[:_MAX_PROJECT_KEY]}-{_simple_hash(path)}"
+    return f"{encoded[:MAX_PROJECT_KEY_LENGTH]}-{simple_hash(path)}"
 
 
-def _simple_hash(text: str) -> str:
+def simple_hash(text: str) -> str:
     """A 32-bit string hash in base 36 (the djb2 variant Claude Code's SDK uses for long paths)."""
     value = 0
     for char in text:
@@ -62,3 +80,18 @@ def _simple_hash(text: str) -> str:
         out = digits[rem] + out
         if value == 0:
             return out
+
+
+def strip_invisible(text: str) -> str:
+    """`text` NFKC-normalised without invisible characters (format, private-use and unassigned code
+    points, zero-width and direction marks), repeated until nothing changes (at most 10 rounds),
+    as Claude Code cleans a tag."""
+    for _ in range(10):
+        cleaned = unicodedata.normalize("NFKC", text)
+        cleaned = _INVISIBLE.sub(
+            "", "".join(c for c in cleaned if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
+        )
+        if cleaned == text:
+            break
+        text = cleaned
+    return text

@@ -1,25 +1,27 @@
 """Session summaries: the few facts a listing shows, folded incrementally as entries arrive.
 
 Every store keeps one summary dict per session and updates it inside `append` with
-`fold_summary`, so listing never reads transcripts. The dict is written in its final form, the
-one both tether's listings and the Claude Agent SDK's `list_sessions_from_store` read, so a
-listing decodes it and nothing more. Fields:
+`fold_summary`, so listing never reads transcripts. The dict is the Claude Agent SDK's summary
+`data` (what its `fold_session_summary` folds, with the same rules) plus keys of tether's own:
 
-`title` (latest `custom-title`, else `ai-title`, else legacy `summary`), `custom_title` (the
-custom title's text; present once a custom title was set, after which AI titles are ignored),
-`ai_title` (the title's text when it is not custom), `first_prompt` (with `first_prompt_locked`),
-`tag`, `cwd`, `created_at` (epoch milliseconds of the first entry with a timestamp), `message_count` (entries
-carrying a uuid), `total_cost_usd` (latest `cost-state`), `forked_from` (`{"sessionId",
-"messageUuid"}`), `git_branch`, `is_sidechain`.
+- the SDK's: `is_sidechain` (of the first entry), `created_at` (the first timestamp, epoch
+  milliseconds), `cwd` (the first), `first_prompt` with `first_prompt_locked` (the first typed
+  prompt, slash commands and hook output skipped, cut to 200 characters with an ellipsis) or
+  `command_fallback` (the first slash command), the latest `custom_title`, `ai_title`,
+  `last_prompt`, `summary_hint` (a legacy `summary`) and `git_branch` of any entry carrying them,
+  and `tag` (the latest `tag` entry's; an empty one removes the key);
+- tether's: `title` (`custom_title`, else `ai_title`, else `summary_hint`), `message_count`
+  (entries carrying a uuid), `total_cost_usd` (latest `cost-state`), `forked_from`
+  (`{"sessionId", "messageUuid"}`).
 
-Summaries stored before this form (`custom_title: True` as a flag, `created_at` an ISO string,
-no `is_sidechain`) are converted when read (`current_summary`): `is_sidechain` marks the form.
+Summaries stored by tether before this form (`custom_title: True` as a flag, `created_at` an
+ISO string, `message_count` but no `is_sidechain`) are converted when read (`current_summary`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import re
 from datetime import datetime
 from typing import Any
 
@@ -34,114 +36,107 @@ __all__ = [
 
 _PROMPT_LIMIT = 200
 _FORM_MARKER = "is_sidechain"
-"""The key every summary in the current form has (older stored summaries lack it)."""
+"""The key every folded summary has (older tether summaries lack it)."""
+_LAST_WINS = {
+    "customTitle": "custom_title",
+    "aiTitle": "ai_title",
+    "lastPrompt": "last_prompt",
+    "summary": "summary_hint",
+    "gitBranch": "git_branch",
+}
+"""Entry fields whose latest string value the summary keeps, and its key for it."""
+_TITLE_KEYS = ("custom_title", "ai_title", "summary_hint")
+"""The summary keys tether's `title` comes from, first found wins."""
+_COMMAND = re.compile(r"<command-name>(.*?)</command-name>")
+_NOT_A_PROMPT = re.compile(
+    r"^(?:<local-command-stdout>|<session-start-hook>|<tick>|<goal>|\[Request interrupted by user[^\]]*\]"
+    r"|\s*<ide_opened_file>[\s\S]*</ide_opened_file>\s*$|\s*<ide_selection>[\s\S]*</ide_selection>\s*$)"
+)
+"""Text Claude Code puts in user entries that no one typed (command output, hooks, IDE context)."""
+
+
+def _prompt_texts(entry: dict[str, Any]) -> list[str] | None:
+    """The text blocks of a user entry someone could have typed; None for meta entries, compaction
+    summaries and tool results."""
+    if entry.get("type") != "user" or entry.get("isMeta") or entry.get("isCompactSummary"):
+        return None
+    message = entry.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return [content]
+    if not isinstance(content, list) or any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+        return None
+    return [
+        b["text"] for b in content if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+    ]
 
 
 def first_prompt_of(entry: dict[str, Any]) -> str | None:
     """The prompt text of a user entry, or None when it is not a typed prompt (tool results...)."""
-    if entry.get("type") != "user" or entry.get("isMeta") or entry.get("isCompactSummary"):
-        return None
-    message = entry.get("message")
-    if not isinstance(message, dict):
-        return None
-    content = message.get("content")
-    if isinstance(content, str):
-        text = content
-    elif isinstance(content, list):
-        texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
-        if not texts or any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
-            return None
-        text = " ".join(t for t in texts if isinstance(t, str))
-    else:
-        return None
-    text = " ".join(text.split())
+    texts = _prompt_texts(entry)
+    text = " ".join(" ".join(texts).split()) if texts else ""
     return text[:_PROMPT_LIMIT] if text else None
 
 
-def fold_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The summary after `entries` are appended to a session whose summary was `previous`.
+def _fold_first_prompt(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    for raw in _prompt_texts(entry) or ():
+        text = raw.replace("\n", " ").strip()
+        if not text:
+            continue
+        command = _COMMAND.search(text)
+        if command is not None:
+            summary.setdefault("command_fallback", command.group(1))
+            continue
+        if _NOT_A_PROMPT.match(text):
+            continue
+        summary["first_prompt"] = text if len(text) <= _PROMPT_LIMIT else text[:_PROMPT_LIMIT].rstrip() + "\u2026"
+        summary["first_prompt_locked"] = True
+        return
 
-    Metadata entries count by their type, with or without a uuid (the Claude Agent SDK's
-    `rename_session_via_store` writes its `custom-title` entry with one). Entries that are not
-    dicts are skipped.
-    """
-    summary: dict[str, Any] = current_summary(dict(previous)) if previous else {"message_count": 0, _FORM_MARKER: False}
+
+def _fold_first(summary: dict[str, Any], entry: dict[str, Any]) -> None:
+    """The set-once keys: the first entry's `is_sidechain`, then the first timestamp, cwd and prompt."""
+    if _FORM_MARKER not in summary:
+        summary[_FORM_MARKER] = entry.get("isSidechain") is True
+    if "created_at" not in summary and isinstance(entry.get("timestamp"), str):
+        created = epoch_ms(entry["timestamp"])
+        if created is not None:
+            summary["created_at"] = created
+    if "cwd" not in summary and isinstance(entry.get("cwd"), str) and entry["cwd"]:
+        summary["cwd"] = entry["cwd"]
+    if not summary.get("first_prompt_locked") and entry.get("type") == "user":
+        _fold_first_prompt(summary, entry)
+
+
+def fold_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary after `entries` are appended to a session whose summary was `previous`
+    (not changed). Entries that are not dicts are skipped."""
+    summary: dict[str, Any] = current_summary(dict(previous)) if previous else {}
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        if "created_at" not in summary and isinstance(entry.get("timestamp"), str):
-            created = epoch_ms(entry["timestamp"])  # the first timestamp, of any entry (as the SDK reads it)
-            if created is not None:
-                summary["created_at"] = created
-        if entry.get("uuid"):
-            _fold_uuid_entry(summary, entry)
-        fold = _METADATA.get(str(entry.get("type")))
-        if fold is not None:
-            fold(summary, entry)
+        _fold_first(summary, entry)
+        count = summary.get("message_count")
+        summary["message_count"] = (count if isinstance(count, int) else 0) + (1 if entry.get("uuid") else 0)
+        retitled = False
+        for field_name, key in _LAST_WINS.items():
+            value = entry.get(field_name)
+            if isinstance(value, str):
+                summary[key] = value
+                retitled = True
+        if retitled:
+            summary["title"] = next((summary[k] for k in _TITLE_KEYS if summary.get(k)), None)
+        kind = entry.get("type")
+        if kind == "tag":
+            if isinstance(entry.get("tag"), str) and entry["tag"]:
+                summary["tag"] = entry["tag"]
+            else:
+                summary.pop("tag", None)
+        elif kind == "cost-state" and isinstance(entry.get("totalCostUSD"), (int, float)):
+            summary["total_cost_usd"] = entry["totalCostUSD"]
+        elif "forked_from" not in summary and isinstance(entry.get("forkedFrom"), dict) and entry.get("uuid"):
+            summary["forked_from"] = entry["forkedFrom"]  # a fork copied by Claude Code's SDK
     return summary
-
-
-def _fold_uuid_entry(summary: dict[str, Any], entry: dict[str, Any]) -> None:
-    count = summary.get("message_count")
-    summary["message_count"] = (count if isinstance(count, int) else 0) + 1
-    if entry.get("type") in _METADATA:
-        return
-    if "cwd" not in summary and entry.get("cwd"):
-        summary["cwd"] = entry["cwd"]
-    if "git_branch" not in summary and entry.get("gitBranch"):
-        summary["git_branch"] = entry["gitBranch"]
-    if "forked_from" not in summary and isinstance(entry.get("forkedFrom"), dict):
-        summary["forked_from"] = entry["forkedFrom"]  # a fork copied by Claude Code's SDK
-    if "first_prompt" not in summary:
-        prompt = first_prompt_of(entry)
-        if prompt:
-            summary["first_prompt"] = prompt
-            summary["first_prompt_locked"] = True
-
-
-def _set_title(summary: dict[str, Any], title: Any, *, custom: bool = False) -> None:
-    """Set the title and the SDK's title keys with it (`custom_title` once custom, else `ai_title`)."""
-    summary["title"] = title if isinstance(title, str) and title else None
-    if custom or "custom_title" in summary:
-        summary["custom_title"] = summary["title"]
-        summary.pop("ai_title", None)
-    elif summary["title"]:
-        summary["ai_title"] = summary["title"]
-    else:
-        summary.pop("ai_title", None)
-
-
-def _custom_title(summary: dict[str, Any], entry: dict[str, Any]) -> None:
-    _set_title(summary, entry.get("customTitle"), custom=True)
-
-
-def _ai_title(summary: dict[str, Any], entry: dict[str, Any]) -> None:
-    if "custom_title" not in summary:
-        _set_title(summary, entry.get("aiTitle"))
-
-
-def _legacy_summary(summary: dict[str, Any], entry: dict[str, Any]) -> None:
-    if not summary.get("title"):
-        _set_title(summary, entry.get("summary"))
-
-
-def _tag(summary: dict[str, Any], entry: dict[str, Any]) -> None:
-    summary["tag"] = entry.get("tag") or None
-
-
-def _cost(summary: dict[str, Any], entry: dict[str, Any]) -> None:
-    if isinstance(entry.get("totalCostUSD"), (int, float)):
-        summary["total_cost_usd"] = entry["totalCostUSD"]
-
-
-_METADATA: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
-    "custom-title": _custom_title,
-    "ai-title": _ai_title,
-    "summary": _legacy_summary,
-    "tag": _tag,
-    "cost-state": _cost,
-}
-"""How each metadata entry type folds into the summary."""
 
 
 def fork_summary(source: dict[str, Any] | None, *, forked_from: dict[str, Any], message_count: int) -> dict[str, Any]:
@@ -155,10 +150,11 @@ def fork_summary(source: dict[str, Any] | None, *, forked_from: dict[str, Any], 
 def current_summary(data: dict[str, Any]) -> dict[str, Any]:
     """`data` (a summary dict nobody else holds, e.g. one just decoded) in the current form; returns it.
 
-    A summary in the current form is returned as it is (one key lookup); one stored before it
-    (`custom_title: True` as a flag, `created_at` an ISO string) is converted in place.
+    A summary folded by `fold_summary` or by the Claude SDK is returned as it is (two key
+    lookups); one tether stored before (`custom_title: True` as a flag, `created_at` an ISO
+    string, no `is_sidechain`) is converted in place.
     """
-    if _FORM_MARKER in data:
+    if _FORM_MARKER in data or "message_count" not in data:
         return data
     title = data.get("title") if isinstance(data.get("title"), str) and data.get("title") else None
     if data.get("custom_title") is True:
@@ -169,6 +165,8 @@ def current_summary(data: dict[str, Any]) -> dict[str, Any]:
             data["ai_title"] = title
     if data.get("first_prompt"):
         data["first_prompt_locked"] = True
+    if not data.get("tag"):
+        data.pop("tag", None)
     created = data.get("created_at")
     if isinstance(created, str):
         created = epoch_ms(created)
