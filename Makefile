@@ -76,6 +76,8 @@ test-latest: ## the whole suite against the newest releases (no lock), in $(LATE
 	$(LATEST)/bin/python -m pip list --format=freeze | grep -iE '^(anthropic|openai|httpx2|mcp|claude-agent-sdk|psycopg|redis)=='
 	$(LATEST)/bin/python -m pytest
 
+# Claude's calls go through tether's own Messages client (httpx2), not the anthropic package: on the oldest
+# anthropic this checks the openai client's calls and `anthropic.transform_schema` (output_format).
 test-providers-oldest: ## the provider and fault tests on the oldest anthropic and openai pyproject.toml admits, in $(OLDEST)
 	rm -rf $(OLDEST) && $(PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip

@@ -58,7 +58,7 @@ OPENAI = Provider("openai", FaultyOpenAIServer, gpt, openai_chunks, ["data: [DON
 
 @pytest.fixture(params=[ANTHROPIC, OPENAI], ids=str)
 def provider(request: pytest.FixtureRequest) -> Provider:
-    """Each HTTP provider in turn, through its official client."""
+    """Each HTTP provider in turn, through its HTTP client."""
     return request.param  # type: ignore[no-any-return]
 
 

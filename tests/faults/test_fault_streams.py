@@ -1,6 +1,6 @@
 """Every provider fault ends the run with an error `ResultMessage` that names it, never a raw
 exception, and the session resumes afterwards with nothing of the failed reply in it. Through the
-real `anthropic` and `openai` clients against the fault-injecting fake servers."""
+real HTTP clients (tether's Messages client, `openai`) against the fault-injecting fake servers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AnthropicModel through the real `anthropic` client against FakeAnthropicServer on 127.0.0.1."""
+"""AnthropicModel through its Messages client (real HTTP) against FakeAnthropicServer on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from tests.fakes import Disconnect, ErrorReply, FakeAnthropicServer, Reply, StreamErrorReply, Text, Thinking, ToolUse
 from tests.models.conftest import collect, user
 
-from tether.errors import ModelError
+from tether.errors import ConfigurationError, ModelError
 from tether.models import resolve_model
 from tether.models.anthropic import AnthropicModel
 from tether.models.base import ModelRequest, RawStreamEvent, ToolSpec
@@ -190,6 +190,47 @@ async def test_environment_configures_key_token_and_base_url() -> None:
     assert "sk-env" in server.headers[0].get("x-api-key", "") + server.headers[0].get("authorization", "")
     assert server.headers[1]["authorization"] == "Bearer tok"
     assert server.requests[0]["model"] == server.requests[1]["model"] == "claude-haiku-4-5"
+
+
+async def test_each_call_sends_the_api_version_the_key_and_the_default_headers() -> None:
+    with FakeAnthropicServer(["one"]) as server:
+        model = claude(server, default_headers={"X-Team": "search"})
+        await collect(model, ModelRequest([user("Hi")]))
+    headers = server.headers[0]
+    assert headers["x-api-key"] == "test-key" and "authorization" not in headers
+    assert headers["anthropic-version"] == "2023-06-01"
+    assert headers["x-team"] == "search"
+    assert headers["content-type"] == "application/json"
+    assert server.requests[0]["stream"] is True
+
+
+async def test_an_overload_reported_in_the_stream_keeps_its_status_and_the_apis_words() -> None:
+    with FakeAnthropicServer([StreamErrorReply("overloaded_error", "Overloaded right now")] * 2) as server:
+        with pytest.raises(ModelError) as caught:
+            await collect(claude(server, max_retries=1), ModelRequest([user("Hi")]))
+    assert caught.value.status_code == 529
+    assert "overloaded (HTTP 529: overloaded_error Overloaded right now) after 1 retry" in str(caught.value)
+    error = {"type": "overloaded_error", "message": "Overloaded right now"}
+    assert caught.value.body == {"type": "error", "error": error}
+    assert len(server.requests) == 2
+
+
+async def test_without_any_credential_the_call_names_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    with FakeAnthropicServer(["never sent"]) as server:
+        model = AnthropicModel("claude-sonnet-4-6", base_url=server.url)
+        with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
+            await collect(model, ModelRequest([user("Hi")]))
+    assert server.requests == []
+
+
+async def test_a_credential_from_the_environment_is_used_when_none_is_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "gateway-token")
+    with FakeAnthropicServer(["hello"]) as server:
+        await collect(AnthropicModel("claude-sonnet-4-6", base_url=server.url), ModelRequest([user("Hi")]))
+    assert server.headers[0]["authorization"] == "Bearer gateway-token" and "x-api-key" not in server.headers[0]
 
 
 async def test_fallback_model_serves_the_turn_on_repeated_overload() -> None:

@@ -1,6 +1,6 @@
 """`fallback_model`: an overloaded primary hands the turn to the fallback, per turn, in a real run;
 what the fallback cannot honour fails at run start; a fallback that fails too names both models.
-Through the real `anthropic` and `openai` clients against the fake servers."""
+Through tether's Messages client and the real `openai` client, against the fake servers."""
 
 from __future__ import annotations
 

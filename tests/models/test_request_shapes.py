@@ -1,6 +1,6 @@
 """What reaches the Anthropic API for request shapes the common tests do not send (a plain-string
 last message, a caller's `user_id`), and the run settings that fail at start, naming themselves,
-before any request. Through the real `anthropic` client against FakeAnthropicServer."""
+before any request. Through tether's Messages client against FakeAnthropicServer."""
 
 from __future__ import annotations
 

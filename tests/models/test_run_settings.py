@@ -52,7 +52,7 @@ async def test_claude_gets_thinking_effort_betas_task_budget_and_the_app_on_ever
         assert body["thinking"] == {"type": "adaptive", "display": "summarized"}
         assert body["output_config"] == {"effort": "high", "task_budget": {"type": "tokens", "total": 50_000}}
         assert headers["anthropic-beta"].split(",") == ["context-1m-2025-08-07", "task-budgets-2026-03-13"]
-        assert headers["user-agent"].startswith("AsyncAnthropic/Python ")
+        assert headers["user-agent"].startswith("tether/")
         assert headers["user-agent"].endswith(" my-app/1.0.0")
 
 
@@ -130,7 +130,7 @@ async def test_malformed_settings_fail_at_run_start(project: Path, settings: dic
 async def test_an_empty_client_app_sends_no_label(project: Path) -> None:
     with FakeAnthropicServer([Reply("Hello")]) as server:
         await run_query("Hi", claude(server, project, client_app=""))
-    assert server.headers[0]["user-agent"].count(" ") == 1  # "AsyncAnthropic/Python <version>" only
+    assert " " not in server.headers[0]["user-agent"]  # "tether/<version>" only
 
 
 @pytest.mark.local_model

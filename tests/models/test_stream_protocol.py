@@ -1,6 +1,6 @@
 """How a streamed Messages API reply becomes a response, event by event: citations, delta types the
 API may add later, tool calls without arguments or cut off by `max_tokens`, and streams that break
-the protocol (named, never half-kept). Through the real `anthropic` client against the
+the protocol (named, never half-kept). Through tether's Messages client against the
 fault-injecting fake server; plus the error messages of statuses a user can fix."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`AnthropicModel`: Claude through the official `anthropic` package (Messages API, streaming).
+"""`AnthropicModel`: Claude over the Messages API (streaming), through tether's own `MessagesClient`.
 
 ```python
 from tether.models.anthropic import AnthropicModel
@@ -15,28 +15,29 @@ the previous turn's prefix from the cache. Failed calls are retried (429, 408, 4
 overloaded, dropped connections) with exponential backoff while nothing has been yielded yet;
 then they raise `tether.errors.ModelError` with the HTTP status. A 429 is also reported as a
 `RateLimited` event (with the `anthropic-ratelimit-*` headers).
+
+The calls go through `tether.models.messages_api` (on `httpx2`), not the official `anthropic`
+package, whose import costs seconds on a cold start: a run imports `anthropic` only to make an
+`output_format` schema API-compatible (`anthropic.transform_schema`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx2
 
 from tether.errors import ConfigurationError, ModelError
-from tether.messages import json_type_name
-from tether.models.accumulator import MalformedStreamError, StreamIncompleteError
-from tether.models.base import DEFAULT_TIMEOUTS, ModelRequest
-from tether.models.http_provider import HTTPModel, http_error_message, http_timeout, shared_ssl_context
+from tether.models.accumulator import StreamIncompleteError
+from tether.models.base import ModelRequest
+from tether.models.http_provider import HTTPModel, http_error_message
+from tether.models.messages_api import DEFAULT_BASE_URL, APIConnectionError, APIStatusError, MessagesClient
 from tether.models.pricing import ModelPrice, cost_usd
 from tether.models.registry import DEFAULT_ANTHROPIC_MODEL
-from tether.models.retry import Attempts, Failure, after_retries, describe, status_failure
+from tether.models.retry import Attempts, Failure, after_retries, status_failure
 from tether.models.settings import ModelSettings
-
-if TYPE_CHECKING:
-    import anthropic  # imported off the event loop by the first call (`load_client_module`)
 
 __all__ = ["AnthropicModel", "build_params"]
 
@@ -65,7 +66,8 @@ class AnthropicModel(HTTPModel):
 
     - `model`: the model id (default `DEFAULT_ANTHROPIC_MODEL`, `claude-sonnet-5-5`).
     - `api_key` / `auth_token`: the credential (`x-api-key` or a bearer token for gateways). With
-      neither, the `anthropic` client finds one itself (`ANTHROPIC_API_KEY`, profiles...).
+      neither, `ANTHROPIC_API_KEY` or `ANTHROPIC_AUTH_TOKEN` from the environment (a credential in
+      `default_headers` also does).
     - `base_url`: another endpoint (a gateway, a proxy, a fake server in tests).
     - `max_retries`, `retry_delay`, `max_retry_delay`: retries of failed calls, with exponential
       backoff from `retry_delay` seconds (or the server's Retry-After) up to `max_retry_delay`.
@@ -81,7 +83,7 @@ class AnthropicModel(HTTPModel):
 
     provider = "the Anthropic API"
     provider_id = "anthropic"
-    client_module = "anthropic"
+    client_module = None  # the calls need no SDK
     honours: ClassVar[frozenset[str]] = frozenset({"output_format", "thinking", "effort", "betas", "task_budget"})
 
     def __init__(
@@ -145,49 +147,25 @@ class AnthropicModel(HTTPModel):
             headers["anthropic-beta"] = ",".join(betas)
         return headers
 
-    def _new_client(self) -> Any:
-        import anthropic
-
-        return anthropic.AsyncAnthropic(
-            api_key=self._api_key,
-            auth_token=self._auth_token,
-            base_url=self.base_url,
-            max_retries=0,  # retried by `retrying_stream`, which also retries overloads reported in-stream
-            timeout=http_timeout(DEFAULT_TIMEOUTS),  # each call sets its own (`HTTPModel._stream`)
-            default_headers=self._headers or None,
-            http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
+    def _new_client(self) -> MessagesClient:
+        return MessagesClient(
+            api_key=self._api_key, auth_token=self._auth_token, base_url=self.base_url, default_headers=self._headers
         )
 
-    async def _attempt(
-        self, client: Any, params: dict[str, Any], headers: dict[str, str], timeout: httpx2.Timeout
+    def _attempt(
+        self, client: MessagesClient, params: dict[str, Any], headers: dict[str, str], timeout: httpx2.Timeout
     ) -> AsyncGenerator[dict[str, Any], None]:
-        import anthropic
-
-        stream = await client.messages.create(**params, stream=True, extra_headers=headers or None, timeout=timeout)
-        try:
-            async with stream:
-                async for event in stream:
-                    if not isinstance(event, anthropic.BaseModel):  # a data line that is JSON but not an object
-                        raise MalformedStreamError(f"an event of the stream is {json_type_name(event)}, not an object")
-                    yield event.to_dict(warnings=False)  # its fields are checked by the accumulator
-        except (anthropic.APIConnectionError, httpx2.TransportError) as error:
-            # once the response has begun, a broken connection is a cut reply, whatever the client (older
-            # releases raise the transport error, newer ones wrap it) calls it
-            cause = error.__cause__ or error
-            raise StreamIncompleteError(f"the connection dropped mid-response ({describe(cause)})") from error
+        return client.stream(params, headers, timeout)
 
     def _cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         return cost_usd(model, usage, self._prices, provider="anthropic")
 
     def _classify(self, error: BaseException) -> Failure:
-        import anthropic
-
-        if isinstance(error, anthropic.APIStatusError):
+        if isinstance(error, APIStatusError):
             status = _status_of(error)
-            headers = error.response.headers if error.status_code == status else None
+            headers = error.headers if error.status_code == status else None
             return status_failure(self.retry_policy, status, headers)
-        retry = isinstance(error, anthropic.APIConnectionError | httpx2.TransportError | StreamIncompleteError)
-        return Failure(retry)
+        return Failure(isinstance(error, APIConnectionError | StreamIncompleteError))
 
     def _map_errors(self, attempts: Attempts) -> AbstractContextManager[None]:
         return _map_errors(self, attempts)
@@ -263,36 +241,26 @@ def _mark_last_block(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-def _status_of(error: anthropic.APIStatusError) -> int:
+def _status_of(error: APIStatusError) -> int:
     """The HTTP status of an error; for an `error` event inside a 200 stream, the status of its type
-    (read from the body the API sent, not from the client's attributes or wording)."""
+    (read from the body the API sent, never from its wording)."""
     if error.status_code >= 400:
         return error.status_code
-    return _STATUS_OF_ERROR_TYPE.get(str(_body_error(error).get("type") or ""), 500)
+    return _STATUS_OF_ERROR_TYPE.get(str(error.error.get("type") or ""), 500)
 
 
-def _body_error(error: anthropic.APIStatusError) -> Mapping[str, Any]:
-    """The `error` object of the body the API sent (empty when there is none)."""
-    body = error.body
-    inner = body.get("error") if isinstance(body, Mapping) else None
-    return inner if isinstance(inner, Mapping) else {}
-
-
-def _api_message(error: anthropic.APIStatusError) -> str | None:
+def _api_message(error: APIStatusError) -> str | None:
     """The API's own explanation (`type message`), for the user; never used to classify."""
-    inner = _body_error(error)
+    inner = error.error
     return " ".join(str(part) for part in (inner.get("type"), inner.get("message")) if part) or None
 
 
 @contextmanager
 def _map_errors(model: AnthropicModel, attempts: Attempts) -> Iterator[None]:
-    """Turn `anthropic` and transport errors into `ModelError`s with status, body and a clear message."""
-    import anthropic
-
-    where = model.base_url or "https://api.anthropic.com"
+    """Turn the API's and the connection's errors into `ModelError`s with status, body and a clear message."""
     try:
         yield
-    except anthropic.APIStatusError as error:
+    except APIStatusError as error:
         status = _status_of(error)
         message = http_error_message(
             "the Anthropic API",
@@ -303,20 +271,12 @@ def _map_errors(model: AnthropicModel, attempts: Attempts) -> Iterator[None]:
             model=model.model_name,
         )
         raise ModelError(message, status_code=status, body=error.body, provider="anthropic") from error
-    except anthropic.APIConnectionError as error:
+    except APIConnectionError as error:
+        where = model.base_url or DEFAULT_BASE_URL
         raise ModelError(
-            f"could not reach the Anthropic API at {where} ({describe(error)}){after_retries(attempts)}",
-            provider="anthropic",
-        ) from error
-    except httpx2.TransportError as error:
-        raise ModelError(
-            f"the connection to the Anthropic API at {where} dropped mid-response ({describe(error)}); "
-            "nothing was kept",
-            provider="anthropic",
+            f"could not reach the Anthropic API at {where} ({error}){after_retries(attempts)}", provider="anthropic"
         ) from error
     except StreamIncompleteError as error:
         raise ModelError(
             f"the Anthropic API response was cut off: {error}; nothing was kept", provider="anthropic"
         ) from error
-    except anthropic.AnthropicError as error:
-        raise ModelError(f"the Anthropic client failed: {error}", provider="anthropic") from error

@@ -85,13 +85,13 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-_LOADED: set[str] = set()
+_LOADED: set[str | None] = set()
 """The client modules `load_client_module` has imported (with the SSL context built)."""
 
 
-async def load_client_module(name: str) -> None:
-    """Import the SDK module `name` (`anthropic`, `openai`) and build the shared SSL context, in a
-    worker thread, once per process.
+async def load_client_module(name: str | None) -> None:
+    """Import the SDK module `name` (`openai`; None for a provider that needs none) and build the
+    shared SSL context, in a worker thread, once per process.
 
     Importing an SDK takes about a second, and many more on a loaded machine (seven processes
     starting together took 18 s). Done here, on a model call's first step, it neither blocks the
@@ -103,8 +103,9 @@ async def load_client_module(name: str) -> None:
         await anyio.to_thread.run_sync(_load, name, abandon_on_cancel=True)
 
 
-def _load(name: str) -> None:
-    importlib.import_module(name)
+def _load(name: str | None) -> None:
+    if name is not None:
+        importlib.import_module(name)
     shared_ssl_context()
     _LOADED.add(name)
 
@@ -185,9 +186,9 @@ class HTTPModel(ABC):
     """`ModelError.provider` of its errors, e.g. `anthropic`."""
     honours: ClassVar[frozenset[str]]
     """The `ModelSettings` options (by option name) this provider honours."""
-    client_module: ClassVar[str]
-    """The SDK module its client comes from, imported off the event loop by a call's first step
-    (`load_client_module`); the hooks may then import it at no cost."""
+    client_module: ClassVar[str | None]
+    """The SDK module its client comes from (None: no SDK), imported off the event loop by a call's
+    first step (`load_client_module`); the hooks may then import it at no cost."""
 
     def __init__(
         self,

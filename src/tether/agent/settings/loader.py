@@ -21,8 +21,7 @@ from tether._vocabulary.hooks import HookMatcher
 from tether._vocabulary.options import AgentDefinition
 from tether.agent.permission_rules import SKILL_TOOL_NAME, PermissionRule
 from tether.agent.permissions import PermissionPolicy
-from tether.agent.settings._files import parse_json_object, read_json_object, read_text
-from tether.agent.settings.agents import load_agents
+from tether.agent.settings._files import parse_json_object, read_text
 from tether.agent.settings.command_hooks import command_hook_matchers
 from tether.agent.settings.commands import (
     CommandRun,
@@ -30,11 +29,10 @@ from tether.agent.settings.commands import (
     Skill,
     expand_arguments,
     file_mentions,
-    load_commands,
-    load_skills,
     parse_command,
 )
-from tether.agent.settings.memory import MemoryFile, memory_files, memory_prompt
+from tether.agent.settings.discovery import Discovered, discovery_cache
+from tether.agent.settings.memory import MemoryFile, memory_prompt
 from tether.agent.settings.plugins import Plugin, load_plugin, missing_plugin, plugin_directory
 from tether.agent.settings.settings_file import SettingsFile, merge_settings
 from tether.agent.settings.skill_tool import SkillTool
@@ -53,8 +51,6 @@ BUILTIN_COMMANDS: tuple[str, ...] = ("compact",)
 """The slash commands tether itself handles (listed first in the `init` message)."""
 
 logger = logging.getLogger("tether.agent.settings")
-
-_SETTINGS_FILES = {"user": "settings.json", "project": "settings.json", "local": "settings.local.json"}
 
 
 def effective_sources(options: AgentOptions) -> tuple[str, ...]:
@@ -75,8 +71,8 @@ def effective_sources(options: AgentOptions) -> tuple[str, ...]:
 
 
 def _config_dir(env: Mapping[str, str]) -> Path:
-    """Claude Code's user directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`."""
-    configured = env.get("CLAUDE_CONFIG_DIR")
+    """Claude Code's user directory: `$CLAUDE_CONFIG_DIR` (of `env`, else of the process), else `~/.claude`."""
+    configured = env["CLAUDE_CONFIG_DIR"] if "CLAUDE_CONFIG_DIR" in env else os.environ.get("CLAUDE_CONFIG_DIR")
     return Path(configured).expanduser() if configured else Path.home() / ".claude"
 
 
@@ -120,24 +116,20 @@ class ClaudeSettings:
         _check_skills(options.skills)
         sources = effective_sources(options)
         project = Path(cwd)
-        env = {**os.environ, **options.env}
-        config_dir = _config_dir(env)
-        loaded = cls(sources=sources, skills_option=options.skills, cwd=project)
-        directories = {"user": config_dir, "project": project / ".claude"}
-        for source in sources:
-            base = directories.get(source, project / ".claude")
-            path = base / _SETTINGS_FILES[source]
-            if path.is_file():
-                loaded.files.append(SettingsFile.parse(read_json_object(path), str(path)))
+        config_dir = _config_dir(options.env)
+        found = discovery_cache.get(sources, project, config_dir) if sources else Discovered()
+        loaded = cls(
+            sources=sources,
+            files=list(found.files),
+            memory=list(found.memory),
+            commands=dict(found.commands),
+            skills=dict(found.skills),
+            agents=dict(found.agents),
+            skills_option=options.skills,
+            cwd=project,
+        )
         if options.settings is not None:
             loaded.files.append(_flag_settings(options.settings, project))
-        loaded.memory = memory_files(sources, project, config_dir)
-        for source in ("user", "project"):
-            if source in sources:
-                base = directories[source]
-                loaded.agents.update(load_agents(base / "agents"))
-                loaded.commands.update((c.name, c) for c in load_commands(base / "commands"))
-                loaded.skills.update((s.name, s) for s in load_skills(base / "skills"))
         plugin_env = {**merge_settings(loaded.files).env, **options.env}
         for index, config in enumerate(options.plugins):
             root = plugin_directory(config, project)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tether.agent.settings._files import read_text
 
-__all__ = ["MAX_IMPORT_DEPTH", "MemoryFile", "memory_files", "memory_prompt"]
+__all__ = ["MAX_IMPORT_DEPTH", "MemoryFile", "memory_candidates", "memory_files", "memory_prompt"]
 
 MAX_IMPORT_DEPTH = 5
 
@@ -52,6 +52,16 @@ def _ancestors(cwd: Path) -> list[Path]:
 
 def memory_files(sources: Iterable[str], cwd: Path, config_dir: Path) -> list[MemoryFile]:
     """The memory files of `sources` with their imports, each file once, in prompt order."""
+    found: list[MemoryFile] = []
+    seen: set[Path] = set()
+    for path, source in memory_candidates(sources, cwd, config_dir):
+        if path.is_file():
+            _add(path, source, 0, found, seen)
+    return found
+
+
+def memory_candidates(sources: Iterable[str], cwd: Path, config_dir: Path) -> list[tuple[Path, str]]:
+    """Where the memory files of `sources` may be (most are missing), with their source, in prompt order."""
     wanted = set(sources)
     candidates: list[tuple[Path, str]] = []
     if "user" in wanted:
@@ -64,12 +74,7 @@ def memory_files(sources: Iterable[str], cwd: Path, config_dir: Path) -> list[Me
                 candidates.append((directory / ".claude" / "CLAUDE.md", "project"))
     if "local" in wanted:
         candidates += [(directory / "CLAUDE.local.md", "local") for directory in directories]
-    found: list[MemoryFile] = []
-    seen: set[Path] = set()
-    for path, source in candidates:
-        if path.is_file():
-            _add(path, source, 0, found, seen)
-    return found
+    return candidates
 
 
 def _add(path: Path, source: str, depth: int, found: list[MemoryFile], seen: set[Path]) -> None:
