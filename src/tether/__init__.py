@@ -77,14 +77,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "tether.sessions.claude_code": ("CopyReport", "copy_sessions", "export_session", "import_claude_code_sessions"),
     "tether.sessions.helpers": (
         "ForkSessionResult", "SessionInfo", "SessionMessage", "delete_session", "delete_session_async",
-        "delete_session_via_store", "fold_session_summary", "fork_session", "fork_session_async",
-        "fork_session_via_store", "get_session_info", "get_session_info_async", "get_session_info_from_store",
-        "get_session_messages", "get_session_messages_async", "get_session_messages_from_store",
-        "get_subagent_messages", "get_subagent_messages_async", "get_subagent_messages_from_store",
-        "import_session_to_store", "list_sessions", "list_sessions_async", "list_sessions_from_store", "list_subagents",
-        "list_subagents_async", "list_subagents_from_store", "rename_session", "rename_session_async",
-        "rename_session_via_store", "tag_session", "tag_session_async", "tag_session_via_store",
+        "fork_session", "fork_session_async", "get_session_info", "get_session_info_async",
+        "get_session_messages", "get_session_messages_async", "get_subagent_messages", "get_subagent_messages_async",
+        "list_sessions", "list_sessions_async", "list_subagents", "list_subagents_async", "rename_session",
+        "rename_session_async", "tag_session", "tag_session_async",
         "SDKSessionInfo=SessionInfo",
+    ),
+    "tether.sessions.store_helpers": (
+        "delete_session_via_store", "fold_session_summary", "fork_session_via_store", "get_session_info_from_store",
+        "get_session_messages_from_store", "get_subagent_messages_from_store", "import_session_to_store",
+        "list_sessions_from_store", "list_subagents_from_store", "rename_session_via_store", "tag_session_via_store",
     ),
     "tether.sessions.keys": ("project_key_for_directory",),
     "tether.sessions.stores.jsonl": ("JsonlStore",),
@@ -292,34 +294,34 @@ if _TYPE_CHECKING:
     from tether.sessions.helpers import SessionMessage as SessionMessage
     from tether.sessions.helpers import delete_session as delete_session
     from tether.sessions.helpers import delete_session_async as delete_session_async
-    from tether.sessions.helpers import delete_session_via_store as delete_session_via_store
-    from tether.sessions.helpers import fold_session_summary as fold_session_summary
     from tether.sessions.helpers import fork_session as fork_session
     from tether.sessions.helpers import fork_session_async as fork_session_async
-    from tether.sessions.helpers import fork_session_via_store as fork_session_via_store
     from tether.sessions.helpers import get_session_info as get_session_info
     from tether.sessions.helpers import get_session_info_async as get_session_info_async
-    from tether.sessions.helpers import get_session_info_from_store as get_session_info_from_store
     from tether.sessions.helpers import get_session_messages as get_session_messages
     from tether.sessions.helpers import get_session_messages_async as get_session_messages_async
-    from tether.sessions.helpers import get_session_messages_from_store as get_session_messages_from_store
     from tether.sessions.helpers import get_subagent_messages as get_subagent_messages
     from tether.sessions.helpers import get_subagent_messages_async as get_subagent_messages_async
-    from tether.sessions.helpers import get_subagent_messages_from_store as get_subagent_messages_from_store
-    from tether.sessions.helpers import import_session_to_store as import_session_to_store
     from tether.sessions.helpers import list_sessions as list_sessions
     from tether.sessions.helpers import list_sessions_async as list_sessions_async
-    from tether.sessions.helpers import list_sessions_from_store as list_sessions_from_store
     from tether.sessions.helpers import list_subagents as list_subagents
     from tether.sessions.helpers import list_subagents_async as list_subagents_async
-    from tether.sessions.helpers import list_subagents_from_store as list_subagents_from_store
     from tether.sessions.helpers import rename_session as rename_session
     from tether.sessions.helpers import rename_session_async as rename_session_async
-    from tether.sessions.helpers import rename_session_via_store as rename_session_via_store
     from tether.sessions.helpers import tag_session as tag_session
     from tether.sessions.helpers import tag_session_async as tag_session_async
-    from tether.sessions.helpers import tag_session_via_store as tag_session_via_store
     from tether.sessions.keys import project_key_for_directory as project_key_for_directory
+    from tether.sessions.store_helpers import delete_session_via_store as delete_session_via_store
+    from tether.sessions.store_helpers import fold_session_summary as fold_session_summary
+    from tether.sessions.store_helpers import fork_session_via_store as fork_session_via_store
+    from tether.sessions.store_helpers import get_session_info_from_store as get_session_info_from_store
+    from tether.sessions.store_helpers import get_session_messages_from_store as get_session_messages_from_store
+    from tether.sessions.store_helpers import get_subagent_messages_from_store as get_subagent_messages_from_store
+    from tether.sessions.store_helpers import import_session_to_store as import_session_to_store
+    from tether.sessions.store_helpers import list_sessions_from_store as list_sessions_from_store
+    from tether.sessions.store_helpers import list_subagents_from_store as list_subagents_from_store
+    from tether.sessions.store_helpers import rename_session_via_store as rename_session_via_store
+    from tether.sessions.store_helpers import tag_session_via_store as tag_session_via_store
     from tether.sessions.stores.jsonl import JsonlStore as JsonlStore
     from tether.sessions.stores.memory import MemoryStore as MemoryStore
     from tether.sessions.stores.postgres import PostgresStore as PostgresStore

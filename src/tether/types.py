@@ -176,9 +176,7 @@ from tether.messages import (
 )
 from tether.options import AgentOptions as ClaudeAgentOptions
 from tether.sessions.helpers import SessionInfo as SDKSessionInfo
-from tether.sessions.helpers import (
-    SessionMessage,
-)
+from tether.sessions.helpers import SessionMessage
 
 __all__ = [
     "TERMINAL_TASK_STATUSES",

@@ -11,12 +11,7 @@ from typing import Any
 import anyio
 from tests.cli.clirun import Tether
 
-from tether.sessions.helpers import (
-    fork_session,
-    get_session_info,
-    get_session_messages,
-    list_sessions,
-)
+from tether.sessions.helpers import fork_session, get_session_info, get_session_messages, list_sessions
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.testing import tool_use_reply
 

@@ -30,30 +30,32 @@ from tether.sessions.entries import make_entry
 from tether.sessions.helpers import (
     delete_session,
     delete_session_async,
-    delete_session_via_store,
-    fold_session_summary,
     fork_session,
     fork_session_async,
-    fork_session_via_store,
     get_session_info,
     get_session_info_async,
-    get_session_info_from_store,
     get_session_messages,
     get_session_messages_async,
-    get_session_messages_from_store,
     get_subagent_messages,
-    get_subagent_messages_from_store,
-    import_session_to_store,
     list_sessions,
     list_sessions_async,
-    list_sessions_from_store,
     list_subagents,
-    list_subagents_from_store,
     rename_session,
     rename_session_async,
-    rename_session_via_store,
     tag_session,
     tag_session_async,
+)
+from tether.sessions.store_helpers import (
+    delete_session_via_store,
+    fold_session_summary,
+    fork_session_via_store,
+    get_session_info_from_store,
+    get_session_messages_from_store,
+    get_subagent_messages_from_store,
+    import_session_to_store,
+    list_sessions_from_store,
+    list_subagents_from_store,
+    rename_session_via_store,
     tag_session_via_store,
 )
 from tether.sessions.stores.jsonl import JsonlStore
@@ -121,7 +123,7 @@ async def test_list_sessions_is_newest_first_with_limit_offset_and_directory(
 
 
 async def test_session_info_carries_the_summary_fields(any_store: SessionStore, project: Path) -> None:
-    session_id = await new_session(any_store, project, "Plan a trip\nto Lisbon", ["Sure."])
+    session_id = await new_session(any_store, project, "Plan a   trip\nto Lisbon", ["Sure."])
     info = await get_session_info_async(session_id, store=any_store)
     assert info.session_id == session_id
     assert info.first_prompt == "Plan a   trip to Lisbon"  # as the Claude SDK lists it: line breaks become spaces
@@ -158,7 +160,7 @@ async def test_session_info_carries_the_summary_fields(any_store: SessionStore, 
     assert (await get_session_info_async(session_id, store=any_store)).tag == "blue"
     # Metadata does not change the history.
     assert texts(await get_session_messages_async(session_id, store=any_store)) == [
-        ("user", "Plan a trip\nto Lisbon"),
+        ("user", "Plan a   trip\nto Lisbon"),
         ("assistant", "Sure."),
     ]
 

@@ -10,7 +10,8 @@ import pytest
 
 from tether import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether._vocabulary.store import SessionKey
-from tether.sessions.capabilities import capabilities_of, store_access
+from tether.sessions.capabilities import store_access
+from tether.sessions.store_capabilities import capabilities_of
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.urls import open_store, opened_for_caller

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tether import AgentOptions, ConfigurationError, Message, SystemMessage
-from tether.sessions.capabilities import capabilities_of
+from tether.sessions.store_capabilities import capabilities_of
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore

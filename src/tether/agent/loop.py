@@ -53,11 +53,12 @@ from tether.models.base import (
 )
 from tether.models.limits import limits_for
 from tether.options import AgentOptions, check_options, replays_user_messages
-from tether.sessions.capabilities import StoreDeadline, store_access
+from tether.sessions.capabilities import store_access
 from tether.sessions.entries import new_uuid
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.lease import SessionLease, check_lease_options
 from tether.sessions.session import Session
+from tether.sessions.store_capabilities import StoreDeadline
 from tether.sessions.urls import open_store, opened_for_caller
 from tether.tools.agent import AGENT_TOOL
 from tether.tools.base import Tool

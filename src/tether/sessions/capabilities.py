@@ -33,16 +33,13 @@ this layer.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
-import inspect
-import math
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -62,280 +59,33 @@ from tether.errors import (
     SessionConflictError,
     SessionExistsError,
     SessionNotFoundError,
-    StoreError,
-    TetherError,
 )
 from tether.sessions.entries import leaf_of, new_uuid, now_iso
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
+from tether.sessions.store_capabilities import (
+    Capability,
+    StoreCapabilities,
+    StoreDeadline,
+    bounded_capabilities,
+)
 from tether.sessions.stores._core import check_leaf
 from tether.sessions.stores.transcripts import copy_for_fork
 from tether.sessions.summary import fold_summary
 
 __all__ = [
-    "CAPABILITIES",
     "LEASE_SUBPATH",
-    "AppendIfLeaf",
-    "DEFAULT_STORE_TIMEOUT",
-    "Capability",
-    "Find",
-    "Fork",
     "Forked",
-    "ListPage",
-    "StoreCapabilities",
-    "StoreDeadline",
-    "SwapLease",
     "StoreAccess",
-    "capabilities_of",
     "store_access",
 ]
 
-Capability = Literal[
-    "expected_leaf",
-    "fork",
-    "find",
-    "load_tail",
-    "list_page",
-    "list_sessions",
-    "list_session_summaries",
-    "delete",
-    "list_subkeys",
-    "close",
-    "swap_lease",
-    "transcript_path",
-    "shared",
-]
-"""The optional capabilities of a store: each a method, except `expected_leaf` (a parameter of
-`append`) and `shared` (a true `is_shared` property: the process's shared store, which a caller
-that opened it must not close)."""
-
-CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
-"""Every capability, in the order above."""
 
 LEASE_SUBPATH = "tether/lease"
 """The subpath, under each session, of the lease records of a store without `swap_lease`."""
 _LEASE_ENTRY_TYPE = "tether-lease"
 _PAGE = 200
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
 _KeyId = tuple[str, str, str]
-_Entries = list[SessionStoreEntry]
-
-
-class AppendIfLeaf(Protocol):
-    """`append(key, entries, expected_leaf=...)`: a compare-and-set append."""
-
-    def __call__(self, key: SessionKey, entries: _Entries, *, expected_leaf: str | None = None) -> Awaitable[None]: ...
-
-
-class Fork(Protocol):
-    """`fork(source_key, new_key, at_uuid=None)`: a copy-on-write branch."""
-
-    def __call__(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> Awaitable[None]: ...
-
-
-class Find(Protocol):
-    """`find(session_id, project_key=None)`: where a session lives."""
-
-    def __call__(self, session_id: str, project_key: str | None = None) -> Awaitable[StoredSession | None]: ...
-
-
-class ListPage(Protocol):
-    """`list_page(project_key=None, *, limit, cursor)`: sessions newest first, a page at a time."""
-
-    def __call__(
-        self, project_key: str | None = None, *, limit: int = 50, cursor: str | None = None
-    ) -> Awaitable[SessionPage]: ...
-
-
-class SwapLease(Protocol):
-    """`swap_lease(key, owner, expires_at_ms, *, now_ms, take_from=None)`: the atomic lease swap."""
-
-    def __call__(
-        self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
-    ) -> Awaitable[tuple[str, int] | None]: ...
-
-
-def _implementation(store: object, name: str) -> Callable[..., Any] | None:
-    """The store's own method `name`, or None when it has none (or only a Protocol's default body)."""
-    for cls in type(store).__mro__:
-        if name in cls.__dict__:
-            if cls.__dict__.get("_is_protocol", False):
-                return None
-            break
-    method = getattr(store, name, None)
-    return cast("Callable[..., Any]", method) if callable(method) else None
-
-
-def _takes(method: Callable[..., Any] | None, parameter: str) -> bool:
-    if method is None:
-        return False
-    try:
-        return parameter in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _read_only(store: object) -> Callable[[SessionKey, _Entries], Awaitable[None]]:
-    """The `append` of a store that has none (a read-only store may still be listed and read)."""
-
-    async def append(key: SessionKey, entries: _Entries) -> None:
-        raise ConfigurationError(f"{store!r} does not implement append: it is read-only, nothing can be written to it")
-
-    return append
-
-
-def _guarded(store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
-    """`method`, raising `StoreError` (naming the store and `operation`) for anything but a
-    `TetherError` it raises: a store of the caller's own may raise whatever its driver does."""
-
-    @functools.wraps(method)
-    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return await method(*args, **kwargs)
-        except TetherError:
-            raise
-        except Exception as error:
-            raise StoreError(repr(store), operation, f"{type(error).__name__}: {error}") from error
-
-    return call
-
-
-@dataclass(frozen=True)
-class StoreCapabilities:
-    """What one store can do: its two required methods and one typed callable per optional
-    capability (None when the store lacks it), each raising `StoreError` for its driver's errors.
-
-    Built once per store by `StoreCapabilities.of`; a store's methods are taken at the signatures
-    `tether.sessions.store` documents.
-    """
-
-    append: Callable[[SessionKey, _Entries], Awaitable[None]]
-    load: Callable[[SessionKey], Awaitable[_Entries | None]]
-    expected_leaf: AppendIfLeaf | None = None
-    fork: Fork | None = None
-    find: Find | None = None
-    load_tail: Callable[[SessionKey, int], Awaitable[_Entries | None]] | None = None
-    list_page: ListPage | None = None
-    list_sessions: Callable[[str], Awaitable[list[SessionStoreListEntry]]] | None = None
-    list_session_summaries: Callable[[str], Awaitable[list[SessionSummaryEntry]]] | None = None
-    delete: Callable[[SessionKey], Awaitable[None]] | None = None
-    list_subkeys: Callable[[SessionListSubkeysKey], Awaitable[list[str]]] | None = None
-    close: Callable[[], Awaitable[None]] | None = None
-    swap_lease: SwapLease | None = None
-    transcript_path: Callable[[SessionKey], str] | None = None
-    """The file holding a transcript, for stores that keep one per session (`JsonlStore`)."""
-    shared: bool = False
-    """The process's shared store (`SQLiteStore.shared`): a caller that opened it must not close it."""
-
-    @classmethod
-    def of(cls, store: SessionStore) -> StoreCapabilities:
-        """What `store` implements itself (a method inherited from a `Protocol` class, such as the
-        SDK's `SessionStore` whose optional methods raise `NotImplementedError`, does not count)."""
-
-        def own(name: str) -> Any:
-            method = _implementation(store, name)
-            return None if method is None else _guarded(store, name, method)
-
-        append = _implementation(store, "append")
-        find = _implementation(store, "find")
-        path = _implementation(store, "transcript_path")
-        return cls(
-            append=_guarded(store, "append", store.append)
-            if callable(getattr(store, "append", None))
-            else _read_only(store),
-            load=_guarded(store, "load", store.load),
-            expected_leaf=own("append") if _takes(append, "expected_leaf") else None,
-            fork=own("fork"),
-            find=own("find") if _takes(find, "project_key") else None,
-            load_tail=own("load_tail"),
-            list_page=own("list_page"),
-            list_sessions=own("list_sessions"),
-            list_session_summaries=own("list_session_summaries"),
-            delete=own("delete"),
-            list_subkeys=own("list_subkeys"),
-            close=own("close"),
-            swap_lease=own("swap_lease"),
-            transcript_path=cast("Callable[[SessionKey], str] | None", path),
-            shared=getattr(store, "is_shared", False) is True,
-        )
-
-    def names(self) -> frozenset[Capability]:
-        """The optional capabilities the store has."""
-        return frozenset(name for name in CAPABILITIES if getattr(self, name) not in (None, False))
-
-
-DEFAULT_STORE_TIMEOUT = 30.0
-"""Seconds one store call may take by default (`AgentOptions.store_timeout`)."""
-
-
-class StoreDeadline:
-    """How long store calls may take: each at most `timeout` seconds (None: no limit), and none
-    past the deadline of the run in progress (`start_run`), so a store that stops answering ends
-    a run with `StoreError` instead of holding it."""
-
-    def __init__(self, timeout: float | None = DEFAULT_STORE_TIMEOUT, run_timeout: float | None = None) -> None:
-        self.timeout = timeout
-        self.run_timeout = run_timeout
-        self.run_deadline: float | None = None
-        """When the run in progress must end (`anyio.current_time()` clock), else None."""
-
-    def start_run(self) -> None:
-        """A run starts now: no store call of it may go on past `run_timeout` from now."""
-        self.run_deadline = None if self.run_timeout is None else anyio.current_time() + self.run_timeout
-
-    def end_run(self) -> None:
-        """The run is over: calls are held to `timeout` alone again."""
-        self.run_deadline = None
-
-    def _limit(self) -> tuple[float, str]:
-        """The deadline of a call starting now, and what it is."""
-        limits = [(math.inf, "")]
-        if self.timeout is not None:
-            limits.append((anyio.current_time() + self.timeout, f"store_timeout ({self.timeout:g} s)"))
-        if self.run_deadline is not None:
-            limits.append((self.run_deadline, f"run_timeout ({self.run_timeout or 0:g} s)"))
-        return min(limits)
-
-    def bound(self, store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
-        """`method`, cut at this deadline with `StoreError` naming `operation` (a write cut this way is
-        the store's whole transaction or nothing of it); as it is when there is no limit at all."""
-        if self.timeout is None and self.run_timeout is None:
-            return method
-        return _BoundCall(self, store, operation, method)
-
-
-class _BoundCall(Generic[_P, _T]):
-    """A store call held to a `StoreDeadline` (a plain object: a run binds every capability anew)."""
-
-    __slots__ = ("_deadline", "_method", "_operation", "_store")
-
-    def __init__(
-        self, deadline: StoreDeadline, store: object, operation: str, method: Callable[_P, Awaitable[_T]]
-    ) -> None:
-        self._deadline, self._store, self._operation, self._method = deadline, store, operation, method
-
-    async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        deadline, what = self._deadline._limit()
-        with anyio.CancelScope(deadline=deadline) as scope:
-            return await self._method(*args, **kwargs)
-        assert scope.cancelled_caught
-        raise StoreError(repr(self._store), self._operation, f"the store did not answer within {what}")
-
-
-def _bounded_capabilities(store: object, caps: StoreCapabilities, deadline: StoreDeadline) -> StoreCapabilities:
-    """`caps` with every store call held to `deadline` (`transcript_path` reads no store)."""
-    bounded: dict[str, Any] = {}
-    for name in ("append", "load", *CAPABILITIES):
-        method = getattr(caps, name)
-        if name not in ("shared", "transcript_path") and method is not None:
-            bounded[name] = deadline.bound(store, "append" if name == "expected_leaf" else name, method)
-    return dataclasses.replace(caps, **bounded)
-
-
-def capabilities_of(store: object) -> frozenset[Capability]:
-    """The optional capabilities `store` (any object with the SDK's `append` and `load`) implements."""
-    return StoreCapabilities.of(cast("SessionStore", store)).names()
 
 
 @dataclass
@@ -396,7 +146,7 @@ class StoreAccess:
         self.capabilities: frozenset[Capability] = self.own.names()
         self.deadline = StoreDeadline()
         """How long each call may take (`DEFAULT_STORE_TIMEOUT`; see `bounded`)."""
-        self.caps = _bounded_capabilities(store, self.own, self.deadline)
+        self.caps = bounded_capabilities(store, self.own, self.deadline)
         """What the store can do, each call held to `deadline`."""
         self._locks = _KeyLocks()
         self._leaves: dict[_KeyId, str | None] = {}
@@ -405,7 +155,7 @@ class StoreAccess:
         """This store, its calls held to `deadline` (a run's): the same writers' locks and leaves."""
         view = copy.copy(self)
         view.deadline = deadline
-        view.caps = _bounded_capabilities(self.store, self.own, deadline)
+        view.caps = bounded_capabilities(self.store, self.own, deadline)
         return view
 
     def __repr__(self) -> str:

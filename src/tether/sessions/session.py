@@ -20,7 +20,7 @@ from tether.errors import (
     SessionExistsError,
     SessionNotFoundError,
 )
-from tether.sessions.capabilities import StoreAccess, StoreDeadline, store_access
+from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import (
     active_chain,
     history_of,
@@ -31,6 +31,7 @@ from tether.sessions.entries import (
 )
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import NO_LEAF
+from tether.sessions.store_capabilities import StoreDeadline
 from tether.sessions.summary import first_prompt_of
 
 __all__ = ["INTERRUPTED_TOOL_RESULT", "Session", "SessionOrigin"]

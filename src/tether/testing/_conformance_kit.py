@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tether._vocabulary.store import SessionKey, SessionStore
-from tether.sessions.capabilities import Capability, capabilities_of, store_access
+from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_entry
+from tether.sessions.store_capabilities import Capability, capabilities_of
 
 __all__ = [
     "SUMMARY_FIELDS",

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tether._vocabulary.store import SessionKey, SessionStore, SessionSummaryEntry
-from tether.sessions.capabilities import capabilities_of
+from tether.sessions.store_capabilities import capabilities_of
 from tether.sessions.summary import fold_summary
 
 __all__ = ["OPTIONAL_METHODS", "run_session_store_conformance"]

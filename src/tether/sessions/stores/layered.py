@@ -38,8 +38,9 @@ from tether._vocabulary.store import (
     SessionSummaryEntry,
 )
 from tether.errors import ConfigurationError
-from tether.sessions.capabilities import StoreAccess, StoreDeadline, store_access
+from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.store import SessionPage, StoredSession
+from tether.sessions.store_capabilities import StoreDeadline
 from tether.sessions.stores.jsonl import FROM_START, JsonlStore
 
 __all__ = ["CLAUDE_CODE_SESSIONS", "LayeredStore", "claude_config_dir", "with_claude_code"]
