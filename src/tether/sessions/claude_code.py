@@ -31,7 +31,8 @@ from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoun
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import make_meta_entry
 from tether.sessions.keys import project_key_for_directory, validate_session_id
-from tether.sessions.stores.jsonl import JsonlStore, encode_lines
+from tether.sessions.stores._jsonl_files import encode_lines
+from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.summary import fold_summary
 
 __all__ = ["CopyReport", "copy_sessions", "export_session", "import_claude_code_sessions", "summary_metadata"]

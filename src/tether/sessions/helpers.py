@@ -69,7 +69,7 @@ from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, strip_invisible, validate_session_id
 from tether.sessions.store import StoredSession
-from tether.sessions.stores.jsonl import write_new_transcript
+from tether.sessions.stores._jsonl_files import write_new_transcript
 from tether.sessions.stores.transcripts import sdk_fork
 from tether.sessions.summary import epoch_ms
 from tether.sessions.urls import open_store, opened_for_caller, store_override

@@ -48,7 +48,6 @@ import json
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,24 +88,28 @@ from tether.sessions.stores._core import (
     private_dir,
     quote_part,
 )
+from tether.sessions.stores._jsonl_files import (
+    AGENT_METADATA,
+    agent_meta,
+    agent_meta_path,
+    encode_lines,
+    parse_lines,
+    stamp,
+    write_all,
+    write_private,
+)
 from tether.sessions.stores.transcripts import is_listed, listing_facts
 from tether.sessions.summary import fold_summary, fork_summary
 
 __all__ = [
-    "AGENT_METADATA",
     "FORK_SIDECAR",
     "HEAD_TAIL_BYTES",
     "JsonlStore",
-    "encode_lines",
     "from_url",
-    "write_new_transcript",
 ]
 
 HEAD_TAIL_BYTES = 64 * 1024
 """How much of the start and of the end of a transcript listing reads."""
-
-AGENT_METADATA = "agent_metadata"
-"""The entry type that stands, in a store, for the `agent-<id>.meta.json` sidecar of a subagent's transcript."""
 
 FORK_SIDECAR = "tether-fork.json"
 """File under `<id>/` recording where a fork made by `JsonlStore.fork` came from."""
@@ -122,73 +125,6 @@ _LISTING_REUSE = 2.0
 """Seconds the files of a listing are reused for its next pages (one directory scan a listing)."""
 _SESSION_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.jsonl")
 """The file name of a main transcript: a session id (see `validate_session_id`) and `.jsonl`."""
-
-
-def encode_lines(entries: list[SessionStoreEntry]) -> bytes:
-    """Entries as JSONL bytes (compact, UTF-8); raises TypeError for anything but JSON objects."""
-    lines: list[bytes] = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            raise TypeError(f"a transcript entry must be a JSON object (dict), not {type(entry).__name__}")
-        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-        try:
-            lines.append(text.encode() + b"\n")
-        except UnicodeEncodeError:  # a lone surrogate: keep it as a JSON escape
-            lines.append(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
-    return b"".join(lines)
-
-
-_clock_lock = threading.Lock()
-_last_mtime_ns = 0
-
-
-def _stamp(path: Path) -> None:
-    """Give a written file an mtime after every other this process wrote (whole milliseconds).
-
-    Listing orders sessions by mtime; two appends within one millisecond would otherwise tie.
-    """
-    global _last_mtime_ns
-    with _clock_lock:
-        now = time.time_ns() // 1_000_000 * 1_000_000
-        _last_mtime_ns = max(now, _last_mtime_ns + 1_000_000)
-        stamp = _last_mtime_ns
-    os.utime(path, ns=(stamp, stamp))
-
-
-def _parse_lines(data: bytes, skipped: list[str] | None = None) -> list[SessionStoreEntry]:
-    """The JSON objects of the lines of `data`; a torn, corrupt, too deeply nested or non-object line
-    is left out (and described in `skipped`, if given): other programs edit these files."""
-    entries: list[SessionStoreEntry] = []
-    for number, line in enumerate(data.split(b"\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            if skipped is not None:
-                skipped.append(f"line {number}: {type(exc).__name__}")
-            continue
-        if isinstance(value, dict) and isinstance(value.get("uuid"), (str, type(None))):
-            entries.append(value)
-        elif skipped is not None:
-            skipped.append(f"line {number}: not an object with a string uuid")
-    return entries
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` to a new or truncated file that only its owner can read (0600)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        _write_all(fd, data)
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 class JsonlStore(GuardedStore):
@@ -271,11 +207,11 @@ class JsonlStore(GuardedStore):
     def _load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         path = self.path_of(key)
         data = self._read(path)
-        meta = _agent_meta(path) if key.get("subpath") else None
+        meta = agent_meta(path) if key.get("subpath") else None
         if data is None:
             return [meta] if meta is not None else None
         skipped: list[str] = []
-        entries = _parse_lines(data, skipped)
+        entries = parse_lines(data, skipped)
         if skipped:
             parts = KeyParts("", key["project_key"], key["session_id"], key.get("subpath") or "")
             self._damage.record(self, parts, skipped)
@@ -297,7 +233,7 @@ class JsonlStore(GuardedStore):
                 lines = data.split(b"\n")
                 if start > 0:
                     lines = lines[1:]  # the first line of the window may be cut
-                leaf = leaf_of(_parse_lines(b"\n".join(lines)))
+                leaf = leaf_of(parse_lines(b"\n".join(lines)))
                 if leaf is not None or start == 0:
                     return leaf
                 window *= 4
@@ -315,12 +251,12 @@ class JsonlStore(GuardedStore):
         with path.open("rb") as file:
             file.seek(start)
             if size - start <= 2 * HEAD_TAIL_BYTES:
-                entries = _parse_lines(file.read(size - start))
+                entries = parse_lines(file.read(size - start))
                 return entries, entries, True
             head = file.read(HEAD_TAIL_BYTES).rsplit(b"\n", 1)[0]
             file.seek(size - HEAD_TAIL_BYTES)
             tail = file.read(HEAD_TAIL_BYTES).split(b"\n", 1)[-1]
-            return _parse_lines(head), _parse_lines(tail), False
+            return parse_lines(head), parse_lines(tail), False
 
     def _summary(self, path: Path, stat: os.stat_result | None = None) -> dict[str, Any]:
         """The listing summary of a transcript, from its head and tail only (cached by mtime and size).
@@ -498,10 +434,10 @@ class JsonlStore(GuardedStore):
                 return
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # never glue a line onto a torn one
-            _write_all(fd, data)
+            write_all(fd, data)
             if self.fsync:
                 os.fsync(fd)
-        _stamp(path)
+        stamp(path)
 
     @staticmethod
     def _write_agent_meta(path: Path, entries: list[SessionStoreEntry]) -> list[SessionStoreEntry]:
@@ -513,19 +449,19 @@ class JsonlStore(GuardedStore):
         encode_lines(entries)  # nothing is written of a batch that cannot be
         private_dir(path.parent)
         content = {name: value for name, value in metas[-1].items() if name != "type"}
-        _write_private(_agent_meta_path(path), json.dumps(content, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        write_private(agent_meta_path(path), json.dumps(content, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         return [entry for entry in entries if not (isinstance(entry, dict) and entry.get("type") == AGENT_METADATA)]
 
     def _write_new(self, path: Path, data: bytes) -> None:
         private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             if self.fsync:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        _stamp(path)
+        stamp(path)
 
     def _fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None) -> None:
         entries = self._load(source_key)
@@ -549,7 +485,7 @@ class JsonlStore(GuardedStore):
         sidecar = path.with_suffix("") / FORK_SIDECAR
         private_dir(sidecar.parent)
         record = {"forkedFrom": origin, "summary": summary, "size": len(data)}
-        _write_private(sidecar, json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        write_private(sidecar, json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         try:
             self._write_new(path, data)
         except BaseException:
@@ -631,37 +567,6 @@ class JsonlStore(GuardedStore):
         """Forget cached summaries and listings (nothing else is held open)."""
         self._summaries.clear()
         self._listings.clear()
-
-
-def write_new_transcript(path: Path, entries: list[SessionStoreEntry]) -> None:
-    """Write a new transcript file (owner-only); `SessionExistsError` if there is one already."""
-    data = encode_lines(entries)
-    private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except FileExistsError:
-        raise SessionExistsError(path.stem) from None
-    try:
-        _write_all(fd, data)
-    finally:
-        os.close(fd)
-    _stamp(path)
-
-
-def _agent_meta_path(transcript: Path) -> Path:
-    return transcript.with_name(transcript.name.removesuffix(".jsonl") + ".meta.json")
-
-
-def _agent_meta(transcript: Path) -> SessionStoreEntry | None:
-    """The `.meta.json` sidecar of a subagent's transcript as an `agent_metadata` entry (None when
-    there is none, or it is not a JSON object: an unusable sidecar is an absent one)."""
-    if not transcript.name.startswith("agent-"):
-        return None
-    try:
-        meta = json.loads(_agent_meta_path(transcript).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return {**meta, "type": AGENT_METADATA} if isinstance(meta, dict) else None
 
 
 def from_url(url: StoreUrl) -> JsonlStore:
