@@ -60,12 +60,12 @@ TETHER_COMMAND = Path(sys.executable).with_name("tether")
 """The `tether` command installed beside this Python (the package's console script)."""
 
 
-def run_tether_command(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_tether_command(*args: str, cwd: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     """The installed `tether` command as a user runs it, its output piped, at 80 columns (skipped
     when the package is not installed with its command)."""
     if not TETHER_COMMAND.exists():
         pytest.skip(f"no installed tether command at {TETHER_COMMAND}")
     environ = {**os.environ, "COLUMNS": "80", **env}
     return subprocess.run(
-        [str(TETHER_COMMAND), *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+        [str(TETHER_COMMAND), *args], cwd=cwd, env=environ, input=stdin, capture_output=True, text=True, timeout=120
     )
