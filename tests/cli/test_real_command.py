@@ -17,9 +17,8 @@ def test_piped_runs_say_on_stderr_which_session_and_listings_are_plain_lines(tmp
     with FakeAnthropicServer() as server:
         server.add(Reply([Text("Lisbon is lovely.")]), Reply([Text("Porto too.")]))
         env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test-key", "TETHER_STORE_URL": store}
-        first = run_tether_command(
-            "-p", "Plan a trip", "--continue", "--model", "claude-sonnet-4-5", cwd=project, **env
-        )
+        claude = ("--model", "claude-sonnet-4-5")
+        first = run_tether_command("-p", "Plan a trip", "--continue", *claude, cwd=project, **env)
         assert first.returncode == 0, first.stderr
         assert first.stdout == "Lisbon is lovely.\n"  # stdout: the answer alone
         assert "No session to continue in" in first.stderr  # --continue with nothing: said, then a new session
