@@ -24,7 +24,7 @@ from tether.agent.checkpoints import FileCheckpoints
 from tether.agent.compaction import Compactor
 from tether.agent.context_window import CompactionPolicy
 from tether.agent.hooks import check_hooks
-from tether.agent.overrides import model_override
+from tether.agent.overrides import run_model
 from tether.agent.permissions import PermissionPolicy
 from tether.agent.prompts import (
     ResolvedSystemPrompt,
@@ -195,9 +195,7 @@ class Agent:
         if self._subagent is not None:
             self._model = self._subagent.model
         else:
-            self._model = model_override.get() or resolve_model(
-                options.model, fallback_model=options.fallback_model, env=env
-            )
+            self._model = run_model(options, env)
         self.settings = _model_settings(options, env)
         check_settings(self._model, self.settings)  # an option the model cannot honour
         self.compactor = Compactor(

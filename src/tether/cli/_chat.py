@@ -23,7 +23,7 @@ from rich.status import Status
 
 from tether._query import AgentClient
 from tether._vocabulary.store import SessionStore
-from tether.agent.overrides import model_override
+from tether.agent.overrides import run_model
 from tether.cli._common import StoreSpec, err_console, fail, out_console, resolve_session_id, showing_model_progress
 from tether.cli._render import sessions_table, tool_call_line, tool_result_line
 from tether.errors import TetherError
@@ -39,7 +39,6 @@ from tether.messages import (
     UserMessage,
     block_to_dict,
 )
-from tether.models import resolve_model
 from tether.options import AgentOptions
 from tether.sessions.capabilities import store_access
 from tether.sessions.helpers import fork_session_async, get_session_info_async, list_sessions_async
@@ -196,10 +195,7 @@ class Chat:
         """Check the model (one that cannot be used fails here, before the first prompt) and open the
         session the command line names (`--resume`, `--continue`, `--fork-session`); returns a banner.
         A new session is made by the first prompt."""
-        env = {**os.environ, **self.options.env}
-        model = model_override.get() or resolve_model(
-            self.options.model, fallback_model=self.options.fallback_model, env=env
-        )  # as the agent picks it
+        model = run_model(self.options, {**os.environ, **self.options.env})  # as the agent picks it
         if self.options.resume:
             await self.open(resume=await resolve_session_id(self.store, self.options.resume))
         elif resuming and not await list_sessions_async(self.cwd, limit=1, store=self.store):
