@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := dev,postgres,redis,local
+EXTRAS := dev,postgres,redis,local,dbos,otel,ui
 # every package of the development and CI environment at one version: a release upstream changes
 # nothing here until `make lock` takes it (pyproject.toml keeps the library's own lower bounds)
 LOCK   := requirements/dev.lock
@@ -65,7 +65,7 @@ bench: $(STAMP) ## tether beside claude-agent-sdk, OpenAI Agents and LangGraph: 
 	$(BIN)/python -m bench.run
 
 lock: $(STAMP) ## re-resolve $(LOCK) to the newest releases that pyproject.toml admits
-	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --extra postgres --extra redis --extra local --universal \
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --extra postgres --extra redis --extra local --extra dbos --extra otel --extra ui --universal \
 		--python-version 3.11 --no-header --upgrade -o $(LOCK)
 
 test-latest: ## the whole suite against the newest releases (no lock), in $(LATEST): finds what an upstream release breaks

@@ -29,8 +29,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tether.models",),
     ("tether.tools",),
     ("tether.agent",),  # with agent.settings: Claude Code's files, as rules, hooks and tools of the agent
+    ("tether.durable",),  # turns as DBOS workflows: steps, take-over (DESIGN.md §10)
     ("tether._query", "tether._conversation", "tether._control"),
     ("tether.testing",),
+    ("tether.ui",),  # the local session browser (`tether ui`)
     ("tether.cli",),
     ("tether", "tether.types"),  # the front door: re-exports only
 )
