@@ -40,7 +40,10 @@ def key(session_id: str, project: str = "-work-app", subpath: str | None = None)
 async def test_jsonl_store_passes_the_store_conformance_suite(tmp_path: Path) -> None:
     report = await run_store_conformance(lambda scope: JsonlStore(tmp_path), scopes=False)
     assert "fork shares history and is independent afterwards" in report.passed
-    assert sorted(report.skipped) == [  # no native lease (its turns lease through records, as SDK stores do)
+    # no native lease (its turns lease through records, as SDK stores do); no load_texts (Claude Code's
+    # transcripts split each response into entries, which a resume from the stored texts leaves to load)
+    assert sorted(report.skipped) == [
+        "load_texts: the view undecoded, and the stored leaf",
         "scope isolation for read, list, fork, delete and find",
         "swap_lease takes a free lease, refuses a live one, hands over a lapsed one",
     ]

@@ -2,7 +2,7 @@
 
 A store needs only the Claude Agent SDK's two methods, `append(key, entries)` and `load(key)`.
 The rest are optional: the SDK's `list_sessions`, `list_session_summaries`, `delete` and
-`list_subkeys`, and tether's `fork`, `find`, `load_tail`, `list_page`, `close`, `swap_lease`,
+`list_subkeys`, and tether's `fork`, `find`, `load_tail`, `load_texts`, `list_page`, `close`, `swap_lease`,
 `transcript_path`, `is_shared` and `append(..., expected_leaf=)` (see `tether.sessions.store`).
 `StoreCapabilities.of(store)` looks once at which of them a store implements, as one typed
 callable each (a method inherited from a `Protocol` class, such as the SDK's `SessionStore`
@@ -15,6 +15,7 @@ each operation, with this fallback where the store lacks it:
   writes);
 - `find`: the session is looked for in the given project only;
 - `load_tail`: `load`, then the last entries;
+- `load_texts`: None (the caller loads);
 - `list_page`: one project's summaries, sorted and sliced (every project cannot be listed);
 - `list_session_summaries`: `list_sessions`, then `load` and fold each session;
 - `list_subkeys`: no subkeys;
@@ -62,7 +63,7 @@ from tether.errors import (
 )
 from tether.sessions.entries import leaf_of, new_uuid, now_iso
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
+from tether.sessions.store import NO_LEAF, SessionPage, StoredSession, StoredTexts
 from tether.sessions.store_capabilities import (
     Capability,
     StoreCapabilities,
@@ -328,6 +329,14 @@ class StoreAccess:
         if entries is None:
             return None
         return entries[-limit:] if limit > 0 else []
+
+    async def load_texts(self, key: SessionKey) -> StoredTexts | None:
+        """The view undecoded (`StoredTexts`), or None when there is no such transcript or the store
+        cannot read it so (callers then `load`)."""
+        load_texts = self.caps.load_texts
+        if load_texts is None or self.caps.expected_leaf is None:
+            return None  # without its own leaf check, what this process read must go through `load`
+        return await load_texts(key)
 
     async def exists(self, key: SessionKey) -> bool:
         """Whether the store holds a transcript under exactly `key`."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid as uuid_module
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "make_meta_entry",
     "new_uuid",
     "now_iso",
+    "preserved_segment",
     "sendable_chain",
     "unanswered_tool_uses",
 ]
@@ -287,26 +288,10 @@ def _relinked_parents(entries: list[dict[str, Any]], by_uuid: dict[str, dict[str
     """Parent overrides that put each compaction's preserved segment back after its anchor."""
     overrides: dict[str, str | None] = {}
     for entry in entries:
-        if entry.get("type") != "system" or entry.get("subtype") != "compact_boundary":
+        segment = preserved_segment(entry, by_uuid)
+        if segment is None:
             continue
-        meta = _pick(entry, "compactMetadata", "compact_metadata")
-        if not isinstance(meta, dict):
-            continue
-        segment = _pick(meta, "preservedSegment", "preserved_segment")
-        preserved = _pick(meta, "preservedMessages", "preserved_messages")
-        if isinstance(segment, dict):
-            head, anchor, tail = (
-                _pick(segment, "headUuid", "head_uuid"),
-                _pick(segment, "anchorUuid", "anchor_uuid"),
-                _pick(segment, "tailUuid", "tail_uuid"),
-            )
-        elif isinstance(preserved, dict) and isinstance(preserved.get("uuids"), list) and preserved["uuids"]:
-            uuids = preserved["uuids"]
-            head, anchor, tail = uuids[0], _pick(preserved, "anchorUuid", "anchor_uuid"), uuids[-1]
-        else:
-            continue
-        if not all(isinstance(u, str) and u in by_uuid for u in (head, anchor, tail)) or head == anchor:
-            continue
+        head, anchor, tail = segment
         if by_uuid[head].get("parentUuid") == anchor:
             continue  # the segment already hangs from its anchor (tether writes it so): nothing to relink
         for child in entries:
@@ -314,6 +299,34 @@ def _relinked_parents(entries: list[dict[str, Any]], by_uuid: dict[str, dict[str
                 overrides[child["uuid"]] = tail
         overrides[head] = anchor
     return overrides
+
+
+def preserved_segment(entry: dict[str, Any], uuids: Container[str]) -> tuple[str, str, str] | None:
+    """`(head, anchor, tail)` of the segment a compaction boundary says it preserved verbatim, when
+    all three are entries among `uuids` and the head is not the anchor; else None."""
+    if entry.get("type") != "system" or entry.get("subtype") != COMPACT_BOUNDARY:
+        return None
+    meta = _pick(entry, "compactMetadata", "compact_metadata")
+    if not isinstance(meta, dict):
+        return None
+    segment = _pick(meta, "preservedSegment", "preserved_segment")
+    preserved = _pick(meta, "preservedMessages", "preserved_messages")
+    if isinstance(segment, dict):
+        head, anchor, tail = (
+            _pick(segment, "headUuid", "head_uuid"),
+            _pick(segment, "anchorUuid", "anchor_uuid"),
+            _pick(segment, "tailUuid", "tail_uuid"),
+        )
+    elif isinstance(preserved, dict) and isinstance(preserved.get("uuids"), list) and preserved["uuids"]:
+        uuids_kept = preserved["uuids"]
+        head, anchor, tail = uuids_kept[0], _pick(preserved, "anchorUuid", "anchor_uuid"), uuids_kept[-1]
+    else:
+        return None
+    if not (isinstance(head, str) and isinstance(anchor, str) and isinstance(tail, str)) or head == anchor:
+        return None
+    if head not in uuids or anchor not in uuids or tail not in uuids:
+        return None
+    return head, anchor, tail
 
 
 def _message_id(entry: dict[str, Any]) -> str | None:
@@ -469,9 +482,12 @@ def chain_to_api_messages(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any
     return _api_messages(sendable_chain(chain))
 
 
-def history_of(chain: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """`(chain_to_api_messages(chain), unanswered_tool_uses(chain))`, the chain checked once."""
-    sendable = sendable_chain(chain)
+def history_of(
+    chain: Iterable[dict[str, Any]], clean: Container[int] = ()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`(chain_to_api_messages(chain), unanswered_tool_uses(chain))`, the chain checked once (but
+    for the message contents whose `id()` is in `clean`: known to be sendable)."""
+    sendable = sendable_chain(chain, clean)
     return _api_messages(sendable), _unanswered(sendable)
 
 
@@ -570,7 +586,7 @@ def _unanswered(sendable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(pending.values())
 
 
-def sendable_chain(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def sendable_chain(chain: Iterable[dict[str, Any]], clean: Container[int] = ()) -> list[dict[str, Any]]:
     """The chain without the entries whose message content cannot be sent back to a model
     (`json_problem`: a reply nested too deeply, stored before tether refused such output), each
     skipped entry logged, as damaged rows are; results that answer a skipped entry's tool calls
@@ -583,7 +599,7 @@ def sendable_chain(chain: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if not isinstance(message, dict) or not isinstance(content, list):
             kept.append(entry)
             continue
-        problem = json_problem(content)
+        problem = None if id(content) in clean else json_problem(content)
         if problem is not None:
             log.warning("skipped entry %s of session %s: %s", entry.get("uuid"), entry.get("sessionId"), problem)
             skipped_calls.update(

@@ -8,7 +8,7 @@ the agent loop yields a message only after that.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from tether.sessions.entries import (
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import NO_LEAF
 from tether.sessions.store_capabilities import StoreDeadline
+from tether.sessions.stored_view import read_active
 from tether.sessions.summary import first_prompt_of
 
 __all__ = ["INTERRUPTED_TOOL_RESULT", "Session", "SessionOrigin"]
@@ -141,14 +142,19 @@ class Session:
         """
         access = _access(store, deadline)
         found = await access.locate(validate_session_id(session_id), project_key_for_directory(cwd))
-        entries = await access.load(found.key)
-        if entries is None:
-            raise SessionNotFoundError(session_id)
-        if drops_turn is not None:
-            check_dropped_turn(found.key["session_id"], entries, at_uuid, drops_turn)
         origin = SessionOrigin("resume")
         session = cls(store=store if persist else None, key=found.key, cwd=cwd, origin=origin, deadline=deadline)
-        session._adopt(entries, at_uuid)
+        stored = await access.load_texts(found.key) if drops_turn is None else None
+        view = read_active(stored, at_uuid) if stored is not None else None
+        if view is not None:  # the chain's messages decoded, the rest left as stored
+            session._take(view.leaf, view.chain, view.whole, clean=view.clean)
+        else:
+            entries = await access.load(found.key)
+            if entries is None:
+                raise SessionNotFoundError(session_id)
+            if drops_turn is not None:
+                check_dropped_turn(found.key["session_id"], entries, at_uuid, drops_turn)
+            session._adopt(entries, at_uuid)
         session.branch_at = at_uuid
         if close_unanswered:
             await session.close_unanswered()
@@ -221,9 +227,21 @@ class Session:
         self.expected_leaf = leaf_of(entries) or NO_LEAF
         if at_uuid is not None and not any(e.get("uuid") == at_uuid for e in entries):
             raise EntryNotFoundError(self.session_id, at_uuid)
-        chain = active_chain(entries, at_uuid)
+        self._take(self.expected_leaf, active_chain(entries, at_uuid), entries, totals=totals)
+
+    def _take(
+        self,
+        leaf: str | None,
+        chain: list[dict[str, Any]],
+        entries: list[dict[str, Any]],
+        *,
+        totals: bool = True,
+        clean: Container[int] = (),
+    ) -> None:
+        """Take over a read session: its leaf, its active chain and (among `entries`) its metadata."""
+        self.expected_leaf = leaf or NO_LEAF
         self.parent_uuid = chain[-1]["uuid"] if chain else None
-        self.messages, self._unanswered = history_of(chain)
+        self.messages, self._unanswered = history_of(chain, clean)
         self.meta = {e["type"]: e for e in entries if not e.get("uuid") and isinstance(e.get("type"), str)}
         if totals:
             self.totals = _latest_totals(entries) or self.totals

@@ -20,6 +20,8 @@ falls back when it lacks one):
   and summary, so a session resumes by id from any working directory: the session of
   `project_key` when that project holds one, else the most recently updated one.
 - `load_tail(key, limit)`: the last `limit` entries of the view, without reading the rest.
+- `load_texts(key)`: the view undecoded (`StoredTexts`): each entry's stored JSON text, in `load`'s
+  order, and the leaf the store holds, so a resume decodes only what it needs.
 - `list_page(project_key, limit, cursor)`: sessions newest first with cursor pagination.
 
 A session's *view* (what `load` returns) is, in append order, the inherited prefix of its fork
@@ -54,7 +56,7 @@ from tether._vocabulary.store import (
     SessionSummaryEntry,
 )
 
-__all__ = ["NO_LEAF", "SessionPage", "StoredSession"]
+__all__ = ["NO_LEAF", "SessionPage", "StoredSession", "StoredTexts"]
 
 NO_LEAF = ""
 """`expected_leaf=NO_LEAF`: the append must be the first uuid-bearing write of the session."""
@@ -84,3 +86,12 @@ class StoredSession:
         """`{"sessionId", "messageUuid"}` of the fork point, or None for an original session."""
         origin = self.summary.get("forked_from")
         return origin if isinstance(origin, dict) else None
+
+
+@dataclass
+class StoredTexts:
+    """What `load_texts` reads: the JSON text of each entry of the view as stored (in `load`'s order,
+    damaged ones included: `load` skips and logs those), and the leaf the store holds for it."""
+
+    texts: list[str] | list[bytes]
+    leaf: str | None

@@ -29,7 +29,7 @@ from tether.errors import (
     StoreError,
     TetherError,
 )
-from tether.sessions.store import SessionPage, StoredSession
+from tether.sessions.store import SessionPage, StoredSession, StoredTexts
 
 __all__ = [
     "CAPABILITIES",
@@ -51,6 +51,7 @@ Capability = Literal[
     "fork",
     "find",
     "load_tail",
+    "load_texts",
     "list_page",
     "list_sessions",
     "list_session_summaries",
@@ -167,6 +168,7 @@ class StoreCapabilities:
     fork: Fork | None = None
     find: Find | None = None
     load_tail: Callable[[SessionKey, int], Awaitable[_Entries | None]] | None = None
+    load_texts: Callable[[SessionKey], Awaitable[StoredTexts | None]] | None = None
     list_page: ListPage | None = None
     list_sessions: Callable[[str], Awaitable[list[SessionStoreListEntry]]] | None = None
     list_session_summaries: Callable[[str], Awaitable[list[SessionSummaryEntry]]] | None = None
@@ -200,6 +202,7 @@ class StoreCapabilities:
             fork=own("fork"),
             find=own("find") if _takes(find, "project_key") else None,
             load_tail=own("load_tail"),
+            load_texts=own("load_texts"),
             list_page=own("list_page"),
             list_sessions=own("list_sessions"),
             list_session_summaries=own("list_session_summaries"),

@@ -3,6 +3,7 @@ pages, scopes, refused ids and entries), as checks of `run_store_conformance`.""
 
 from __future__ import annotations
 
+import json
 import uuid as uuid_module
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -170,6 +171,28 @@ async def _load_tail(h: Harness) -> None:
     await store.append(fork, more)
     tail = await store.load_tail(fork, 5)
     expect(tail == [*entries[-3:], *more], "load_tail across a fork", "the tail of a fork is wrong")
+
+
+@_check("load_texts: the view undecoded, and the stored leaf", "load_texts", "fork")
+async def _load_texts(h: Harness) -> None:
+    store = await h.store()
+    key = h.key()
+    entries = make_turns(key["session_id"], 4)
+    await store.append(key, entries)
+    fork = h.key()
+    await store.fork(key, fork)
+    more = make_turns(fork["session_id"], 2, parent=leaf_of(entries), label="fork")
+    await store.append(fork, more)
+    for which in (key, fork):
+        stored = await store.load_texts(which)
+        loaded = await store.load(which)
+        expect(
+            stored is not None and [json.loads(text) for text in stored.texts] == loaded,
+            "load_texts",
+            "load_texts is not load's entries as JSON texts",
+        )
+        expect(stored is not None and stored.leaf == leaf_of(loaded or []), "load_texts", "the leaf is not load's")
+    expect(await store.load_texts(h.key()) is None, "load_texts", "load_texts of an unknown key is not None")
 
 
 @_check("swap_lease takes a free lease, refuses a live one, hands over a lapsed one", "swap_lease")

@@ -39,7 +39,7 @@ from tether._vocabulary.store import (
 )
 from tether.errors import ConfigurationError
 from tether.sessions.capabilities import StoreAccess, store_access
-from tether.sessions.store import SessionPage, StoredSession
+from tether.sessions.store import SessionPage, StoredSession, StoredTexts
 from tether.sessions.store_capabilities import StoreDeadline
 from tether.sessions.stores.jsonl import FROM_START, JsonlStore
 
@@ -127,6 +127,10 @@ class LayeredStore:
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """The transcript, from where its session lives."""
         return await (await self._home(key)).load(key)
+
+    async def load_texts(self, key: SessionKey) -> StoredTexts | None:
+        """The transcript undecoded, from where its session lives (None where that store cannot)."""
+        return await (await self._home(key)).load_texts(key)
 
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries, from where the session lives."""

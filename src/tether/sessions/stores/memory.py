@@ -17,7 +17,7 @@ from tether._vocabulary.store import (
 )
 from tether.errors import EntryNotFoundError, SessionConflictError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
+from tether.sessions.store import NO_LEAF, SessionPage, StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import decode_entries, encode_entries, log, page_after
 from tether.sessions.summary import fold_summary, fork_summary
@@ -135,6 +135,11 @@ class MemoryStore:
         """The session's view, or None."""
         record = self._data.get(self._id(key))
         return _decoded(record.view()) if record else None
+
+    async def load_texts(self, key: SessionKey) -> StoredTexts | None:
+        """The session's view undecoded, and its leaf."""
+        record = self._data.get(self._id(key))
+        return StoredTexts([text for _, text in record.view()], record.leaf) if record else None
 
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view."""

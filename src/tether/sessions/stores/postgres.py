@@ -39,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import StoredSession
+from tether.sessions.store import StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
     DamageLog,
@@ -310,21 +310,18 @@ class PostgresStore(RowListing):
         async with self._connection() as conn:
             return None if await _fetchone(conn, _BY_KEY, _key_params(parts)) is None else []
 
+    @guarded("load_texts")
+    async def load_texts(self, key: SessionKey) -> StoredTexts | None:
+        """The view as `load` reads it, undecoded: each entry's stored JSON text, and the stored leaf."""
+        read = await self._view_texts(key_parts(self.scope, key), _EVERYTHING)
+        return None if read is None else StoredTexts(read[1], read[0][2])
+
     async def _view(self, parts: KeyParts, tail: int) -> list[SessionStoreEntry] | None:
-        params = {
-            "scope": parts.scope,
-            "sid": parts.session_id,
-            "sub": parts.subpath,
-            "project": parts.project_key,
-            "tail": tail,
-        }
-        async with self._connection() as conn:
-            rows = await _fetchall(conn, _VIEW, params)
-        if not rows:
+        read = await self._view_texts(parts, tail)
+        if read is None:
             return None
-        rows.sort(key=operator.itemgetter(0))
-        node_id, length, leaf = json.loads(rows[0][1])  # the session's own row comes first, at position -1
-        entries = self._damage.entries(self, parts, [text for _, text in rows[1:]])
+        (node_id, length, leaf), texts = read
+        entries = self._damage.entries(self, parts, texts)
         if tail == _EVERYTHING and leaf != leaf_from_end(entries):
             log.warning(
                 "%r: session %r had the stored leaf %r, not its entries' %r: repaired",
@@ -339,6 +336,23 @@ class PostgresStore(RowListing):
                     (leaf_from_end(entries), node_id, length, leaf),
                 )
         return entries
+
+    async def _view_texts(self, parts: KeyParts, tail: int) -> tuple[tuple[Any, Any, Any], list[str]] | None:
+        """`((node id, length, stored leaf), texts)` of the view (or of its last `tail` entries), or None."""
+        params = {
+            "scope": parts.scope,
+            "sid": parts.session_id,
+            "sub": parts.subpath,
+            "project": parts.project_key,
+            "tail": tail,
+        }
+        async with self._connection() as conn:
+            rows = await _fetchall(conn, _VIEW, params)
+        if not rows:
+            return None
+        rows.sort(key=operator.itemgetter(0))
+        node_id, length, leaf = json.loads(rows[0][1])  # the session's own row comes first, at position -1
+        return (node_id, length, leaf), [text for _, text in rows[1:]]
 
     @guarded("find")
     async def find(self, session_id: str, project_key: str | None = None) -> StoredSession | None:

@@ -43,7 +43,7 @@ from tether._vocabulary.store import (
 )
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import SessionPage, StoredSession
+from tether.sessions.store import SessionPage, StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
     DamageLog,
@@ -343,6 +343,15 @@ class RedisStore(GuardedStore):
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view, reading only those."""
         return await self._view(key_parts(self.scope, key), max(0, int(limit)))
+
+    @guarded("load_texts")
+    async def load_texts(self, key: SessionKey) -> StoredTexts | None:
+        """The view as `load` reads it, undecoded: each entry's stored JSON text, and the stored leaf."""
+        scripts = await self._scripts()
+        reply = await self._run(scripts.load, [self._shared.base, self._q, self._field(key_parts(self.scope, key)), -1])
+        if not reply:
+            return None
+        return StoredTexts(list(reply[3:]), _text(reply[2]) or None)
 
     async def _view(self, parts: KeyParts, tail: int) -> list[SessionStoreEntry] | None:
         scripts = await self._scripts()

@@ -36,7 +36,7 @@ import anyio.to_thread
 from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
 from tether.sessions.keys import validate_session_id
-from tether.sessions.store import StoredSession
+from tether.sessions.store import StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._core import (
     KeyParts,
@@ -386,6 +386,22 @@ class SQLiteStore(RowListing):
     async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
         """The last `limit` entries of the view, reading only those."""
         return await self._view(key_parts(self.scope, key), max(0, int(limit)))
+
+    @guarded("load_texts")
+    async def load_texts(self, key: SessionKey) -> StoredTexts | None:
+        """The view as `load` reads it, undecoded: each entry's stored JSON text, and the stored leaf."""
+        parts = key_parts(self.scope, key)
+        with self._backend.lock:
+            read = self._view_texts(self._backend.writer(), parts, None, _INLINE_ENTRIES)
+        if isinstance(read, _TooBig):
+            read = await anyio.to_thread.run_sync(self._texts_in_thread, parts)
+        return None if read is None else StoredTexts(read[1], read[0][4])
+
+    def _texts_in_thread(self, parts: KeyParts) -> tuple[Sequence[Any], list[str]] | None:
+        with self._backend.reader() as conn:
+            read = self._view_texts(conn, parts, None, None)
+        assert not isinstance(read, _TooBig)
+        return read
 
     async def _view(self, parts: KeyParts, tail: int | None) -> list[SessionStoreEntry] | None:
         with self._backend.lock:
