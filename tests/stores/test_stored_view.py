@@ -18,8 +18,9 @@ from tether.sessions.entries import (
     make_entry,
     make_meta_entry,
 )
+from tether.sessions.helpers import chain_messages
 from tether.sessions.store import StoredTexts
-from tether.sessions.stored_view import read_active
+from tether.sessions.stored_view import read_active, read_chain_page
 from tether.sessions.stores._core import encode_entries, leaf_from_end
 from tether.sessions.stores.sqlite import SQLiteStore
 from tether.types import SessionKey
@@ -186,3 +187,23 @@ async def test_sqlite_load_texts_is_load_undecoded(tmp_path: Path) -> None:
         assert await store.load_texts(SessionKey(project_key="p", session_id=str(uuid_module.uuid4()))) is None
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("name", list(_sessions()))
+def test_a_page_of_messages_matches_load_and_active_chain(name: str) -> None:
+    entries, _ = _sessions()[name]
+    stored = StoredTexts(encode_entries(entries), leaf_from_end(entries))
+    whole = [message for _, message in chain_messages(active_chain(entries), SID)]
+    for limit, offset in ((None, 0), (3, 0), (2, 3), (None, 5), (4, 100)):
+        page = read_chain_page(stored, limit, offset)
+        assert page is not None
+        expected = whole[offset:] if limit is None else whole[offset : offset + limit]
+        assert [message for _, message in chain_messages(page, SID)] == expected
+
+
+def test_a_page_is_declined_where_load_must_read() -> None:
+    plain = _Builder()
+    plain.turn(0)
+    texts = encode_entries(plain.entries)
+    assert read_chain_page(StoredTexts([*texts, "[]"], leaf_from_end(plain.entries)), None, 0) is None
+    assert read_chain_page(StoredTexts(texts, None), None, 0) is None

@@ -137,6 +137,10 @@ def _window(model_window: int, env: Mapping[str, str]) -> int:
 # -- counting -------------------------------------------------------------------------------------
 
 
+_AS_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+"""`json.dumps(value, ensure_ascii=False, default=str)`, without building an encoder per call."""
+
+
 def estimate_tokens(value: Any) -> int:
     """An estimate of the tokens of text, content blocks or messages: about four characters a token
     (an image or document block counts `MEDIA_TOKENS`)."""
@@ -144,27 +148,34 @@ def estimate_tokens(value: Any) -> int:
         return -(-len(value) // CHARS_PER_TOKEN)
     if isinstance(value, list):  # a loop, not sum() over a generator: every request counts its history
         total = 0
-        for item in value:
-            total += estimate_tokens(item)
+        for item in value:  # the usual items inline: every request counts its whole history
+            kind = type(item)
+            if kind is dict:
+                total += _dict_tokens(item)
+            elif kind is str:
+                total += -(-len(item) // CHARS_PER_TOKEN)
+            else:
+                total += estimate_tokens(item)
         return total
     if isinstance(value, dict):
         return _dict_tokens(value)
-    return estimate_tokens(json.dumps(value, ensure_ascii=False, default=str))
+    return estimate_tokens(_AS_JSON(value))
 
 
 def _dict_tokens(block: dict[str, Any]) -> int:
     kind = block.get("type")
+    if kind == "text":
+        text = block.get("text", "")
+        return -(-len(text if type(text) is str else str(text)) // CHARS_PER_TOKEN)
     if kind in _MEDIA:
         return MEDIA_TOKENS
-    if kind == "text":
-        return estimate_tokens(str(block.get("text", "")))
     if kind == "thinking":
         return estimate_tokens(str(block.get("thinking", "")))
     if kind == "tool_result":
         return 4 + estimate_tokens(block.get("content") or "")
     if "role" in block and "content" in block:
         return 4 + estimate_tokens(block["content"])
-    return estimate_tokens(json.dumps(block, ensure_ascii=False, default=str))
+    return -(-len(_AS_JSON(block)) // CHARS_PER_TOKEN)
 
 
 def request_tokens(request: ModelRequest) -> int:

@@ -69,6 +69,7 @@ from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.keys import project_key_for_directory, strip_invisible, validate_session_id
 from tether.sessions.store import StoredSession
+from tether.sessions.stored_view import read_chain_page
 from tether.sessions.stores._jsonl_files import write_new_transcript
 from tether.sessions.stores.transcripts import sdk_fork
 from tether.sessions.summary import epoch_ms
@@ -466,7 +467,11 @@ async def get_session_messages_async(
     _check_page(limit, offset)
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        entries = await opened.load(found.key)
+        stored = None if full_history else await opened.load_texts(found.key)
+        page = None if stored is None else read_chain_page(stored, limit, offset)  # only the page decoded
+        entries = None if page is not None else await opened.load(found.key)
+    if page is not None:
+        return [message for _, message in chain_messages(page, found.key["session_id"])]
     if entries is None:
         raise session_file_not_found(session_id)
     return _page(_session_messages(entries, found.key["session_id"], full_history=full_history), limit, offset)

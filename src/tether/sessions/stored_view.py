@@ -23,8 +23,9 @@ import msgspec
 
 from tether.sessions.entries import MAX_CONTENT_DEPTH, preserved_segment
 from tether.sessions.store import StoredTexts
+from tether.sessions.stores._core import decode_entries
 
-__all__ = ["ActiveView", "read_active"]
+__all__ = ["ActiveView", "read_active", "read_chain_page"]
 
 _MESSAGE_TYPES = frozenset({"user", "assistant"})
 _ABSENT = msgspec.Raw()
@@ -88,6 +89,35 @@ def read_active(stored: StoredTexts, at_uuid: str | None = None) -> ActiveView |
     except _Unsure:
         return None
     return ActiveView(chain, walk.leaf, [item for item in items if type(item) is dict], clean)
+
+
+def read_chain_page(stored: StoredTexts, limit: int | None, offset: int) -> list[dict[str, Any]] | None:
+    """The main-chain messages of the active chain (`get_session_messages`'s list), sliced by
+    `offset` and `limit`, each entry decoded whole; the others are not. None where `load` and
+    `active_chain` must do it (as `read_active`)."""
+    try:
+        items = [_item(text) for text in stored.texts]
+        walk = _Walk(items)
+    except _Unsure:
+        return None
+    if walk.leaf != stored.leaf or walk.split or walk.relinks():
+        return None
+    listed = [at for at in walk.chain(walk.default_leaf()) if _listed(items[at])]
+    page = listed[offset:] if limit is None else listed[offset : offset + limit]
+    entries, skipped = decode_entries([stored.texts[at] for at in page])
+    return None if skipped else entries
+
+
+def _listed(item: _Head | dict[str, Any]) -> bool:
+    """Whether a chain item is one of the session's messages (`helpers.chain_messages`): a main-chain
+    user or assistant entry with a message, not a meta one."""
+    if type(item) is dict:
+        kind, message = item.get("type"), item.get("message")
+        if kind not in _MESSAGE_TYPES or not isinstance(message, dict):
+            return False
+        return not (item.get("isMeta") or item.get("isSidechain") or item.get("teamName"))
+    assert isinstance(item, _Head)
+    return item.message is not None and not (item.isMeta or item.isSidechain or item.teamName)
 
 
 def _item(text: str | bytes) -> _Head | dict[str, Any]:
