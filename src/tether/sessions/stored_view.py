@@ -63,7 +63,7 @@ class ActiveView:
     whole: list[dict[str, Any]]
     clean: set[int]
     """`id()`s of chain contents known to be sendable JSON (`history_of`'s `clean`): decoded by
-    msgspec (string keys, finite numbers) from a text with fewer brackets than `MAX_CONTENT_DEPTH`."""
+    msgspec (string keys, finite numbers) from JSON with fewer brackets than `MAX_CONTENT_DEPTH`."""
 
 
 class _Unsure(Exception):
@@ -85,7 +85,7 @@ def read_active(stored: StoredTexts, at_uuid: str | None = None) -> ActiveView |
         return None  # `load`'s path names the missing entry
     clean: set[int] = set()
     try:
-        chain = [_as_entry(items[at], stored.texts[at], clean) for at in walk.chain(start)]
+        chain = [_as_entry(items[at], clean) for at in walk.chain(start)]
     except _Unsure:
         return None
     return ActiveView(chain, walk.leaf, [item for item in items if type(item) is dict], clean)
@@ -140,7 +140,7 @@ def _item(text: str | bytes) -> _Head | dict[str, Any]:
     return entry
 
 
-def _as_entry(item: _Head | dict[str, Any], text: str | bytes, clean: set[int]) -> dict[str, Any]:
+def _as_entry(item: _Head | dict[str, Any], clean: set[int]) -> dict[str, Any]:
     if type(item) is dict:
         return item
     assert isinstance(item, _Head)
@@ -161,16 +161,10 @@ def _as_entry(item: _Head | dict[str, Any], text: str | bytes, clean: set[int]) 
             except msgspec.DecodeError:
                 raise _Unsure from None
             entry["message"] = {"id": message.id, "content": content}
-            if _brackets(text) < MAX_CONTENT_DEPTH:
+            raw = bytes(message.content)
+            if raw.count(b"[") + raw.count(b"{") < MAX_CONTENT_DEPTH:  # a bound on its nesting
                 clean.add(id(content))
     return entry
-
-
-def _brackets(text: str | bytes) -> int:
-    """How many arrays and objects `text` can open at most (a bound on its nesting)."""
-    if isinstance(text, str):
-        return text.count("[") + text.count("{")
-    return text.count(b"[") + text.count(b"{")
 
 
 class _Walk:
