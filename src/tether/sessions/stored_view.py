@@ -73,13 +73,10 @@ class _Unsure(Exception):
 def read_active(stored: StoredTexts, at_uuid: str | None = None) -> ActiveView | None:
     """The active chain of a stored view up to `at_uuid` (else its newest message), or None when
     `load` and `active_chain` must do it."""
-    try:
-        items = [_item(text) for text in stored.texts]
-        walk = _Walk(items)
-    except _Unsure:
+    walked = _walk(stored)
+    if walked is None:
         return None
-    if walk.leaf != stored.leaf or walk.split or walk.relinks():
-        return None
+    items, walk = walked
     start = walk.default_leaf() if at_uuid is None else at_uuid
     if at_uuid is not None and at_uuid not in walk.by_uuid:
         return None  # `load`'s path names the missing entry
@@ -95,6 +92,19 @@ def read_chain_page(stored: StoredTexts, limit: int | None, offset: int) -> list
     """The main-chain messages of the active chain (`get_session_messages`'s list), sliced by
     `offset` and `limit`, each entry decoded whole; the others are not. None where `load` and
     `active_chain` must do it (as `read_active`)."""
+    walked = _walk(stored)
+    if walked is None:
+        return None
+    items, walk = walked
+    listed = [at for at in walk.chain(walk.default_leaf()) if _listed(items[at])]
+    page = listed[offset:] if limit is None else listed[offset : offset + limit]
+    entries, skipped = decode_entries([stored.texts[at] for at in page])
+    return None if skipped else entries
+
+
+def _walk(stored: StoredTexts) -> tuple[list[_Head | dict[str, Any]], _Walk] | None:
+    """The items of the stored texts and their walk, or None where `load` and `active_chain` must
+    read the view (a damaged text, a stored leaf to repair, split responses, a segment to relink)."""
     try:
         items = [_item(text) for text in stored.texts]
         walk = _Walk(items)
@@ -102,10 +112,7 @@ def read_chain_page(stored: StoredTexts, limit: int | None, offset: int) -> list
         return None
     if walk.leaf != stored.leaf or walk.split or walk.relinks():
         return None
-    listed = [at for at in walk.chain(walk.default_leaf()) if _listed(items[at])]
-    page = listed[offset:] if limit is None else listed[offset : offset + limit]
-    entries, skipped = decode_entries([stored.texts[at] for at in page])
-    return None if skipped else entries
+    return items, walk
 
 
 def _listed(item: _Head | dict[str, Any]) -> bool:
