@@ -147,10 +147,15 @@ class Browser:
         cannot be read is shown as damaged, with what could be read."""
         found = await locate_session(self.access, session_id)
         info = session_info_from_summary(found.key["session_id"], found.mtime, found.summary, found.key["project_key"])
-        damaged = f"{found.skipped_entries} unreadable entries were skipped" if found.skipped_entries else ""
+        damaged = ""
         entries: list[dict[str, Any]] = []
         try:
             entries = await self.access.load(found.key) or []
+            again = await self.access.find(
+                found.key["session_id"], found.key["project_key"]
+            )  # counts what load skipped
+            if again is not None and again.skipped_entries:
+                damaged = f"{again.skipped_entries} unreadable entries were skipped"
         except TetherError as error:
             damaged = f"its transcript could not be read: {error}"
         try:

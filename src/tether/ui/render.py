@@ -173,9 +173,9 @@ def _item(entry: dict[str, Any]) -> Item | None:
     return None
 
 
-def turn_costs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The end of each turn, by the uuid of the last chain entry before it: the `cost-state` the
-    turn wrote (`totalCostUSD`, cumulative) and the turn's own cost (the increase)."""
+def turn_costs(entries: list[dict[str, Any]], shown: set[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The end of each turn, by the uuid of the last entry before it (of those `shown`, if given):
+    the `cost-state` the turn wrote (`totalCostUSD`, cumulative) and the turn's own cost (the increase)."""
     ends: dict[str, dict[str, Any]] = {}
     last_uuid: str | None = None
     previous_total = 0.0
@@ -183,7 +183,8 @@ def turn_costs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if not isinstance(entry, dict):
             continue
         if entry.get("uuid"):
-            last_uuid = str(entry["uuid"])
+            if shown is None or entry["uuid"] in shown:
+                last_uuid = str(entry["uuid"])
         elif entry.get("type") == "cost-state" and last_uuid:
             raw = entry.get("totalCostUSD")
             total = float(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
@@ -237,7 +238,8 @@ def transcript_items(chain: list[dict[str, Any]], entries: list[dict[str, Any]])
     """The rows of a transcript: each chain entry's item, results folded into their calls, and a
     `turn` row where each turn ended (from the `cost-state` entries among `entries`)."""
     items = [item for item in (_item(entry) for entry in chain) if item is not None]
-    return _turn_end_items(_fold_results(items), turn_costs(entries))
+    shown = {item.uuid for item in items if item.uuid}
+    return _turn_end_items(_fold_results(items), turn_costs(entries, shown))
 
 
 def entry_items(entries: list[dict[str, Any]]) -> list[Item]:

@@ -8,7 +8,8 @@
   `X-Tether-Token` header, never the cookie alone, and a foreign `Origin` is refused: another
   site cannot make the browser act (CSRF).
 - Responses forbid framing, inline scripts and styles, and sending the URL (with its token) as a
-  referrer.
+  referrer to another site (`same-origin`: `no-referrer` would make the browser send `Origin: null`
+  with the page's own forms).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
