@@ -268,6 +268,17 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     )
 
 
+def _answers_tools(entry: dict[str, Any]) -> bool:
+    """Whether `entry` is a user entry holding tool results."""
+    message = entry.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return (
+        entry.get("type") == "user"
+        and isinstance(content, list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    )
+
+
 @dataclass
 class BranchDiff:
     """Two branches split where they part: how many messages they share and what each has after."""
@@ -288,6 +299,8 @@ def branch_diff(
     shared = 0
     while shared < min(len(left), len(right)) and _same(left[shared], right[shared]):
         shared += 1
+    while shared > 0 and any(_answers_tools(chain[shared]) for chain in (left, right) if shared < len(chain)):
+        shared -= 1  # results that differ are shown with the call they answer
     point = next((_item(entry) for entry in reversed(left[:shared]) if _item(entry) is not None), None)
     return BranchDiff(
         shared=shared,
