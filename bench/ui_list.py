@@ -39,7 +39,8 @@ def _entries(session_id: str, index: int) -> list[dict[str, object]]:
         {**common, "type": "user", "uuid": prompt_id, "parentUuid": None,
          "message": {"role": "user", "content": f"question {index} about {word}"}},
         {**common, "type": "assistant", "uuid": reply_id, "parentUuid": prompt_id,
-         "message": {"role": "assistant", "model": "claude-sonnet-4-5", "content": [{"type": "text", "text": "an answer " * 20}],
+         "message": {"role": "assistant", "model": "claude-sonnet-4-5",
+                     "content": [{"type": "text", "text": "an answer " * 20}],
                      "usage": {"input_tokens": 120, "output_tokens": 40}}},
         make_meta_entry("cost-state", session_id=session_id, totalCostUSD=0.0012, usage={}, modelUsage={}),
     ]  # fmt: skip

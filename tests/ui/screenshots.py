@@ -12,9 +12,9 @@ from pathlib import Path
 
 import anyio
 from selenium.webdriver.common.by import By
-
 from tests.ui.browser import chrome, served
 from tests.ui.support import make_sessions
+
 from tether.sessions.stores.sqlite import SQLiteStore
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "ui"
