@@ -92,11 +92,12 @@ def test_the_fork_tree_links_every_branch_and_diffs_them(client: TestClient, mad
         assert f'href="/s/{made.plain}"' not in tree
     diff = client.get(f"/diff?a={made.main}&b={made.fork}")
     assert diff.status_code == 200
-    assert re.search(r"They share \d+ entries", diff.text)
-    assert "The other way." in diff.text and "Nothing else." in diff.text
-    assert (
-        "Create notes.txt" not in diff.text.split("They share")[1].split("</p>")[1]
-    )  # the shared prompt is not repeated
+    assert "They share 1 entry," in diff.text  # the prompt: the fork was cut after the Write call, before its result
+    left, right = diff.text.split('<div class="columns">')[1].split("</section>")[:2]
+    assert "Create notes.txt" not in left + right  # what they share is not repeated
+    assert 'data-tool="Write"' in left and 'data-tool="Write"' in right  # each result with its call
+    assert 'data-tool="Edit"' in left and "Nothing else." in left and "The other way." not in left
+    assert "The other way." in right and 'details class="tool failed" data-tool="Write"' in right
 
 
 def test_an_unknown_or_malformed_id_is_a_404_page(client: TestClient) -> None:
@@ -123,3 +124,60 @@ def test_a_damaged_session_is_shown_as_damaged_and_the_others_still_list(
     assert "hi" in page.text  # what could be read is shown
     listing = client.get("/")
     assert listing.status_code == 200 and made.main in row_ids(listing.text)
+
+
+def test_a_held_lease_shows_its_owner_and_reading_it_takes_nothing(
+    client: TestClient, made: Made, sqlite_store: SQLiteStore
+) -> None:
+    from tether.sessions.lease import SessionLease
+
+    async def hold() -> SessionLease:
+        access = store_access(sqlite_store)
+        found = await access.locate(made.plain)
+        lease = SessionLease(access, found.key)
+        await lease.acquire()
+        assert lease.held
+        return lease
+
+    lease = anyio.run(hold)
+    html = client.get(f"/s/{made.plain}").text
+    assert f"running · lease held by {lease.owner}" in html
+    anyio.run(lease.release)
+    assert "idle (no turn running)" in client.get(f"/s/{made.plain}").text
+    again = anyio.run(hold)  # the page's reads left the lease free for the next turn
+    anyio.run(again.release)
+
+
+def test_on_a_store_without_its_own_lease_the_page_reads_the_chain_and_writes_nothing(tmp_path: Path) -> None:
+    from tether import AgentOptions
+    from tether.sessions.lease import SessionLease
+    from tether.sessions.stores.jsonl import JsonlStore
+    from tether.testing import ScriptedModel, run_query
+
+    store = JsonlStore(tmp_path / "claude")
+    run = anyio.run(lambda: run_query("Hi", AgentOptions(model=ScriptedModel(["Hello."]), session_store=store)))
+    access = store_access(store)
+    assert not access.can("swap_lease")
+
+    async def chain_length() -> int:
+        found = await access.locate(run.session_id)
+        key = {**found.key, "subpath": "tether/lease"}
+        return len(await access.load(key) or [])  # type: ignore[arg-type]
+
+    before = anyio.run(chain_length)
+    app = create_app(store, token=TOKEN, hosts=["testserver"])
+    with TestClient(app) as fresh:
+        assert "idle (no turn running)" in fresh.get(f"/s/{run.session_id}?token={TOKEN}").text
+
+        async def hold() -> SessionLease:
+            lease = SessionLease(access, (await access.locate(run.session_id)).key)
+            await lease.acquire()
+            assert lease.held
+            return lease
+
+        lease = anyio.run(hold)
+        held = anyio.run(chain_length)
+        assert f"lease held by {lease.owner}" in fresh.get(f"/s/{run.session_id}").text
+        assert anyio.run(chain_length) == held  # reading wrote nothing
+        anyio.run(lease.release)
+    assert held > before
