@@ -15,6 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from tests.ui.browser import Served, chrome, needs_chromium, served
+from tests.ui.live_turn import ANSWER, PROMPT, LiveTurn
 from tests.ui.support import Made
 
 from tether.sessions.helpers import get_session_info_async
@@ -81,3 +82,24 @@ def test_reading_works_with_javascript_off(site: Served, made: Made, tmp_path: P
         driver.find_element(By.CSS_SELECTOR, f'tr[data-session="{made.main}"] a').click()
         assert "Create notes.txt with two lines" in driver.find_element(By.ID, "transcript").text
         assert isinstance(driver, webdriver.Chrome)
+
+
+def test_watch_a_live_turn_arrive_without_reloading(site: Served, made: Made, tmp_path: Path) -> None:
+    turn = LiveTurn(tmp_path / "sessions.db", made.plain, tmp_path / "work")
+    with chrome() as driver:
+        wait = WebDriverWait(driver, WAIT)
+        driver.get(site.url)
+        driver.get(f"{site.base}/s/{made.plain}")
+        assert PROMPT not in driver.find_element(By.ID, "transcript").text
+        driver.execute_script("window.notReloaded = true")  # gone if the page reloads
+        turn.start()
+        try:
+            wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "transcript"), PROMPT))
+            wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "lease-owner"), "lease held by"))
+            assert driver.find_elements(By.CSS_SELECTOR, '#transcript details.tool[data-tool="Write"]')
+            turn.go.set()
+            wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "transcript"), ANSWER))
+            wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "lease-owner"), "idle"))
+        finally:
+            turn.join()
+        assert driver.execute_script("return window.notReloaded") is True

@@ -37,17 +37,20 @@ async def stream_entries(
     render_lease: Callable[[Any], str],
 ) -> AsyncIterator[str]:
     """Events for every entry stored after `after_uuid`, until the client goes away."""
-    from tether.errors import TetherError
+    from tether.errors import EntryNotFoundError, FollowTimeoutError, SessionNotFoundError
     from tether.sessions.follow import follow_entries
 
     yield sse_event("lease", render_lease(await browser.lease(key)))
     while True:
+        moved = False  # metadata stored after `after_uuid` (the last turn's end) was on the page already
         try:
             async for entry in follow_entries(
                 browser.access.store, key, after_uuid=after_uuid, until_result=False, timeout=HEARTBEAT_SECONDS
             ):
-                if isinstance(entry, dict) and entry.get("uuid"):
-                    after_uuid = str(entry["uuid"])
+                if entry.get("uuid"):
+                    after_uuid, moved = str(entry["uuid"]), True
+                elif not moved:
+                    continue
                 items = entry_items([entry])
                 if items:
                     yield sse_event("entry", render_items(items))
@@ -55,5 +58,8 @@ async def stream_entries(
                     yield sse_event("lease", render_lease(await browser.lease(key)))
                 elif any(item.kind == "turn" for item in items):  # the turn ended: its lease goes with it
                     yield sse_event("lease", render_lease(None))
-        except TetherError:  # nothing new for a while (or the store hiccuped): say we are here, go on
+        except FollowTimeoutError:  # nothing new for a while: say we are still here, and go on
             yield ": still following\n\n"
+        except (SessionNotFoundError, EntryNotFoundError):  # deleted, or its view moved: reload to see it
+            yield sse_event("gone", "")
+            return

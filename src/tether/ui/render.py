@@ -251,7 +251,8 @@ def entry_items(entries: list[dict[str, Any]]) -> list[Item]:
             items.append(item)
         elif isinstance(entry, dict) and entry.get("type") == "cost-state":
             total = entry.get("totalCostUSD")
-            items.append(Item("turn", meta={"total": total if isinstance(total, (int, float)) else None, "cost": None}))
+            known = isinstance(total, (int, float)) and not isinstance(total, bool)
+            items.append(Item("turn", meta={"total": total if known else None, "cost": None, "tokens": None}))
     return items
 
 

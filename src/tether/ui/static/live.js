@@ -13,6 +13,7 @@
       var lease = document.getElementById("lease");
       if (lease) { lease.innerHTML = event.data; }
     });
+    source.addEventListener("gone", function () { source.close(); });
     window.addEventListener("pagehide", function () { source.close(); });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
