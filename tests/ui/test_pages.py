@@ -80,7 +80,7 @@ def test_a_transcript_folds_tools_shows_edits_as_diffs_and_folds_thinking(client
     assert '<details class="thinking"><summary>thinking</summary><pre>the file looks right</pre>' in html
     assert "compacted (manual)" in html
     assert html.count('class="turn-end"') == 3  # each turn's end, with its usage
-    assert re.search(r"turn ended · cost \$[\d.]+ · session total \$[\d.]+ · \d+ in / \d+ out tokens", html)
+    assert re.search(r"turn ended · [\d.]+ s · cost \$[\d.]+ · session total \$[\d.]+ · \d+ in / \d+ out tokens", html)
     assert "idle (no turn running)" in html
 
 
@@ -181,3 +181,17 @@ def test_on_a_store_without_its_own_lease_the_page_reads_the_chain_and_writes_no
         assert anyio.run(chain_length) == held  # reading wrote nothing
         anyio.run(lease.release)
     assert held > before
+
+
+def test_a_turn_that_failed_says_so_where_it_ended(client: TestClient, made: Made, sqlite_store: SQLiteStore) -> None:
+    from tether import AgentOptions
+    from tether.errors import ModelError
+    from tether.testing import ScriptedModel, run_query
+
+    failing = ScriptedModel([ModelError("the provider is down")])
+    options = AgentOptions(model=failing, session_store=sqlite_store, resume=made.plain)
+    run = anyio.run(lambda: run_query("Try again", options))
+    assert run.result.is_error
+    html = client.get(f"/s/{made.plain}").text
+    assert '<div class="turn-end failed">turn ended with an error: ' in html
+    assert "the provider is down" in html.split('class="turn-end failed"')[1]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.sessions.entries import compact_metadata, is_compact_boundary
+from tether.sessions.follow import is_turn_end
 
 __all__ = ["BranchDiff", "Item", "branch_diff", "entry_items", "transcript_items", "turn_costs"]
 
@@ -173,9 +174,19 @@ def _item(entry: dict[str, Any]) -> Item | None:
     return None
 
 
+def _result_facts(result: dict[str, Any]) -> dict[str, Any]:
+    """What a turn's row shows of its stored `ResultMessage`: its error (if any) and its duration."""
+    error = ""
+    if result.get("is_error"):
+        error = "; ".join(str(e) for e in result.get("errors") or []) or str(result.get("subtype") or "error")
+    duration = result.get("duration_ms")
+    return {"error": error, "duration_ms": duration if isinstance(duration, (int, float)) else None}
+
+
 def turn_costs(entries: list[dict[str, Any]], shown: set[str] | None = None) -> dict[str, dict[str, Any]]:
     """The end of each turn, by the uuid of the last entry before it (of those `shown`, if given):
-    the `cost-state` the turn wrote (`totalCostUSD`, cumulative) and the turn's own cost (the increase)."""
+    the `cost-state` the turn wrote (`totalCostUSD`, cumulative), the turn's own cost (the increase),
+    and from the `ResultMessage` stored after it, its error and duration."""
     ends: dict[str, dict[str, Any]] = {}
     last_uuid: str | None = None
     previous_total = 0.0
@@ -193,8 +204,12 @@ def turn_costs(entries: list[dict[str, Any]], shown: set[str] | None = None) -> 
                 "total": total,
                 "cost": None if total is None else total - previous_total,
                 "usage": usage,
+                "error": "",
+                "duration_ms": None,
             }
             previous_total = previous_total if total is None else total
+        elif is_turn_end(entry) and last_uuid in ends and isinstance(entry.get("resultMessage"), dict):
+            ends[last_uuid].update(_result_facts(entry["resultMessage"]))
     return ends
 
 
@@ -252,7 +267,8 @@ def entry_items(entries: list[dict[str, Any]]) -> list[Item]:
         elif isinstance(entry, dict) and entry.get("type") == "cost-state":
             total = entry.get("totalCostUSD")
             known = isinstance(total, (int, float)) and not isinstance(total, bool)
-            items.append(Item("turn", meta={"total": total if known else None, "cost": None, "tokens": None}))
+            meta = {"total": total if known else None, "cost": None, "tokens": None, "error": "", "duration_ms": None}
+            items.append(Item("turn", meta=meta))
     return items
 
 
