@@ -195,3 +195,9 @@ def test_a_turn_that_failed_says_so_where_it_ended(client: TestClient, made: Mad
     html = client.get(f"/s/{made.plain}").text
     assert '<div class="turn-end failed">turn ended with an error: ' in html
     assert "the provider is down" in html.split('class="turn-end failed"')[1]
+
+
+def test_a_cursor_the_store_did_not_give_is_said_on_the_page(client: TestClient) -> None:
+    page = client.get("/?cursor=not-a-cursor")
+    assert page.status_code == 200
+    assert 'id="list-error"' in page.text and "invalid list_page cursor" in page.text

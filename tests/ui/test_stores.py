@@ -9,8 +9,8 @@ from pathlib import Path
 import anyio
 import pytest
 from starlette.testclient import TestClient
-
 from tests.ui.support import HOSTS, TOKEN, make_sessions
+
 from tether.sessions.capabilities import store_access
 from tether.sessions.urls import open_store
 from tether.ui import create_app

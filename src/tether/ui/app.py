@@ -9,6 +9,7 @@ answers with a redirect (303) to the page to look at next.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,6 +33,7 @@ from tether.sessions.claude_code import export_session
 from tether.sessions.helpers import (
     delete_session_async,
     fork_session_async,
+    locate_session,
     rename_session_async,
     tag_session_async,
 )
@@ -42,6 +44,7 @@ from tether.ui.security import CSRF_FIELD, HEADER, TokenGuard, same_token
 __all__ = ["UiConfig", "create_app"]
 
 _HERE = Path(__file__).parent
+_log = logging.getLogger("tether.ui")
 
 
 class UiConfig:
@@ -133,14 +136,15 @@ class _Pages:
         return self.html(request, "session.html", view=view)
 
     async def events(self, request: Request) -> Response:
-        view = await self.browser.session(request.path_params["session_id"])
+        found = await locate_session(self.browser.access, request.path_params["session_id"])
+        session_id = found.key["session_id"]
         items_template = self.env.get_template("_items.html")
         lease_template = self.env.get_template("_lease.html")
         stream = stream_entries(
             self.browser,
-            view.key,
-            request.query_params.get("after") or view.leaf,
-            lambda items: items_template.render(items=items, csrf=self.config.token, session_id=view.info.session_id),
+            found.key,
+            request.query_params.get("after") or found.leaf,
+            lambda items: items_template.render(items=items, csrf=self.config.token, session_id=session_id),
             lambda lease: lease_template.render(lease=lease),
         )
         return StreamingResponse(stream, media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
@@ -219,8 +223,8 @@ async def _run_prompt(store: SessionStore, session_id: str, prompt: str) -> None
     try:
         async for _ in query(prompt=prompt, options=AgentOptions(resume=session_id, session_store=store)):
             pass
-    except TetherError:
-        pass  # the run's own error result is in the store; nothing else to tell
+    except Exception:  # the page must keep serving; what the run stored shows on it
+        _log.exception("the prompt run from the page for session %s failed", session_id)
 
 
 def _errors(pages: _Pages) -> dict[Any, Any]:
