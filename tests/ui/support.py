@@ -44,7 +44,8 @@ async def make_sessions(store: SessionStore, cwd: Path) -> Made:
                 {"type": "thinking", "thinking": "the file looks right", "signature": "s"},
                 {"type": "text", "text": "Done."},
             ],
-        ]
+        ],
+        cost_per_reply=0.0042,
     )
     run = await run_query("Create notes.txt with two lines", _options(store, cwd, first))
     main = run.session_id
@@ -54,9 +55,13 @@ async def make_sessions(store: SessionStore, cwd: Path) -> Made:
     )
     first_reply = replies[0].uuid
     await run_query("/compact", _options(store, cwd, ScriptedModel(["Summary: notes.txt was written."]), main))
-    await run_query("Anything else?", _options(store, cwd, ScriptedModel(["Nothing else."]), main))
+    await run_query(
+        "Anything else?", _options(store, cwd, ScriptedModel(["Nothing else."], cost_per_reply=0.0031), main)
+    )
     fork = str(await fork_session_async(main, None, first_reply, "Other way", store=store))
-    await run_query("Try the other way", _options(store, cwd, ScriptedModel(["The other way."]), fork))
+    await run_query(
+        "Try the other way", _options(store, cwd, ScriptedModel(["The other way."], cost_per_reply=0.0027), fork)
+    )
     plain_run = await run_query("Say hi", _options(store, cwd, ScriptedModel(["hi"])))
     await tag_session_async(plain_run.session_id, "demo", store=store)
     assert edit_uuid is not None

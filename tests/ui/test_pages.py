@@ -80,7 +80,10 @@ def test_a_transcript_folds_tools_shows_edits_as_diffs_and_folds_thinking(client
     assert '<details class="thinking"><summary>thinking</summary><pre>the file looks right</pre>' in html
     assert "compacted (manual)" in html
     assert html.count('class="turn-end"') == 3  # each turn's end, with its usage
-    assert re.search(r"turn ended · [\d.]+ s · cost \$[\d.]+ · session total \$[\d.]+ · \d+ in / \d+ out tokens", html)
+    assert re.search(
+        r"turn ended · [\d.]+ s · cost \$0\.0126 · session total \$0\.0126 · \d+ in / \d+ out tokens", html
+    )
+    assert "cost $0.0031 · session total $0.0157" in html  # the last turn: its own cost, the running total
     assert "idle (no turn running)" in html
 
 
