@@ -75,10 +75,10 @@ def main() -> None:
         app = create_app(store, token=TOKEN, hosts=["testserver"])
         with TestClient(app) as client:
             client.get(f"/?token={TOKEN}")
-            cursor = None
-            for _ in range(100):
-                page = client.get("/" + (f"?cursor={cursor}" if cursor else ""))
-                cursor = page.text.split("cursor=")[-1].split('"')[0] if 'id="next-page"' in page.text else None
+            cursor = ""
+            for _ in range(100):  # the pager's "Older sessions" link, followed 100 times
+                page = client.get(f"/?cursor={cursor}")
+                cursor = page.text.split('id="next-page" href="')[1].split('"')[0].split("cursor=")[1]
 
             def timed(path: str) -> float:
                 samples = []
@@ -87,6 +87,7 @@ def main() -> None:
                     response = client.get(path)
                     samples.append(time.perf_counter() - start)
                     assert response.status_code == 200, (path, response.status_code)
+                    assert "list-error" not in response.text, path
                 return median_ms(samples)
 
             rows = {
@@ -97,7 +98,8 @@ def main() -> None:
                 "a session's page": f"/s/{newest}",
             }
             for label, path in rows.items():
-                print(f"{label:32} {timed(path):8.1f} ms")
+                shown = client.get(path).text.count('class="session-row"')
+                print(f"{label:32} {timed(path):8.1f} ms  ({shown} rows)")
         anyio.run(store.close)
 
 
