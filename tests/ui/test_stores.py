@@ -54,6 +54,7 @@ def test_the_browser_reads_and_acts_on_any_store_url(store_url: str, tmp_path: P
         assert listing.status_code == 200
         listed = re.findall(r'class="session-row" data-session="([^"]+)"', listing.text)
         assert set(listed) >= {main, fork} and len(listed) == 3
+        assert listing.text.count("<td>scripted-model</td>") == 3  # the model, from each store's summaries
         page = client.get(f"/s/{main}").text
         assert 'data-tool="Edit"' in page and f'href="/s/{fork}"' in page
         renamed = client.post(f"/s/{fork}/rename", data={"title": "Renamed here", "csrf": TOKEN})
