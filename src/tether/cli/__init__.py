@@ -7,6 +7,7 @@ tether -p "Try another way" --resume ID --fork-session
 tether -p "..." --output-format stream-json        # one JSON line per message
 tether                                             # interactive chat (/fork, /sessions, /resume, /exit)
 tether sessions list|show|tree|rename|tag|rm|export|import|prune
+tether ui --store URL --port N [--no-open]        # the local session browser (prints its URL first)
 ```
 
 Errors (an unknown session, a malformed id, a model that cannot be used) print one red line on
@@ -34,6 +35,7 @@ from tether._vocabulary.permissions import PERMISSION_MODES
 from tether.cli._common import StoreSpec, fail, flag, has_session_here, note, resolve_session_id, run_async, store_from
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
+from tether.cli._ui import ui_command
 from tether.messages import ResultMessage
 from tether.options import AgentOptions, check_options
 
@@ -47,6 +49,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(sessions_app, name="sessions")
+app.command("ui")(ui_command)
 
 
 PermissionModeChoice = Enum("PermissionModeChoice", {mode: mode for mode in PERMISSION_MODES}, type=str)  # type: ignore[misc]
