@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -261,6 +262,24 @@ def _check_page(limit: int | None, offset: int) -> None:
         raise ConfigurationError(f"limit must be a non-negative integer or None, not {limit!r}")
     if not isinstance(offset, int) or offset < 0:
         raise ConfigurationError(f"offset must be a non-negative integer, not {offset!r}")
+
+
+def _sdk_paging(async_function: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+    """`async_function` with the Claude SDK's paging: a `limit` of 0 or less means no limit, a
+    negative `offset` means 0 (tether's `_async` helpers return `[]` for `limit=0`)."""
+    signature = inspect.signature(async_function)
+
+    @functools.wraps(async_function)
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        bound = signature.bind(*args, **kwargs)
+        limit, offset = bound.arguments.get("limit"), bound.arguments.get("offset")
+        if isinstance(limit, int) and limit <= 0:
+            bound.arguments["limit"] = None
+        if isinstance(offset, int) and offset < 0:
+            bound.arguments["offset"] = 0
+        return await async_function(*bound.args, **bound.kwargs)
+
+    return run
 
 
 def _page(items: list[_T], limit: int | None, offset: int) -> list[_T]:
@@ -487,15 +506,30 @@ def _check_subkeys(access: StoreAccess) -> None:
         raise ConfigurationError(f"{access.name} does not implement list_subkeys, so it cannot list sub-transcripts")
 
 
-async def list_subagents_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> list[str]:
+async def _parent_key(access: StoreAccess, session_id: str, directory: Directory, main_required: bool) -> SessionKey:
+    """The key of the session whose subagents are asked for. Unless `main_required`, a session
+    whose main transcript is not stored (only its subagents' are) is taken in `directory`'s project,
+    as the SDK's subagent helpers read subkeys without looking for the main transcript."""
+    try:
+        return (await locate_session(access, session_id, directory)).key
+    except SessionNotFoundError:
+        if main_required:
+            raise
+        return SessionKey(project_key=project_key_for_directory(directory), session_id=validate_session_id(session_id))
+
+
+async def list_subagents_async(
+    session_id: str, directory: Directory = None, *, store: StoreSpec = None, main_required: bool = True
+) -> list[str]:
     """The ids of the session's subagents (whose transcripts are `subagents/.../agent-<id>` subkeys).
 
     The store must be able to list subkeys (`ConfigurationError` otherwise, whatever the id).
+    `main_required=False`: a session of which only subagent transcripts are stored is read too.
     """
     async with _opened(store) as opened:
         _check_subkeys(opened)
-        found = await locate_session(opened, session_id, directory)
-        return _agent_ids(await opened.list_subkeys(found.key))
+        key = await _parent_key(opened, session_id, directory, main_required)
+        return _agent_ids(await opened.list_subkeys(key))
 
 
 async def _subagent_key(access: StoreAccess, key: SessionKey, agent_id: str) -> SessionKey | None:
@@ -541,15 +575,16 @@ async def get_subagent_messages_async(
     offset: int = 0,
     *,
     store: StoreSpec = None,
+    main_required: bool = True,
 ) -> list[SessionMessage]:
     """The user and assistant messages of one subagent of the session, oldest first (`[]` for an
-    unknown agent id). `offset` and `limit` slice that list."""
+    unknown agent id). `offset` and `limit` slice that list; `main_required` as in `list_subagents_async`."""
     _check_page(limit, offset)
     async with _opened(store) as opened:
-        found = await locate_session(opened, session_id, directory)
-        key = await _subagent_key(opened, found.key, agent_id)
+        parent = await _parent_key(opened, session_id, directory, main_required)
+        key = await _subagent_key(opened, parent, agent_id)
         entries = await opened.load(key) if key is not None else None
-    return _page(_subagent_messages(entries or [], found.key["session_id"]), limit, offset)
+    return _page(_subagent_messages(entries or [], parent["session_id"]), limit, offset)
 
 
 # -- mutations --------------------------------------------------------------------------------
@@ -629,14 +664,14 @@ async def fork_session_async(
 
 session_info_or_none = _or_none(get_session_info_async)
 """`get_session_info_async`, None for an unknown id (the SDK's sync and store helpers answer so)."""
-session_messages_or_empty = _or_empty(get_session_messages_async)
-subagents_or_empty = _or_empty(list_subagents_async)
-subagent_messages_or_empty = _or_empty(get_subagent_messages_async)
+session_messages_or_empty = _sdk_paging(_or_empty(get_session_messages_async))
+subagents_or_empty = _or_empty(functools.partial(list_subagents_async, main_required=False))
+subagent_messages_or_empty = _sdk_paging(_or_empty(functools.partial(get_subagent_messages_async, main_required=False)))
 
 
 # -- the Claude SDK's sync helpers ----------------------------------------------------------------
 
-list_sessions = _sync(list_sessions_async, "list_sessions")
+list_sessions = _sync(_sdk_paging(list_sessions_async), "list_sessions")
 get_session_info = _sync(session_info_or_none, "get_session_info")
 get_session_messages = _sync(session_messages_or_empty, "get_session_messages")
 list_subagents = _sync(subagents_or_empty, "list_subagents")

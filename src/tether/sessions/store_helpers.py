@@ -19,7 +19,6 @@ from tether.sessions.helpers import (
     SessionMessage,
     delete_session_async,
     fork_session_async,
-    list_sessions_async,
     locate_session,
     rename_session_async,
     session_info_or_none,
@@ -29,6 +28,7 @@ from tether.sessions.helpers import (
     tag_session_async,
 )
 from tether.sessions.keys import validate_session_id
+from tether.sessions.store_listing import list_sessions_from_store
 from tether.sessions.summary import fold_summary
 
 _IMPORT_BATCH = 500
@@ -49,14 +49,6 @@ __all__ = [
 ]
 
 # -- the Claude SDK's store-backed helpers ----------------------------------------------------------
-
-
-async def list_sessions_from_store(
-    session_store: SessionStore, directory: Directory = None, limit: int | None = None, offset: int = 0
-) -> list[SessionInfo]:
-    """The sessions of the project at `directory` (default: the current directory) in `session_store`."""
-    project = directory if directory is not None else os.getcwd()
-    return await list_sessions_async(project, limit, offset, False, store=session_store)
 
 
 async def get_session_info_from_store(
