@@ -64,6 +64,7 @@ from tether.errors import (
     ConfigurationError,
     InvalidSessionIdError,
     SessionNotFoundError,
+    is_uuid,
     session_file_not_found,
 )
 from tether.sessions.capabilities import StoreAccess, store_access
@@ -78,6 +79,7 @@ from tether.sessions.urls import open_store, opened_for_caller, store_override
 __all__ = [
     "ForkSessionResult",
     "SessionInfo",
+    "check_fork_point",
     "SessionMessage",
     "delete_session",
     "delete_session_async",
@@ -371,12 +373,16 @@ async def _worktrees(directory: str | os.PathLike[str]) -> list[str]:
     return [line.removeprefix("worktree ") for line in lines if line.startswith("worktree ")]
 
 
-async def _project_keys(directory: Directory, include_worktrees: bool) -> list[str | None]:
-    """The projects a listing covers: all (None), the directory's, and its worktrees' if asked."""
+async def _projects(directory: Directory, include_worktrees: bool) -> dict[str | None, str | None]:
+    """The projects a listing covers, each key with its directory's real path: all (None), the
+    directory's, and its worktrees' if asked."""
     if directory is None:
-        return [None]
+        return {None: None}
     paths = [os.fspath(directory), *(await _worktrees(directory) if include_worktrees else [])]
-    return list(dict.fromkeys(project_key_for_directory(path) for path in paths))
+    projects: dict[str | None, str | None] = {}
+    for path in paths:
+        projects.setdefault(project_key_for_directory(path), os.path.realpath(path))  # noqa: ASYNC240
+    return projects
 
 
 def _newest_first(infos: Iterable[SessionInfo]) -> list[SessionInfo]:
@@ -414,12 +420,15 @@ async def list_sessions_async(
     """
     _check_page(limit, offset)
     wanted = None if limit is None else offset + limit
-    keys = await _project_keys(directory, include_worktrees)
+    projects = await _projects(directory, include_worktrees)
     async with _opened(store) as opened:
-        infos = [info for key in keys for info in await _list_project(opened, key, wanted)]
-    if len(keys) > 1:
+        infos = [info for key in projects for info in await _list_project(opened, key, wanted)]
+    if len(projects) > 1:
         infos = _newest_first(infos)
-    return _page(infos, limit, offset)
+    page = _page(infos, limit, offset)
+    for info in page if directory is not None else ():
+        info.cwd = info.cwd or projects.get(info.project_key)  # the SDK's fallback: the project's directory
+    return page
 
 
 # -- readers ----------------------------------------------------------------------------------
@@ -590,6 +599,14 @@ async def get_subagent_messages_async(
 # -- mutations --------------------------------------------------------------------------------
 
 
+def _meta_entry(access: StoreAccess, key: SessionKey, kind: str, **fields: Any) -> dict[str, Any]:
+    """A title or tag entry for the session `key`: in a Claude Code transcript file, the line the
+    SDK appends (`type`, the field, `sessionId`: no timestamp); elsewhere tether's, with its timestamp."""
+    if access.transcript_path(key):
+        return {"type": kind, **fields, "sessionId": key["session_id"]}
+    return make_meta_entry(kind, session_id=key["session_id"], **fields)
+
+
 async def rename_session_async(
     session_id: str, title: str, directory: Directory = None, *, store: StoreSpec = None
 ) -> None:
@@ -598,7 +615,7 @@ async def rename_session_async(
         raise ConfigurationError(f"a session title must be non-empty text, not {title!r}")
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        entry = make_meta_entry("custom-title", session_id=found.key["session_id"], customTitle=title.strip())
+        entry = _meta_entry(opened, found.key, "custom-title", customTitle=title.strip())
         await opened.append(found.key, [entry])
 
 
@@ -614,7 +631,7 @@ async def tag_session_async(
         raise ConfigurationError(f"a tag must be non-empty text, not {tag!r} (use None to clear the tag)")
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        entry = make_meta_entry("tag", session_id=found.key["session_id"], tag=cleaned or "")
+        entry = _meta_entry(opened, found.key, "tag", tag=cleaned or "")
         await opened.append(found.key, [entry])
 
 
@@ -662,8 +679,41 @@ async def fork_session_async(
     return ForkSessionResult(new_id)
 
 
-session_info_or_none = _or_none(get_session_info_async)
-"""`get_session_info_async`, None for an unknown id (the SDK's sync and store helpers answer so)."""
+def check_fork_point(up_to_message_id: str | None) -> None:
+    """`ConfigurationError` (a `ValueError`) for an `up_to_message_id` that is not a UUID (as the SDK's forks)."""
+    if up_to_message_id is not None and not (isinstance(up_to_message_id, str) and is_uuid(up_to_message_id)):
+        raise ConfigurationError(f"Invalid up_to_message_id {up_to_message_id!r}: a message id is a UUID")
+
+
+async def _sdk_fork_session(
+    session_id: str,
+    directory: Directory = None,
+    up_to_message_id: str | None = None,
+    title: str | None = None,
+    *,
+    store: StoreSpec = None,
+) -> ForkSessionResult:
+    """`fork_session_async` with the SDK's check of `up_to_message_id` first."""
+    check_fork_point(up_to_message_id)
+    return await fork_session_async(session_id, directory, up_to_message_id, title, store=store)
+
+
+_info_or_none = _or_none(get_session_info_async)
+
+
+async def session_info_or_none(
+    session_id: str, directory: Directory = None, *, store: StoreSpec = None
+) -> SessionInfo | None:
+    """`get_session_info_async`, as the SDK's sync and store helpers answer: None for an unknown id;
+    a session of `directory`'s project without a recorded `cwd` gets the directory's."""
+    info = await _info_or_none(session_id, directory, store=store)
+    if info is not None and directory is not None and not info.cwd:
+        path = os.path.realpath(os.fspath(directory))  # noqa: ASYNC240  # a path's text, as project_key_for_directory
+        if info.project_key == project_key_for_directory(path):
+            info.cwd = path
+    return info
+
+
 session_messages_or_empty = _sdk_paging(_or_empty(get_session_messages_async))
 subagents_or_empty = _or_empty(functools.partial(list_subagents_async, main_required=False))
 subagent_messages_or_empty = _sdk_paging(_or_empty(functools.partial(get_subagent_messages_async, main_required=False)))
@@ -679,4 +729,4 @@ get_subagent_messages = _sync(subagent_messages_or_empty, "get_subagent_messages
 rename_session = _sync(rename_session_async, "rename_session")
 tag_session = _sync(tag_session_async, "tag_session")
 delete_session = _sync(delete_session_async, "delete_session")
-fork_session = _sync(fork_session_async, "fork_session")
+fork_session = _sync(_sdk_fork_session, "fork_session")
