@@ -282,7 +282,7 @@ def with_claude_code(primary: SessionStore, env: Mapping[str, str], *, shared: b
     layered = _SHARED.get(ident)
     if layered is not None and layered.primary is primary:
         return layered
-    layered = LayeredStore(primary, JsonlStore(root))
+    layered = LayeredStore(primary, JsonlStore(root, uuid_names_only=True))
     if shared and layered.is_shared:
         _SHARED[ident] = layered
         _KEPT.append(store_access(layered))  # its capability layer, built once for the process
