@@ -142,6 +142,10 @@ class AgentOptions:
     """Seconds to wait for another process's turn on the session to end (then `SessionBusyError`)."""
     session_lease_ttl: float = 60.0
     """Seconds a turn's lease outlives its last renewal: how long a crashed turn keeps the session busy."""
+    # tether's own: OpenTelemetry spans (README, "Traces")
+    tracer_provider: Any = None
+    """An `opentelemetry.trace.TracerProvider` for this run's spans (None: the global one, if the
+    application set one; tether configures none)."""
 
 
 ClaudeAgentOptions = AgentOptions

@@ -393,6 +393,8 @@ class Agent:
                     yield hook_message
                 yield message
         finally:
+            if self._turn is not None:
+                self._turn.trace.close()  # the run's span ends, even when the run did not reach its result
             if self.model is not session_model:
                 self._switch_model(session_model)
             self.store_deadline.end_run()
@@ -417,6 +419,7 @@ class Agent:
             echoes_prompts=self.echoes_prompts,
             model=lambda: self.model,
             interrupted=lambda: self._interrupted,
+            agent_name=self._subagent.context.agent_type if self._subagent is not None else "tether",
         )
 
     async def _prompt_model(self, name: str, source: Path) -> Model:

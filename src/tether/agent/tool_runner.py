@@ -46,6 +46,7 @@ from tether.agent.hooks import HookRunner
 from tether.agent.permissions import (
     PermissionPolicy,
 )
+from tether.agent.tracing import NO_TRACE, RunTrace
 from tether.messages import DeferredToolUse
 from tether.sessions.session import Session
 from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
@@ -112,6 +113,8 @@ class ToolRunner:
     hooks: HookRunner | None = None
     permission_notes: dict[str, list[str]] = field(default_factory=dict)
     checkpoints: FileCheckpoints | None = None
+    trace: RunTrace = NO_TRACE
+    """The run's spans (`tether.agent.tracing`): each tool call is an `execute_tool` span."""
 
     async def run_all(self, calls: list[dict[str, Any]]) -> list[ToolOutcome]:
         """Run the calls of one response; `defer` counts only when there is one call.
@@ -212,7 +215,7 @@ class ToolRunner:
         )
         started = time.monotonic()
         try:
-            result: Any = await tool.call(tool_input, context)
+            result: Any = await self.trace.tool(tool.call(tool_input, context), tool.name, tool_use_id, tool_input)
         except Exception as error:  # a tool's failure is the model's information, not the loop's end
             result = ToolResult(f"{type(error).__name__}: {error}", is_error=True)
         if not isinstance(result, ToolResult):

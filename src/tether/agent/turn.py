@@ -23,6 +23,7 @@ from tether.agent.run_costs import RunCosts
 from tether.agent.session_tools import SessionTools
 from tether.agent.subagents import SubagentHost
 from tether.agent.tool_runner import ToolOutcome
+from tether.agent.tracing import run_trace
 from tether.errors import ModelError
 from tether.messages import (
     AssistantMessage,
@@ -82,6 +83,8 @@ class TurnContext:
     """The model in use now (`set_model` may switch it between two calls)."""
     interrupted: Callable[[], bool]
     """Whether the agent was asked to stop the run."""
+    agent_name: str = "tether"
+    """Who runs (a subagent's type), for its trace."""
 
 
 class Turn:
@@ -98,6 +101,7 @@ class Turn:
         self.costs = RunCosts(self.session.totals)
         self.tooling = context.tooling
         self.runner = context.tooling.runner(Path(self.session.cwd), self.session.session_id, self.session.state)
+        self.trace = self.runner.trace = run_trace(self.options, self.session, context.model(), context.agent_name)
         self.partial: list[dict[str, Any]] | None = None
         """The raw events of the model reply being streamed (None when no reply is streaming)."""
         self.structured_retries = 0
@@ -395,7 +399,7 @@ class Turn:
         response: ModelResponse | None = None
         self.partial = partial = []
         try:
-            async for event in guarded_stream(model, request):  # typed errors, a valid response, in time
+            async for event in self.trace.chat(guarded_stream(model, request), model, request):  # typed, in time
                 await self._keep_lease()
                 if isinstance(event, RawStreamEvent):
                     partial.append(event.event)
@@ -492,6 +496,7 @@ class Turn:
             "usage": response.usage,
         }
         entry = await self.session.append_message("assistant", message)
+        self.trace.stored(entry)
         content = blocks_from_content(response.content)
         return AssistantMessage(
             content=content if isinstance(content, list) else [],
@@ -555,6 +560,7 @@ class Turn:
         )
         await session.append_entries([state, result_entry(result)])  # the turn's end, for followers
         session.totals = self.costs.totals()
+        self.trace.finish(result)
         return result
 
 

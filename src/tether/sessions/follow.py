@@ -59,7 +59,10 @@ a dropped connection then costs at most this long)."""
 
 def result_entry(result: ResultMessage) -> SessionStoreEntry:
     """The entry that records `result` as the end of its turn (see the module doc)."""
-    return make_meta_entry(RESULT_ENTRY_TYPE, session_id=result.session_id, resultMessage=dataclasses.asdict(result))
+    fields = dict(vars(result))  # shallow: the store encodes the values as they are now
+    if result.deferred_tool_use is not None:
+        fields["deferred_tool_use"] = dataclasses.asdict(result.deferred_tool_use)
+    return make_meta_entry(RESULT_ENTRY_TYPE, session_id=result.session_id, resultMessage=fields)
 
 
 def is_turn_end(entry: SessionStoreEntry) -> bool:
