@@ -8,7 +8,7 @@ import dataclasses
 import functools
 import inspect
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
 
@@ -60,10 +60,15 @@ Capability = Literal[
     "swap_lease",
     "transcript_path",
     "shared",
+    "put_blobs",
+    "get_blobs",
+    "list_blobs",
+    "delete_blobs",
 ]
 """The optional capabilities of a store: each a method, except `expected_leaf` (a parameter of
 `append`) and `shared` (a true `is_shared` property: the process's shared store, which a caller
-that opened it must not close)."""
+that opened it must not close). The four `*_blobs` methods hold content-addressed bytes (sha256 hex
+addresses), stored once per store, for workspace snapshots."""
 
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 """Every capability, in the order above."""
@@ -178,6 +183,12 @@ class StoreCapabilities:
     """The file holding a transcript, for stores that keep one per session (`JsonlStore`)."""
     shared: bool = False
     """The process's shared store (`SQLiteStore.shared`): a caller that opened it must not close it."""
+    put_blobs: Callable[[Mapping[str, bytes]], Awaitable[None]] | None = None
+    """Store `{sha256 hex: bytes}`, each once per store (a blob already held is not written again)."""
+    get_blobs: Callable[[Iterable[str]], Awaitable[dict[str, bytes]]] | None = None
+    """The blobs of the given addresses that the store holds."""
+    list_blobs: Callable[[], Awaitable[list[str]]] | None = None
+    delete_blobs: Callable[[Iterable[str]], Awaitable[None]] | None = None
 
     @classmethod
     def of(cls, store: SessionStore) -> StoreCapabilities:
@@ -209,6 +220,10 @@ class StoreCapabilities:
             swap_lease=own("swap_lease"),
             transcript_path=cast("Callable[[SessionKey], str] | None", path),
             shared=getattr(store, "is_shared", False) is True,
+            put_blobs=own("put_blobs"),
+            get_blobs=own("get_blobs"),
+            list_blobs=own("list_blobs"),
+            delete_blobs=own("delete_blobs"),
         )
 
     def names(self) -> frozenset[Capability]:

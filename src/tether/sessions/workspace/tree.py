@@ -1,0 +1,290 @@
+"""A working directory as a tree of content-addressed nodes: scanning it (with a size/mtime index,
+`.gitignore` and a size cap) and making a directory match a tree again. Plain blocking file
+system code: callers run it in a worker thread.
+
+A tree maps a path relative to the root (`/`-separated) to a `Node`: a regular file (sha256 of
+its bytes, mode, size), a symbolic link (its target, never followed), or an empty directory
+(directories holding anything are implied by their contents). `.git/` is never scanned;
+`.gitignore`d paths, files over the size cap and special files are left out and listed as
+skipped; a tree never names them, so making a directory match a tree never touches them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pathspec
+
+from tether.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "Node",
+    "Scan",
+    "Scanner",
+    "Tree",
+    "apply_tree",
+    "node_from_json",
+]
+
+DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
+"""Files larger than this are left out of snapshots unless configured otherwise (10 MiB)."""
+_RACY_NS = 2_000_000_000
+"""A file modified this close (ns) to a scan may change again within its mtime's granularity
+unseen: its hash is not cached, so the next scan reads it again."""
+
+NodeKind = Literal["f", "l", "d"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One path of a tree: a file (`hash` its sha256), a link (`hash` holds its target) or an empty directory."""
+
+    kind: NodeKind
+    hash: str
+    mode: int
+    size: int
+
+    def to_json(self) -> list[Any]:
+        return [self.kind, self.hash, self.mode, self.size]
+
+
+def node_from_json(value: object) -> Node:
+    """A node from its manifest form `[kind, hash or target, mode, size]`; `ValueError` if malformed."""
+    if not isinstance(value, list) or len(value) != 4:
+        raise ValueError(f"a tree node must be [kind, hash, mode, size], not {value!r}")
+    kind, digest, mode, size = value
+    if kind not in ("f", "l", "d") or not isinstance(digest, str) or not isinstance(mode, int):
+        raise ValueError(f"malformed tree node {value!r}")
+    if not isinstance(size, int):
+        raise ValueError(f"malformed tree node {value!r}")
+    return Node(kind, digest, mode, size)
+
+
+Tree = dict[str, Node]
+
+
+@dataclass
+class Scan:
+    """A scan's outcome: the tree, what was left out, and the bytes of every file hashed anew."""
+
+    tree: Tree
+    skipped: list[str]
+    contents: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class _Cached:
+    size: int
+    mtime_ns: int
+    inode: int
+    hash: str
+
+
+class Scanner:
+    """Scans one root again and again; files whose size, mtime and inode did not change since the
+    last scan are not read again."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+        ignore: Iterable[str] = (),
+        gitignore: bool = True,
+    ) -> None:
+        self.root = Path(root).resolve()
+        if max_file_bytes is not None and (isinstance(max_file_bytes, bool) or max_file_bytes < 0):
+            raise ConfigurationError(f"the workspace file size cap must be a number of bytes, not {max_file_bytes!r}")
+        self.max_file_bytes = max_file_bytes
+        self.gitignore = gitignore
+        self.extra = pathspec.GitIgnoreSpec.from_lines(list(ignore))
+        self._index: dict[str, _Cached] = {}
+
+    def scan(self, only: Iterable[str] | None = None, base: Mapping[str, Node] | None = None) -> Scan:
+        """The tree under the root now. With `only` (relative paths) and `base`, only those paths
+        are looked at and the rest is taken from `base` (for a tool that changed known files)."""
+        started = time.time_ns()
+        if only is not None and base is not None:
+            return self._scan_paths(list(only), base, started)
+        scan = Scan({}, [])
+        self._walk(self.root, "", [], scan, started)
+        return scan
+
+    def _scan_paths(self, paths: list[str], base: Mapping[str, Node], started: int) -> Scan:
+        scan = Scan(dict(base), [])
+        for relative in paths:
+            scan.tree.pop(relative, None)
+            path = self.root / relative
+            if self._ignored_path(relative):
+                continue
+            try:
+                info = path.lstat()
+            except FileNotFoundError:
+                continue
+            self._add(path, relative, info, scan, started)
+            parent = relative.rpartition("/")[0]
+            while parent and scan.tree.get(parent, Node("f", "", 0, 0)).kind == "d":
+                del scan.tree[parent]  # no longer empty
+                parent = parent.rpartition("/")[0]
+        return scan
+
+    def _ignored_path(self, relative: str) -> bool:
+        """Whether `relative` is out of every snapshot (under `.git`, ignored at some level)."""
+        parts = relative.split("/")
+        if ".git" in parts:
+            return True
+        specs = [("", self.extra)]
+        for depth in range(len(parts)):
+            directory = "/".join(parts[:depth])
+            spec = self._gitignore_of(self.root / directory) if self.gitignore else None
+            if spec is not None:
+                specs.append((directory, spec))
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            is_dir = depth < len(parts) or (self.root / prefix).is_dir()
+            if any(_matches(spec, base, prefix, is_dir) for base, spec in specs):
+                return True
+        return False
+
+    def _gitignore_of(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
+        try:
+            lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def _walk(
+        self,
+        directory: Path,
+        relative: str,
+        specs: list[tuple[str, pathspec.GitIgnoreSpec]],
+        scan: Scan,
+        started: int,
+    ) -> None:
+        own = self._gitignore_of(directory) if self.gitignore else None
+        active = [*specs, (relative, own)] if own is not None else specs
+        try:
+            children = sorted(os.scandir(directory), key=lambda child: child.name)
+        except OSError:
+            scan.skipped.append(relative + "/")
+            return
+        if not children and relative:
+            scan.tree[relative] = Node("d", "", stat.S_IMODE(directory.lstat().st_mode), 0)
+        for child in children:
+            if child.name == ".git":
+                continue
+            path = f"{relative}/{child.name}" if relative else child.name
+            is_dir = child.is_dir(follow_symlinks=False)
+            if _matches(self.extra, "", path, is_dir) or any(_matches(s, b, path, is_dir) for b, s in active):
+                scan.skipped.append(path + ("/" if is_dir else ""))
+            elif is_dir:
+                self._walk(Path(child.path), path, active, scan, started)
+            else:
+                self._add(Path(child.path), path, child.stat(follow_symlinks=False), scan, started)
+
+    def _add(self, path: Path, relative: str, info: os.stat_result, scan: Scan, started: int) -> None:
+        mode = info.st_mode
+        if stat.S_ISLNK(mode):
+            scan.tree[relative] = Node("l", os.readlink(path), 0, 0)
+        elif stat.S_ISDIR(mode):
+            inner = Scan({}, [])
+            self._walk(path, relative, [], inner, started)
+            scan.tree.update(inner.tree)
+            scan.skipped.extend(inner.skipped)
+            scan.contents.update(inner.contents)
+        elif not stat.S_ISREG(mode) or (self.max_file_bytes is not None and info.st_size > self.max_file_bytes):
+            scan.skipped.append(relative)
+        else:
+            digest = self._hash(path, relative, info, scan, started)
+            if digest is None:
+                scan.skipped.append(relative)
+            else:
+                scan.tree[relative] = Node("f", digest, stat.S_IMODE(mode), info.st_size)
+
+    def _hash(self, path: Path, relative: str, info: os.stat_result, scan: Scan, started: int) -> str | None:
+        cached = self._index.get(relative)
+        if cached and (cached.size, cached.mtime_ns, cached.inode) == (info.st_size, info.st_mtime_ns, info.st_ino):
+            return cached.hash
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        scan.contents[digest] = data
+        if started - info.st_mtime_ns > _RACY_NS and len(data) == info.st_size:
+            self._index[relative] = _Cached(info.st_size, info.st_mtime_ns, info.st_ino, digest)
+        else:
+            self._index.pop(relative, None)
+        return digest
+
+
+def _matches(spec: pathspec.GitIgnoreSpec, base: str, path: str, is_dir: bool) -> bool:
+    """Whether a `.gitignore` of directory `base` ignores `path` (relative to the root)."""
+    if base:
+        if not path.startswith(base + "/"):
+            return False
+        path = path[len(base) + 1 :]
+    return spec.match_file(path + "/" if is_dir else path)
+
+
+def apply_tree(root: Path, current: Mapping[str, Node], target: Mapping[str, Node], blobs: Mapping[str, bytes]) -> None:
+    """Make the directory `root`, whose scan is `current`, hold `target`: paths only in `current`
+    removed (then the directories they leave empty, unless `target` keeps them), the others written
+    byte for byte with their modes. `blobs` holds the bytes of every file `target` changes."""
+    kept = {relative for relative, node in target.items() if node.kind == "d"}
+    kept.update(parent.as_posix() for relative in target for parent in Path(relative).parents)
+    for relative in sorted(set(current) - set(target), reverse=True):
+        path = root / relative
+        if current[relative].kind == "d":
+            _rmdir_quietly(path)
+        else:
+            path.unlink(missing_ok=True)
+            _prune_empty(root, path.parent, kept)
+    for relative, node in sorted(target.items()):
+        if current.get(relative) != node:
+            _write_node(root, root / relative, node, blobs)
+
+
+def _write_node(root: Path, path: Path, node: Node, blobs: Mapping[str, bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.resolve().is_relative_to(root.resolve()):
+        raise PermissionError(f"{path} lies behind a symbolic link out of {root}: not written")
+    if node.kind == "d":
+        path.mkdir(exist_ok=True)
+        os.chmod(path, node.mode)
+        return
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory where the snapshot has a file")
+    if node.kind == "l":
+        os.symlink(node.hash, path)
+        return
+    path.write_bytes(blobs[node.hash])
+    os.chmod(path, node.mode)
+
+
+def _prune_empty(root: Path, directory: Path, kept: set[str]) -> None:
+    """Remove `directory` and its parents while they are empty and not `kept` (relative paths)."""
+    while directory != root and root in directory.parents:
+        if directory.relative_to(root).as_posix() in kept:
+            return
+        if not _rmdir_quietly(directory):
+            return
+        directory = directory.parent
+
+
+def _rmdir_quietly(directory: Path) -> bool:
+    try:
+        directory.rmdir()
+    except OSError:
+        return False
+    return True
