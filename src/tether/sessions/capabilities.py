@@ -76,6 +76,7 @@ from tether.sessions.store_capabilities import (
     StoreDeadline,
     bounded_capabilities,
 )
+from tether.sessions.stores._blobs import verified_blobs
 from tether.sessions.stores._core import check_leaf
 from tether.sessions.stores.transcripts import copy_for_fork
 from tether.sessions.summary import fold_summary
@@ -319,7 +320,7 @@ class StoreAccess:
         if put is not None:
             await put(blobs)
             return
-        held = await self.get_blobs(blobs)
+        held = await self.get_blobs(verified_blobs(blobs))
         for address, data in blobs.items():
             if address not in held:
                 entry = {"type": _BLOB_ENTRY_TYPE, "hash": address, "data": base64.b64encode(data).decode("ascii")}

@@ -35,6 +35,7 @@ __all__ = [
     "SqliteBlobs",
     "blob_hash",
     "check_blob_hash",
+    "verified_blobs",
 ]
 
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -52,7 +53,7 @@ def check_blob_hash(value: object) -> str:
     return value
 
 
-def _checked(blobs: Mapping[str, bytes]) -> dict[str, bytes]:
+def verified_blobs(blobs: Mapping[str, bytes]) -> dict[str, bytes]:
     """The blobs, each verified against its address (a wrong pairing is refused before any write)."""
     for address, data in blobs.items():
         if blob_hash(data) != check_blob_hash(address):
@@ -78,7 +79,7 @@ class MemoryBlobs:
 
     async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         """Store the blobs the store does not hold yet."""
-        for address, data in _checked(blobs).items():
+        for address, data in verified_blobs(blobs).items():
             self._blobs().setdefault((self.scope, address), bytes(data))
 
     async def get_blobs(self, hashes: Iterable[str]) -> dict[str, bytes]:
@@ -138,7 +139,7 @@ class SqliteBlobs(GuardedStore):
     @guarded("put_blobs")
     async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         """Store the blobs the store does not hold yet, in one transaction."""
-        rows = [(self.scope, h, len(d), sqlite3.Binary(d)) for h, d in _checked(blobs).items()]
+        rows = [(self.scope, h, len(d), sqlite3.Binary(d)) for h, d in verified_blobs(blobs).items()]
         if rows:
             sql = "INSERT OR IGNORE INTO tether_blobs (scope, hash, size, data) VALUES (?, ?, ?, ?)"
             await self._run(sql, rows, many=True)
@@ -200,7 +201,7 @@ class PostgresBlobs(GuardedStore):
     @guarded("put_blobs")
     async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         """Store the blobs the store does not hold yet, in one transaction."""
-        rows = [(self.scope, h, len(d), d) for h, d in _checked(blobs).items()]
+        rows = [(self.scope, h, len(d), d) for h, d in verified_blobs(blobs).items()]
         if not rows:
             return
         await self._blob_table()
@@ -255,7 +256,7 @@ class RedisBlobs(GuardedStore):
     @guarded("put_blobs")
     async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         """Store the blobs the store does not hold yet (each HSETNX is atomic)."""
-        checked = _checked(blobs)
+        checked = verified_blobs(blobs)
         if not checked:
             return
         client, key = await self._blob_client()
@@ -317,7 +318,7 @@ class JsonlBlobs(GuardedStore):
     @guarded("put_blobs")
     async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         """Store the blobs the store does not hold yet."""
-        checked = _checked(blobs)
+        checked = verified_blobs(blobs)
 
         def write() -> None:
             for address, data in checked.items():
