@@ -82,7 +82,7 @@ class TwoMethodStore(claude_agent_sdk.SessionStore):
 
 
 async def test_a_store_with_only_the_sdk_methods_keeps_blobs_as_side_transcripts() -> None:
-    store = TwoMethodStore()
+    store = TwoMethodStore()  # type: ignore[abstract]
     access = store_access(store)
     assert "put_blobs" not in access.capabilities
     await access.put_blobs(BLOBS)

@@ -37,6 +37,10 @@ def tree_of(root: Path) -> dict[str, tuple[bytes | str, int]]:
     return found
 
 
+def without(tree: dict[str, Any], paths: set[str]) -> dict[str, Any]:
+    return {path: value for path, value in tree.items() if path not in paths}
+
+
 def seed(project: Path) -> None:
     (project / "notes.txt").write_text("alpha\nbeta\n")
     (project / "data.bin").write_bytes(BINARY)
