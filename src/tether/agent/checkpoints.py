@@ -27,20 +27,22 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from tether.agent.permission_rules import EDIT_FAMILY
-from tether.agent.workspace_checkpoints import WorkspaceCheckpoints
 from tether.errors import ConfigurationError, EntryNotFoundError, StoreError, ToolError
+from tether.options import AgentOptions
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_meta_entry, now_iso
 from tether.sessions.session import Session
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.workspace.snapshots import is_prompt
-from tether.sessions.workspace.tree import Scanner
 from tether.tools._common import resolve_path
+
+if TYPE_CHECKING:
+    from tether.agent.workspace_checkpoints import WorkspaceCheckpoints
 
 __all__ = ["FILE_HISTORY_SNAPSHOT", "FileCheckpoints"]
 
@@ -51,7 +53,7 @@ FILE_HISTORY_SNAPSHOT = "file-history-snapshot"
 class FileCheckpoints:
     """The file backups of one session: taken before file-changing tools run, used to rewind."""
 
-    def __init__(self, session: Session, workspace: Scanner | None = None) -> None:
+    def __init__(self, session: Session, options: AgentOptions | None = None) -> None:
         self._session = session
         self._prompt: str | None = None
         """The uuid of the prompt whose turn is running (backups are keyed by it)."""
@@ -61,9 +63,12 @@ class FileCheckpoints:
         """The prompts and snapshots of this process, in order, when the session is not persisted."""
         self.workspace: WorkspaceCheckpoints | None = None
         """The workspace snapshots (None: Write/Edit backups only)."""
-        if workspace is not None:
+        if options is not None and wants_workspace(options):
+            from tether.agent.workspace_checkpoints import WorkspaceCheckpoints, workspace_scanner
+
             blobs = session.access if session.access is not None else store_access(MemoryStore())
-            self.workspace = WorkspaceCheckpoints(workspace, blobs, self._record, self._entries, session.session_id)
+            scanner = workspace_scanner(options, session.cwd)
+            self.workspace = WorkspaceCheckpoints(scanner, blobs, self._record, self._entries, session.session_id)
 
     def start_prompt(self, entry: dict[str, Any]) -> None:
         """A prompt's entry was stored: the changes that follow are backed up against it."""
@@ -172,6 +177,12 @@ class FileCheckpoints:
 
 
 _is_prompt = is_prompt
+
+
+def wants_workspace(options: AgentOptions) -> bool:
+    """Whether `options` turn workspace snapshots on (`workspace_snapshots`, None: with file checkpointing)."""
+    wanted = options.workspace_snapshots
+    return wanted is True or (wanted is None and options.enable_file_checkpointing)
 
 
 def _prompt_position(entries: list[dict[str, Any]], user_message_id: str, session_id: str) -> int:

@@ -28,7 +28,6 @@ from tether.agent.hooks import HookRunner, SubagentContext
 from tether.agent.permissions import PermissionPolicy
 from tether.agent.prompt_tool import PermissionPromptTool, prompt_tool_of
 from tether.agent.tool_runner import DEFERRAL_KEY, ToolOutcome, ToolRunner, text_of, transcript_path_of
-from tether.agent.workspace_checkpoints import workspace_scanner
 from tether.errors import ConfigurationError
 from tether.messages import HookEventMessage, ResultMessage
 from tether.options import AgentOptions
@@ -199,7 +198,7 @@ class SessionTools:
         opened.permission_notes = notes
         checkpointing = options.enable_file_checkpointing or options.workspace_snapshots
         if checkpointing and session is not None and subagent is None:
-            opened.checkpoints = FileCheckpoints(session, workspace_scanner(options, cwd))
+            opened.checkpoints = FileCheckpoints(session, options)
         return opened
 
     def runner(self, cwd: Path, session_id: str, session_state: dict[str, Any]) -> ToolRunner:

@@ -15,15 +15,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tether._vocabulary.store import SessionStore
 from tether.agent.permission_rules import EDIT_FAMILY
 from tether.options import AgentOptions
-from tether.sessions.capabilities import StoreAccess
+from tether.sessions.capabilities import StoreAccess, store_access
+from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.workspace.snapshots import Manifests, SnapshotTaker, restore_tree
+from tether.sessions.workspace.travel import materialise_for_fork
 from tether.sessions.workspace.tree import Scanner
 from tether.tools._common import resolve_path
 from tether.tools.agent import AGENT_TOOL_NAMES
 
-__all__ = ["CHANGES_FILES", "WorkspaceCheckpoints", "changes_files", "workspace_scanner"]
+__all__ = ["CHANGES_FILES", "WorkspaceCheckpoints", "changes_files", "materialise_fork", "workspace_scanner"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +39,20 @@ def changes_files(tool_name: str) -> bool:
     return tool_name in CHANGES_FILES or tool_name.startswith("mcp__")
 
 
-def workspace_scanner(options: AgentOptions, cwd: str | Path) -> Scanner | None:
-    """The scanner of the session's working directory when `options` turn workspace snapshots on."""
-    wanted = options.workspace_snapshots
-    if wanted is False or (wanted is None and not options.enable_file_checkpointing):
-        return None
+def workspace_scanner(options: AgentOptions, cwd: str | Path) -> Scanner:
+    """The scanner of the session's working directory, as `options` configure it."""
     return Scanner(cwd, max_file_bytes=options.workspace_max_file_bytes, ignore=options.workspace_ignore)
+
+
+async def materialise_fork(store: SessionStore, source_id: str, options: AgentOptions, cwd: str) -> str:
+    """The working directory of a fork: `cwd`, or with `fork_workspace` that directory, holding the
+    source's workspace as of the fork point (`resume_session_at`, else its latest snapshot).
+    `ConfigurationError` when the source has no snapshot or the directory is not empty."""
+    if options.fork_workspace is None:
+        return cwd
+    access = store_access(store)
+    found = await access.locate(validate_session_id(source_id), project_key_for_directory(cwd))
+    return str(await materialise_for_fork(access, found.key, options.resume_session_at, options.fork_workspace))
 
 
 class WorkspaceCheckpoints:

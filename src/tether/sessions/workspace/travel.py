@@ -6,13 +6,15 @@ another store, and freeing the blobs no session names any more. All of it reads 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.to_thread
 
+from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, SessionNotFoundError, StoreError
 from tether.sessions.capabilities import StoreAccess
 from tether.sessions.workspace.snapshots import Manifests, referenced_blobs
@@ -21,7 +23,9 @@ from tether.sessions.workspace.tree import Tree, apply_tree
 __all__ = [
     "copy_workspace_blobs",
     "free_unreferenced_blobs",
+    "free_blobs_of",
     "materialise",
+    "materialise_for_fork",
     "materialise_session",
 ]
 
@@ -52,9 +56,14 @@ async def materialise(
 
 def _empty_directory(target: Path) -> Path:
     root = target.expanduser().resolve()
-    if root.exists() and (not root.is_dir() or any(os.scandir(root))):
+    if root.exists() and (not root.is_dir() or _has_children(root)):
         raise ConfigurationError(f"cannot materialise the workspace into {str(root)!r}: it exists and is not empty")
     return root
+
+
+def _has_children(directory: Path) -> bool:
+    with os.scandir(directory) as children:
+        return any(children)
 
 
 def _write_tree(root: Path, tree: Tree, blobs: Mapping[str, bytes]) -> None:
@@ -71,6 +80,28 @@ async def materialise_session(
     if entries is None:
         raise SessionNotFoundError(session_id)
     return await materialise(access, entries, at_uuid, target)
+
+
+async def materialise_for_fork(
+    access: StoreAccess, source: SessionKey, at_uuid: str | None, target: str | os.PathLike[str]
+) -> Path:
+    """`materialise` for a fork of the session `source`; `ConfigurationError` when it has no snapshot."""
+    root = await materialise(access, await access.load(source) or [], at_uuid, target)
+    if root is None:
+        raise ConfigurationError(
+            f"session {source['session_id']} has no workspace snapshot to write into {str(target)!r} "
+            "(run it with enable_file_checkpointing=True or workspace_snapshots=True)"
+        )
+    return root
+
+
+@asynccontextmanager
+async def free_blobs_of(access: StoreAccess, key: SessionKey) -> AsyncIterator[None]:
+    """Around the deletion of the session `key`: then free the blobs it named that no other session names."""
+    named = referenced_blobs(await access.load(key) or [])
+    yield
+    if named:
+        await free_unreferenced_blobs(access, named)
 
 
 async def _blobs_of(access: StoreAccess, tree: Tree) -> dict[str, bytes]:

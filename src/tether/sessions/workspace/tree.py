@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 from tether.errors import ConfigurationError
 
@@ -105,6 +106,9 @@ class Scanner:
             raise ConfigurationError(f"the workspace file size cap must be a number of bytes, not {max_file_bytes!r}")
         self.max_file_bytes = max_file_bytes
         self.gitignore = gitignore
+        import pathspec  # imported when a workspace is first scanned, not by every query()
+
+        self._spec = pathspec.GitIgnoreSpec
         self.extra = pathspec.GitIgnoreSpec.from_lines(list(ignore))
         self._index: dict[str, _Cached] = {}
 
@@ -159,7 +163,7 @@ class Scanner:
             lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return None
-        return pathspec.GitIgnoreSpec.from_lines(lines)
+        return self._spec.from_lines(lines)
 
     def _walk(
         self,
