@@ -64,8 +64,9 @@ async def two_prompts(project: Path, store: SessionStore) -> tuple[str, str, str
     async with AgentClient(options_for(project, store, replies)) as client:
         first = await ask(client, "start")
         second = await ask(client, "go on")
-        assert client.session_id
-        return client.session_id, first, second
+        session_id = client.session_id
+    assert session_id
+    return session_id, first, second
 
 
 async def test_a_fork_at_an_earlier_prompt_has_that_prompts_files(
