@@ -517,6 +517,14 @@ def render(results: dict[str, Any]) -> str:
         ]
     elif compaction.get("error"):
         lines += ["", "## Resume of a compacted session", "", f"Not measured: {compaction['error']}"]
+    workspace = results.get("workspace") or {}
+    if workspace.get("snapshot_s"):
+        from bench.workspace import workspace_table
+
+        lines += ["", "## Workspace snapshots", ""]
+        lines += workspace_table(workspace)
+    elif workspace.get("error"):
+        lines += ["", "## Workspace snapshots", "", f"Not measured: {workspace['error']}"]
     lines += ["", "![cost against history length](cost_vs_length.png)", ""]
     if notes.texts:
         lines += ["### Notes", ""]

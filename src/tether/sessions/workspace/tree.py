@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     import pathspec
@@ -44,8 +44,7 @@ unseen: its hash is not cached, so the next scan reads it again."""
 NodeKind = Literal["f", "l", "d"]
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One path of a tree: a file (`hash` its sha256), a link (`hash` holds its target) or an empty directory."""
 
     kind: NodeKind
@@ -81,12 +80,8 @@ class Scan:
     contents: dict[str, bytes] = field(default_factory=dict)
 
 
-@dataclass
-class _Cached:
-    size: int
-    mtime_ns: int
-    inode: int
-    hash: str
+_Cached = tuple[int, int, int, int, Node]
+"""What the index knows of a file: (mtime_ns, size, inode, st_mode) when it was read, and its node."""
 
 
 class Scanner:
@@ -109,7 +104,9 @@ class Scanner:
         import pathspec  # imported when a workspace is first scanned, not by every query()
 
         self._spec = pathspec.GitIgnoreSpec
-        self.extra = pathspec.GitIgnoreSpec.from_lines(list(ignore))
+        patterns = list(ignore)
+        self.extra = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self.has_extra = bool(patterns)
         self._index: dict[str, _Cached] = {}
 
     def scan(self, only: Iterable[str] | None = None, base: Mapping[str, Node] | None = None) -> Scan:
@@ -119,7 +116,7 @@ class Scanner:
         if only is not None and base is not None:
             return self._scan_paths(list(only), base, started)
         scan = Scan({}, [])
-        self._walk(self.root, "", [], scan, started)
+        self._walk(str(self.root), "", [], scan, started)
         return scan
 
     def _scan_paths(self, paths: list[str], base: Mapping[str, Node], started: int) -> Scan:
@@ -133,7 +130,7 @@ class Scanner:
                 info = path.lstat()
             except FileNotFoundError:
                 continue
-            self._add(path, relative, info, scan, started)
+            self._add(str(path), relative, info, scan, started)
             parent = relative.rpartition("/")[0]
             while parent and scan.tree.get(parent, Node("f", "", 0, 0)).kind == "d":
                 del scan.tree[parent]  # no longer empty
@@ -167,67 +164,76 @@ class Scanner:
 
     def _walk(
         self,
-        directory: Path,
+        directory: str,
         relative: str,
         specs: list[tuple[str, pathspec.GitIgnoreSpec]],
         scan: Scan,
         started: int,
     ) -> None:
-        own = self._gitignore_of(directory) if self.gitignore else None
+        own = self._gitignore_of(Path(directory)) if self.gitignore else None
         active = [*specs, (relative, own)] if own is not None else specs
+        checks = [("", self.extra), *active] if self.has_extra else active
         try:
-            children = sorted(os.scandir(directory), key=lambda child: child.name)
+            with os.scandir(directory) as listing:
+                children = list(listing)
         except OSError:
             scan.skipped.append(relative + "/")
             return
         if not children and relative:
-            scan.tree[relative] = Node("d", "", stat.S_IMODE(directory.lstat().st_mode), 0)
+            scan.tree[relative] = Node("d", "", stat.S_IMODE(os.lstat(directory).st_mode), 0)
+        prefix = relative + "/" if relative else ""
+        tree, index = scan.tree, self._index
         for child in children:
             if child.name == ".git":
                 continue
-            path = f"{relative}/{child.name}" if relative else child.name
+            path = prefix + child.name
             is_dir = child.is_dir(follow_symlinks=False)
-            if _matches(self.extra, "", path, is_dir) or any(_matches(s, b, path, is_dir) for b, s in active):
+            if checks and any(_matches(spec, base, path, is_dir) for base, spec in checks):
                 scan.skipped.append(path + ("/" if is_dir else ""))
             elif is_dir:
-                self._walk(Path(child.path), path, active, scan, started)
+                self._walk(child.path, path, active, scan, started)
             else:
-                self._add(Path(child.path), path, child.stat(follow_symlinks=False), scan, started)
+                info = child.stat(follow_symlinks=False)
+                cached = index.get(path)  # the hot path: a file unchanged since the last scan
+                if cached is not None and cached[:4] == (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode):
+                    tree[path] = cached[4]
+                else:
+                    self._add(child.path, path, info, scan, started)
 
-    def _add(self, path: Path, relative: str, info: os.stat_result, scan: Scan, started: int) -> None:
+    def _add(self, path: str, relative: str, info: os.stat_result, scan: Scan, started: int) -> None:
         mode = info.st_mode
-        if stat.S_ISLNK(mode):
-            scan.tree[relative] = Node("l", os.readlink(path), 0, 0)
-        elif stat.S_ISDIR(mode):
-            inner = Scan({}, [])
-            self._walk(path, relative, [], inner, started)
-            scan.tree.update(inner.tree)
-            scan.skipped.extend(inner.skipped)
-            scan.contents.update(inner.contents)
-        elif not stat.S_ISREG(mode) or (self.max_file_bytes is not None and info.st_size > self.max_file_bytes):
-            scan.skipped.append(relative)
-        else:
-            digest = self._hash(path, relative, info, scan, started)
-            if digest is None:
+        if stat.S_ISREG(mode):
+            if self.max_file_bytes is not None and info.st_size > self.max_file_bytes:
+                scan.skipped.append(relative)
+                return
+            node = self._file_node(path, relative, info, scan, started)
+            if node is None:
                 scan.skipped.append(relative)
             else:
-                scan.tree[relative] = Node("f", digest, stat.S_IMODE(mode), info.st_size)
+                scan.tree[relative] = node
+        elif stat.S_ISLNK(mode):
+            scan.tree[relative] = Node("l", os.readlink(path), 0, 0)
+        elif stat.S_ISDIR(mode):
+            self._walk(path, relative, [], scan, started)
+        else:
+            scan.skipped.append(relative)
 
-    def _hash(self, path: Path, relative: str, info: os.stat_result, scan: Scan, started: int) -> str | None:
+    def _file_node(self, path: str, relative: str, info: os.stat_result, scan: Scan, started: int) -> Node | None:
         cached = self._index.get(relative)
-        if cached and (cached.size, cached.mtime_ns, cached.inode) == (info.st_size, info.st_mtime_ns, info.st_ino):
-            return cached.hash
+        if cached is not None and cached[:4] == (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode):
+            return cached[4]
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                data = file.read()
         except OSError:
             return None
-        digest = hashlib.sha256(data).hexdigest()
-        scan.contents[digest] = data
+        node = Node("f", hashlib.sha256(data).hexdigest(), stat.S_IMODE(info.st_mode), len(data))
+        scan.contents[node.hash] = data
         if started - info.st_mtime_ns > _RACY_NS and len(data) == info.st_size:
-            self._index[relative] = _Cached(info.st_size, info.st_mtime_ns, info.st_ino, digest)
+            self._index[relative] = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode, node)
         else:
             self._index.pop(relative, None)
-        return digest
+        return node
 
 
 def _matches(spec: pathspec.GitIgnoreSpec, base: str, path: str, is_dir: bool) -> bool:
