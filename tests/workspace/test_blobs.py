@@ -96,3 +96,20 @@ async def test_a_store_with_only_the_sdk_methods_keeps_blobs_as_side_transcripts
     assert await access.list_blobs() == sorted(list(BLOBS)[1:])
     with pytest.raises(ConfigurationError, match="sha256"):
         await access.put_blobs({address(b"a"): b"b"})
+
+
+async def test_the_default_layered_store_keeps_blobs_in_its_primary(tmp_path: Path) -> None:
+    from tether.sessions.stores.jsonl import JsonlStore
+    from tether.sessions.stores.layered import LayeredStore
+    from tether.sessions.stores.sqlite import SQLiteStore
+
+    primary = SQLiteStore(tmp_path / "primary.db")
+    layered = store_access(LayeredStore(primary, JsonlStore(tmp_path / "claude")))
+    assert "put_blobs" in layered.capabilities
+    await layered.put_blobs(BLOBS)
+    assert await store_access(primary).get_blobs(list(BLOBS)) == BLOBS
+    assert await layered.list_blobs() == sorted(BLOBS)
+    await layered.delete_blobs(list(BLOBS))
+    assert await store_access(primary).list_blobs() == []
+    assert not (tmp_path / "claude" / "tether-blobs").exists()
+    await layered.close()

@@ -178,3 +178,29 @@ async def test_symlinks_are_recorded_as_links_and_never_followed(project: Path, 
         await client.rewind_files(prompt)
     assert os.readlink(project / "link") == str(outside) and not (project / "made.txt").exists()
     assert outside.read_text() == "outside\n"
+
+
+async def test_a_write_into_an_ignored_path_is_not_recorded_nor_rewound(project: Path) -> None:
+    store = MemoryStore()
+    (project / ".gitignore").write_text("out/\n")
+    (project / "sub").mkdir()
+    (project / "sub" / ".gitignore").write_text("*.cache\n")
+    replies = [
+        tool_use_reply("Write", {"file_path": str(project / "out" / "gen.txt"), "content": "generated\n"}),
+        tool_use_reply("Write", {"file_path": str(project / "sub" / "x.cache"), "content": "cache\n"}),
+        tool_use_reply("Write", {"file_path": str(project / "sub" / "kept.txt"), "content": "kept\n"}),
+        "done",
+    ]
+    async with AgentClient(options_for(project, store, replies, workspace_ignore=["*.bak"])) as client:
+        prompt = await ask(client, "write")
+        (project / "notes.bak").write_text("outside the agent, ignored\n")
+        session_id = client.session_id
+        await client.rewind_files(prompt)
+    entries = await store_access(store).load(
+        {"project_key": project_key_for_directory(str(project)), "session_id": str(session_id)}
+    )
+    recorded = {p for e in entries or [] if e.get("type") == WORKSPACE_SNAPSHOT for p in e["changed"]}
+    assert recorded == {".gitignore", "sub/.gitignore", "sub/kept.txt"}
+    assert not (project / "sub" / "kept.txt").exists()  # rewound
+    assert (project / "out" / "gen.txt").exists() and (project / "sub" / "x.cache").exists()  # ignored: kept
+    assert (project / "notes.bak").exists()

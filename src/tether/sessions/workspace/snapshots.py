@@ -16,6 +16,7 @@ entry names (freed later), never an entry naming a missing blob.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -232,5 +233,7 @@ class SnapshotTaker:
             data = read.get(node.hash)
             if data is None:
                 data = await anyio.Path(self.scanner.root / relative).read_bytes()
+                if hashlib.sha256(data).hexdigest() != node.hash:
+                    raise OSError(f"{relative} changed while its snapshot was being taken")
             contents[node.hash] = data
         return contents
