@@ -204,3 +204,22 @@ async def test_a_write_into_an_ignored_path_is_not_recorded_nor_rewound(project:
     assert not (project / "sub" / "kept.txt").exists()  # rewound
     assert (project / "out" / "gen.txt").exists() and (project / "sub" / "x.cache").exists()  # ignored: kept
     assert (project / "notes.bak").exists()
+
+
+async def test_a_new_process_reads_only_what_changed_thanks_to_the_saved_index(project: Path, tmp_path: Path) -> None:
+    from tether.sessions.workspace.tree import Scanner, index_file_for
+
+    for index in range(100):
+        path = project / f"m{index}.py"
+        path.write_text(f"x = {index}\n")
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # long ago: safe to index
+    index_file = index_file_for(project, tmp_path / "home")
+    first = Scanner(project, index_file=index_file).scan()
+    assert len(first.contents) == 100 and index_file.exists()
+    assert stat.S_IMODE(index_file.stat().st_mode) == 0o600
+    (project / "m7.py").write_text("x = 'changed'\n")
+    again = Scanner(project, index_file=index_file).scan()  # as a new process would
+    assert list(again.contents.values()) == [b"x = 'changed'\n"]
+    assert again.tree == {**first.tree, "m7.py": again.tree["m7.py"]} and again.tree["m7.py"] != first.tree["m7.py"]
+    index_file.write_text("{damaged")
+    assert len(Scanner(project, index_file=index_file).scan().contents) == 100  # read again, nothing lost

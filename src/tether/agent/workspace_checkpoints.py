@@ -11,6 +11,7 @@ Read-only tools (Read, Glob, Grep, web tools, ...) take none.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,10 @@ from tether.agent.permission_rules import EDIT_FAMILY
 from tether.options import AgentOptions
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.keys import project_key_for_directory, validate_session_id
+from tether.sessions.stores._sqlite_file import default_sqlite_path
 from tether.sessions.workspace.snapshots import Manifests, SnapshotTaker, restore_tree
 from tether.sessions.workspace.travel import materialise_for_fork
-from tether.sessions.workspace.tree import Scanner
+from tether.sessions.workspace.tree import Scanner, index_file_for
 from tether.tools._common import resolve_path
 from tether.tools.agent import AGENT_TOOL_NAMES
 
@@ -40,8 +42,12 @@ def changes_files(tool_name: str) -> bool:
 
 
 def workspace_scanner(options: AgentOptions, cwd: str | Path) -> Scanner:
-    """The scanner of the session's working directory, as `options` configure it."""
-    return Scanner(cwd, max_file_bytes=options.workspace_max_file_bytes, ignore=options.workspace_ignore)
+    """The scanner of the session's working directory, as `options` configure it; its index is kept
+    under tether's home directory (beside the default SQLite file)."""
+    index = index_file_for(cwd, default_sqlite_path({**os.environ, **options.env}).parent)
+    return Scanner(
+        cwd, max_file_bytes=options.workspace_max_file_bytes, ignore=options.workspace_ignore, index_file=index
+    )
 
 
 async def materialise_fork(store: SessionStore, source_id: str, options: AgentOptions, cwd: str) -> str:

@@ -12,8 +12,10 @@ skipped; a tree never names them, so making a directory match a tree never touch
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ __all__ = [
     "Scanner",
     "Tree",
     "apply_tree",
+    "index_file_for",
     "node_from_json",
 ]
 
@@ -86,7 +89,8 @@ _Cached = tuple[int, int, int, int, Node]
 
 class Scanner:
     """Scans one root again and again; files whose size, mtime and inode did not change since the
-    last scan are not read again."""
+    last scan are not read again. With `index_file`, that index outlives the process (kept there,
+    owner-only, after a scan that read many files), so a new process does not read them all again."""
 
     def __init__(
         self,
@@ -95,8 +99,10 @@ class Scanner:
         max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
         ignore: Iterable[str] = (),
         gitignore: bool = True,
+        index_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
+        self.index_file = Path(index_file) if index_file is not None else None
         if max_file_bytes is not None and (isinstance(max_file_bytes, bool) or max_file_bytes < 0):
             raise ConfigurationError(f"the workspace file size cap must be a number of bytes, not {max_file_bytes!r}")
         self.max_file_bytes = max_file_bytes
@@ -108,15 +114,21 @@ class Scanner:
         self.extra = pathspec.GitIgnoreSpec.from_lines(patterns)
         self.has_extra = bool(patterns)
         self._index: dict[str, _Cached] = {}
+        self._index_loaded = False
 
     def scan(self, only: Iterable[str] | None = None, base: Mapping[str, Node] | None = None) -> Scan:
         """The tree under the root now. With `only` (relative paths) and `base`, only those paths
         are looked at and the rest is taken from `base` (for a tool that changed known files)."""
         started = time.time_ns()
+        if not self._index_loaded:
+            self._index_loaded = True
+            self._index.update(_read_index(self.index_file, self.root))
         if only is not None and base is not None:
             return self._scan_paths(list(only), base, started)
         scan = Scan({}, [])
         self._walk(str(self.root), "", [], scan, started)
+        if self.index_file is not None and len(scan.contents) >= _SAVE_AFTER_READS:
+            _write_index(self.index_file, self.root, self._index)
         return scan
 
     def _scan_paths(self, paths: list[str], base: Mapping[str, Node], started: int) -> Scan:
@@ -234,6 +246,48 @@ class Scanner:
         else:
             self._index.pop(relative, None)
         return node
+
+
+_SAVE_AFTER_READS = 64
+"""A scan that read at least this many files saves the index (smaller ones are cheap to redo)."""
+
+
+def _read_index(path: Path | None, root: Path) -> dict[str, _Cached]:
+    """The index saved for `root` (nothing when there is none, or it is damaged: files are read again)."""
+    if path is None:
+        return {}
+    try:
+        saved = json.loads(path.read_bytes())
+        if saved.get("root") != str(root):
+            return {}
+        return {
+            relative: (int(m), int(s), int(i), int(st), Node("f", str(h), int(mode), int(size)))
+            for relative, (m, s, i, st, h, mode, size) in saved["files"].items()
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _write_index(path: Path, root: Path, index: Mapping[str, _Cached]) -> None:
+    """Save the index atomically, owner-only; a failure only costs reads next time."""
+    files = {rel: [m, s, i, st, node.hash, node.mode, node.size] for rel, (m, s, i, st, node) in index.items()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".index.", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump({"root": str(root), "files": files}, file, separators=(",", ":"))
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def index_file_for(root: str | os.PathLike[str], home: Path) -> Path:
+    """Where the index of the workspace `root` is kept under tether's home directory."""
+    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:24]
+    return home / "workspace-index" / f"{digest}.json"
 
 
 def _matches(spec: pathspec.GitIgnoreSpec, base: str, path: str, is_dir: bool) -> bool:
