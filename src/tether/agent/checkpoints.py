@@ -38,7 +38,6 @@ from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_meta_entry, now_iso
 from tether.sessions.session import Session
 from tether.sessions.stores.memory import MemoryStore
-from tether.sessions.workspace.snapshots import is_prompt
 from tether.tools._common import resolve_path
 
 if TYPE_CHECKING:
@@ -176,7 +175,12 @@ class FileCheckpoints:
         return prompts[-1] if prompts else None
 
 
-_is_prompt = is_prompt
+def _is_prompt(entry: Mapping[str, Any]) -> bool:
+    """Whether a transcript entry is a user's prompt (`tether.sessions.workspace.snapshots.is_prompt`,
+    imported when first needed: a plain query does not load the workspace modules)."""
+    from tether.sessions.workspace.snapshots import is_prompt
+
+    return is_prompt(entry)
 
 
 def wants_workspace(options: AgentOptions) -> bool:

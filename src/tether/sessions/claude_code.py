@@ -34,7 +34,6 @@ from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.stores._jsonl_files import encode_lines
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.sessions.summary import fold_summary
-from tether.sessions.workspace.travel import copy_workspace_blobs
 
 __all__ = ["CopyReport", "copy_sessions", "export_session", "import_claude_code_sessions", "summary_metadata"]
 
@@ -190,7 +189,7 @@ async def copy_sessions(
         view = await source.load(key)
         if not view:
             continue
-        await copy_workspace_blobs(source, target, view)  # before the snapshots that name them
+        await _copy_blobs(source, target, view)  # before the snapshots that name them
         if await _copy_as_fork(source, target, item, view, copied):
             report.forked.append(key["session_id"])
         else:
@@ -200,6 +199,13 @@ async def copy_sessions(
         await _copy_subkeys(source, target, key)
         copied[_name(item)] = key
     return report
+
+
+async def _copy_blobs(source: StoreAccess, target: StoreAccess, entries: list[dict[str, Any]]) -> None:
+    """The workspace blobs the entries' snapshots name, copied (the workspace modules load only here)."""
+    from tether.sessions.workspace.travel import copy_workspace_blobs
+
+    await copy_workspace_blobs(source, target, entries)
 
 
 async def _selected(
@@ -290,7 +296,7 @@ async def export_session(
     path = target.path_of(key)
     sid = key["session_id"]
     entries += summary_metadata(sid, found.summary, entries)
-    await copy_workspace_blobs(access, store_access(target), entries)  # beside the transcripts
+    await _copy_blobs(access, store_access(target), entries)  # beside the transcripts
     data = encode_lines([_claude_code_entry(e, sid) for e in entries])
     await anyio.to_thread.run_sync(functools.partial(_write_atomically, path, data, overwrite=overwrite))
     for subpath in await access.list_subkeys(key):
