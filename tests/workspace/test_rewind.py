@@ -223,3 +223,30 @@ async def test_a_new_process_reads_only_what_changed_thanks_to_the_saved_index(p
     assert again.tree == {**first.tree, "m7.py": again.tree["m7.py"]} and again.tree["m7.py"] != first.tree["m7.py"]
     index_file.write_text("{damaged")
     assert len(Scanner(project, index_file=index_file).scan().contents) == 100  # read again, nothing lost
+
+
+async def test_a_session_not_persisted_rewinds_bash_from_memory(project: Path) -> None:
+    seed(project)
+    before = tree_of(project)
+    options = options_for(project, MemoryStore(), turn_replies(project), persist_session=False)
+    async with AgentClient(options) as client:
+        prompt = await ask(client, "change things")
+        assert tree_of(project) != before
+        await client.rewind_files(prompt)
+    ignored = {"build/out.o", "app.log"}
+    assert without(tree_of(project), ignored) == without(before, ignored)
+
+
+async def test_workspace_snapshots_false_keeps_the_sdks_write_and_edit_only_rewind(project: Path) -> None:
+    store = MemoryStore()
+    (project / "a.txt").write_text("a\n")
+    replies = [
+        tool_use_reply("Write", {"file_path": str(project / "w.txt"), "content": "w\n"}),
+        tool_use_reply("Bash", {"command": "echo changed > a.txt"}),
+        "done",
+    ]
+    async with AgentClient(options_for(project, store, replies, workspace_snapshots=False)) as client:
+        prompt = await ask(client, "go")
+        await client.rewind_files(prompt)
+    assert not (project / "w.txt").exists() and (project / "a.txt").read_text() == "changed\n"
+    assert await store_access(store).list_blobs() == []
