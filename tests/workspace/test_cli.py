@@ -3,10 +3,12 @@ and `--fork-session --fork-workspace`."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
+import anyio
 from tests.cli.clirun import Tether
 from tests.cli.conftest import tether as tether  # the CLI tests' fixture
 
@@ -53,3 +55,15 @@ def test_checkout_and_forks_with_their_files(tether: Tether, project: Path, tmp_
     assert files(third) == {**expected, "c.txt": b"third\n"} and files(project) == expected
     refused = tether("sessions", "checkout", session_id, str(tmp_path / "copy"), store=store)
     assert refused.code == 1 and "not empty" in refused.err
+
+
+def test_gc_frees_only_blobs_no_session_names(tether: Tether, project: Path) -> None:
+    store = MemoryStore()
+    run(tether, store, project, "echo kept > kept.txt")
+    anyio.run(store.put_blobs, {hashlib.sha256(b"orphan").hexdigest(): b"orphan"})
+    before = anyio.run(store.list_blobs)
+    dry = tether("sessions", "gc", "--dry-run", store=store)
+    assert dry.code == 0 and "Would free 1 " in dry.out and anyio.run(store.list_blobs) == before
+    done = tether("sessions", "gc", store=store)
+    assert done.code == 0 and "Freed 1 " in done.out
+    assert set(anyio.run(store.list_blobs)) == set(before) - {hashlib.sha256(b"orphan").hexdigest()}

@@ -6,7 +6,7 @@ tether -p "And now?" --continue                    # the newest session of this 
 tether -p "Try another way" --resume ID --fork-session
 tether -p "..." --output-format stream-json        # one JSON line per message
 tether                                             # interactive chat (/fork, /sessions, /resume, /exit)
-tether sessions list|show|tree|rename|tag|rm|export|import|prune|fork|checkout
+tether sessions list|show|tree|rename|tag|rm|export|import|prune|fork|checkout|gc
 ```
 
 Errors (an unknown session, a malformed id, a model that cannot be used) print one red line on
@@ -34,7 +34,7 @@ from tether._vocabulary.permissions import PERMISSION_MODES
 from tether.cli._common import StoreSpec, fail, flag, has_session_here, note, resolve_session_id, run_async, store_from
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
-from tether.cli._workspace import checkout_command, fork_command
+from tether.cli._workspace import checkout_command, fork_command, gc_command
 from tether.messages import ResultMessage
 from tether.options import AgentOptions, check_options
 
@@ -48,7 +48,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(sessions_app, name="sessions")
-_SESSION_COMMANDS = (checkout_command, fork_command)  # registered on sessions_app by their module
+_SESSION_COMMANDS = (checkout_command, fork_command, gc_command)  # registered on sessions_app by their module
 
 
 PermissionModeChoice = Enum("PermissionModeChoice", {mode: mode for mode in PERMISSION_MODES}, type=str)  # type: ignore[misc]

@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from tether.cli._common import escape, fail, out_console, resolve_session_id, run_async, store_from
+from tether.cli._common import escape, fail, flag, out_console, resolve_session_id, run_async, store_from
 from tether.cli._sessions import SessionArgument, StoreOption, _spec, sessions_app
 from tether.sessions.capabilities import store_access
 from tether.sessions.helpers import fork_session_async, locate_session
 
-__all__ = ["checkout_command", "fork_command"]
+__all__ = ["checkout_command", "fork_command", "gc_command"]
 
 AtOption = Annotated[
     str | None, typer.Option("--at", help="A message uuid: the workspace (and fork) as of that message.")
@@ -74,3 +74,24 @@ def checkout_command(
     if root is None:
         fail(f"session {session} has no workspace snapshot (run it with file checkpointing or workspace snapshots)")
     out_console().print(f"Wrote the workspace of {escape(session)} into {escape(str(root))}")
+
+
+@sessions_app.command("gc")
+def gc_command(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, flag("--dry-run", help="Only count what would be freed.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Free the workspace blobs no session names (left by a process killed mid-snapshot).
+    Run it when no agent is writing to the store: a snapshot being taken has blobs no entry names yet."""
+    from tether.sessions.workspace.travel import free_unreferenced_blobs
+
+    async def body() -> tuple[list[str], bool]:
+        async with store_from(_spec(ctx, store)) as opened:
+            access = store_access(opened)
+            return await free_unreferenced_blobs(access, dry_run=dry_run), access.can("list_page")
+
+    freed, can_list = run_async(body)
+    if not can_list:
+        fail("this store cannot list every session, so no blob can be known unused: nothing freed")
+    out_console().print(f"{'Would free' if dry_run else 'Freed'} {len(freed)} unused blob(s).")

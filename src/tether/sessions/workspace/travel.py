@@ -127,8 +127,11 @@ async def copy_workspace_blobs(source: StoreAccess, target: StoreAccess, entries
     return copied
 
 
-async def free_unreferenced_blobs(access: StoreAccess, candidates: Iterable[str] | None = None) -> list[str]:
-    """Delete the blobs (of `candidates`, else every blob) that no session of the store names.
+async def free_unreferenced_blobs(
+    access: StoreAccess, candidates: Iterable[str] | None = None, *, dry_run: bool = False
+) -> list[str]:
+    """Delete the blobs (of `candidates`, else every blob) that no session of the store names;
+    returns their addresses (with `dry_run`, only returns them).
 
     Reads every session of every project; a store that cannot list them all frees nothing (a blob
     kept is safe, a blob freed too early is not). A snapshot being taken meanwhile may have written
@@ -145,5 +148,6 @@ async def free_unreferenced_blobs(access: StoreAccess, candidates: Iterable[str]
         entries = await access.load({"project_key": project, "session_id": item["session_id"]}) or []
         pending -= referenced_blobs(entries)
     doomed = sorted(pending)
-    await access.delete_blobs(doomed)
+    if not dry_run:
+        await access.delete_blobs(doomed)
     return doomed
