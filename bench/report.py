@@ -540,6 +540,14 @@ def render(results: dict[str, Any]) -> str:
         ]
     elif tracing.get("error"):
         lines += ["", "## OpenTelemetry spans", "", f"Not measured: {tracing['error']}"]
+    workspace = results.get("workspace") or {}
+    if workspace.get("snapshot_s"):
+        from bench.workspace import workspace_table
+
+        lines += ["", "## Workspace snapshots", ""]
+        lines += workspace_table(workspace)
+    elif workspace.get("error"):
+        lines += ["", "## Workspace snapshots", "", f"Not measured: {workspace['error']}"]
     lines += ["", "![cost against history length](cost_vs_length.png)", ""]
     if notes.texts:
         lines += ["### Notes", ""]

@@ -104,6 +104,15 @@ def run_tracing_bench(config: Config, scratch: Path, log: Any) -> dict[str, Any]
     return outcome.result if outcome.ok else {"error": outcome.reason}
 
 
+def run_workspace_bench(config: Config, scratch: Path, log: Any) -> dict[str, Any]:
+    """Workspace snapshots: after a Bash call in a large workspace, and bytes per turn (`bench/workspace.py`)."""
+    files = 1_000 if config is QUICK else 10_000
+    log(f"workspace: snapshot after a Bash call in a {files:,}-file workspace, bytes for 100 turns of edits")
+    args = {"files": files, "changed": 10, "turns": 100, "repeat": 9}
+    outcome = run_worker(tether_python(), "bench.workspace", args, sealed_env(scratch), timeout=config.worker_timeout_s)
+    return outcome.result if outcome.ok else {"error": outcome.reason}
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
@@ -112,7 +121,9 @@ def load_average() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
-    parser.add_argument("--only", choices=["agent", "stores", "compaction", "tracing"], help="run one part only")
+    parser.add_argument(
+        "--only", choices=["agent", "stores", "compaction", "tracing", "workspace"], help="run one part only"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (printed)")
     options = parser.parse_args(argv)
     config: Config = QUICK if options.quick else FULL
@@ -125,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             log(f"  {system} unavailable: {reason}")
     scratch = Path(tempfile.mkdtemp(prefix="tether-bench-"))
-    results: dict[str, Any] = {"agent": {}, "stores": {}, "compaction": {}, "tracing": {}}
+    results: dict[str, Any] = {"agent": {}, "stores": {}, "compaction": {}, "tracing": {}, "workspace": {}}
     try:
         if options.only in (None, "agent"):
             results["agent"] = run_agent_bench(config, scratch, available, log)
@@ -135,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             results["compaction"] = run_compaction_bench(config, scratch, log)
         if options.only in (None, "tracing"):
             results["tracing"] = run_tracing_bench(config, scratch, log)
+        if options.only in (None, "workspace"):
+            results["workspace"] = run_workspace_bench(config, scratch, log)
     finally:
         if options.keep:
             log(f"scratch kept in {scratch}")

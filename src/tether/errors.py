@@ -243,15 +243,6 @@ class FollowTimeoutError(SessionError, TimeoutError):
         super().__init__(f"session {session_id!r}: nothing new was stored for {timeout:g} s while following it")
 
 
-class FollowTimeoutError(SessionError, TimeoutError):
-    """Following a session (`tether.follow`) saw nothing new stored for `timeout` seconds."""
-
-    def __init__(self, session_id: str, timeout: float) -> None:
-        self.session_id = session_id
-        self.timeout = timeout
-        super().__init__(f"session {session_id!r}: nothing new was stored for {timeout:g} s while following it")
-
-
 class InvalidSessionIdError(SessionError, ValueError):
     """A session id that is not a plain identifier (path characters, control characters...)."""
 

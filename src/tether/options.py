@@ -146,6 +146,19 @@ class AgentOptions:
     tracer_provider: Any = None
     """An `opentelemetry.trace.TracerProvider` for this run's spans (None: the global one, if the
     application set one; tether configures none)."""
+    # tether's own: workspaces that travel with their sessions (README, "Workspaces")
+    workspace_snapshots: bool | None = None
+    """Snapshot the whole working directory into the store before a prompt's first file-changing
+    tool and after each one (Bash included), so `rewind_files` and forks restore every change.
+    None: on when `enable_file_checkpointing` is; False: only Write/Edit backups (the SDK's)."""
+    workspace_max_file_bytes: int | None = 10 * 1024 * 1024
+    """Files larger than this are left out of workspace snapshots (None: no cap)."""
+    workspace_ignore: list[str] = field(default_factory=list)
+    """Extra `.gitignore`-style patterns left out of workspace snapshots (`.gitignore`d files and
+    `.git/` always are)."""
+    fork_workspace: str | Path | None = None
+    """With `fork_session`: write the source's workspace as of the fork point into this new (or
+    empty) directory, which becomes the fork's `cwd`, so both branches change their own files."""
 
 
 ClaudeAgentOptions = AgentOptions
@@ -247,5 +260,7 @@ def _check_sessions(options: AgentOptions) -> None:
         raise ConfigurationError(
             "session_id with resume/continue_conversation names the new fork, so it needs fork_session=True"
         )
+    if options.fork_workspace is not None and not options.fork_session:
+        raise ConfigurationError("fork_workspace needs fork_session=True (it is the new branch's own directory)")
     if options.max_turns is not None and options.max_turns < 1:
         raise ConfigurationError(f"max_turns must be at least 1, not {options.max_turns}")

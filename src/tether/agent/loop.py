@@ -279,7 +279,7 @@ class Agent:
             return await Session.fork(
                 store,
                 source_id,
-                cwd=cwd,
+                cwd=await _fork_cwd(store, source_id, options, cwd),
                 new_session_id=options.session_id,
                 at_uuid=options.resume_session_at,
                 persist=persist,
@@ -469,3 +469,12 @@ class _Opening:
     cwd: str
     definitions: dict[str, AgentDefinition]
     prompt: ResolvedSystemPrompt
+
+
+async def _fork_cwd(store: SessionStore, source_id: str, options: AgentOptions, cwd: str) -> str:
+    """The fork's working directory: `fork_workspace`, holding the source's files, else `cwd`."""
+    if options.fork_workspace is None:
+        return cwd
+    from tether.agent.workspace_checkpoints import materialise_fork
+
+    return await materialise_fork(store, source_id, options, cwd)

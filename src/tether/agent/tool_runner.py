@@ -177,6 +177,8 @@ class ToolRunner:
             except OSError as error:
                 return _error(tool_use_id, f"{name} was not run: its file could not be backed up ({error})")
         result, duration_ms = await self._call(tool, permitted, tool_use_id)
+        if self.checkpoints is not None:
+            await self.checkpoints.after_tool(tool.name, permitted, self.cwd, tool_use_id)
         try:
             limit = result_limit(tool)
             return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms, limit)

@@ -6,7 +6,7 @@ tether -p "And now?" --continue                    # the newest session of this 
 tether -p "Try another way" --resume ID --fork-session
 tether -p "..." --output-format stream-json        # one JSON line per message
 tether                                             # interactive chat (/fork, /sessions, /resume, /exit)
-tether sessions list|show|tree|rename|tag|rm|export|import|prune
+tether sessions list|show|tree|follow|rename|tag|rm|export|import|prune|fork|checkout|gc
 tether ui --store URL --port N [--no-open]        # the local session browser (prints its URL first)
 ```
 
@@ -36,6 +36,7 @@ from tether.cli._common import StoreSpec, fail, flag, has_session_here, note, re
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
 from tether.cli._ui import ui_command
+from tether.cli._workspace import checkout_command, fork_command, gc_command
 from tether.messages import ResultMessage
 from tether.options import AgentOptions, check_options
 
@@ -50,6 +51,7 @@ app = typer.Typer(
 )
 app.add_typer(sessions_app, name="sessions")
 app.command("ui")(ui_command)
+_SESSION_COMMANDS = (checkout_command, fork_command, gc_command)  # registered on sessions_app by their module
 
 
 PermissionModeChoice = Enum("PermissionModeChoice", {mode: mode for mode in PERMISSION_MODES}, type=str)  # type: ignore[misc]
@@ -96,6 +98,14 @@ def root(
     session_id: Annotated[
         str | None, typer.Option("--session-id", help="The id of the new session (or of the fork).")
     ] = None,
+    fork_workspace: Annotated[
+        Path | None,
+        typer.Option("--fork-workspace", help="With --fork-session: the fork's own directory, holding its files."),
+    ] = None,
+    workspace_snapshots: Annotated[
+        bool,
+        flag("--workspace-snapshots", help="Snapshot the working directory into the store around file-changing tools."),
+    ] = False,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model name, e.g. claude-sonnet-4-5.")] = None,
     allowed_tools: Annotated[
         list[str] | None,
@@ -144,6 +154,8 @@ def root(
         continue_conversation=continue_,
         fork_session=fork_session,
         resume_session_at=resume_at,
+        fork_workspace=fork_workspace,
+        workspace_snapshots=workspace_snapshots or None,
         session_id=session_id,
         allowed_tools=split_tool_rules(allowed_tools),
         permission_mode=permission_mode.value if permission_mode is not None else None,

@@ -434,10 +434,14 @@ async def tag_session_async(
 
 
 async def delete_session_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> None:
-    """Delete the session and its sub-transcripts. Its forks keep their whole history."""
+    """Delete the session and its sub-transcripts. Its forks keep their whole history; the
+    workspace blobs it named that no other session names are freed."""
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        await opened.delete(found.key)
+        from tether.sessions.workspace.travel import free_blobs_of
+
+        async with free_blobs_of(opened, found.key):
+            await opened.delete(found.key)
 
 
 async def fork_session_async(
@@ -448,8 +452,13 @@ async def fork_session_async(
     *,
     store: StoreSpec = None,
     new_session_id: str | None = None,
+    workspace_dir: Directory = None,
 ) -> ForkSessionResult:
     """Branch a new session off `session_id` (up to and including `up_to_message_id`, else all).
+
+    With `workspace_dir` (tether's own), the source's workspace as of the fork point is written
+    into that new (or empty) directory first, from the store alone (`tether.sessions.workspace`):
+    run the fork there (`cwd=workspace_dir`) and each branch changes only its own files.
 
     Uses the store's copy-on-write `fork` (a store without one gets a copy with fresh uuids, as
     the Claude SDK makes). A Claude Code transcript (`JsonlStore`, or Claude Code's directory in the
@@ -462,6 +471,10 @@ async def fork_session_async(
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
         source = found.key
+        if workspace_dir is not None:
+            from tether.sessions.workspace.travel import materialise_for_fork
+
+            await materialise_for_fork(opened, source, up_to_message_id, workspace_dir)
         transcript = opened.transcript_path(source)
         if transcript:  # a Claude Code transcript: the file the Claude SDK's fork_session writes
             entries = await opened.load(source) or []

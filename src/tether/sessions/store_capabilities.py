@@ -8,7 +8,7 @@ import dataclasses
 import functools
 import inspect
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
@@ -64,11 +64,17 @@ Capability = Literal[
     "transcript_path",
     "shared",
     "watch",
+    "put_blobs",
+    "get_blobs",
+    "list_blobs",
+    "delete_blobs",
 ]
 """The optional capabilities of a store: each a method, except `expected_leaf` (a parameter of
 `append`) and `shared` (a true `is_shared` property: the process's shared store, which a caller
 that opened it must not close). `watch(key)` is the store's change notifications (PostgreSQL
-LISTEN/NOTIFY, Redis pub/sub): an async context manager giving a `ChangeFeed`."""
+LISTEN/NOTIFY, Redis pub/sub): an async context manager giving a `ChangeFeed`. The four `*_blobs`
+methods hold content-addressed bytes (sha256 hex addresses), stored once per store, for workspace
+snapshots."""
 
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 """Every capability, in the order above."""
@@ -200,6 +206,12 @@ class StoreCapabilities:
     """The process's shared store (`SQLiteStore.shared`): a caller that opened it must not close it."""
     watch: Watch | None = None
     """Change notifications (a store without them is polled: `tether.sessions.follow`)."""
+    put_blobs: Callable[[Mapping[str, bytes]], Awaitable[None]] | None = None
+    """Store `{sha256 hex: bytes}`, each once per store (a blob already held is not written again)."""
+    get_blobs: Callable[[Iterable[str]], Awaitable[dict[str, bytes]]] | None = None
+    """The blobs of the given addresses that the store holds."""
+    list_blobs: Callable[[], Awaitable[list[str]]] | None = None
+    delete_blobs: Callable[[Iterable[str]], Awaitable[None]] | None = None
 
     @classmethod
     def of(cls, store: SessionStore) -> StoreCapabilities:
@@ -232,6 +244,10 @@ class StoreCapabilities:
             transcript_path=cast("Callable[[SessionKey], str] | None", path),
             shared=getattr(store, "is_shared", False) is True,
             watch=cast("Watch | None", _implementation(store, "watch")),
+            put_blobs=own("put_blobs"),
+            get_blobs=own("get_blobs"),
+            list_blobs=own("list_blobs"),
+            delete_blobs=own("delete_blobs"),
         )
 
     def names(self) -> frozenset[Capability]:

@@ -80,6 +80,7 @@ from tether.sessions.entries import leaf_of
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import JsonlBlobs
 from tether.sessions.stores._core import (
     DamageLog,
     GuardedStore,
@@ -128,7 +129,7 @@ _SESSION_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.jsonl")
 """The file name of a main transcript: a session id (see `validate_session_id`) and `.jsonl`."""
 
 
-class JsonlStore(GuardedStore):
+class JsonlStore(JsonlBlobs, GuardedStore):
     """A `SessionStore` over Claude Code's transcript directory (see the module doc).
 
     Directories and files it creates are owner-only (0700/0600); file system errors raise `StoreError`.

@@ -19,6 +19,7 @@ from tether.errors import EntryNotFoundError, SessionConflictError, SessionExist
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import MemoryBlobs
 from tether.sessions.stores._core import decode_entries, encode_entries, log, page_after
 from tether.sessions.summary import fold_summary, fork_summary
 
@@ -83,7 +84,7 @@ def _decoded(rows: list[tuple[str | None, str]]) -> list[SessionStoreEntry]:
     return entries
 
 
-class MemoryStore:
+class MemoryStore(MemoryBlobs):
     """A complete in-memory `SessionStore`: forks, leaf checks, listing, scopes.
 
     Stores made with `with_scope` share the data but see only their own scope's sessions.
@@ -98,6 +99,7 @@ class MemoryStore:
         """A store over the same data, limited to `scope`."""
         other = MemoryStore(scope=scope)
         other._data = self._data
+        self.share_blobs(other)
         return other
 
     def _id(self, key: SessionKey) -> _Ident:

@@ -47,6 +47,7 @@ from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoun
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import StoredSession
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import PostgresBlobs
 from tether.sessions.stores._core import (
     DamageLog,
     KeyParts,
@@ -153,7 +154,7 @@ _LEASE_HOLDER = (
 _REPAIR_LEAF = "UPDATE tether_sessions SET leaf = %s WHERE id = %s AND length = %s AND leaf IS NOT DISTINCT FROM %s"
 
 
-class PostgresStore(RowListing):
+class PostgresStore(PostgresBlobs, RowListing):
     """Sessions in PostgreSQL: copy-on-write forks, leaf checks in the write transaction, scopes.
 
     `conninfo` is a `postgresql://` URL or a libpq connection string; the pool (psycopg_pool,

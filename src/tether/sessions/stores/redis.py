@@ -49,6 +49,7 @@ from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoun
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import RedisBlobs
 from tether.sessions.stores._core import (
     DamageLog,
     GuardedStore,
@@ -136,7 +137,7 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-class RedisStore(GuardedStore):
+class RedisStore(RedisBlobs, GuardedStore):
     """Sessions in Redis: copy-on-write forks, atomic leaf checks (Lua), listing, scopes.
 
     `url` is a `redis://`, `rediss://` or `unix://` URL (or pass `client=`, a

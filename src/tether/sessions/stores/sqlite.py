@@ -38,6 +38,7 @@ from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoun
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import StoredSession
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import SqliteBlobs
 from tether.sessions.stores._core import (
     KeyParts,
     Node,
@@ -139,7 +140,7 @@ def _stored(row: Sequence[Any], skipped: int) -> StoredSession:
     )
 
 
-class SQLiteStore(RowListing):
+class SQLiteStore(SqliteBlobs, RowListing):
     """Sessions in one SQLite file: copy-on-write forks, atomic leaf checks, listing, scopes.
 
     `path` defaults to `$TETHER_HOME/sessions.db`, else `~/.tether/sessions.db` (the directory is
