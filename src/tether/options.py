@@ -147,10 +147,10 @@ class AgentOptions:
     """An `opentelemetry.trace.TracerProvider` for this run's spans (None: the global one, if the
     application set one; tether configures none)."""
     # tether's own: workspaces that travel with their sessions (README, "Workspaces")
-    workspace_snapshots: bool | None = None
+    workspace_snapshots: bool = False
     """Snapshot the whole working directory into the store before a prompt's first file-changing
     tool and after each one (Bash included), so `rewind_files` and forks restore every change.
-    None: on when `enable_file_checkpointing` is; False: only Write/Edit backups (the SDK's)."""
+    Off by default: `enable_file_checkpointing` alone keeps the SDK's Write/Edit backups."""
     workspace_max_file_bytes: int | None = 10 * 1024 * 1024
     """Files larger than this are left out of workspace snapshots (None: no cap)."""
     workspace_ignore: list[str] = field(default_factory=list)

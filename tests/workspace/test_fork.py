@@ -38,7 +38,7 @@ def options_for(cwd: Path, store: SessionStore, replies: list[Any], **extra: Any
         permission_mode="bypassPermissions",
         enable_file_checkpointing=True,
         extra_args=dict(ECHO),
-        **extra,
+        **{"workspace_snapshots": True, **extra},
     )
 
 

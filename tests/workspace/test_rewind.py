@@ -81,7 +81,7 @@ def options_for(project: Path, store: SessionStore, replies: list[Any], **extra:
         permission_mode="bypassPermissions",
         enable_file_checkpointing=True,
         extra_args=dict(ECHO),
-        **extra,
+        **{"workspace_snapshots": True, **extra},
     )
 
 
@@ -237,7 +237,7 @@ async def test_a_session_not_persisted_rewinds_bash_from_memory(project: Path) -
     assert without(tree_of(project), ignored) == without(before, ignored)
 
 
-async def test_workspace_snapshots_false_keeps_the_sdks_write_and_edit_only_rewind(project: Path) -> None:
+async def test_without_workspace_snapshots_rewind_is_the_sdks_write_and_edit_only(project: Path) -> None:
     store = MemoryStore()
     (project / "a.txt").write_text("a\n")
     replies = [

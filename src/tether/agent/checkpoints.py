@@ -184,9 +184,8 @@ def _is_prompt(entry: Mapping[str, Any]) -> bool:
 
 
 def wants_workspace(options: AgentOptions) -> bool:
-    """Whether `options` turn workspace snapshots on (`workspace_snapshots`, None: with file checkpointing)."""
-    wanted = options.workspace_snapshots
-    return wanted is True or (wanted is None and options.enable_file_checkpointing)
+    """Whether `options` turn workspace snapshots on (tether's own `workspace_snapshots`, off by default)."""
+    return options.workspace_snapshots is True
 
 
 def _prompt_position(entries: list[dict[str, Any]], user_message_id: str, session_id: str) -> int:

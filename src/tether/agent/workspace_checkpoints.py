@@ -1,4 +1,4 @@
-"""Workspace checkpoints (`AgentOptions.workspace_snapshots`, on with `enable_file_checkpointing`):
+"""Workspace checkpoints (`AgentOptions.workspace_snapshots`, tether's own, off by default):
 the whole working directory snapshotted into the session store around file-changing tools, so
 `rewind_files` undoes Bash, MCP tools and subagents too (`tether.sessions.workspace`).
 

@@ -155,7 +155,7 @@ def root(
         fork_session=fork_session,
         resume_session_at=resume_at,
         fork_workspace=fork_workspace,
-        workspace_snapshots=workspace_snapshots or None,
+        workspace_snapshots=workspace_snapshots,
         session_id=session_id,
         allowed_tools=split_tool_rules(allowed_tools),
         permission_mode=permission_mode.value if permission_mode is not None else None,

@@ -90,7 +90,7 @@ async def materialise_for_fork(
     if root is None:
         raise ConfigurationError(
             f"session {source['session_id']} has no workspace snapshot to write into {str(target)!r} "
-            "(run it with enable_file_checkpointing=True or workspace_snapshots=True)"
+            "(run it with workspace_snapshots=True)"
         )
     return root
 
