@@ -147,6 +147,12 @@ def test_a_held_lease_shows_its_owner_and_reading_it_takes_nothing(
     assert f"running · lease held by {lease.owner}" in html
     anyio.run(lease.release)
     assert "idle (no turn running)" in client.get(f"/s/{made.plain}").text
+
+    async def stored_holder() -> tuple[str, int] | None:
+        access = store_access(sqlite_store)
+        return await access.read_lease((await access.locate(made.plain)).key)
+
+    assert anyio.run(stored_holder) == (lease.owner, 0)  # the page wrote nothing: the released record stays
     again = anyio.run(hold)  # the page's reads left the lease free for the next turn
     anyio.run(again.release)
 

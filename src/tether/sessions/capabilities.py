@@ -277,6 +277,18 @@ class StoreAccess:
         await delete(key)
         self._leaves.pop(_key_id(key), None)
 
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The turn lease of the session `key` as stored, `(owner, expires_at_ms)`, live or not; reads
+        only (for observers: a page showing who runs a turn must not take part in the lease)."""
+        main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
+        read = self.caps.read_lease
+        if read is not None:
+            return await read(main)
+        if self.caps.swap_lease is not None:
+            return None  # a store with its own swap but no read: the holder cannot be seen without writing
+        lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
+        return _lease_in(await self.load_tail(lease_key, 1) or [], key["session_id"], None)
+
     async def swap_lease(
         self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
     ) -> tuple[str, int] | None:
@@ -515,15 +527,16 @@ def _with_project(item: SessionSummaryEntry, project_key: str) -> SessionSummary
     )
 
 
-def _lease_in(tail: list[SessionStoreEntry], session_id: str, now_ms: int) -> tuple[str, int] | None:
-    """The live lease the newest lease record holds, if any (records copied into a fork do not count)."""
+def _lease_in(tail: list[SessionStoreEntry], session_id: str, now_ms: int | None) -> tuple[str, int] | None:
+    """The lease the newest lease record holds, if any and live at `now_ms` (None: live or not);
+    records copied into a fork do not count."""
     if not tail:
         return None
     record = tail[-1]
     owner, expires = record.get("owner"), record.get("expiresAt")
     if record.get("type") != _LEASE_ENTRY_TYPE or record.get("sessionId") != session_id:
         return None
-    if not isinstance(owner, str) or not isinstance(expires, int) or expires <= now_ms:
+    if not isinstance(owner, str) or not isinstance(expires, int) or (now_ms is not None and expires <= now_ms):
         return None
     return owner, expires
 

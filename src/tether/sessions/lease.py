@@ -47,8 +47,6 @@ _RELEASE_SECONDS = 1.0
 """The longest a release waits for the store (it may run shielded, while the caller cancels)."""
 _ABANDONED: set[str] = set()
 """Owners of this process whose lease may still be in the store with no turn behind it."""
-_OBSERVER = "observer"
-"""The owner an observer's lease read leaves on a free lease (expired at once)."""
 _log = logging.getLogger("tether.sessions")
 _T = TypeVar("_T")
 
@@ -97,23 +95,14 @@ def _died_here(owner: str) -> bool:
 async def lease_holder(access: StoreAccess, key: SessionKey) -> LeaseHolder | None:
     """Who holds the session's lease now, or None when it is free (for observers: `tether ui`).
 
-    A store with its own `swap_lease` offers no plain read of a lease, so this is a swap that
-    changes nothing a writer sees: a held lease is left as it is (and returned), a free one stays
-    free (set to an observer owner that expired at the epoch). On the other stores it reads the
-    newest record of the lease chain and writes nothing.
+    Reads only: the store's own `read_lease`, else the newest record of the lease chain.
     """
     main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
-    now = _now_ms()
-    if access.can("swap_lease"):
-        held = await access.swap_lease(main, _OBSERVER, 0, now_ms=now)
-        return None if held is None else LeaseHolder(*held)
-    chain = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
-    tail = await access.load_tail(chain, 1) or []
-    record = tail[-1] if tail else {}
-    owner, expires = record.get("owner"), record.get("expiresAt")
-    if record.get("sessionId") != key["session_id"] or not isinstance(owner, str) or not isinstance(expires, int):
+    held = await access.read_lease(main)
+    if held is None:
         return None
-    return LeaseHolder(owner, expires) if expires > now else None
+    owner, expires = held
+    return LeaseHolder(owner, expires) if expires > _now_ms() else None
 
 
 class SessionLease:

@@ -61,6 +61,7 @@ Capability = Literal[
     "list_subkeys",
     "close",
     "swap_lease",
+    "read_lease",
     "transcript_path",
     "shared",
     "watch",
@@ -200,6 +201,8 @@ class StoreCapabilities:
     list_subkeys: Callable[[SessionListSubkeysKey], Awaitable[list[str]]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
     swap_lease: SwapLease | None = None
+    read_lease: Callable[[SessionKey], Awaitable[tuple[str, int] | None]] | None = None
+    """The session's turn lease as stored, `(owner, expires_at_ms)`, live or not; reads, never writes."""
     transcript_path: Callable[[SessionKey], str] | None = None
     """The file holding a transcript, for stores that keep one per session (`JsonlStore`)."""
     shared: bool = False
@@ -241,6 +244,7 @@ class StoreCapabilities:
             list_subkeys=own("list_subkeys"),
             close=own("close"),
             swap_lease=own("swap_lease"),
+            read_lease=own("read_lease"),
             transcript_path=cast("Callable[[SessionKey], str] | None", path),
             shared=getattr(store, "is_shared", False) is True,
             watch=cast("Watch | None", _implementation(store, "watch")),

@@ -171,6 +171,10 @@ class LayeredStore:
         """The session's turn lease, always kept by the primary."""
         return await self._primary.swap_lease(key, owner, expires_at_ms, now_ms=now_ms, take_from=take_from)
 
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as the primary keeps it."""
+        return await self._primary.read_lease(key)
+
     async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         """Workspace blobs, always kept by the primary (as leases are)."""
         await self._primary.put_blobs(blobs)

@@ -236,6 +236,10 @@ class MemoryStore(MemoryBlobs):
         self._data.leases[ident] = (owner, expires_at_ms)
         return None
 
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not)."""
+        return self._data.leases.get(self._id(key)[:3])
+
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths stored under a session."""
         ident = self._id(SessionKey(project_key=key["project_key"], session_id=key["session_id"]))

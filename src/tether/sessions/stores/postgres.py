@@ -296,6 +296,15 @@ class PostgresStore(PostgresBlobs, RowListing):
             swap = functools.partial(_swap_lease_once, conn, params, owner, now_ms, take_from)
             return await until_won(self, "swap_lease", parts.session_id, swap, _SWAP_RETRY)
 
+    @guarded("read_lease")
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not), without writing."""
+        parts = key_parts(self.scope, key)
+        params = {"scope": parts.scope, "project": parts.project_key, "sid": parts.session_id}
+        async with self._connection() as conn:
+            row = await _fetchone(conn, _LEASE_HOLDER, params)
+        return None if row is None else (str(row[0]), int(row[1]))
+
     # -- reads ----------------------------------------------------------------------------------
 
     @guarded("load")

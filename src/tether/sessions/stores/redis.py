@@ -377,6 +377,19 @@ class RedisStore(RedisBlobs, GuardedStore):
             return None
         return _text(held[0]), as_int(_text(held[1]), f"the lease expiry of session {parts.session_id!r}")
 
+    @guarded("read_lease")
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not), without writing."""
+        parts = key_parts(self.scope, key)
+        await self._scripts()
+        client = self._shared.client
+        assert client is not None  # set by _scripts
+        lease_key = f"{self._shared.base}:lease:{self._q}:{quote_part(parts.project_key)}:{parts.session_id}"
+        owner, expires = await client.hmget(lease_key, ["owner", "expires"])
+        if owner is None or expires is None:
+            return None
+        return _text(owner), as_int(_text(expires), f"the lease expiry of session {parts.session_id!r}")
+
     # -- reads ----------------------------------------------------------------------------------
 
     @guarded("load")

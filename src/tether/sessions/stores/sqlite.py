@@ -372,6 +372,17 @@ class SQLiteStore(SqliteBlobs, RowListing):
                 conn.execute(_SET_LEASE, (*ident, owner, int(expires_at_ms)))
         return None
 
+    @guarded("read_lease")
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not), without writing."""
+        parts = key_parts(self.scope, key)
+        with self._backend.lock:
+            row = self._backend.writer().execute(_LEASE_HOLDER, (parts.scope, parts.project_key, parts.session_id))
+            held = row.fetchone()
+        if held is None:
+            return None
+        return str(held[0]), as_int(held[1], f"the lease expiry of session {parts.session_id!r}")
+
     # -- reads ----------------------------------------------------------------------------------
 
     @guarded("load")
