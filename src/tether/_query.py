@@ -63,6 +63,14 @@ async def query(
     """
     warn_if_can_use_tool_shadowed(options or AgentOptions())
     _refuse_transport(transport)
+    if options is not None and options.durable:  # a turn that survives its worker (tether.durable)
+        from tether.durable.turns import run_durable
+
+        if not isinstance(prompt, str):
+            raise ConfigurationError("a durable turn takes its prompt as a string (not a stream of messages)")
+        async for message in run_durable(prompt, options):
+            yield message
+        return
     if isinstance(prompt, str):
         async with Agent(options) as agent:
             async for message in agent.run(prompt):

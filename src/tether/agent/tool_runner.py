@@ -46,6 +46,7 @@ from tether.agent.hooks import HookRunner
 from tether.agent.permissions import (
     PermissionPolicy,
 )
+from tether.agent.steps import current_steps
 from tether.messages import DeferredToolUse
 from tether.sessions.session import Session
 from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
@@ -212,7 +213,7 @@ class ToolRunner:
         )
         started = time.monotonic()
         try:
-            result: Any = await tool.call(tool_input, context)
+            result: Any = await current_steps().tool_call(tool, tool_input, context)  # a step of a durable turn
         except Exception as error:  # a tool's failure is the model's information, not the loop's end
             result = ToolResult(f"{type(error).__name__}: {error}", is_error=True)
         if not isinstance(result, ToolResult):
