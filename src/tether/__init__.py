@@ -55,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SessionStoreListEntry", "SessionSummaryEntry",
     ),
     "tether._vocabulary.tool_annotations": ("ToolAnnotations",),
+    "tether._vocabulary.durable": ("DurableEngine",),
     "tether.errors": (
         "CLIConnectionError", "CLIJSONDecodeError", "CLINotFoundError", "ClaudeSDKError", "ConfigurationError",
         "EntryNotFoundError", "InvalidSessionIdError", "ModelError", "ProcessError", "ResultError",
@@ -221,6 +222,7 @@ if _TYPE_CHECKING:
     from tether._vocabulary.store import SessionStoreListEntry as SessionStoreListEntry
     from tether._vocabulary.store import SessionSummaryEntry as SessionSummaryEntry
     from tether._vocabulary.tool_annotations import ToolAnnotations as ToolAnnotations
+    from tether._vocabulary.durable import DurableEngine as DurableEngine
     from tether.errors import ClaudeSDKError as ClaudeSDKError
     from tether.errors import CLIConnectionError as CLIConnectionError
     from tether.errors import CLIJSONDecodeError as CLIJSONDecodeError

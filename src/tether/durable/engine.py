@@ -123,9 +123,7 @@ def launch(url: str, engine: DurableEngine, *, worker: bool) -> DurableRuntime:
     DBOS(config=config)  # type: ignore[arg-type]
     if not worker:
         DBOS.listen_queues([])  # taken-over turns go to workers only
-    DBOS.launch()
-    if worker:
-        DBOS.register_queue(WORKER_QUEUE, polling_interval_sec=0.2)
+    DBOS.launch()  # a worker then registers WORKER_QUEUE (tether.durable.worker)
     _runtime = DurableRuntime(url, version, executor, worker)
     _log.info("durable turns on %s (version %s, executor %s)", url, version, executor)
     return _runtime

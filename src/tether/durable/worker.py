@@ -63,14 +63,16 @@ class Worker:
     finished: list[str] = field(default_factory=list)
     _store: Any = None
 
-    def start(self) -> DurableRuntime:
+    async def start(self) -> DurableRuntime:
+        """Launch DBOS as a worker: it runs the turns handed to `WORKER_QUEUE`."""
         set_worker_setup(WorkerSetup(self.store, self.options))
         self.runtime = launch(system_database_url(self.engine, self.store), self.engine, worker=True)
+        await DBOS.register_queue_async(WORKER_QUEUE, polling_interval_sec=0.2)
         return self.runtime
 
     async def take_over(self) -> int:
         """Hand the turns of dead owners to the workers; how many turns of ours are still open."""
-        runtime = self.runtime or self.start()
+        runtime = self.runtime or await self.start()
         pending = await DBOS.list_workflows_async(status=["PENDING", "ENQUEUED"], name=TURN_WORKFLOW, load_output=False)
         open_turns = 0
         for status in pending:
@@ -133,7 +135,7 @@ class Worker:
 
     async def run(self, *, exit_when_idle: bool = False) -> None:
         """Take over dead owners' turns until cancelled (or, `exit_when_idle`, until none is open)."""
-        self.start()
+        await self.start()
         try:
             while True:
                 open_turns = await self.take_over()
