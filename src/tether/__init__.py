@@ -138,6 +138,7 @@ if _TYPE_CHECKING:
     from tether._vocabulary.control import ContextUsageCategory as ContextUsageCategory
     from tether._vocabulary.control import ContextUsageResponse as ContextUsageResponse
     from tether._vocabulary.control import Transport as Transport
+    from tether._vocabulary.durable import DurableEngine as DurableEngine
     from tether._vocabulary.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
     from tether._vocabulary.hooks import BackgroundTaskSummary as BackgroundTaskSummary
     from tether._vocabulary.hooks import BaseHookInput as BaseHookInput
@@ -222,7 +223,6 @@ if _TYPE_CHECKING:
     from tether._vocabulary.store import SessionStoreListEntry as SessionStoreListEntry
     from tether._vocabulary.store import SessionSummaryEntry as SessionSummaryEntry
     from tether._vocabulary.tool_annotations import ToolAnnotations as ToolAnnotations
-    from tether._vocabulary.durable import DurableEngine as DurableEngine
     from tether.errors import ClaudeSDKError as ClaudeSDKError
     from tether.errors import CLIConnectionError as CLIConnectionError
     from tether.errors import CLIJSONDecodeError as CLIJSONDecodeError

@@ -84,7 +84,12 @@ async def work(store: str, version: str | None) -> None:
 
     worker_options = options(store, os.getcwd(), version)
     await run_worker(
-        store, options=worker_options, engine=worker_options.durable, poll_interval=0.2, grace=0.5, exit_when_idle=True
+        store,
+        options=worker_options,
+        engine=DurableEngine(application_version=version),
+        poll_interval=0.2,
+        grace=0.5,
+        exit_when_idle=True,
     )
 
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import anyio
 import pytest
-
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.script import Reply, ScriptItem, Text, ToolUse
+
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import active_chain
 from tether.sessions.urls import open_store
