@@ -71,7 +71,7 @@ def _line(message: Message) -> str:
 
 async def submit(store: str, session_id: str, cwd: str, turn_id: str | None) -> None:
     kill_after_result = os.environ.get("DURABLE_KILL_AFTER_RESULT") == "1"
-    run = options(store, cwd, session_id=session_id, turn_id=turn_id)
+    run = options(store, cwd, os.environ.get("DURABLE_VERSION"), session_id=session_id, turn_id=turn_id)
     async for message in query(prompt="Do the jobs", options=run):
         line = _line(message)
         print(line, flush=True)

@@ -1,0 +1,96 @@
+"""Durable turns beyond the kill: a turn id submitted twice runs once, a worker of another
+application version leaves a turn alone, the messages are a plain run's, and a plain run imports no DBOS."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.durable.test_kill import (
+    ROOT,
+    WAIT_SECONDS,
+    Planner,
+    environment,
+    log_lines,
+    run_worker,
+    start_turn,
+    wait_for,
+)
+from tests.fakes.anthropic_server import FakeAnthropicServer
+from tether import AgentOptions, ConfigurationError, query
+
+
+def test_the_same_turn_id_twice_runs_once(store_url: str, tmp_path: Path) -> None:
+    planner = Planner()
+    log = tmp_path / "jobs.log"
+    session_id = str(uuid.uuid4())
+    with FakeAnthropicServer([planner] * 20) as server:
+        env = environment(server, log)
+        first_out, _ = start_turn(store_url, session_id, tmp_path, env, turn_id="turn-1").communicate(
+            timeout=WAIT_SECONDS
+        )
+        second_out, _ = start_turn(store_url, session_id, tmp_path, env, turn_id="turn-1").communicate(
+            timeout=WAIT_SECONDS
+        )
+    first = [json.loads(line) for line in first_out.splitlines()]
+    second = [json.loads(line) for line in second_out.splitlines()]
+    assert dict(Counter(planner.points)) == {0: 1, 1: 1, 2: 1}  # the model was asked once per point
+    assert log_lines(log) == ["lookup a", "append b"]
+    assert first[-1]["kind"] == second[-1]["kind"] == "ResultMessage"
+    assert first[-1]["subtype"] == second[-1]["subtype"] == "success"
+    stored = [line["uuid"] for line in first if line["kind"] in ("UserMessage", "AssistantMessage")]
+    followed = [line["uuid"] for line in second if line["kind"] in ("UserMessage", "AssistantMessage")]
+    assert followed[-len(stored) :] == stored  # the second caller follows the first: the same stored messages
+
+
+def test_a_worker_of_another_version_leaves_the_turn_alone(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    planner = Planner(block_at=1)
+    log = tmp_path / "jobs.log"
+    session_id = str(uuid.uuid4())
+    with FakeAnthropicServer([planner] * 20) as server:
+        env = environment(server, log, DURABLE_VERSION="v1")
+        child = start_turn(store_url, session_id, tmp_path, env)
+        wait_for(lambda: len(server.requests) >= 2, "the second model call")
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=WAIT_SECONDS)
+        other = run_worker(store_url, tmp_path, env, version="v2")
+        assert other.returncode == 0 and other.stdout == ""
+        assert "application version v1" in other.stderr and "leaves it alone" in other.stderr
+        assert len(server.requests) == 2  # nothing ran
+        same = run_worker(store_url, tmp_path, env, version="v1")
+        assert [json.loads(line)["status"] for line in same.stdout.splitlines()] == ["SUCCESS"], same.stderr
+    assert log_lines(log) == ["lookup a", "append b"]
+
+
+def test_a_plain_run_does_not_import_dbos() -> None:
+    code = (
+        "import sys, anyio\n"
+        "from tether import query, AgentOptions\n"
+        "from tether.testing import ScriptedModel\n"
+        "async def main():\n"
+        "    async for _ in query(prompt='hi', options=AgentOptions(model=ScriptedModel(['hello']), persist_session=False)):\n"
+        "        pass\n"
+        "anyio.run(main)\n"
+        "print(sorted(m for m in sys.modules if m == 'dbos' or m.startswith('tether.durable')))\n"
+    )
+    env = {"PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=WAIT_SECONDS)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+@pytest.mark.anyio
+async def test_bad_durable_options_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="turn_id needs durable"):
+        async for _ in query(prompt="hi", options=AgentOptions(turn_id="t", cwd=tmp_path)):
+            pass
+    with pytest.raises(ConfigurationError, match="persist_session=False"):
+        async for _ in query(prompt="hi", options=AgentOptions(durable=True, persist_session=False, cwd=tmp_path)):
+            pass
