@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from tests.durable.test_kill import (
     ROOT,
     WAIT_SECONDS,
@@ -24,6 +23,7 @@ from tests.durable.test_kill import (
     wait_for,
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer
+
 from tether import AgentOptions, ConfigurationError, query
 
 
@@ -76,7 +76,8 @@ def test_a_plain_run_does_not_import_dbos() -> None:
         "from tether import query, AgentOptions\n"
         "from tether.testing import ScriptedModel\n"
         "async def main():\n"
-        "    async for _ in query(prompt='hi', options=AgentOptions(model=ScriptedModel(['hello']), persist_session=False)):\n"
+        "    options = AgentOptions(model=ScriptedModel(['hello']), persist_session=False)\n"
+        "    async for _ in query(prompt='hi', options=options):\n"
         "        pass\n"
         "anyio.run(main)\n"
         "print(sorted(m for m in sys.modules if m == 'dbos' or m.startswith('tether.durable')))\n"
