@@ -95,3 +95,34 @@ async def test_bad_durable_options_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="persist_session=False"):
         async for _ in query(prompt="hi", options=AgentOptions(durable=True, persist_session=False, cwd=tmp_path)):
             pass
+
+
+def test_tether_worker_command_ends_a_killed_turn(tmp_path: Path) -> None:
+    """`tether -p ... --durable` killed mid-model-call; `tether worker --exit-when-idle` ends the turn."""
+    store_url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    planner = Planner(block_at=1)
+    with FakeAnthropicServer([planner] * 20) as server:
+        env = environment(server, tmp_path / "jobs.log")
+        command = [sys.executable, "-m", "tether.cli", "--store", store_url, "--cwd", str(tmp_path)]
+        child = subprocess.Popen(
+            [*command, "-p", "Do the jobs", "--durable", "--allowed-tools", "Bash", "-m", "claude-sonnet-4-5"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: len(server.requests) >= 2, "the second model call")
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=WAIT_SECONDS)
+        worker = subprocess.run(
+            [sys.executable, "-m", "tether.cli", "worker", "--store", store_url, "--poll", "0.2", "--exit-when-idle"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=WAIT_SECONDS * 2,
+        )
+    assert worker.returncode == 0, worker.stderr
+    assert [json.loads(line)["status"] for line in worker.stdout.splitlines()] == ["SUCCESS"], worker.stderr
+    assert dict(Counter(planner.points)) == {0: 1, 1: 2, 2: 1}

@@ -7,6 +7,8 @@ tether -p "Try another way" --resume ID --fork-session
 tether -p "..." --output-format stream-json        # one JSON line per message
 tether                                             # interactive chat (/fork, /sessions, /resume, /exit)
 tether sessions list|show|tree|rename|tag|rm|export|import|prune
+tether -p "..." --durable                          # a turn that survives this process (DBOS)
+tether worker --store URL                          # runs durable turns whose process died
 ```
 
 Errors (an unknown session, a malformed id, a model that cannot be used) print one red line on
@@ -34,6 +36,7 @@ from tether._vocabulary.permissions import PERMISSION_MODES
 from tether.cli._common import StoreSpec, fail, flag, has_session_here, note, resolve_session_id, run_async, store_from
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
+from tether.cli._worker import worker_command
 from tether.messages import ResultMessage
 from tether.options import AgentOptions, check_options
 
@@ -47,6 +50,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(sessions_app, name="sessions")
+app.command("worker")(worker_command)
 
 
 PermissionModeChoice = Enum("PermissionModeChoice", {mode: mode for mode in PERMISSION_MODES}, type=str)  # type: ignore[misc]
@@ -119,6 +123,9 @@ def root(
             help="When another process is running a turn on the session, wait this long for it.",
         ),
     ] = 0.0,
+    durable: Annotated[
+        bool, flag("--durable", help="Run the turn durably (DBOS): `tether worker` ends it if this process dies.")
+    ] = False,
     version: Annotated[
         bool, flag("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -150,6 +157,7 @@ def root(
         system_prompt=system_prompt,
         include_partial_messages=include_partial_messages and output_format is OutputFormat.stream_json,
         session_busy_timeout=session_busy_timeout,
+        durable=durable,
     )
     if prompt is None:
         from tether.cli._chat import run_chat  # rich's live display: only the chat needs it
