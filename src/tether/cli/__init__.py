@@ -33,7 +33,17 @@ import typer
 
 from tether._version import __version__
 from tether._vocabulary.permissions import PERMISSION_MODES
-from tether.cli._common import StoreSpec, fail, flag, has_session_here, note, resolve_session_id, run_async, store_from
+from tether.cli._common import (
+    StoreSpec,
+    fail,
+    flag,
+    has_session_here,
+    note,
+    resolve_session_id,
+    run_async,
+    split_tool_rules,
+    store_from,
+)
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
 from tether.cli._worker import worker_command
@@ -55,17 +65,6 @@ app.command("worker")(worker_command)
 
 PermissionModeChoice = Enum("PermissionModeChoice", {mode: mode for mode in PERMISSION_MODES}, type=str)  # type: ignore[misc]
 """`--permission-mode` values: every permission mode tether knows."""
-
-
-def split_tool_rules(values: list[str] | None) -> list[str]:
-    """Tool rules from `--allowed-tools` values, split on commas and spaces outside parentheses.
-
-    `"Read,Bash(git log *)" "Edit"` gives `["Read", "Bash(git log *)", "Edit"]`.
-    """
-    rules: list[str] = []
-    for value in values or []:
-        rules.extend(part for part in re.findall(r"(?:[^\s,(]|\([^)]*\))+", value) if part)
-    return rules
 
 
 def _version(value: bool) -> None:

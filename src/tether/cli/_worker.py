@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tether._vocabulary.durable import DurableEngine
-from tether.cli._common import fail, flag, run_async
+from tether.cli._common import fail, flag, run_async, split_tool_rules
 from tether.options import AgentOptions
 
 __all__ = ["worker_command"]
@@ -36,8 +36,6 @@ def worker_command(
 ) -> None:
     """Run durable turns: take over those whose worker died (one JSON line per turn it ends)."""
     import os
-
-    from tether.cli import split_tool_rules
 
     given = ctx.obj.get("store") if isinstance(ctx.obj, dict) else None
     url = store or (given if isinstance(given, str) else None) or os.environ.get("TETHER_STORE_URL") or "sqlite://"
