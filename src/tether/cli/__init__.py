@@ -23,7 +23,6 @@ tests do this with `typer.testing.CliRunner().invoke(app, args, obj=...)`).
 
 from __future__ import annotations
 
-import re
 import sys
 from enum import Enum
 from pathlib import Path
