@@ -36,6 +36,7 @@ from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOpt
 from tether.messages import Message, ResultMessage
 from tether.models import resolve_model
 from tether.options import AgentOptions
+from tether.sessions.follow import follow
 
 __all__ = ["AgentClient", "ClaudeSDKClient", "query"]
 
@@ -187,6 +188,24 @@ class AgentClient:
             yield message
             if isinstance(message, ResultMessage):
                 return
+
+    async def follow(
+        self, session_id: str | None = None, *, from_start: bool = False, timeout: float | None = None
+    ) -> AsyncIterator[Message]:
+        """The messages of a session's running turn as they are stored (tether addition: see
+        `tether.follow`), by any process, up to its `ResultMessage`: of `session_id`, else of the
+        connected session, else of `options.resume`; in the client's store (no connection needed)."""
+        store = self.options.session_store
+        if self._conversation is not None and self._conversation.agent is not None:
+            session = self._conversation.agent.session
+            session_id = session_id or session.session_id
+            store = session.access.store if session.access is not None else store
+        target = session_id or self.options.resume
+        if target is None:
+            raise ConfigurationError("follow() needs a session id: pass one, connect first, or set options.resume")
+        followed = follow(target, options=self.options, session_store=store, from_start=from_start, timeout=timeout)
+        async for message in followed:
+            yield message
 
     async def interrupt(self) -> None:
         """Cut the running prompt now, mid-reply or mid-tool (or, with none running, the next one).

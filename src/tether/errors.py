@@ -45,6 +45,7 @@ __all__ = [
     "ClaudeSDKError",
     "ConfigurationError",
     "EntryNotFoundError",
+    "FollowTimeoutError",
     "InvalidSessionIdError",
     "ModelError",
     "ProcessError",
@@ -231,6 +232,15 @@ class EntryNotFoundError(SessionError, LookupError, ValueError):
         self.session_id = session_id
         self.uuid = uuid
         super().__init__(f"session {session_id!r} has no message with uuid {uuid!r}")
+
+
+class FollowTimeoutError(SessionError, TimeoutError):
+    """Following a session (`tether.follow`) saw nothing new stored for `timeout` seconds."""
+
+    def __init__(self, session_id: str, timeout: float) -> None:
+        self.session_id = session_id
+        self.timeout = timeout
+        super().__init__(f"session {session_id!r}: nothing new was stored for {timeout:g} s while following it")
 
 
 class InvalidSessionIdError(SessionError, ValueError):

@@ -49,6 +49,7 @@ from tether.models.guard import guarded_stream
 from tether.models.settings import structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions
 from tether.sessions.entries import json_problem, make_meta_entry, new_uuid
+from tether.sessions.follow import result_entry
 from tether.sessions.lease import SessionLease
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
 from tether.tools.agent import AGENT_TOOL_NAMES
@@ -536,10 +537,8 @@ class Turn:
             session_id=session.session_id,
             **self.costs.totals(),
         )
-        await session.append_entries([state])
-        session.totals = self.costs.totals()
         is_error = subtype != "success"
-        return ResultMessage(
+        result = ResultMessage(
             subtype=subtype,
             duration_ms=int((time.monotonic() - self.started) * 1000),
             duration_api_ms=int(self.costs.api_seconds * 1000),
@@ -557,6 +556,9 @@ class Turn:
             api_error_status=api_status,
             uuid=new_uuid(),
         )
+        await session.append_entries([state, result_entry(result)])  # the turn's end, for followers
+        session.totals = self.costs.totals()
+        return result
 
 
 INTERRUPTED = "[Request interrupted by user]"

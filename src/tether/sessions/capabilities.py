@@ -3,7 +3,7 @@
 A store needs only the Claude Agent SDK's two methods, `append(key, entries)` and `load(key)`.
 The rest are optional: the SDK's `list_sessions`, `list_session_summaries`, `delete` and
 `list_subkeys`, and tether's `fork`, `find`, `load_tail`, `list_page`, `close`, `swap_lease`,
-`transcript_path`, `is_shared` and `append(..., expected_leaf=)` (see `tether.sessions.store`).
+`transcript_path`, `is_shared`, `watch` and `append(..., expected_leaf=)` (see `tether.sessions.store`).
 `StoreCapabilities.of(store)` looks once at which of them a store implements, as one typed
 callable each (a method inherited from a `Protocol` class, such as the SDK's `SessionStore`
 whose optional methods raise `NotImplementedError`, does not count); `store_access(store)` offers
@@ -24,7 +24,8 @@ each operation, with this fallback where the store lacks it:
   it grows by a record per swap;
 - `close`: nothing to release;
 - `transcript_path`: `""` (the store keeps no file per transcript);
-- `shared`: not shared (a caller that opened the store closes it).
+- `shared`: not shared (a caller that opened the store closes it);
+- `watch`: no notifications: a follower polls (`ChangeFeed.wait` just sleeps).
 
 The agent, the session helpers, the CLI and the import/export code reach stores only through
 this layer.
@@ -37,7 +38,7 @@ import functools
 import threading
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.store_capabilities import (
     Capability,
+    ChangeFeed,
     StoreCapabilities,
     StoreDeadline,
     bounded_capabilities,
@@ -298,6 +300,12 @@ class StoreAccess:
             except SessionConflictError:
                 continue  # another owner wrote between our read and write: look again
 
+    def watch(self, key: SessionKey) -> AbstractAsyncContextManager[ChangeFeed]:
+        """The change notifications of `key`'s transcript while the context is open; a store without
+        them gives a feed whose `wait` sleeps its whole timeout (the caller polls)."""
+        watch = self.caps.watch
+        return _unwatched() if watch is None else watch(key)
+
     async def close(self) -> None:
         """Release the store's connections and files (if it holds any)."""
         close = self.caps.close
@@ -424,6 +432,19 @@ class StoreAccess:
             return max(listed, key=lambda item: (item["mtime"], item["session_id"]))["session_id"] if listed else None
         page = await self.list_page(project_key, limit=1)
         return page.items[0]["session_id"] if page.items else None
+
+
+class _Sleeper:
+    """The `ChangeFeed` of a store without notifications: nothing is ever notified."""
+
+    async def wait(self, timeout: float) -> bool:
+        await anyio.sleep(max(0.0, timeout))
+        return False
+
+
+@asynccontextmanager
+async def _unwatched() -> AsyncIterator[ChangeFeed]:
+    yield _Sleeper()
 
 
 def _with_project(item: SessionSummaryEntry, project_key: str) -> SessionSummaryEntry:

@@ -21,6 +21,9 @@ falls back when it lacks one):
   `project_key` when that project holds one, else the most recently updated one.
 - `load_tail(key, limit)`: the last `limit` entries of the view, without reading the rest.
 - `list_page(project_key, limit, cursor)`: sessions newest first with cursor pagination.
+- `watch(key)`: change notifications, an async context manager giving a feed whose
+  `wait(timeout)` returns True once an append to the transcript was notified (PostgreSQL
+  LISTEN/NOTIFY, Redis pub/sub); followers of a store without it poll (`tether.sessions.follow`).
 
 A session's *view* (what `load` returns) is, in append order, the inherited prefix of its fork
 source (recursively) followed by its own entries.

@@ -9,6 +9,7 @@ import functools
 import inspect
 import math
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
 
@@ -36,12 +37,14 @@ __all__ = [
     "DEFAULT_STORE_TIMEOUT",
     "AppendIfLeaf",
     "Capability",
+    "ChangeFeed",
     "Find",
     "Fork",
     "ListPage",
     "StoreCapabilities",
     "StoreDeadline",
     "SwapLease",
+    "Watch",
     "bounded_capabilities",
     "capabilities_of",
 ]
@@ -60,10 +63,12 @@ Capability = Literal[
     "swap_lease",
     "transcript_path",
     "shared",
+    "watch",
 ]
 """The optional capabilities of a store: each a method, except `expected_leaf` (a parameter of
 `append`) and `shared` (a true `is_shared` property: the process's shared store, which a caller
-that opened it must not close)."""
+that opened it must not close). `watch(key)` is the store's change notifications (PostgreSQL
+LISTEN/NOTIFY, Redis pub/sub): an async context manager giving a `ChangeFeed`."""
 
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 """Every capability, in the order above."""
@@ -105,6 +110,21 @@ class SwapLease(Protocol):
     def __call__(
         self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
     ) -> Awaitable[tuple[str, int] | None]: ...
+
+
+class ChangeFeed(Protocol):
+    """The change notifications of one transcript, subscribed while its `watch` context is open."""
+
+    async def wait(self, timeout: float) -> bool:
+        """Return True when an append to the transcript was notified since the last call (at once if
+        one was already), False after `timeout` seconds without one."""
+        ...
+
+
+class Watch(Protocol):
+    """`watch(key)`: the change notifications of `key`'s transcript, from when the context is entered."""
+
+    def __call__(self, key: SessionKey) -> AbstractAsyncContextManager[ChangeFeed]: ...
 
 
 def _implementation(store: object, name: str) -> Callable[..., Any] | None:
@@ -178,6 +198,8 @@ class StoreCapabilities:
     """The file holding a transcript, for stores that keep one per session (`JsonlStore`)."""
     shared: bool = False
     """The process's shared store (`SQLiteStore.shared`): a caller that opened it must not close it."""
+    watch: Watch | None = None
+    """Change notifications (a store without them is polled: `tether.sessions.follow`)."""
 
     @classmethod
     def of(cls, store: SessionStore) -> StoreCapabilities:
@@ -209,6 +231,7 @@ class StoreCapabilities:
             swap_lease=own("swap_lease"),
             transcript_path=cast("Callable[[SessionKey], str] | None", path),
             shared=getattr(store, "is_shared", False) is True,
+            watch=cast("Watch | None", _implementation(store, "watch")),
         )
 
     def names(self) -> frozenset[Capability]:
@@ -275,11 +298,12 @@ class _BoundCall(Generic[_P, _T]):
 
 
 def bounded_capabilities(store: object, caps: StoreCapabilities, deadline: StoreDeadline) -> StoreCapabilities:
-    """`caps` with every store call held to `deadline` (`transcript_path` reads no store)."""
+    """`caps` with every store call held to `deadline` (`transcript_path` reads no store; `watch`
+    waits as long as its caller says)."""
     bounded: dict[str, Any] = {}
     for name in ("append", "load", *CAPABILITIES):
         method = getattr(caps, name)
-        if name not in ("shared", "transcript_path") and method is not None:
+        if name not in ("shared", "transcript_path", "watch") and method is not None:
             bounded[name] = deadline.bound(store, "append" if name == "expected_leaf" else name, method)
     return dataclasses.replace(caps, **bounded)
 

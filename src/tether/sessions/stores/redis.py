@@ -12,6 +12,8 @@ starts with `{prefix}` (one hash slot, so the scripts also run on a Redis Cluste
   sets: subpaths of a session. `{p}:clock` makes mtimes strictly increasing (the cursor).
 - `{p}:lease:<scope>:<project>:<session id>` hash: the session's turn lease (`owner`, `expires`;
   see `swap_lease`), rewritten in place and deleted with the session.
+- `{p}:chg:<scope>:<key>` pub/sub channel: every append publishes to its transcript's channel,
+  which `watch` subscribes to (`tether.sessions.follow`).
 
 Writes are Lua scripts, so each is atomic. The summary is folded in Python: an append reads the
 session's version, folds, and the script writes only if the version is unchanged (else it is
@@ -22,6 +24,8 @@ their garbage collection run entirely inside one script.
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,7 +45,7 @@ from tether._vocabulary.store import (
     SessionStoreListEntry,
     SessionSummaryEntry,
 )
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
@@ -104,6 +108,28 @@ class _Shared:
         self.scripts: Scripts | None = None
         self.lock = anyio.Lock()
         self.damage = DamageLog()
+
+
+class _Published:
+    """The messages one subscription receives (`RedisStore.watch`)."""
+
+    def __init__(self, store: RedisStore, pubsub: Any) -> None:
+        self._store, self._pubsub = store, pubsub
+
+    async def wait(self, timeout: float) -> bool:
+        """True once a message came (at once if one came since the last call), else False after `timeout` s."""
+        deadline = anyio.current_time() + max(0.0, timeout)
+        try:
+            while True:
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=max(0.0, deadline - anyio.current_time())
+                )
+                if message is not None:
+                    return True
+                if anyio.current_time() >= deadline:
+                    return False
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(repr(self._store), "watch", f"{type(exc).__name__}: {exc}") from exc
 
 
 def _text(value: Any) -> str:
@@ -189,6 +215,24 @@ class RedisStore(GuardedStore):
 
     def _field(self, parts: KeyParts) -> str:
         return f"{quote_part(parts.project_key)}:{parts.session_id}:{quote_part(parts.subpath)}"
+
+    @asynccontextmanager
+    async def watch(self, key: SessionKey) -> AsyncIterator[_Published]:
+        """The change notifications of `key`'s transcript: a subscription to its channel, from now
+        until the context ends."""
+        parts = key_parts(self.scope, key)
+        await self._scripts()
+        client = self._shared.client
+        assert client is not None  # set by _scripts
+        pubsub = client.pubsub()
+        try:
+            try:
+                await pubsub.subscribe(f"{self._shared.base}:chg:{self._q}:{self._field(parts)}")
+            except redis.exceptions.RedisError as exc:
+                raise StoreError(repr(self), "watch", f"{type(exc).__name__}: {exc}") from exc
+            yield _Published(self, pubsub)
+        finally:
+            await pubsub.aclose()
 
     # -- writes ---------------------------------------------------------------------------------
 
