@@ -106,10 +106,11 @@ async def stored_entries(store_url: str, session_id: str) -> list[dict[str, Any]
 
 
 def check_history(entries: list[dict[str, Any]], printed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """No entry twice, a chain that ends with the answer, each call answered once; what the killed
+    """No entry twice, one stored result, a chain that ends with the answer, each call answered once; what the killed
     process yielded is on that chain. Returns the tool results, by call id."""
     uuids = [entry["uuid"] for entry in entries if entry.get("uuid")]
     assert len(uuids) == len(set(uuids)), "an entry was written twice"
+    assert [entry["type"] for entry in entries].count("tether-result") == 1  # one ResultMessage, stored
     chain = active_chain(entries)
     last = chain[-1]["message"]
     assert chain[-1]["type"] == "assistant" and last["content"][0]["text"] == "all done"
@@ -186,3 +187,45 @@ def test_a_worker_finishes_a_killed_turn(point: str, store_url: str, tmp_path: P
     else:
         assert result_text(results, "toolu_append") == "appended b"
     assert result_text(results, "toolu_lookup") == "found a"
+
+
+FOLLOWER = """
+import json, sys, anyio
+from tether import follow
+
+async def main():
+    async for message in follow(sys.argv[2], session_store=sys.argv[1], from_start=True, timeout=60):
+        print(json.dumps({"kind": type(message).__name__, "uuid": getattr(message, "uuid", None)}), flush=True)
+
+anyio.run(main)
+"""
+
+
+def test_a_follower_sees_every_message_once_across_the_take_over(store_url: str, tmp_path: Path) -> None:
+    planner = Planner(block_at=1)
+    log = tmp_path / "jobs.log"
+    session_id = str(uuid.uuid4())
+    with FakeAnthropicServer([planner] * 20) as server:
+        env = environment(server, log)
+        child = start_turn(store_url, session_id, tmp_path, env)
+        wait_for(lambda: len(server.requests) >= 2, "the second model call")
+        follower = subprocess.Popen(
+            [sys.executable, "-c", FOLLOWER, store_url, session_id],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=WAIT_SECONDS)
+        worker = run_worker(store_url, tmp_path, env)
+        assert worker.returncode == 0, worker.stderr
+        followed_out, _ = follower.communicate(timeout=WAIT_SECONDS)
+    followed = [json.loads(line) for line in followed_out.splitlines()]
+    assert followed[-1]["kind"] == "ResultMessage"
+    assert [line["kind"] for line in followed].count("ResultMessage") == 1
+    uuids = [line["uuid"] for line in followed[:-1]]
+    assert len(uuids) == len(set(uuids))
+    chain = active_chain(anyio.run(stored_entries, store_url, session_id))
+    # every message of the turn, in order: the prompt, two calls and their results, the answer
+    assert uuids == [entry["uuid"] for entry in chain] and len(uuids) == 6

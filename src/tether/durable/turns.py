@@ -227,7 +227,7 @@ async def run_durable(prompt: str, options: AgentOptions) -> AsyncIterator[Messa
     if await DBOS.get_workflow_status_async(workflow_id) is not None:
         from tether.durable.following import follow_turn
 
-        async for message in follow_turn(workflow_id, options):
+        async for message in follow_turn(workflow_id, session_id, _cwd(options), options):
             yield message
         return
     turn = {
