@@ -10,6 +10,7 @@ submits turns listens to no queue; workers listen to `WORKER_QUEUE`, where taken
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -120,6 +121,8 @@ def launch(url: str, engine: DurableEngine, *, worker: bool) -> DurableRuntime:
     }
     if url.startswith("postgresql"):
         config["dbos_system_schema"] = engine.schema
+    if url.startswith("sqlite:///"):
+        _write_ahead_log(Path(url.removeprefix("sqlite:///")))
     DBOS(config=config)  # type: ignore[arg-type]
     if not worker:
         DBOS.listen_queues([])  # taken-over turns go to workers only
@@ -127,6 +130,17 @@ def launch(url: str, engine: DurableEngine, *, worker: bool) -> DurableRuntime:
     _runtime = DurableRuntime(url, version, executor, worker)
     _log.info("durable turns on %s (version %s, executor %s)", url, version, executor)
     return _runtime
+
+
+def _write_ahead_log(path: Path) -> None:
+    """Put DBOS's SQLite file in WAL mode (it stays so): a step's commit then costs one sync, and
+    DBOS's polling readers do not block the turn's writes."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+    path.chmod(0o600)
 
 
 def shutdown() -> None:
