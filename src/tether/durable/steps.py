@@ -2,12 +2,13 @@
 
 - A model call is one step (`model`): the whole reply, its stream events included, is recorded;
   a replay gets it back without asking the model again. A provider's failure is recorded too.
-- A tool call is two steps keyed by its `tool_use_id`: `tool-start:<id>` records that the call
-  starts, `tool:<name>:<id>` runs it and records its result. A call that completed never runs
-  again. A call whose start is recorded but not its result was cut by its process's death: it
-  runs again only when its tool is known to be idempotent (read-only or `idempotentHint`, as
-  Read, Glob and Grep are, or `@tool(..., idempotent=True)`), or when `DurableEngine.on_cut_call`
-  says `"rerun"`; otherwise its result tells the model the outcome is unknown (fail closed).
+- A tool call is a step keyed by its `tool_use_id`, `tool:<name>:<id>`, which runs it and records
+  its result. A call that completed never runs again. A call cut by its process's death runs
+  again when its tool is known to be idempotent (read-only or `idempotentHint`, as Read, Glob
+  and Grep are, or `@tool(..., idempotent=True)`). For any other tool a step `tool-start:<id>`
+  first records that the call starts: a call whose start is recorded but not its result is run
+  again only when `DurableEngine.on_cut_call` says `"rerun"`; otherwise its result tells the
+  model the outcome is unknown (fail closed).
 """
 
 from __future__ import annotations
@@ -64,10 +65,13 @@ class WorkflowSteps:
         from dbos import DBOS
 
         call_id = context.tool_use_id or "?"
-        started = await DBOS.run_step_async({"name": f"tool-start:{call_id}"}, _start_token)
+        # the start of a call that may not run twice is recorded first (a rerun needs no record)
+        reruns = self.engine.on_cut_call is None and is_idempotent(tool)
+        started = None if reruns else await DBOS.run_step_async({"name": f"tool-start:{call_id}"}, _start_token)
 
         async def call() -> ToolResult:
-            if started not in _STARTED_HERE and self._decide(tool, tool_input, call_id) == "unknown":
+            cut = started is not None and started not in _STARTED_HERE
+            if cut and self._decide(tool, tool_input, call_id) == "unknown":
                 return ToolResult(CUT_CALL_RESULT.format(name=tool.name), is_error=True)
             try:
                 result = await tool.call(tool_input, context)
