@@ -20,6 +20,7 @@ from typing import Any
 
 from tether._vocabulary.durable import CutCallDecision, DurableEngine
 from tether.errors import ModelError
+from tether.sessions.lease import SessionLease
 from tether.tools.base import Tool, ToolContext, ToolResult, is_idempotent
 
 __all__ = ["CUT_CALL_RESULT", "WorkflowSteps"]
@@ -43,17 +44,24 @@ class _ModelFailure:
 class WorkflowSteps:
     """The `TurnSteps` of a turn running as a DBOS workflow."""
 
-    def __init__(self, engine: DurableEngine) -> None:
+    def __init__(self, engine: DurableEngine, lease: SessionLease | None = None) -> None:
         self.engine = engine
+        self.lease = lease
+        """The session's lease, renewed while a model call streams (its events reach the turn only at the end)."""
 
     async def model_call(self, stream: Callable[[], AsyncIterator[Any]]) -> AsyncIterator[Any]:
         from dbos import DBOS
 
         async def call() -> list[Any] | _ModelFailure:
+            events: list[Any] = []
             try:
-                return [event async for event in stream()]
+                async for event in stream():
+                    events.append(event)
+                    if self.lease is not None:
+                        await self.lease.keep_alive()
             except ModelError as error:
                 return _ModelFailure(str(error), error.status_code)
+            return events
 
         recorded = await DBOS.run_step_async({"name": "model", "retries_allowed": False}, call)
         if isinstance(recorded, _ModelFailure):

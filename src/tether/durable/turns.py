@@ -124,7 +124,7 @@ async def _run_open(
         await agent.lease.acquire(agent.lease.ttl + 5)
         await agent.lease.release()
     result: ResultMessage | None = None
-    with using_steps(WorkflowSteps(engine)):
+    with using_steps(WorkflowSteps(engine, agent.lease)):
         async for message in agent.run(turn["prompt"]):
             if isinstance(message, ResultMessage):
                 result = message

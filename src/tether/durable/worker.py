@@ -173,6 +173,6 @@ async def run_worker(
     died with `options` (its tools, hooks and model; what the turn recorded, such as its model
     name, cwd and allowed tools, comes first)."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     worker = Worker(store, options or AgentOptions(), engine or DurableEngine(), poll_interval, grace)
     await worker.run(exit_when_idle=exit_when_idle)
