@@ -14,11 +14,13 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
 
 from tether import AgentOptions, DurableEngine, create_sdk_mcp_server, query, tool
+from tether._vocabulary.durable import CutCallDecision
 from tether.messages import Message
 
 TOOLS = ["mcp__jobs__append", "mcp__jobs__lookup"]
@@ -43,14 +45,20 @@ async def lookup(args: dict[str, Any]) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": f"found {args['text']}"}]}
 
 
+def rerun_every_cut_call(name: str, tool_input: Mapping[str, Any], tool_use_id: str) -> CutCallDecision:
+    """An `on_cut_call` hook (`$DURABLE_RERUN=1`): every call cut by a death runs again."""
+    return "rerun"
+
+
 def options(store: str, cwd: str, version: str | None = None, **extra: Any) -> AgentOptions:
+    hook = rerun_every_cut_call if os.environ.get("DURABLE_RERUN") == "1" else None
     return AgentOptions(
         model="claude-sonnet-4-5",
         cwd=cwd,
         session_store=store,
         mcp_servers={"jobs": create_sdk_mcp_server("jobs", tools=[append, lookup])},
         allowed_tools=TOOLS,
-        durable=DurableEngine(application_version=version),
+        durable=DurableEngine(application_version=version, on_cut_call=hook),
         **extra,
     )
 
@@ -83,10 +91,11 @@ async def work(store: str, version: str | None) -> None:
     from tether.durable.worker import run_worker
 
     worker_options = options(store, os.getcwd(), version)
+    assert isinstance(worker_options.durable, DurableEngine)
     await run_worker(
         store,
         options=worker_options,
-        engine=DurableEngine(application_version=version),
+        engine=worker_options.durable,
         poll_interval=0.2,
         grace=0.5,
         exit_when_idle=True,

@@ -144,6 +144,8 @@ SCENARIOS = {
     ),
     "non_idempotent_tool": ({"DURABLE_SLOW": "append"}, "append b", ["lookup a", "append b"], {0: 1, 1: 1, 2: 1}),
     "after_tool_result": ({"DURABLE_KILL_AFTER_RESULT": "1"}, "self", ["lookup a", "append b"], None),
+    # the worker's on_cut_call hook says "rerun": the cut call that is not idempotent runs again
+    "non_idempotent_tool_hook": ({"DURABLE_SLOW": "append"}, "append b", ["lookup a", "append b", "append b"], None),
 }
 
 
@@ -170,6 +172,8 @@ def test_a_worker_finishes_a_killed_turn(point: str, store_url: str, tmp_path: P
         worker_env = {
             key: value for key, value in env.items() if not key.startswith("DURABLE_") or key == "DURABLE_LOG"
         }
+        if point == "non_idempotent_tool_hook":
+            worker_env["DURABLE_RERUN"] = "1"
         worker = run_worker(store_url, tmp_path, worker_env)
         assert worker.returncode == 0, worker.stderr
         finished = [json.loads(line) for line in worker.stdout.splitlines()]
@@ -179,6 +183,8 @@ def test_a_worker_finishes_a_killed_turn(point: str, store_url: str, tmp_path: P
     requests = Counter(planner.points)
     if expected_requests is not None:
         assert dict(requests) == expected_requests
+    elif point == "non_idempotent_tool_hook":
+        assert dict(requests) == {0: 1, 1: 1, 2: 1}
     else:  # the next model call may or may not have been in flight at the kill
         assert requests[0] == 1 and requests[2] == 1 and requests[1] in (1, 2)
     results = check_history(anyio.run(stored_entries, store_url, session_id), printed)
