@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from tether import AgentOptions, DurableEngine, create_sdk_mcp_server, query, tool
+from tether import AgentOptions, DurableEngine, PermissionResultAllow, create_sdk_mcp_server, query, tool
 from tether._vocabulary.durable import CutCallDecision
 from tether.messages import Message
 
@@ -50,16 +50,22 @@ def rerun_every_cut_call(name: str, tool_input: Mapping[str, Any], tool_use_id: 
     return "rerun"
 
 
+async def allow_appends(name: str, tool_input: dict[str, Any], context: Any) -> PermissionResultAllow:
+    """A `can_use_tool` that allows (`$DURABLE_ASK=1`: `append` is asked about, not allowed by a rule)."""
+    return PermissionResultAllow()
+
+
 def options(store: str, cwd: str, version: str | None = None, **extra: Any) -> AgentOptions:
     hook = rerun_every_cut_call if os.environ.get("DURABLE_RERUN") == "1" else None
+    if os.environ.get("DURABLE_ASK") == "1":
+        extra = {"can_use_tool": allow_appends, "allowed_tools": TOOLS[1:], **extra}
     return AgentOptions(
         model="claude-sonnet-4-5",
         cwd=cwd,
         session_store=store,
         mcp_servers={"jobs": create_sdk_mcp_server("jobs", tools=[append, lookup])},
-        allowed_tools=TOOLS,
+        **{"allowed_tools": TOOLS, **extra},
         durable=DurableEngine(application_version=version, on_cut_call=hook),
-        **extra,
     )
 
 

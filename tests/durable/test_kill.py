@@ -146,6 +146,8 @@ SCENARIOS = {
     "after_tool_result": ({"DURABLE_KILL_AFTER_RESULT": "1"}, "self", ["lookup a", "append b"], None),
     # the worker's on_cut_call hook says "rerun": the cut call that is not idempotent runs again
     "non_idempotent_tool_hook": ({"DURABLE_SLOW": "append"}, "append b", ["lookup a", "append b", "append b"], None),
+    # `append` was allowed by can_use_tool, which the worker has not: the recorded answer stands
+    "permission_answer": ({"DURABLE_SLOW": "append", "DURABLE_ASK": "1"}, "append b", ["lookup a", "append b"], None),
 }
 
 
@@ -183,12 +185,12 @@ def test_a_worker_finishes_a_killed_turn(point: str, store_url: str, tmp_path: P
     requests = Counter(planner.points)
     if expected_requests is not None:
         assert dict(requests) == expected_requests
-    elif point == "non_idempotent_tool_hook":
+    elif point in ("non_idempotent_tool_hook", "permission_answer"):
         assert dict(requests) == {0: 1, 1: 1, 2: 1}
     else:  # the next model call may or may not have been in flight at the kill
         assert requests[0] == 1 and requests[2] == 1 and requests[1] in (1, 2)
     results = check_history(anyio.run(stored_entries, store_url, session_id), printed)
-    if point == "non_idempotent_tool":
+    if point in ("non_idempotent_tool", "permission_answer"):
         assert "outcome is unknown" in result_text(results, "toolu_append")
     else:
         assert result_text(results, "toolu_append") == "appended b"

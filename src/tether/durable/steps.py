@@ -1,22 +1,23 @@
-"""`WorkflowSteps`: a durable turn's model calls and tool calls as DBOS steps.
+"""`WorkflowSteps`: a durable turn's model calls, tool calls and permission answers as DBOS steps.
 
 - A model call is one step (`model`): the whole reply, its stream events included, is recorded;
   a replay gets it back without asking the model again. A provider's failure is recorded too.
-- A tool call is a step keyed by its `tool_use_id`, `tool:<name>:<id>`, which runs it and records
-  its result. A call that completed never runs again. A call cut by its process's death runs
-  again when its tool is known to be idempotent (read-only or `idempotentHint`, as Read, Glob
-  and Grep are, or `@tool(..., idempotent=True)`). For any other tool a step `tool-start:<id>`
-  first records that the call starts: a call whose start is recorded but not its result is run
-  again only when `DurableEngine.on_cut_call` says `"rerun"`; otherwise its result tells the
-  model the outcome is unknown (fail closed).
+- A tool call is two steps keyed by its `tool_use_id`. `check:<id>` records what was decided
+  before it runs: its PreToolUse hooks and permission (rules, mode, the answer of `can_use_tool`),
+  so a replay in a worker that has other hooks, or nobody to ask, decides the same. `tool:<name>:<id>`
+  runs it and records its result: a call that completed never runs again. A call whose check is
+  recorded but not its result was cut by its process's death: it runs again only when its tool
+  is known to be idempotent (read-only or `idempotentHint`, as Read, Glob and Grep are, or
+  `@tool(..., idempotent=True)`), or when `DurableEngine.on_cut_call` says `"rerun"`; otherwise
+  its result tells the model the outcome is unknown (fail closed).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tether._vocabulary.durable import CutCallDecision, DurableEngine
 from tether.errors import ModelError
@@ -29,6 +30,7 @@ CUT_CALL_RESULT = (
     "The process running this {name} call died before it returned; the call may or may not have taken "
     "effect, and it was not run again (its outcome is unknown). Check before repeating it."
 )
+_T = TypeVar("_T")
 _STARTED_HERE: set[str] = set()
 """Tokens of the tool calls this process started (a start recorded by another process is not here)."""
 
@@ -47,6 +49,8 @@ class WorkflowSteps:
     def __init__(self, engine: DurableEngine, lease: SessionLease | None = None) -> None:
         self.engine = engine
         self.lease = lease
+        self._checked: dict[str, str] = {}
+        """Tool use id -> the token its check step recorded (the process that checked it made it)."""
         """The session's lease, renewed while a model call streams (its events reach the turn only at the end)."""
 
     async def model_call(self, stream: Callable[[], AsyncIterator[Any]]) -> AsyncIterator[Any]:
@@ -69,17 +73,26 @@ class WorkflowSteps:
         for event in recorded:
             yield event
 
+    async def tool_check(self, tool_use_id: str, check: Callable[[], Awaitable[_T]]) -> _T:
+        from dbos import DBOS
+
+        async def checked() -> tuple[str, _T]:
+            token = uuid.uuid4().hex  # this process checked the call, so it is the one that runs it
+            _STARTED_HERE.add(token)
+            return token, await check()
+
+        token, decision = await DBOS.run_step_async({"name": f"check:{tool_use_id}"}, checked)
+        self._checked[tool_use_id] = token
+        return decision
+
     async def tool_call(self, tool: Tool, tool_input: dict[str, Any], context: ToolContext) -> Any:
         from dbos import DBOS
 
         call_id = context.tool_use_id or "?"
-        # the start of a call that may not run twice is recorded first (a rerun needs no record)
-        reruns = self.engine.on_cut_call is None and is_idempotent(tool)
-        started = None if reruns else await DBOS.run_step_async({"name": f"tool-start:{call_id}"}, _start_token)
+        checked_here = self._checked.pop(call_id, None) in _STARTED_HERE
 
         async def call() -> ToolResult:
-            cut = started is not None and started not in _STARTED_HERE
-            if cut and self._decide(tool, tool_input, call_id) == "unknown":
+            if not checked_here and self._decide(tool, tool_input, call_id) == "unknown":
                 return ToolResult(CUT_CALL_RESULT.format(name=tool.name), is_error=True)
             try:
                 result = await tool.call(tool_input, context)
@@ -94,9 +107,3 @@ class WorkflowSteps:
         if self.engine.on_cut_call is not None:
             return self.engine.on_cut_call(tool.name, tool_input, call_id)
         return "rerun" if is_idempotent(tool) else "unknown"
-
-
-def _start_token() -> str:
-    token = uuid.uuid4().hex
-    _STARTED_HERE.add(token)
-    return token
