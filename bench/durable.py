@@ -6,8 +6,8 @@
 Overhead: one process runs, alternating, the same turn with and without `durable=True`: a model
 (`FunctionModel`, costs nothing) that calls `Read` `--tools` times, then answers. Figures are the
 medians over rounds of each turn's time, their ratio, and the time added per DBOS step (a turn of
-10 `Read` calls records 22 steps: the turn's start, 11 model calls, one per call, as `Read` is
-idempotent; a tool that is not records 2 per call) and per model or tool call (21).
+10 tool calls records 32 steps: the turn's start, 11 model calls, 2 per tool call: its check and
+its run) and per model or tool call (21).
 PostgreSQL runs in a fresh database of `$TETHER_TEST_POSTGRES_URL` (default the local server).
 
 Take-over: a turn is killed (`kill -9`) in a tool call, while a worker (`run_worker`, polling every
@@ -85,7 +85,7 @@ async def overhead(store: str, project: Path, tools: int, rounds: int) -> dict[s
         plain.append(await one_turn(store, project, tools, False))
         durable.append(await one_turn(store, project, tools, True))
     shutdown()
-    steps, calls = 1 + 2 * tools + 1, 2 * tools + 1
+    steps, calls = 1 + (tools + 1) + 2 * tools, 2 * tools + 1
     plain_s, durable_s = statistics.median(plain), statistics.median(durable)
     return {
         "tools": tools,
