@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.durable.test_kill import (
@@ -126,3 +127,33 @@ def test_tether_worker_command_ends_a_killed_turn(tmp_path: Path) -> None:
     assert worker.returncode == 0, worker.stderr
     assert [json.loads(line)["status"] for line in worker.stdout.splitlines()] == ["SUCCESS"], worker.stderr
     assert dict(Counter(planner.points)) == {0: 1, 1: 2, 2: 1}
+
+
+def test_dbos_keeps_its_state_beside_the_store(tmp_path: Path) -> None:
+    from tether import DurableEngine, SQLiteStore
+    from tether.durable.engine import system_database_url
+
+    engine = DurableEngine()
+    assert system_database_url(engine, f"sqlite:///{tmp_path}/s.db") == f"sqlite:///{tmp_path}/s.db.dbos"
+    assert system_database_url(engine, SQLiteStore(tmp_path / "t.db")) == f"sqlite:///{tmp_path}/t.db.dbos"
+    assert system_database_url(engine, "postgres://u@db:5432/app?scope=x") == "postgresql://u@db:5432/app"
+    assert system_database_url(DurableEngine(system_database_url="sqlite:///x"), "memory://") == "sqlite:///x"
+    with pytest.raises(ConfigurationError, match="system_database_url"):
+        system_database_url(engine, "memory://")
+
+
+def test_a_replayed_turn_writes_only_what_the_store_lacks() -> None:
+    from tether.durable.ledger import TurnLedger
+
+    def entries() -> list[dict[str, Any]]:
+        first: dict[str, Any] = {"type": "user", "uuid": "random-1", "parentUuid": "start"}
+        return [first, {"type": "assistant", "uuid": "random-2", "parentUuid": "random-1"}, {"type": "cost-state"}]
+
+    written = TurnLedger("turn-a", []).unwritten(entries())
+    assert [entry.get("uuid") for entry in written][:2] != ["random-1", "random-2"]
+    assert written[1]["parentUuid"] == written[0]["uuid"] and written[0]["parentUuid"] == "start"
+    replay = TurnLedger("turn-a", written[:1])  # the crash came after the first entry landed
+    again = entries()
+    assert replay.unwritten(again) == again[1:] and again[0]["uuid"] == written[0]["uuid"]
+    assert again[1]["uuid"] == written[1]["uuid"] and replay.skipped == 1
+    assert TurnLedger("turn-b", []).unwritten(entries())[0]["uuid"] != written[0]["uuid"]

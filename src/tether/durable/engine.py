@@ -23,6 +23,7 @@ from tether._vocabulary.durable import DurableEngine
 from tether._vocabulary.store import SessionStore
 from tether.errors import ConfigurationError
 from tether.sessions.stores._sqlite_file import default_sqlite_path
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.sessions.urls import parse_store_url
 
 __all__ = [
@@ -76,9 +77,8 @@ def system_database_url(engine: DurableEngine, store: SessionStore | str | None)
             f"durable turns keep their state in PostgreSQL or SQLite: give DurableEngine(system_database_url=...) "
             f"for the store {url.shown!r}"
         )
-    path = getattr(store, "path", None)  # a SQLiteStore object: its file
-    if isinstance(path, Path):
-        return _beside(path)
+    if isinstance(store, SQLiteStore):
+        return _beside(store.path)
     raise ConfigurationError(
         f"durable turns need DurableEngine(system_database_url=...) for a store given as {type(store).__name__} "
         "(or the store as a sqlite:// or postgresql:// URL)"
