@@ -180,6 +180,10 @@ def test_a_worker_finishes_a_killed_turn(point: str, store_url: str, tmp_path: P
         assert worker.returncode == 0, worker.stderr
         finished = [json.loads(line) for line in worker.stdout.splitlines()]
         assert [line["status"] for line in finished] == ["SUCCESS"], worker.stderr
+        if point == "model_call":  # a worker that comes later runs nothing: the turn is finished
+            asked = len(server.requests)
+            later = run_worker(store_url, tmp_path, worker_env)
+            assert later.returncode == 0 and later.stdout == "" and len(server.requests) == asked
 
     assert log_lines(log) == expected_log
     requests = Counter(planner.points)
