@@ -9,7 +9,8 @@ whether the process running each is alive:
 - otherwise the session's turn lease decides (`tether.sessions.lease`): a lease held by a live
   owner means alive; one that lapsed (its owner stopped renewing it for `session_lease_ttl`
   seconds, as a dead process of another machine does) or whose owner's pid is gone means dead.
-  A turn younger than `grace` seconds is left to start (it may not hold its lease yet).
+  A turn started, or dequeued by a worker, less than `grace` seconds ago is left to start (it may
+  not hold its lease yet).
 
 A dead owner's turn is handed to the workers with `DBOS.resume_workflow_async(id,
 queue_name=WORKER_QUEUE)`: it becomes `ENQUEUED` on the workers' queue, one worker dequeues it
@@ -101,8 +102,8 @@ class Worker:
         pid = rest.partition(":")[0]
         if host == socket.gethostname() and pid.isdigit() and _pid_alive(int(pid)):
             return True
-        created = (status.created_at or 0) / 1000
-        if time.time() - created < self.grace:
+        moved = max(status.created_at or 0, status.updated_at or 0, status.dequeued_at or 0) / 1000
+        if time.time() - moved < self.grace:  # started or dequeued just now: its lease may not be taken yet
             return True
         turn = (status.input or {}).get("args", [{}])
         return await self._lease_held(turn[0] if turn else {})
