@@ -157,3 +157,35 @@ def test_a_replayed_turn_writes_only_what_the_store_lacks() -> None:
     assert replay.unwritten(again) == again[1:] and again[0]["uuid"] == written[0]["uuid"]
     assert again[1]["uuid"] == written[1]["uuid"] and replay.skipped == 1
     assert TurnLedger("turn-b", []).unwritten(entries())[0]["uuid"] != written[0]["uuid"]
+
+
+COMPACT = """
+import sys, anyio
+from tether import AgentOptions, ResultMessage, query
+from tether.testing import ScriptedModel
+
+async def main():
+    store = sys.argv[1]
+    model = ScriptedModel(["First answer.", "A summary of the conversation.", "Second answer."])
+    options = AgentOptions(model=model, session_store=store, durable=True)
+    first = [m async for m in query(prompt="Hello", options=options)]
+    session_id = first[-1].session_id
+    for prompt in ("/compact", "And now?"):
+        options = AgentOptions(model=model, session_store=store, durable=True, resume=session_id)
+        result = [m async for m in query(prompt=prompt, options=options)][-1]
+        assert isinstance(result, ResultMessage) and not result.is_error, result
+        print(result.result)
+
+anyio.run(main)
+"""
+
+
+def test_a_durable_session_compacts_and_goes_on(tmp_path: Path) -> None:
+    """`/compact` in a durable turn: the summary call is a model step; resumed durable turns go on."""
+    store_url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    env = {"PYTHONPATH": str(ROOT / "src"), "HOME": str(tmp_path), "TETHER_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", COMPACT, store_url], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["Compacted", "Second answer."]
