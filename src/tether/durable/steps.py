@@ -89,7 +89,9 @@ class WorkflowSteps:
         from dbos import DBOS
 
         call_id = context.tool_use_id or "?"
-        checked_here = self._checked.pop(call_id, None) in _STARTED_HERE
+        token = self._checked.pop(call_id, None)
+        checked_here = token in _STARTED_HERE
+        _STARTED_HERE.discard(token or "")
 
         async def call() -> ToolResult:
             if not checked_here and self._decide(tool, tool_input, call_id) == "unknown":
