@@ -548,6 +548,17 @@ def render(results: dict[str, Any]) -> str:
         lines += workspace_table(workspace)
     elif workspace.get("error"):
         lines += ["", "## Workspace snapshots", "", f"Not measured: {workspace['error']}"]
+    durable = results.get("durable") or {}
+    if durable:
+        from bench.durable import durable_table
+
+        lines += ["", "## Durable turns (DBOS)", ""]
+        lines += durable_table(durable)
+        lines += [
+            "",
+            "The same turn (a model that costs nothing calls `Read` 10 times, then answers) with and without "
+            "`durable=True`, alternating in one process; time added per DBOS step (goal: at most 5 ms).",
+        ]
     lines += ["", "![cost against history length](cost_vs_length.png)", ""]
     if notes.texts:
         lines += ["### Notes", ""]

@@ -55,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SessionStoreListEntry", "SessionSummaryEntry",
     ),
     "tether._vocabulary.tool_annotations": ("ToolAnnotations",),
+    "tether._vocabulary.durable": ("DurableEngine",),
     "tether.errors": (
         "CLIConnectionError", "CLIJSONDecodeError", "CLINotFoundError", "ClaudeSDKError", "ConfigurationError",
         "EntryNotFoundError", "FollowTimeoutError", "InvalidSessionIdError", "ModelError", "ProcessError",
@@ -138,6 +139,7 @@ if _TYPE_CHECKING:
     from tether._vocabulary.control import ContextUsageCategory as ContextUsageCategory
     from tether._vocabulary.control import ContextUsageResponse as ContextUsageResponse
     from tether._vocabulary.control import Transport as Transport
+    from tether._vocabulary.durable import DurableEngine as DurableEngine
     from tether._vocabulary.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
     from tether._vocabulary.hooks import BackgroundTaskSummary as BackgroundTaskSummary
     from tether._vocabulary.hooks import BaseHookInput as BaseHookInput

@@ -64,11 +64,19 @@ async def query(
     """
     warn_if_can_use_tool_shadowed(options or AgentOptions())
     _refuse_transport(transport)
+    if options is not None and options.durable and isinstance(prompt, str):  # a turn that survives its worker
+        from tether.durable.turns import run_durable
+
+        async for message in run_durable(prompt, options):
+            yield message
+        return
     if isinstance(prompt, str):
         async with Agent(options) as agent:
             async for message in agent.run(prompt):
                 yield message
         return
+    if options is not None and options.durable:
+        raise ConfigurationError("a durable turn takes its prompt as a string (not a stream of messages)")
     conversation = Conversation(options or AgentOptions())
     await conversation.open()
     try:
@@ -141,6 +149,10 @@ class AgentClient:
         """
         if self._conversation is not None:
             return
+        if self.options.durable:
+            raise UnsupportedOptionError(
+                "durable", "durable turns run through query() (one prompt a turn); AgentClient does not run them yet"
+            )
         warn_if_can_use_tool_shadowed(self.options)
         conversation = Conversation(self.options)
         await conversation.open()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tether._vocabulary.durable import DurableEngine
 from tether._vocabulary.hooks import HookEvent, HookMatcher
 from tether._vocabulary.options import seconds_option
 from tether._vocabulary.permissions import CanUseTool, PermissionMode, validate_permission_mode
@@ -159,6 +160,11 @@ class AgentOptions:
     fork_workspace: str | Path | None = None
     """With `fork_session`: write the source's workspace as of the fork point into this new (or
     empty) directory, which becomes the fork's `cwd`, so both branches change their own files."""
+    # tether's own: turns that survive their worker (README, "Durable turns"; extra `tether[dbos]`)
+    durable: bool | DurableEngine = False
+    """Run each turn as a DBOS workflow: a turn whose process dies is taken over by `tether worker`."""
+    turn_id: str | None = None
+    """The turn's id (durable turns): a turn id submitted twice runs once, the second caller follows it."""
 
 
 ClaudeAgentOptions = AgentOptions
@@ -262,5 +268,7 @@ def _check_sessions(options: AgentOptions) -> None:
         )
     if options.fork_workspace is not None and not options.fork_session:
         raise ConfigurationError("fork_workspace needs fork_session=True (it is the new branch's own directory)")
+    if options.turn_id is not None and not options.durable:
+        raise ConfigurationError("turn_id needs durable=True (a turn id names a durable turn)")
     if options.max_turns is not None and options.max_turns < 1:
         raise ConfigurationError(f"max_turns must be at least 1, not {options.max_turns}")

@@ -21,6 +21,7 @@ from tether.agent.compaction import CompactJob, Compactor, compact_command
 from tether.agent.context_window import is_prompt_too_long, request_tokens
 from tether.agent.run_costs import RunCosts
 from tether.agent.session_tools import SessionTools
+from tether.agent.steps import current_steps
 from tether.agent.subagents import SubagentHost
 from tether.agent.tool_runner import ToolOutcome
 from tether.agent.tracing import run_trace
@@ -357,7 +358,8 @@ class Turn:
     async def _summary_call(self, model: Model, request: ModelRequest) -> ModelResponse:
         """One summary call, held to the run's timeouts like every model call."""
         response: ModelResponse | None = None
-        async for event in guarded_stream(model, dataclasses.replace(request, timeouts=self.timeouts)):
+        timed = dataclasses.replace(request, timeouts=self.timeouts)
+        async for event in current_steps().model_call(lambda: guarded_stream(model, timed)):
             await self._keep_lease()
             if isinstance(event, ModelResponse):
                 response = event
@@ -399,7 +401,9 @@ class Turn:
         response: ModelResponse | None = None
         self.partial = partial = []
         try:
-            async for event in self.trace.chat(guarded_stream(model, request), model, request):  # typed, in time
+            # typed errors, a valid response, in time; a step of a durable turn (tether.agent.steps), in its span
+            stream = current_steps().model_call(lambda: guarded_stream(model, request))
+            async for event in self.trace.chat(stream, model, request):
                 await self._keep_lease()
                 if isinstance(event, RawStreamEvent):
                     partial.append(event.event)
