@@ -474,6 +474,17 @@ def compaction_table(results: dict[str, Any]) -> list[str]:
     return rows
 
 
+def tracing_table(results: dict[str, Any]) -> list[str]:
+    """The rows of the figures: a turn with an SDK tracer provider and without one."""
+    return [
+        "| a turn (1 tool call, 2 model calls) | CPU per turn |",
+        "|---|---|",
+        f"| without a tracer provider | {results['without_ms']:.2f} ms |",
+        f"| with an SDK tracer provider ({results['spans_per_turn']} spans a turn) | {results['with_ms']:.2f} ms |",
+        f"| with / without | {results['ratio']:.2f}x |",
+    ]
+
+
 def render(results: dict[str, Any]) -> str:
     notes = Notes()
     meta = results.get("meta", {})
@@ -517,6 +528,37 @@ def render(results: dict[str, Any]) -> str:
         ]
     elif compaction.get("error"):
         lines += ["", "## Resume of a compacted session", "", f"Not measured: {compaction['error']}"]
+    tracing = results.get("tracing") or {}
+    if tracing.get("ratio"):
+        lines += ["", "## OpenTelemetry spans", ""]
+        lines += tracing_table(tracing)
+        lines += [
+            "",
+            f"{tracing['turns']} turns in a row on a `MemoryStore` with a scripted model, with `tracer_provider=` an "
+            "SDK provider whose exporter drops the spans, and without one; modes alternate, medians of "
+            f"{tracing['rounds']} rounds (`bench/tracing.py`).",
+        ]
+    elif tracing.get("error"):
+        lines += ["", "## OpenTelemetry spans", "", f"Not measured: {tracing['error']}"]
+    workspace = results.get("workspace") or {}
+    if workspace.get("snapshot_s"):
+        from bench.workspace import workspace_table
+
+        lines += ["", "## Workspace snapshots", ""]
+        lines += workspace_table(workspace)
+    elif workspace.get("error"):
+        lines += ["", "## Workspace snapshots", "", f"Not measured: {workspace['error']}"]
+    durable = results.get("durable") or {}
+    if durable:
+        from bench.durable import durable_table
+
+        lines += ["", "## Durable turns (DBOS)", ""]
+        lines += durable_table(durable)
+        lines += [
+            "",
+            "The same turn (a model that costs nothing calls `Read` 10 times, then answers) with and without "
+            "`durable=True`, alternating in one process; time added per DBOS step (goal: at most 5 ms).",
+        ]
     lines += ["", "![cost against history length](cost_vs_length.png)", ""]
     if notes.texts:
         lines += ["### Notes", ""]

@@ -95,6 +95,32 @@ def run_compaction_bench(config: Config, scratch: Path, log: Any) -> dict[str, A
     return outcome.result if outcome.ok else {"error": outcome.reason}
 
 
+def run_tracing_bench(config: Config, scratch: Path, log: Any) -> dict[str, Any]:
+    """Turns with an SDK tracer provider beside the same turns without one (`bench/tracing.py`)."""
+    turns = 10 if config is QUICK else 30
+    log(f"tracing: {turns} turns with and without an SDK tracer provider")
+    args = {"turns": turns, "rounds": 3 if config is QUICK else 7}
+    outcome = run_worker(tether_python(), "bench.tracing", args, sealed_env(scratch), timeout=config.worker_timeout_s)
+    return outcome.result if outcome.ok else {"error": outcome.reason}
+
+
+def run_workspace_bench(config: Config, scratch: Path, log: Any) -> dict[str, Any]:
+    """Workspace snapshots: after a Bash call in a large workspace, and bytes per turn (`bench/workspace.py`)."""
+    files = 1_000 if config is QUICK else 10_000
+    log(f"workspace: snapshot after a Bash call in a {files:,}-file workspace, bytes for 100 turns of edits")
+    args = {"files": files, "changed": 10, "turns": 100, "repeat": 9}
+    outcome = run_worker(tether_python(), "bench.workspace", args, sealed_env(scratch), timeout=config.worker_timeout_s)
+    return outcome.result if outcome.ok else {"error": outcome.reason}
+
+
+def run_durable_bench(config: Config, scratch: Path, log: Any) -> dict[str, Any]:
+    """A 10-tool durable turn beside the same turn without durability, SQLite and PostgreSQL (`bench/durable.py`)."""
+    log("durable: a 10-tool turn with and without DBOS, SQLite and PostgreSQL")
+    args = {"tools": 10, "rounds": 3 if config is QUICK else 7}
+    outcome = run_worker(tether_python(), "bench.durable", args, sealed_env(scratch), timeout=config.worker_timeout_s)
+    return outcome.result if outcome.ok else {"error": {"error": outcome.reason}}
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
@@ -103,7 +129,9 @@ def load_average() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
-    parser.add_argument("--only", choices=["agent", "stores", "compaction"], help="run one part only")
+    parser.add_argument(
+        "--only", choices=["agent", "stores", "compaction", "tracing", "workspace", "durable"], help="run one part only"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (printed)")
     options = parser.parse_args(argv)
     config: Config = QUICK if options.quick else FULL
@@ -116,7 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             log(f"  {system} unavailable: {reason}")
     scratch = Path(tempfile.mkdtemp(prefix="tether-bench-"))
-    results: dict[str, Any] = {"agent": {}, "stores": {}, "compaction": {}}
+    results: dict[str, Any] = {
+        "agent": {},
+        "stores": {},
+        "compaction": {},
+        "tracing": {},
+        "workspace": {},
+        "durable": {},
+    }
     try:
         if options.only in (None, "agent"):
             results["agent"] = run_agent_bench(config, scratch, available, log)
@@ -124,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             results["stores"] = run_store_bench(config, scratch, available, log)
         if options.only in (None, "compaction"):
             results["compaction"] = run_compaction_bench(config, scratch, log)
+        if options.only in (None, "tracing"):
+            results["tracing"] = run_tracing_bench(config, scratch, log)
+        if options.only in (None, "workspace"):
+            results["workspace"] = run_workspace_bench(config, scratch, log)
+        if options.only in (None, "durable"):
+            results["durable"] = run_durable_bench(config, scratch, log)
     finally:
         if options.keep:
             log(f"scratch kept in {scratch}")

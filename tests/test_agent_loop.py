@@ -220,7 +220,8 @@ async def test_every_message_is_stored_before_it_is_yielded(store: SessionStore,
             assert stored is not None and message.uuid in {entry.get("uuid") for entry in stored}
         elif isinstance(message, ResultMessage):
             stored = await store.load(key)
-            assert stored is not None and stored[-1]["type"] == "cost-state"
+            assert stored is not None and [entry["type"] for entry in stored[-2:]] == ["cost-state", "tether-result"]
+            assert stored[-1]["resultMessage"]["uuid"] == message.uuid
 
 
 async def test_a_dangling_tool_call_is_closed_with_an_error_result_on_resume(

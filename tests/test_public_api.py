@@ -36,7 +36,8 @@ from tether.sessions.entries import make_entry
 
 TETHER_ONLY = set(
     """
-    AgentClient AgentOptions AsyncHookJSONOutput ConfigurationError CopyReport EntryNotFoundError
+    AgentClient AgentOptions AsyncHookJSONOutput ConfigurationError CopyReport DurableEngine EntryNotFoundError
+    FollowTimeoutError follow
     HookEvent InvalidSessionIdError JsonlStore MemoryStore Model ModelError PermissionBehavior
     PostgresStore RedisStore SQLiteStore
     PermissionRuleValue ResumeRejectedError SessionBusyError SessionConflictError SessionError

@@ -55,12 +55,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SessionStoreListEntry", "SessionSummaryEntry",
     ),
     "tether._vocabulary.tool_annotations": ("ToolAnnotations",),
+    "tether._vocabulary.durable": ("DurableEngine",),
     "tether.errors": (
         "CLIConnectionError", "CLIJSONDecodeError", "CLINotFoundError", "ClaudeSDKError", "ConfigurationError",
-        "EntryNotFoundError", "InvalidSessionIdError", "ModelError", "ProcessError", "ResultError",
-        "ResumeRejectedError", "SessionBusyError", "SessionConflictError", "SessionError", "SessionExistsError",
-        "SessionFileNotFoundError", "SessionNotFoundError", "StoreError", "TetherError", "ToolError",
-        "UnsupportedOptionError",
+        "EntryNotFoundError", "FollowTimeoutError", "InvalidSessionIdError", "ModelError", "ProcessError",
+        "ResultError", "ResumeRejectedError", "SessionBusyError", "SessionConflictError", "SessionError",
+        "SessionExistsError", "SessionFileNotFoundError", "SessionNotFoundError", "StoreError", "TetherError",
+        "ToolError", "UnsupportedOptionError",
     ),
     "tether.messages": (
         "AssistantMessage", "ContentBlock", "ConversationResetMessage", "DeferredToolUse", "FastModeDisabledReason",
@@ -88,6 +89,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "get_session_messages_from_store", "get_subagent_messages_from_store", "import_session_to_store",
         "list_sessions_from_store", "list_subagents_from_store", "rename_session_via_store", "tag_session_via_store",
     ),
+    "tether.sessions.follow": ("follow",),
     "tether.sessions.keys": ("project_key_for_directory",),
     "tether.sessions.stores.jsonl": ("JsonlStore",),
     "tether.sessions.stores.memory": ("MemoryStore", "InMemorySessionStore=MemoryStore"),
@@ -137,6 +139,7 @@ if _TYPE_CHECKING:
     from tether._vocabulary.control import ContextUsageCategory as ContextUsageCategory
     from tether._vocabulary.control import ContextUsageResponse as ContextUsageResponse
     from tether._vocabulary.control import Transport as Transport
+    from tether._vocabulary.durable import DurableEngine as DurableEngine
     from tether._vocabulary.hooks import AsyncHookJSONOutput as AsyncHookJSONOutput
     from tether._vocabulary.hooks import BackgroundTaskSummary as BackgroundTaskSummary
     from tether._vocabulary.hooks import BaseHookInput as BaseHookInput
@@ -227,6 +230,7 @@ if _TYPE_CHECKING:
     from tether.errors import CLINotFoundError as CLINotFoundError
     from tether.errors import ConfigurationError as ConfigurationError
     from tether.errors import EntryNotFoundError as EntryNotFoundError
+    from tether.errors import FollowTimeoutError as FollowTimeoutError
     from tether.errors import InvalidSessionIdError as InvalidSessionIdError
     from tether.errors import ModelError as ModelError
     from tether.errors import ProcessError as ProcessError
@@ -289,6 +293,7 @@ if _TYPE_CHECKING:
     from tether.sessions.claude_code import copy_sessions as copy_sessions
     from tether.sessions.claude_code import export_session as export_session
     from tether.sessions.claude_code import import_claude_code_sessions as import_claude_code_sessions
+    from tether.sessions.follow import follow as follow
     from tether.sessions.helpers import ForkSessionResult as ForkSessionResult
     from tether.sessions.helpers import SessionInfo as SessionInfo
     from tether.sessions.helpers import SessionMessage as SessionMessage

@@ -36,6 +36,7 @@ from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOpt
 from tether.messages import Message, ResultMessage
 from tether.models import resolve_model
 from tether.options import AgentOptions
+from tether.sessions.follow import follow
 
 __all__ = ["AgentClient", "ClaudeSDKClient", "query"]
 
@@ -63,11 +64,19 @@ async def query(
     """
     warn_if_can_use_tool_shadowed(options or AgentOptions())
     _refuse_transport(transport)
+    if options is not None and options.durable and isinstance(prompt, str):  # a turn that survives its worker
+        from tether.durable.turns import run_durable
+
+        async for message in run_durable(prompt, options):
+            yield message
+        return
     if isinstance(prompt, str):
         async with Agent(options) as agent:
             async for message in agent.run(prompt):
                 yield message
         return
+    if options is not None and options.durable:
+        raise ConfigurationError("a durable turn takes its prompt as a string (not a stream of messages)")
     conversation = Conversation(options or AgentOptions())
     await conversation.open()
     try:
@@ -140,6 +149,10 @@ class AgentClient:
         """
         if self._conversation is not None:
             return
+        if self.options.durable:
+            raise UnsupportedOptionError(
+                "durable", "durable turns run through query() (one prompt a turn); AgentClient does not run them yet"
+            )
         warn_if_can_use_tool_shadowed(self.options)
         conversation = Conversation(self.options)
         await conversation.open()
@@ -175,6 +188,24 @@ class AgentClient:
             yield message
             if isinstance(message, ResultMessage):
                 return
+
+    async def follow(
+        self, session_id: str | None = None, *, from_start: bool = False, timeout: float | None = None
+    ) -> AsyncIterator[Message]:
+        """The messages of a session's running turn as they are stored (tether addition: see
+        `tether.follow`), by any process, up to its `ResultMessage`: of `session_id`, else of the
+        connected session, else of `options.resume`; in the client's store (no connection needed)."""
+        store = self.options.session_store
+        if self._conversation is not None and self._conversation.agent is not None:
+            session = self._conversation.agent.session
+            session_id = session_id or session.session_id
+            store = session.access.store if session.access is not None else store
+        target = session_id or self.options.resume
+        if target is None:
+            raise ConfigurationError("follow() needs a session id: pass one, connect first, or set options.resume")
+        followed = follow(target, options=self.options, session_store=store, from_start=from_start, timeout=timeout)
+        async for message in followed:
+            yield message
 
     async def interrupt(self) -> None:
         """Cut the running prompt now, mid-reply or mid-tool (or, with none running, the next one).

@@ -45,6 +45,7 @@ __all__ = [
     "ClaudeSDKError",
     "ConfigurationError",
     "EntryNotFoundError",
+    "FollowTimeoutError",
     "InvalidSessionIdError",
     "ModelError",
     "ProcessError",
@@ -230,7 +231,16 @@ class EntryNotFoundError(SessionError, LookupError, ValueError):
     def __init__(self, session_id: str, uuid: str) -> None:
         self.session_id = session_id
         self.uuid = uuid
-        super().__init__(f"session {session_id!r} has no message with uuid {uuid!r}")
+        super().__init__(f"message {uuid!r} not found in session {session_id!r}")
+
+
+class FollowTimeoutError(SessionError, TimeoutError):
+    """Following a session (`tether.follow`) saw nothing new stored for `timeout` seconds."""
+
+    def __init__(self, session_id: str, timeout: float) -> None:
+        self.session_id = session_id
+        self.timeout = timeout
+        super().__init__(f"session {session_id!r}: nothing new was stored for {timeout:g} s while following it")
 
 
 class InvalidSessionIdError(SessionError, ValueError):
@@ -252,9 +262,14 @@ class _PlainIdNotFoundError(SessionFileNotFoundError, InvalidSessionIdError):  #
         Exception.__init__(self, f"{message} ({detail})" if detail else message)
 
 
+def is_uuid(text: str) -> bool:
+    """Whether `text` is a UUID (what the Claude SDK's helpers demand of session and message ids)."""
+    return _UUID.fullmatch(text) is not None
+
+
 def session_file_not_found(session_id: str, detail: str = "") -> SessionFileNotFoundError:
     """The `SessionFileNotFoundError` for `session_id`: also an `InvalidSessionIdError` when it is not a UUID."""
-    if _UUID.fullmatch(session_id):
+    if is_uuid(session_id):
         return SessionFileNotFoundError(session_id, detail)
     return _PlainIdNotFoundError(session_id, detail)
 

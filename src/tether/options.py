@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tether._vocabulary.durable import DurableEngine
 from tether._vocabulary.hooks import HookEvent, HookMatcher
 from tether._vocabulary.options import seconds_option
 from tether._vocabulary.permissions import CanUseTool, PermissionMode, validate_permission_mode
@@ -142,6 +143,28 @@ class AgentOptions:
     """Seconds to wait for another process's turn on the session to end (then `SessionBusyError`)."""
     session_lease_ttl: float = 60.0
     """Seconds a turn's lease outlives its last renewal: how long a crashed turn keeps the session busy."""
+    # tether's own: OpenTelemetry spans (README, "Traces")
+    tracer_provider: Any = None
+    """An `opentelemetry.trace.TracerProvider` for this run's spans (None: the global one, if the
+    application set one; tether configures none)."""
+    # tether's own: workspaces that travel with their sessions (README, "Workspaces")
+    workspace_snapshots: bool = False
+    """Snapshot the whole working directory into the store before a prompt's first file-changing
+    tool and after each one (Bash included), so `rewind_files` and forks restore every change.
+    Off by default: `enable_file_checkpointing` alone keeps the SDK's Write/Edit backups."""
+    workspace_max_file_bytes: int | None = 10 * 1024 * 1024
+    """Files larger than this are left out of workspace snapshots (None: no cap)."""
+    workspace_ignore: list[str] = field(default_factory=list)
+    """Extra `.gitignore`-style patterns left out of workspace snapshots (`.gitignore`d files and
+    `.git/` always are)."""
+    fork_workspace: str | Path | None = None
+    """With `fork_session`: write the source's workspace as of the fork point into this new (or
+    empty) directory, which becomes the fork's `cwd`, so both branches change their own files."""
+    # tether's own: turns that survive their worker (README, "Durable turns"; extra `tether[dbos]`)
+    durable: bool | DurableEngine = False
+    """Run each turn as a DBOS workflow: a turn whose process dies is taken over by `tether worker`."""
+    turn_id: str | None = None
+    """The turn's id (durable turns): a turn id submitted twice runs once, the second caller follows it."""
 
 
 ClaudeAgentOptions = AgentOptions
@@ -243,5 +266,9 @@ def _check_sessions(options: AgentOptions) -> None:
         raise ConfigurationError(
             "session_id with resume/continue_conversation names the new fork, so it needs fork_session=True"
         )
+    if options.fork_workspace is not None and not options.fork_session:
+        raise ConfigurationError("fork_workspace needs fork_session=True (it is the new branch's own directory)")
+    if options.turn_id is not None and not options.durable:
+        raise ConfigurationError("turn_id needs durable=True (a turn id names a durable turn)")
     if options.max_turns is not None and options.max_turns < 1:
         raise ConfigurationError(f"max_turns must be at least 1, not {options.max_turns}")

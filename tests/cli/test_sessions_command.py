@@ -107,7 +107,8 @@ def test_export_and_import_through_the_command(tether: Tether, cli_store: Any, p
     again = tether("sessions", "export", session_id, "--root", str(root), store=cli_store)
     assert again.code == 1 and "already exists" in again.err
     raw = tether("sessions", "export", session_id, "--format", "jsonl", store=cli_store)
-    assert [json.loads(line)["type"] for line in raw.out.splitlines()][-2:] == ["assistant", "cost-state"]
+    kinds = [json.loads(line)["type"] for line in raw.out.splitlines()]
+    assert kinds[-3:] == ["assistant", "cost-state", "tether-result"]
 
     imported = tether("sessions", "import", "--from", "claude-code", "--root", str(root))  # into the default store
     assert imported.code == 0 and "Imported 1 session" in imported.out

@@ -135,7 +135,8 @@ def test_compaction_without_a_preserved_segment_starts_at_the_summary() -> None:
 def test_an_explicit_leaf_inside_a_response_cuts_it_there() -> None:
     lines = repo_tour().lines
     assert [e["uuid"] for e in active_chain(lines, "a3")] == ["at1", "u1", "a1", "a2", "a3"]
-    assert [e["uuid"] for e in active_chain(lines, "r1")][-4:] == ["a3", "a4", "r1", "r2"]
+    # the results off the branch (r2), then the branch's own (r1): the order of the Claude SDK's get_session_messages
+    assert [e["uuid"] for e in active_chain(lines, "r1")][-4:] == ["a3", "a4", "r2", "r1"]
 
 
 async def test_a_crash_between_parallel_results_closes_only_the_missing_one(tmp_path: Path) -> None:

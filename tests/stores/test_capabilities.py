@@ -54,7 +54,7 @@ def entry(uuid: str, text: str) -> dict[str, Any]:
 
 
 def test_tethers_stores_have_every_capability_and_an_sdk_store_its_own() -> None:
-    assert len(capabilities_of(MemoryStore())) == 12
+    assert len(capabilities_of(MemoryStore())) == 17
     assert capabilities_of(ListingSDKStore()) == {"list_sessions"}
 
 

@@ -14,6 +14,12 @@ Rewinding to a prompt restores every file changed at or after that prompt to its
 stored after the prompt (in store order, which is the order the changes happened), and deletes
 the files that did not exist then. Not tracked, as in Claude Code: changes made by Bash, by MCP
 tools, by subagents, or outside the agent. A rewind is not itself recorded.
+
+With workspace snapshots (`AgentOptions.workspace_snapshots`, on by default with file
+checkpointing: `tether.agent.workspace_checkpoints`), the whole working directory is recorded
+too, Bash and every other file-changing tool included, and a rewind makes it what it was at the
+prompt (the Write/Edit backups, still written in Claude Code's shape, then restore only files
+outside the working directory).
 """
 
 from __future__ import annotations
@@ -21,15 +27,21 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from tether.agent.permission_rules import EDIT_FAMILY
 from tether.errors import ConfigurationError, EntryNotFoundError, StoreError, ToolError
+from tether.options import AgentOptions
+from tether.sessions.capabilities import store_access
 from tether.sessions.entries import make_meta_entry, now_iso
 from tether.sessions.session import Session
+from tether.sessions.stores.memory import MemoryStore
 from tether.tools._common import resolve_path
+
+if TYPE_CHECKING:
+    from tether.agent.workspace_checkpoints import WorkspaceCheckpoints
 
 __all__ = ["FILE_HISTORY_SNAPSHOT", "FileCheckpoints"]
 
@@ -40,7 +52,7 @@ FILE_HISTORY_SNAPSHOT = "file-history-snapshot"
 class FileCheckpoints:
     """The file backups of one session: taken before file-changing tools run, used to rewind."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, options: AgentOptions | None = None) -> None:
         self._session = session
         self._prompt: str | None = None
         """The uuid of the prompt whose turn is running (backups are keyed by it)."""
@@ -48,6 +60,14 @@ class FileCheckpoints:
         """(prompt uuid, path) pairs already backed up: only a turn's first change of a file counts."""
         self._local: list[dict[str, Any]] = []
         """The prompts and snapshots of this process, in order, when the session is not persisted."""
+        self.workspace: WorkspaceCheckpoints | None = None
+        """The workspace snapshots (None: Write/Edit backups only)."""
+        if options is not None and wants_workspace(options):
+            from tether.agent.workspace_checkpoints import WorkspaceCheckpoints, workspace_scanner
+
+            blobs = session.access if session.access is not None else store_access(MemoryStore())
+            scanner = workspace_scanner(options, session.cwd)
+            self.workspace = WorkspaceCheckpoints(scanner, blobs, self._record, self._entries, session.session_id)
 
     def start_prompt(self, entry: dict[str, Any]) -> None:
         """A prompt's entry was stored: the changes that follow are backed up against it."""
@@ -59,7 +79,10 @@ class FileCheckpoints:
         """Back up the file a Write or Edit call is about to change, once per prompt's turn.
 
         Raises `OSError` when the file exists but cannot be read (the call must not run then).
+        With workspace snapshots, takes the prompt's "before" snapshot of the whole directory.
         """
+        if self.workspace is not None:
+            await self.workspace.before_tool(self._prompt or await self._latest_prompt(), tool_name)
         raw_path = tool_input.get("file_path")
         if tool_name not in EDIT_FAMILY or not isinstance(raw_path, str):
             return
@@ -81,10 +104,20 @@ class FileCheckpoints:
             snapshot={"messageId": prompt, "trackedFileBackups": {str(path): backup}, "timestamp": now_iso()},
             isSnapshotUpdate=False,
         )
-        await self._session.append_entries([entry])
-        if self._session.access is None:
-            self._local.append(entry)
+        await self._record([entry])
         self._backed_up.add((prompt, str(path)))
+
+    async def after_tool(self, tool_name: str, tool_input: Mapping[str, Any], cwd: Path, tool_use_id: str) -> None:
+        """After a call ran: with workspace snapshots, record what it changed (never raises)."""
+        if self.workspace is not None:
+            prompt = self._prompt or await self._latest_prompt()
+            await self.workspace.after_tool(prompt, tool_name, tool_input, cwd, tool_use_id)
+
+    async def _record(self, entries: list[dict[str, Any]]) -> None:
+        """Append entries to the session, durably (and keep them here when it is not persisted)."""
+        await self._session.append_entries(entries)
+        if self._session.access is None:
+            self._local.extend(entries)
 
     async def rewind(self, user_message_id: str) -> list[Path]:
         """Put every tracked file back as it was when prompt `user_message_id` was sent.
@@ -103,12 +136,16 @@ class FileCheckpoints:
             for path, backup in _backups_of(entry):
                 if path not in states:
                     states[path] = self._decoded(path, backup.get("backupContent"))
+        restored = [] if self.workspace is None else await self.workspace.rewind(entries, user_message_id)
+        workspace = self.workspace
+        if workspace is not None and workspace.has_snapshot(entries, user_message_id):
+            states = {path: content for path, content in states.items() if not workspace.covers(Path(path))}
         for path, content in states.items():
             try:
                 await _restore(Path(path), content)
             except OSError as error:
                 raise ToolError(f"rewind_files could not restore {path}: {error}") from error
-        return [Path(path) for path in states]
+        return restored + [Path(path) for path in states]
 
     def _decoded(self, path: str, encoded: Any) -> bytes | None:
         """A backup's bytes (None: the file did not exist); `StoreError` when it is damaged."""
@@ -139,20 +176,16 @@ class FileCheckpoints:
 
 
 def _is_prompt(entry: Mapping[str, Any]) -> bool:
-    """Whether a transcript entry is a user's prompt (not tool results, a compaction summary, a side chain)."""
-    message = entry.get("message")
-    if entry.get("type") != "user" or not entry.get("uuid"):
-        return False
-    if entry.get("isSidechain") or entry.get("isMeta") or entry.get("isCompactSummary"):
-        return False
-    if not isinstance(message, Mapping):
-        return False
-    content = message.get("content")
-    if isinstance(content, str):
-        return True
-    return isinstance(content, list) and not any(
-        isinstance(block, Mapping) and block.get("type") == "tool_result" for block in content
-    )
+    """Whether a transcript entry is a user's prompt (`tether.sessions.workspace.snapshots.is_prompt`,
+    imported when first needed: a plain query does not load the workspace modules)."""
+    from tether.sessions.workspace.snapshots import is_prompt
+
+    return is_prompt(entry)
+
+
+def wants_workspace(options: AgentOptions) -> bool:
+    """Whether `options` turn workspace snapshots on (tether's own `workspace_snapshots`, off by default)."""
+    return options.workspace_snapshots is True
 
 
 def _prompt_position(entries: list[dict[str, Any]], user_message_id: str, session_id: str) -> int:

@@ -279,7 +279,7 @@ class Agent:
             return await Session.fork(
                 store,
                 source_id,
-                cwd=cwd,
+                cwd=await _fork_cwd(store, source_id, options, cwd),
                 new_session_id=options.session_id,
                 at_uuid=options.resume_session_at,
                 persist=persist,
@@ -393,6 +393,8 @@ class Agent:
                     yield hook_message
                 yield message
         finally:
+            if self._turn is not None:
+                self._turn.trace.close()  # the run's span ends, even when the run did not reach its result
             if self.model is not session_model:
                 self._switch_model(session_model)
             self.store_deadline.end_run()
@@ -417,6 +419,7 @@ class Agent:
             echoes_prompts=self.echoes_prompts,
             model=lambda: self.model,
             interrupted=lambda: self._interrupted,
+            agent_name=self._subagent.context.agent_type if self._subagent is not None else "tether",
         )
 
     async def _prompt_model(self, name: str, source: Path) -> Model:
@@ -466,3 +469,12 @@ class _Opening:
     cwd: str
     definitions: dict[str, AgentDefinition]
     prompt: ResolvedSystemPrompt
+
+
+async def _fork_cwd(store: SessionStore, source_id: str, options: AgentOptions, cwd: str) -> str:
+    """The fork's working directory: `fork_workspace`, holding the source's files, else `cwd`."""
+    if options.fork_workspace is None:
+        return cwd
+    from tether.agent.workspace_checkpoints import materialise_fork
+
+    return await materialise_fork(store, source_id, options, cwd)

@@ -196,8 +196,9 @@ class SessionTools:
             policy.can_use_tool = _PermissionPrompt(hooks, PermissionPromptTool(prompt_tool, cwd, session_id), notes)
         opened = cls(options, tools, servers.status, policy, hooks, session_source, model_name, session)
         opened.permission_notes = notes
-        if options.enable_file_checkpointing and session is not None and subagent is None:
-            opened.checkpoints = FileCheckpoints(session)
+        checkpointing = options.enable_file_checkpointing or options.workspace_snapshots
+        if checkpointing and session is not None and subagent is None:
+            opened.checkpoints = FileCheckpoints(session, options)
         return opened
 
     def runner(self, cwd: Path, session_id: str, session_state: dict[str, Any]) -> ToolRunner:

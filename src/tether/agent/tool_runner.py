@@ -46,6 +46,8 @@ from tether.agent.hooks import HookRunner
 from tether.agent.permissions import (
     PermissionPolicy,
 )
+from tether.agent.steps import current_steps
+from tether.agent.tracing import NO_TRACE, RunTrace
 from tether.messages import DeferredToolUse
 from tether.sessions.session import Session
 from tether.tools.agent import AGENT_TOOL, AGENT_TOOL_NAMES
@@ -112,6 +114,8 @@ class ToolRunner:
     hooks: HookRunner | None = None
     permission_notes: dict[str, list[str]] = field(default_factory=dict)
     checkpoints: FileCheckpoints | None = None
+    trace: RunTrace = NO_TRACE
+    """The run's spans (`tether.agent.tracing`): each tool call is an `execute_tool` span."""
 
     async def run_all(self, calls: list[dict[str, Any]]) -> list[ToolOutcome]:
         """Run the calls of one response; `defer` counts only when there is one call.
@@ -158,22 +162,20 @@ class ToolRunner:
         """
         tool_use_id = str(call.get("id"))
         name = str(call.get("name"))
-        try:
-            ready = await self._prepare(call, tool_use_id, name, can_defer)
-        except Exception as error:
-            logger.warning("checking the %s call %s failed", name, tool_use_id, exc_info=True)
-            return _error(
-                tool_use_id, f"{name} was not run: checking the call failed ({type(error).__name__}: {error})"
-            )
-        if isinstance(ready, ToolOutcome):
-            return ready
-        tool, permitted, checked = ready
+        checked_call = await current_steps().tool_check(tool_use_id, lambda: self._check(call, can_defer))
+        if isinstance(checked_call, ToolOutcome):
+            return checked_call
+        permitted, checked = checked_call
+        tool = self._tool(name)
+        assert tool is not None
         if self.checkpoints is not None:
             try:
                 await self.checkpoints.before_tool(tool.name, permitted, self.cwd)
             except OSError as error:
                 return _error(tool_use_id, f"{name} was not run: its file could not be backed up ({error})")
         result, duration_ms = await self._call(tool, permitted, tool_use_id)
+        if self.checkpoints is not None:
+            await self.checkpoints.after_tool(tool.name, permitted, self.cwd, tool_use_id)
         try:
             limit = result_limit(tool)
             return await self._after(name, permitted, tool_use_id, result, checked.notes, duration_ms, limit)
@@ -182,14 +184,30 @@ class ToolRunner:
             message = f"{name} ran, but its result could not be handled ({type(error).__name__}: {error})"
             return _error(tool_use_id, message)
 
+    async def _check(self, call: dict[str, Any], can_defer: bool) -> tuple[dict[str, Any], _Checked] | ToolOutcome:
+        """The input the call may run with and what the hooks added, or its refusal (a step of a
+        durable turn: plain data). Anything raised while checking refuses the call, saying so."""
+        tool_use_id, name = str(call.get("id")), str(call.get("name"))
+        try:
+            ready = await self._prepare(call, tool_use_id, name, can_defer)
+        except Exception as error:
+            logger.warning("checking the %s call %s failed", name, tool_use_id, exc_info=True)
+            return _error(
+                tool_use_id, f"{name} was not run: checking the call failed ({type(error).__name__}: {error})"
+            )
+        return ready if isinstance(ready, ToolOutcome) else ready[1:]
+
+    def _tool(self, name: str) -> Tool | None:
+        """The tool a call names (`Task` is the Agent tool's older name: Claude Code takes both)."""
+        tool = self.tools.get(name)
+        return self.tools.get(AGENT_TOOL) if tool is None and name in AGENT_TOOL_NAMES else tool
+
     async def _prepare(
         self, call: dict[str, Any], tool_use_id: str, name: str, can_defer: bool
     ) -> tuple[Tool, dict[str, Any], _Checked] | ToolOutcome:
         """The tool, the input it may run with and what the hooks added; or the call's refusal."""
         tool_input = call.get("input")
-        tool = self.tools.get(name)
-        if tool is None and name in AGENT_TOOL_NAMES:  # `Task`, the Agent tool's older name (Claude Code takes both)
-            tool = self.tools.get(AGENT_TOOL)
+        tool = self._tool(name)
         if tool is None:
             known = ", ".join(sorted(self.tools)) or "none"
             return _error(tool_use_id, f"No such tool available: {name}. Available tools: {known}")
@@ -212,7 +230,9 @@ class ToolRunner:
         )
         started = time.monotonic()
         try:
-            result: Any = await tool.call(tool_input, context)
+            result: Any = await self.trace.tool(
+                current_steps().tool_call(tool, tool_input, context), tool.name, tool_use_id, tool_input
+            )  # a step of a durable turn (tether.agent.steps), in its span
         except Exception as error:  # a tool's failure is the model's information, not the loop's end
             result = ToolResult(f"{type(error).__name__}: {error}", is_error=True)
         if not isinstance(result, ToolResult):

@@ -21,8 +21,10 @@ from tether.agent.compaction import CompactJob, Compactor, compact_command
 from tether.agent.context_window import is_prompt_too_long, request_tokens
 from tether.agent.run_costs import RunCosts
 from tether.agent.session_tools import SessionTools
+from tether.agent.steps import current_steps
 from tether.agent.subagents import SubagentHost
 from tether.agent.tool_runner import ToolOutcome
+from tether.agent.tracing import run_trace
 from tether.errors import ModelError
 from tether.messages import (
     AssistantMessage,
@@ -48,6 +50,7 @@ from tether.models.guard import guarded_stream
 from tether.models.settings import structured_output, structured_output_retry_prompt
 from tether.options import AgentOptions
 from tether.sessions.entries import json_problem, make_meta_entry, new_uuid
+from tether.sessions.follow import result_entry
 from tether.sessions.lease import SessionLease
 from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
 from tether.tools.agent import AGENT_TOOL_NAMES
@@ -81,6 +84,8 @@ class TurnContext:
     """The model in use now (`set_model` may switch it between two calls)."""
     interrupted: Callable[[], bool]
     """Whether the agent was asked to stop the run."""
+    agent_name: str = "tether"
+    """Who runs (a subagent's type), for its trace."""
 
 
 class Turn:
@@ -97,6 +102,7 @@ class Turn:
         self.costs = RunCosts(self.session.totals)
         self.tooling = context.tooling
         self.runner = context.tooling.runner(Path(self.session.cwd), self.session.session_id, self.session.state)
+        self.trace = self.runner.trace = run_trace(self.options, self.session, context.model(), context.agent_name)
         self.partial: list[dict[str, Any]] | None = None
         """The raw events of the model reply being streamed (None when no reply is streaming)."""
         self.structured_retries = 0
@@ -352,7 +358,8 @@ class Turn:
     async def _summary_call(self, model: Model, request: ModelRequest) -> ModelResponse:
         """One summary call, held to the run's timeouts like every model call."""
         response: ModelResponse | None = None
-        async for event in guarded_stream(model, dataclasses.replace(request, timeouts=self.timeouts)):
+        timed = dataclasses.replace(request, timeouts=self.timeouts)
+        async for event in current_steps().model_call(lambda: guarded_stream(model, timed)):
             await self._keep_lease()
             if isinstance(event, ModelResponse):
                 response = event
@@ -394,7 +401,9 @@ class Turn:
         response: ModelResponse | None = None
         self.partial = partial = []
         try:
-            async for event in guarded_stream(model, request):  # typed errors, a valid response, in time
+            # typed errors, a valid response, in time; a step of a durable turn (tether.agent.steps), in its span
+            stream = current_steps().model_call(lambda: guarded_stream(model, request))
+            async for event in self.trace.chat(stream, model, request):
                 await self._keep_lease()
                 if isinstance(event, RawStreamEvent):
                     partial.append(event.event)
@@ -491,6 +500,7 @@ class Turn:
             "usage": response.usage,
         }
         entry = await self.session.append_message("assistant", message)
+        self.trace.stored(entry)
         content = blocks_from_content(response.content)
         return AssistantMessage(
             content=content if isinstance(content, list) else [],
@@ -533,10 +543,8 @@ class Turn:
             session_id=session.session_id,
             **self.costs.totals(),
         )
-        await session.append_entries([state])
-        session.totals = self.costs.totals()
         is_error = subtype != "success"
-        return ResultMessage(
+        result = ResultMessage(
             subtype=subtype,
             duration_ms=int((time.monotonic() - self.started) * 1000),
             duration_api_ms=int(self.costs.api_seconds * 1000),
@@ -554,6 +562,10 @@ class Turn:
             api_error_status=api_status,
             uuid=new_uuid(),
         )
+        await session.append_entries([state, result_entry(result)])  # the turn's end, for followers
+        session.totals = self.costs.totals()
+        self.trace.finish(result)
+        return result
 
 
 INTERRUPTED = "[Request interrupted by user]"

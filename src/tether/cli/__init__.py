@@ -6,7 +6,10 @@ tether -p "And now?" --continue                    # the newest session of this 
 tether -p "Try another way" --resume ID --fork-session
 tether -p "..." --output-format stream-json        # one JSON line per message
 tether                                             # interactive chat (/fork, /sessions, /resume, /exit)
-tether sessions list|show|tree|rename|tag|rm|export|import|prune
+tether sessions list|show|tree|follow|rename|tag|rm|export|import|prune|fork|checkout|gc
+tether ui --store URL --port N [--no-open]        # the local session browser (prints its URL first)
+tether -p "..." --durable                          # a turn that survives this process (DBOS)
+tether worker --store URL                          # runs durable turns whose process died
 ```
 
 Errors (an unknown session, a malformed id, a model that cannot be used) print one red line on
@@ -21,7 +24,6 @@ tests do this with `typer.testing.CliRunner().invoke(app, args, obj=...)`).
 
 from __future__ import annotations
 
-import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -31,9 +33,22 @@ import typer
 
 from tether._version import __version__
 from tether._vocabulary.permissions import PERMISSION_MODES
-from tether.cli._common import StoreSpec, fail, flag, has_session_here, note, resolve_session_id, run_async, store_from
+from tether.cli._common import (
+    StoreSpec,
+    fail,
+    flag,
+    has_session_here,
+    note,
+    resolve_session_id,
+    run_async,
+    split_tool_rules,
+    store_from,
+)
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
+from tether.cli._ui import ui_command
+from tether.cli._worker import worker_command
+from tether.cli._workspace import checkout_command, fork_command, gc_command
 from tether.messages import ResultMessage
 from tether.options import AgentOptions, check_options
 
@@ -47,21 +62,13 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(sessions_app, name="sessions")
+app.command("ui")(ui_command)
+_SESSION_COMMANDS = (checkout_command, fork_command, gc_command)  # registered on sessions_app by their module
+app.command("worker")(worker_command)
 
 
 PermissionModeChoice = Enum("PermissionModeChoice", {mode: mode for mode in PERMISSION_MODES}, type=str)  # type: ignore[misc]
 """`--permission-mode` values: every permission mode tether knows."""
-
-
-def split_tool_rules(values: list[str] | None) -> list[str]:
-    """Tool rules from `--allowed-tools` values, split on commas and spaces outside parentheses.
-
-    `"Read,Bash(git log *)" "Edit"` gives `["Read", "Bash(git log *)", "Edit"]`.
-    """
-    rules: list[str] = []
-    for value in values or []:
-        rules.extend(part for part in re.findall(r"(?:[^\s,(]|\([^)]*\))+", value) if part)
-    return rules
 
 
 def _version(value: bool) -> None:
@@ -93,6 +100,14 @@ def root(
     session_id: Annotated[
         str | None, typer.Option("--session-id", help="The id of the new session (or of the fork).")
     ] = None,
+    fork_workspace: Annotated[
+        Path | None,
+        typer.Option("--fork-workspace", help="With --fork-session: the fork's own directory, holding its files."),
+    ] = None,
+    workspace_snapshots: Annotated[
+        bool,
+        flag("--workspace-snapshots", help="Snapshot the working directory into the store around file-changing tools."),
+    ] = False,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model name, e.g. claude-sonnet-4-5.")] = None,
     allowed_tools: Annotated[
         list[str] | None,
@@ -119,6 +134,9 @@ def root(
             help="When another process is running a turn on the session, wait this long for it.",
         ),
     ] = 0.0,
+    durable: Annotated[
+        bool, flag("--durable", help="Run the turn durably (DBOS): `tether worker` ends it if this process dies.")
+    ] = False,
     version: Annotated[
         bool, flag("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -141,6 +159,8 @@ def root(
         continue_conversation=continue_,
         fork_session=fork_session,
         resume_session_at=resume_at,
+        fork_workspace=fork_workspace,
+        workspace_snapshots=workspace_snapshots,
         session_id=session_id,
         allowed_tools=split_tool_rules(allowed_tools),
         permission_mode=permission_mode.value if permission_mode is not None else None,
@@ -150,6 +170,7 @@ def root(
         system_prompt=system_prompt,
         include_partial_messages=include_partial_messages and output_format is OutputFormat.stream_json,
         session_busy_timeout=session_busy_timeout,
+        durable=durable,
     )
     if prompt is None:
         from tether.cli._chat import run_chat  # rich's live display: only the chat needs it

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StoreSpec",
+    "split_tool_rules",
     "claude_config_dir",
     "err_console",
     "escape",
@@ -204,3 +205,14 @@ def format_age(epoch_ms: int | None, now: float | None = None) -> str:
 def claude_config_dir() -> Path:
     """Claude Code's configuration directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`."""
     return Path(os.environ.get("CLAUDE_CONFIG_DIR") or "~/.claude").expanduser()
+
+
+def split_tool_rules(values: list[str] | None) -> list[str]:
+    """Tool rules from `--allowed-tools` values, split on commas and spaces outside parentheses.
+
+    `"Read,Bash(git log *)" "Edit"` gives `["Read", "Bash(git log *)", "Edit"]`.
+    """
+    rules: list[str] = []
+    for value in values or []:
+        rules.extend(part for part in re.findall(r"(?:[^\s,(]|\([^)]*\))+", value) if part)
+    return rules

@@ -1,4 +1,4 @@
-"""`tether sessions ...`: list, show, tree, rename, tag, rm, export, import, prune."""
+"""`tether sessions ...`: list, show, follow, tree, rename, tag, rm, export, import, prune."""
 
 from __future__ import annotations
 
@@ -24,10 +24,13 @@ from tether.cli._common import (
     run_async,
     store_from,
 )
+from tether.cli._print import message_to_dict
 from tether.cli._render import fork_tree, info_header, one_line, print_sessions, render_transcript
+from tether.messages import AssistantMessage, Message, ResultMessage, TextBlock, ToolUseBlock, UserMessage
 from tether.sessions.capabilities import store_access
 from tether.sessions.claude_code import export_session, import_claude_code_sessions
 from tether.sessions.entries import active_chain, compact_metadata, full_chain, is_compact_boundary
+from tether.sessions.follow import follow
 from tether.sessions.helpers import (
     SessionInfo,
     SessionMessage,
@@ -154,6 +157,49 @@ def show_command(
         console.print(_boundary_line(boundary, expanded=expand))
         start = index
     render_transcript(console, messages[start:], full=full)
+
+
+@sessions_app.command("follow")
+def follow_command(
+    ctx: typer.Context,
+    session: SessionArgument,
+    from_start: Annotated[
+        bool, flag("--from-start", help="Begin at the latest turn's prompt (replay it if it has ended).")
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Give up after this many seconds with nothing new stored.")
+    ] = None,
+    as_json: Annotated[bool, flag("--json", help="One JSON line per message (the stream-json shape).")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Print a session's running turn as it is stored, from any machine that reaches the store,
+    until its result (by default only what is stored from now on: the next turn if none runs)."""
+
+    async def body() -> None:
+        async with store_from(_spec(ctx, store)) as opened:
+            session_id = await resolve_session_id(opened, session)
+            async for message in follow(session_id, session_store=opened, from_start=from_start, timeout=timeout):
+                typer.echo(json.dumps(message_to_dict(message, session_id), default=str) if as_json else _line(message))
+
+    run_async(body)
+
+
+def _line(message: Message) -> str:
+    """One message of a followed turn, as a line for people."""
+    if isinstance(message, ResultMessage):
+        cost = f", ${message.total_cost_usd:.4f}" if message.total_cost_usd is not None else ""
+        return f"result: {message.subtype} ({message.num_turns} turns{cost}) {message.result or ''}".rstrip()
+    if isinstance(message, AssistantMessage | UserMessage):
+        who = "assistant" if isinstance(message, AssistantMessage) else "user"
+        if isinstance(message.content, str):
+            return f"{who}: {message.content}"
+        parts = [
+            block.text if isinstance(block, TextBlock) else f"[{block.name} {json.dumps(block.input)}]"
+            for block in message.content
+            if isinstance(block, TextBlock | ToolUseBlock)
+        ]
+        return f"{who}: {' '.join(parts) or '[tool results]'}"
+    return f"{type(message).__name__}"
 
 
 def _transcript(

@@ -3,7 +3,8 @@
 A store needs only the Claude Agent SDK's two methods, `append(key, entries)` and `load(key)`.
 The rest are optional: the SDK's `list_sessions`, `list_session_summaries`, `delete` and
 `list_subkeys`, and tether's `fork`, `find`, `load_tail`, `load_texts`, `list_page`, `close`, `swap_lease`,
-`transcript_path`, `is_shared` and `append(..., expected_leaf=)` (see `tether.sessions.store`).
+`read_lease`, `transcript_path`, `is_shared`, `watch`, `append(..., expected_leaf=)` (see `tether.sessions.store`) and
+the blob methods (`put_blobs`, `get_blobs`, `list_blobs`, `delete_blobs`).
 `StoreCapabilities.of(store)` looks once at which of them a store implements, as one typed
 callable each (a method inherited from a `Protocol` class, such as the SDK's `SessionStore`
 whose optional methods raise `NotImplementedError`, does not count); `store_access(store)` offers
@@ -25,7 +26,11 @@ each operation, with this fallback where the store lacks it:
   it grows by a record per swap;
 - `close`: nothing to release;
 - `transcript_path`: `""` (the store keeps no file per transcript);
-- `shared`: not shared (a caller that opened the store closes it).
+- `shared`: not shared (a caller that opened the store closes it);
+- `watch`: no notifications: a follower polls (`ChangeFeed.wait` just sleeps).
+- `put_blobs`/`get_blobs`/`list_blobs`/`delete_blobs`: each blob is one entry (base64) in a side
+  transcript `blobs/<sha256>` of the pseudo-session `BLOB_SESSION` (project `BLOB_SESSION` too),
+  written once; listing needs `list_subkeys` and deleting needs `delete` (else none is listed or freed).
 
 The agent, the session helpers, the CLI and the import/export code reach stores only through
 this layer.
@@ -33,12 +38,15 @@ this layer.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import functools
+import hashlib
 import threading
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,15 +74,18 @@ from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession, StoredTexts
 from tether.sessions.store_capabilities import (
     Capability,
+    ChangeFeed,
     StoreCapabilities,
     StoreDeadline,
     bounded_capabilities,
 )
+from tether.sessions.stores._blobs import verified_blobs
 from tether.sessions.stores._core import check_leaf
 from tether.sessions.stores.transcripts import copy_for_fork
 from tether.sessions.summary import fold_summary
 
 __all__ = [
+    "BLOB_SESSION",
     "LEASE_SUBPATH",
     "Forked",
     "StoreAccess",
@@ -85,6 +96,9 @@ __all__ = [
 LEASE_SUBPATH = "tether/lease"
 """The subpath, under each session, of the lease records of a store without `swap_lease`."""
 _LEASE_ENTRY_TYPE = "tether-lease"
+BLOB_SESSION = "tether-blobs"
+"""The project and session id under which a store without blob methods keeps blobs (one side transcript each)."""
+_BLOB_ENTRY_TYPE = "tether-blob"
 _PAGE = 200
 _KeyId = tuple[str, str, str]
 
@@ -264,6 +278,18 @@ class StoreAccess:
         await delete(key)
         self._leaves.pop(_key_id(key), None)
 
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The turn lease of the session `key` as stored, `(owner, expires_at_ms)`, live or not; reads
+        only (for observers: a page showing who runs a turn must not take part in the lease)."""
+        main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
+        read = self.caps.read_lease
+        if read is not None:
+            return await read(main)
+        if self.caps.swap_lease is not None:
+            return None  # a store with its own swap but no read: the holder cannot be seen without writing
+        lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
+        return _lease_in(await self.load_tail(lease_key, 1) or [], key["session_id"], None)
+
     async def swap_lease(
         self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
     ) -> tuple[str, int] | None:
@@ -298,6 +324,59 @@ class StoreAccess:
                 return None
             except SessionConflictError:
                 continue  # another owner wrote between our read and write: look again
+
+    def watch(self, key: SessionKey) -> AbstractAsyncContextManager[ChangeFeed]:
+        """The change notifications of `key`'s transcript while the context is open; a store without
+        them gives a feed whose `wait` sleeps its whole timeout (the caller polls)."""
+        watch = self.caps.watch
+        return _unwatched() if watch is None else watch(key)
+
+    # -- blobs --------------------------------------------------------------------------------
+
+    async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
+        """Store `{sha256 hex: bytes}`; a blob the store already holds is not written again."""
+        if not blobs:
+            return
+        put = self.caps.put_blobs
+        if put is not None:
+            await put(blobs)
+            return
+        held = await self.get_blobs(verified_blobs(blobs))
+        for address, data in blobs.items():
+            if address not in held:
+                entry = {"type": _BLOB_ENTRY_TYPE, "hash": address, "data": base64.b64encode(data).decode("ascii")}
+                await self.caps.append(_blob_key(address), [entry])
+
+    async def get_blobs(self, hashes: Iterable[str]) -> dict[str, bytes]:
+        """The blobs of `hashes` the store holds (missing ones are left out)."""
+        get = self.caps.get_blobs
+        if get is not None:
+            return await get(list(hashes))
+        found: dict[str, bytes] = {}
+        for address in dict.fromkeys(hashes):
+            entries = await self.caps.load(_blob_key(address)) or []
+            data = _blob_of(entries, address)
+            if data is not None:
+                found[address] = data
+        return found
+
+    async def list_blobs(self) -> list[str]:
+        """Every blob address the store holds (none for a fallback store that cannot list subkeys)."""
+        listing = self.caps.list_blobs
+        if listing is not None:
+            return await listing()
+        subkeys = await self.list_subkeys(SessionKey(project_key=BLOB_SESSION, session_id=BLOB_SESSION))
+        return sorted(sub.removeprefix("blobs/") for sub in subkeys if sub.startswith("blobs/"))
+
+    async def delete_blobs(self, hashes: Iterable[str]) -> None:
+        """Remove the blobs (a fallback store without `delete` keeps them)."""
+        delete = self.caps.delete_blobs
+        if delete is not None:
+            await delete(list(hashes))
+            return
+        if self.caps.delete is not None:
+            for address in hashes:
+                await self.caps.delete(_blob_key(address))
 
     async def close(self) -> None:
         """Release the store's connections and files (if it holds any)."""
@@ -435,6 +514,19 @@ class StoreAccess:
         return page.items[0]["session_id"] if page.items else None
 
 
+class _Sleeper:
+    """The `ChangeFeed` of a store without notifications: nothing is ever notified."""
+
+    async def wait(self, timeout: float) -> bool:
+        await anyio.sleep(max(0.0, timeout))
+        return False
+
+
+@asynccontextmanager
+async def _unwatched() -> AsyncIterator[ChangeFeed]:
+    yield _Sleeper()
+
+
 def _with_project(item: SessionSummaryEntry, project_key: str) -> SessionSummaryEntry:
     return SessionSummaryEntry(
         session_id=item["session_id"],
@@ -444,17 +536,37 @@ def _with_project(item: SessionSummaryEntry, project_key: str) -> SessionSummary
     )
 
 
-def _lease_in(tail: list[SessionStoreEntry], session_id: str, now_ms: int) -> tuple[str, int] | None:
-    """The live lease the newest lease record holds, if any (records copied into a fork do not count)."""
+def _lease_in(tail: list[SessionStoreEntry], session_id: str, now_ms: int | None) -> tuple[str, int] | None:
+    """The lease the newest lease record holds, if any and live at `now_ms` (None: live or not);
+    records copied into a fork do not count."""
     if not tail:
         return None
     record = tail[-1]
     owner, expires = record.get("owner"), record.get("expiresAt")
     if record.get("type") != _LEASE_ENTRY_TYPE or record.get("sessionId") != session_id:
         return None
-    if not isinstance(owner, str) or not isinstance(expires, int) or expires <= now_ms:
+    if not isinstance(owner, str) or not isinstance(expires, int) or (now_ms is not None and expires <= now_ms):
         return None
     return owner, expires
+
+
+def _blob_key(address: str) -> SessionKey:
+    return SessionKey(project_key=BLOB_SESSION, session_id=BLOB_SESSION, subpath=f"blobs/{address}")
+
+
+def _blob_of(entries: list[SessionStoreEntry], address: str) -> bytes | None:
+    """The bytes a fallback blob transcript holds, if whole and matching its address."""
+    for entry in entries:
+        encoded = entry.get("data")
+        if entry.get("type") != _BLOB_ENTRY_TYPE or not isinstance(encoded, str):
+            continue
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if hashlib.sha256(data).hexdigest() == address:
+            return data
+    return None
 
 
 def _offset(cursor: str | None) -> int:

@@ -174,7 +174,8 @@ async def copy_sessions(
 
     Entries are copied verbatim with their sub-transcripts. Forks stay forks when their source
     is part of the copy and the target forks copy-on-write; otherwise they are materialised.
-    Sessions the target already has are skipped.
+    Sessions the target already has are skipped. The workspace blobs their snapshots name are
+    copied too (`tether.sessions.workspace`).
     """
     source, target = store_access(source_store), store_access(target_store)
     items = await _selected(source, project_key, session_ids)
@@ -188,6 +189,7 @@ async def copy_sessions(
         view = await source.load(key)
         if not view:
             continue
+        await _copy_blobs(source, target, view)  # before the snapshots that name them
         if await _copy_as_fork(source, target, item, view, copied):
             report.forked.append(key["session_id"])
         else:
@@ -197,6 +199,13 @@ async def copy_sessions(
         await _copy_subkeys(source, target, key)
         copied[_name(item)] = key
     return report
+
+
+async def _copy_blobs(source: StoreAccess, target: StoreAccess, entries: list[dict[str, Any]]) -> None:
+    """The workspace blobs the entries' snapshots name, copied (the workspace modules load only here)."""
+    from tether.sessions.workspace.travel import copy_workspace_blobs
+
+    await copy_workspace_blobs(source, target, entries)
 
 
 async def _selected(
@@ -273,7 +282,8 @@ async def export_session(
 
     Every entry of the session's view is written (so all its branches), with `sessionId` set to
     `session_id` (a fork's inherited entries name its source) and the chain fields Claude Code
-    reads filled in. Sub-transcripts go under `<id>/`. Returns the path of the main file; an
+    reads filled in. Sub-transcripts go under `<id>/`; workspace blobs under
+    `<target_root>/tether-blobs/`. Returns the path of the main file; an
     existing file is replaced only with `overwrite=True`.
     """
     access = store_access(store)
@@ -286,6 +296,7 @@ async def export_session(
     path = target.path_of(key)
     sid = key["session_id"]
     entries += summary_metadata(sid, found.summary, entries)
+    await _copy_blobs(access, store_access(target), entries)  # beside the transcripts
     data = encode_lines([_claude_code_entry(e, sid) for e in entries])
     await anyio.to_thread.run_sync(functools.partial(_write_atomically, path, data, overwrite=overwrite))
     for subpath in await access.list_subkeys(key):

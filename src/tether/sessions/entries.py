@@ -456,18 +456,20 @@ class _BranchIndex:
         return members
 
     def answers(self, members: list[dict[str, Any]], run: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """For each tool call of the response, the entry with its result: in the run, else off a member."""
+        """The entries with the results of the response's tool calls that hang off a member, not
+        on the branch (`run` brings those), in file order: as the Claude SDK lists them."""
         in_run = {entry["uuid"] for entry in run}
         member_ids = {entry["uuid"] for entry in members}
         chosen: list[dict[str, Any]] = []
         for member in members:
             for call in _blocks_of(member, "tool_use"):
                 candidates = self.answered_by.get(str(call.get("id")), [])
-                picked = [c for c in candidates if c["uuid"] in in_run] or [
-                    c for c in candidates if c.get("parentUuid") in member_ids
-                ]
+                if any(c["uuid"] in in_run for c in candidates):
+                    continue
+                picked = [c for c in candidates if c.get("parentUuid") in member_ids]
                 if picked:
                     chosen.append(picked[-1])
+        chosen.sort(key=lambda entry: self.order.get(id(entry), 0))
         return chosen
 
 

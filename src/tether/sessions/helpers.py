@@ -40,20 +40,20 @@ Unknown ids, as in the SDK: `get_session_info` returns None, `get_session_messag
 `FileNotFoundError`. tether's `_async` readers raise `SessionNotFoundError` instead. Malformed
 ids raise `InvalidSessionIdError` (a `ValueError`). Listing reads the stores' summaries and
 never loads a transcript (unless the store keeps no summaries).
+
+What they return is defined in `tether.sessions.session_info`, how their sync and SDK forms are
+made in `tether.sessions.helper_forms`; `list_sessions_from_store` is in
+`tether.sessions.store_listing`, the other store helpers in `tether.sessions.store_helpers`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -61,23 +61,25 @@ import anyio.to_thread
 from tether._vocabulary.store import SessionKey, SessionStore, SessionSummaryEntry
 from tether.errors import (
     ConfigurationError,
-    InvalidSessionIdError,
     SessionNotFoundError,
+    is_uuid,
     session_file_not_found,
 )
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
+from tether.sessions.helper_forms import or_empty, or_none, sdk_paging, sync_helper
 from tether.sessions.keys import project_key_for_directory, strip_invisible, validate_session_id
+from tether.sessions.session_info import ForkSessionResult, SessionInfo, SessionMessage, session_info_from_summary
 from tether.sessions.store import StoredSession
 from tether.sessions.stored_view import read_chain_page
 from tether.sessions.stores._jsonl_files import write_new_transcript
 from tether.sessions.stores.transcripts import sdk_fork
-from tether.sessions.summary import epoch_ms
-from tether.sessions.urls import open_store, opened_for_caller, store_override
+from tether.sessions.urls import open_store, opened_for_caller
 
 __all__ = [
     "ForkSessionResult",
     "SessionInfo",
+    "check_fork_point",
     "SessionMessage",
     "delete_session",
     "delete_session_async",
@@ -108,141 +110,7 @@ __all__ = [
 StoreSpec = SessionStore | str | None
 Directory = str | os.PathLike[str] | None
 _PAGE = 200
-_P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-
-@dataclass
-class SessionInfo:
-    """What a listing knows of a session (the Claude SDK's `SDKSessionInfo`, plus tether's fields).
-
-    Times are epoch milliseconds, as in the Claude SDK. `summary` is the display title: the
-    custom title, else the AI or legacy summary title, else the first prompt. `file_size` is
-    set only by file stores; `message_count` is None when a file store did not read the whole
-    file to list it.
-    """
-
-    session_id: str
-    summary: str
-    last_modified: int
-    file_size: int | None = None
-    custom_title: str | None = None
-    first_prompt: str | None = None
-    git_branch: str | None = None
-    cwd: str | None = None
-    tag: str | None = None
-    created_at: int | None = None
-    title: str | None = None
-    """The custom or AI-generated title, if any (without the first-prompt fallback of `summary`)."""
-    message_count: int | None = None
-    """Entries carrying a uuid (messages and other chain entries) in the session's view."""
-    forked_from: dict[str, Any] | None = None
-    """`{"sessionId", "messageUuid"}` of the fork point, for a fork."""
-    total_cost_usd: float | None = None
-    project_key: str | None = None
-    skipped_entries: int = 0
-    """Entries of the transcript found unreadable (damaged lines or rows) and skipped when this process
-    loaded it; set by `get_session_info` (the store's log says what they were)."""
-
-
-@dataclass
-class SessionMessage:
-    """One message of a session's active branch (the Claude SDK's `SessionMessage`).
-
-    `message` is the Anthropic Messages API dict as stored. Claude Code writes one assistant
-    entry per content block, so one API response may be several consecutive `SessionMessage`s.
-    A subagent's messages carry the Agent call that started it (`parent_tool_use_id`) and the
-    subagent that made that call (`parent_agent_id`), when its transcript records them.
-    """
-
-    type: Literal["user", "assistant"]
-    uuid: str
-    session_id: str
-    message: dict[str, Any]
-    parent_tool_use_id: str | None = None
-    parent_agent_id: str | None = None
-
-
-class ForkSessionResult(str):
-    """The new session's id (a `str`), also readable as `.session_id` like the Claude SDK's result."""
-
-    __slots__ = ()
-
-    @property
-    def session_id(self) -> str:
-        """The id of the new session."""
-        return str(self)
-
-
-# -- plumbing ---------------------------------------------------------------------------------
-
-
-def _in_event_loop() -> bool:
-    """Whether this thread runs an event loop now (asyncio, or trio when it is imported)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        trio = sys.modules.get("trio")
-        if trio is None:
-            return False
-        try:
-            trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            return False
-    return True
-
-
-def _run_sync(function: Callable[[], Awaitable[_T]]) -> _T:
-    """`function()` run to completion in a fresh event loop: in a worker thread when this thread
-    already runs one (the caller waits, as for any blocking call)."""
-    if not _in_event_loop():
-        return anyio.run(function)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-session-helper") as pool:
-        return pool.submit(_with_store_override, store_override.get(), function).result()
-
-
-def _with_store_override(override: SessionStore | str | None, function: Callable[[], Awaitable[_T]]) -> _T:
-    """`anyio.run(function)` in a worker thread, with the caller's `store_override`."""
-    store_override.set(override)
-    return anyio.run(function)
-
-
-def _sync(async_function: Callable[_P, Awaitable[_T]], name: str) -> Callable[_P, _T]:
-    """The sync helper `name` over `async_function` (see `_run_sync`)."""
-
-    @functools.wraps(async_function)
-    def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        return _run_sync(functools.partial(async_function, *args, **kwargs))
-
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = f"Sync form of `{async_function.__name__}` (see there); works inside a running event loop too."
-    return run
-
-
-def _or_none(async_function: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T | None]]:
-    """`async_function` answering None, as the Claude SDK does, for an unknown or malformed id."""
-
-    @functools.wraps(async_function)
-    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _T | None:
-        try:
-            return await async_function(*args, **kwargs)
-        except (SessionNotFoundError, InvalidSessionIdError):
-            return None
-
-    return run
-
-
-def _or_empty(async_function: Callable[_P, Awaitable[list[_T]]]) -> Callable[_P, Awaitable[list[_T]]]:
-    """`async_function` answering `[]`, as the Claude SDK does, for an unknown or malformed id."""
-
-    @functools.wraps(async_function)
-    async def run(*args: _P.args, **kwargs: _P.kwargs) -> list[_T]:
-        try:
-            return await async_function(*args, **kwargs)
-        except (SessionNotFoundError, InvalidSessionIdError):
-            return []
-
-    return run
 
 
 @asynccontextmanager
@@ -282,55 +150,6 @@ async def locate_session(
         raise session_file_not_found(error.session_id, where) from None
 
 
-def _epoch_ms(value: Any) -> int | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and value:
-        return epoch_ms(value)
-    return None
-
-
-def _title_of(data: dict[str, Any]) -> str | None:
-    """The summary's title; also reads a summary folded by the Claude SDK (`custom_title`/`ai_title` texts)."""
-    for value in (data.get("title"), data.get("custom_title"), data.get("ai_title")):
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-_SHOWN = ("custom_title", "ai_title", "last_prompt", "summary_hint")
-"""The summary keys a listing shows before the title and the first prompt, in the SDK's order."""
-
-
-def session_info_from_summary(
-    session_id: str, mtime: int, data: dict[str, Any], project_key: str | None = None
-) -> SessionInfo:
-    """A `SessionInfo` from a store's summary dict (see `tether.sessions.summary`)."""
-    title = _title_of(data)
-    first_prompt = data.get("first_prompt") or None
-    shown = next((data[k] for k in _SHOWN if isinstance(data.get(k), str) and data[k]), None)
-    cost = data.get("total_cost_usd")
-    count = data.get("message_count")
-    origin = data.get("forked_from")
-    return SessionInfo(
-        session_id=session_id,
-        summary=shown or title or first_prompt or "",
-        last_modified=mtime,
-        file_size=data.get("file_size") if isinstance(data.get("file_size"), int) else None,
-        custom_title=title if data.get("custom_title") else None,
-        first_prompt=first_prompt,
-        git_branch=data.get("git_branch") or None,
-        cwd=data.get("cwd") or None,
-        tag=data.get("tag") or None,
-        created_at=_epoch_ms(data.get("created_at")),
-        title=title,
-        message_count=count if isinstance(count, int) else None,
-        forked_from=dict(origin) if isinstance(origin, dict) else None,
-        total_cost_usd=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
-        project_key=project_key,
-    )
-
-
 def _info_of_entry(entry: SessionSummaryEntry, project_key: str | None) -> SessionInfo:
     return session_info_from_summary(
         entry["session_id"], entry["mtime"], entry["data"], entry.get("project_key", project_key)
@@ -353,12 +172,16 @@ async def _worktrees(directory: str | os.PathLike[str]) -> list[str]:
     return [line.removeprefix("worktree ") for line in lines if line.startswith("worktree ")]
 
 
-async def _project_keys(directory: Directory, include_worktrees: bool) -> list[str | None]:
-    """The projects a listing covers: all (None), the directory's, and its worktrees' if asked."""
+async def _projects(directory: Directory, include_worktrees: bool) -> dict[str | None, str | None]:
+    """The projects a listing covers, each key with its directory's real path: all (None), the
+    directory's, and its worktrees' if asked."""
     if directory is None:
-        return [None]
+        return {None: None}
     paths = [os.fspath(directory), *(await _worktrees(directory) if include_worktrees else [])]
-    return list(dict.fromkeys(project_key_for_directory(path) for path in paths))
+    projects: dict[str | None, str | None] = {}
+    for path in paths:
+        projects.setdefault(project_key_for_directory(path), os.path.realpath(path))  # noqa: ASYNC240
+    return projects
 
 
 def _newest_first(infos: Iterable[SessionInfo]) -> list[SessionInfo]:
@@ -396,12 +219,15 @@ async def list_sessions_async(
     """
     _check_page(limit, offset)
     wanted = None if limit is None else offset + limit
-    keys = await _project_keys(directory, include_worktrees)
+    projects = await _projects(directory, include_worktrees)
     async with _opened(store) as opened:
-        infos = [info for key in keys for info in await _list_project(opened, key, wanted)]
-    if len(keys) > 1:
+        infos = [info for key in projects for info in await _list_project(opened, key, wanted)]
+    if len(projects) > 1:
         infos = _newest_first(infos)
-    return _page(infos, limit, offset)
+    page = _page(infos, limit, offset)
+    for info in page if directory is not None else ():
+        info.cwd = info.cwd or projects.get(info.project_key)  # the SDK's fallback: the project's directory
+    return page
 
 
 # -- readers ----------------------------------------------------------------------------------
@@ -492,15 +318,30 @@ def _check_subkeys(access: StoreAccess) -> None:
         raise ConfigurationError(f"{access.name} does not implement list_subkeys, so it cannot list sub-transcripts")
 
 
-async def list_subagents_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> list[str]:
+async def _parent_key(access: StoreAccess, session_id: str, directory: Directory, main_required: bool) -> SessionKey:
+    """The key of the session whose subagents are asked for. Unless `main_required`, a session
+    whose main transcript is not stored (only its subagents' are) is taken in `directory`'s project,
+    as the SDK's subagent helpers read subkeys without looking for the main transcript."""
+    try:
+        return (await locate_session(access, session_id, directory)).key
+    except SessionNotFoundError:
+        if main_required:
+            raise
+        return SessionKey(project_key=project_key_for_directory(directory), session_id=validate_session_id(session_id))
+
+
+async def list_subagents_async(
+    session_id: str, directory: Directory = None, *, store: StoreSpec = None, main_required: bool = True
+) -> list[str]:
     """The ids of the session's subagents (whose transcripts are `subagents/.../agent-<id>` subkeys).
 
     The store must be able to list subkeys (`ConfigurationError` otherwise, whatever the id).
+    `main_required=False`: a session of which only subagent transcripts are stored is read too.
     """
     async with _opened(store) as opened:
         _check_subkeys(opened)
-        found = await locate_session(opened, session_id, directory)
-        return _agent_ids(await opened.list_subkeys(found.key))
+        key = await _parent_key(opened, session_id, directory, main_required)
+        return _agent_ids(await opened.list_subkeys(key))
 
 
 async def _subagent_key(access: StoreAccess, key: SessionKey, agent_id: str) -> SessionKey | None:
@@ -546,18 +387,27 @@ async def get_subagent_messages_async(
     offset: int = 0,
     *,
     store: StoreSpec = None,
+    main_required: bool = True,
 ) -> list[SessionMessage]:
     """The user and assistant messages of one subagent of the session, oldest first (`[]` for an
-    unknown agent id). `offset` and `limit` slice that list."""
+    unknown agent id). `offset` and `limit` slice that list; `main_required` as in `list_subagents_async`."""
     _check_page(limit, offset)
     async with _opened(store) as opened:
-        found = await locate_session(opened, session_id, directory)
-        key = await _subagent_key(opened, found.key, agent_id)
+        parent = await _parent_key(opened, session_id, directory, main_required)
+        key = await _subagent_key(opened, parent, agent_id)
         entries = await opened.load(key) if key is not None else None
-    return _page(_subagent_messages(entries or [], found.key["session_id"]), limit, offset)
+    return _page(_subagent_messages(entries or [], parent["session_id"]), limit, offset)
 
 
 # -- mutations --------------------------------------------------------------------------------
+
+
+def _meta_entry(access: StoreAccess, key: SessionKey, kind: str, **fields: Any) -> dict[str, Any]:
+    """A title or tag entry for the session `key`: in a Claude Code transcript file, the line the
+    SDK appends (`type`, the field, `sessionId`: no timestamp); elsewhere tether's, with its timestamp."""
+    if access.transcript_path(key):
+        return {"type": kind, **fields, "sessionId": key["session_id"]}
+    return make_meta_entry(kind, session_id=key["session_id"], **fields)
 
 
 async def rename_session_async(
@@ -568,7 +418,7 @@ async def rename_session_async(
         raise ConfigurationError(f"a session title must be non-empty text, not {title!r}")
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        entry = make_meta_entry("custom-title", session_id=found.key["session_id"], customTitle=title.strip())
+        entry = _meta_entry(opened, found.key, "custom-title", customTitle=title.strip())
         await opened.append(found.key, [entry])
 
 
@@ -584,15 +434,19 @@ async def tag_session_async(
         raise ConfigurationError(f"a tag must be non-empty text, not {tag!r} (use None to clear the tag)")
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        entry = make_meta_entry("tag", session_id=found.key["session_id"], tag=cleaned or "")
+        entry = _meta_entry(opened, found.key, "tag", tag=cleaned or "")
         await opened.append(found.key, [entry])
 
 
 async def delete_session_async(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> None:
-    """Delete the session and its sub-transcripts. Its forks keep their whole history."""
+    """Delete the session and its sub-transcripts. Its forks keep their whole history; the
+    workspace blobs it named that no other session names are freed."""
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
-        await opened.delete(found.key)
+        from tether.sessions.workspace.travel import free_blobs_of
+
+        async with free_blobs_of(opened, found.key):
+            await opened.delete(found.key)
 
 
 async def fork_session_async(
@@ -603,8 +457,13 @@ async def fork_session_async(
     *,
     store: StoreSpec = None,
     new_session_id: str | None = None,
+    workspace_dir: Directory = None,
 ) -> ForkSessionResult:
     """Branch a new session off `session_id` (up to and including `up_to_message_id`, else all).
+
+    With `workspace_dir` (tether's own), the source's workspace as of the fork point is written
+    into that new (or empty) directory first, from the store alone (`tether.sessions.workspace`):
+    run the fork there (`cwd=workspace_dir`) and each branch changes only its own files.
 
     Uses the store's copy-on-write `fork` (a store without one gets a copy with fresh uuids, as
     the Claude SDK makes). A Claude Code transcript (`JsonlStore`, or Claude Code's directory in the
@@ -617,6 +476,10 @@ async def fork_session_async(
     async with _opened(store) as opened:
         found = await locate_session(opened, session_id, directory)
         source = found.key
+        if workspace_dir is not None:
+            from tether.sessions.workspace.travel import materialise_for_fork
+
+            await materialise_for_fork(opened, source, up_to_message_id, workspace_dir)
         transcript = opened.transcript_path(source)
         if transcript:  # a Claude Code transcript: the file the Claude SDK's fork_session writes
             entries = await opened.load(source) or []
@@ -632,21 +495,54 @@ async def fork_session_async(
     return ForkSessionResult(new_id)
 
 
-session_info_or_none = _or_none(get_session_info_async)
-"""`get_session_info_async`, None for an unknown id (the SDK's sync and store helpers answer so)."""
-session_messages_or_empty = _or_empty(get_session_messages_async)
-subagents_or_empty = _or_empty(list_subagents_async)
-subagent_messages_or_empty = _or_empty(get_subagent_messages_async)
+def check_fork_point(up_to_message_id: str | None) -> None:
+    """`ConfigurationError` (a `ValueError`) for an `up_to_message_id` that is not a UUID (as the SDK's forks)."""
+    if up_to_message_id is not None and not (isinstance(up_to_message_id, str) and is_uuid(up_to_message_id)):
+        raise ConfigurationError(f"Invalid up_to_message_id {up_to_message_id!r}: a message id is a UUID")
+
+
+async def _sdk_fork_session(
+    session_id: str,
+    directory: Directory = None,
+    up_to_message_id: str | None = None,
+    title: str | None = None,
+    *,
+    store: StoreSpec = None,
+) -> ForkSessionResult:
+    """`fork_session_async` with the SDK's check of `up_to_message_id` first."""
+    check_fork_point(up_to_message_id)
+    return await fork_session_async(session_id, directory, up_to_message_id, title, store=store)
+
+
+_info_or_none = or_none(get_session_info_async)
+
+
+async def session_info_or_none(
+    session_id: str, directory: Directory = None, *, store: StoreSpec = None
+) -> SessionInfo | None:
+    """`get_session_info_async`, as the SDK's sync and store helpers answer: None for an unknown id;
+    a session of `directory`'s project without a recorded `cwd` gets the directory's."""
+    info = await _info_or_none(session_id, directory, store=store)
+    if info is not None and directory is not None and not info.cwd:
+        path = os.path.realpath(os.fspath(directory))  # noqa: ASYNC240  # a path's text, as project_key_for_directory
+        if info.project_key == project_key_for_directory(path):
+            info.cwd = path
+    return info
+
+
+session_messages_or_empty = sdk_paging(or_empty(get_session_messages_async))
+subagents_or_empty = or_empty(functools.partial(list_subagents_async, main_required=False))
+subagent_messages_or_empty = sdk_paging(or_empty(functools.partial(get_subagent_messages_async, main_required=False)))
 
 
 # -- the Claude SDK's sync helpers ----------------------------------------------------------------
 
-list_sessions = _sync(list_sessions_async, "list_sessions")
-get_session_info = _sync(session_info_or_none, "get_session_info")
-get_session_messages = _sync(session_messages_or_empty, "get_session_messages")
-list_subagents = _sync(subagents_or_empty, "list_subagents")
-get_subagent_messages = _sync(subagent_messages_or_empty, "get_subagent_messages")
-rename_session = _sync(rename_session_async, "rename_session")
-tag_session = _sync(tag_session_async, "tag_session")
-delete_session = _sync(delete_session_async, "delete_session")
-fork_session = _sync(fork_session_async, "fork_session")
+list_sessions = sync_helper(sdk_paging(list_sessions_async), "list_sessions")
+get_session_info = sync_helper(session_info_or_none, "get_session_info")
+get_session_messages = sync_helper(session_messages_or_empty, "get_session_messages")
+list_subagents = sync_helper(subagents_or_empty, "list_subagents")
+get_subagent_messages = sync_helper(subagent_messages_or_empty, "get_subagent_messages")
+rename_session = sync_helper(rename_session_async, "rename_session")
+tag_session = sync_helper(tag_session_async, "tag_session")
+delete_session = sync_helper(delete_session_async, "delete_session")
+fork_session = sync_helper(_sdk_fork_session, "fork_session")

@@ -38,7 +38,7 @@ from tether.errors import SessionBusyError, StoreError
 from tether.sessions.capabilities import LEASE_SUBPATH, StoreAccess
 from tether.sessions.entries import new_uuid
 
-__all__ = ["DEFAULT_LEASE_TTL", "LEASE_SUBPATH", "LeaseHolder", "SessionLease", "check_lease_options"]
+__all__ = ["DEFAULT_LEASE_TTL", "LEASE_SUBPATH", "LeaseHolder", "SessionLease", "check_lease_options", "lease_holder"]
 
 DEFAULT_LEASE_TTL = 60.0
 """Seconds a lease lives without renewal: how long a crashed turn keeps its session busy."""
@@ -90,6 +90,19 @@ def _died_here(owner: str) -> bool:
     except OSError:  # it exists, but is another user's
         return False
     return False
+
+
+async def lease_holder(access: StoreAccess, key: SessionKey) -> LeaseHolder | None:
+    """Who holds the session's lease now, or None when it is free (for observers: `tether ui`).
+
+    Reads only: the store's own `read_lease`, else the newest record of the lease chain.
+    """
+    main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
+    held = await access.read_lease(main)
+    if held is None:
+        return None
+    owner, expires = held
+    return LeaseHolder(owner, expires) if expires > _now_ms() else None
 
 
 class SessionLease:

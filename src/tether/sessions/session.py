@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import (
@@ -35,9 +35,17 @@ from tether.sessions.store_capabilities import StoreDeadline
 from tether.sessions.stored_view import read_active
 from tether.sessions.summary import first_prompt_of
 
-__all__ = ["INTERRUPTED_TOOL_RESULT", "Session", "SessionOrigin"]
+__all__ = ["INTERRUPTED_TOOL_RESULT", "EntryLedger", "Session", "SessionOrigin"]
 
 INTERRUPTED_TOOL_RESULT = "The tool call was interrupted before it returned a result; it may or may not have run."
+
+
+class EntryLedger(Protocol):
+    """Gives the entries of a replayed durable turn their ids (`tether.durable`)."""
+
+    def unwritten(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stamp `entries` with deterministic uuids (in place); return those the store lacks."""
+        ...
 
 
 @dataclass
@@ -76,6 +84,8 @@ class Session:
     """The store through its capability layer (None when nothing is persisted)."""
     branch_at: str | None = field(default=None, init=False, repr=False)
     """The uuid a resume at a message branches from, until the branch's first entry is written."""
+    ledger: EntryLedger | None = field(default=None, init=False, repr=False)
+    """Set by a durable turn: entries get deterministic uuids and one already stored is not written again."""
     _unanswered: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -246,6 +256,15 @@ class Session:
         if totals:
             self.totals = _latest_totals(entries) or self.totals
 
+    def rewind(self, entries: list[dict[str, Any]], at_uuid: str | None) -> None:
+        """Hold the history as of `at_uuid` (None: before the first chain entry) while the store's
+        leaf stays the one to write after: a durable turn replayed from its start (`ledger` set)."""
+        chain = active_chain(entries, at_uuid) if at_uuid is not None else []
+        self.parent_uuid = chain[-1]["uuid"] if chain else None
+        self.messages, self._unanswered = history_of(chain)
+        self.expected_leaf = leaf_of(entries) or NO_LEAF
+        self.branch_at = at_uuid
+
     async def close_unanswered(self) -> None:
         """Give each tool call the history leaves unanswered an error result (it may or may not have run)."""
         pending, self._unanswered = self._unanswered, []
@@ -271,8 +290,9 @@ class Session:
 
     async def append_entries(self, entries: list[dict[str, Any]]) -> None:
         """Write entries (chain or metadata) and update the history; raises on a conflicting writer."""
-        if self.access is not None:
-            await self.access.append(self.key, entries, expected_leaf=self.expected_leaf)
+        unwritten = entries if self.ledger is None else self.ledger.unwritten(entries)
+        if self.access is not None and unwritten:
+            await self.access.append(self.key, unwritten, expected_leaf=self.expected_leaf)
         for entry in entries:
             uuid = entry.get("uuid")
             if not uuid:

@@ -23,6 +23,9 @@ falls back when it lacks one):
 - `load_texts(key)`: the view undecoded (`StoredTexts`): each entry's stored JSON text, in `load`'s
   order, and the leaf the store holds, so a resume decodes only what it needs.
 - `list_page(project_key, limit, cursor)`: sessions newest first with cursor pagination.
+- `watch(key)`: change notifications, an async context manager giving a feed whose
+  `wait(timeout)` returns True once an append to the transcript was notified (PostgreSQL
+  LISTEN/NOTIFY, Redis pub/sub); followers of a store without it poll (`tether.sessions.follow`).
 
 A session's *view* (what `load` returns) is, in append order, the inherited prefix of its fork
 source (recursively) followed by its own entries.

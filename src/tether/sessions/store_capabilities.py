@@ -8,7 +8,8 @@ import dataclasses
 import functools
 import inspect
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, get_args
 
@@ -36,12 +37,14 @@ __all__ = [
     "DEFAULT_STORE_TIMEOUT",
     "AppendIfLeaf",
     "Capability",
+    "ChangeFeed",
     "Find",
     "Fork",
     "ListPage",
     "StoreCapabilities",
     "StoreDeadline",
     "SwapLease",
+    "Watch",
     "bounded_capabilities",
     "capabilities_of",
 ]
@@ -59,12 +62,21 @@ Capability = Literal[
     "list_subkeys",
     "close",
     "swap_lease",
+    "read_lease",
     "transcript_path",
     "shared",
+    "watch",
+    "put_blobs",
+    "get_blobs",
+    "list_blobs",
+    "delete_blobs",
 ]
 """The optional capabilities of a store: each a method, except `expected_leaf` (a parameter of
 `append`) and `shared` (a true `is_shared` property: the process's shared store, which a caller
-that opened it must not close)."""
+that opened it must not close). `watch(key)` is the store's change notifications (PostgreSQL
+LISTEN/NOTIFY, Redis pub/sub): an async context manager giving a `ChangeFeed`. The four `*_blobs`
+methods hold content-addressed bytes (sha256 hex addresses), stored once per store, for workspace
+snapshots."""
 
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 """Every capability, in the order above."""
@@ -106,6 +118,21 @@ class SwapLease(Protocol):
     def __call__(
         self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
     ) -> Awaitable[tuple[str, int] | None]: ...
+
+
+class ChangeFeed(Protocol):
+    """The change notifications of one transcript, subscribed while its `watch` context is open."""
+
+    async def wait(self, timeout: float) -> bool:
+        """Return True when an append to the transcript was notified since the last call (at once if
+        one was already), False after `timeout` seconds without one."""
+        ...
+
+
+class Watch(Protocol):
+    """`watch(key)`: the change notifications of `key`'s transcript, from when the context is entered."""
+
+    def __call__(self, key: SessionKey) -> AbstractAsyncContextManager[ChangeFeed]: ...
 
 
 def _implementation(store: object, name: str) -> Callable[..., Any] | None:
@@ -176,10 +203,20 @@ class StoreCapabilities:
     list_subkeys: Callable[[SessionListSubkeysKey], Awaitable[list[str]]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
     swap_lease: SwapLease | None = None
+    read_lease: Callable[[SessionKey], Awaitable[tuple[str, int] | None]] | None = None
+    """The session's turn lease as stored, `(owner, expires_at_ms)`, live or not; reads, never writes."""
     transcript_path: Callable[[SessionKey], str] | None = None
     """The file holding a transcript, for stores that keep one per session (`JsonlStore`)."""
     shared: bool = False
     """The process's shared store (`SQLiteStore.shared`): a caller that opened it must not close it."""
+    watch: Watch | None = None
+    """Change notifications (a store without them is polled: `tether.sessions.follow`)."""
+    put_blobs: Callable[[Mapping[str, bytes]], Awaitable[None]] | None = None
+    """Store `{sha256 hex: bytes}`, each once per store (a blob already held is not written again)."""
+    get_blobs: Callable[[Iterable[str]], Awaitable[dict[str, bytes]]] | None = None
+    """The blobs of the given addresses that the store holds."""
+    list_blobs: Callable[[], Awaitable[list[str]]] | None = None
+    delete_blobs: Callable[[Iterable[str]], Awaitable[None]] | None = None
 
     @classmethod
     def of(cls, store: SessionStore) -> StoreCapabilities:
@@ -210,8 +247,14 @@ class StoreCapabilities:
             list_subkeys=own("list_subkeys"),
             close=own("close"),
             swap_lease=own("swap_lease"),
+            read_lease=own("read_lease"),
             transcript_path=cast("Callable[[SessionKey], str] | None", path),
             shared=getattr(store, "is_shared", False) is True,
+            watch=cast("Watch | None", _implementation(store, "watch")),
+            put_blobs=own("put_blobs"),
+            get_blobs=own("get_blobs"),
+            list_blobs=own("list_blobs"),
+            delete_blobs=own("delete_blobs"),
         )
 
     def names(self) -> frozenset[Capability]:
@@ -278,11 +321,12 @@ class _BoundCall(Generic[_P, _T]):
 
 
 def bounded_capabilities(store: object, caps: StoreCapabilities, deadline: StoreDeadline) -> StoreCapabilities:
-    """`caps` with every store call held to `deadline` (`transcript_path` reads no store)."""
+    """`caps` with every store call held to `deadline` (`transcript_path` reads no store; `watch`
+    waits as long as its caller says)."""
     bounded: dict[str, Any] = {}
     for name in ("append", "load", *CAPABILITIES):
         method = getattr(caps, name)
-        if name not in ("shared", "transcript_path") and method is not None:
+        if name not in ("shared", "transcript_path", "watch") and method is not None:
             bounded[name] = deadline.bound(store, "append" if name == "expected_leaf" else name, method)
     return dataclasses.replace(caps, **bounded)
 

@@ -12,14 +12,14 @@ from tether.errors import (
     SessionNotFoundError,
 )
 from tether.sessions.capabilities import store_access
+from tether.sessions.entries import new_uuid
 from tether.sessions.helpers import (
     Directory,
     ForkSessionResult,
     SessionInfo,
     SessionMessage,
+    check_fork_point,
     delete_session_async,
-    fork_session_async,
-    list_sessions_async,
     locate_session,
     rename_session_async,
     session_info_or_none,
@@ -29,6 +29,8 @@ from tether.sessions.helpers import (
     tag_session_async,
 )
 from tether.sessions.keys import validate_session_id
+from tether.sessions.store_listing import list_sessions_from_store
+from tether.sessions.stores.transcripts import sdk_fork
 from tether.sessions.summary import fold_summary
 
 _IMPORT_BATCH = 500
@@ -49,14 +51,6 @@ __all__ = [
 ]
 
 # -- the Claude SDK's store-backed helpers ----------------------------------------------------------
-
-
-async def list_sessions_from_store(
-    session_store: SessionStore, directory: Directory = None, limit: int | None = None, offset: int = 0
-) -> list[SessionInfo]:
-    """The sessions of the project at `directory` (default: the current directory) in `session_store`."""
-    project = directory if directory is not None else os.getcwd()
-    return await list_sessions_async(project, limit, offset, False, store=session_store)
 
 
 async def get_session_info_from_store(
@@ -131,8 +125,18 @@ async def fork_session_via_store(
     up_to_message_id: str | None = None,
     title: str | None = None,
 ) -> ForkSessionResult:
-    """`fork_session` on `session_store`."""
-    return await fork_session_async(session_id, directory, up_to_message_id, title, store=session_store)
+    """`fork_session` on `session_store`, writing the entries the SDK's writes (`transcripts.sdk_fork`:
+    fresh uuids, the fork's `sessionId`, `forkedFrom`, the source's content replacements and a
+    `custom-title` entry) as a new session of the same project. (tether's `fork_session_async`
+    uses the store's copy-on-write `fork` instead.)"""
+    check_fork_point(up_to_message_id)
+    access = store_access(session_store)
+    found = await locate_session(access, session_id, directory)
+    source = found.key
+    new_id = new_uuid()
+    forked = sdk_fork(await access.load(source) or [], source["session_id"], new_id, up_to_message_id, title)
+    await access.append(SessionKey(project_key=source["project_key"], session_id=new_id), forked)
+    return ForkSessionResult(new_id)
 
 
 async def _append_batches(store: SessionStore, key: SessionKey, entries: list[SessionStoreEntry], size: int) -> None:

@@ -12,7 +12,7 @@ Every store keeps one summary dict per session and updates it inside `append` wi
   and `tag` (the latest `tag` entry's; an empty one removes the key);
 - tether's: `title` (`custom_title`, else `ai_title`, else `summary_hint`), `message_count`
   (entries carrying a uuid), `total_cost_usd` (latest `cost-state`), `forked_from`
-  (`{"sessionId", "messageUuid"}`).
+  (`{"sessionId", "messageUuid"}`), `model` (of the latest assistant message naming one).
 
 Summaries stored by tether before this form (`custom_title: True` as a flag, `created_at` an
 ISO string, `message_count` but no `is_sidechain`) are converted when read (`current_summary`).
@@ -136,6 +136,8 @@ def fold_summary(previous: dict[str, Any] | None, entries: list[dict[str, Any]])
             summary["total_cost_usd"] = entry["totalCostUSD"]
         elif "forked_from" not in summary and isinstance(entry.get("forkedFrom"), dict) and entry.get("uuid"):
             summary["forked_from"] = entry["forkedFrom"]  # a fork copied by Claude Code's SDK
+        if kind == "assistant" and isinstance(entry.get("message"), dict) and entry["message"].get("model"):
+            summary["model"] = str(entry["message"]["model"])
     return summary
 
 

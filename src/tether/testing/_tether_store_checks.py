@@ -223,6 +223,20 @@ async def _swap_lease(h: Harness) -> None:
     )
 
 
+@_check("read_lease shows the stored holder, live or not, and writes nothing", "read_lease", "swap_lease")
+async def _read_lease(h: Harness) -> None:
+    store = await h.store()
+    key = h.key()
+    await store.append(key, make_turns(key["session_id"], 2))
+    now = 2_000_000
+    expect(await store.read_lease(key) is None, "read_lease", "a session never leased shows a holder")
+    await store.swap_lease(key, "a", now + 500, now_ms=now)
+    expect(await store.read_lease(key) == ("a", now + 500), "read_lease", "the live holder is not shown")
+    await store.swap_lease(key, "a", 0, now_ms=now + 1)
+    expect(await store.read_lease(key) == ("a", 0), "read_lease", "a released lease is not shown as stored")
+    expect(await store.swap_lease(key, "b", now + 900, now_ms=now + 2) is None, "read_lease", "reading kept the lease")
+
+
 @_check("fork shares history and is independent afterwards", "fork", "find")
 async def _fork(h: Harness) -> None:
     store = await h.store()

@@ -117,6 +117,13 @@ def is_read_only(tool: object) -> bool:
     return bool(annotation_of(tool, "readOnlyHint", "read_only_hint"))
 
 
+def is_idempotent(tool: object) -> bool:
+    """Whether running a call of the tool twice does what running it once does: it only reads, or
+    it says `idempotentHint` (`@tool(..., idempotent=True)`). Durable turns run such a call again
+    when its process died mid-call (`tether.durable.steps`)."""
+    return is_read_only(tool) or bool(annotation_of(tool, "idempotentHint", "idempotent_hint"))
+
+
 MAX_OUTPUT_CHARS = 30_000
 """The most characters of a tool's result the model is sent (unless the tool says `maxResultSizeChars`);
 beyond, the result is cut, with a note saying how much was left out."""
@@ -273,8 +280,16 @@ def tool(
     description: str,
     input_schema: Any,
     annotations: ToolAnnotations | Mapping[str, Any] | None = None,
+    *,
+    idempotent: bool = False,
 ) -> Callable[[ToolHandler[Any]], SdkMcpTool[Any]]:
-    """Make a tool of an async function `handler(args: dict) -> {"content": [...]}`."""
+    """Make a tool of an async function `handler(args: dict) -> {"content": [...]}`.
+
+    `idempotent=True` (tether's own) says that running a call twice does what running it once
+    does (`idempotentHint`): a durable turn runs such a call again when its process died mid-call.
+    """
+    if idempotent:
+        annotations = _with_idempotent_hint(annotations)
 
     def decorate(handler: ToolHandler[Any]) -> SdkMcpTool[Any]:
         return SdkMcpTool(
@@ -286,6 +301,12 @@ def tool(
         )
 
     return decorate
+
+
+def _with_idempotent_hint(annotations: ToolAnnotations | Mapping[str, Any] | None) -> Any:
+    if annotations is None or isinstance(annotations, Mapping):
+        return {**(annotations or {}), "idempotentHint": True}
+    return annotations.model_copy(update={"idempotentHint": True})
 
 
 class McpSdkServerConfig(TypedDict):

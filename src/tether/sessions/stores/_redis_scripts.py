@@ -96,6 +96,7 @@ if sub == '' then
   redis.call('ZADD', base .. ':l:' .. qscope, now, id)
   redis.call('ZADD', base .. ':lp:' .. qscope .. ':' .. ARGV[4], now, id)
 end
+redis.call('PUBLISH', base .. ':chg:' .. qscope .. ':' .. field, '')
 return 'ok'
 """
 )

@@ -74,11 +74,13 @@ from tether.errors import (
     SessionConflictError,
     SessionExistsError,
     SessionNotFoundError,
+    is_uuid,
 )
 from tether.sessions.entries import leaf_of
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import JsonlBlobs
 from tether.sessions.stores._core import (
     DamageLog,
     GuardedStore,
@@ -127,7 +129,7 @@ _SESSION_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.jsonl")
 """The file name of a main transcript: a session id (see `validate_session_id`) and `.jsonl`."""
 
 
-class JsonlStore(GuardedStore):
+class JsonlStore(JsonlBlobs, GuardedStore):
     """A `SessionStore` over Claude Code's transcript directory (see the module doc).
 
     Directories and files it creates are owner-only (0700/0600); file system errors raise `StoreError`.
@@ -135,8 +137,12 @@ class JsonlStore(GuardedStore):
 
     driver_errors = (OSError,)
 
-    def __init__(self, root: str | os.PathLike[str] = "~/.claude", *, fsync: bool = False) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str] = "~/.claude", *, fsync: bool = False, uuid_names_only: bool = False
+    ) -> None:
         self.root = Path(root).expanduser()
+        self.uuid_names_only = uuid_names_only
+        """List only transcripts named by a UUID, as the Claude SDK lists Claude Code's (the default store's layer)."""
         self.projects = self.root / "projects"
         self.fsync = fsync
         self._summaries: dict[Path, tuple[int, int, dict[str, Any]]] = {}
@@ -215,7 +221,7 @@ class JsonlStore(GuardedStore):
         if skipped:
             parts = KeyParts("", key["project_key"], key["session_id"], key.get("subpath") or "")
             self._damage.record(self, parts, skipped)
-        return entries if meta is None else [meta, *entries]
+        return entries if meta is None else [*entries, meta]  # after the entries, as the SDK imports it
 
     @staticmethod
     def _tail_leaf(path: Path) -> str | None:
@@ -348,6 +354,8 @@ class JsonlStore(GuardedStore):
         return rows
 
     def _is_listed(self, row: _Row) -> bool:
+        if self.uuid_names_only and not is_uuid(row[1]):
+            return False
         try:
             return is_listed(self._summary(row[3], row[4]))
         except FileNotFoundError:

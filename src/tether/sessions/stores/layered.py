@@ -11,8 +11,8 @@ where it was born:
   `claude --resume <id>` sees what tether added; its sub-transcripts (subagents) go beside it;
 - a fork lives beside its source (as Claude Code's `--fork-session` and the SDK's
   `fork_session` put it);
-- leases (`swap_lease`) are always the primary's: nothing but transcripts is written into Claude
-  Code's directory.
+- leases (`swap_lease`) and workspace blobs are always the primary's: nothing but transcripts is
+  written into Claude Code's directory.
 
 Where an id is in both, the primary wins: `find` looks there first, and a listing leaves out a
 Claude Code transcript whose key (project and id) the primary holds. Listings merge both, newest
@@ -25,7 +25,7 @@ import base64
 import heapq
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +175,26 @@ class LayeredStore:
         """The session's turn lease, always kept by the primary."""
         return await self._primary.swap_lease(key, owner, expires_at_ms, now_ms=now_ms, take_from=take_from)
 
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as the primary keeps it."""
+        return await self._primary.read_lease(key)
+
+    async def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
+        """Workspace blobs, always kept by the primary (as leases are)."""
+        await self._primary.put_blobs(blobs)
+
+    async def get_blobs(self, hashes: Iterable[str]) -> dict[str, bytes]:
+        """The primary's blobs of `hashes`."""
+        return await self._primary.get_blobs(hashes)
+
+    async def list_blobs(self) -> list[str]:
+        """The primary's blob addresses."""
+        return await self._primary.list_blobs()
+
+    async def delete_blobs(self, hashes: Iterable[str]) -> None:
+        """Remove blobs from the primary."""
+        await self._primary.delete_blobs(hashes)
+
     async def close(self) -> None:
         """Close both stores."""
         await self._primary.close()
@@ -286,7 +306,7 @@ def with_claude_code(primary: SessionStore, env: Mapping[str, str], *, shared: b
     layered = _SHARED.get(ident)
     if layered is not None and layered.primary is primary:
         return layered
-    layered = LayeredStore(primary, JsonlStore(root))
+    layered = LayeredStore(primary, JsonlStore(root, uuid_names_only=True))
     if shared and layered.is_shared:
         _SHARED[ident] = layered
         _KEPT.append(store_access(layered))  # its capability layer, built once for the process

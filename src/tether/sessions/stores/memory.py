@@ -19,6 +19,7 @@ from tether.errors import EntryNotFoundError, SessionConflictError, SessionExist
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import NO_LEAF, SessionPage, StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import MemoryBlobs
 from tether.sessions.stores._core import decode_entries, encode_entries, log, page_after
 from tether.sessions.summary import fold_summary, fork_summary
 
@@ -83,7 +84,7 @@ def _decoded(rows: list[tuple[str | None, str]]) -> list[SessionStoreEntry]:
     return entries
 
 
-class MemoryStore:
+class MemoryStore(MemoryBlobs):
     """A complete in-memory `SessionStore`: forks, leaf checks, listing, scopes.
 
     Stores made with `with_scope` share the data but see only their own scope's sessions.
@@ -98,6 +99,7 @@ class MemoryStore:
         """A store over the same data, limited to `scope`."""
         other = MemoryStore(scope=scope)
         other._data = self._data
+        self.share_blobs(other)
         return other
 
     def _id(self, key: SessionKey) -> _Ident:
@@ -238,6 +240,10 @@ class MemoryStore:
             return held
         self._data.leases[ident] = (owner, expires_at_ms)
         return None
+
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not)."""
+        return self._data.leases.get(self._id(key)[:3])
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths stored under a session."""

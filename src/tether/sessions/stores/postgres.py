@@ -10,6 +10,9 @@ of machines never interleave, and the loser of a race reads again (and, with `ex
 gets `SessionConflictError`). No row lock is held across a round trip. `mtime` comes from the
 server's clock, so every worker agrees. `tether_leases` holds one row per session with a turn
 lease (see `swap_lease`), set by one `INSERT ... ON CONFLICT DO UPDATE ... WHERE` statement.
+Every append notifies (`pg_notify`, in its one statement, so delivered when it commits) the
+transcript's channel, which `watch` LISTENs to on a connection of its own: followers in any
+process wake at once (`tether.sessions.follow`).
 
 The schema is versioned in `tether_schema` and migrated on first use inside a transaction that
 holds an advisory lock: any number of processes may start at once against an empty database
@@ -18,7 +21,9 @@ holds an advisory lock: any number of processes may start at once against an emp
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import operator
 from collections.abc import AsyncIterator
@@ -29,6 +34,7 @@ try:
     import psycopg
     import psycopg.conninfo
     import psycopg.errors
+    import psycopg.sql
     from psycopg_pool import AsyncConnectionPool
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess without the extra
     raise ImportError(
@@ -37,10 +43,11 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 
 from tether._vocabulary.store import SessionKey, SessionListSubkeysKey, SessionStoreEntry
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import PostgresBlobs
 from tether.sessions.stores._core import (
     DamageLog,
     KeyParts,
@@ -105,7 +112,7 @@ _UPDATE = f"""WITH s AS (
     WHERE id = %s AND length = %s AND NOT deleted RETURNING id
 ), e AS (
     INSERT INTO tether_entries (session, pos, uh, n, data) SELECT s.id, t.pos, t.uh, t.n, t.data FROM s, {_ENTRY_ROWS}
-) SELECT id FROM s"""
+) SELECT id, pg_notify(%s, '') FROM s"""
 _CREATE = f"""WITH s AS (
     INSERT INTO tether_sessions (scope, session_id, subpath, project_key, parent, cutoff, length, leaf, mtime, seq,
         summary)
@@ -113,7 +120,7 @@ _CREATE = f"""WITH s AS (
     ON CONFLICT DO NOTHING RETURNING id
 ), e AS (
     INSERT INTO tether_entries (session, pos, uh, n, data) SELECT s.id, t.pos, t.uh, t.n, t.data FROM s, {_ENTRY_ROWS}
-) SELECT id FROM s"""
+) SELECT id, pg_notify(%s, '') FROM s"""
 _CANDIDATES = "SELECT session, pos, n, data FROM tether_entries WHERE uh = %s"
 _VIEW = """WITH RECURSIVE chain AS (
     SELECT id, parent, cutoff, length AS high, GREATEST(0, length - %(tail)s) AS start, ARRAY[id] AS path,
@@ -147,7 +154,7 @@ _LEASE_HOLDER = (
 _REPAIR_LEAF = "UPDATE tether_sessions SET leaf = %s WHERE id = %s AND length = %s AND leaf IS NOT DISTINCT FROM %s"
 
 
-class PostgresStore(RowListing):
+class PostgresStore(PostgresBlobs, RowListing):
     """Sessions in PostgreSQL: copy-on-write forks, leaf checks in the write transaction, scopes.
 
     `conninfo` is a `postgresql://` URL or a libpq connection string; the pool (psycopg_pool,
@@ -289,6 +296,15 @@ class PostgresStore(RowListing):
             swap = functools.partial(_swap_lease_once, conn, params, owner, now_ms, take_from)
             return await until_won(self, "swap_lease", parts.session_id, swap, _SWAP_RETRY)
 
+    @guarded("read_lease")
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not), without writing."""
+        parts = key_parts(self.scope, key)
+        params = {"scope": parts.scope, "project": parts.project_key, "sid": parts.session_id}
+        async with self._connection() as conn:
+            row = await _fetchone(conn, _LEASE_HOLDER, params)
+        return None if row is None else (str(row[0]), int(row[1]))
+
     # -- reads ----------------------------------------------------------------------------------
 
     @guarded("load")
@@ -386,6 +402,25 @@ class PostgresStore(RowListing):
             )
         return [r[0] for r in rows]
 
+    @asynccontextmanager
+    async def watch(self, key: SessionKey) -> AsyncIterator[_Notifications]:
+        """The change notifications of `key`'s transcript: LISTEN on a connection of its own (one
+        of the pool's when the store was given a pool), from now until the context ends."""
+        parts = key_parts(self.scope, key)
+        listen = psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel_of(parts)))
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                if self._shared.conninfo:
+                    conn = await psycopg.AsyncConnection.connect(self._shared.conninfo, autocommit=True)
+                    stack.push_async_callback(conn.close)
+                else:
+                    conn = await stack.enter_async_context((await self._pool()).connection())
+                    stack.push_async_callback(conn.execute, "UNLISTEN *")
+                await conn.execute(listen)
+            except psycopg.Error as exc:
+                raise StoreError(repr(self), "watch", f"{type(exc).__name__}: {exc}") from exc
+            yield _Notifications(self, conn)
+
     async def close(self) -> None:
         """Close the pool (shared with `with_scope` stores; reopened on next use). A pool passed in stays open."""
         shared = self._shared
@@ -394,6 +429,29 @@ class PostgresStore(RowListing):
             if shared.finalizer is not None:
                 shared.finalizer.detach()
             await pool.close()
+
+
+class _Notifications:
+    """The NOTIFYs one LISTENing connection receives (`PostgresStore.watch`)."""
+
+    def __init__(self, store: PostgresStore, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._store, self._conn = store, conn
+
+    async def wait(self, timeout: float) -> bool:
+        """True once a notification came (at once if one came since the last call), else False after `timeout` s."""
+        try:
+            async with contextlib.aclosing(self._conn.notifies(timeout=max(0.0, timeout), stop_after=1)) as received:
+                async for _ in received:
+                    return True
+        except psycopg.Error as exc:
+            raise StoreError(repr(self._store), "watch", f"{type(exc).__name__}: {exc}") from exc
+        return False
+
+
+def channel_of(parts: KeyParts) -> str:
+    """The NOTIFY channel of a transcript: a hash of its key (a channel name has at most 63 bytes)."""
+    key = "\0".join((parts.scope, parts.project_key, parts.session_id, parts.subpath))
+    return "tether_" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
 async def _fetchone(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> Any:
@@ -424,11 +482,12 @@ async def _append_once(
         return
     if row is None:
         plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
-        params = (*_key_params(parts), plan.length, plan.leaf, plan.summary_json, *_columns(plan.rows))
+        rows = _columns(plan.rows)
+        params = (*_key_params(parts), plan.length, plan.leaf, plan.summary_json, *rows, channel_of(parts))
         done = await _fetchone(conn, _CREATE, params)
     else:
         plan = plan_append(entries, texts, length=row[3], leaf=row[4], summary=decode_summary(row[6], row[8]))
-        params = (plan.length, plan.leaf, plan.summary_json, row[0], row[3], *_columns(plan.rows))
+        params = (plan.length, plan.leaf, plan.summary_json, row[0], row[3], *_columns(plan.rows), channel_of(parts))
         done = await _fetchone(conn, _UPDATE, params)
     if done is None:
         raise LostRace

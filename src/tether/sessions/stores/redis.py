@@ -12,6 +12,8 @@ starts with `{prefix}` (one hash slot, so the scripts also run on a Redis Cluste
   sets: subpaths of a session. `{p}:clock` makes mtimes strictly increasing (the cursor).
 - `{p}:lease:<scope>:<project>:<session id>` hash: the session's turn lease (`owner`, `expires`;
   see `swap_lease`), rewritten in place and deleted with the session.
+- `{p}:chg:<scope>:<key>` pub/sub channel: every append publishes to its transcript's channel,
+  which `watch` subscribes to (`tether.sessions.follow`).
 
 Writes are Lua scripts, so each is atomic. The summary is folded in Python: an append reads the
 session's version, folds, and the script writes only if the version is unchanged (else it is
@@ -22,6 +24,8 @@ their garbage collection run entirely inside one script.
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,10 +45,11 @@ from tether._vocabulary.store import (
     SessionStoreListEntry,
     SessionSummaryEntry,
 )
-from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError
+from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, StoreError
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import SessionPage, StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import RedisBlobs
 from tether.sessions.stores._core import (
     DamageLog,
     GuardedStore,
@@ -106,11 +111,33 @@ class _Shared:
         self.damage = DamageLog()
 
 
+class _Published:
+    """The messages one subscription receives (`RedisStore.watch`)."""
+
+    def __init__(self, store: RedisStore, pubsub: Any) -> None:
+        self._store, self._pubsub = store, pubsub
+
+    async def wait(self, timeout: float) -> bool:
+        """True once a message came (at once if one came since the last call), else False after `timeout` s."""
+        deadline = anyio.current_time() + max(0.0, timeout)
+        try:
+            while True:
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=max(0.0, deadline - anyio.current_time())
+                )
+                if message is not None:
+                    return True
+                if anyio.current_time() >= deadline:
+                    return False
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(repr(self._store), "watch", f"{type(exc).__name__}: {exc}") from exc
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-class RedisStore(GuardedStore):
+class RedisStore(RedisBlobs, GuardedStore):
     """Sessions in Redis: copy-on-write forks, atomic leaf checks (Lua), listing, scopes.
 
     `url` is a `redis://`, `rediss://` or `unix://` URL (or pass `client=`, a
@@ -189,6 +216,24 @@ class RedisStore(GuardedStore):
 
     def _field(self, parts: KeyParts) -> str:
         return f"{quote_part(parts.project_key)}:{parts.session_id}:{quote_part(parts.subpath)}"
+
+    @asynccontextmanager
+    async def watch(self, key: SessionKey) -> AsyncIterator[_Published]:
+        """The change notifications of `key`'s transcript: a subscription to its channel, from now
+        until the context ends."""
+        parts = key_parts(self.scope, key)
+        await self._scripts()
+        client = self._shared.client
+        assert client is not None  # set by _scripts
+        pubsub = client.pubsub()
+        try:
+            try:
+                await pubsub.subscribe(f"{self._shared.base}:chg:{self._q}:{self._field(parts)}")
+            except redis.exceptions.RedisError as exc:
+                raise StoreError(repr(self), "watch", f"{type(exc).__name__}: {exc}") from exc
+            yield _Published(self, pubsub)
+        finally:
+            await pubsub.aclose()
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -331,6 +376,19 @@ class RedisStore(GuardedStore):
         if not held:
             return None
         return _text(held[0]), as_int(_text(held[1]), f"the lease expiry of session {parts.session_id!r}")
+
+    @guarded("read_lease")
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not), without writing."""
+        parts = key_parts(self.scope, key)
+        await self._scripts()
+        client = self._shared.client
+        assert client is not None  # set by _scripts
+        lease_key = f"{self._shared.base}:lease:{self._q}:{quote_part(parts.project_key)}:{parts.session_id}"
+        owner, expires = await client.hmget(lease_key, ["owner", "expires"])
+        if owner is None or expires is None:
+            return None
+        return _text(owner), as_int(_text(expires), f"the lease expiry of session {parts.session_id!r}")
 
     # -- reads ----------------------------------------------------------------------------------
 

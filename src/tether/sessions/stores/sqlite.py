@@ -38,6 +38,7 @@ from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoun
 from tether.sessions.keys import validate_session_id
 from tether.sessions.store import StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
+from tether.sessions.stores._blobs import SqliteBlobs
 from tether.sessions.stores._core import (
     KeyParts,
     Node,
@@ -142,7 +143,7 @@ def _stored(row: Sequence[Any], skipped: int) -> StoredSession:
     )
 
 
-class SQLiteStore(RowListing):
+class SQLiteStore(SqliteBlobs, RowListing):
     """Sessions in one SQLite file: copy-on-write forks, atomic leaf checks, listing, scopes.
 
     `path` defaults to `$TETHER_HOME/sessions.db`, else `~/.tether/sessions.db` (the directory is
@@ -373,6 +374,17 @@ class SQLiteStore(RowListing):
                         return held
                 conn.execute(_SET_LEASE, (*ident, owner, int(expires_at_ms)))
         return None
+
+    @guarded("read_lease")
+    async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
+        """The session's turn lease as stored (live or not), without writing."""
+        parts = key_parts(self.scope, key)
+        with self._backend.lock:
+            row = self._backend.writer().execute(_LEASE_HOLDER, (parts.scope, parts.project_key, parts.session_id))
+            held = row.fetchone()
+        if held is None:
+            return None
+        return str(held[0]), as_int(held[1], f"the lease expiry of session {parts.session_id!r}")
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -1,0 +1,111 @@
+"""`WorkflowSteps`: a durable turn's model calls, tool calls and permission answers as DBOS steps.
+
+- A model call is one step (`model`): the whole reply, its stream events included, is recorded;
+  a replay gets it back without asking the model again. A provider's failure is recorded too.
+- A tool call is two steps keyed by its `tool_use_id`. `check:<id>` records what was decided
+  before it runs: its PreToolUse hooks and permission (rules, mode, the answer of `can_use_tool`),
+  so a replay in a worker that has other hooks, or nobody to ask, decides the same. `tool:<name>:<id>`
+  runs it and records its result: a call that completed never runs again. A call whose check is
+  recorded but not its result was cut by its process's death: it runs again only when its tool
+  is known to be idempotent (read-only or `idempotentHint`, as Read, Glob and Grep are, or
+  `@tool(..., idempotent=True)`), or when `DurableEngine.on_cut_call` says `"rerun"`; otherwise
+  its result tells the model the outcome is unknown (fail closed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tether._vocabulary.durable import CutCallDecision, DurableEngine
+from tether.errors import ModelError
+from tether.sessions.lease import SessionLease
+from tether.tools.base import Tool, ToolContext, ToolResult, is_idempotent
+
+__all__ = ["CUT_CALL_RESULT", "WorkflowSteps"]
+
+CUT_CALL_RESULT = (
+    "The process running this {name} call died before it returned; the call may or may not have taken "
+    "effect, and it was not run again (its outcome is unknown). Check before repeating it."
+)
+_T = TypeVar("_T")
+_STARTED_HERE: set[str] = set()
+"""Tokens of the tool calls this process started (a start recorded by another process is not here)."""
+
+
+@dataclass(frozen=True)
+class _ModelFailure:
+    """A model call's `ModelError`, as recorded (exceptions are rebuilt, not pickled)."""
+
+    message: str
+    status_code: int | None
+
+
+class WorkflowSteps:
+    """The `TurnSteps` of a turn running as a DBOS workflow."""
+
+    def __init__(self, engine: DurableEngine, lease: SessionLease | None = None) -> None:
+        self.engine = engine
+        self.lease = lease
+        self._checked: dict[str, str] = {}
+        """Tool use id -> the token its check step recorded (the process that checked it made it)."""
+        """The session's lease, renewed while a model call streams (its events reach the turn only at the end)."""
+
+    async def model_call(self, stream: Callable[[], AsyncIterator[Any]]) -> AsyncIterator[Any]:
+        from dbos import DBOS
+
+        async def call() -> list[Any] | _ModelFailure:
+            events: list[Any] = []
+            try:
+                async for event in stream():
+                    events.append(event)
+                    if self.lease is not None:
+                        await self.lease.keep_alive()
+            except ModelError as error:
+                return _ModelFailure(str(error), error.status_code)
+            return events
+
+        recorded = await DBOS.run_step_async({"name": "model", "retries_allowed": False}, call)
+        if isinstance(recorded, _ModelFailure):
+            raise ModelError(recorded.message, status_code=recorded.status_code)
+        for event in recorded:
+            yield event
+
+    async def tool_check(self, tool_use_id: str, check: Callable[[], Awaitable[_T]]) -> _T:
+        from dbos import DBOS
+
+        async def checked() -> tuple[str, _T]:
+            token = uuid.uuid4().hex  # this process checked the call, so it is the one that runs it
+            _STARTED_HERE.add(token)
+            return token, await check()
+
+        token, decision = await DBOS.run_step_async({"name": f"check:{tool_use_id}"}, checked)
+        self._checked[tool_use_id] = token
+        return decision
+
+    async def tool_call(self, tool: Tool, tool_input: dict[str, Any], context: ToolContext) -> Any:
+        from dbos import DBOS
+
+        call_id = context.tool_use_id or "?"
+        token = self._checked.pop(call_id, None)
+        checked_here = token in _STARTED_HERE
+        _STARTED_HERE.discard(token or "")
+
+        async def call() -> ToolResult:
+            if not checked_here and self._decide(tool, tool_input, call_id) == "unknown":
+                return ToolResult(CUT_CALL_RESULT.format(name=tool.name), is_error=True)
+            try:
+                result = await tool.call(tool_input, context)
+            except Exception as error:  # recorded as the model's information, as the tool runner does
+                return ToolResult(f"{type(error).__name__}: {error}", is_error=True)
+            return result if isinstance(result, ToolResult) else ToolResult(str(result), is_error=True)
+
+        return await DBOS.run_step_async({"name": f"tool:{tool.name}:{call_id}", "retries_allowed": False}, call)
+
+    def _decide(self, tool: Tool, tool_input: dict[str, Any], call_id: str) -> CutCallDecision:
+        """What becomes of a call cut mid-way: the engine's hook decides, else its tool's idempotency."""
+        if self.engine.on_cut_call is not None:
+            return self.engine.on_cut_call(tool.name, tool_input, call_id)
+        return "rerun" if is_idempotent(tool) else "unknown"
