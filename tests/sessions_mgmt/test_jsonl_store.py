@@ -40,10 +40,11 @@ def key(session_id: str, project: str = "-work-app", subpath: str | None = None)
 async def test_jsonl_store_passes_the_store_conformance_suite(tmp_path: Path) -> None:
     report = await run_store_conformance(lambda scope: JsonlStore(tmp_path), scopes=False)
     assert "fork shares history and is independent afterwards" in report.passed
-    # no native lease (its turns lease through records, as SDK stores do); no load_texts (Claude Code's
+    # no native lease, so no read_lease either (its turns lease through records, as SDK stores do); no load_texts (Claude Code's
     # transcripts split each response into entries, which a resume from the stored texts leaves to load)
     assert sorted(report.skipped) == [
         "load_texts: the view undecoded, and the stored leaf",
+        "read_lease shows the stored holder, live or not, and writes nothing",
         "scope isolation for read, list, fork, delete and find",
         "swap_lease takes a free lease, refuses a live one, hands over a lapsed one",
     ]
