@@ -40,8 +40,8 @@ def key(session_id: str, project: str = "-work-app", subpath: str | None = None)
 async def test_jsonl_store_passes_the_store_conformance_suite(tmp_path: Path) -> None:
     report = await run_store_conformance(lambda scope: JsonlStore(tmp_path), scopes=False)
     assert "fork shares history and is independent afterwards" in report.passed
-    # no native lease, so no read_lease either (its turns lease through records, as SDK stores do); no load_texts (Claude Code's
-    # transcripts split each response into entries, which a resume from the stored texts leaves to load)
+    # no native lease, so no read_lease (its turns lease through records, as SDK stores do); no load_texts
+    # (Claude Code's transcripts split each response into entries, which a resume from stored texts leaves to load)
     assert sorted(report.skipped) == [
         "load_texts: the view undecoded, and the stored leaf",
         "read_lease shows the stored holder, live or not, and writes nothing",
