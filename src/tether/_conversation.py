@@ -4,18 +4,21 @@ prompts one after the other and puts every message on one stream (see `tether._q
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import anyio.lowlevel
 
 from tether._background import Background
 from tether.agent.loop import Agent
-from tether.errors import CLIConnectionError, ConfigurationError
+from tether.errors import CLIConnectionError, ConfigurationError, UnsupportedOptionError
 from tether.messages import Message
 from tether.options import AgentOptions
+
+if TYPE_CHECKING:
+    from tether.durable.client import DurableConversationTurns
 
 __all__ = ["NOT_CONNECTED", "Conversation", "Failure", "Mailbox", "Prompt", "prompt_of", "send_each"]
 
@@ -110,6 +113,14 @@ class Failure:
     error: Exception
 
 
+@dataclass
+class DurablePrompt:
+    """A prompt of a durable conversation, with the id of the turn that answers it."""
+
+    prompt: Prompt
+    turn_id: str | None
+
+
 class Conversation:
     """The running side of a client: a background task that owns the agent (see the module doc)."""
 
@@ -117,7 +128,7 @@ class Conversation:
         self.options = options
         self.agent: Agent | None = None
         """The usage of the latest model response (what the context held then)."""
-        self._prompts: Mailbox[Prompt | Failure] = Mailbox()
+        self._prompts: Mailbox[Prompt | DurablePrompt | Failure] = Mailbox()
         self._messages: Mailbox[Message | Failure] = Mailbox()
         self._opened = anyio.Event()
         self._open_error: Exception | None = None
@@ -125,6 +136,12 @@ class Conversation:
         self._interrupt_next = False
         self._worker: Background | None = None
         self._feeders: list[Background] = []
+        self._durable: DurableConversationTurns | None = None
+        if options.durable:  # each prompt a durable turn (tether.durable.client)
+            from tether.durable.client import DurableConversationTurns, check_durable_conversation
+
+            check_durable_conversation(options)
+            self._durable = DurableConversationTurns(options)
 
     async def open(self) -> Agent:
         """Start the background task; returns once the session is open (or raises why not)."""
@@ -160,18 +177,18 @@ class Conversation:
             self._prompts.close(discard=True)
             self._messages.close()
 
-    async def _answer(self, agent: Agent, prompt: Prompt) -> None:
+    async def _answer(self, agent: Agent, prompt: Prompt | DurablePrompt) -> None:
         with anyio.CancelScope() as scope:
             self._running = scope
             if self._interrupt_next:
                 self._interrupt_next = False
                 scope.cancel()
             try:
-                async for message in agent.run(prompt):
+                async for message in self._run(agent, prompt):
                     self._deliver(message)
             except Exception as error:
                 self._messages.put(Failure(error))
-        if scope.cancelled_caught:  # interrupted, or the client is closing
+        if scope.cancelled_caught and self._durable is None:  # interrupted, or the client is closing
             with anyio.CancelScope(shield=True):
                 try:
                     for message in await agent.close_interrupted():
@@ -180,12 +197,23 @@ class Conversation:
                     self._messages.put(Failure(error))
         self._running = None
 
+    def _run(self, agent: Agent, prompt: Prompt | DurablePrompt) -> AsyncIterator[Message]:
+        if isinstance(prompt, DurablePrompt) and self._durable is not None:
+            return self._durable.run(agent, prompt.prompt, prompt.turn_id)  # a cut leaves the turn running
+        assert not isinstance(prompt, DurablePrompt)
+        return agent.run(prompt)
+
     def _deliver(self, message: Message) -> None:
         self._messages.put(message)
 
-    def send(self, prompt: Prompt) -> None:
-        """Queue a prompt for the background task."""
-        if not self._prompts.put(prompt):
+    def send(self, prompt: Prompt, turn_id: str | None = None) -> None:
+        """Queue a prompt for the background task (`turn_id`: the durable turn's, see tether.durable.client)."""
+        queued: Prompt | DurablePrompt = prompt
+        if self._durable is not None:
+            queued = DurablePrompt(prompt, self._durable.turn_id(turn_id))
+        elif turn_id is not None:
+            raise ConfigurationError("turn_id needs durable=True (a turn id names a durable turn)")
+        if not self._prompts.put(queued):
             raise CLIConnectionError("the conversation has ended: it takes no more prompts")
 
     def feed(self, stream: AsyncIterable[dict[str, Any]], *, end: bool) -> None:
@@ -217,6 +245,10 @@ class Conversation:
 
     def interrupt(self) -> None:
         """Cut the running prompt; with none running, the next queued prompt as it starts."""
+        if self._durable is not None:
+            raise UnsupportedOptionError(
+                "durable", "a durable turn runs to its end: it cannot be interrupted (disconnect stops reading it)"
+            )
         if self._running is not None:
             self._running.cancel()
         elif self._prompts.pending:

@@ -75,8 +75,6 @@ async def query(
             async for message in agent.run(prompt):
                 yield message
         return
-    if options is not None and options.durable:
-        raise ConfigurationError("a durable turn takes its prompt as a string (not a stream of messages)")
     conversation = Conversation(options or AgentOptions())
     await conversation.open()
     try:
@@ -149,10 +147,6 @@ class AgentClient:
         """
         if self._conversation is not None:
             return
-        if self.options.durable:
-            raise UnsupportedOptionError(
-                "durable", "durable turns run through query() (one prompt a turn); AgentClient does not run them yet"
-            )
         warn_if_can_use_tool_shadowed(self.options)
         conversation = Conversation(self.options)
         await conversation.open()
@@ -162,17 +156,22 @@ class AgentClient:
         elif prompt is not None:
             conversation.feed(prompt, end=True)
 
-    async def query(self, prompt: str | AsyncIterable[dict[str, Any]], session_id: str = "default") -> None:
+    async def query(
+        self, prompt: str | AsyncIterable[dict[str, Any]], session_id: str = "default", *, turn_id: str | None = None
+    ) -> None:
         """Send a prompt (or each prompt of an async iterable); read the answers with `receive_*()`.
 
         Prompts are answered in the order sent, one `ResultMessage` each. `session_id` exists
         for the SDK's signature and does not select a session: a client holds exactly one
-        (`client.session_id`).
+        (`client.session_id`). `turn_id` (tether addition, with `durable`) names the prompt's
+        durable turn: a turn id sent twice runs once, the second prompt following the first.
         """
         conversation = self._live()
         if isinstance(prompt, str):
-            conversation.send(prompt)
+            conversation.send(prompt, turn_id)
             return
+        if turn_id is not None:
+            raise ConfigurationError("turn_id names one prompt's turn: send a string prompt with it")
         await send_each(prompt, conversation.send)
 
     async def receive_messages(self) -> AsyncIterator[Message]:

@@ -204,8 +204,8 @@ def _cwd(options: AgentOptions) -> str:
 
 
 def _check(prompt: object, options: AgentOptions) -> None:
-    if not isinstance(prompt, str):
-        raise ConfigurationError("a durable turn takes its prompt as a string (not a stream of messages)")
+    if not isinstance(prompt, (str, list)):
+        raise ConfigurationError("a durable turn takes its prompt as a string or a list of content blocks")
     if options.continue_conversation or options.fork_session or options.resume_session_at:
         raise ConfigurationError(
             "durable turns run on a new session or resume=<id>; continue_conversation, fork_session and "
@@ -215,7 +215,7 @@ def _check(prompt: object, options: AgentOptions) -> None:
         raise ConfigurationError("a durable turn lives in its session store: persist_session=False contradicts it")
 
 
-async def run_durable(prompt: str, options: AgentOptions) -> AsyncIterator[Message]:
+async def run_durable(prompt: str | list[dict[str, Any]], options: AgentOptions) -> AsyncIterator[Message]:
     """`query()` with `durable` set: start the turn's workflow (or follow it, when its turn id ran
     already) and yield its messages."""
     _check(prompt, options)
