@@ -137,3 +137,43 @@ async def test_a_durable_client_refuses_what_it_cannot_honour(tmp_path: Path) ->
         await AgentClient(AgentOptions(durable=True, persist_session=False, cwd=tmp_path)).connect()
     with pytest.raises(ConfigurationError, match="resume_session_at"):
         await AgentClient(AgentOptions(durable=True, resume="x", resume_session_at="y", cwd=tmp_path)).connect()
+
+
+PARTIAL = """
+import sys, anyio
+from tether import AgentOptions, ResultMessage, query
+from tether.models import RawStreamEvent
+from tether.testing import ScriptedModel
+from tether.types import StreamEvent
+
+class Gated(ScriptedModel):
+    '''Holds its stream after the first event until the caller has seen a partial message.'''
+
+    async def stream(self, request):
+        first = True
+        async for event in super().stream(request):
+            yield event
+            if first and isinstance(event, RawStreamEvent):
+                first = False
+                with anyio.fail_after(20):  # a durable step that held its events would never let it go
+                    await SEEN.wait()
+
+async def main():
+    global SEEN
+    SEEN = anyio.Event()
+    model = Gated(["A streamed answer."])
+    options = AgentOptions(model=model, session_store=sys.argv[1], durable=True, include_partial_messages=True)
+    partial = 0
+    async for message in query(prompt="Hello", options=options):
+        if isinstance(message, StreamEvent):
+            partial += 1
+            SEEN.set()
+    assert isinstance(message, ResultMessage) and message.result == "A streamed answer.", message
+    print("partial", partial > 1)
+
+anyio.run(main)
+"""
+
+
+def test_partial_messages_stream_live_in_the_submitting_process(store_url: str, tmp_path: Path) -> None:
+    assert run_script(PARTIAL, store_url, tmp_path) == ["partial True"]

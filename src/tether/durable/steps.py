@@ -2,6 +2,7 @@
 
 - A model call is one step (`model`): the whole reply, its stream events included, is recorded;
   a replay gets it back without asking the model again. A provider's failure is recorded too.
+  The process running the step gets the events as they stream (partial messages are live there).
 - A tool call is two steps keyed by its `tool_use_id`. `check:<id>` records what was decided
   before it runs: its PreToolUse hooks and permission (rules, mode, the answer of `can_use_tool`),
   so a replay in a worker that has other hooks, or nobody to ask, decides the same. `tool:<name>:<id>`
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ CUT_CALL_RESULT = (
     "effect, and it was not run again (its outcome is unknown). Check before repeating it."
 )
 _T = TypeVar("_T")
+_STEP_DONE = object()
+"""Put after a model step's last event: the step has ended."""
 _STARTED_HERE: set[str] = set()
 """Tokens of the tool calls this process started (a start recorded by another process is not here)."""
 
@@ -51,27 +55,44 @@ class WorkflowSteps:
         self.lease = lease
         self._checked: dict[str, str] = {}
         """Tool use id -> the token its check step recorded (the process that checked it made it)."""
-        """The session's lease, renewed while a model call streams (its events reach the turn only at the end)."""
+        """The session's lease, renewed while a model call streams."""
 
     async def model_call(self, stream: Callable[[], AsyncIterator[Any]]) -> AsyncIterator[Any]:
+        """The call's events as they stream (the step runs in a task of its own and records them
+        all); a replayed step's recorded events, at once."""
         from dbos import DBOS
 
+        arrived: asyncio.Queue[Any] = asyncio.Queue()
+        streamed = False
+
         async def call() -> list[Any] | _ModelFailure:
+            nonlocal streamed
+            streamed = True
             events: list[Any] = []
             try:
                 async for event in stream():
                     events.append(event)
+                    arrived.put_nowait(event)
                     if self.lease is not None:
                         await self.lease.keep_alive()
             except ModelError as error:
                 return _ModelFailure(str(error), error.status_code)
             return events
 
-        recorded = await DBOS.run_step_async({"name": "model", "retries_allowed": False}, call)
+        step = asyncio.ensure_future(DBOS.run_step_async({"name": "model", "retries_allowed": False}, call))
+        step.add_done_callback(lambda _: arrived.put_nowait(_STEP_DONE))
+        try:
+            while (event := await arrived.get()) is not _STEP_DONE:
+                yield event
+        finally:
+            if not step.done():  # the turn stopped reading (cut): the call is not recorded
+                step.cancel()
+        recorded = step.result()
         if isinstance(recorded, _ModelFailure):
             raise ModelError(recorded.message, status_code=recorded.status_code)
-        for event in recorded:
-            yield event
+        if not streamed:  # recorded by an earlier run of the turn
+            for event in recorded:
+                yield event
 
     async def tool_check(self, tool_use_id: str, check: Callable[[], Awaitable[_T]]) -> _T:
         from dbos import DBOS
