@@ -5,7 +5,8 @@ Two tools write a line per call to `$DURABLE_LOG` (so the test counts the calls 
 sleeps after writing its line, long enough for the test to kill the process mid-call.
 Run as a module: `python -m tests.durable.agent_setup turn STORE SESSION_ID CWD [TURN_ID]` submits
 a durable turn and prints each message as a JSON line; `... worker STORE [VERSION]` runs a worker
-until no turn is open.
+until no turn is open; `... client STORE SESSION_ID CWD TURN_ID [resume]` sends "Do the jobs" through a
+durable `AgentClient` (its first prompt: turn `TURN_ID:1`), starting the session or resuming it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from tether import AgentOptions, DurableEngine, PermissionResultAllow, create_sdk_mcp_server, query, tool
+from tether import AgentClient, AgentOptions, DurableEngine, PermissionResultAllow, create_sdk_mcp_server, query, tool
 from tether._vocabulary.durable import CutCallDecision
 from tether.messages import Message
 
@@ -93,6 +94,14 @@ async def submit(store: str, session_id: str, cwd: str, turn_id: str | None) -> 
             os.kill(os.getpid(), signal.SIGKILL)  # between a stored tool result and the next model call
 
 
+async def converse(store: str, session_id: str, cwd: str, turn_id: str, resume: bool) -> None:
+    session = {"resume": session_id} if resume else {"session_id": session_id}
+    async with AgentClient(options(store, cwd, turn_id=turn_id, **session)) as client:
+        await client.query("Do the jobs")
+        async for message in client.receive_response():
+            print(_line(message), flush=True)
+
+
 async def work(store: str, version: str | None) -> None:
     from tether.durable.worker import run_worker
 
@@ -110,7 +119,9 @@ async def work(store: str, version: str | None) -> None:
 
 if __name__ == "__main__":
     command, store = sys.argv[1], sys.argv[2]
-    if command == "turn":
+    if command == "client":
+        anyio.run(converse, store, sys.argv[3], sys.argv[4], sys.argv[5], len(sys.argv) > 6)
+    elif command == "turn":
         anyio.run(submit, store, sys.argv[3], sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else None)
     else:
         anyio.run(work, store, sys.argv[3] if len(sys.argv) > 3 else None)

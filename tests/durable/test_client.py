@@ -1,17 +1,34 @@
 """`AgentClient` and streamed prompts with `durable=True`: each prompt a durable turn on the client's
-session, the same messages as without it, turn ids per prompt (`<turn_id>:<n>`, or given with the prompt).
+session, the same messages as without it, turn ids per prompt (`<turn_id>:<n>`, or given with the prompt),
+live partial messages, and a killed client's turn ended by a worker, then followed by the reconnected client.
 
 Each scenario runs in a process of its own (DBOS is one instance per process, on one system database).
 """
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
+import uuid
+from collections import Counter
 from pathlib import Path
 
+import anyio
 import pytest
-from tests.durable.test_kill import ROOT, WAIT_SECONDS
+from tests.durable.test_kill import (
+    ROOT,
+    WAIT_SECONDS,
+    Planner,
+    check_history,
+    environment,
+    log_lines,
+    run_worker,
+    stored_entries,
+    wait_for,
+)
+from tests.fakes.anthropic_server import FakeAnthropicServer
 
 COMMON = """
 import sys, anyio
@@ -177,3 +194,30 @@ anyio.run(main)
 
 def test_partial_messages_stream_live_in_the_submitting_process(store_url: str, tmp_path: Path) -> None:
     assert run_script(PARTIAL, store_url, tmp_path) == ["partial True"]
+
+
+def test_a_killed_client_turn_ends_in_a_worker_and_the_reconnected_client_follows_it(
+    store_url: str, tmp_path: Path
+) -> None:
+    planner = Planner(block_at=1)
+    log = tmp_path / "jobs.log"
+    session_id = str(uuid.uuid4())
+    client = [sys.executable, "-m", "tests.durable.agent_setup", "client", store_url, session_id, str(tmp_path), "job"]
+    with FakeAnthropicServer([planner] * 20) as server:
+        env = environment(server, log)
+        child = subprocess.Popen(client, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+        wait_for(lambda: len(server.requests) >= 2, "the second model call")
+        child.send_signal(signal.SIGKILL)
+        killed_out, _ = child.communicate(timeout=WAIT_SECONDS)
+        worker = run_worker(store_url, tmp_path, env)
+        assert [json.loads(line)["status"] for line in worker.stdout.splitlines()] == ["SUCCESS"], worker.stderr
+        again = subprocess.run(
+            [*client, "resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=WAIT_SECONDS
+        )
+    assert again.returncode == 0, again.stderr
+    followed = [json.loads(line) for line in again.stdout.splitlines()]
+    assert followed[-1]["kind"] == "ResultMessage" and followed[-1]["subtype"] == "success"
+    assert dict(Counter(planner.points)) == {0: 1, 1: 2, 2: 1}  # the reconnect asked the model nothing
+    assert log_lines(log) == ["lookup a", "append b"]
+    printed = [json.loads(line) for line in killed_out.splitlines()]
+    check_history(anyio.run(stored_entries, store_url, session_id), printed + followed)
