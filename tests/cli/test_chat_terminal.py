@@ -217,6 +217,26 @@ def test_ctrl_c_during_an_answer_interrupts_it_and_the_chat_goes_on(
     assert "[Request interrupted by user]" in str(marker.message)
 
 
+def test_ctrl_c_in_a_durable_chat_says_the_turn_runs_to_its_end(
+    terminal: object, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("TETHER_TEST_GATE", str(gate))
+    term = terminal("GATED", "--cwd", str(project), "--durable")  # type: ignore[operator]
+    term.expect("> ")
+    term.send("take your time")
+    term.expect("Thinking")
+    term.process.send_signal(signal.SIGINT)
+    term.expect("runs to its end")
+    gate.touch()
+    term.expect("through the gate")  # the turn was not cut
+    term.expect("> ")
+    term.send("/exit")
+    assert term.finish() == 0
+    prompt, answer = get_session_messages(list_sessions()[0].session_id)
+    assert (prompt.type, answer.type) == ("user", "assistant")
+
+
 def test_continue_with_nothing_to_continue_starts_a_new_session(terminal: object, project: Path) -> None:
     term = terminal("fresh", "--continue", "--cwd", str(project))  # type: ignore[operator]
     term.expect("No session to continue in this directory")

@@ -241,7 +241,9 @@ class Chat:
             view.close()
 
     async def interrupt(self) -> None:
-        if self.client is not None:
+        if self.client is not None and self.client.options.durable:  # AgentClient.interrupt refuses it
+            err_console().print("[dim]A durable turn runs to its end (`tether worker` ends it if you quit).[/]")
+        elif self.client is not None:
             await self.client.interrupt()
 
     async def command(self, line: str) -> bool:
