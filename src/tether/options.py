@@ -164,7 +164,8 @@ class AgentOptions:
     durable: bool | DurableEngine = False
     """Run each turn as a DBOS workflow: a turn whose process dies is taken over by `tether worker`."""
     turn_id: str | None = None
-    """The turn's id (durable turns): a turn id submitted twice runs once, the second caller follows it."""
+    """The turn's id (durable turns): a turn id submitted twice runs once, the second caller follows it.
+    With `AgentClient`, the n-th prompt of a connection runs as turn `<turn_id>:<n>`."""
 
 
 ClaudeAgentOptions = AgentOptions
