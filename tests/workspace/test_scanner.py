@@ -105,3 +105,24 @@ def test_an_unchanged_workspace_is_not_read_again(tmp_path: Path) -> None:
     age(root)
     third = scanner.scan()
     assert list(third.contents.values()) == [b"x = 'changed'\n"]
+
+
+def test_the_saved_index_is_rewritten_only_for_files_indexed_anew(tmp_path: Path) -> None:
+    from tether.sessions.workspace.tree import index_file_for
+
+    root = tmp_path / "work"
+    for index in range(100):
+        write(root, f"src/m{index}.py", f"x = {index}\n")
+    age(root)
+    index_file = index_file_for(root, tmp_path / "home")
+    scanner = Scanner(root, index_file=index_file)
+    scanner.scan()
+    os.utime(index_file, (1_000_000_000, 1_000_000_000))  # a save would make it new
+    for index in range(100):  # a burst of edits: modified moments ago, read at every scan, not indexed
+        write(root, f"gen/g{index}.py", f"y = {index}\n")
+    assert len(scanner.scan().contents) == 100 and len(scanner.scan().contents) == 100
+    assert index_file.stat().st_mtime == 1_000_000_000
+    age(root)  # now safe to index: the next scan indexes them and saves
+    assert len(scanner.scan().contents) == 100
+    assert index_file.stat().st_mtime > 1_500_000_000
+    assert Scanner(root, index_file=index_file).scan().contents == {}  # a new process reads nothing

@@ -141,7 +141,7 @@ class _Directory:
 class Scanner:
     """Scans one root again and again; files whose size, mtime and inode did not change since the
     last scan are not read again. With `index_file`, that index outlives the process (kept there,
-    owner-only, after a scan that read many files), so a new process does not read them all again."""
+    owner-only, once a scan indexed many files anew), so a new process does not read them all again."""
 
     def __init__(
         self,
@@ -166,6 +166,7 @@ class Scanner:
         self.has_extra = bool(patterns)
         self._index: dict[str, _Cached] = {}
         self._index_loaded = False
+        self._unsaved = 0  # files indexed anew since the index was last saved
         self._walked: set[str] = set()
         self._gitignores: dict[str, tuple[_StatKey, pathspec.GitIgnoreSpec]] = {}
         self._directories: dict[str, _Directory] = {}
@@ -184,8 +185,9 @@ class Scanner:
         self._walk(str(self.root), "", [], scan, started)
         if len(walked) != len(self._directories):  # forget the directories gone since the last walk
             self._directories = {relative: self._directories[relative] for relative in walked}
-        if self.index_file is not None and len(scan.contents) >= _SAVE_AFTER_READS:
+        if self.index_file is not None and self._unsaved >= _SAVE_AFTER_INDEXED:
             _write_index(self.index_file, self.root, self._index)
+            self._unsaved = 0
         return scan
 
     def _scan_paths(self, paths: list[str], base: Mapping[str, Node], started: int) -> Scan:
@@ -328,13 +330,16 @@ class Scanner:
         scan.contents[node.hash] = data
         if started - info.st_mtime_ns > _RACY_NS and len(data) == info.st_size:
             self._index[relative] = (key, node)
+            self._unsaved += 1
         else:
             self._index.pop(relative, None)
         return node
 
 
-_SAVE_AFTER_READS = 64
-"""A scan that read at least this many files saves the index (smaller ones are cheap to redo)."""
+_SAVE_AFTER_INDEXED = 64
+"""A full scan saves the index once at least this many files were indexed anew since it was last
+saved (fewer are cheap to read again; files read again only because they were modified moments
+ago are not indexed, so a burst of edits does not rewrite the whole index at every scan)."""
 
 
 def _read_index(path: Path | None, root: Path) -> dict[str, _Cached]:
