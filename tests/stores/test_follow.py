@@ -31,10 +31,11 @@ from tether import (
     follow,
     project_key_for_directory,
 )
-from tether._vocabulary.store import SessionKey, SessionStore
+from tether._vocabulary.store import SessionKey, SessionStore, SessionStoreEntry
 from tether.models.base import ModelRequest, ModelResponse
 from tether.sessions.capabilities import store_access
 from tether.sessions.follow import RESULT_ENTRY_TYPE, follow_entries, message_of_entry
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.sessions.urls import open_store
 from tether.testing import FunctionModel, ScriptedModel, run_query, text_reply, tool_use_reply
 
@@ -295,3 +296,60 @@ async def test_the_client_follows_its_session_without_connecting(store: SessionS
     with pytest.raises(ConfigurationError):
         async for _ in AgentClient(AgentOptions(session_store=store)).follow():
             pass
+
+
+LONG = 3000
+"""Entries already stored in the long session a follower joins."""
+
+
+async def follow_appends(store: SessionStore, key: SessionKey, appended: int) -> list[dict[str, Any]]:
+    """Store a session of `LONG` entries, follow it from its end while `appended` entries and a turn
+    end are stored one by one (each once the follower has the one before), and give what it saw."""
+    access = store_access(store)
+    await access.append(key, [{"type": "user", "uuid": f"old-{n}", "n": n} for n in range(LONG)])
+    sent, received = anyio.create_memory_object_stream[dict[str, Any]](1)
+    seen: list[dict[str, Any]] = []
+
+    async def follower() -> None:
+        async with sent:
+            async for entry in follow_entries(store, key, after_uuid=f"old-{LONG - 1}", poll_interval=0.01):
+                await sent.send(entry)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(follower)
+        async with received:
+            for n in range(appended):
+                await access.append(key, [{"type": "user", "uuid": f"new-{n}", "n": n}])
+                seen.append(await received.receive())
+            await access.append(key, [{"type": RESULT_ENTRY_TYPE, "resultMessage": {}}])
+            seen.extend([entry async for entry in received])
+    return seen
+
+
+async def test_a_long_session_is_followed_entry_by_entry(store: SessionStore, project: Path) -> None:
+    seen = await follow_appends(store, key_of(project, str(uuid.uuid4())), 40)
+    assert [entry.get("uuid") for entry in seen] == [*(f"new-{n}" for n in range(40)), None]
+    assert seen[-1]["type"] == RESULT_ENTRY_TYPE
+
+
+class LoadCountingStore(SQLiteStore):
+    """A SQLite store that counts the entries its `load` decoded (a store of the caller's own)."""
+
+    loaded = 0
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        entries = await super().load(key)
+        self.loaded += len(entries or [])
+        return entries
+
+
+async def test_a_wake_decodes_what_is_new_not_the_whole_session(tmp_path: Path, project: Path) -> None:
+    """Each wake of a follower of a store with undecoded reads (`load_texts`) decodes the entries
+    stored since the last, not the transcript again: 40 wakes over 3,000 entries load none whole."""
+    store = LoadCountingStore(tmp_path / "sessions.db")
+    try:
+        seen = await follow_appends(store, key_of(project, str(uuid.uuid4())), 40)
+    finally:
+        await store_access(store).close()
+    assert len(seen) == 41
+    assert store.loaded == 0

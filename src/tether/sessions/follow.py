@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
 
 import anyio
 
@@ -37,6 +37,7 @@ from tether.options import AgentOptions
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import make_meta_entry
 from tether.sessions.keys import project_key_for_directory
+from tether.sessions.stores._core import decode_entries
 from tether.sessions.urls import open_store, opened_for_caller
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 RESULT_ENTRY_TYPE = "tether-result"
 """The metadata entry that ends a turn in the store: `{"type", "resultMessage", "sessionId", "timestamp"}`."""
@@ -125,13 +127,13 @@ async def _follow(
     interval = RECHECK_SECONDS if access.can("watch") else poll_interval
     session_id = key["session_id"]
     async with access.watch(key) as feed:  # subscribed before the first read: no append falls between
-        entries = await _view(access, key)
-        seen = start(entries, session_id)
+        reader = _Reader(access, key)
+        pending = await reader.read()
+        pending = pending[start(pending, session_id) :]
         last_news = anyio.current_time()
         moved = False  # a message was yielded: a turn end from now on is this turn's, not the one before
         while True:
-            for entry in entries[seen:]:
-                seen += 1
+            for entry in pending:
                 yield entry
                 moved = moved or bool(entry.get("uuid"))
                 if until_result and moved and is_turn_end(entry):
@@ -143,20 +145,46 @@ async def _follow(
                     raise FollowTimeoutError(session_id, timeout)
                 wait = min(wait, left)
             await feed.wait(wait)
-            before = seen
-            entries = await _view(access, key)
-            if len(entries) < seen:
-                log.warning("session %r: its stored view shrank from %d to %d entries", session_id, seen, len(entries))
-                seen = len(entries)
-            if len(entries) > before:
+            pending = await reader.read()
+            if pending:
                 last_news = anyio.current_time()
 
 
-async def _view(access: StoreAccess, key: SessionKey) -> list[SessionStoreEntry]:
-    entries = await access.load(key)
-    if entries is None:
-        raise SessionNotFoundError(key["session_id"], "while following it")
-    return entries
+class _Reader:
+    """Reads a followed transcript's entries stored since its last read. With the store's undecoded
+    texts (`load_texts`) only those are decoded, so a wake costs the new entries, not the whole
+    transcript; a store without them is read whole (`load`) and cut after what was read."""
+
+    def __init__(self, access: StoreAccess, key: SessionKey) -> None:
+        self.access = access
+        self.key = key
+        self.count = 0
+        """Texts (or entries, when read whole) read so far."""
+
+    async def read(self) -> list[SessionStoreEntry]:
+        stored = await self.access.load_texts(self.key)
+        if stored is None:  # no texts from this store (or no transcript: `load` says which)
+            entries = await self.access.load(self.key)
+            if entries is None:
+                raise SessionNotFoundError(self.key["session_id"], "while following it")
+            return self._new(entries)
+        entries, skipped = decode_entries(self._new(stored.texts))
+        for reason in skipped:
+            log.warning("session %r: skipped an unreadable entry (%s)", self.key["session_id"], reason)
+        return entries
+
+    def _new(self, view: Sequence[_T]) -> list[_T]:
+        if len(view) < self.count:
+            log.warning(
+                "session %r: its stored view shrank from %d to %d entries",
+                self.key["session_id"],
+                self.count,
+                len(view),
+            )
+            self.count = len(view)
+        new = list(view[self.count :])
+        self.count = len(view)
+        return new
 
 
 def message_of_entry(entry: SessionStoreEntry) -> Message | None:
