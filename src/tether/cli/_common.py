@@ -35,6 +35,7 @@ __all__ = [
     "flag",
     "has_session_here",
     "note",
+    "opened_session",
     "format_age",
     "out_console",
     "parse_duration",
@@ -164,6 +165,16 @@ async def store_from(spec: StoreSpec) -> AsyncIterator[SessionStore]:
     finally:
         if store is not spec:
             await store_access(store).close()
+
+
+@asynccontextmanager
+async def opened_session(
+    ctx: typer.Context, store: str | None, session: str
+) -> AsyncIterator[tuple[SessionStore, str]]:
+    """A command's store (`store_spec`) and the full id of its `session` argument in it (an id or a
+    unique prefix: `resolve_session_id`); the store is closed afterwards if it was opened here."""
+    async with store_from(store_spec(ctx, store)) as opened:
+        yield opened, await resolve_session_id(opened, session)
 
 
 async def resolve_session_id(store: SessionStore, text: str) -> str:

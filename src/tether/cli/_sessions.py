@@ -18,6 +18,7 @@ from tether.cli._common import (
     fail,
     flag,
     format_age,
+    opened_session,
     out_console,
     parse_duration,
     resolve_session_id,
@@ -119,8 +120,7 @@ def show_command(
         fail("--limit and --offset must not be negative")
 
     async def body() -> tuple[SessionInfo, list[SessionMessage], list[tuple[int, dict[str, Any]]]]:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             found = await locate_session(opened, session_id)
             key = found.key
             info = session_info_from_summary(key["session_id"], found.mtime, found.summary, key["project_key"])
@@ -160,8 +160,7 @@ def follow_command(
     until its result (by default only what is stored from now on: the next turn if none runs)."""
 
     async def body() -> None:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             async for message in follow(session_id, session_store=opened, from_start=from_start, timeout=timeout):
                 typer.echo(json.dumps(message_to_dict(message, session_id), default=str) if as_json else _line(message))
 
@@ -223,8 +222,7 @@ def tree_command(ctx: typer.Context, session: SessionArgument, store: StoreOptio
     """A session and all its forks (and theirs) as a tree, from the session it descends from."""
 
     async def body() -> tuple[str, list[SessionInfo]]:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             return session_id, await list_sessions_async(None, store=opened)
 
     session_id, infos = run_async(body)
@@ -257,8 +255,7 @@ def rename_command(
     """Give a session a title."""
 
     async def body() -> str:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             await rename_session_async(session_id, title, store=opened)
             return session_id
 
@@ -279,8 +276,7 @@ def tag_command(
         fail("give a tag or --clear, not both")
 
     async def body() -> str:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             await tag_session_async(session_id, None if clear else tag, store=opened)
             return session_id
 
@@ -358,8 +354,7 @@ def export_command(
     """Export a session: as a Claude Code transcript (resumable by `claude --resume ID`) or raw JSONL."""
 
     async def body() -> tuple[str, Path | None, list[dict[str, Any]]]:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             if format is ExportFormat.claude_code:
                 target = root if root is not None else claude_config_dir()
                 return session_id, await export_session(session_id, opened, target, overwrite=overwrite), []

@@ -13,8 +13,8 @@ from tether.cli._common import (
     escape,
     fail,
     flag,
+    opened_session,
     out_console,
-    resolve_session_id,
     run_async,
     store_from,
     store_spec,
@@ -45,8 +45,7 @@ def fork_command(
     """Branch a session; with --workspace, its files as of the fork point go into a directory of its own."""
 
     async def body() -> str:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             forked = await fork_session_async(
                 session_id, up_to_message_id=at, title=title, store=opened, workspace_dir=workspace
             )
@@ -74,8 +73,7 @@ def checkout_command(
     from tether.sessions.workspace.travel import materialise
 
     async def body() -> Path | None:
-        async with store_from(store_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             found = await locate_session(opened, session_id)
             access = store_access(opened)
             return await materialise(access, await access.load(found.key) or [], at, directory)
