@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, nullcontext
 from dataclasses import dataclass
@@ -452,10 +453,11 @@ def _model_settings(options: AgentOptions, env: dict[str, str]) -> ModelSettings
 
 
 def _resolve_cwd(cwd: str | Path | None) -> str:
-    path = Path(cwd).expanduser() if cwd is not None else Path.cwd()
-    if not path.is_dir():
-        raise ConfigurationError(f"cwd {str(path)!r} is not an existing directory")
-    return str(path.resolve())
+    """`cwd` (default: the process's) as a real path; `os.path`, not `pathlib` (a third of the time)."""
+    path = os.path.normpath(os.path.expanduser(os.fspath(cwd))) if cwd is not None else os.getcwd()
+    if not os.path.isdir(path):
+        raise ConfigurationError(f"cwd {path!r} is not an existing directory")
+    return os.path.realpath(path)
 
 
 async def _newest_session_id(store: SessionStore, cwd: str) -> str | None:
