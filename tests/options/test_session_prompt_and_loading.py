@@ -96,6 +96,11 @@ class StuckStore(MemoryStore):
             await anyio.sleep_forever()
         return await super().load(key)
 
+    async def load_texts(self, key: SessionKey) -> Any:  # what a resume reads first
+        if self.stuck:
+            await anyio.sleep_forever()
+        return await super().load_texts(key)
+
 
 @pytest.mark.parametrize("timeout_ms", [0, 50])
 async def test_resuming_from_a_store_that_does_not_answer_fails_after_load_timeout_ms(
