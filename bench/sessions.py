@@ -33,7 +33,8 @@ from typing import Any
 import anyio
 
 from tether._vocabulary.store import SessionKey
-from tether.sessions.entries import active_chain, chain_to_api_messages, make_entry
+from tether.sessions.entries import active_chain, make_entry
+from tether.sessions.history import chain_to_api_messages
 from tether.sessions.stores.sqlite import SQLiteStore
 
 TURN = 4

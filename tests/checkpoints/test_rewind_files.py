@@ -4,11 +4,11 @@ state at a prompt, from the client that changed them or from a later one that re
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.checkpoints.support import ECHO, ask, options_for
 
-from tether import AgentClient, AgentOptions, ResultMessage, UserMessage
+from tether import AgentClient, AgentOptions, UserMessage
 from tether._vocabulary.store import SessionKey, SessionStore
 from tether.errors import ConfigurationError, EntryNotFoundError, StoreError
 from tether.models.base import ModelResponse
@@ -16,8 +16,6 @@ from tether.sessions.keys import project_key_for_directory
 from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio
-
-ECHO: dict[str, str | None] = {"replay-user-messages": None}
 
 
 def first_prompt_replies(project: Path) -> list[ModelResponse | str]:
@@ -41,29 +39,6 @@ def second_prompt_replies(project: Path) -> list[ModelResponse | str]:
         tool_use_reply("Write", {"file_path": str(project / "extra" / "new.txt"), "content": "new\n"}),
         "prompt two done",
     ]
-
-
-def options_for(project: Path, store: SessionStore, replies: list[Any], **extra: Any) -> AgentOptions:
-    return AgentOptions(
-        model=ScriptedModel(replies),
-        cwd=project,
-        session_store=store,
-        permission_mode="acceptEdits",
-        enable_file_checkpointing=True,
-        extra_args=dict(ECHO),
-        **extra,
-    )
-
-
-async def ask(client: AgentClient, prompt: str) -> str:
-    """Send `prompt`; the uuid of its echoed UserMessage (the first UserMessage of the response)."""
-    await client.query(prompt)
-    messages = [message async for message in client.receive_response()]
-    result = messages[-1]
-    assert isinstance(result, ResultMessage) and not result.is_error, result
-    echoed = [m for m in messages if isinstance(m, UserMessage)]
-    assert echoed[0].content == prompt and echoed[0].uuid
-    return echoed[0].uuid
 
 
 def files_of(project: Path) -> dict[str, str]:

@@ -26,7 +26,8 @@ from tests.fakes import FakeAnthropicServer
 
 from tether import AgentClient, get_session_messages_async
 from tether._vocabulary.store import SessionStore
-from tether.sessions.entries import active_chain, chain_to_api_messages, is_compact_boundary
+from tether.sessions.entries import active_chain, is_compact_boundary
+from tether.sessions.history import chain_to_api_messages
 from tether.sessions.stores.sqlite import SQLiteStore
 from tether.testing import run_query
 

@@ -96,7 +96,7 @@ class StuckStore(MemoryStore):
             await anyio.sleep_forever()
         return await super().load(key)
 
-    async def load_texts(self, key: SessionKey) -> Any:  # what a resume reads first
+    async def load_texts(self, key: SessionKey) -> Any:  # a resume reads the stored texts when it can
         if self.stuck:
             await anyio.sleep_forever()
         return await super().load_texts(key)

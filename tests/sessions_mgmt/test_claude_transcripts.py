@@ -26,8 +26,9 @@ from tests.sessions_mgmt.transcripts import (
 )
 
 from tether import AgentOptions, query
-from tether.sessions.entries import active_chain, chain_to_api_messages
+from tether.sessions.entries import active_chain
 from tether.sessions.helpers import get_session_info_async, get_session_messages_async, list_sessions_async
+from tether.sessions.history import chain_to_api_messages
 from tether.sessions.stores.jsonl import JsonlStore
 from tether.testing import ScriptedModel
 

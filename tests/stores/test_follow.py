@@ -31,10 +31,12 @@ from tether import (
     follow,
     project_key_for_directory,
 )
-from tether._vocabulary.store import SessionKey, SessionStore
+from tether._vocabulary.store import SessionKey, SessionStore, SessionStoreEntry
 from tether.models.base import ModelRequest, ModelResponse
 from tether.sessions.capabilities import store_access
 from tether.sessions.follow import RESULT_ENTRY_TYPE, follow_entries, message_of_entry
+from tether.sessions.store import StoredTexts
+from tether.sessions.stores.sqlite import SQLiteStore
 from tether.sessions.urls import open_store
 from tether.testing import FunctionModel, ScriptedModel, run_query, text_reply, tool_use_reply
 
@@ -295,3 +297,99 @@ async def test_the_client_follows_its_session_without_connecting(store: SessionS
     with pytest.raises(ConfigurationError):
         async for _ in AgentClient(AgentOptions(session_store=store)).follow():
             pass
+
+
+LONG = 3000
+"""Entries already stored in the long session a follower joins."""
+
+
+async def follow_appends(store: SessionStore, key: SessionKey, appended: int) -> list[dict[str, Any]]:
+    """Store a session of `LONG` entries, follow it from its end while `appended` entries and a turn
+    end are stored one by one (each once the follower has the one before), and give what it saw."""
+    access = store_access(store)
+    await access.append(key, [{"type": "user", "uuid": f"old-{n}", "n": n} for n in range(LONG)])
+    sent, received = anyio.create_memory_object_stream[dict[str, Any]](1)
+    seen: list[dict[str, Any]] = []
+
+    async def follower() -> None:
+        async with sent:
+            async for entry in follow_entries(store, key, after_uuid=f"old-{LONG - 1}", poll_interval=0.01):
+                await sent.send(entry)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(follower)
+        async with received:
+            for n in range(appended):
+                await access.append(key, [{"type": "user", "uuid": f"new-{n}", "n": n}])
+                seen.append(await received.receive())
+            await access.append(key, [{"type": RESULT_ENTRY_TYPE, "resultMessage": {}}])
+            seen.extend([entry async for entry in received])
+    return seen
+
+
+async def test_a_long_session_is_followed_entry_by_entry(store: SessionStore, project: Path) -> None:
+    seen = await follow_appends(store, key_of(project, str(uuid.uuid4())), 40)
+    assert [entry.get("uuid") for entry in seen] == [*(f"new-{n}" for n in range(40)), None]
+    assert seen[-1]["type"] == RESULT_ENTRY_TYPE
+
+
+class ReadCountingStore(SQLiteStore):
+    """A SQLite store that counts the entries it read, whole (`load`, `load_texts`) or from the end
+    (`load_tail`): a store of the caller's own."""
+
+    whole = 0
+    tail = 0
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        entries = await super().load(key)
+        self.whole += len(entries or [])
+        return entries
+
+    async def load_texts(self, key: SessionKey) -> StoredTexts | None:
+        stored = await super().load_texts(key)
+        self.whole += len(stored.texts) if stored else 0
+        return stored
+
+    async def load_tail(self, key: SessionKey, limit: int) -> list[SessionStoreEntry] | None:
+        entries = await super().load_tail(key, limit)
+        self.tail += len(entries or [])
+        return entries
+
+
+async def test_a_wake_reads_what_is_new_not_the_whole_session(tmp_path: Path, project: Path) -> None:
+    """A follower reads the session whole once; each of its 40 wakes then reads a short tail of the
+    3,000 entries (the old follower read all of them at every wake: 123,000 entries)."""
+    store = ReadCountingStore(tmp_path / "sessions.db")
+    try:
+        seen = await follow_appends(store, key_of(project, str(uuid.uuid4())), 40)
+    finally:
+        await store_access(store).close()
+    assert len(seen) == 41
+    assert store.whole in (LONG, LONG + 1)  # read once: before the first append, or just after it
+    assert 0 < store.tail <= 41 * 2 * 16  # a wake or two per append, each a window of 16 at first
+
+
+async def test_a_burst_longer_than_the_window_and_metadata_entries_are_each_followed_once(
+    store: SessionStore, project: Path
+) -> None:
+    key = key_of(project, str(uuid.uuid4()))
+    access = store_access(store)
+    await access.append(key, [{"type": "user", "uuid": "first"}, {"type": "note", "n": -1}])
+    burst = [{"type": "user", "uuid": f"u-{n}"} if n % 3 else {"type": "note", "n": n} for n in range(200)]
+    seen: list[dict[str, Any]] = []
+    async with anyio.create_task_group() as tasks:
+
+        async def follower() -> None:
+            async for entry in follow_entries(store, key, after_uuid="first", poll_interval=0.01):
+                seen.append(entry)
+                if entry.get("n") == -1:  # caught up: the burst follows
+                    tasks.start_soon(write)
+
+        async def write() -> None:
+            await access.append(key, burst[:5])
+            await anyio.sleep(0.05)
+            await access.append(key, burst[5:])
+            await access.append(key, [{"type": "user", "uuid": "last"}, {"type": RESULT_ENTRY_TYPE}])
+
+        tasks.start_soon(follower)
+    assert seen == [{"type": "note", "n": -1}, *burst, {"type": "user", "uuid": "last"}, {"type": RESULT_ENTRY_TYPE}]

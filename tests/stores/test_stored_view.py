@@ -12,13 +12,13 @@ import pytest
 
 from tether.sessions.entries import (
     active_chain,
-    history_of,
     leaf_of,
     make_compact_boundary,
     make_entry,
     make_meta_entry,
 )
 from tether.sessions.helpers import chain_messages
+from tether.sessions.history import history_of
 from tether.sessions.store import StoredTexts
 from tether.sessions.stored_view import read_active, read_chain_page
 from tether.sessions.stores._core import encode_entries, leaf_from_end

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.workspace.support import ask, options_for
 
-from tether import AgentClient, AgentOptions, ResultMessage, UserMessage
+from tether import AgentClient, AgentOptions
 from tether._vocabulary.store import SessionStore
 from tether.errors import ConfigurationError
 from tether.sessions.capabilities import store_access
@@ -23,30 +24,9 @@ from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
-ECHO: dict[str, str | None] = {"replay-user-messages": None}
-
 
 def files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def options_for(cwd: Path, store: SessionStore, replies: list[Any], **extra: Any) -> AgentOptions:
-    return AgentOptions(
-        model=ScriptedModel(replies),
-        cwd=cwd,
-        session_store=store,
-        permission_mode="bypassPermissions",
-        enable_file_checkpointing=True,
-        extra_args=dict(ECHO),
-        **{"workspace_snapshots": True, **extra},
-    )
-
-
-async def ask(client: AgentClient, prompt: str) -> str:
-    await client.query(prompt)
-    messages = [message async for message in client.receive_response()]
-    assert isinstance(messages[-1], ResultMessage) and not messages[-1].is_error, messages[-1]
-    return next(m.uuid for m in messages if isinstance(m, UserMessage) and m.uuid)
 
 
 def bash(command: str, reply: str) -> list[Any]:

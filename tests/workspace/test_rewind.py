@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.workspace.support import ask, options_for
 
-from tether import AgentClient, AgentOptions, ResultMessage, UserMessage
+from tether import AgentClient
 from tether._vocabulary.store import SessionStore
 from tether.models.base import ModelResponse
 from tether.sessions.capabilities import store_access
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.workspace.snapshots import WORKSPACE_SNAPSHOT
-from tether.testing import MemoryStore, ScriptedModel, tool_use_reply
+from tether.testing import MemoryStore, tool_use_reply
 
 pytestmark = pytest.mark.anyio
 
-ECHO: dict[str, str | None] = {"replay-user-messages": None}
 BINARY = bytes(range(256)) * 64 + b"\r\n\x00 no final newline"
 
 
@@ -71,28 +71,6 @@ def turn_replies(project: Path) -> list[ModelResponse | str]:
         tool_use_reply("Bash", {"command": bash}),
         "changed everything",
     ]
-
-
-def options_for(project: Path, store: SessionStore, replies: list[Any], **extra: Any) -> AgentOptions:
-    return AgentOptions(
-        model=ScriptedModel(replies),
-        cwd=project,
-        session_store=store,
-        permission_mode="bypassPermissions",
-        enable_file_checkpointing=True,
-        extra_args=dict(ECHO),
-        **{"workspace_snapshots": True, **extra},
-    )
-
-
-async def ask(client: AgentClient, prompt: str) -> str:
-    await client.query(prompt)
-    messages = [message async for message in client.receive_response()]
-    result = messages[-1]
-    assert isinstance(result, ResultMessage) and not result.is_error, result
-    echoed = [m for m in messages if isinstance(m, UserMessage)]
-    assert echoed[0].uuid
-    return echoed[0].uuid
 
 
 async def test_write_edit_and_bash_are_rewound_byte_for_byte(project: Path, any_store: SessionStore) -> None:

@@ -52,7 +52,8 @@ from tether.agent.hooks import HookRunner
 from tether.errors import ModelError
 from tether.messages import Message, SystemMessage, UserMessage
 from tether.models.base import Model, ModelRequest, ModelResponse, ModelSettings, ToolSpec
-from tether.sessions.entries import chain_to_api_messages, make_compact_boundary, make_entry, new_uuid
+from tether.sessions.entries import make_compact_boundary, make_entry, new_uuid
+from tether.sessions.history import chain_to_api_messages
 from tether.sessions.session import Session
 
 __all__ = ["COMPACT_COMMAND", "CompactJob", "Compactor", "compact_command"]

@@ -9,22 +9,20 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from tether._background import Background
-from tether.agent.compaction import CompactJob, Compactor, compact_command
+from tether.agent.compaction import CompactJob, compact_command
 from tether.agent.context_window import is_prompt_too_long, request_tokens
 from tether.agent.run_costs import RunCosts
-from tether.agent.session_tools import SessionTools
 from tether.agent.steps import current_steps
-from tether.agent.subagents import SubagentHost
 from tether.agent.tool_runner import ToolOutcome
 from tether.agent.tracing import run_trace
+from tether.agent.turn_context import TurnContext
 from tether.errors import ModelError
 from tether.messages import (
     AssistantMessage,
@@ -43,49 +41,20 @@ from tether.models.base import (
     ModelSettings,
     RateLimited,
     RawStreamEvent,
-    Timeouts,
     ToolSpec,
 )
 from tether.models.guard import guarded_stream
 from tether.models.settings import structured_output, structured_output_retry_prompt
-from tether.options import AgentOptions
 from tether.sessions.entries import json_problem, make_meta_entry, new_uuid
 from tether.sessions.follow import result_entry
-from tether.sessions.lease import SessionLease
-from tether.sessions.session import INTERRUPTED_TOOL_RESULT, Session
+from tether.sessions.session import INTERRUPTED_TOOL_RESULT
 from tether.tools.agent import AGENT_TOOL_NAMES
-from tether.tools.base import Tool
 
 __all__ = ["INTERRUPTED", "INTERRUPTED_FOR_TOOL_USE", "Turn", "TurnContext"]
 
 DEFAULT_MAX_TOKENS = 8192
 STRUCTURED_OUTPUT_RETRIES = 1
 """How often a final answer that does not match `output_format`'s schema is asked for again."""
-
-
-@dataclass(frozen=True)
-class TurnContext:
-    """What a prompt's run uses of its open agent."""
-
-    session: Session
-    options: AgentOptions
-    timeouts: Timeouts
-    """The agent's timeouts (the run's deadline starts when the turn does)."""
-    settings: ModelSettings
-    system_prompt: str
-    tools: dict[str, Tool]
-    tooling: SessionTools
-    compactor: Compactor
-    lease: SessionLease | None
-    subagents: SubagentHost | None
-    echoes_prompts: bool
-    """Whether the stored prompt is yielded as a `UserMessage`."""
-    model: Callable[[], Model]
-    """The model in use now (`set_model` may switch it between two calls)."""
-    interrupted: Callable[[], bool]
-    """Whether the agent was asked to stop the run."""
-    agent_name: str = "tether"
-    """Who runs (a subagent's type), for its trace."""
 
 
 class Turn:

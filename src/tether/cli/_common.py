@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import anyio
 import typer
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.status import Status
 
 __all__ = [
+    "StoreOption",
     "StoreSpec",
     "split_tool_rules",
     "claude_config_dir",
@@ -34,6 +35,7 @@ __all__ = [
     "flag",
     "has_session_here",
     "note",
+    "opened_session",
     "format_age",
     "out_console",
     "parse_duration",
@@ -41,6 +43,7 @@ __all__ = [
     "run_async",
     "showing_model_progress",
     "store_from",
+    "store_spec",
 ]
 
 _T = TypeVar("_T")
@@ -133,6 +136,25 @@ def run_async(function: Callable[[], Awaitable[_T]]) -> _T:
 StoreSpec = SessionStore | str | None
 """`--store`: a URL, or a store object handed to the app (`app(obj={"store": store})`), or None."""
 
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Session store URL (default: $TETHER_STORE_URL, else the SQLite file under $TETHER_HOME or ~/.tether).",
+        show_default=False,
+    ),
+]
+"""A command's own `--store` (it wins over `tether --store`: see `store_spec`)."""
+
+
+def store_spec(ctx: typer.Context, store: str | None) -> StoreSpec:
+    """`--store` of the command, else of `tether --store`, else a store object given to the app."""
+    if store is not None:
+        return store
+    parent = ctx.obj if isinstance(ctx.obj, dict) else {}
+    value: StoreSpec = parent.get("store")
+    return value
+
 
 @asynccontextmanager
 async def store_from(spec: StoreSpec) -> AsyncIterator[SessionStore]:
@@ -143,6 +165,16 @@ async def store_from(spec: StoreSpec) -> AsyncIterator[SessionStore]:
     finally:
         if store is not spec:
             await store_access(store).close()
+
+
+@asynccontextmanager
+async def opened_session(
+    ctx: typer.Context, store: str | None, session: str
+) -> AsyncIterator[tuple[SessionStore, str]]:
+    """A command's store (`store_spec`) and the full id of its `session` argument in it (an id or a
+    unique prefix: `resolve_session_id`); the store is closed afterwards if it was opened here."""
+    async with store_from(store_spec(ctx, store)) as opened:
+        yield opened, await resolve_session_id(opened, session)
 
 
 async def resolve_session_id(store: SessionStore, text: str) -> str:

@@ -12,17 +12,19 @@ from typing import Annotated, Any
 import typer
 
 from tether.cli._common import (
-    StoreSpec,
+    StoreOption,
     claude_config_dir,
     escape,
     fail,
     flag,
     format_age,
+    opened_session,
     out_console,
     parse_duration,
     resolve_session_id,
     run_async,
     store_from,
+    store_spec,
 )
 from tether.cli._print import message_to_dict
 from tether.cli._render import fork_tree, info_header, one_line, print_sessions, render_transcript
@@ -52,24 +54,7 @@ sessions_app = typer.Typer(
     no_args_is_help=True,
 )
 
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="Session store URL (default: $TETHER_STORE_URL, else the SQLite file under $TETHER_HOME or ~/.tether).",
-        show_default=False,
-    ),
-]
 SessionArgument = Annotated[str, typer.Argument(help="A session id, or a unique prefix of one (4+ characters).")]
-
-
-def _spec(ctx: typer.Context, store: str | None) -> StoreSpec:
-    """`--store` of the command, else of `tether --store`, else a store object given to the app."""
-    if store is not None:
-        return store
-    parent = ctx.obj if isinstance(ctx.obj, dict) else {}
-    value: StoreSpec = parent.get("store")
-    return value
 
 
 def _children(infos: list[SessionInfo]) -> dict[str, list[SessionInfo]]:
@@ -100,7 +85,7 @@ def list_command(
     """
 
     async def body() -> list[SessionInfo]:
-        async with store_from(_spec(ctx, store)) as opened:
+        async with store_from(store_spec(ctx, store)) as opened:
             return await list_sessions_async(directory, limit or None, offset, store=opened)
 
     infos = run_async(body)
@@ -135,8 +120,7 @@ def show_command(
         fail("--limit and --offset must not be negative")
 
     async def body() -> tuple[SessionInfo, list[SessionMessage], list[tuple[int, dict[str, Any]]]]:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             found = await locate_session(opened, session_id)
             key = found.key
             info = session_info_from_summary(key["session_id"], found.mtime, found.summary, key["project_key"])
@@ -176,8 +160,7 @@ def follow_command(
     until its result (by default only what is stored from now on: the next turn if none runs)."""
 
     async def body() -> None:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             async for message in follow(session_id, session_store=opened, from_start=from_start, timeout=timeout):
                 typer.echo(json.dumps(message_to_dict(message, session_id), default=str) if as_json else _line(message))
 
@@ -239,8 +222,7 @@ def tree_command(ctx: typer.Context, session: SessionArgument, store: StoreOptio
     """A session and all its forks (and theirs) as a tree, from the session it descends from."""
 
     async def body() -> tuple[str, list[SessionInfo]]:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             return session_id, await list_sessions_async(None, store=opened)
 
     session_id, infos = run_async(body)
@@ -273,8 +255,7 @@ def rename_command(
     """Give a session a title."""
 
     async def body() -> str:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             await rename_session_async(session_id, title, store=opened)
             return session_id
 
@@ -295,8 +276,7 @@ def tag_command(
         fail("give a tag or --clear, not both")
 
     async def body() -> str:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             await tag_session_async(session_id, None if clear else tag, store=opened)
             return session_id
 
@@ -319,7 +299,7 @@ def rm_command(
     store: StoreOption = None,
 ) -> None:
     """Delete sessions. Their forks are not affected: they keep their whole history."""
-    spec = _spec(ctx, store)
+    spec = store_spec(ctx, store)
 
     async def resolve() -> tuple[list[SessionInfo], dict[str, list[SessionInfo]]]:
         async with store_from(spec) as opened:
@@ -374,8 +354,7 @@ def export_command(
     """Export a session: as a Claude Code transcript (resumable by `claude --resume ID`) or raw JSONL."""
 
     async def body() -> tuple[str, Path | None, list[dict[str, Any]]]:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             if format is ExportFormat.claude_code:
                 target = root if root is not None else claude_config_dir()
                 return session_id, await export_session(session_id, opened, target, overwrite=overwrite), []
@@ -422,7 +401,7 @@ def import_command(
     source_root = root if root is not None else claude_config_dir()
 
     async def body() -> Any:
-        async with store_from(_spec(ctx, store)) as opened:
+        async with store_from(store_spec(ctx, store)) as opened:
             return await import_claude_code_sessions(source_root, opened, directory=directory, session_ids=sessions)
 
     report = run_async(body)
@@ -449,7 +428,7 @@ def prune_command(
     except ValueError as error:
         fail(str(error))
     cutoff = int((time.time() - age) * 1000)
-    spec = _spec(ctx, store)
+    spec = store_spec(ctx, store)
 
     async def candidates() -> tuple[list[SessionInfo], list[SessionInfo]]:
         async with store_from(spec) as opened:

@@ -6,17 +6,14 @@ from typing import Annotated
 
 import typer
 
-from tether.cli._common import StoreSpec, fail, flag
+from tether.cli._common import StoreOption, fail, flag, store_spec
 
 __all__ = ["ui_command"]
 
 
 def ui_command(
     ctx: typer.Context,
-    store: Annotated[
-        str | None,
-        typer.Option("--store", help="Session store URL (default: $TETHER_STORE_URL, else the default SQLite file)."),
-    ] = None,
+    store: StoreOption = None,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 0,
     no_open: Annotated[bool, flag("--no-open", help="Do not open a web browser.")] = False,
     allow_run: Annotated[bool, flag("--allow-run", help="Allow running prompts from the page.")] = False,
@@ -27,8 +24,7 @@ def ui_command(
     """
     if not 0 <= port <= 65535:
         fail(f"--port must be between 0 and 65535, not {port}")
-    parent = ctx.obj if isinstance(ctx.obj, dict) else {}
-    spec: StoreSpec = store if store is not None else parent.get("store")
+    spec = store_spec(ctx, store)
     try:
         from tether.ui import serve
     except ImportError as error:  # pragma: no cover - the extra is installed in the dev environment

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tether._vocabulary.durable import DurableEngine
-from tether.cli._common import fail, flag, run_async, split_tool_rules
+from tether.cli._common import fail, flag, run_async, split_tool_rules, store_spec
 from tether.options import AgentOptions
 
 __all__ = ["worker_command"]
@@ -37,8 +37,8 @@ def worker_command(
     """Run durable turns: take over those whose worker died (one JSON line per turn it ends)."""
     import os
 
-    given = ctx.obj.get("store") if isinstance(ctx.obj, dict) else None
-    url = store or (given if isinstance(given, str) else None) or os.environ.get("TETHER_STORE_URL") or "sqlite://"
+    given = store_spec(ctx, store)
+    url = (given if isinstance(given, str) else None) or os.environ.get("TETHER_STORE_URL") or "sqlite://"
     if poll <= 0:
         fail("--poll must be a positive number of seconds")
     engine = DurableEngine(system_database_url=system_database, application_version=app_version)

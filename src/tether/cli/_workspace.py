@@ -8,8 +8,18 @@ from typing import Annotated
 
 import typer
 
-from tether.cli._common import escape, fail, flag, out_console, resolve_session_id, run_async, store_from
-from tether.cli._sessions import SessionArgument, StoreOption, _spec, sessions_app
+from tether.cli._common import (
+    StoreOption,
+    escape,
+    fail,
+    flag,
+    opened_session,
+    out_console,
+    run_async,
+    store_from,
+    store_spec,
+)
+from tether.cli._sessions import SessionArgument, sessions_app
 from tether.sessions.capabilities import store_access
 from tether.sessions.helpers import fork_session_async, locate_session
 
@@ -35,8 +45,7 @@ def fork_command(
     """Branch a session; with --workspace, its files as of the fork point go into a directory of its own."""
 
     async def body() -> str:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             forked = await fork_session_async(
                 session_id, up_to_message_id=at, title=title, store=opened, workspace_dir=workspace
             )
@@ -64,8 +73,7 @@ def checkout_command(
     from tether.sessions.workspace.travel import materialise
 
     async def body() -> Path | None:
-        async with store_from(_spec(ctx, store)) as opened:
-            session_id = await resolve_session_id(opened, session)
+        async with opened_session(ctx, store, session) as (opened, session_id):
             found = await locate_session(opened, session_id)
             access = store_access(opened)
             return await materialise(access, await access.load(found.key) or [], at, directory)
@@ -87,7 +95,7 @@ def gc_command(
     from tether.sessions.workspace.travel import free_unreferenced_blobs
 
     async def body() -> tuple[list[str], bool]:
-        async with store_from(_spec(ctx, store)) as opened:
+        async with store_from(store_spec(ctx, store)) as opened:
             access = store_access(opened)
             return await free_unreferenced_blobs(access, dry_run=dry_run), access.can("list_page")
 

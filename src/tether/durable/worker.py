@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,7 +38,7 @@ from tether.errors import SessionBusyError, SessionNotFoundError
 from tether.options import AgentOptions
 from tether.sessions.capabilities import store_access
 from tether.sessions.keys import project_key_for_directory
-from tether.sessions.lease import SessionLease
+from tether.sessions.lease import SessionLease, local_process_alive
 from tether.sessions.urls import open_store
 
 __all__ = ["Worker", "run_worker"]
@@ -98,9 +96,7 @@ class Worker:
         return open_turns
 
     async def _owner_alive(self, status: Any) -> bool:
-        host, _, rest = str(status.executor_id or "").partition(":")
-        pid = rest.partition(":")[0]
-        if host == socket.gethostname() and pid.isdigit() and _pid_alive(int(pid)):
+        if local_process_alive(str(status.executor_id or "")):
             return True
         moved = max(status.created_at or 0, status.updated_at or 0, status.dequeued_at or 0) / 1000
         if time.time() - moved < self.grace:  # started or dequeued just now: its lease may not be taken yet
@@ -149,16 +145,6 @@ class Worker:
                 with anyio.CancelScope(shield=True):
                     await store_access(self._store).close()
             shutdown()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 async def run_worker(

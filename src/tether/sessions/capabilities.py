@@ -34,25 +34,21 @@ each operation, with this fallback where the store lacks it:
 
 The agent, the session helpers, the CLI and the import/export code reach stores only through
 this layer.
+The fallbacks' own parts (writer locks, lease records, blob transcripts) are in
+`tether.sessions.store_fallbacks`.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import functools
-import hashlib
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-
-import anyio
-import anyio.lowlevel
-import anyio.to_thread
 
 from tether._vocabulary.store import (
     SessionKey,
@@ -79,6 +75,22 @@ from tether.sessions.store_capabilities import (
     StoreDeadline,
     bounded_capabilities,
 )
+from tether.sessions.store_fallbacks import (
+    BLOB_ENTRY_TYPE,
+    BLOB_SESSION,
+    LEASE_ENTRY_TYPE,
+    LEASE_SUBPATH,
+    KeyId,
+    KeyLocks,
+    blob_key,
+    blob_of,
+    key_id_of,
+    lease_in,
+    new_leaf,
+    page_offset,
+    unwatched,
+    with_project,
+)
 from tether.sessions.stores._blobs import verified_blobs
 from tether.sessions.stores._core import check_leaf
 from tether.sessions.stores.transcripts import copy_for_fork
@@ -93,14 +105,7 @@ __all__ = [
 ]
 
 
-LEASE_SUBPATH = "tether/lease"
-"""The subpath, under each session, of the lease records of a store without `swap_lease`."""
-_LEASE_ENTRY_TYPE = "tether-lease"
-BLOB_SESSION = "tether-blobs"
-"""The project and session id under which a store without blob methods keeps blobs (one side transcript each)."""
-_BLOB_ENTRY_TYPE = "tether-blob"
 _PAGE = 200
-_KeyId = tuple[str, str, str]
 
 
 @dataclass
@@ -110,41 +115,6 @@ class Forked:
     entries: list[SessionStoreEntry]
     origin: dict[str, Any]
     """`{"sessionId", "messageUuid"}` of the source session and the message the fork continues from."""
-
-
-class _KeyLocks:
-    """Per-session locks that serialise the writers of one process (tasks of any event loop)."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._threads: dict[_KeyId, threading.Lock] = {}
-        self._loops: weakref.WeakKeyDictionary[Any, dict[_KeyId, anyio.Lock]] = weakref.WeakKeyDictionary()
-
-    def _locks(self, key_id: _KeyId) -> tuple[anyio.Lock, threading.Lock]:
-        loop = anyio.lowlevel.current_token().native_token
-        with self._guard:
-            per_loop = self._loops.setdefault(loop, {})
-            task_lock = per_loop.setdefault(key_id, anyio.Lock())
-            return task_lock, self._threads.setdefault(key_id, threading.Lock())
-
-    @asynccontextmanager
-    async def hold(self, key_id: _KeyId) -> AsyncIterator[None]:
-        task_lock, thread_lock = self._locks(key_id)
-        async with task_lock:  # one task of this loop at a time waits for the process-wide lock
-            if not thread_lock.acquire(blocking=False):
-                await anyio.to_thread.run_sync(thread_lock.acquire)
-            try:
-                yield
-            finally:
-                thread_lock.release()
-
-
-def _key_id(key: SessionKey) -> _KeyId:
-    return (key["project_key"], key["session_id"], key.get("subpath") or "")
-
-
-def _new_leaf(entries: list[SessionStoreEntry], previous: str | None) -> str | None:
-    return leaf_of(entries) or previous
 
 
 class StoreAccess:
@@ -163,8 +133,8 @@ class StoreAccess:
         """How long each call may take (`DEFAULT_STORE_TIMEOUT`; see `bounded`)."""
         self.caps = bounded_capabilities(store, self.own, self.deadline)
         """What the store can do, each call held to `deadline`."""
-        self._locks = _KeyLocks()
-        self._leaves: dict[_KeyId, str | None] = {}
+        self._locks = KeyLocks()
+        self._leaves: dict[KeyId, str | None] = {}
 
     def bounded(self, deadline: StoreDeadline) -> StoreAccess:
         """This store, its calls held to `deadline` (a run's): the same writers' locks and leaves."""
@@ -206,7 +176,7 @@ class StoreAccess:
             await cas(key, entries, expected_leaf=expected_leaf)
             return
         validate_session_id(key["session_id"])
-        key_id = _key_id(key)
+        key_id = key_id_of(key)
         async with self._locks.hold(key_id):
             if expected_leaf is not None:
                 check_leaf(key["session_id"], expected_leaf, await self._leaf(key, key_id))
@@ -218,9 +188,9 @@ class StoreAccess:
                 self._leaves.pop(key_id, None)  # the write may have landed: read the leaf again next time
                 raise
             if key_id in self._leaves:
-                self._leaves[key_id] = _new_leaf(entries, self._leaves[key_id])
+                self._leaves[key_id] = new_leaf(entries, self._leaves[key_id])
 
-    async def _leaf(self, key: SessionKey, key_id: _KeyId) -> str | None:
+    async def _leaf(self, key: SessionKey, key_id: KeyId) -> str | None:
         if key_id not in self._leaves:
             self._leaves[key_id] = leaf_of(await self.caps.load(key) or [])
         return self._leaves[key_id]
@@ -276,7 +246,7 @@ class StoreAccess:
         if delete is None:
             raise ConfigurationError(f"{self.name} cannot delete sessions (it has no delete method)")
         await delete(key)
-        self._leaves.pop(_key_id(key), None)
+        self._leaves.pop(key_id_of(key), None)
 
     async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
         """The turn lease of the session `key` as stored, `(owner, expires_at_ms)`, live or not; reads
@@ -288,7 +258,7 @@ class StoreAccess:
         if self.caps.swap_lease is not None:
             return None  # a store with its own swap but no read: the holder cannot be seen without writing
         lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
-        return _lease_in(await self.load_tail(lease_key, 1) or [], key["session_id"], None)
+        return lease_in(await self.load_tail(lease_key, 1) or [], key["session_id"], None)
 
     async def swap_lease(
         self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
@@ -306,12 +276,12 @@ class StoreAccess:
         lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
         while True:
             tail = await self.load_tail(lease_key, 1) or []
-            held = _lease_in(tail, key["session_id"], now_ms)
+            held = lease_in(tail, key["session_id"], now_ms)
             if held is not None and held[0] not in (owner, take_from):
                 return held
             leaf = leaf_of(tail) or NO_LEAF
             record: SessionStoreEntry = {
-                "type": _LEASE_ENTRY_TYPE,
+                "type": LEASE_ENTRY_TYPE,
                 "uuid": new_uuid(),
                 "parentUuid": leaf or None,
                 "sessionId": key["session_id"],
@@ -329,7 +299,7 @@ class StoreAccess:
         """The change notifications of `key`'s transcript while the context is open; a store without
         them gives a feed whose `wait` sleeps its whole timeout (the caller polls)."""
         watch = self.caps.watch
-        return _unwatched() if watch is None else watch(key)
+        return unwatched() if watch is None else watch(key)
 
     # -- blobs --------------------------------------------------------------------------------
 
@@ -344,8 +314,8 @@ class StoreAccess:
         held = await self.get_blobs(verified_blobs(blobs))
         for address, data in blobs.items():
             if address not in held:
-                entry = {"type": _BLOB_ENTRY_TYPE, "hash": address, "data": base64.b64encode(data).decode("ascii")}
-                await self.caps.append(_blob_key(address), [entry])
+                entry = {"type": BLOB_ENTRY_TYPE, "hash": address, "data": base64.b64encode(data).decode("ascii")}
+                await self.caps.append(blob_key(address), [entry])
 
     async def get_blobs(self, hashes: Iterable[str]) -> dict[str, bytes]:
         """The blobs of `hashes` the store holds (missing ones are left out)."""
@@ -354,8 +324,8 @@ class StoreAccess:
             return await get(list(hashes))
         found: dict[str, bytes] = {}
         for address in dict.fromkeys(hashes):
-            entries = await self.caps.load(_blob_key(address)) or []
-            data = _blob_of(entries, address)
+            entries = await self.caps.load(blob_key(address)) or []
+            data = blob_of(entries, address)
             if data is not None:
                 found[address] = data
         return found
@@ -376,7 +346,7 @@ class StoreAccess:
             return
         if self.caps.delete is not None:
             for address in hashes:
-                await self.caps.delete(_blob_key(address))
+                await self.caps.delete(blob_key(address))
 
     async def close(self) -> None:
         """Release the store's connections and files (if it holds any)."""
@@ -390,7 +360,7 @@ class StoreAccess:
         """Every entry of the session's view, or None when there is no such transcript."""
         if self.caps.expected_leaf is not None:
             return await self.caps.load(key)
-        key_id = _key_id(key)
+        key_id = key_id_of(key)
         async with self._locks.hold(key_id):  # what this process read is the leaf its writers expect
             entries = await self.caps.load(key)
             if entries is None:
@@ -465,7 +435,7 @@ class StoreAccess:
             raise ConfigurationError(f"{self.name} cannot list the sessions of every project; name a directory")
         items = await self.project_summaries(project_key)
         items.sort(key=lambda item: (item["mtime"], item["session_id"]), reverse=True)
-        start = _offset(cursor)
+        start = page_offset(cursor)
         end = start + max(1, int(limit))
         return SessionPage(items=items[start:end], next_cursor=f"o{end}" if end < len(items) else None)
 
@@ -484,7 +454,7 @@ class StoreAccess:
         """Every session's summary in one project: kept by the store, else folded from its entries."""
         summaries = self.caps.list_session_summaries
         if summaries is not None:
-            return [_with_project(item, project_key) for item in await summaries(project_key)]
+            return [with_project(item, project_key) for item in await summaries(project_key)]
         items: list[SessionSummaryEntry] = []
         for listed in await self._list_sessions(project_key):
             entries = await self.caps.load(SessionKey(project_key=project_key, session_id=listed["session_id"]))
@@ -512,69 +482,6 @@ class StoreAccess:
             return max(listed, key=lambda item: (item["mtime"], item["session_id"]))["session_id"] if listed else None
         page = await self.list_page(project_key, limit=1)
         return page.items[0]["session_id"] if page.items else None
-
-
-class _Sleeper:
-    """The `ChangeFeed` of a store without notifications: nothing is ever notified."""
-
-    async def wait(self, timeout: float) -> bool:
-        await anyio.sleep(max(0.0, timeout))
-        return False
-
-
-@asynccontextmanager
-async def _unwatched() -> AsyncIterator[ChangeFeed]:
-    yield _Sleeper()
-
-
-def _with_project(item: SessionSummaryEntry, project_key: str) -> SessionSummaryEntry:
-    return SessionSummaryEntry(
-        session_id=item["session_id"],
-        mtime=item["mtime"],
-        data=item["data"],
-        project_key=item.get("project_key") or project_key,
-    )
-
-
-def _lease_in(tail: list[SessionStoreEntry], session_id: str, now_ms: int | None) -> tuple[str, int] | None:
-    """The lease the newest lease record holds, if any and live at `now_ms` (None: live or not);
-    records copied into a fork do not count."""
-    if not tail:
-        return None
-    record = tail[-1]
-    owner, expires = record.get("owner"), record.get("expiresAt")
-    if record.get("type") != _LEASE_ENTRY_TYPE or record.get("sessionId") != session_id:
-        return None
-    if not isinstance(owner, str) or not isinstance(expires, int) or (now_ms is not None and expires <= now_ms):
-        return None
-    return owner, expires
-
-
-def _blob_key(address: str) -> SessionKey:
-    return SessionKey(project_key=BLOB_SESSION, session_id=BLOB_SESSION, subpath=f"blobs/{address}")
-
-
-def _blob_of(entries: list[SessionStoreEntry], address: str) -> bytes | None:
-    """The bytes a fallback blob transcript holds, if whole and matching its address."""
-    for entry in entries:
-        encoded = entry.get("data")
-        if entry.get("type") != _BLOB_ENTRY_TYPE or not isinstance(encoded, str):
-            continue
-        try:
-            data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if hashlib.sha256(data).hexdigest() == address:
-            return data
-    return None
-
-
-def _offset(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    if not cursor.startswith("o") or not cursor[1:].isdigit():
-        raise ConfigurationError(f"invalid list_page cursor {cursor!r}: pass back a next_cursor this listing returned")
-    return int(cursor[1:])
 
 
 _ACCESS: dict[int, tuple[weakref.ref[Any], weakref.ref[StoreAccess]]] = {}

@@ -37,6 +37,7 @@ from tether.options import AgentOptions
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import make_meta_entry
 from tether.sessions.keys import project_key_for_directory
+from tether.sessions.stores._core import decode_entries
 from tether.sessions.urls import open_store, opened_for_caller
 
 __all__ = [
@@ -55,6 +56,8 @@ RESULT_ENTRY_TYPE = "tether-result"
 RECHECK_SECONDS = 5.0
 """How often a follower woken by notifications reads the store anyway (a notification lost with
 a dropped connection then costs at most this long)."""
+_TAIL_WINDOW = 16
+"""How many entries a follower's wake reads first from the end of the view (see `_Reader`)."""
 
 
 def result_entry(result: ResultMessage) -> SessionStoreEntry:
@@ -125,13 +128,13 @@ async def _follow(
     interval = RECHECK_SECONDS if access.can("watch") else poll_interval
     session_id = key["session_id"]
     async with access.watch(key) as feed:  # subscribed before the first read: no append falls between
-        entries = await _view(access, key)
-        seen = start(entries, session_id)
+        reader = _Reader(access, key)
+        pending = await reader.first()
+        pending = pending[start(pending, session_id) :]
         last_news = anyio.current_time()
         moved = False  # a message was yielded: a turn end from now on is this turn's, not the one before
         while True:
-            for entry in entries[seen:]:
-                seen += 1
+            for entry in pending:
                 yield entry
                 moved = moved or bool(entry.get("uuid"))
                 if until_result and moved and is_turn_end(entry):
@@ -143,20 +146,90 @@ async def _follow(
                     raise FollowTimeoutError(session_id, timeout)
                 wait = min(wait, left)
             await feed.wait(wait)
-            before = seen
-            entries = await _view(access, key)
-            if len(entries) < seen:
-                log.warning("session %r: its stored view shrank from %d to %d entries", session_id, seen, len(entries))
-                seen = len(entries)
-            if len(entries) > before:
+            pending = await reader.read()
+            if pending:
                 last_news = anyio.current_time()
 
 
-async def _view(access: StoreAccess, key: SessionKey) -> list[SessionStoreEntry]:
-    entries = await access.load(key)
-    if entries is None:
-        raise SessionNotFoundError(key["session_id"], "while following it")
-    return entries
+class _Reader:
+    """Reads a followed transcript's entries stored since its last read.
+
+    The first read takes the whole view (decoding the store's texts, `load_texts`, where it has
+    them). Each later one reads the view's tail (`load_tail`), a small window first, widened until
+    it holds the last uuid entry read (the anchor): what follows that entry and the metadata
+    entries already read after it is new. So a wake costs about the new entries, not the session's
+    length. A view with no uuid entry yet, or one that no window finds the anchor in, is read
+    whole and cut after the count of entries read (a view that shrank is read from its new end).
+    """
+
+    def __init__(self, access: StoreAccess, key: SessionKey) -> None:
+        self.access = access
+        self.key = key
+        self.count = 0
+        """Entries of the view read so far."""
+        self.anchor: str | None = None
+        """The uuid of the last entry read that has one."""
+        self.after_anchor = 0
+        """Entries read after the anchor (metadata entries, without a uuid)."""
+
+    async def first(self) -> list[SessionStoreEntry]:
+        """The whole view."""
+        stored = await self.access.load_texts(self.key)
+        if stored is None:  # no texts from this store (or no transcript: `load` says which)
+            return self._took(await self._whole())
+        entries, skipped = decode_entries(stored.texts)
+        for reason in skipped:
+            log.warning("session %r: skipped an unreadable entry (%s)", self.key["session_id"], reason)
+        return self._took(entries)
+
+    async def read(self) -> list[SessionStoreEntry]:
+        """The entries stored since the last read."""
+        window = _TAIL_WINDOW
+        while self.anchor is not None:
+            tail = await self.access.load_tail(self.key, window)
+            if tail is None:
+                raise SessionNotFoundError(self.key["session_id"], "while following it")
+            new = self._after_anchor(tail)
+            if new is not None:
+                return self._took(new)
+            if len(tail) < window:  # the whole view, and no anchor in it
+                return self._by_count(tail)
+            window *= 4
+        return self._by_count(await self._whole())
+
+    async def _whole(self) -> list[SessionStoreEntry]:
+        entries = await self.access.load(self.key)
+        if entries is None:
+            raise SessionNotFoundError(self.key["session_id"], "while following it")
+        return entries
+
+    def _after_anchor(self, tail: list[SessionStoreEntry]) -> list[SessionStoreEntry] | None:
+        for index in range(len(tail) - 1, -1, -1):
+            if tail[index].get("uuid") == self.anchor:
+                start = index + 1 + self.after_anchor
+                return tail[start:] if start <= len(tail) else None
+        return None
+
+    def _by_count(self, view: list[SessionStoreEntry]) -> list[SessionStoreEntry]:
+        if len(view) < self.count:
+            log.warning(
+                "session %r: its stored view shrank from %d to %d entries",
+                self.key["session_id"],
+                self.count,
+                len(view),
+            )
+            self.count = len(view)
+        return self._took(view[self.count :])
+
+    def _took(self, entries: list[SessionStoreEntry]) -> list[SessionStoreEntry]:
+        self.count += len(entries)
+        for entry in entries:
+            uuid = entry.get("uuid")
+            if isinstance(uuid, str) and uuid:
+                self.anchor, self.after_anchor = uuid, 0
+            else:
+                self.after_anchor += 1
+        return entries
 
 
 def message_of_entry(entry: SessionStoreEntry) -> Message | None:

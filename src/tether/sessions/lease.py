@@ -38,7 +38,15 @@ from tether.errors import SessionBusyError, StoreError
 from tether.sessions.capabilities import LEASE_SUBPATH, StoreAccess
 from tether.sessions.entries import new_uuid
 
-__all__ = ["DEFAULT_LEASE_TTL", "LEASE_SUBPATH", "LeaseHolder", "SessionLease", "check_lease_options", "lease_holder"]
+__all__ = [
+    "DEFAULT_LEASE_TTL",
+    "LEASE_SUBPATH",
+    "LeaseHolder",
+    "SessionLease",
+    "check_lease_options",
+    "lease_holder",
+    "local_process_alive",
+]
 
 DEFAULT_LEASE_TTL = 60.0
 """Seconds a lease lives without renewal: how long a crashed turn keeps its session busy."""
@@ -79,17 +87,23 @@ def _new_owner() -> str:
 
 def _died_here(owner: str) -> bool:
     """Whether `owner` was a process of this host that no longer runs (killed: its lease is void)."""
+    return local_process_alive(owner) is False
+
+
+def local_process_alive(owner: str) -> bool | None:
+    """Whether the process an owner id (`host:pid:...`, as leases and DBOS executors are named)
+    names still runs, when it is of this host; None for another host's or an id without a pid."""
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
-        return False
+        return None
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        return True
-    except OSError:  # it exists, but is another user's
         return False
-    return False
+    except OSError:  # it exists, but is another user's
+        return True
+    return True
 
 
 async def lease_holder(access: StoreAccess, key: SessionKey) -> LeaseHolder | None:

@@ -23,12 +23,12 @@ from tether.errors import (
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import (
     active_chain,
-    history_of,
     leaf_of,
     make_entry,
     make_meta_entry,
     new_uuid,
 )
+from tether.sessions.history import history_of
 from tether.sessions.keys import project_key_for_directory, validate_session_id
 from tether.sessions.store import NO_LEAF
 from tether.sessions.store_capabilities import StoreDeadline

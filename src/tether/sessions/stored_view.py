@@ -62,7 +62,7 @@ class ActiveView:
     leaf: str | None
     whole: list[dict[str, Any]]
     clean: set[int]
-    """`id()`s of chain contents known to be sendable JSON (`history_of`'s `clean`): decoded by
+    """`id()`s of chain contents known to be sendable JSON (`history.history_of`'s `clean`): decoded by
     msgspec (string keys, finite numbers) from JSON with fewer brackets than `MAX_CONTENT_DEPTH`."""
 
 

@@ -47,7 +47,6 @@ from tether.sessions.stores._core import (
     decode_summary,
     encode_entries,
     fork_point,
-    gc_keep,
     guarded,
     key_parts,
     leaf_from_end,
@@ -60,7 +59,6 @@ from tether.sessions.stores._core import (
     uuid_hash,
     uuid_of,
     view_segments,
-    walk_chain,
 )
 from tether.sessions.stores._sql import SQLITE, RowListing, listing_query
 from tether.sessions.stores._sqlite_file import (
@@ -70,77 +68,29 @@ from tether.sessions.stores._sqlite_file import (
     read_txn,
     write_txn,
 )
+from tether.sessions.stores._sqlite_rows import (
+    BY_KEY,
+    LEASE_HOLDER,
+    MAX_POSITION,
+    NEWEST,
+    SET_LEASE,
+    SHIFT,
+    collect_deleted,
+    next_seq,
+    node_chain,
+    read_texts,
+    stored_session,
+)
 from tether.sessions.summary import fork_summary
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "default_sqlite_path", "from_url"]
 
 
-_SHIFT = 32
-_MAX_POSITION = (1 << _SHIFT) - 1
 _INLINE_ENTRIES = 256
 """Reads of more entries than this run in a worker thread instead of on the event loop."""
 _INLINE_TEXTS = 1024
 """The same for `load_texts`, which does not decode: about the event loop's time of `load`'s 256
 (a read of 880 texts measured 1.1 ms; the handoff to a thread costs more CPU than it saves)."""
-
-_NODE_COLUMNS = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
-_BY_KEY = (
-    f"SELECT {_NODE_COLUMNS} FROM tether_sessions"
-    " WHERE scope = ? AND session_id = ? AND subpath = ? AND project_key = ? AND deleted = 0"
-)
-_NEWEST = (
-    f"SELECT {_NODE_COLUMNS} FROM tether_sessions WHERE scope = ? AND session_id = ? AND subpath = '' AND deleted = 0"
-    " ORDER BY seq DESC LIMIT 1"
-)
-_CHAIN = """WITH RECURSIVE chain(id, parent, cutoff, length, path) AS (
-    SELECT id, parent, cutoff, length, ',' || id || ',' FROM tether_sessions WHERE id = ?
-    UNION ALL
-    SELECT s.id, s.parent, s.cutoff, s.length, chain.path || s.id || ','
-    FROM tether_sessions AS s JOIN chain ON s.id = chain.parent
-    WHERE instr(chain.path, ',' || s.id || ',') = 0
-) SELECT id, parent, cutoff, length FROM chain"""
-"""A node and its ancestors; the path stops a chain written with a cycle (`walk_chain` orders it)."""
-_RANGE = "SELECT data FROM tether_entries WHERE id >= ? AND id < ? ORDER BY id"
-_LEASE_HOLDER = "SELECT owner, expires_at FROM tether_leases WHERE scope = ? AND project_key = ? AND session_id = ?"
-_SET_LEASE = (
-    "INSERT INTO tether_leases (scope, project_key, session_id, owner, expires_at) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (scope, project_key, session_id)"
-    " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
-)
-
-
-def _next_seq(conn: sqlite3.Connection, scope: str) -> int:
-    """The next listing position of the scope (writes are serialised, so this is race-free)."""
-    row = conn.execute(
-        "SELECT max(seq) FROM tether_sessions WHERE scope = ? AND deleted = 0 AND subpath = ''", (scope,)
-    ).fetchone()
-    return int(row[0] or 0) + 1
-
-
-def _chain(conn: sqlite3.Connection, row: Sequence[Any]) -> list[Node]:
-    """The node of `row` and its ancestors, nearest first (a cycle is cut: see `walk_chain`)."""
-    if row[1] is None:
-        return [Node(row[0], None, as_int(row[2], "a cutoff"), as_int(row[3], "a length"))]
-    return walk_chain(row[0], conn.execute(_CHAIN, (row[0],)).fetchall())
-
-
-def _read_texts(conn: sqlite3.Connection, segments: list[tuple[int, int, int]]) -> list[str]:
-    texts: list[str] = []
-    for node_id, low, high in segments:
-        base = node_id << _SHIFT
-        texts.extend(text for (text,) in conn.execute(_RANGE, (base + low, base + high)))
-    return texts
-
-
-def _stored(row: Sequence[Any], skipped: int) -> StoredSession:
-    key = SessionKey(project_key=row[7], session_id=row[8])
-    return StoredSession(
-        key=key,
-        leaf=row[4] if isinstance(row[4], str) else None,
-        mtime=as_int(row[5], f"the mtime of session {row[8]!r}"),
-        summary=decode_summary(row[6], row[8]),
-        skipped_entries=skipped,
-    )
 
 
 class SQLiteStore(SqliteBlobs, RowListing):
@@ -223,7 +173,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
         texts: list[str],
         expected_leaf: str | None,
     ) -> None:
-        row = conn.execute(_BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
+        row = conn.execute(BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
         check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
         if not entries:
             return
@@ -234,9 +184,9 @@ class SQLiteStore(SqliteBlobs, RowListing):
             length = as_int(row[3], f"the length of session {parts.session_id!r}")
             plan = plan_append(entries, texts, length=length, leaf=row[4], summary=decode_summary(row[6], row[8]))
             mtime = max(now_ms(), as_int(row[5], f"the mtime of session {parts.session_id!r}"))
-        if plan.length > _MAX_POSITION:
-            raise ValueError(f"session {parts.session_id!r} would exceed {_MAX_POSITION} entries")
-        seq = _next_seq(conn, parts.scope)
+        if plan.length > MAX_POSITION:
+            raise ValueError(f"session {parts.session_id!r} would exceed {MAX_POSITION} entries")
+        seq = next_seq(conn, parts.scope)
         if row is None:
             node_id = conn.execute(
                 "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
@@ -260,7 +210,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
                 "UPDATE tether_sessions SET length = ?, leaf = ?, mtime = ?, seq = ?, summary = ? WHERE id = ?",
                 (plan.length, plan.leaf, mtime, seq, plan.summary_json, node_id),
             )
-        base = node_id << _SHIFT
+        base = node_id << SHIFT
         conn.executemany(
             "INSERT INTO tether_entries (id, uh, n, data) VALUES (?, ?, ?, ?)",
             [(base + pos, uh, n, text) for pos, uh, n, text in plan.rows],
@@ -277,12 +227,12 @@ class SQLiteStore(SqliteBlobs, RowListing):
                 self._fork(conn, source, target, at_uuid)
 
     def _fork(self, conn: sqlite3.Connection, source: KeyParts, target: KeyParts, at_uuid: str | None) -> None:
-        row = conn.execute(_BY_KEY, (source.scope, source.session_id, source.subpath, source.project_key)).fetchone()
+        row = conn.execute(BY_KEY, (source.scope, source.session_id, source.subpath, source.project_key)).fetchone()
         if row is None:
             raise SessionNotFoundError(source.session_id)
-        if conn.execute(_BY_KEY, (target.scope, target.session_id, target.subpath, target.project_key)).fetchone():
+        if conn.execute(BY_KEY, (target.scope, target.session_id, target.subpath, target.project_key)).fetchone():
             raise SessionExistsError(target.session_id)
-        chain = _chain(conn, row)
+        chain = node_chain(conn, row)
         summary = decode_summary(row[6], row[8])
         if at_uuid is None:
             cut, leaf, count = chain[0].length, row[4], message_count_of(summary)
@@ -304,7 +254,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
                 cut,
                 leaf,
                 now_ms(),
-                _next_seq(conn, target.scope),
+                next_seq(conn, target.scope),
                 to_json(fork_summary(summary, forked_from=origin, message_count=count)),
             ),
         )
@@ -318,7 +268,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
             else []
         )
         candidates = (
-            (row_id >> _SHIFT, row_id & _MAX_POSITION, count)
+            (row_id >> SHIFT, row_id & MAX_POSITION, count)
             for row_id, count, text in rows
             if uuid_of(text) == at_uuid  # not another uuid with the same hash
         )
@@ -343,13 +293,13 @@ class SQLiteStore(SqliteBlobs, RowListing):
                     ).fetchall()
                 else:
                     rows = conn.execute(
-                        _BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)
+                        BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)
                     ).fetchall()
                 for node_id, *_ in rows:
                     conn.execute(
                         "UPDATE tether_sessions SET deleted = 1, leaf = NULL, summary = '{}' WHERE id = ?", (node_id,)
                     )
-                    _collect(conn, node_id)
+                    collect_deleted(conn, node_id)
                 if parts.is_main:
                     conn.execute(
                         "DELETE FROM tether_leases WHERE scope = ? AND project_key = ? AND session_id = ?",
@@ -367,12 +317,12 @@ class SQLiteStore(SqliteBlobs, RowListing):
         with self._backend.lock:
             conn = self._backend.writer()
             with write_txn(conn):
-                row = conn.execute(_LEASE_HOLDER, ident).fetchone()
+                row = conn.execute(LEASE_HOLDER, ident).fetchone()
                 if row is not None:
                     held = (str(row[0]), as_int(row[1], f"the lease expiry of session {parts.session_id!r}"))
                     if held[1] > now_ms and held[0] not in (owner, take_from):
                         return held
-                conn.execute(_SET_LEASE, (*ident, owner, int(expires_at_ms)))
+                conn.execute(SET_LEASE, (*ident, owner, int(expires_at_ms)))
         return None
 
     @guarded("read_lease")
@@ -380,7 +330,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
         """The session's turn lease as stored (live or not), without writing."""
         parts = key_parts(self.scope, key)
         with self._backend.lock:
-            row = self._backend.writer().execute(_LEASE_HOLDER, (parts.scope, parts.project_key, parts.session_id))
+            row = self._backend.writer().execute(LEASE_HOLDER, (parts.scope, parts.project_key, parts.session_id))
             held = row.fetchone()
         if held is None:
             return None
@@ -447,14 +397,14 @@ class SQLiteStore(SqliteBlobs, RowListing):
     ) -> tuple[Sequence[Any], list[str]] | _TooBig | None:
         """The session's row and the texts of its view (or of its last `tail` entries), read in one transaction."""
         with read_txn(conn):
-            row = conn.execute(_BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
+            row = conn.execute(BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
             if row is None:
                 return None
             length = as_int(row[3], f"the length of session {parts.session_id!r}")
             start = 0 if tail is None else max(0, length - tail)
             if inline_limit is not None and length - start > inline_limit:
                 return _TooBig()
-            return row, _read_texts(conn, view_segments(_chain(conn, row), start))
+            return row, read_texts(conn, view_segments(node_chain(conn, row), start))
 
     def _repair_leaf(self, parts: KeyParts, row: Sequence[Any], leaf: str | None) -> None:
         """Set the stored leaf to `leaf` (the loaded entries'), unless the session changed since `row` was read."""
@@ -475,9 +425,9 @@ class SQLiteStore(SqliteBlobs, RowListing):
         session_id = validate_session_id(session_id)
         with self._backend.lock:
             conn = self._backend.writer()
-            row = conn.execute(_BY_KEY, (self.scope, session_id, "", project_key)).fetchone() if project_key else None
-            row = row or conn.execute(_NEWEST, (self.scope, session_id)).fetchone()
-        return _stored(row, self._backend.damage.skipped(self.scope, row[7], session_id)) if row else None
+            row = conn.execute(BY_KEY, (self.scope, session_id, "", project_key)).fetchone() if project_key else None
+            row = row or conn.execute(NEWEST, (self.scope, session_id)).fetchone()
+        return stored_session(row, self._backend.damage.skipped(self.scope, row[7], session_id)) if row else None
 
     async def _listing(self, project_key: str | None, after: int | None, limit: int | None, columns: str) -> list[Any]:
         sql, params = listing_query(SQLITE, columns, self.scope, project_key, after, limit)
@@ -525,35 +475,6 @@ def _close_shared() -> None:
 
 class _TooBig:
     """The read is too large to run on the event loop."""
-
-
-def _collect(conn: sqlite3.Connection, node_id: int | None) -> None:
-    """Drop what deleted nodes no longer need, from `node_id` up its ancestry (a cycle stops it)."""
-    seen: set[int] = set()
-    while node_id is not None and node_id not in seen:
-        seen.add(node_id)
-        row = conn.execute(
-            "SELECT parent, cutoff, length, deleted FROM tether_sessions WHERE id = ?", (node_id,)
-        ).fetchone()
-        if row is None or not row[3]:
-            return
-        parent, cutoff, length, _ = row
-        children = conn.execute(
-            "SELECT deleted, length, cutoff FROM tether_sessions WHERE parent = ?", (node_id,)
-        ).fetchall()
-        base = node_id << _SHIFT
-        if not children:
-            conn.execute("DELETE FROM tether_entries WHERE id >= ? AND id < ?", (base, base + _MAX_POSITION + 1))
-            conn.execute("DELETE FROM tether_sessions WHERE id = ?", (node_id,))
-        else:
-            keep = gc_keep((bool(d), n, c) for d, n, c in children)
-            if keep >= length:
-                return
-            conn.execute(
-                "DELETE FROM tether_entries WHERE id >= ? AND id < ?", (base + max(keep, cutoff), base + length)
-            )
-            conn.execute("UPDATE tether_sessions SET length = ? WHERE id = ?", (keep, node_id))
-        node_id = parent
 
 
 def from_url(url: StoreUrl) -> SQLiteStore:

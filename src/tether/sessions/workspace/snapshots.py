@@ -158,6 +158,13 @@ async def restore_tree(blobs: StoreAccess, scanner: Scanner, target: Tree, root:
     return [root / relative for relative in sorted(touched)]
 
 
+def _changed(base: Mapping[str, Node], tree: Mapping[str, Node]) -> dict[str, Node]:
+    """The paths of `tree` whose node differs from `base`'s (an unchanged file's node is usually
+    the very object the last scan kept, so identity settles most of them)."""
+    get = base.get
+    return {path: node for path, node in tree.items() if get(path) is not node and get(path) != node}
+
+
 class SnapshotTaker:
     """Takes the snapshots of one session's working directory (`root`), each a difference from the
     last one this taker knows (read from the session's entries the first time)."""
@@ -200,8 +207,8 @@ class SnapshotTaker:
             base_id, base, base_skipped = self._base or (None, {}, [])
             paths = [p for p in only if p] if only is not None and base_id is not None else None
             scan = await anyio.to_thread.run_sync(lambda: self.scanner.scan(paths, base if paths else None))
-            changed = {p: n for p, n in scan.tree.items() if base.get(p) != n}
-            removed = sorted(set(base) - set(scan.tree))
+            changed = _changed(base, scan.tree)
+            removed = sorted(base.keys() - scan.tree.keys())
             skipped = base_skipped if paths is not None else sorted(scan.skipped)
             if not (changed or removed or force or skipped != base_skipped):
                 self._base = (base_id, base, base_skipped)

@@ -83,14 +83,65 @@ class Scan:
     contents: dict[str, bytes] = field(default_factory=dict)
 
 
-_Cached = tuple[int, int, int, int, Node]
-"""What the index knows of a file: (mtime_ns, size, inode, st_mode) when it was read, and its node."""
+_StatKey = tuple[int, int, int, int]
+"""A file's (mtime_ns, size, inode, st_mode): while it stays the same, the file is not read again."""
+_Cached = tuple[_StatKey, Node]
+"""What the index knows of a file: its stat key when it was read, and its node."""
+_Checks = list[tuple[str, "pathspec.GitIgnoreSpec"]]
+"""The ignore rules in force in a directory: (directory they apply from, spec), outermost first."""
+
+
+@dataclass
+class _Directory:
+    """What the last walk learned of one directory, valid while its ignore rules are the same
+    objects: which names the rules leave out, and its unchanged-file candidates (name -> stat key
+    and path; path -> node), so a file whose stat key still matches costs one lookup and no object."""
+
+    checks: _Checks
+    ignored_files: dict[str, bool] = field(default_factory=dict)
+    ignored_directories: dict[str, bool] = field(default_factory=dict)
+    known: dict[str, tuple[_StatKey, str]] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def valid_for(self, checks: _Checks) -> bool:
+        return len(checks) == len(self.checks) and all(
+            mine[1] is theirs[1] and mine[0] == theirs[0] for mine, theirs in zip(self.checks, checks, strict=True)
+        )
+
+    def take_unchanged(self, children: list[os.DirEntry[str]], tree: Tree) -> list[os.DirEntry[str]]:
+        """Put the known files whose stat key still matches into `tree`; return the other children."""
+        known = self.known
+        if not known:
+            return children
+        rest = []
+        for child in children:
+            cached = known.get(child.name)
+            if cached is None:
+                rest.append(child)
+                continue
+            info = child.stat(follow_symlinks=False)
+            if cached[0] != (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode):
+                rest.append(child)
+        if len(children) - len(rest) != len(known):  # some known file went away or changed
+            present = {child.name for child in children}.difference(child.name for child in rest)
+            for name in [name for name in known if name not in present]:
+                self.nodes.pop(known.pop(name)[1], None)
+        tree.update(self.nodes)
+        return rest
+
+    def remember(self, name: str, path: str, key: _StatKey, cached: _Cached | None) -> None:
+        """Record the file `name` as a candidate when the index holds its node for `key`, else forget it."""
+        if cached is not None and cached[0] == key:
+            self.known[name] = (key, path)
+            self.nodes[path] = cached[1]
+        elif self.known.pop(name, None) is not None:
+            self.nodes.pop(path, None)
 
 
 class Scanner:
     """Scans one root again and again; files whose size, mtime and inode did not change since the
     last scan are not read again. With `index_file`, that index outlives the process (kept there,
-    owner-only, after a scan that read many files), so a new process does not read them all again."""
+    owner-only, once a scan indexed many files anew), so a new process does not read them all again."""
 
     def __init__(
         self,
@@ -115,6 +166,10 @@ class Scanner:
         self.has_extra = bool(patterns)
         self._index: dict[str, _Cached] = {}
         self._index_loaded = False
+        self._unsaved = 0  # files indexed anew since the index was last saved
+        self._walked: set[str] = set()
+        self._gitignores: dict[str, tuple[_StatKey, pathspec.GitIgnoreSpec]] = {}
+        self._directories: dict[str, _Directory] = {}
 
     def scan(self, only: Iterable[str] | None = None, base: Mapping[str, Node] | None = None) -> Scan:
         """The tree under the root now. With `only` (relative paths) and `base`, only those paths
@@ -126,9 +181,13 @@ class Scanner:
         if only is not None and base is not None:
             return self._scan_paths(list(only), base, started)
         scan = Scan({}, [])
+        walked = self._walked = set()
         self._walk(str(self.root), "", [], scan, started)
-        if self.index_file is not None and len(scan.contents) >= _SAVE_AFTER_READS:
+        if len(walked) != len(self._directories):  # forget the directories gone since the last walk
+            self._directories = {relative: self._directories[relative] for relative in walked}
+        if self.index_file is not None and self._unsaved >= _SAVE_AFTER_INDEXED:
             _write_index(self.index_file, self.root, self._index)
+            self._unsaved = 0
         return scan
 
     def _scan_paths(self, paths: list[str], base: Mapping[str, Node], started: int) -> Scan:
@@ -167,22 +226,44 @@ class Scanner:
                 return True
         return False
 
-    def _gitignore_of(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
+    def _gitignore_of(self, directory: Path | str) -> pathspec.GitIgnoreSpec | None:
+        """The rules of `directory`'s `.gitignore` (parsed again only when that file changed)."""
+        path = os.path.join(directory, ".gitignore")
         try:
-            lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+            info = os.stat(path)
+        except OSError:
+            self._gitignores.pop(path, None)
+            return None
+        key = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode)
+        known = self._gitignores.get(path)
+        if known is not None and known[0] == key:
+            return known[1]
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                spec = self._spec.from_lines(file.read().splitlines())
         except OSError:
             return None
-        return self._spec.from_lines(lines)
+        if time.time_ns() - info.st_mtime_ns > _RACY_NS:
+            self._gitignores[path] = (key, spec)
+        return spec
+
+    def _directory(self, relative: str, checks: _Checks) -> _Directory:
+        """What the last walk learned of directory `relative` (forgotten when its rules changed)."""
+        self._walked.add(relative)
+        known = self._directories.get(relative)
+        if known is None or not known.valid_for(checks):
+            known = self._directories[relative] = _Directory(checks)
+        return known
 
     def _walk(
         self,
         directory: str,
         relative: str,
-        specs: list[tuple[str, pathspec.GitIgnoreSpec]],
+        specs: _Checks,
         scan: Scan,
         started: int,
     ) -> None:
-        own = self._gitignore_of(Path(directory)) if self.gitignore else None
+        own = self._gitignore_of(directory) if self.gitignore else None
         active = [*specs, (relative, own)] if own is not None else specs
         checks = [("", self.extra), *active] if self.has_extra else active
         try:
@@ -195,22 +276,27 @@ class Scanner:
             scan.tree[relative] = Node("d", "", stat.S_IMODE(os.lstat(directory).st_mode), 0)
         prefix = relative + "/" if relative else ""
         tree, index = scan.tree, self._index
-        for child in children:
-            if child.name == ".git":
+        memo = self._directory(relative, checks)
+        for child in memo.take_unchanged(children, tree):  # the hot path: files unchanged since the last walk
+            name = child.name
+            if name == ".git":
                 continue
-            path = prefix + child.name
+            path = prefix + name
             is_dir = child.is_dir(follow_symlinks=False)
-            if checks and any(_matches(spec, base, path, is_dir) for base, spec in checks):
-                scan.skipped.append(path + ("/" if is_dir else ""))
+            if checks and _ignored(memo, checks, name, path, is_dir):
+                scan.skipped.append(path + "/" if is_dir else path)
             elif is_dir:
                 self._walk(child.path, path, active, scan, started)
             else:
                 info = child.stat(follow_symlinks=False)
-                cached = index.get(path)  # the hot path: a file unchanged since the last scan
-                if cached is not None and cached[:4] == (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode):
-                    tree[path] = cached[4]
+                key = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode)
+                cached = index.get(path)
+                if cached is not None and cached[0] == key:
+                    tree[path] = cached[1]
                 else:
                     self._add(child.path, path, info, scan, started)
+                    cached = index.get(path)
+                memo.remember(name, path, key, cached)
 
     def _add(self, path: str, relative: str, info: os.stat_result, scan: Scan, started: int) -> None:
         mode = info.st_mode
@@ -231,9 +317,10 @@ class Scanner:
             scan.skipped.append(relative)
 
     def _file_node(self, path: str, relative: str, info: os.stat_result, scan: Scan, started: int) -> Node | None:
+        key = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode)
         cached = self._index.get(relative)
-        if cached is not None and cached[:4] == (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode):
-            return cached[4]
+        if cached is not None and cached[0] == key:
+            return cached[1]
         try:
             with open(path, "rb") as file:
                 data = file.read()
@@ -242,14 +329,17 @@ class Scanner:
         node = Node("f", hashlib.sha256(data).hexdigest(), stat.S_IMODE(info.st_mode), len(data))
         scan.contents[node.hash] = data
         if started - info.st_mtime_ns > _RACY_NS and len(data) == info.st_size:
-            self._index[relative] = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode, node)
+            self._index[relative] = (key, node)
+            self._unsaved += 1
         else:
             self._index.pop(relative, None)
         return node
 
 
-_SAVE_AFTER_READS = 64
-"""A scan that read at least this many files saves the index (smaller ones are cheap to redo)."""
+_SAVE_AFTER_INDEXED = 64
+"""A full scan saves the index once at least this many files were indexed anew since it was last
+saved (fewer are cheap to read again; files read again only because they were modified moments
+ago are not indexed, so a burst of edits does not rewrite the whole index at every scan)."""
 
 
 def _read_index(path: Path | None, root: Path) -> dict[str, _Cached]:
@@ -261,7 +351,7 @@ def _read_index(path: Path | None, root: Path) -> dict[str, _Cached]:
         if saved.get("root") != str(root):
             return {}
         return {
-            relative: (int(m), int(s), int(i), int(st), Node("f", str(h), int(mode), int(size)))
+            relative: ((int(m), int(s), int(i), int(st)), Node("f", str(h), int(mode), int(size)))
             for relative, (m, s, i, st, h, mode, size) in saved["files"].items()
         }
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
@@ -270,7 +360,7 @@ def _read_index(path: Path | None, root: Path) -> dict[str, _Cached]:
 
 def _write_index(path: Path, root: Path, index: Mapping[str, _Cached]) -> None:
     """Save the index atomically, owner-only; a failure only costs reads next time."""
-    files = {rel: [m, s, i, st, node.hash, node.mode, node.size] for rel, (m, s, i, st, node) in index.items()}
+    files = {rel: [*key, node.hash, node.mode, node.size] for rel, (key, node) in index.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".index.", suffix=".tmp")
@@ -288,6 +378,15 @@ def index_file_for(root: str | os.PathLike[str], home: Path) -> Path:
     """Where the index of the workspace `root` is kept under tether's home directory."""
     digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:24]
     return home / "workspace-index" / f"{digest}.json"
+
+
+def _ignored(memo: _Directory, checks: _Checks, name: str, path: str, is_dir: bool) -> bool:
+    """Whether the rules `checks` leave out `path` (named `name` in its directory), remembered in `memo`."""
+    known = memo.ignored_directories if is_dir else memo.ignored_files
+    ignored = known.get(name)
+    if ignored is None:
+        ignored = known[name] = any(_matches(spec, base, path, is_dir) for base, spec in checks)
+    return ignored
 
 
 def _matches(spec: pathspec.GitIgnoreSpec, base: str, path: str, is_dir: bool) -> bool:
