@@ -18,7 +18,6 @@ may be used and closed from another (as IPython runs each cell in a task of its 
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
@@ -28,6 +27,7 @@ import anyio.lowlevel
 from tether._control import McpControl, context_usage, server_info
 from tether._conversation import NOT_CONNECTED, Conversation, send_each
 from tether._vocabulary.control import ContextUsageResponse, Transport
+from tether._vocabulary.environment import run_environment
 from tether._vocabulary.mcp import McpStatusResponse
 from tether._vocabulary.options import warn_if_can_use_tool_shadowed
 from tether._vocabulary.permissions import PermissionMode, validate_permission_mode
@@ -223,7 +223,7 @@ class AgentClient:
         """Use another model for the next prompts (None: the default model)."""
         agent = self._agent()
         resolved = resolve_model(
-            model, fallback_model=agent.options.fallback_model, env={**os.environ, **agent.options.env}
+            model, fallback_model=agent.options.fallback_model, env=run_environment(agent.options.env)
         )
         agent.options.model = model
         await agent.use_model(resolved)

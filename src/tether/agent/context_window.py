@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import msgspec
+
 from tether.errors import ConfigurationError, ModelError
 from tether.models.base import USAGE_KEYS, ModelRequest, ModelResponse, ToolSpec
 from tether.models.limits import ModelLimits
@@ -139,6 +141,16 @@ def _window(model_window: int, env: Mapping[str, str]) -> int:
 
 _AS_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
 """`json.dumps(value, ensure_ascii=False, default=str)`, without building an encoder per call."""
+_COMPACT_JSON = msgspec.json.Encoder(enc_hook=str).encode
+
+
+def _json_length(value: Any) -> int:
+    """The length of `value` as compact JSON (UTF-8 bytes; msgspec, about ten times `json.dumps`:
+    every request counts the tool calls of its whole history), else of `json.dumps`'s text."""
+    try:
+        return len(_COMPACT_JSON(value))
+    except (TypeError, ValueError, msgspec.EncodeError):
+        return len(_AS_JSON(value))
 
 
 def estimate_tokens(value: Any) -> int:
@@ -159,7 +171,7 @@ def estimate_tokens(value: Any) -> int:
         return total
     if isinstance(value, dict):
         return _dict_tokens(value)
-    return estimate_tokens(_AS_JSON(value))
+    return -(-_json_length(value) // CHARS_PER_TOKEN)
 
 
 def _dict_tokens(block: dict[str, Any]) -> int:
@@ -175,7 +187,7 @@ def _dict_tokens(block: dict[str, Any]) -> int:
         return 4 + estimate_tokens(block.get("content") or "")
     if "role" in block and "content" in block:
         return 4 + estimate_tokens(block["content"])
-    return -(-len(_AS_JSON(block)) // CHARS_PER_TOKEN)
+    return -(-_json_length(block) // CHARS_PER_TOKEN)
 
 
 def request_tokens(request: ModelRequest) -> int:
@@ -184,7 +196,7 @@ def request_tokens(request: ModelRequest) -> int:
 
 
 def overhead_tokens(system: str | None, tools: list[ToolSpec]) -> int:
-    return estimate_tokens(system or "") + sum(estimate_tokens(json.dumps(tool.to_dict())) for tool in tools)
+    return estimate_tokens(system or "") + sum(-(-_json_length(tool.to_dict()) // CHARS_PER_TOKEN) for tool in tools)
 
 
 def context_tokens(usage: Mapping[str, Any]) -> int:

@@ -7,6 +7,7 @@ its `ResultMessage`. Every message is appended to the session store before it is
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from typing import Any
 import anyio
 
 from tether._version import __version__
+from tether._vocabulary.environment import run_environment
 from tether._vocabulary.options import AgentDefinition
 from tether._vocabulary.store import SessionStore
 from tether.agent.checkpoints import FileCheckpoints
@@ -71,7 +73,7 @@ class Agent:
 
     def __init__(self, options: AgentOptions | None = None, *, subagent: SubagentSetup | None = None) -> None:
         # A copy: set_model / set_permission_mode change this agent, never the caller's options.
-        self.options = dataclasses.replace(options) if options is not None else AgentOptions()
+        self.options = copy.copy(options) if options is not None else AgentOptions()
         self._subagent = subagent
         """Set for a subagent: the model, store, session, prompt and tools it takes from its parent."""
         self.subagents: SubagentHost | None = None
@@ -191,7 +193,7 @@ class Agent:
         # the system prompt, resolved once: a bad shape or an unreadable file fails here
         prompt = resolve_system_prompt(options.system_prompt, cwd=cwd).followed_by(self.claude_settings.memory_text)
         definitions = check_agents(options.agents)  # those of the options and of .claude/agents files
-        self._env = env = {**os.environ, **options.env}
+        self._env = env = run_environment(options.env)
         if self._subagent is not None:
             self._model = self._subagent.model
         else:
@@ -451,10 +453,11 @@ def _model_settings(options: AgentOptions, env: dict[str, str]) -> ModelSettings
 
 
 def _resolve_cwd(cwd: str | Path | None) -> str:
-    path = Path(cwd).expanduser() if cwd is not None else Path.cwd()
-    if not path.is_dir():
-        raise ConfigurationError(f"cwd {str(path)!r} is not an existing directory")
-    return str(path.resolve())
+    """`cwd` (default: the process's) as a real path; `os.path`, not `pathlib` (a third of the time)."""
+    path = os.path.normpath(os.path.expanduser(os.fspath(cwd))) if cwd is not None else os.getcwd()
+    if not os.path.isdir(path):
+        raise ConfigurationError(f"cwd {path!r} is not an existing directory")
+    return os.path.realpath(path)
 
 
 async def _newest_session_id(store: SessionStore, cwd: str) -> str | None:

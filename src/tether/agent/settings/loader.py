@@ -9,7 +9,7 @@ hooks) are added to.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import logging
 import os
 from collections.abc import Mapping
@@ -162,12 +162,13 @@ class ClaudeSettings:
     def apply(self, options: AgentOptions) -> AgentOptions:
         """The options of the run: `options` with what the files add (see the module docstring)."""
         merged = merge_settings(self.files)
+        env = {**merged.env, **options.env}
         changes: dict[str, Any] = {
             "allowed_tools": [*options.allowed_tools, *merged.allow, *self._skill_rules(options)],
             "disallowed_tools": [*options.disallowed_tools, *merged.deny],
             "add_dirs": [*options.add_dirs, *merged.additional_directories],
-            "env": {**merged.env, **options.env},
-            "hooks": self._hooks(options, {**merged.env, **options.env}),
+            "env": env,
+            "hooks": self._hooks(options, env, hooks_disabled=merged.hooks_disabled),
         }
         if options.permission_mode is None and merged.default_mode is not None:
             changes["permission_mode"] = merged.default_mode
@@ -175,7 +176,10 @@ class ClaudeSettings:
             changes["model"] = merged.model
         if self.agents:
             changes["agents"] = {**self.agents, **(options.agents or {})}
-        return dataclasses.replace(options, **changes)
+        applied = copy.copy(options)  # `dataclasses.replace` would check every field again (~25 µs)
+        for name, value in changes.items():
+            setattr(applied, name, value)
+        return applied
 
     @property
     def memory_text(self) -> str | None:
@@ -188,10 +192,12 @@ class ClaudeSettings:
             return [SKILL_TOOL_NAME]
         return [f"{SKILL_TOOL_NAME}({name})" for name in options.skills or []]
 
-    def _hooks(self, options: AgentOptions, env: Mapping[str, str]) -> dict[str, list[Any]] | None:
+    def _hooks(
+        self, options: AgentOptions, env: Mapping[str, str], *, hooks_disabled: bool
+    ) -> dict[str, list[Any]] | None:
         hooks: dict[str, list[Any]] = {event: list(matchers) for event, matchers in (options.hooks or {}).items()}
         added: list[tuple[str, list[HookMatcher]]] = []
-        if not merge_settings(self.files).hooks_disabled:
+        if not hooks_disabled:
             for settings in self.files:
                 added += command_hook_matchers(settings.hooks, where=settings.where, env=env).items()
         for plugin in self.plugins:

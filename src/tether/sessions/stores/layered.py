@@ -54,6 +54,8 @@ _KEPT: list[StoreAccess] = []
 
 _Home = tuple[str, str]
 """`(project key, session id)`: a session, whatever the subpath."""
+_MAX_HOMES = 10_000
+"""Sessions whose store a `LayeredStore` remembers (a process on a shared store meets many)."""
 
 
 @dataclass
@@ -113,8 +115,15 @@ class LayeredStore:
             return self._primary
         main = SessionKey(project_key=home[0], session_id=home[1])
         found = self._primary if await self._primary.exists(main) else self._claude
-        self._homes[home] = found
+        self._remember(home, found)
         return found
+
+    def _remember(self, home: _Home, access: StoreAccess) -> None:
+        """Keep where a session lives (the oldest of `_MAX_HOMES` forgotten: looked up again if used)."""
+        homes = self._homes
+        if home not in homes and len(homes) >= _MAX_HOMES:
+            del homes[next(iter(homes))]
+        homes[home] = access
 
     # -- the SessionStore protocol and tether's capabilities -------------------------------------
 
@@ -122,7 +131,10 @@ class LayeredStore:
         self, key: SessionKey, entries: list[SessionStoreEntry], *, expected_leaf: str | None = None
     ) -> None:
         """Append to the transcript where its session lives (a new session: the primary)."""
-        await (await self._home(key)).append(key, entries, expected_leaf=expected_leaf)
+        home = await self._home(key)
+        await home.append(key, entries, expected_leaf=expected_leaf)
+        if home is self._primary and not key.get("subpath"):  # the primary holds it now: no more `stat`s
+            self._remember((key["project_key"], key["session_id"]), home)
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         """The transcript, from where its session lives."""
@@ -141,7 +153,7 @@ class LayeredStore:
         for access in (self._primary, self._claude):
             found = await access.find(session_id, project_key)
             if found is not None:
-                self._homes[(found.key["project_key"], found.key["session_id"])] = access
+                self._remember((found.key["project_key"], found.key["session_id"]), access)
                 return found
         return None
 
@@ -149,7 +161,7 @@ class LayeredStore:
         """Fork where the source lives (the fork lives beside it)."""
         home = await self._home(source_key)
         await home.fork(source_key, new_key, at_uuid)
-        self._homes[(new_key["project_key"], new_key["session_id"])] = home
+        self._remember((new_key["project_key"], new_key["session_id"]), home)
 
     async def delete(self, key: SessionKey) -> None:
         """Delete the transcript where it lives."""
@@ -165,7 +177,10 @@ class LayeredStore:
     def transcript_path(self, key: SessionKey) -> str:
         """The Claude Code transcript file of a session that lives there, else the primary's answer."""
         home = (key["project_key"], key["session_id"])
-        if self._homes.get(home, self._claude if self._in_claude_code(home) else self._primary) is self._claude:
+        known = self._homes.get(home)
+        if known is None:
+            known = self._claude if self._in_claude_code(home) else self._primary
+        if known is self._claude:
             return self._claude.transcript_path(key)
         return self._primary.transcript_path(key)
 
