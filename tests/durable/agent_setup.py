@@ -2,7 +2,8 @@
 
 Two tools write a line per call to `$DURABLE_LOG` (so the test counts the calls that ran):
 `append` (not idempotent) and `lookup` (`idempotent=True`). With `$DURABLE_SLOW=<tool name>` that tool
-sleeps after writing its line, long enough for the test to kill the process mid-call.
+sleeps after writing its line, long enough for the test to kill the process mid-call. With
+`$DURABLE_AGENTS=1` the agent has a `helper` subagent with the same tools.
 Run as a module: `python -m tests.durable.agent_setup turn STORE SESSION_ID CWD [TURN_ID]` submits
 a durable turn and prints each message as a JSON line; `... worker STORE [VERSION]` runs a worker
 until no turn is open; `... client STORE SESSION_ID CWD TURN_ID [resume]` sends "Do the jobs" through a
@@ -20,11 +21,22 @@ from typing import Any
 
 import anyio
 
-from tether import AgentClient, AgentOptions, DurableEngine, PermissionResultAllow, create_sdk_mcp_server, query, tool
+from tether import (
+    AgentClient,
+    AgentDefinition,
+    AgentOptions,
+    DurableEngine,
+    PermissionResultAllow,
+    create_sdk_mcp_server,
+    query,
+    tool,
+)
 from tether._vocabulary.durable import CutCallDecision
 from tether.messages import Message
 
 TOOLS = ["mcp__jobs__append", "mcp__jobs__lookup"]
+HELPER_PROMPT = "You are the helper: do the jobs you are given."
+"""The system prompt of the `helper` subagent (`$DURABLE_AGENTS=1`), which uses the job tools."""
 
 
 async def _log_and_wait(kind: str, args: dict[str, Any]) -> None:
@@ -60,6 +72,9 @@ def options(store: str, cwd: str, version: str | None = None, **extra: Any) -> A
     hook = rerun_every_cut_call if os.environ.get("DURABLE_RERUN") == "1" else None
     if os.environ.get("DURABLE_ASK") == "1":
         extra = {"can_use_tool": allow_appends, "allowed_tools": TOOLS[1:], **extra}
+    if os.environ.get("DURABLE_AGENTS") == "1":
+        helper = AgentDefinition(description="Does jobs", prompt=HELPER_PROMPT, tools=TOOLS)
+        extra = {"agents": {"helper": helper}, "allowed_tools": [*TOOLS, "Agent"], **extra}
     return AgentOptions(
         model="claude-sonnet-4-5",
         cwd=cwd,

@@ -8,11 +8,12 @@ when the turn is replayed after a crash.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
+from tether.sessions.session import EntryLedger
 from tether.tools.base import Tool, ToolContext
 
 __all__ = ["DIRECT_STEPS", "TurnSteps", "current_steps", "using_steps"]
@@ -36,6 +37,15 @@ class TurnSteps(Protocol):
         and permission: rules, mode, `can_use_tool`)."""
         ...
 
+    def subagent_id(self, tool_use_id: str) -> str | None:
+        """The agent id of the subagent the Agent call `tool_use_id` starts (None: a fresh random one)."""
+        ...
+
+    def sidechain_ledger(self, stored: Iterable[dict[str, Any]]) -> EntryLedger | None:
+        """The ledger a subagent's transcript is written through, knowing its `stored` entries (None:
+        written as it goes)."""
+        ...
+
 
 class _DirectSteps:
     """Calls straight through: a plain, non-durable run."""
@@ -48,6 +58,12 @@ class _DirectSteps:
 
     async def tool_check(self, tool_use_id: str, check: Callable[[], Awaitable[_T]]) -> _T:
         return await check()
+
+    def subagent_id(self, tool_use_id: str) -> str | None:
+        return None
+
+    def sidechain_ledger(self, stored: Iterable[dict[str, Any]]) -> EntryLedger | None:
+        return None
 
 
 DIRECT_STEPS: TurnSteps = _DirectSteps()

@@ -53,6 +53,7 @@ from tether._vocabulary.store import SessionKey, SessionStore
 from tether.agent.hooks import SubagentContext
 from tether.agent.permissions import PermissionPolicy
 from tether.agent.settings import ClaudeSettings
+from tether.agent.steps import current_steps
 from tether.agent.subagent_definitions import (
     memory_directory,
     memory_prompt,
@@ -243,7 +244,7 @@ class _SubagentRun:
         self.agent_type = agent_type
         self.definition = definition
         self.tool_use_id = tool_use_id
-        self.agent_id = new_uuid().replace("-", "")[:17]
+        self.agent_id = current_steps().subagent_id(tool_use_id) or new_uuid().replace("-", "")[:17]
         self.description = str(input.get("description") or agent_type)
         self.prompt = str(input.get("prompt") or "")
         self.model_name = input.get("model") if isinstance(input.get("model"), str) else None
@@ -319,6 +320,12 @@ class _SubagentRun:
         session = SidechainSession(
             store=parent.store, key=key, cwd=parent.cwd, origin=SessionOrigin("startup"), agent_id=self.agent_id
         )
+        stored: list[dict[str, Any]] = []
+        if session.access is not None and current_steps().sidechain_ledger(()) is not None:  # a durable turn's
+            stored = list(await session.access.load(key) or [])
+        session.ledger = current_steps().sidechain_ledger(stored)
+        if stored:  # a replayed subagent: its transcript was started before
+            return session
         metadata = {
             "type": AGENT_METADATA,
             "agentType": self.agent_type,

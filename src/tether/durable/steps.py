@@ -11,19 +11,25 @@
   is known to be idempotent (read-only or `idempotentHint`, as Read, Glob and Grep are, or
   `@tool(..., idempotent=True)`), or when `DurableEngine.on_cut_call` says `"rerun"`; otherwise
   its result tells the model the outcome is unknown (fail closed).
+- An Agent call runs its subagent as a child workflow (`tether.durable.subagents`), whose model and
+  tool calls are steps of their own: a replay gets a finished subagent's result, and continues one
+  that was cut (its completed steps are not run again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tether._vocabulary.durable import CutCallDecision, DurableEngine
+from tether.agent.steps import using_steps
+from tether.durable.ledger import TurnLedger
 from tether.errors import ModelError
 from tether.sessions.lease import SessionLease
+from tether.tools.agent import AgentTool
 from tether.tools.base import Tool, ToolContext, ToolResult, is_idempotent
 
 __all__ = ["CUT_CALL_RESULT", "WorkflowSteps"]
@@ -35,6 +41,7 @@ CUT_CALL_RESULT = (
 _T = TypeVar("_T")
 _STEP_DONE = object()
 """Put after a model step's last event: the step has ended."""
+_NAMESPACE = uuid.UUID("0d6c3b1e-8f4a-4b7e-9a35-51c2e7f08d14")
 _STARTED_HERE: set[str] = set()
 """Tokens of the tool calls this process started (a start recorded by another process is not here)."""
 
@@ -110,6 +117,9 @@ class WorkflowSteps:
         from dbos import DBOS
 
         call_id = context.tool_use_id or "?"
+        if isinstance(tool, AgentTool):
+            self._checked.pop(call_id, None)
+            return await self._subagent_call(tool, tool_input, context)
         token = self._checked.pop(call_id, None)
         checked_here = token in _STARTED_HERE
         _STARTED_HERE.discard(token or "")
@@ -124,6 +134,32 @@ class WorkflowSteps:
             return result if isinstance(result, ToolResult) else ToolResult(str(result), is_error=True)
 
         return await DBOS.run_step_async({"name": f"tool:{tool.name}:{call_id}", "retries_allowed": False}, call)
+
+    async def _subagent_call(self, tool: Tool, tool_input: dict[str, Any], context: ToolContext) -> ToolResult:
+        from dbos import DBOS
+
+        from tether.durable.subagents import run_subagent_call
+
+        async def run() -> ToolResult:
+            with using_steps(WorkflowSteps(self.engine, self.lease)):
+                try:
+                    result = await tool.call(tool_input, context)
+                except Exception as error:  # the model's information, as for any tool
+                    return ToolResult(f"{type(error).__name__}: {error}", is_error=True)
+            return result if isinstance(result, ToolResult) else ToolResult(str(result), is_error=True)
+
+        return await run_subagent_call(str(DBOS.workflow_id), context.tool_use_id or "?", run)
+
+    def subagent_id(self, tool_use_id: str) -> str | None:
+        """Derived from the subagent's workflow id (`<turn>:agent:<tool_use_id>`): the same on a replay."""
+        from dbos import DBOS
+
+        return uuid.uuid5(_NAMESPACE, f"{DBOS.workflow_id}|{tool_use_id}").hex[:17]
+
+    def sidechain_ledger(self, stored: Iterable[dict[str, Any]]) -> TurnLedger:
+        from dbos import DBOS
+
+        return TurnLedger(str(DBOS.workflow_id), stored)
 
     def _decide(self, tool: Tool, tool_input: dict[str, Any], call_id: str) -> CutCallDecision:
         """What becomes of a call cut mid-way: the engine's hook decides, else its tool's idempotency."""

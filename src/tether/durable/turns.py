@@ -28,6 +28,7 @@ from tether.agent.steps import using_steps
 from tether.durable.engine import engine_of, launch, system_database_url
 from tether.durable.ledger import TurnLedger
 from tether.durable.steps import WorkflowSteps
+from tether.durable.subagents import SUBAGENT_WORKFLOW
 from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoundError, TetherError
 from tether.messages import Message, ResultMessage
 from tether.options import AgentOptions
@@ -39,6 +40,7 @@ from tether.sessions.urls import open_store, opened_for_caller
 __all__ = ["TURN_WORKFLOW", "WorkerSetup", "run_durable", "set_worker_setup", "turn_workflow_id"]
 
 TURN_WORKFLOW = "tether.turn"
+assert SUBAGENT_WORKFLOW  # imported here so the child workflow is registered before DBOS launches
 _SPEC_FIELDS = (
     "model",
     "system_prompt",
