@@ -53,7 +53,7 @@ from tether._vocabulary.store import SessionKey, SessionStore
 from tether.agent.hooks import SubagentContext
 from tether.agent.permissions import PermissionPolicy
 from tether.agent.settings import ClaudeSettings
-from tether.agent.steps import current_steps
+from tether.agent.steps import DIRECT_STEPS, current_steps
 from tether.agent.subagent_definitions import (
     memory_directory,
     memory_prompt,
@@ -320,10 +320,11 @@ class _SubagentRun:
         session = SidechainSession(
             store=parent.store, key=key, cwd=parent.cwd, origin=SessionOrigin("startup"), agent_id=self.agent_id
         )
+        steps = current_steps()
         stored: list[dict[str, Any]] = []
-        if session.access is not None and current_steps().sidechain_ledger(()) is not None:  # a durable turn's
+        if session.access is not None and steps is not DIRECT_STEPS:  # a durable turn's: it may be a replay
             stored = list(await session.access.load(key) or [])
-        session.ledger = current_steps().sidechain_ledger(stored)
+        session.ledger = steps.sidechain_ledger(stored)
         if stored:  # a replayed subagent: its transcript was started before
             return session
         metadata = {
