@@ -137,6 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # as real API servers do: each small write (a header block, an SSE chunk) leaves at once,
+        # instead of waiting for the client's delayed ACK (40 ms) on a kept-alive connection
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server_fake._lock:
             self.server_fake._connections.add(self.connection)
             self.server_fake.connections_opened += 1

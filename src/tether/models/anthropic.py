@@ -23,7 +23,7 @@ package, whose import costs seconds on a cold start: a run imports `anthropic` o
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Hashable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
@@ -33,7 +33,13 @@ from tether.errors import ConfigurationError, ModelError
 from tether.models.accumulator import StreamIncompleteError
 from tether.models.base import ModelRequest
 from tether.models.http_provider import HTTPModel, http_error_message
-from tether.models.messages_api import DEFAULT_BASE_URL, APIConnectionError, APIStatusError, MessagesClient
+from tether.models.messages_api import (
+    DEFAULT_BASE_URL,
+    APIConnectionError,
+    APIStatusError,
+    MessagesClient,
+    client_settings,
+)
 from tether.models.pricing import ModelPrice, cost_usd
 from tether.models.registry import DEFAULT_ANTHROPIC_MODEL
 from tether.models.retry import Attempts, Failure, after_retries, status_failure
@@ -146,6 +152,12 @@ class AnthropicModel(HTTPModel):
         if betas:
             headers["anthropic-beta"] = ",".join(betas)
         return headers
+
+    def _client_key(self) -> Hashable:
+        """The client's credential, endpoint and headers (with the environment's when not given):
+        models of the same ones share a client and its connections (`SharedClient`)."""
+        settings = client_settings(self._api_key, self._auth_token, self.base_url)
+        return (MessagesClient, *settings, *self._headers.items())
 
     def _new_client(self) -> MessagesClient:
         return MessagesClient(

@@ -13,7 +13,7 @@ import importlib
 import ssl
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -36,6 +36,7 @@ from tether.models.settings import ModelSettings
 
 __all__ = [
     "IDLE_MARGIN",
+    "KEEP_IDLE",
     "HTTPModel",
     "SharedClient",
     "http_error_message",
@@ -116,57 +117,138 @@ class _Closable(Protocol):
 
 ClientT = TypeVar("ClientT", bound=_Closable)
 
+KEEP_IDLE = 10.0
+"""Seconds an unused client (and its pooled connections) stays open on its event loop for the next call."""
+
+
+class _Slot:
+    """The client of one configuration on one event loop, and who holds it."""
+
+    __slots__ = ("client", "closer", "holders", "idle")
+
+    def __init__(self) -> None:
+        self.client: Any = None
+        self.holders = 0
+        self.idle: asyncio.TimerHandle | None = None
+        self.closer: AsyncGenerator[None, None] | None = None
+        """An async generator the loop closes when it ends (`shutdown_asyncgens`), closing the client."""
+
+
+_Place = tuple[object, Hashable]
+"""(event loop or thread, client key)."""
+_SLOTS: dict[_Place, _Slot] = {}
+_CLOSING: set[asyncio.Task[None]] = set()
+
 
 class SharedClient(Generic[ClientT]):
-    """An SDK client, and so its connections, shared by whoever holds it on one event loop.
+    """An SDK client, and so its connections, shared on one event loop by every model of the same
+    client configuration (`key`), across calls, runs and queries.
 
     A model call holds it with `use()`, and an agent run holds it with `hold()` from start to end,
-    so the calls of a run (each turn of the tool loop, each prompt of an `AgentClient`) reuse one
-    connection instead of opening one (with its TLS handshake) per call. The client is made on
-    first use and closed when the last holder lets go: nothing outlives its users. Clients
-    belong to the event loop they were made on, so each running loop gets its own.
+    so the calls of a run reuse one connection instead of opening one (with its TLS handshake) per
+    call; a later query on the same loop reuses it too. Under asyncio, a client no one holds stays
+    open `KEEP_IDLE` seconds, then is closed; it is closed anyway when its loop ends
+    (`asyncio.run` and `asyncio.Runner` close the loop's async generators, and one of them closes
+    the client). Under another event loop (trio) it is closed when the last holder lets go.
+    Clients belong to the event loop they were made on, so each running loop gets its own. Models
+    whose `key` is equal share one client: the key must name everything the client is made from.
     """
 
-    def __init__(self, factory: Callable[[], ClientT]) -> None:
+    def __init__(self, factory: Callable[[], ClientT], key: Callable[[], Hashable] | None = None) -> None:
         self._factory = factory
-        self._held: dict[object, list[Any]] = {}  # loop -> [client or None, holders]
+        self._key = key or self._own_key
+
+    def _own_key(self) -> Hashable:
+        return self
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         """Keep the client (once made) open until this exits."""
-        loop = self._enter()
+        place, slot = self._enter()
         try:
             yield
         finally:
-            await self._exit(loop)
+            await _let_go(place, slot)
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[ClientT]:
         """The client of the running loop, made if needed, held while in use."""
-        loop = self._enter()
+        place, slot = self._enter()
         try:
-            slot = self._held[loop]
-            if slot[0] is None:
-                slot[0] = self._factory()
-            yield slot[0]
+            if slot.client is None:
+                slot.client = self._factory()
+                if isinstance(place[0], asyncio.AbstractEventLoop):
+                    slot.closer = _close_at_loop_end(place, slot)
+                    await slot.closer.asend(None)  # registered with the loop, which closes it at its end
+            client: ClientT = slot.client
+            yield client
         finally:
-            await self._exit(loop)
+            await _let_go(place, slot)
 
-    def _enter(self) -> object:
+    def _enter(self) -> tuple[_Place, _Slot]:
         try:
             loop: object = asyncio.get_running_loop()
         except RuntimeError:  # another event loop (trio): one runs per thread at a time
             loop = threading.get_ident()
-        self._held.setdefault(loop, [None, 0])[1] += 1
-        return loop
+        place = (loop, self._key())
+        slot = _SLOTS.get(place)
+        if slot is None:
+            slot = _SLOTS[place] = _Slot()
+        slot.holders += 1
+        if slot.idle is not None:
+            slot.idle.cancel()
+            slot.idle = None
+        return place, slot
 
-    async def _exit(self, loop: object) -> None:
-        slot = self._held[loop]
-        slot[1] -= 1
-        if slot[1] == 0:
-            del self._held[loop]
-            if slot[0] is not None:
-                await slot[0].close()
+
+async def _let_go(place: _Place, slot: _Slot) -> None:
+    """One holder less; with none left, the client is closed now (no asyncio loop to keep it on) or
+    after `KEEP_IDLE` seconds."""
+    slot.holders -= 1
+    if slot.holders:
+        return
+    loop = place[0]
+    if slot.closer is not None and isinstance(loop, asyncio.AbstractEventLoop):
+        slot.idle = loop.call_later(KEEP_IDLE, _close_idle, place, slot)
+        return
+    _forget(place, slot)
+    client, slot.client = slot.client, None
+    if client is not None:
+        await client.close()
+
+
+def _forget(place: _Place, slot: _Slot) -> None:
+    if _SLOTS.get(place) is slot:
+        del _SLOTS[place]
+
+
+def _close_idle(place: _Place, slot: _Slot) -> None:
+    """`KEEP_IDLE` seconds without a holder: close the client (its loop-end closer does); the next
+    call makes a new one."""
+    slot.idle = None
+    if slot.holders or slot.closer is None:
+        return
+    _forget(place, slot)
+    loop = place[0]
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+    task = loop.create_task(slot.closer.aclose())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+async def _close_at_loop_end(place: _Place, slot: _Slot) -> AsyncGenerator[None, None]:
+    """Suspended until closed: by `_close_idle`, or by the loop as it ends; then closes the client."""
+    try:
+        yield
+    finally:
+        _forget(place, slot)
+        if slot.idle is not None:
+            slot.idle.cancel()
+            slot.idle = None
+        slot.closer = None
+        client, slot.client = slot.client, None
+        if client is not None:
+            await client.close()
 
 
 class HTTPModel(ABC):
@@ -204,7 +286,7 @@ class HTTPModel(ABC):
         self.base_url = base_url
         self.retry_policy = RetryPolicy(max_retries=max_retries, initial_delay=retry_delay, max_delay=max_retry_delay)
         self._headers = dict(default_headers or {})
-        self._client: SharedClient[Any] = SharedClient(self._new_client)
+        self._client: SharedClient[Any] = SharedClient(self._new_client, self._client_key)
 
     @property
     def model_name(self) -> str:
@@ -275,6 +357,11 @@ class HTTPModel(ABC):
             what = f"{type(error).__name__}: {error}"
             message = f"the call to {self.provider} failed unexpectedly ({what}); nothing was kept"
             raise ModelError(message, provider=self.provider_id) from error
+
+    def _client_key(self) -> Hashable:
+        """What `_new_client` makes its client from: models with equal keys share one client per event
+        loop (see `SharedClient`). By default each model has its own."""
+        return self
 
     # -- what a provider implements --------------------------------------------------------------
 

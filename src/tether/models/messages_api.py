@@ -34,7 +34,14 @@ from tether.models.base import DEFAULT_TIMEOUTS
 from tether.models.http_provider import http_timeout, shared_ssl_context
 from tether.models.retry import describe
 
-__all__ = ["API_VERSION", "DEFAULT_BASE_URL", "APIConnectionError", "APIStatusError", "MessagesClient"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_BASE_URL",
+    "APIConnectionError",
+    "APIStatusError",
+    "MessagesClient",
+    "client_settings",
+]
 
 API_VERSION = "2023-06-01"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -89,15 +96,12 @@ class MessagesClient:
         base_url: str | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        if api_key is None and auth_token is None:
-            api_key = os.environ.get("ANTHROPIC_API_KEY") or None
-            auth_token = None if api_key else os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+        api_key, auth_token, root = client_settings(api_key, auth_token, base_url)
         if api_key is None and auth_token is None and not _names_credential(default_headers or {}):
             raise ConfigurationError(
                 "the Anthropic API needs a key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway), "
                 "or pass api_key= to AnthropicModel"
             )
-        root = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.url = f"{root}/v1/messages"
         self.user_agent = f"tether/{__version__}"
         self._headers = {
@@ -138,6 +142,18 @@ class MessagesClient:
             raise StreamIncompleteError(f"the connection dropped mid-response ({_transport_problem(error)})") from error
         finally:
             await response.aclose()
+
+
+def client_settings(
+    api_key: str | None, auth_token: str | None, base_url: str | None
+) -> tuple[str | None, str | None, str]:
+    """`(api_key, auth_token, root URL)` of a client: those given, else the environment's, else the
+    public API's URL."""
+    if api_key is None and auth_token is None:
+        api_key = os.environ.get("ANTHROPIC_API_KEY") or None
+        auth_token = None if api_key else os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+    root = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    return api_key, auth_token, root
 
 
 def _names_credential(headers: Mapping[str, str]) -> bool:

@@ -26,9 +26,10 @@ their JSON text; these three do not convert back to what they were.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
-from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Hashable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -480,6 +481,11 @@ class OpenAIModel(HTTPModel):
             params["reasoning_effort"] = settings.effort
         return params
 
+    def _client_key(self) -> Hashable:
+        """What the client is made of (`SharedClient`: models of equal keys share a client)."""
+        env = tuple(os.environ.get(name) for name in ("OPENAI_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"))
+        return ("openai", self._api_key, env, self.base_url, *self._headers.items())
+
     def _new_client(self) -> Any:
         import openai
 
@@ -548,12 +554,8 @@ def _stream_error_status(error: openai.APIError) -> int | None:
 
 
 def _detail(error: openai.APIError) -> str | None:
-    body = error.body
-    if isinstance(body, Mapping):
-        message = body.get("message")
-        if isinstance(message, str) and message:
-            return message
-    return error.message or None
+    message = error.body.get("message") if isinstance(error.body, Mapping) else None
+    return message if isinstance(message, str) and message else error.message or None
 
 
 @contextmanager
