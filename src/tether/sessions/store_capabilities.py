@@ -4,7 +4,6 @@ builds every store operation, with its fallback, on top of them."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import math
@@ -320,15 +319,26 @@ class _BoundCall(Generic[_P, _T]):
         raise StoreError(repr(self._store), self._operation, f"the store did not answer within {what}")
 
 
+_BOUNDED = tuple(
+    name for name in ("append", "load", *CAPABILITIES) if name not in ("shared", "transcript_path", "watch")
+)
+"""The fields of `StoreCapabilities` that call the store (`transcript_path` reads no store; `watch`
+waits as long as its caller says)."""
+
+
 def bounded_capabilities(store: object, caps: StoreCapabilities, deadline: StoreDeadline) -> StoreCapabilities:
-    """`caps` with every store call held to `deadline` (`transcript_path` reads no store; `watch`
-    waits as long as its caller says)."""
-    bounded: dict[str, Any] = {}
-    for name in ("append", "load", *CAPABILITIES):
-        method = getattr(caps, name)
-        if name not in ("shared", "transcript_path", "watch") and method is not None:
-            bounded[name] = deadline.bound(store, "append" if name == "expected_leaf" else name, method)
-    return dataclasses.replace(caps, **bounded)
+    """`caps` with every store call held to `deadline` (made for each run: its fields copied, not
+    built and checked again as `dataclasses.replace` would)."""
+    if deadline.timeout is None and deadline.run_timeout is None:
+        return caps
+    fields = dict(vars(caps))
+    for name in _BOUNDED:
+        method = fields[name]
+        if method is not None:
+            fields[name] = _BoundCall(deadline, store, "append" if name == "expected_leaf" else name, method)
+    bounded = object.__new__(StoreCapabilities)
+    vars(bounded).update(fields)  # a frozen dataclass: no __init__ to run, no __setattr__ to pass
+    return bounded
 
 
 def capabilities_of(store: object) -> frozenset[Capability]:
