@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,38 @@ def test_the_sources_asked_for_are_kept_apart(project: Path) -> None:
     write(project / "CLAUDE.local.md", "Mine only.")
     assert "Mine only." in (load(project).memory_text or "")
     assert load(project, setting_sources=["project"]).memory_text is None
+
+
+def settle(*directories: Path) -> None:
+    """Date the directories an hour back: old enough to answer for the missing paths under them."""
+    for directory in directories:
+        os.utime(directory, (time.time() - 3600, time.time() - 3600))
+
+
+def test_a_missing_file_is_seen_once_created_under_a_settled_directory(project: Path, claude_home: Path) -> None:
+    settle(project, project.parent, claude_home)
+    assert load(project).memory_text is None
+    reads = discovery_cache.reads
+    assert load(project).memory_text is None and discovery_cache.reads == reads  # nothing changed, nothing read
+    write(project / "CLAUDE.local.md", "Mine only.")
+    assert "Mine only." in (load(project).memory_text or "")
+    write(claude_home / "CLAUDE.md", "Be brief.")
+    assert "Be brief." in (load(project).memory_text or "")
+
+
+def test_a_settled_directory_changed_for_another_file_is_not_read_again(project: Path) -> None:
+    settle(project, project.parent)
+    load(project)
+    reads = discovery_cache.reads
+    write(project / "main.py", "print('hi')")  # the project directory changed, no candidate appeared
+    assert load(project).memory_text is None and discovery_cache.reads == reads
+
+
+def test_a_directory_created_under_a_settled_one_then_a_file_in_it_are_seen(project: Path) -> None:
+    settle(project, project.parent)
+    assert load(project).memory_text is None
+    (project / ".claude").mkdir()
+    settle(project / ".claude", project)  # as if created long ago: the file in it still counts
+    assert load(project).memory_text is None
+    write(project / ".claude" / "CLAUDE.md", "From the .claude directory.")
+    assert "From the .claude directory." in (load(project).memory_text or "")
