@@ -130,7 +130,7 @@ class ClaudeSettings:
         )
         if options.settings is not None:
             loaded.files.append(_flag_settings(options.settings, project))
-        plugin_env = {**merge_settings(loaded.files).env, **options.env}
+        plugin_env = {**merge_settings(loaded.files).env, **options.env} if options.plugins else {}
         for index, config in enumerate(options.plugins):
             root = plugin_directory(config, project)
             if not root.is_dir():  # listed in `init`, and the run goes on (as Claude Code does)
