@@ -169,7 +169,7 @@ class Agent:
         self.store_deadline = StoreDeadline(self.options.store_timeout, self.options.run_timeout)
         self.store_deadline.start_run()  # opening is part of the first run
         try:
-            await self._exit_stack.enter_async_context(keep_connected(self.model))  # one connection per run
+            await self._exit_stack.enter_async_context(keep_connected(self.model))  # one connection per run, kept
             if self._subagent is None:
                 self._session = await self._open_main(opening.cwd, opening.prompt)
             else:

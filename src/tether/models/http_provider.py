@@ -300,7 +300,8 @@ class HTTPModel(ABC):
         settings.reject_unsupported(f"{self.provider} (model {self._model!r})", self.honours)
 
     def keep_connected(self) -> AbstractAsyncContextManager[None]:
-        """Keep the HTTP connection open for every call until the context exits (an agent run does)."""
+        """Keep the HTTP connection open for every call until the context exits (an agent run does);
+        then it stays open `KEEP_IDLE` seconds more for the loop's next call (see `SharedClient`)."""
         return self._client.hold()
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:

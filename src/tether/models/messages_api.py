@@ -57,6 +57,9 @@ MESSAGE_EVENTS = frozenset(
 )
 """The events of a message; others (`ping`, events a newer API adds) are not part of the reply."""
 _ENCODER = msgspec.json.Encoder()
+_LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=20)
+"""No cap on concurrent calls: the queries of an event loop share one client (`SharedClient`), and a
+cap would make the calls beyond it wait for a connection (and time out) instead of opening one."""
 
 
 class APIStatusError(Exception):
@@ -113,7 +116,10 @@ class MessagesClient:
             **{name.lower(): value for name, value in (default_headers or {}).items()},
         }
         self._http = httpx2.AsyncClient(
-            verify=shared_ssl_context(), timeout=http_timeout(DEFAULT_TIMEOUTS), follow_redirects=True
+            verify=shared_ssl_context(),
+            timeout=http_timeout(DEFAULT_TIMEOUTS),
+            follow_redirects=True,
+            limits=_LIMITS,
         )
 
     async def close(self) -> None:
