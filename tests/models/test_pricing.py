@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from genai_prices import Usage, calc_price
+from genai_prices.types import ModelPrice as GenaiModelPrice
 from tests.fakes import FakeOpenAIServer, Reply
 
 from tether import AgentOptions, ResultMessage
 from tether.models.openai import OpenAIModel
-from tether.models.pricing import ModelPrice, cost_usd
+from tether.models.pricing import ModelPrice, _linear_price, cost_usd
 from tether.testing import run_query
 
 USAGE = {"input_tokens": 1_000, "output_tokens": 200, "cache_read_input_tokens": 5_000}
@@ -115,3 +118,38 @@ async def test_an_openai_run_reports_its_cost(tmp_path: Path) -> None:
     result = messages[-1]
     assert isinstance(result, ResultMessage) and result.subtype == "success"
     assert result.total_cost_usd == pytest.approx((100 * 2.5 + 900 * 1.25 + 10 * 10) / 1e6)
+
+
+@pytest.mark.parametrize(
+    ("model", "provider"),
+    [("claude-sonnet-4-5", "anthropic"), ("claude-opus-4-1", None), ("gpt-4o", "openai"), ("gemini-2.5-pro", "google")],
+)
+@pytest.mark.parametrize("prompt", [12_000, 150_000, 250_000])  # the last one above the long-prompt tier of some
+def test_costs_are_exactly_genai_prices_totals(model: str, provider: str | None, prompt: int) -> None:
+    usage = {
+        "input_tokens": prompt // 3,
+        "output_tokens": 1_234,
+        "cache_read_input_tokens": prompt // 3,
+        "cache_creation_input_tokens": prompt - 2 * (prompt // 3),
+        "cache_creation": {"ephemeral_1h_input_tokens": 1_000},
+        "server_tool_use": {"web_search_requests": 2},
+    }
+    counts = Usage(
+        input_tokens=prompt,
+        output_tokens=1_234,
+        cache_read_tokens=prompt // 3,
+        cache_write_tokens=prompt - 2 * (prompt // 3),
+        cache_write_5m_tokens=prompt - 2 * (prompt // 3) - 1_000,
+        cache_write_1h_tokens=1_000,
+        web_searches=2,
+    )
+    expected = calc_price(counts, model, provider_id=provider) if provider else calc_price(counts, model)
+    for _ in range(2):  # the second time from the price's per-unit form
+        assert cost_usd(model, usage, provider=provider) == float(expected.total_price)
+
+
+def test_a_price_with_a_fee_per_request_is_left_to_genai_prices() -> None:
+    fee = GenaiModelPrice(input_mtok=Decimal(1), output_mtok=Decimal(2), requests_kcount=Decimal(5))
+    assert _linear_price(fee) is None
+    plain = _linear_price(GenaiModelPrice(input_mtok=Decimal(1), output_mtok=Decimal(2)))
+    assert plain is not None and plain.max_prompt is None

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -171,11 +173,84 @@ def cost_usd(
     own = price_for(model, prices) if prices else None
     if own is not None:
         return own.cost(usage)
-    from genai_prices import calc_price
+    from genai_prices import calc_price, data_snapshot
 
-    counts = _Counts.of(usage).usage()
+    counts = _Counts.of(usage)
+    snapshot = data_snapshot.get_snapshot()
+    url = None if provider is not None else api_url
+    found = _first_known(model, lambda name: snapshot.find_provider_model(name, None, provider, url))
+    if found is None:
+        return None
+    linear = _linear_price(found[1].get_prices(datetime.now(tz=UTC)))  # the price of the model now
+    if linear is not None and (linear.max_prompt is None or counts.prompt <= linear.max_prompt):
+        return float(linear.cost(counts))
+    usage_counts = counts.usage()
     if provider is not None:
-        found = _first_known(model, lambda name: calc_price(counts, name, provider_id=provider))
+        priced = _first_known(model, lambda name: calc_price(usage_counts, name, provider_id=provider))
     else:
-        found = _first_known(model, lambda name: calc_price(counts, name, provider_api_url=api_url))
-    return None if found is None else float(found.total_price)
+        priced = _first_known(model, lambda name: calc_price(usage_counts, name, provider_api_url=api_url))
+    return None if priced is None else float(priced.total_price)
+
+
+_BASES = (
+    _Counts(1, 0, 0, 0, 0, 0),  # one fresh input token
+    _Counts(0, 1, 0, 0, 0, 0),  # one output token
+    _Counts(0, 0, 1, 0, 0, 0),  # one cache read
+    _Counts(0, 0, 0, 1, 0, 0),  # one 5-minute cache write
+    _Counts(0, 0, 0, 1, 1, 0),  # one 1-hour cache write
+    _Counts(0, 0, 0, 0, 0, 1),  # one web search
+)
+_CHECK = _Counts(1_234, 567, 8_901, 2_345, 678, 3)
+"""A usage priced both ways before a `_LinearPrice` is trusted."""
+_LINEAR: dict[int, tuple[object, _LinearPrice | None]] = {}
+"""By `id` of a genai-prices `ModelPrice` (kept, so the id is not another's): its linear form, or None."""
+
+
+def _amounts(counts: _Counts) -> tuple[int, ...]:
+    """`counts` in the order of `_BASES`."""
+    return (
+        counts.fresh,
+        counts.output,
+        counts.cache_read,
+        counts.cache_write - counts.cache_write_1h,
+        counts.cache_write_1h,
+        counts.web_searches,
+    )
+
+
+@dataclass(frozen=True)
+class _LinearPrice:
+    """A genai-prices price as the cost of one unit of each count (`_BASES`), for prompts of at most
+    `max_prompt` tokens (None: any), below the first price tier (which prices every token anew)."""
+
+    per_unit: tuple[Decimal, ...]
+    max_prompt: int | None
+
+    def cost(self, counts: _Counts) -> Decimal:
+        return sum((amount * unit for amount, unit in zip(_amounts(counts), self.per_unit, strict=True)), Decimal(0))
+
+
+def _linear_price(price: Any) -> _LinearPrice | None:
+    """The linear form of a genai-prices `ModelPrice` (worked out once per price object), or None
+    when pricing a usage by units gives another total than genai-prices does (a price per request,
+    say): such a price is left to genai-prices, call by call.
+
+    genai-prices prices each kind of token (or search) as `price * count / per` and adds them up,
+    in exact decimals; the cost of one unit of each kind, times the counts, is the same sum, without
+    its per-call unit resolution and checks (most of its ~100 us).
+    """
+    kept = _LINEAR.get(id(price))
+    if kept is not None and kept[0] is price:
+        return kept[1]
+    from genai_prices.types import TieredPrices
+
+    def total(counts: _Counts) -> Decimal:
+        return Decimal(price.calc_price(counts.usage())["total_price"])
+
+    starts = [tier.start for value in vars(price).values() if isinstance(value, TieredPrices) for tier in value.tiers]
+    linear = _LinearPrice(tuple(map(total, _BASES)), min(starts) if starts else None)
+    exact = total(_Counts(0, 0, 0, 0, 0, 0)) == 0 and linear.cost(_CHECK) == total(_CHECK)
+    if len(_LINEAR) >= 256:
+        _LINEAR.clear()
+    _LINEAR[id(price)] = (price, linear if exact else None)
+    return linear if exact else None
