@@ -15,9 +15,11 @@ from tether.sessions.stores._core import Node, as_int, decode_summary, gc_keep, 
 __all__ = [
     "BY_KEY",
     "CHAIN",
+    "FOR_APPEND",
     "LEASE_HOLDER",
     "MAX_POSITION",
     "NEWEST",
+    "NEWEST_SEQ",
     "NODE_COLUMNS",
     "RANGE",
     "SET_LEASE",
@@ -33,10 +35,14 @@ SHIFT = 32
 MAX_POSITION = (1 << SHIFT) - 1
 
 NODE_COLUMNS = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
-BY_KEY = (
-    f"SELECT {NODE_COLUMNS} FROM tether_sessions"
-    " WHERE scope = ? AND session_id = ? AND subpath = ? AND project_key = ? AND deleted = 0"
-)
+_KEY_MATCH = "scope = ? AND session_id = ? AND subpath = (? || '') AND project_key = ? AND deleted = 0"
+"""A live row by key. `subpath` is compared with an expression, not the bare parameter: SQLite checks
+a bare `subpath = ?` against the partial indexes' `subpath = ''` with the bound value, and so
+prepares the statement again whenever the value is bound anew (10-15 us of every read and append)."""
+BY_KEY = f"SELECT {NODE_COLUMNS} FROM tether_sessions WHERE {_KEY_MATCH}"
+NEWEST_SEQ = "SELECT max(seq) FROM tether_sessions WHERE scope = ? AND deleted = 0 AND subpath = ''"
+FOR_APPEND = f"SELECT {NODE_COLUMNS}, seq, ({NEWEST_SEQ}) FROM tether_sessions WHERE {_KEY_MATCH}"
+"""`BY_KEY` with the row's listing position `seq` and the scope's newest: parameters `(scope, *BY_KEY's)`."""
 NEWEST = (
     f"SELECT {NODE_COLUMNS} FROM tether_sessions WHERE scope = ? AND session_id = ? AND subpath = '' AND deleted = 0"
     " ORDER BY seq DESC LIMIT 1"
@@ -60,9 +66,7 @@ SET_LEASE = (
 
 def next_seq(conn: sqlite3.Connection, scope: str) -> int:
     """The next listing position of the scope (writes are serialised, so this is race-free)."""
-    row = conn.execute(
-        "SELECT max(seq) FROM tether_sessions WHERE scope = ? AND deleted = 0 AND subpath = ''", (scope,)
-    ).fetchone()
+    row = conn.execute(NEWEST_SEQ, (scope,)).fetchone()
     return int(row[0] or 0) + 1
 
 
