@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tether._vocabulary.store import SessionKey
+from tether.sessions.stores._core import decode_entries
 from tether.sessions.stores.memory import MemoryStore
 from tether.sessions.stores.sqlite import SQLiteStore
 
@@ -81,3 +82,20 @@ async def test_values_json_has_not_are_refused_and_write_nothing(store: Any, val
     with pytest.raises(TypeError, match="entry 1 cannot be stored as JSON"):
         await store.append(key, [good, {"type": "user", "uuid": "u1", "value": value}])
     assert await store.load(key) is None
+
+
+def test_a_stored_text_reads_the_same_as_str_and_as_utf8_bytes() -> None:
+    texts = [
+        '{"type":"user","uuid":"u1","text":"café ✓"}',
+        '{"uuid":"u2","v":NaN,"s":"\\ud800"}',
+        "not json {",
+        "[1, 2]",
+        '{"uuid": 7}',
+        "\ufeff{}",  # a byte order mark: not JSON
+        "[" * 5_000 + "]" * 5_000,
+    ]
+    as_str = decode_entries(texts)
+    as_bytes = decode_entries([text.encode("utf-8", "surrogatepass") for text in texts])
+    assert repr(as_bytes) == repr(as_str)  # NaN included
+    assert [entry["uuid"] for entry in as_str[0]] == ["u1", "u2"]
+    assert len(as_str[1]) == 5

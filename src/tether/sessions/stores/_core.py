@@ -155,7 +155,8 @@ def decode_entries(texts: Sequence[str | bytes]) -> tuple[list[SessionStoreEntry
     few texts it refuses, which `to_json` can write (NaN and infinities, lone surrogate escapes),
     go to `json.loads`. A text that is not JSON, nests too deeply, is not an object or has a uuid
     that is not a string (written by something else) is skipped, and the reason given, so one bad
-    row hides nothing else.
+    row hides nothing else. A text reads the same as a `str` and as its UTF-8 bytes (bytes that are
+    not UTF-8 are skipped too).
     """
     decode = _DECODER.decode
     out: list[SessionStoreEntry] = []
@@ -182,7 +183,7 @@ class _Unreadable(str):
 
 def _decode_or_reason(text: str | bytes) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)  # no BOM sniffing for bytes
     except (ValueError, TypeError, RecursionError) as exc:
         return _Unreadable(f"not readable as JSON ({type(exc).__name__}: {str(exc)[:80]})")
 

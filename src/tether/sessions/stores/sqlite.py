@@ -383,7 +383,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
             read = await anyio.to_thread.run_sync(self._texts_in_thread, parts)
         return None if read is None else StoredTexts(read[1], read[0][4])
 
-    def _texts_in_thread(self, parts: KeyParts) -> tuple[Sequence[Any], list[str]] | None:
+    def _texts_in_thread(self, parts: KeyParts) -> tuple[Sequence[Any], list[bytes]] | None:
         with self._backend.reader() as conn:
             read = self._view_texts(conn, parts, None, None)
         assert not isinstance(read, _TooBig)
@@ -415,7 +415,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
     @staticmethod
     def _view_texts(
         conn: sqlite3.Connection, parts: KeyParts, tail: int | None, inline_limit: int | None
-    ) -> tuple[Sequence[Any], list[str]] | _TooBig | None:
+    ) -> tuple[Sequence[Any], list[bytes]] | _TooBig | None:
         """The session's row and the texts of its view (or of its last `tail` entries), read in one transaction."""
         with read_txn(conn):
             row = conn.execute(BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
