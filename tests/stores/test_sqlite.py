@@ -162,6 +162,31 @@ async def test_delete_frees_what_no_fork_needs(tmp_path: Path) -> None:
     await store.close()
 
 
+async def test_listing_order_follows_appends_in_each_scope_and_ignores_subpaths(tmp_path: Path) -> None:
+    root = SQLiteStore(tmp_path / "sessions.db")
+    tenant = root.with_scope("tenant")
+
+    async def listed(store: SQLiteStore) -> list[str]:
+        return [item["session_id"] for item in (await store.list_page("-p", limit=2)).items] + [
+            item["session_id"] for item in await store.list_sessions("-p")
+        ]
+
+    for name in ("a", "b", "c"):
+        await root.append(key(name), chain(name, 1))
+    await tenant.append(key("t"), chain("t", 1))
+    for _ in range(3):  # the newest stays the newest
+        await root.append(key("c"), chain("c", 1))
+    assert await listed(root) == ["c", "b", "c", "b", "a"]
+    await root.append(key("a"), chain("a", 1))
+    await root.append(SessionKey(project_key="-p", session_id="b", subpath="subagents/x"), chain("b", 2))
+    assert await listed(root) == ["a", "c", "a", "c", "b"]
+    await tenant.append(key("u"), chain("u", 1))
+    await tenant.append(key("t"), chain("t", 1))
+    assert await listed(tenant) == ["t", "u", "t", "u"]
+    assert await listed(root) == ["a", "c", "a", "c", "b"]
+    await root.close()
+
+
 async def test_scoped_views_share_one_connection_and_reopen_after_close(tmp_path: Path) -> None:
     root = SQLiteStore(tmp_path / "sessions.db")
     tenant = root.with_scope("tenant")

@@ -386,3 +386,21 @@ async def test_a_redis_error_during_an_operation_is_a_store_error(redis_url: str
         assert isinstance(caught.value.__cause__, redis.exceptions.RedisError)
     finally:
         await made.store.close()
+
+
+async def test_a_sqlite_text_that_is_not_utf8_is_skipped_like_other_garbage(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "sessions.db")
+    key = SessionKey(project_key="-utf8", session_id=str(uuid.uuid4()))
+    good = {"type": "user", "uuid": "u1", "message": {"role": "user", "content": "café ✓"}}
+    await store.append(key, [good])
+    await store.close()
+    with sqlite3.connect(tmp_path / "sessions.db") as db:
+        node_id, length = db.execute("SELECT id, length FROM tether_sessions").fetchone()
+        db.execute(  # TEXT whose bytes are not UTF-8, as another writer could leave it
+            "INSERT INTO tether_entries (id, data) VALUES (?, CAST(X'7b2275756964223a2278ff227d' AS TEXT))",
+            ((node_id << 32) + length,),
+        )
+        db.execute("UPDATE tether_sessions SET length = length + 1 WHERE id = ?", (node_id,))
+    assert await store.load(key) == [good]
+    found = await store.find(key["session_id"])
+    assert found is not None and found.skipped_entries == 1

@@ -15,9 +15,11 @@ from tether.sessions.stores._core import Node, as_int, decode_summary, gc_keep, 
 __all__ = [
     "BY_KEY",
     "CHAIN",
+    "FOR_APPEND",
     "LEASE_HOLDER",
     "MAX_POSITION",
     "NEWEST",
+    "NEWEST_SEQ",
     "NODE_COLUMNS",
     "RANGE",
     "SET_LEASE",
@@ -33,10 +35,14 @@ SHIFT = 32
 MAX_POSITION = (1 << SHIFT) - 1
 
 NODE_COLUMNS = "id, parent, cutoff, length, leaf, mtime, summary, project_key, session_id"
-BY_KEY = (
-    f"SELECT {NODE_COLUMNS} FROM tether_sessions"
-    " WHERE scope = ? AND session_id = ? AND subpath = ? AND project_key = ? AND deleted = 0"
-)
+_KEY_MATCH = "scope = ? AND session_id = ? AND subpath = (? || '') AND project_key = ? AND deleted = 0"
+"""A live row by key. `subpath` is compared with an expression, not the bare parameter: SQLite checks
+a bare `subpath = ?` against the partial indexes' `subpath = ''` with the bound value, and so
+prepares the statement again whenever the value is bound anew (10-15 us of every read and append)."""
+BY_KEY = f"SELECT {NODE_COLUMNS} FROM tether_sessions WHERE {_KEY_MATCH}"
+NEWEST_SEQ = "SELECT max(seq) FROM tether_sessions WHERE scope = ? AND deleted = 0 AND subpath = ''"
+FOR_APPEND = f"SELECT {NODE_COLUMNS}, seq, ({NEWEST_SEQ}) FROM tether_sessions WHERE {_KEY_MATCH}"
+"""`BY_KEY` with the row's listing position `seq` and the scope's newest: parameters `(scope, *BY_KEY's)`."""
 NEWEST = (
     f"SELECT {NODE_COLUMNS} FROM tether_sessions WHERE scope = ? AND session_id = ? AND subpath = '' AND deleted = 0"
     " ORDER BY seq DESC LIMIT 1"
@@ -49,7 +55,9 @@ CHAIN = """WITH RECURSIVE chain(id, parent, cutoff, length, path) AS (
     WHERE instr(chain.path, ',' || s.id || ',') = 0
 ) SELECT id, parent, cutoff, length FROM chain"""
 """A node and its ancestors; the path stops a chain written with a cycle (`walk_chain` orders it)."""
-RANGE = "SELECT data FROM tether_entries WHERE id >= ? AND id < ? ORDER BY id"
+RANGE = "SELECT CAST(data AS BLOB) FROM tether_entries WHERE id >= ? AND id < ? ORDER BY id"
+"""Entry texts as their UTF-8 bytes, which msgspec reads as they are: a `str` costs a decode of the
+UTF-8 to make and, unless it is ASCII, an encode back to read (a third of a non-ASCII load)."""
 LEASE_HOLDER = "SELECT owner, expires_at FROM tether_leases WHERE scope = ? AND project_key = ? AND session_id = ?"
 SET_LEASE = (
     "INSERT INTO tether_leases (scope, project_key, session_id, owner, expires_at) VALUES (?, ?, ?, ?, ?)"
@@ -60,9 +68,7 @@ SET_LEASE = (
 
 def next_seq(conn: sqlite3.Connection, scope: str) -> int:
     """The next listing position of the scope (writes are serialised, so this is race-free)."""
-    row = conn.execute(
-        "SELECT max(seq) FROM tether_sessions WHERE scope = ? AND deleted = 0 AND subpath = ''", (scope,)
-    ).fetchone()
+    row = conn.execute(NEWEST_SEQ, (scope,)).fetchone()
     return int(row[0] or 0) + 1
 
 
@@ -73,8 +79,9 @@ def node_chain(conn: sqlite3.Connection, row: Sequence[Any]) -> list[Node]:
     return walk_chain(row[0], conn.execute(CHAIN, (row[0],)).fetchall())
 
 
-def read_texts(conn: sqlite3.Connection, segments: list[tuple[int, int, int]]) -> list[str]:
-    texts: list[str] = []
+def read_texts(conn: sqlite3.Connection, segments: list[tuple[int, int, int]]) -> list[bytes]:
+    """The stored texts of the view's `segments` (see `view_segments`), in order."""
+    texts: list[bytes] = []
     for node_id, low, high in segments:
         base = node_id << SHIFT
         texts.extend(text for (text,) in conn.execute(RANGE, (base + low, base + high)))

@@ -40,6 +40,7 @@ from tether.sessions.store import StoredSession, StoredTexts
 from tether.sessions.stores import StoreUrl
 from tether.sessions.stores._blobs import SqliteBlobs
 from tether.sessions.stores._core import (
+    AppendPlan,
     KeyParts,
     Node,
     as_int,
@@ -70,6 +71,7 @@ from tether.sessions.stores._sqlite_file import (
 )
 from tether.sessions.stores._sqlite_rows import (
     BY_KEY,
+    FOR_APPEND,
     LEASE_HOLDER,
     MAX_POSITION,
     NEWEST,
@@ -173,48 +175,67 @@ class SQLiteStore(SqliteBlobs, RowListing):
         texts: list[str],
         expected_leaf: str | None,
     ) -> None:
-        row = conn.execute(BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
+        key = (parts.scope, parts.scope, parts.session_id, parts.subpath, parts.project_key)
+        row = conn.execute(FOR_APPEND, key).fetchone()
         check_leaf(parts.session_id, expected_leaf, row[4] if row else None)
         if not entries:
             return
         if row is None:
             plan = plan_append(entries, texts, length=0, leaf=None, summary=None)
-            mtime = now_ms()
         else:
             length = as_int(row[3], f"the length of session {parts.session_id!r}")
             plan = plan_append(entries, texts, length=length, leaf=row[4], summary=decode_summary(row[6], row[8]))
-            mtime = max(now_ms(), as_int(row[5], f"the mtime of session {parts.session_id!r}"))
         if plan.length > MAX_POSITION:
             raise ValueError(f"session {parts.session_id!r} would exceed {MAX_POSITION} entries")
-        seq = next_seq(conn, parts.scope)
-        if row is None:
-            node_id = conn.execute(
-                "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
-                " mtime, seq, summary) VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?)",
-                (
-                    parts.scope,
-                    parts.project_key,
-                    parts.session_id,
-                    parts.subpath,
-                    plan.length,
-                    plan.leaf,
-                    mtime,
-                    seq,
-                    plan.summary_json,
-                ),
-            ).lastrowid
-            assert node_id is not None
-        else:
-            node_id = row[0]
-            conn.execute(
-                "UPDATE tether_sessions SET length = ?, leaf = ?, mtime = ?, seq = ?, summary = ? WHERE id = ?",
-                (plan.length, plan.leaf, mtime, seq, plan.summary_json, node_id),
-            )
+        node_id = self._create_node(conn, parts, plan) if row is None else self._update_node(conn, parts, row, plan)
         base = node_id << SHIFT
         conn.executemany(
             "INSERT INTO tether_entries (id, uh, n, data) VALUES (?, ?, ?, ?)",
             [(base + pos, uh, n, text) for pos, uh, n, text in plan.rows],
         )
+
+    @staticmethod
+    def _create_node(conn: sqlite3.Connection, parts: KeyParts, plan: AppendPlan) -> int:
+        """Insert the row of a transcript's first append, the newest of its scope; returns its id."""
+        node_id = conn.execute(
+            "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
+            " mtime, seq, summary) VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?)",
+            (
+                parts.scope,
+                parts.project_key,
+                parts.session_id,
+                parts.subpath,
+                plan.length,
+                plan.leaf,
+                now_ms(),
+                next_seq(conn, parts.scope),
+                plan.summary_json,
+            ),
+        ).lastrowid
+        assert node_id is not None
+        return node_id
+
+    @staticmethod
+    def _update_node(conn: sqlite3.Connection, parts: KeyParts, row: Sequence[Any], plan: AppendPlan) -> int:
+        """Update a `FOR_APPEND` row after an append; returns its id.
+
+        The row becomes the newest of its scope: a row that already is keeps its `seq`, so the
+        statement leaves the listing indexes alone (three index pages fewer to write per append).
+        """
+        node_id: int = row[0]
+        mtime = max(now_ms(), as_int(row[5], f"the mtime of session {parts.session_id!r}"))
+        newest = row[10] if isinstance(row[10], int) else 0
+        if isinstance(row[9], int) and row[9] >= newest:
+            conn.execute(
+                "UPDATE tether_sessions SET length = ?, leaf = ?, mtime = ?, summary = ? WHERE id = ?",
+                (plan.length, plan.leaf, mtime, plan.summary_json, node_id),
+            )
+        else:
+            conn.execute(
+                "UPDATE tether_sessions SET length = ?, leaf = ?, mtime = ?, seq = ?, summary = ? WHERE id = ?",
+                (plan.length, plan.leaf, mtime, newest + 1, plan.summary_json, node_id),
+            )
+        return node_id
 
     @guarded("fork")
     async def fork(self, source_key: SessionKey, new_key: SessionKey, at_uuid: str | None = None) -> None:
@@ -362,7 +383,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
             read = await anyio.to_thread.run_sync(self._texts_in_thread, parts)
         return None if read is None else StoredTexts(read[1], read[0][4])
 
-    def _texts_in_thread(self, parts: KeyParts) -> tuple[Sequence[Any], list[str]] | None:
+    def _texts_in_thread(self, parts: KeyParts) -> tuple[Sequence[Any], list[bytes]] | None:
         with self._backend.reader() as conn:
             read = self._view_texts(conn, parts, None, None)
         assert not isinstance(read, _TooBig)
@@ -394,7 +415,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
     @staticmethod
     def _view_texts(
         conn: sqlite3.Connection, parts: KeyParts, tail: int | None, inline_limit: int | None
-    ) -> tuple[Sequence[Any], list[str]] | _TooBig | None:
+    ) -> tuple[Sequence[Any], list[bytes]] | _TooBig | None:
         """The session's row and the texts of its view (or of its last `tail` entries), read in one transaction."""
         with read_txn(conn):
             row = conn.execute(BY_KEY, (parts.scope, parts.session_id, parts.subpath, parts.project_key)).fetchone()
