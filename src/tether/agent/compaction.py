@@ -89,7 +89,12 @@ Do not call tools. Reply with the summary only, inside <summary></summary> tags.
 
 def _has_tool_results(message: dict[str, Any]) -> bool:
     content = message.get("content")
-    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    if not isinstance(content, list):
+        return False
+    for block in content:  # a loop, not any(): a compaction checks every message of the history
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            return True
+    return False
 
 
 def split_points(messages: list[dict[str, Any]]) -> list[int]:
@@ -185,11 +190,14 @@ def _user(text: str) -> dict[str, Any]:
 
 
 def _alternating(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """New messages with consecutive ones of the same role joined (the request is read-only)."""
+    """The messages with consecutive ones of the same role joined into new ones (a history message
+    of blocks is kept as it is: the request is read-only)."""
     joined: list[dict[str, Any]] = []
     for message in messages:
         if joined and joined[-1]["role"] == message["role"]:
             joined[-1] = {"role": message["role"], "content": [*joined[-1]["content"], *_blocks(message)]}
+        elif len(message) == 2 and type(message.get("content")) is list:
+            joined.append(message)  # a history message as it is (a copy each would be garbage to collect)
         else:
             joined.append({"role": message["role"], "content": _blocks(message)})
     return joined
