@@ -49,7 +49,7 @@ def _api_messages(sendable: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not isinstance(message, dict) or entry.get("isSidechain"):
             continue
         content = message.get("content", "")
-        if type(content) is list:
+        if isinstance(content, list):
             blocks = [block for block in content if type(block) is dict or isinstance(block, dict)]
         else:
             blocks = [{"type": "text", "text": content}] if isinstance(content, str) else []
@@ -104,14 +104,6 @@ def _answers_in_order(calls: list[str], content: list[dict[str, Any]]) -> bool:
 
 def _missing_result(call_id: str) -> dict[str, Any]:
     return {"type": "tool_result", "tool_use_id": call_id, "content": MISSING_TOOL_RESULT, "is_error": True}
-
-
-def _as_blocks(content: Any) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    if isinstance(content, list):
-        return [block for block in content if isinstance(block, dict)]
-    return []
 
 
 def unanswered_tool_uses(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
