@@ -205,17 +205,20 @@ async def measure() -> dict[str, dict[str, float]]:
 
             default_store = open_store(None)  # the process's shared default store: the one query() resumes from
             for turns, name, reps in ((200, "resume_200_turns", 7), (2_500, "resume_10000_items", 5)):
-                resumed_id = str(uuid.uuid4())
-                history = claude_session(turns, session_id=resumed_id, cwd=project)
-                await default_store.append(SessionKey(project_key=project_key, session_id=resumed_id), history)
+                # a fresh session for each rep, seeded untimed: a resume compacts a 10,000-item session, so a
+                # second resume of the same session would measure a compacted one
+                fresh: list[str] = []
+                for _ in range(reps):
+                    fresh.append(str(uuid.uuid4()))
+                    history = claude_session(turns, session_id=fresh[-1], cwd=project)
+                    await default_store.append(SessionKey(project_key=project_key, session_id=fresh[-1]), history)
                 decode = base.read_and_decode(_lines(history))
 
                 async def bare_resume(decode: Callable[[], Any] = decode) -> None:
                     json.dumps(decode())
                     await bare_request()
 
-                # each resume adds a turn to the same session: the figure is that of a session of this length
-                await record(name, lambda sid=resumed_id: round_trip(resume=sid), bare_resume, reps)
+                await record(name, lambda fresh=fresh: round_trip(resume=fresh.pop()), bare_resume, reps)
         return figures
 
 

@@ -125,3 +125,35 @@ def test_the_window_figures_of_get_context_usage() -> None:
         Compactor(policy("claude-sonnet-4-5", DISABLE_AUTO_COMPACT="1")).window_fields()["isAutoCompactEnabled"]
         is False
     )
+
+
+def test_a_message_counts_a_quarter_of_its_json_and_media_a_flat_figure() -> None:
+    from tether.agent.context_window import MEDIA_TOKENS, estimate_tokens, message_tokens
+
+    call = {"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/w/" + "x" * 400}}
+    message = {"role": "assistant", "content": [call]}
+    as_json = len('[{"type":"tool_use","id":"toolu_1","name":"Read","input":{"file_path":"/w/' + "x" * 400 + '"}}]')
+    assert message_tokens(message) == 4 + -(-as_json // 4)
+    assert estimate_tokens([message, message]) == 2 * message_tokens(message)
+    assert message_tokens({"role": "user", "content": "y" * 40}) == 4 + 10
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "A" * 100_000}}
+    shown = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [image]}]}
+    assert message_tokens(shown) == 4 + 4 + MEDIA_TOKENS  # the base64 data is not counted as text
+    thinking = {"type": "thinking", "thinking": "z" * 80, "signature": "S" * 5_000}
+    assert message_tokens({"role": "assistant", "content": [thinking]}) == 4 + 20  # nor the signature
+
+
+def test_each_message_is_counted_once_until_its_content_grows() -> None:
+    from tether.agent.context_window import MessageTokens, message_tokens
+
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": [{"type": "text", "text": "a" * 100}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "b" * 200}]},
+    ]
+    counted = MessageTokens()
+    assert counted.sizes(messages) == [message_tokens(m) for m in messages]
+    messages[-1]["content"].append({"type": "text", "text": "c" * 400})  # the history grows in place
+    messages.append({"role": "user", "content": [{"type": "text", "text": "d"}]})
+    assert counted.sizes(messages) == [message_tokens(m) for m in messages]
+    messages[0] = {"role": "user", "content": "replaced"}
+    assert counted.total(messages) == sum(message_tokens(m) for m in messages)

@@ -43,10 +43,12 @@ from tether.agent.context_window import (
     ENV_DISABLE,
     CompactionPolicy,
     ContextMeter,
+    MessageTokens,
     estimate_tokens,
     is_prompt_too_long,
     overhead_tokens,
     reported_tokens,
+    request_tokens,
 )
 from tether.agent.hooks import HookRunner
 from tether.errors import ModelError
@@ -87,7 +89,12 @@ Do not call tools. Reply with the summary only, inside <summary></summary> tags.
 
 def _has_tool_results(message: dict[str, Any]) -> bool:
     content = message.get("content")
-    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    if not isinstance(content, list):
+        return False
+    for block in content:  # a loop, not any(): a compaction checks every message of the history
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            return True
+    return False
 
 
 def split_points(messages: list[dict[str, Any]]) -> list[int]:
@@ -96,13 +103,17 @@ def split_points(messages: list[dict[str, Any]]) -> list[int]:
     return [i for i, m in enumerate(messages) if m.get("role") == "assistant" or not _has_tool_results(m)]
 
 
-def split_tail(messages: list[dict[str, Any]], budget: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split_tail(
+    messages: list[dict[str, Any]], budget: int, sizes: list[int] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`(head, tail)`: the tail is the longest run of last messages within `budget` tokens that
-    starts at a split point, and at least the last such run; the head is summarised."""
+    starts at a split point, and at least the last such run; the head is summarised. `sizes`: the
+    messages' estimates, when already counted."""
     points = [point for point in split_points(messages) if point > 0]
     if not points:
         return list(messages), []
-    sizes = [estimate_tokens(message) for message in messages]
+    if sizes is None:
+        sizes = [estimate_tokens(message) for message in messages]
     suffix = [0] * (len(messages) + 1)
     for index in range(len(messages) - 1, -1, -1):
         suffix[index] = suffix[index + 1] + sizes[index]
@@ -110,29 +121,30 @@ def split_tail(messages: list[dict[str, Any]], budget: int) -> tuple[list[dict[s
     return messages[:start], messages[start:]
 
 
-def chunks_of(messages: list[dict[str, Any]], budget: int) -> list[list[dict[str, Any]]]:
+def chunks_of(
+    messages: list[dict[str, Any]], budget: int, sizes: list[int] | None = None
+) -> list[list[dict[str, Any]]]:
     """`messages` in runs of about `budget` tokens each, cut at split points (a run too long on its
-    own has its longest texts clipped)."""
+    own has its longest texts clipped). `sizes`: the messages' estimates, when already counted."""
+    if sizes is None:
+        sizes = [estimate_tokens(message) for message in messages]
     bounds = sorted({0, *split_points(messages), len(messages)})
-    chunks: list[list[dict[str, Any]]] = []
+    chunks: list[tuple[list[dict[str, Any]], int]] = []
     current: list[dict[str, Any]] = []
     size = 0
     for start, end in pairwise(bounds):
-        group = messages[start:end]
-        tokens = estimate_tokens(group)
+        tokens = sum(sizes[start:end])
         if current and size + tokens > budget:
-            chunks.append(current)
+            chunks.append((current, size))
             current, size = [], 0
-        current.extend(group)
+        current.extend(messages[start:end])
         size += tokens
     if current:
-        chunks.append(current)
-    return [_clipped(chunk, budget) for chunk in chunks]
+        chunks.append((current, size))
+    return [chunk if size <= budget else _clipped(chunk, budget) for chunk, size in chunks]
 
 
 def _clipped(chunk: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    if estimate_tokens(chunk) <= budget:
-        return chunk
     blocks = sum(len(_blocks(message)) for message in chunk)
     most = max(400, budget * CHARS_PER_TOKEN // max(blocks, 1))
     return [{**message, "content": _clip_blocks(_blocks(message), most)} for message in chunk]
@@ -178,11 +190,14 @@ def _user(text: str) -> dict[str, Any]:
 
 
 def _alternating(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """New messages with consecutive ones of the same role joined (the request is read-only)."""
+    """The messages with consecutive ones of the same role joined into new ones (a history message
+    of blocks is kept as it is: the request is read-only)."""
     joined: list[dict[str, Any]] = []
     for message in messages:
         if joined and joined[-1]["role"] == message["role"]:
             joined[-1] = {"role": message["role"], "content": [*joined[-1]["content"], *_blocks(message)]}
+        elif len(message) == 2 and type(message.get("content")) is list:
+            joined.append(message)  # a history message as it is (a copy each would be garbage to collect)
         else:
             joined.append({"role": message["role"], "content": _blocks(message)})
     return joined
@@ -274,7 +289,13 @@ class Compactor:
         self.model = model
         """The model that writes summaries (None: the session's own)."""
         self.meter = ContextMeter()
+        self.counted = MessageTokens()
+        """The history's messages as counted for the last request (each message is counted once)."""
         self.failures = 0
+
+    def request_tokens(self, request: ModelRequest) -> int:
+        """An estimate of the tokens of a request (`context_window.request_tokens`)."""
+        return request_tokens(request, self.counted)
 
     @property
     def automatic(self) -> bool:
@@ -315,7 +336,8 @@ class Compactor:
             job.problem = f"compaction is turned off ({ENV_DISABLE})"
             return
         keep = self.policy.tail_tokens if job.trigger == "auto" else 0  # `/compact` keeps only the last exchange
-        head, tail = split_tail(session.messages, keep)
+        sizes = self.counted.sizes(session.messages)
+        head, tail = split_tail(session.messages, keep, sizes)
         if not head or (job.trigger == "auto" and not tail):
             job.problem = "there is not enough conversation to compact"
             return
@@ -325,7 +347,7 @@ class Compactor:
         yield _status(session.session_id, "compacting")
         started = time.monotonic()
         try:
-            summary = await self._summarize(job, head, instructions)
+            summary = await self._summarize(job, head, sizes[: len(head)], instructions)
         except ModelError as error:
             self.failures += 1
             job.problem = f"the summary could not be written: {error}"
@@ -334,6 +356,7 @@ class Compactor:
         self.failures = 0
         boundary, written = await _write(job, summary, tail, started)
         self.meter.reset()
+        self.counted.clear()
         job.done = True
         yield _status(session.session_id, None, compact_result="success")
         yield _boundary_message(boundary, session.session_id)
@@ -349,29 +372,34 @@ class Compactor:
         parts = [part for part in (job.instructions, outcome.context) if part]
         return "\n\n".join(parts) or None
 
-    async def _summarize(self, job: CompactJob, head: list[dict[str, Any]], instructions: str | None) -> str:
-        """The summary of `head`: one call when it fits the window, else one per chunk (each after
-        the summary so far); a call refused as too long is tried again with chunks half as big."""
-        budget = self._budget(head, instructions)
+    async def _summarize(
+        self, job: CompactJob, head: list[dict[str, Any]], sizes: list[int], instructions: str | None
+    ) -> str:
+        """The summary of `head` (its messages' estimates `sizes`): one call when it fits the window,
+        else one per chunk (each after the summary so far); a call refused as too long is tried again
+        with chunks half as big."""
+        total = sum(sizes)
+        budget = self._budget(total, instructions)
         for attempt in range(3):
             try:
-                return await self._summarize_in(job, chunks_of(head, budget), instructions)
+                return await self._summarize_in(job, chunks_of(head, budget, sizes), instructions)
             except ModelError as error:
                 if attempt == 2 or not is_prompt_too_long(error):
                     raise
-                budget = max(min(budget, estimate_tokens(head)) // 2, MIN_CHUNK)
+                budget = max(min(budget, total) // 2, MIN_CHUNK)
         raise AssertionError("unreachable")
 
-    def _budget(self, head: list[dict[str, Any]], instructions: str | None) -> int:
-        """The estimated tokens of history one summary request may hold: all of `head` when it fits
-        the window with the prompt and the reply, else chunks leaving room for the summary so far."""
+    def _budget(self, head: int, instructions: str | None) -> int:
+        """The estimated tokens of history one summary request may hold: all of a head of `head` tokens
+        when it fits the window with the prompt and the reply, else chunks leaving room for the
+        summary so far."""
         window = self.policy.window
         if window <= 0:
             return NO_LIMIT
         ratio = max(self.meter.ratio, 1.0)
         fixed = estimate_tokens([SUMMARY_SYSTEM, *summary_messages(None, [], instructions)])
         single = int((window - self.policy.summary_tokens) / ratio) - fixed
-        if estimate_tokens(head) <= single:
+        if head <= single:
             return single
         return max(single - int(self.policy.summary_tokens / ratio), MIN_CHUNK)
 

@@ -30,9 +30,11 @@ from tether.models.limits import ModelLimits
 __all__ = [
     "CompactionPolicy",
     "ContextMeter",
+    "MessageTokens",
     "context_tokens",
     "estimate_tokens",
     "is_prompt_too_long",
+    "message_tokens",
     "overhead_tokens",
     "reported_tokens",
     "request_tokens",
@@ -155,7 +157,7 @@ def _json_length(value: Any) -> int:
 
 def estimate_tokens(value: Any) -> int:
     """An estimate of the tokens of text, content blocks or messages: about four characters a token
-    (an image or document block counts `MEDIA_TOKENS`)."""
+    (a message counts as `message_tokens` says; an image or document block counts `MEDIA_TOKENS`)."""
     if isinstance(value, str):
         return -(-len(value) // CHARS_PER_TOKEN)
     if isinstance(value, list):  # a loop, not sum() over a generator: every request counts its history
@@ -186,13 +188,97 @@ def _dict_tokens(block: dict[str, Any]) -> int:
     if kind == "tool_result":
         return 4 + estimate_tokens(block.get("content") or "")
     if "role" in block and "content" in block:
-        return 4 + estimate_tokens(block["content"])
+        return message_tokens(block)
     return -(-_json_length(block) // CHARS_PER_TOKEN)
 
 
-def request_tokens(request: ModelRequest) -> int:
-    """An estimate of the tokens of a request: system prompt, tools and messages."""
-    return overhead_tokens(request.system, request.tools) + estimate_tokens(request.messages)
+_BY_BLOCK = frozenset({"image", "document", "thinking", "redacted_thinking"})
+"""Blocks whose JSON is not text the model reads as such (base64 data, signatures): a message holding
+one is counted block by block."""
+
+
+def message_tokens(message: dict[str, Any]) -> int:
+    """An estimate of the tokens of one API message: 4, plus a quarter of its content's length as
+    compact JSON (one C call, not a walk of its blocks: every request counts its whole history).
+    A message with an image, document or thinking block (in a tool result too) is counted block by
+    block instead: such a block counts `MEDIA_TOKENS`, thinking its text (not its signature), other
+    text blocks their text, tool results 4 more than their content, other blocks their JSON."""
+    content = message["content"]
+    if type(content) is str:
+        return 4 + -(-len(content) // CHARS_PER_TOKEN)
+    if type(content) is not list or _has_unread_blocks(content):
+        return 4 + estimate_tokens(content)
+    try:
+        return 4 + -(-len(_COMPACT_JSON(content)) // CHARS_PER_TOKEN)
+    except (TypeError, ValueError, msgspec.EncodeError):
+        return 4 + estimate_tokens(content)
+
+
+def _has_unread_blocks(blocks: list[Any]) -> bool:
+    """Whether `blocks` hold a block of `_BY_BLOCK` (or one that is not a dict), here or in a tool result."""
+    for block in blocks:
+        if type(block) is not dict:
+            return True
+        kind = block.get("type")
+        if kind in _BY_BLOCK:
+            return True
+        if kind == "tool_result":
+            inner = block.get("content")
+            if type(inner) is list and _has_unread_blocks(inner):
+                return True
+    return False
+
+
+class MessageTokens:
+    """`message_tokens` of a history's messages, each kept while the history starts with the same
+    messages holding the same content (the same list, of the same length: a history grows by
+    appending), so that the requests of a run, and a compaction's split and chunks, count each
+    message once."""
+
+    def __init__(self) -> None:
+        self._messages: list[dict[str, Any]] = []
+        self._contents: list[Any] = []
+        self._lengths: list[int] = []
+        self._sizes: list[int] = []
+
+    def sizes(self, messages: list[dict[str, Any]]) -> list[int]:
+        """The estimate of each message; these messages are kept for the next call."""
+        same = 0
+        for message, known, content, length in zip(
+            messages, self._messages, self._contents, self._lengths, strict=False
+        ):
+            now = message.get("content")
+            if message is not known or now is not content or (type(now) is list and len(now) != length):
+                break
+            same += 1
+        added = messages[same:]
+        contents = [message.get("content") for message in added]
+        self._messages = list(messages)
+        self._contents = self._contents[:same] + contents
+        self._lengths = self._lengths[:same] + [len(c) if type(c) is list else -1 for c in contents]
+        self._sizes = self._sizes[:same] + [_tokens_of(message) for message in added]
+        return self._sizes
+
+    def total(self, messages: list[dict[str, Any]]) -> int:
+        """The estimate of a list of messages."""
+        return sum(self.sizes(messages))
+
+    def clear(self) -> None:
+        """Forget the messages counted (the history was replaced)."""
+        self._messages, self._contents, self._lengths, self._sizes = [], [], [], []
+
+
+def _tokens_of(message: Any) -> int:
+    if type(message) is dict and "content" in message:
+        return message_tokens(message)
+    return estimate_tokens(message)
+
+
+def request_tokens(request: ModelRequest, counted: MessageTokens | None = None) -> int:
+    """An estimate of the tokens of a request: system prompt, tools and messages (those of
+    `counted` not counted again)."""
+    messages = estimate_tokens(request.messages) if counted is None else counted.total(request.messages)
+    return overhead_tokens(request.system, request.tools) + messages
 
 
 def overhead_tokens(system: str | None, tools: list[ToolSpec]) -> int:

@@ -17,7 +17,7 @@ import anyio
 
 from tether._background import Background
 from tether.agent.compaction import CompactJob, compact_command
-from tether.agent.context_window import is_prompt_too_long, request_tokens
+from tether.agent.context_window import is_prompt_too_long
 from tether.agent.run_costs import RunCosts
 from tether.agent.steps import current_steps
 from tether.agent.tool_runner import ToolOutcome
@@ -260,13 +260,13 @@ class Turn:
         and made once more when the provider says the prompt is too long."""
         compactor = self.context.compactor
         request = self._request()
-        estimate = request_tokens(request)
+        estimate = compactor.request_tokens(request)
         tokens = compactor.meter.tokens(estimate)
         if compactor.due(tokens):
             async for message in self._compact("auto", None, request, tokens):
                 yield message
             request = self._request()
-            estimate = request_tokens(request)
+            estimate = compactor.request_tokens(request)
         try:
             async for event in self._stream_model(request, estimate):
                 yield event
@@ -280,7 +280,7 @@ class Turn:
         if self.compaction is None or not self.compaction.done:
             raise too_long
         request = self._request()
-        async for event in self._stream_model(request, request_tokens(request)):
+        async for event in self._stream_model(request, compactor.request_tokens(request)):
             yield event
 
     async def _compact(
@@ -313,7 +313,7 @@ class Turn:
     async def _compact_now(self, instructions: str) -> AsyncIterator[Message]:
         """`/compact [instructions]`: compact at once; the `ResultMessage` says whether it did."""
         request = self._request()
-        tokens = self.context.compactor.meter.tokens(request_tokens(request))
+        tokens = self.context.compactor.meter.tokens(self.context.compactor.request_tokens(request))
         async for message in self._compact("manual", instructions or None, request, tokens):
             yield message
         job = self.compaction

@@ -40,23 +40,24 @@ def history_of(
 
 def _api_messages(sendable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
-    last_id: str | None = None
+    last_role: str | None = None
     for entry in sendable:
-        kind = entry.get("type")
-        message = entry.get("message")
-        if kind not in ("user", "assistant") or not isinstance(message, dict) or entry.get("isSidechain"):
+        role = entry.get("type")
+        if role != "user" and role != "assistant":
             continue
-        role = "assistant" if kind == "assistant" else "user"
-        content = _as_blocks(message.get("content", ""))
-        message_id = message.get("id") if role == "assistant" else None
-        if messages and messages[-1]["role"] == role:
-            if role == "assistant" and message_id is not None and message_id == last_id:
-                messages[-1]["content"].extend(content)
-                continue
-            messages[-1]["content"].extend(content)
+        message = entry.get("message")
+        if not isinstance(message, dict) or entry.get("isSidechain"):
+            continue
+        content = message.get("content", "")
+        if isinstance(content, list):
+            blocks = [block for block in content if type(block) is dict or isinstance(block, dict)]
         else:
-            messages.append({"role": role, "content": content})
-        last_id = message_id
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else []
+        if role == last_role:
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": role, "content": blocks})
+        last_role = role
     _pair_tool_results(messages)
     return messages
 
@@ -71,14 +72,15 @@ def _pair_tool_results(messages: list[dict[str, Any]]) -> None:
     them but their results) are left for the runtime, which stores their results
     (`unanswered_tool_uses`, `Session.close_unanswered`).
     """
-    for index, message in enumerate(messages):
-        if message["role"] != "user" or index == 0:
+    for index in range(1, len(messages)):
+        message = messages[index]
+        if message["role"] != "user":
             continue
         calls = [str(b.get("id")) for b in messages[index - 1]["content"] if b.get("type") == "tool_use"]
         content = message["content"]
-        results = [b for b in content if b.get("type") == "tool_result"]
-        if [str(b.get("tool_use_id")) for b in content[: len(calls)]] == calls and len(results) == len(calls):
+        if _answers_in_order(calls, content):
             continue  # the usual case: each call answered once, results first
+        results = [b for b in content if b.get("type") == "tool_result"]
         by_call = {str(b.get("tool_use_id")): b for b in results}
         open_at_end = index == len(messages) - 1 and len(results) == len(content)
         answers = [by_call.get(call) or _missing_result(call) for call in calls if call in by_call or not open_at_end]
@@ -87,16 +89,21 @@ def _pair_tool_results(messages: list[dict[str, Any]]) -> None:
         message["content"] = kept if kept or open_at_end else [{"type": "text", "text": "(no content)"}]
 
 
+def _answers_in_order(calls: list[str], content: list[dict[str, Any]]) -> bool:
+    """Whether `content` starts with one result for each of `calls`, in their order, and holds no other result."""
+    if len(content) < len(calls):
+        return False
+    for call, block in zip(calls, content, strict=False):
+        if block.get("type") != "tool_result" or str(block.get("tool_use_id")) != call:
+            return False
+    for block in content[len(calls) :]:
+        if block.get("type") == "tool_result":
+            return False
+    return True
+
+
 def _missing_result(call_id: str) -> dict[str, Any]:
     return {"type": "tool_result", "tool_use_id": call_id, "content": MISSING_TOOL_RESULT, "is_error": True}
-
-
-def _as_blocks(content: Any) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    if isinstance(content, list):
-        return [block for block in content if isinstance(block, dict)]
-    return []
 
 
 def unanswered_tool_uses(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -110,27 +117,35 @@ def unanswered_tool_uses(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _unanswered(sendable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     pending: dict[str, dict[str, Any]] = {}
-    for entry in sendable:
+    for entry in sendable[_last_prompt(sendable) :]:
         message = entry.get("message")
-        if not isinstance(message, dict):
+        if not isinstance(message, dict) or not isinstance(message.get("content"), list):
             continue
-        if not isinstance(message.get("content"), list):
-            if entry.get("type") == "user":
-                pending.clear()  # a typed prompt: what is still pending was left mid-chain
-            continue
-        blocks = message["content"]
-        if entry.get("type") == "user" and not any(
-            isinstance(b, dict) and b.get("type") == "tool_result" for b in blocks
-        ):
-            pending.clear()
-        for block in blocks:
+        is_assistant = entry.get("type") == "assistant"
+        for block in message["content"]:
             if not isinstance(block, dict):
                 continue
-            if block.get("type") == "tool_use" and entry.get("type") == "assistant":
+            if block.get("type") == "tool_use" and is_assistant:
                 pending[str(block.get("id"))] = block
             elif block.get("type") == "tool_result":
                 pending.pop(str(block.get("tool_use_id")), None)
     return list(pending.values())
+
+
+def _last_prompt(sendable: list[dict[str, Any]]) -> int:
+    """The position of the last user entry that is a prompt (no tool results), else 0: the calls
+    before it were left mid-chain."""
+    for index in range(len(sendable) - 1, -1, -1):
+        entry = sendable[index]
+        message = entry.get("message")
+        if entry.get("type") != "user" or not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if not isinstance(content, list) or not any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        ):
+            return index
+    return 0
 
 
 def sendable_chain(chain: Iterable[dict[str, Any]], clean: Container[int] = ()) -> list[dict[str, Any]]:

@@ -31,12 +31,12 @@ _MESSAGE_TYPES = frozenset({"user", "assistant"})
 _ABSENT = msgspec.Raw()
 
 
-class _Message(msgspec.Struct):
+class _Message(msgspec.Struct, gc=False):
     id: Any = None
     content: msgspec.Raw = _ABSENT
 
 
-class _Head(msgspec.Struct):
+class _Head(msgspec.Struct, gc=False):
     """What the chain walk reads of an entry; the message content stays raw JSON."""
 
     type: Any = None
@@ -168,10 +168,18 @@ def _as_entry(item: _Head | dict[str, Any], clean: set[int]) -> dict[str, Any]:
             except msgspec.DecodeError:
                 raise _Unsure from None
             entry["message"] = {"id": message.id, "content": content}
-            raw = bytes(message.content)
-            if raw.count(b"[") + raw.count(b"{") < MAX_CONTENT_DEPTH:  # a bound on its nesting
+            if _shallow(message.content):
                 clean.add(id(content))
     return entry
+
+
+def _shallow(raw: msgspec.Raw) -> bool:
+    """Whether JSON nests fewer than `MAX_CONTENT_DEPTH` levels, as its length or its count of
+    brackets bounds it (each level takes two characters, and a bracket)."""
+    if len(raw) < 2 * MAX_CONTENT_DEPTH:
+        return True
+    data = bytes(raw)
+    return data.count(b"[") + data.count(b"{") < MAX_CONTENT_DEPTH
 
 
 class _Walk:
