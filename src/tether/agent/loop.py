@@ -57,7 +57,7 @@ from tether.models.limits import limits_for
 from tether.options import AgentOptions, check_options, replays_user_messages
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import new_uuid
-from tether.sessions.keys import project_key_for_directory
+from tether.sessions.keys import project_key_for_directory, project_key_for_real_path
 from tether.sessions.lease import SessionLease, check_lease_options
 from tether.sessions.session import Session
 from tether.sessions.store_capabilities import StoreDeadline
@@ -276,6 +276,7 @@ class Agent:
                 permission_mode=mode,
                 metadata=system_prompt_record(prompt),
                 deadline=self.store_deadline,
+                project_key=project_key_for_real_path(cwd),  # `cwd` is real already (`_resolve_cwd`)
             )
         if options.fork_session:
             return await Session.fork(
