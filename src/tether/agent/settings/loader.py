@@ -10,6 +10,7 @@ hooks) are added to.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 from collections.abc import Mapping
@@ -73,7 +74,17 @@ def effective_sources(options: AgentOptions) -> tuple[str, ...]:
 def _config_dir(env: Mapping[str, str]) -> Path:
     """Claude Code's user directory: `$CLAUDE_CONFIG_DIR` (of `env`, else of the process), else `~/.claude`."""
     configured = env["CLAUDE_CONFIG_DIR"] if "CLAUDE_CONFIG_DIR" in env else os.environ.get("CLAUDE_CONFIG_DIR")
+    return _config_dir_at(configured or "", os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=16)
+def _config_dir_at(configured: str, home: str | None) -> Path:
+    """`_config_dir` for a `$CLAUDE_CONFIG_DIR` value and a `$HOME` (what `~` and `Path.home()` read)."""
     return Path(configured).expanduser() if configured else Path.home() / ".claude"
+
+
+_path_of = functools.lru_cache(maxsize=64)(Path)
+"""`Path(text)`, built once per text (a run's cwd is the same, run after run)."""
 
 
 def _check_skills(skills: object) -> None:
@@ -115,7 +126,7 @@ class ClaudeSettings:
         malformed one); nothing is read with `setting_sources=[]` and no `settings` or `plugins`."""
         _check_skills(options.skills)
         sources = effective_sources(options)
-        project = Path(cwd)
+        project = _path_of(cwd) if isinstance(cwd, str) else Path(cwd)
         config_dir = _config_dir(options.env)
         found = discovery_cache.get(sources, project, config_dir) if sources else Discovered()
         loaded = cls(
