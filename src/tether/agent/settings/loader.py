@@ -35,7 +35,7 @@ from tether.agent.settings.commands import (
 from tether.agent.settings.discovery import Discovered, discovery_cache
 from tether.agent.settings.memory import MemoryFile, memory_prompt
 from tether.agent.settings.plugins import Plugin, load_plugin, missing_plugin, plugin_directory
-from tether.agent.settings.settings_file import SettingsFile, merge_settings
+from tether.agent.settings.settings_file import MergedSettings, SettingsFile, merge_settings
 from tether.agent.settings.skill_tool import SkillTool
 from tether.errors import ConfigurationError
 from tether.messages import SystemInitPluginError
@@ -119,6 +119,7 @@ class ClaudeSettings:
     """The session's working directory (where a command's `@path` mentions are read from)."""
     policy: PermissionPolicy | None = None
     """The session's permission policy (from `equip`): its deny rules keep files from commands' mentions."""
+    _merged: tuple[tuple[int, ...], MergedSettings] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, options: AgentOptions, cwd: str | Path) -> ClaudeSettings:
@@ -172,7 +173,7 @@ class ClaudeSettings:
 
     def apply(self, options: AgentOptions) -> AgentOptions:
         """The options of the run: `options` with what the files add (see the module docstring)."""
-        merged = merge_settings(self.files)
+        merged = self.merged()
         env = {**merged.env, **options.env}
         changes: dict[str, Any] = {
             "allowed_tools": [*options.allowed_tools, *merged.allow, *self._skill_rules(options)],
@@ -191,6 +192,13 @@ class ClaudeSettings:
         for name, value in changes.items():
             setattr(applied, name, value)
         return applied
+
+    def merged(self) -> MergedSettings:
+        """The settings files merged (once for `apply` and `equip`, while `files` holds the same files)."""
+        files = tuple(map(id, self.files))
+        if self._merged is None or self._merged[0] != files:
+            self._merged = (files, merge_settings(self.files))
+        return self._merged[1]
 
     @property
     def memory_text(self) -> str | None:
@@ -222,7 +230,7 @@ class ClaudeSettings:
         permission `policy`, and to its `tools` the Skill tool, when there are skills the model may
         load and `tools_option` (`AgentOptions.tools`) does not restrict the built-in tools to a list."""
         self.policy = policy
-        policy.ask.extend(PermissionRule.parse(rule) for rule in merge_settings(self.files).ask)
+        policy.ask.extend(PermissionRule.parse(rule) for rule in self.merged().ask)
         skills = {name: skill for name, skill in self.visible_skills.items() if skill.model_invocable}
         if skills and not isinstance(tools_option, (list, tuple)):
             tools[SKILL_TOOL_NAME] = SkillTool(skills, policy)
