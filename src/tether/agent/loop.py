@@ -7,7 +7,6 @@ its `ResultMessage`. Every message is appended to the session store before it is
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from collections.abc import AsyncIterator
@@ -54,7 +53,7 @@ from tether.models.base import (
     keep_connected,
 )
 from tether.models.limits import limits_for
-from tether.options import AgentOptions, check_options, replays_user_messages
+from tether.options import AgentOptions, check_options, copy_options, replays_user_messages
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import new_uuid
 from tether.sessions.keys import project_key_for_directory, project_key_for_real_path
@@ -73,7 +72,7 @@ class Agent:
 
     def __init__(self, options: AgentOptions | None = None, *, subagent: SubagentSetup | None = None) -> None:
         # A copy: set_model / set_permission_mode change this agent, never the caller's options.
-        self.options = copy.copy(options) if options is not None else AgentOptions()
+        self.options = copy_options(options) if options is not None else AgentOptions()
         self._subagent = subagent
         """Set for a subagent: the model, store, session, prompt and tools it takes from its parent."""
         self.subagents: SubagentHost | None = None

@@ -9,7 +9,6 @@ hooks) are added to.
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import os
@@ -39,7 +38,7 @@ from tether.agent.settings.settings_file import MergedSettings, SettingsFile, me
 from tether.agent.settings.skill_tool import SkillTool
 from tether.errors import ConfigurationError
 from tether.messages import SystemInitPluginError
-from tether.options import AgentOptions
+from tether.options import AgentOptions, copy_options
 from tether.tools.base import Tool
 
 __all__ = ["BUILTIN_COMMANDS", "SETTING_SOURCES", "SKILLS_ALL", "ClaudeSettings", "effective_sources"]
@@ -188,7 +187,7 @@ class ClaudeSettings:
             changes["model"] = merged.model
         if self.agents:
             changes["agents"] = {**self.agents, **(options.agents or {})}
-        applied = copy.copy(options)  # `dataclasses.replace` would check every field again (~25 µs)
+        applied = copy_options(options)  # `dataclasses.replace` would check every field again (~25 µs)
         for name, value in changes.items():
             setattr(applied, name, value)
         return applied
