@@ -455,9 +455,33 @@ def _model_settings(options: AgentOptions, env: dict[str, str]) -> ModelSettings
 def _resolve_cwd(cwd: str | Path | None) -> str:
     """`cwd` (default: the process's) as a real path; `os.path`, not `pathlib` (a third of the time)."""
     path = os.path.normpath(os.path.expanduser(os.fspath(cwd))) if cwd is not None else os.getcwd()
+    real = _real_directory(path)
+    if real is not None:
+        return real
     if not os.path.isdir(path):
         raise ConfigurationError(f"cwd {path!r} is not an existing directory")
     return os.path.realpath(path)
+
+
+def _real_directory(path: str) -> str | None:
+    """The real path of the directory `path` as the kernel resolves it (Linux: three system calls
+    where `os.path.realpath` makes one per part of the path), else None (then ask `os.path`)."""
+    if not _O_PATH:
+        return None
+    try:
+        descriptor = os.open(path, _O_PATH | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        real = os.readlink(f"/proc/self/fd/{descriptor}")
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return real if real.startswith("/") and not real.endswith(" (deleted)") else None
+
+
+_O_PATH: int = getattr(os, "O_PATH", 0)
 
 
 async def _newest_session_id(store: SessionStore, cwd: str) -> str | None:
