@@ -118,7 +118,7 @@ class ClaudeSettings:
     """The session's working directory (where a command's `@path` mentions are read from)."""
     policy: PermissionPolicy | None = None
     """The session's permission policy (from `equip`): its deny rules keep files from commands' mentions."""
-    _merged: tuple[tuple[int, ...], MergedSettings] | None = field(default=None, init=False, repr=False)
+    _merged: tuple[tuple[SettingsFile, ...], MergedSettings] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, options: AgentOptions, cwd: str | Path) -> ClaudeSettings:
@@ -194,10 +194,14 @@ class ClaudeSettings:
 
     def merged(self) -> MergedSettings:
         """The settings files merged (once for `apply` and `equip`, while `files` holds the same files)."""
-        files = tuple(map(id, self.files))
-        if self._merged is None or self._merged[0] != files:
-            self._merged = (files, merge_settings(self.files))
-        return self._merged[1]
+        kept = self._merged
+        if (
+            kept is None
+            or len(kept[0]) != len(self.files)
+            or any(a is not b for a, b in zip(kept[0], self.files, strict=True))
+        ):
+            kept = self._merged = (tuple(self.files), merge_settings(self.files))
+        return kept[1]
 
     @property
     def memory_text(self) -> str | None:
