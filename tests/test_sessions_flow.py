@@ -70,6 +70,28 @@ async def test_init_comes_first_and_before_any_model_call(store: SessionStore, p
     assert result_of(rest).result == "hello"
 
 
+async def test_a_cwd_through_a_symlink_is_the_real_directory_and_its_project(
+    store: SessionStore, project: Path, tmp_path: Path
+) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(project, target_is_directory=True)
+    messages = [
+        m
+        async for m in query(
+            prompt="hi", options=AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=link)
+        )
+    ]
+    init = init_of(messages)
+    assert init["cwd"] == str(project.resolve())
+    key = SessionKey(project_key=project_key_for_directory(project), session_id=init["session_id"])
+    assert await store.load(key)
+    with pytest.raises(ConfigurationError, match="is not an existing directory"):
+        await run_query("hi", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path / "missing"))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigurationError, match="is not an existing directory"):
+        await run_query("hi", AgentOptions(model=ScriptedModel(["ok"]), session_store=store, cwd=tmp_path / "file"))
+
+
 async def test_resume_keeps_the_id_and_sends_the_whole_history(store: SessionStore, project: Path) -> None:
     first = (
         await run_query(
@@ -577,3 +599,15 @@ async def test_one_id_in_two_projects_is_two_sessions_and_resume_prefers_the_cur
         await run_query(
             "dup", AgentOptions(model=ScriptedModel(["x"]), session_store=store, cwd=project_a, session_id=shared_id)
         )
+
+
+def test_new_ids_are_distinct_version_4_uuids() -> None:
+    import uuid
+
+    from tether.sessions.entries import new_uuid
+
+    ids = [new_uuid() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122

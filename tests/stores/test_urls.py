@@ -215,6 +215,32 @@ def test_sqlite_urls_read_as_sqlalchemy_reads_them(tmp_path: Path, monkeypatch: 
     assert isinstance(store, SQLiteStore) and store.path == tmp_path / "work" / "sessions.db"  # fixed when read
 
 
+def test_the_store_file_follows_the_environment_and_directory_of_each_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the URL's file depends on is read at every open, though its parsing is kept."""
+
+    def file_of(url: str, *, shared: bool = False) -> Path:
+        store = open_store(url, shared=shared)
+        assert isinstance(store, SQLiteStore)
+        return store.path
+
+    for name in ("one", "two", "home", "work"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "one"))
+    assert file_of("sqlite://", shared=True) == tmp_path / "one" / "sessions.db"
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "two"))
+    assert file_of("sqlite://", shared=True) == tmp_path / "two" / "sessions.db"
+    monkeypatch.delenv("TETHER_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert file_of("sqlite://") == tmp_path / "home" / ".tether" / "sessions.db"
+    assert file_of("sqlite:///~/mine.db") == tmp_path / "home" / "mine.db"
+    monkeypatch.chdir(tmp_path / "work")
+    assert file_of("sqlite:///here.db") == tmp_path / "work" / "here.db"
+    monkeypatch.chdir(tmp_path / "one")
+    assert file_of("sqlite:///here.db") == tmp_path / "one" / "here.db"
+
+
 @pytest.mark.anyio
 async def test_the_same_sqlite_url_is_the_same_store_for_the_agent_and_the_helpers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -7,7 +7,6 @@ its `ResultMessage`. Every message is appended to the session store before it is
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from collections.abc import AsyncIterator
@@ -54,10 +53,10 @@ from tether.models.base import (
     keep_connected,
 )
 from tether.models.limits import limits_for
-from tether.options import AgentOptions, check_options, replays_user_messages
+from tether.options import AgentOptions, check_options, copy_options, replays_user_messages
 from tether.sessions.capabilities import store_access
 from tether.sessions.entries import new_uuid
-from tether.sessions.keys import project_key_for_directory
+from tether.sessions.keys import project_key_for_directory, project_key_for_real_path
 from tether.sessions.lease import SessionLease, check_lease_options
 from tether.sessions.session import Session
 from tether.sessions.store_capabilities import StoreDeadline
@@ -73,7 +72,7 @@ class Agent:
 
     def __init__(self, options: AgentOptions | None = None, *, subagent: SubagentSetup | None = None) -> None:
         # A copy: set_model / set_permission_mode change this agent, never the caller's options.
-        self.options = copy.copy(options) if options is not None else AgentOptions()
+        self.options = copy_options(options) if options is not None else AgentOptions()
         self._subagent = subagent
         """Set for a subagent: the model, store, session, prompt and tools it takes from its parent."""
         self.subagents: SubagentHost | None = None
@@ -276,6 +275,7 @@ class Agent:
                 permission_mode=mode,
                 metadata=system_prompt_record(prompt),
                 deadline=self.store_deadline,
+                project_key=project_key_for_real_path(cwd),  # `cwd` is real already (`_resolve_cwd`)
             )
         if options.fork_session:
             return await Session.fork(
@@ -455,9 +455,33 @@ def _model_settings(options: AgentOptions, env: dict[str, str]) -> ModelSettings
 def _resolve_cwd(cwd: str | Path | None) -> str:
     """`cwd` (default: the process's) as a real path; `os.path`, not `pathlib` (a third of the time)."""
     path = os.path.normpath(os.path.expanduser(os.fspath(cwd))) if cwd is not None else os.getcwd()
+    real = _real_directory(path)
+    if real is not None:
+        return real
     if not os.path.isdir(path):
         raise ConfigurationError(f"cwd {path!r} is not an existing directory")
     return os.path.realpath(path)
+
+
+def _real_directory(path: str) -> str | None:
+    """The real path of the directory `path` as the kernel resolves it (Linux: three system calls
+    where `os.path.realpath` makes one per part of the path), else None (then ask `os.path`)."""
+    if not _O_PATH:
+        return None
+    try:
+        descriptor = os.open(path, _O_PATH | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        real = os.readlink(f"/proc/self/fd/{descriptor}")
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return real if real.startswith("/") and not real.endswith(" (deleted)") else None
+
+
+_O_PATH: int = getattr(os, "O_PATH", 0)
 
 
 async def _newest_session_id(store: SessionStore, cwd: str) -> str | None:

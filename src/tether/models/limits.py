@@ -12,6 +12,7 @@ model it does not know either gets 200k tokens, any other model 0 (unknown).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -73,8 +74,9 @@ _PROVIDER_PREFIXES = ("anthropic:", "openai:")
 _OPENAI_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
+@functools.lru_cache(maxsize=64)
 def _key(model: str) -> str:
-    """`model` as `LIMITS` names it (`openai:gpt-4o-2024-08-06` -> `gpt-4o`)."""
+    """`model` as `LIMITS` names it (`openai:gpt-4o-2024-08-06` -> `gpt-4o`), worked out once per name."""
     return _OPENAI_DATE.sub("", price_key(model).removeprefix("openai:"))
 
 

@@ -41,7 +41,6 @@ The fallbacks' own parts (writer locks, lease records, blob transcripts) are in
 from __future__ import annotations
 
 import base64
-import copy
 import functools
 import threading
 import weakref
@@ -138,7 +137,8 @@ class StoreAccess:
 
     def bounded(self, deadline: StoreDeadline) -> StoreAccess:
         """This store, its calls held to `deadline` (a run's): the same writers' locks and leaves."""
-        view = copy.copy(self)
+        view = object.__new__(type(self))  # `copy.copy(self)`, without its generic protocol
+        view.__dict__.update(self.__dict__)
         view.deadline = deadline
         view.caps = bounded_capabilities(self.store, self.own, deadline)
         return view

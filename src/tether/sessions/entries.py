@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-import uuid as uuid_module
+import os
 from collections.abc import Container, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -85,8 +85,12 @@ def json_problem(value: Any, max_depth: int = MAX_CONTENT_DEPTH) -> str | None:
 
 
 def new_uuid() -> str:
-    """A fresh random UUID string."""
-    return str(uuid_module.uuid4())
+    """A fresh random UUID string (version 4: `str(uuid.uuid4())`, formatted without a `UUID` object)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def now_iso() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -13,6 +14,7 @@ __all__ = [
     "MAX_PROJECT_KEY_LENGTH",
     "encode_project_path",
     "project_key_for_directory",
+    "project_key_for_real_path",
     "simple_hash",
     "validate_session_id",
 ]
@@ -51,9 +53,13 @@ def project_key_for_directory(directory: str | os.PathLike[str] | None = None) -
     The real path, NFC-normalised, with every character other than `A-Z a-z 0-9` replaced by `-`;
     keys longer than 200 characters are cut and given a hash suffix.
     """
-    return encode_project_path(
-        unicodedata.normalize("NFC", os.path.realpath(directory if directory is not None else Path.cwd()))
-    )
+    return project_key_for_real_path(os.path.realpath(directory if directory is not None else Path.cwd()))
+
+
+@functools.lru_cache(maxsize=256)
+def project_key_for_real_path(path: str) -> str:
+    """The project key of `path`, already a real path (`project_key_for_directory` without resolving it again)."""
+    return encode_project_path(unicodedata.normalize("NFC", path))
 
 
 def encode_project_path(path: str) -> str:

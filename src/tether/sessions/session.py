@@ -111,14 +111,16 @@ class Session:
         permission_mode: str = "default",
         metadata: Mapping[str, Mapping[str, Any]] | None = None,
         deadline: StoreDeadline | None = None,
+        project_key: str | None = None,
     ) -> Session:
         """Create a new session in the project of `cwd`, recorded in the store at once so its id can be resumed.
 
         A chosen `session_id` that the project already holds raises `SessionExistsError`.
         `metadata` maps entry types to fields: one metadata entry each, written with the first.
+        `project_key`: that of `cwd`, when the caller has worked it out (else it is, from `cwd`).
         """
         new_id = validate_session_id(session_id) if session_id else new_uuid()
-        key = SessionKey(project_key=project_key_for_directory(cwd), session_id=new_id)
+        key = SessionKey(project_key=project_key or project_key_for_directory(cwd), session_id=new_id)
         session = cls(store=store, key=key, cwd=cwd, origin=SessionOrigin("startup"), deadline=deadline)
         entries = [make_meta_entry("permission-mode", session_id=new_id, permissionMode=permission_mode)]
         entries += [make_meta_entry(kind, session_id=new_id, **fields) for kind, fields in (metadata or {}).items()]

@@ -284,14 +284,19 @@ class StoreDeadline:
         """The run is over: calls are held to `timeout` alone again."""
         self.run_deadline = None
 
-    def _limit(self) -> tuple[float, str]:
-        """The deadline of a call starting now, and what it is."""
-        limits = [(math.inf, "")]
-        if self.timeout is not None:
-            limits.append((anyio.current_time() + self.timeout, f"store_timeout ({self.timeout:g} s)"))
-        if self.run_deadline is not None:
-            limits.append((self.run_deadline, f"run_timeout ({self.run_timeout or 0:g} s)"))
-        return min(limits)
+    def _limit(self) -> tuple[float, bool]:
+        """The deadline of a call starting now, and whether it is the run's (see `_describe`)."""
+        deadline = math.inf if self.timeout is None else anyio.current_time() + self.timeout
+        run_deadline = self.run_deadline
+        if run_deadline is not None and run_deadline <= deadline:
+            return run_deadline, True
+        return deadline, False
+
+    def _describe(self, of_run: bool) -> str:
+        """The limit `_limit` chose, for the message of a call it cut."""
+        if of_run or self.timeout is None:
+            return f"run_timeout ({self.run_timeout or 0:g} s)"
+        return f"store_timeout ({self.timeout:g} s)"
 
     def bound(self, store: object, operation: str, method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
         """`method`, cut at this deadline with `StoreError` naming `operation` (a write cut this way is
@@ -312,10 +317,11 @@ class _BoundCall(Generic[_P, _T]):
         self._deadline, self._store, self._operation, self._method = deadline, store, operation, method
 
     async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        deadline, what = self._deadline._limit()
+        deadline, of_run = self._deadline._limit()
         with anyio.CancelScope(deadline=deadline) as scope:
             return await self._method(*args, **kwargs)
         assert scope.cancelled_caught
+        what = self._deadline._describe(of_run)
         raise StoreError(repr(self._store), self._operation, f"the store did not answer within {what}")
 
 

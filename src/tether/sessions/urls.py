@@ -28,6 +28,7 @@ The schemes are a registry (`tether.sessions.stores.SCHEMES`): a store is one mo
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Mapping
@@ -78,6 +79,14 @@ def open_store(
 
 def parse_store_url(text: str, *, env: Mapping[str, str] | None = None, shared: bool = False) -> StoreUrl:
     """`text` parsed; `ConfigurationError` for a malformed URL or a scheme no store registered."""
+    url, shown, scheme, netloc, path, options = _parsed(text)
+    environ = os.environ if env is None else env
+    return StoreUrl(url, shown, scheme, netloc, path, dict(options), environ, shared)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str) -> tuple[str, str, str, str, str, tuple[tuple[str, str], ...]]:
+    """The parts of a store URL (parsed once per text: a query opens the same URL each time)."""
     url = text.strip()
     shown = redact_url(url)
     scheme, sep, _ = url.partition("://")
@@ -85,14 +94,13 @@ def parse_store_url(text: str, *, env: Mapping[str, str] | None = None, shared: 
         raise ConfigurationError(f"invalid session store URL {shown!r}: expected one of {_SCHEMES}")
     try:
         parts = urlsplit(url)
-        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        options = tuple(dict(parse_qsl(parts.query, keep_blank_values=True)).items())
     except ValueError as exc:
         raise ConfigurationError(f"invalid session store URL {shown!r}: {exc}") from None
     scheme = scheme.lower()
     if scheme not in SCHEMES:
         raise ConfigurationError(f"unsupported session store URL scheme {scheme!r} in {shown!r}; use {_SCHEMES}")
-    environ = os.environ if env is None else env
-    return StoreUrl(url, shown, scheme, parts.netloc, unquote(parts.path), options, environ, shared)
+    return url, shown, scheme, parts.netloc, unquote(parts.path), options
 
 
 def opened_for_caller(store: SessionStore, spec: SessionStore | str | None) -> bool:

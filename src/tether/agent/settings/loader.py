@@ -9,7 +9,7 @@ hooks) are added to.
 
 from __future__ import annotations
 
-import copy
+import functools
 import logging
 import os
 from collections.abc import Mapping
@@ -34,11 +34,11 @@ from tether.agent.settings.commands import (
 from tether.agent.settings.discovery import Discovered, discovery_cache
 from tether.agent.settings.memory import MemoryFile, memory_prompt
 from tether.agent.settings.plugins import Plugin, load_plugin, missing_plugin, plugin_directory
-from tether.agent.settings.settings_file import SettingsFile, merge_settings
+from tether.agent.settings.settings_file import MergedSettings, SettingsFile, merge_settings
 from tether.agent.settings.skill_tool import SkillTool
 from tether.errors import ConfigurationError
 from tether.messages import SystemInitPluginError
-from tether.options import AgentOptions
+from tether.options import AgentOptions, copy_options
 from tether.tools.base import Tool
 
 __all__ = ["BUILTIN_COMMANDS", "SETTING_SOURCES", "SKILLS_ALL", "ClaudeSettings", "effective_sources"]
@@ -73,7 +73,17 @@ def effective_sources(options: AgentOptions) -> tuple[str, ...]:
 def _config_dir(env: Mapping[str, str]) -> Path:
     """Claude Code's user directory: `$CLAUDE_CONFIG_DIR` (of `env`, else of the process), else `~/.claude`."""
     configured = env["CLAUDE_CONFIG_DIR"] if "CLAUDE_CONFIG_DIR" in env else os.environ.get("CLAUDE_CONFIG_DIR")
+    return _config_dir_at(configured or "", os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=16)
+def _config_dir_at(configured: str, home: str | None) -> Path:
+    """`_config_dir` for a `$CLAUDE_CONFIG_DIR` value and a `$HOME` (what `~` and `Path.home()` read)."""
     return Path(configured).expanduser() if configured else Path.home() / ".claude"
+
+
+_path_of = functools.lru_cache(maxsize=64)(Path)
+"""`Path(text)`, built once per text (a run's cwd is the same, run after run)."""
 
 
 def _check_skills(skills: object) -> None:
@@ -108,6 +118,7 @@ class ClaudeSettings:
     """The session's working directory (where a command's `@path` mentions are read from)."""
     policy: PermissionPolicy | None = None
     """The session's permission policy (from `equip`): its deny rules keep files from commands' mentions."""
+    _merged: tuple[tuple[SettingsFile, ...], MergedSettings] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, options: AgentOptions, cwd: str | Path) -> ClaudeSettings:
@@ -115,7 +126,7 @@ class ClaudeSettings:
         malformed one); nothing is read with `setting_sources=[]` and no `settings` or `plugins`."""
         _check_skills(options.skills)
         sources = effective_sources(options)
-        project = Path(cwd)
+        project = _path_of(cwd) if isinstance(cwd, str) else Path(cwd)
         config_dir = _config_dir(options.env)
         found = discovery_cache.get(sources, project, config_dir) if sources else Discovered()
         loaded = cls(
@@ -161,7 +172,7 @@ class ClaudeSettings:
 
     def apply(self, options: AgentOptions) -> AgentOptions:
         """The options of the run: `options` with what the files add (see the module docstring)."""
-        merged = merge_settings(self.files)
+        merged = self.merged()
         env = {**merged.env, **options.env}
         changes: dict[str, Any] = {
             "allowed_tools": [*options.allowed_tools, *merged.allow, *self._skill_rules(options)],
@@ -176,10 +187,21 @@ class ClaudeSettings:
             changes["model"] = merged.model
         if self.agents:
             changes["agents"] = {**self.agents, **(options.agents or {})}
-        applied = copy.copy(options)  # `dataclasses.replace` would check every field again (~25 µs)
+        applied = copy_options(options)  # `dataclasses.replace` would check every field again (~25 µs)
         for name, value in changes.items():
             setattr(applied, name, value)
         return applied
+
+    def merged(self) -> MergedSettings:
+        """The settings files merged (once for `apply` and `equip`, while `files` holds the same files)."""
+        kept = self._merged
+        if (
+            kept is None
+            or len(kept[0]) != len(self.files)
+            or any(a is not b for a, b in zip(kept[0], self.files, strict=True))
+        ):
+            kept = self._merged = (tuple(self.files), merge_settings(self.files))
+        return kept[1]
 
     @property
     def memory_text(self) -> str | None:
@@ -211,7 +233,7 @@ class ClaudeSettings:
         permission `policy`, and to its `tools` the Skill tool, when there are skills the model may
         load and `tools_option` (`AgentOptions.tools`) does not restrict the built-in tools to a list."""
         self.policy = policy
-        policy.ask.extend(PermissionRule.parse(rule) for rule in merge_settings(self.files).ask)
+        policy.ask.extend(PermissionRule.parse(rule) for rule in self.merged().ask)
         skills = {name: skill for name, skill in self.visible_skills.items() if skill.model_invocable}
         if skills and not isinstance(tools_option, (list, tuple)):
             tools[SKILL_TOOL_NAME] = SkillTool(skills, policy)

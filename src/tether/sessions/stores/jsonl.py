@@ -144,6 +144,7 @@ class JsonlStore(JsonlBlobs, GuardedStore):
         self.uuid_names_only = uuid_names_only
         """List only transcripts named by a UUID, as the Claude SDK lists Claude Code's (the default store's layer)."""
         self.projects = self.root / "projects"
+        self._projects_text = str(self.projects)
         self.fsync = fsync
         self._summaries: dict[Path, tuple[int, int, dict[str, Any]]] = {}
         self._listings: dict[str | None, tuple[float, list[_Row]]] = {}
@@ -155,9 +156,18 @@ class JsonlStore(JsonlBlobs, GuardedStore):
     # -- paths ----------------------------------------------------------------------------------
 
     def _project_dir(self, project_key: str) -> Path:
+        self._check_project_key(project_key)
+        return self.projects / project_key
+
+    def main_transcript_file(self, project_key: str, session_id: str) -> str:
+        """`path_of` a session's main transcript, as text (no `Path` built: checked for every new session)."""
+        self._check_project_key(project_key)
+        return os.path.join(self._projects_text, project_key, f"{validate_session_id(session_id)}.jsonl")
+
+    @staticmethod
+    def _check_project_key(project_key: str) -> None:
         if not isinstance(project_key, str) or not _PROJECT.fullmatch(project_key) or set(project_key) == {"."}:
             raise ConfigurationError(f"invalid project key {project_key!r} for a JSONL store")
-        return self.projects / project_key
 
     def path_of(self, key: SessionKey) -> Path:
         """The file holding the transcript of `key`."""

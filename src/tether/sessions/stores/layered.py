@@ -22,6 +22,7 @@ first, with one cursor over the two. A missing Claude Code directory is an empty
 from __future__ import annotations
 
 import base64
+import functools
 import heapq
 import json
 import os
@@ -97,7 +98,7 @@ class LayeredStore:
     def _in_claude_code(self, home: _Home) -> bool:
         """Whether Claude Code's directory holds the session's main transcript (one `stat`)."""
         try:
-            path = self.claude_code.path_of(SessionKey(project_key=home[0], session_id=home[1]))
+            path = self.claude_code.main_transcript_file(*home)
         except ConfigurationError:  # a project key no Claude Code directory can have
             return False
         try:
@@ -305,7 +306,13 @@ def _decode(cursor: str | None) -> list[_Lane]:
 
 def claude_config_dir(env: Mapping[str, str]) -> Path:
     """Claude Code's directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`."""
-    return Path(env.get("CLAUDE_CONFIG_DIR") or "~/.claude").expanduser()
+    return _expanded(env.get("CLAUDE_CONFIG_DIR") or "~/.claude", os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=16)
+def _expanded(path: str, home: str | None) -> Path:
+    """`path` with `~` expanded (once per path and `$HOME`, which `expanduser` reads)."""
+    return Path(path).expanduser()
 
 
 def with_claude_code(primary: SessionStore, env: Mapping[str, str], *, shared: bool = False) -> SessionStore:

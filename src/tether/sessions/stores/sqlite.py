@@ -24,8 +24,10 @@ hundred entries run (and are decoded) in a worker thread on a pooled read connec
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +77,7 @@ from tether.sessions.stores._sqlite_rows import (
     LEASE_HOLDER,
     MAX_POSITION,
     NEWEST,
+    NEWEST_SEQ,
     SET_LEASE,
     SHIFT,
     collect_deleted,
@@ -125,7 +128,11 @@ class SQLiteStore(SqliteBlobs, RowListing):
         connections are closed at exit; `close()` only drops them until the next use. A child
         process (`os.fork`) gets its own, and so does a file deleted or replaced meanwhile.
         """
-        resolved = (Path(path).expanduser() if path is not None else default_sqlite_path()).absolute()
+        return cls.shared_on((Path(path).expanduser() if path is not None else default_sqlite_path()).absolute(), scope)
+
+    @classmethod
+    def shared_on(cls, resolved: Path, scope: str | None) -> SQLiteStore:
+        """`shared` on `resolved`, an absolute path already."""
         key = (os.getpid(), str(resolved), scope or "")
         with _SHARED_LOCK:
             store = _SHARED.get(key)
@@ -199,7 +206,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
         """Insert the row of a transcript's first append, the newest of its scope; returns its id."""
         node_id = conn.execute(
             "INSERT INTO tether_sessions (scope, project_key, session_id, subpath, parent, cutoff, length, leaf,"
-            " mtime, seq, summary) VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?)",
+            f" mtime, seq, summary) VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, coalesce(({NEWEST_SEQ}), 0) + 1, ?)",
             (
                 parts.scope,
                 parts.project_key,
@@ -208,7 +215,7 @@ class SQLiteStore(SqliteBlobs, RowListing):
                 plan.length,
                 plan.leaf,
                 now_ms(),
-                next_seq(conn, parts.scope),
+                parts.scope,  # `next_seq`, in the same statement
                 plan.summary_json,
             ),
         ).lastrowid
@@ -512,35 +519,48 @@ def from_url(url: StoreUrl) -> SQLiteStore:
     name = url.path[1:]  # the slash after the (empty) host ends the authority
     if name.endswith("/"):
         raise url.invalid("the path is a directory, name the file")
-    if name:
-        file = Path(name).expanduser().absolute()
-        if not file.parent.is_dir():
-            raise ConfigurationError(
-                f"the directory {str(file.parent)!r} of the session store URL {url.shown!r} does not exist;"
-                " create it, or correct the URL"
-            )
-    else:
-        file = default_sqlite_path(url.env).absolute()
-    problem = _unwritable(file)
+    file = _store_file(name, url.env.get("TETHER_HOME"), os.environ.get("HOME"), os.getcwd())
+    text = str(file)
+    directory = os.path.dirname(text)
+    directory_exists = os.path.isdir(directory)
+    if name and not directory_exists:
+        raise ConfigurationError(
+            f"the directory {directory!r} of the session store URL {url.shown!r} does not exist;"
+            " create it, or correct the URL"
+        )
+    problem = _unwritable(text, directory if directory_exists else None)
     if problem:
         raise ConfigurationError(f"cannot use the session store {url.shown!r}: {problem}")
-    return (SQLiteStore.shared if url.shared else SQLiteStore)(file, scope=url.options.get("scope"))
+    scope = url.options.get("scope")
+    return SQLiteStore.shared_on(file, scope) if url.shared else SQLiteStore(file, scope=scope)
 
 
-def _unwritable(file: Path) -> str | None:
+@functools.lru_cache(maxsize=64)
+def _store_file(name: str, tether_home: str | None, home: str | None, cwd: str) -> Path:
+    """The absolute file a `sqlite://` URL's path names (the default file for ""), worked out once
+    per path and what it depends on: `$TETHER_HOME`, `$HOME` and the current directory."""
+    if name:
+        return Path(name).expanduser().absolute()
+    return default_sqlite_path({"TETHER_HOME": tether_home} if tether_home else {}).absolute()
+
+
+def _unwritable(file: str, directory: str | None) -> str | None:
     """Why this process cannot use `file` as a SQLite store (it must write it, or create it), or None.
 
-    SQLite writes its `-wal` and `-shm` files next to the database, so the directory must be
-    writable too. A missing directory is not a problem here (the default one is created).
+    SQLite writes its `-wal` and `-shm` files next to the database, so `directory` (None: it does
+    not exist yet) must be writable too. A missing directory is not a problem here (the default one is created).
     """
-    if file.is_dir():
-        return f"{str(file)!r} is a directory, name a file in it"
-    if file.exists() and not os.access(file, os.R_OK | os.W_OK):
-        return f"the file {str(file)!r} is read-only for this user"
-    directory = file.parent
-    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+    try:
+        mode: int | None = os.stat(file).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        return f"{file!r} is a directory, name a file in it"
+    if mode is not None and not os.access(file, os.R_OK | os.W_OK):
+        return f"the file {file!r} is read-only for this user"
+    if directory is not None and not os.access(directory, os.W_OK | os.X_OK):
         return (
-            f"its directory {str(directory)!r} is read-only for this user"
+            f"its directory {directory!r} is read-only for this user"
             " (SQLite writes its -wal and -shm files next to the database)"
         )
     return None
