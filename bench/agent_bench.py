@@ -8,6 +8,7 @@ machine load.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from bench.config import Config
 from bench.fake_server import BenchAnthropicServer
-from bench.workers import Outcome, peer_python, run_worker, sealed_env, tether_python
+from bench.workers import REPO, Outcome, peer_python, run_worker, sealed_env, tether_python
 from bench.workload import summary
 
 SYSTEMS = {
@@ -61,8 +62,24 @@ def _resume_figures(result: dict[str, Any], server: BenchAnthropicServer) -> Non
     result["resume"] = figures
 
 
+COMPILE_BYTECODE = (
+    "import compileall, site, sys; "
+    "paths = sys.argv[1:] + site.getsitepackages(); "
+    "sys.exit(0 if all(compileall.compile_dir(path, quiet=2, workers=0) for path in paths) else 1)"
+)
+"""Compiles a virtualenv's packages (and the directories given) to bytecode, skipping what is up to date."""
+
+
+def _compile_bytecode(python: Path) -> None:
+    """Bytecode for everything `python` imports, as an installed package has it (pip compiles at install):
+    the workers run with PYTHONDONTWRITEBYTECODE, so a package left uncompiled (uv's default) would be
+    compiled from source in every fresh process, and the cold starts would time the compiler."""
+    subprocess.run([str(python), "-c", COMPILE_BYTECODE, str(REPO / "src")], check=False, capture_output=True)
+
+
 def _cold_starts(config: Config, system: str, python: Path, project: Path, env: dict[str, str]) -> dict[str, Any]:
     """Fresh processes: the SDK's import plus its first `query()` to the first message."""
+    _compile_bytecode(python)
     runs = []
     for _ in range(config.agent[system].cold_reps):
         args = {"system": system, "project": str(project)}
