@@ -22,7 +22,7 @@ import tether
 SOURCE = Path(tether.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("tether.errors", "tether._version", "tether._background", "tether._vocabulary"),  # the ground
+    ("tether.errors", "tether._version", "tether._background", "tether._copying", "tether._vocabulary"),  # the ground
     ("tether.messages",),
     ("tether.options",),
     ("tether.sessions",),

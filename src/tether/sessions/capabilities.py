@@ -49,6 +49,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from tether._copying import shallow_copy
 from tether._vocabulary.store import (
     SessionKey,
     SessionListSubkeysKey,
@@ -137,11 +138,7 @@ class StoreAccess:
 
     def bounded(self, deadline: StoreDeadline) -> StoreAccess:
         """This store, its calls held to `deadline` (a run's): the same writers' locks and leaves."""
-        view = object.__new__(type(self))  # `copy.copy(self)`, without its generic protocol
-        view.__dict__.update(self.__dict__)
-        view.deadline = deadline
-        view.caps = bounded_capabilities(self.store, self.own, deadline)
-        return view
+        return shallow_copy(self, deadline=deadline, caps=bounded_capabilities(self.store, self.own, deadline))
 
     def __repr__(self) -> str:
         return f"StoreAccess({self.store!r}, capabilities={sorted(self.capabilities)})"

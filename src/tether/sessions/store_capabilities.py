@@ -16,6 +16,7 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
+from tether._copying import shallow_copy
 from tether._vocabulary.store import (
     SessionKey,
     SessionListSubkeysKey,
@@ -337,14 +338,12 @@ def bounded_capabilities(store: object, caps: StoreCapabilities, deadline: Store
     built and checked again as `dataclasses.replace` would)."""
     if deadline.timeout is None and deadline.run_timeout is None:
         return caps
-    fields = dict(vars(caps))
-    for name in _BOUNDED:
-        method = fields[name]
-        if method is not None:
-            fields[name] = _BoundCall(deadline, store, "append" if name == "expected_leaf" else name, method)
-    bounded = object.__new__(StoreCapabilities)
-    vars(bounded).update(fields)  # a frozen dataclass: no __init__ to run, no __setattr__ to pass
-    return bounded
+    bound = {
+        name: _BoundCall(deadline, store, "append" if name == "expected_leaf" else name, method)
+        for name in _BOUNDED
+        if (method := getattr(caps, name)) is not None
+    }
+    return shallow_copy(caps, **bound)
 
 
 def capabilities_of(store: object) -> frozenset[Capability]:
