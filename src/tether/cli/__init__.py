@@ -34,7 +34,6 @@ import typer
 from tether._version import __version__
 from tether._vocabulary.permissions import PERMISSION_MODES
 from tether.cli._common import (
-    StoreSpec,
     fail,
     flag,
     has_session_here,
@@ -43,6 +42,7 @@ from tether.cli._common import (
     run_async,
     split_tool_rules,
     store_from,
+    store_spec,
 )
 from tether.cli._print import OutputFormat, report_result_error, run_print
 from tether.cli._sessions import sessions_app
@@ -142,8 +142,7 @@ def root(
     ] = False,
 ) -> None:
     """Ask an agent (-p) or chat with it; `tether sessions --help` for managing sessions."""
-    given = ctx.obj.get("store") if isinstance(ctx.obj, dict) else None
-    spec: StoreSpec = store if store is not None else given  # a store object handed to app(obj=...)
+    spec = store_spec(ctx, store)  # `--store`, else a store object handed to app(obj=...)
     ctx.obj = {"store": spec}
     if ctx.invoked_subcommand is not None:
         if prompt is not None:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tether.agent.loop import Agent
-from tether.durable.turns import run_durable
+from tether.durable.turns import check_persisted, run_durable
 from tether.errors import ConfigurationError
 from tether.messages import Message
 from tether.options import AgentOptions
@@ -25,8 +25,7 @@ __all__ = ["DurableConversationTurns", "check_durable_conversation"]
 
 def check_durable_conversation(options: AgentOptions) -> None:
     """Refuse, before anything is opened, the options a durable conversation cannot honour."""
-    if not options.persist_session:
-        raise ConfigurationError("a durable turn lives in its session store: persist_session=False contradicts it")
+    check_persisted(options)
     if options.resume_session_at:
         raise ConfigurationError(
             "durable turns run on the session's latest message: resume_session_at is not supported with durable=True"

@@ -127,11 +127,7 @@ class WorkflowSteps:
         async def call() -> ToolResult:
             if not checked_here and self._decide(tool, tool_input, call_id) == "unknown":
                 return ToolResult(CUT_CALL_RESULT.format(name=tool.name), is_error=True)
-            try:
-                result = await tool.call(tool_input, context)
-            except Exception as error:  # recorded as the model's information, as the tool runner does
-                return ToolResult(f"{type(error).__name__}: {error}", is_error=True)
-            return result if isinstance(result, ToolResult) else ToolResult(str(result), is_error=True)
+            return await _called(tool, tool_input, context)
 
         return await DBOS.run_step_async({"name": f"tool:{tool.name}:{call_id}", "retries_allowed": False}, call)
 
@@ -142,11 +138,7 @@ class WorkflowSteps:
 
         async def run() -> ToolResult:
             with using_steps(WorkflowSteps(self.engine, self.lease)):
-                try:
-                    result = await tool.call(tool_input, context)
-                except Exception as error:  # the model's information, as for any tool
-                    return ToolResult(f"{type(error).__name__}: {error}", is_error=True)
-            return result if isinstance(result, ToolResult) else ToolResult(str(result), is_error=True)
+                return await _called(tool, tool_input, context)
 
         return await run_subagent_call(str(DBOS.workflow_id), context.tool_use_id or "?", run)
 
@@ -166,3 +158,13 @@ class WorkflowSteps:
         if self.engine.on_cut_call is not None:
             return self.engine.on_cut_call(tool.name, tool_input, call_id)
         return "rerun" if is_idempotent(tool) else "unknown"
+
+
+async def _called(tool: Tool, tool_input: dict[str, Any], context: ToolContext) -> ToolResult:
+    """`tool`'s result; an exception or a result of another type recorded as the model's information,
+    as the tool runner does."""
+    try:
+        result = await tool.call(tool_input, context)
+    except Exception as error:
+        return ToolResult(f"{type(error).__name__}: {error}", is_error=True)
+    return result if isinstance(result, ToolResult) else ToolResult(str(result), is_error=True)

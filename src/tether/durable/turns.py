@@ -33,11 +33,11 @@ from tether.errors import ConfigurationError, SessionExistsError, SessionNotFoun
 from tether.messages import Message, ResultMessage
 from tether.options import AgentOptions
 from tether.sessions.capabilities import store_access
-from tether.sessions.entries import leaf_of, new_uuid
+from tether.sessions.entries import new_uuid
 from tether.sessions.keys import project_key_for_directory
 from tether.sessions.urls import open_store, opened_for_caller
 
-__all__ = ["TURN_WORKFLOW", "WorkerSetup", "run_durable", "set_worker_setup", "turn_workflow_id"]
+__all__ = ["TURN_WORKFLOW", "WorkerSetup", "check_persisted", "run_durable", "set_worker_setup", "turn_workflow_id"]
 
 TURN_WORKFLOW = "tether.turn"
 assert SUBAGENT_WORKFLOW  # imported here so the child workflow is registered before DBOS launches
@@ -147,7 +147,7 @@ async def _session_start(options: AgentOptions, turn: dict[str, Any]) -> str | N
             found = await access.locate(turn["session_id"], project_key_for_directory(turn["cwd"]))
         except SessionNotFoundError:
             return None
-        return leaf_of(await access.load(found.key) or [])
+        return found.leaf  # what `find` knows without loading the session (the store's stored leaf)
     finally:
         if opened_for_caller(store, options.session_store):
             await access.close()
@@ -213,6 +213,11 @@ def _check(prompt: object, options: AgentOptions) -> None:
             "durable turns run on a new session or resume=<id>; continue_conversation, fork_session and "
             "resume_session_at are not supported with durable=True"
         )
+    check_persisted(options)
+
+
+def check_persisted(options: AgentOptions) -> None:
+    """Refuse `persist_session=False`: a durable turn lives in its session store."""
     if not options.persist_session:
         raise ConfigurationError("a durable turn lives in its session store: persist_session=False contradicts it")
 

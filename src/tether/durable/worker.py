@@ -59,7 +59,6 @@ class Worker:
     taken: dict[str, Any] = field(default_factory=dict)
     """Workflow id -> handle of the turns this worker took over."""
     left_alone: set[str] = field(default_factory=set)
-    finished: list[str] = field(default_factory=list)
     _store: Any = None
 
     async def start(self) -> DurableRuntime:
@@ -127,7 +126,6 @@ class Worker:
             if status is None or status.status in ("PENDING", "ENQUEUED"):
                 continue
             del self.taken[workflow_id]
-            self.finished.append(workflow_id)
             print(json.dumps({"turn": workflow_id, "status": status.status}), flush=True)
 
     async def run(self, *, exit_when_idle: bool = False) -> None:

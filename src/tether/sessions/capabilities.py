@@ -86,6 +86,7 @@ from tether.sessions.store_fallbacks import (
     blob_of,
     key_id_of,
     lease_in,
+    lease_key_of,
     new_leaf,
     page_offset,
     unwatched,
@@ -248,14 +249,12 @@ class StoreAccess:
     async def read_lease(self, key: SessionKey) -> tuple[str, int] | None:
         """The turn lease of the session `key` as stored, `(owner, expires_at_ms)`, live or not; reads
         only (for observers: a page showing who runs a turn must not take part in the lease)."""
-        main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
         read = self.caps.read_lease
         if read is not None:
-            return await read(main)
+            return await read(SessionKey(project_key=key["project_key"], session_id=key["session_id"]))
         if self.caps.swap_lease is not None:
             return None  # a store with its own swap but no read: the holder cannot be seen without writing
-        lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
-        return lease_in(await self.load_tail(lease_key, 1) or [], key["session_id"], None)
+        return lease_in(await self.load_tail(lease_key_of(key), 1) or [], key["session_id"], None)
 
     async def swap_lease(
         self, key: SessionKey, owner: str, expires_at_ms: int, *, now_ms: int, take_from: str | None = None
@@ -270,7 +269,7 @@ class StoreAccess:
         if swap is not None:
             main = SessionKey(project_key=key["project_key"], session_id=key["session_id"])
             return await swap(main, owner, expires_at_ms, now_ms=now_ms, take_from=take_from)
-        lease_key = SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
+        lease_key = lease_key_of(key)
         while True:
             tail = await self.load_tail(lease_key, 1) or []
             held = lease_in(tail, key["session_id"], now_ms)

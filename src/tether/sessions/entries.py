@@ -304,11 +304,9 @@ def _relinked_parents(entries: list[dict[str, Any]], by_uuid: dict[str, dict[str
 def preserved_segment(entry: dict[str, Any], uuids: Container[str]) -> tuple[str, str, str] | None:
     """`(head, anchor, tail)` of the segment a compaction boundary says it preserved verbatim, when
     all three are entries among `uuids` and the head is not the anchor; else None."""
-    if entry.get("type") != "system" or entry.get("subtype") != COMPACT_BOUNDARY:
+    if not is_compact_boundary(entry):
         return None
-    meta = _pick(entry, "compactMetadata", "compact_metadata")
-    if not isinstance(meta, dict):
-        return None
+    meta = compact_metadata(entry)
     segment = _pick(meta, "preservedSegment", "preserved_segment")
     preserved = _pick(meta, "preservedMessages", "preserved_messages")
     if isinstance(segment, dict):

@@ -55,14 +55,15 @@ def _with_store_override(override: SessionStore | str | None, function: Callable
 
 
 def sync_helper(async_function: Callable[_P, Awaitable[_T]], name: str) -> Callable[_P, _T]:
-    """The sync helper `name` over `async_function` (see `run_sync`)."""
+    """The sync helper `name` over `async_function` (see `run_sync`), documented as the sync form of
+    the public `<name>_async`."""
 
     @functools.wraps(async_function)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         return run_sync(functools.partial(async_function, *args, **kwargs))
 
     run.__name__ = run.__qualname__ = name
-    run.__doc__ = f"Sync form of `{async_function.__name__}` (see there); works inside a running event loop too."
+    run.__doc__ = f"Sync form of `{name}_async` (see there); works inside a running event loop too."
     return run
 
 

@@ -68,7 +68,12 @@ from tether.errors import (
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.entries import active_chain, full_chain, make_meta_entry, new_uuid
 from tether.sessions.helper_forms import or_empty, or_none, sdk_paging, sync_helper
-from tether.sessions.keys import project_key_for_directory, strip_invisible, validate_session_id
+from tether.sessions.keys import (
+    project_key_for_directory,
+    project_key_for_real_path,
+    strip_invisible,
+    validate_session_id,
+)
 from tether.sessions.session_info import ForkSessionResult, SessionInfo, SessionMessage, session_info_from_summary
 from tether.sessions.store import StoredSession
 from tether.sessions.stored_view import read_chain_page
@@ -180,7 +185,8 @@ async def _projects(directory: Directory, include_worktrees: bool) -> dict[str |
     paths = [os.fspath(directory), *(await _worktrees(directory) if include_worktrees else [])]
     projects: dict[str | None, str | None] = {}
     for path in paths:
-        projects.setdefault(project_key_for_directory(path), os.path.realpath(path))  # noqa: ASYNC240
+        real = os.path.realpath(path)  # noqa: ASYNC240  # a path's text, as project_key_for_directory
+        projects.setdefault(project_key_for_real_path(real), real)
     return projects
 
 
@@ -525,14 +531,36 @@ async def session_info_or_none(
     info = await _info_or_none(session_id, directory, store=store)
     if info is not None and directory is not None and not info.cwd:
         path = os.path.realpath(os.fspath(directory))  # noqa: ASYNC240  # a path's text, as project_key_for_directory
-        if info.project_key == project_key_for_directory(path):
+        if info.project_key == project_key_for_real_path(path):
             info.cwd = path
     return info
 
 
 session_messages_or_empty = sdk_paging(or_empty(get_session_messages_async))
-subagents_or_empty = or_empty(functools.partial(list_subagents_async, main_required=False))
-subagent_messages_or_empty = sdk_paging(or_empty(functools.partial(get_subagent_messages_async, main_required=False)))
+
+
+async def _sdk_list_subagents(session_id: str, directory: Directory = None, *, store: StoreSpec = None) -> list[str]:
+    """`list_subagents_async` as the SDK reads: a session of which only subagents are stored too."""
+    return await list_subagents_async(session_id, directory, store=store, main_required=False)
+
+
+async def _sdk_subagent_messages(
+    session_id: str,
+    agent_id: str,
+    directory: Directory = None,
+    limit: int | None = None,
+    offset: int = 0,
+    *,
+    store: StoreSpec = None,
+) -> list[SessionMessage]:
+    """`get_subagent_messages_async` as the SDK reads: a session of which only subagents are stored too."""
+    return await get_subagent_messages_async(
+        session_id, agent_id, directory, limit, offset, store=store, main_required=False
+    )
+
+
+subagents_or_empty = or_empty(_sdk_list_subagents)
+subagent_messages_or_empty = sdk_paging(or_empty(_sdk_subagent_messages))
 
 
 # -- the Claude SDK's sync helpers ----------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import threading
 import weakref
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from tether._vocabulary.store import SessionKey, SessionStoreEntry, SessionSumma
 from tether.errors import ConfigurationError
 from tether.sessions.entries import leaf_of
 from tether.sessions.store_capabilities import ChangeFeed
+from tether.sessions.stores._blobs import blob_hash
 
 __all__ = [
     "BLOB_ENTRY_TYPE",
@@ -36,6 +36,7 @@ __all__ = [
     "blob_of",
     "key_id_of",
     "lease_in",
+    "lease_key_of",
     "new_leaf",
     "page_offset",
     "unwatched",
@@ -122,6 +123,11 @@ def lease_in(tail: list[SessionStoreEntry], session_id: str, now_ms: int | None)
     return owner, expires
 
 
+def lease_key_of(key: SessionKey) -> SessionKey:
+    """Where a store without `swap_lease` keeps the lease records of the session `key`."""
+    return SessionKey(project_key=key["project_key"], session_id=key["session_id"], subpath=LEASE_SUBPATH)
+
+
 def blob_key(address: str) -> SessionKey:
     return SessionKey(project_key=BLOB_SESSION, session_id=BLOB_SESSION, subpath=f"blobs/{address}")
 
@@ -136,7 +142,7 @@ def blob_of(entries: list[SessionStoreEntry], address: str) -> bytes | None:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             continue
-        if hashlib.sha256(data).hexdigest() == address:
+        if blob_hash(data) == address:
             return data
     return None
 

@@ -26,7 +26,7 @@ from tether._vocabulary.store import SessionKey, SessionStore, SessionStoreListE
 from tether.errors import ConfigurationError, StoreError
 from tether.sessions.capabilities import StoreAccess, store_access
 from tether.sessions.helpers import Directory, SessionInfo, session_info_from_summary
-from tether.sessions.keys import project_key_for_directory
+from tether.sessions.keys import project_key_for_real_path
 from tether.sessions.stores.transcripts import is_listed
 from tether.sessions.summary import fold_summary
 
@@ -58,7 +58,7 @@ def _listed_info(item: SessionSummaryEntry, project_key: str, project_path: str)
 def _project(directory: Directory) -> tuple[str, str]:
     """The real path of `directory` (default: the current directory) and its project key."""
     path = os.path.realpath(os.fspath(directory) if directory is not None else ".")
-    return path, project_key_for_directory(path)
+    return path, project_key_for_real_path(path)
 
 
 def _not_implemented(error: StoreError) -> bool:
