@@ -15,8 +15,8 @@ stored after the prompt (in store order, which is the order the changes happened
 the files that did not exist then. Not tracked, as in Claude Code: changes made by Bash, by MCP
 tools, by subagents, or outside the agent. A rewind is not itself recorded.
 
-With workspace snapshots (`AgentOptions.workspace_snapshots`, on by default with file
-checkpointing: `tether.agent.workspace_checkpoints`), the whole working directory is recorded
+With workspace snapshots (`AgentOptions.workspace_snapshots=True`, tether's own and opt-in:
+`tether.agent.workspace_checkpoints`), the whole working directory is recorded
 too, Bash and every other file-changing tool included, and a rewind makes it what it was at the
 prompt (the Write/Edit backups, still written in Claude Code's shape, then restore only files
 outside the working directory).
@@ -35,7 +35,7 @@ from tether.agent.permission_rules import EDIT_FAMILY
 from tether.errors import ConfigurationError, EntryNotFoundError, StoreError, ToolError
 from tether.options import AgentOptions
 from tether.sessions.capabilities import store_access
-from tether.sessions.entries import make_meta_entry, now_iso
+from tether.sessions.entries import is_prompt, make_meta_entry, now_iso
 from tether.sessions.session import Session
 from tether.sessions.stores.memory import MemoryStore
 from tether.tools._common import resolve_path
@@ -62,7 +62,7 @@ class FileCheckpoints:
         """The prompts and snapshots of this process, in order, when the session is not persisted."""
         self.workspace: WorkspaceCheckpoints | None = None
         """The workspace snapshots (None: Write/Edit backups only)."""
-        if options is not None and wants_workspace(options):
+        if options is not None and options.workspace_snapshots is True:
             from tether.agent.workspace_checkpoints import WorkspaceCheckpoints, workspace_scanner
 
             blobs = session.access if session.access is not None else store_access(MemoryStore())
@@ -81,13 +81,17 @@ class FileCheckpoints:
         Raises `OSError` when the file exists but cannot be read (the call must not run then).
         With workspace snapshots, takes the prompt's "before" snapshot of the whole directory.
         """
-        if self.workspace is not None:
-            await self.workspace.before_tool(self._prompt or await self._latest_prompt(), tool_name)
         raw_path = tool_input.get("file_path")
-        if tool_name not in EDIT_FAMILY or not isinstance(raw_path, str):
+        backs_up = tool_name in EDIT_FAMILY and isinstance(raw_path, str)
+        snapshots = self.workspace is not None and self.workspace.snapshots_around(tool_name)
+        if not (backs_up or snapshots):
             return
-        path = resolve_path(cwd, raw_path)
         prompt = self._prompt or await self._latest_prompt()
+        if self.workspace is not None:
+            await self.workspace.before_tool(prompt, tool_name)
+        if not backs_up:
+            return
+        path = resolve_path(cwd, str(raw_path))
         file = anyio.Path(path)
         if prompt is None or (prompt, str(path)) in self._backed_up or await file.is_dir():
             return
@@ -109,7 +113,7 @@ class FileCheckpoints:
 
     async def after_tool(self, tool_name: str, tool_input: Mapping[str, Any], cwd: Path, tool_use_id: str) -> None:
         """After a call ran: with workspace snapshots, record what it changed (never raises)."""
-        if self.workspace is not None:
+        if self.workspace is not None and self.workspace.snapshots_around(tool_name):
             prompt = self._prompt or await self._latest_prompt()
             await self.workspace.after_tool(prompt, tool_name, tool_input, cwd, tool_use_id)
 
@@ -136,16 +140,16 @@ class FileCheckpoints:
             for path, backup in _backups_of(entry):
                 if path not in states:
                     states[path] = self._decoded(path, backup.get("backupContent"))
-        restored = [] if self.workspace is None else await self.workspace.rewind(entries, user_message_id)
         workspace = self.workspace
-        if workspace is not None and workspace.has_snapshot(entries, user_message_id):
+        restored = None if workspace is None else await workspace.rewind(entries, user_message_id)
+        if workspace is not None and restored is not None:
             states = {path: content for path, content in states.items() if not workspace.covers(Path(path))}
         for path, content in states.items():
             try:
                 await _restore(Path(path), content)
             except OSError as error:
                 raise ToolError(f"rewind_files could not restore {path}: {error}") from error
-        return restored + [Path(path) for path in states]
+        return (restored or []) + [Path(path) for path in states]
 
     def _decoded(self, path: str, encoded: Any) -> bytes | None:
         """A backup's bytes (None: the file did not exist); `StoreError` when it is damaged."""
@@ -171,21 +175,8 @@ class FileCheckpoints:
         """The newest prompt of the stored session (for a call that runs before this process stored one)."""
         if self._session.access is None:
             return None
-        prompts = [e["uuid"] for e in await self._entries() if _is_prompt(e)]
+        prompts = [e["uuid"] for e in await self._entries() if is_prompt(e)]
         return prompts[-1] if prompts else None
-
-
-def _is_prompt(entry: Mapping[str, Any]) -> bool:
-    """Whether a transcript entry is a user's prompt (`tether.sessions.workspace.snapshots.is_prompt`,
-    imported when first needed: a plain query does not load the workspace modules)."""
-    from tether.sessions.workspace.snapshots import is_prompt
-
-    return is_prompt(entry)
-
-
-def wants_workspace(options: AgentOptions) -> bool:
-    """Whether `options` turn workspace snapshots on (tether's own `workspace_snapshots`, off by default)."""
-    return options.workspace_snapshots is True
 
 
 def _prompt_position(entries: list[dict[str, Any]], user_message_id: str, session_id: str) -> int:
@@ -193,7 +184,7 @@ def _prompt_position(entries: list[dict[str, Any]], user_message_id: str, sessio
     for position, entry in enumerate(entries):
         if entry.get("uuid") != user_message_id:
             continue
-        if not _is_prompt(entry):
+        if not is_prompt(entry):
             raise ConfigurationError(
                 f"message {user_message_id!r} is not a prompt: files rewind to the user message of a prompt "
                 "(the UserMessage echoing it, with extra_args={'replay-user-messages': None})"

@@ -80,6 +80,10 @@ class WorkspaceCheckpoints:
         self._adopted = False
         self._prompts_started: set[str] = set()
 
+    def snapshots_around(self, tool_name: str) -> bool:
+        """Whether a call of `tool_name` is snapshotted around (`changes_files`)."""
+        return changes_files(tool_name)
+
     def covers(self, path: Path) -> bool:
         """Whether `path` lies in the snapshotted directory."""
         return path.resolve().is_relative_to(self.scanner.root)
@@ -117,14 +121,11 @@ class WorkspaceCheckpoints:
         except Exception:
             logger.warning("the workspace snapshot after the %s call %s failed", tool_name, tool_use_id, exc_info=True)
 
-    def has_snapshot(self, entries: list[dict[str, Any]], prompt: str) -> bool:
-        """Whether a snapshot holds the directory as it was at `prompt`."""
-        return Manifests(entries, self.blobs.name).at(prompt, self._session_id) is not None
-
-    async def rewind(self, entries: list[dict[str, Any]], prompt: str) -> list[Path]:
-        """Make the directory what it was at `prompt` (nothing when no snapshot covers it)."""
+    async def rewind(self, entries: list[dict[str, Any]], prompt: str) -> list[Path] | None:
+        """Make the directory what it was at `prompt`: the paths written or removed, or None (and
+        nothing done) when no snapshot holds it."""
         manifests = Manifests(entries, self.blobs.name)
         snapshot = manifests.at(prompt, self._session_id)
         if snapshot is None:
-            return []
+            return None
         return await restore_tree(self.blobs, self.scanner, manifests.tree(snapshot), self.scanner.root)

@@ -21,7 +21,8 @@ from tether.cli._common import (
 )
 from tether.cli._sessions import SessionArgument, sessions_app
 from tether.sessions.capabilities import store_access
-from tether.sessions.helpers import fork_session_async, locate_session
+from tether.sessions.helpers import fork_session_async
+from tether.sessions.keys import project_key_for_directory
 
 __all__ = ["checkout_command", "fork_command", "gc_command"]
 
@@ -70,13 +71,12 @@ def checkout_command(
     store: StoreOption = None,
 ) -> None:
     """Write a session's workspace (its latest snapshot, or as of --at) into a directory, from the store alone."""
-    from tether.sessions.workspace.travel import materialise
+    from tether.sessions.workspace.travel import materialise_session
 
     async def body() -> Path | None:
         async with opened_session(ctx, store, session) as (opened, session_id):
-            found = await locate_session(opened, session_id)
             access = store_access(opened)
-            return await materialise(access, await access.load(found.key) or [], at, directory)
+            return await materialise_session(access, session_id, project_key_for_directory(), at, directory)
 
     root = run_async(body)
     if root is None:

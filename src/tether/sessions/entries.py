@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "compact_metadata",
     "full_chain",
     "is_compact_boundary",
+    "is_prompt",
     "json_problem",
     "leaf_of",
     "make_compact_boundary",
@@ -159,6 +160,23 @@ def make_compact_boundary(
 def is_compact_boundary(entry: dict[str, Any]) -> bool:
     """Whether `entry` is a compaction boundary."""
     return entry.get("type") == "system" and entry.get("subtype") == COMPACT_BOUNDARY
+
+
+def is_prompt(entry: Mapping[str, Any]) -> bool:
+    """Whether a transcript entry is a user's prompt (not tool results, a compaction summary, a side chain)."""
+    message = entry.get("message")
+    if entry.get("type") != "user" or not entry.get("uuid"):
+        return False
+    if entry.get("isSidechain") or entry.get("isMeta") or entry.get("isCompactSummary"):
+        return False
+    if not isinstance(message, Mapping):
+        return False
+    content = message.get("content")
+    if isinstance(content, str):
+        return True
+    return isinstance(content, list) and not any(
+        isinstance(block, Mapping) and block.get("type") == "tool_result" for block in content
+    )
 
 
 def compact_metadata(entry: dict[str, Any]) -> dict[str, Any]:

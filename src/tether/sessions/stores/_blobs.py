@@ -15,7 +15,6 @@ import os
 import re
 import sqlite3
 import tempfile
-import threading
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -25,7 +24,7 @@ import anyio.to_thread
 
 from tether.errors import ConfigurationError
 from tether.sessions.stores._core import GuardedStore, guarded
-from tether.sessions.stores._sqlite_file import Backend
+from tether.sessions.stores._sqlite_file import Backend, write_txn
 
 __all__ = [
     "JsonlBlobs",
@@ -123,13 +122,8 @@ class SqliteBlobs(GuardedStore):
         with _backend(self).lock:
             conn = self._blob_conn()
             if many:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with write_txn(conn):
                     conn.executemany(sql, rows)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
                 return []
             return conn.execute(sql, rows[0] if rows else ()).fetchall()
 
@@ -295,7 +289,6 @@ class JsonlBlobs(GuardedStore):
     to a temporary file and renamed into place (owner-only, like the transcripts)."""
 
     root: Path
-    _blob_lock = threading.Lock()
 
     def _blob_path(self, address: str) -> Path:
         return self.root / "tether-blobs" / address[:2] / address
@@ -357,5 +350,10 @@ class JsonlBlobs(GuardedStore):
     @guarded("delete_blobs")
     async def delete_blobs(self, hashes: Iterable[str]) -> None:
         """Remove the blobs (unknown addresses are ignored)."""
-        for address in hashes:
-            self._blob_path(check_blob_hash(address)).unlink(missing_ok=True)
+        doomed = [self._blob_path(check_blob_hash(address)) for address in hashes]
+
+        def unlink() -> None:
+            for path in doomed:
+                path.unlink(missing_ok=True)
+
+        await anyio.to_thread.run_sync(unlink)

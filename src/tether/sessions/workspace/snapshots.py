@@ -25,13 +25,14 @@ import anyio.to_thread
 
 from tether.errors import EntryNotFoundError, StoreError
 from tether.sessions.capabilities import StoreAccess
-from tether.sessions.entries import make_meta_entry, new_uuid
+from tether.sessions.entries import is_prompt, make_meta_entry, new_uuid
 from tether.sessions.workspace.tree import Node, Scanner, Tree, apply_tree, node_from_json
 
 __all__ = [
     "WORKSPACE_SNAPSHOT",
     "Manifests",
     "SnapshotTaker",
+    "held_blobs",
     "is_prompt",
     "referenced_blobs",
     "restore_tree",
@@ -41,23 +42,8 @@ WORKSPACE_SNAPSHOT = "workspace-snapshot"
 """The type of the metadata entry holding one snapshot (a tree's difference from its parent)."""
 
 _Entry = dict[str, Any]
-
-
-def is_prompt(entry: Mapping[str, Any]) -> bool:
-    """Whether a transcript entry is a user's prompt (not tool results, a compaction summary, a side chain)."""
-    message = entry.get("message")
-    if entry.get("type") != "user" or not entry.get("uuid"):
-        return False
-    if entry.get("isSidechain") or entry.get("isMeta") or entry.get("isCompactSummary"):
-        return False
-    if not isinstance(message, Mapping):
-        return False
-    content = message.get("content")
-    if isinstance(content, str):
-        return True
-    return isinstance(content, list) and not any(
-        isinstance(block, Mapping) and block.get("type") == "tool_result" for block in content
-    )
+_BATCH = 256
+"""The most blobs asked of the store at once."""
 
 
 def _is_snapshot(entry: Mapping[str, Any]) -> bool:
@@ -81,9 +67,6 @@ class Manifests:
         self.entries = list(entries)
         self.store = store
         self.by_id = {e["snapshotId"]: e for e in self.entries if _is_snapshot(e)}
-
-    def __bool__(self) -> bool:
-        return bool(self.by_id)
 
     def tree(self, snapshot_id: str) -> Tree:
         """The whole tree of a snapshot; `StoreError` when its chain is broken or malformed."""
@@ -143,16 +126,24 @@ def referenced_blobs(entries: Iterable[Mapping[str, Any]]) -> set[str]:
     return found
 
 
+async def held_blobs(access: StoreAccess, hashes: Iterable[str]) -> dict[str, bytes]:
+    """The blobs of `hashes`, read `_BATCH` at a time; `StoreError` naming how many the store lacks."""
+    wanted = sorted(set(hashes))
+    held: dict[str, bytes] = {}
+    for start in range(0, len(wanted), _BATCH):
+        held.update(await access.get_blobs(wanted[start : start + _BATCH]))
+    missing = set(wanted) - held.keys()
+    if missing:
+        raise StoreError(access.name, "workspace", f"the store lacks {len(missing)} blob(s) of the snapshot")
+    return held
+
+
 async def restore_tree(blobs: StoreAccess, scanner: Scanner, target: Tree, root: Path) -> list[Path]:
     """Make `root` hold `target` exactly (files the scan sees and `target` lacks are removed).
     Every needed blob is read first: a missing one raises `StoreError` before any file is touched.
     Returns the paths written or removed."""
     current = (await anyio.to_thread.run_sync(scanner.scan)).tree
-    needed = {n.hash for p, n in target.items() if n.kind == "f" and current.get(p) != n}
-    held = await blobs.get_blobs(needed)
-    missing = needed - set(held)
-    if missing:
-        raise StoreError(blobs.name, "workspace", f"the store lacks {len(missing)} blob(s) of the snapshot")
+    held = await held_blobs(blobs, (n.hash for p, n in target.items() if n.kind == "f" and current.get(p) != n))
     await anyio.to_thread.run_sync(apply_tree, root, current, target, held)
     touched = (set(current) ^ set(target)) | {p for p in target if current.get(p) != target[p]}
     return [root / relative for relative in sorted(touched)]

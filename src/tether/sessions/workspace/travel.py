@@ -15,9 +15,9 @@ import anyio
 import anyio.to_thread
 
 from tether._vocabulary.store import SessionKey
-from tether.errors import ConfigurationError, SessionNotFoundError, StoreError
+from tether.errors import ConfigurationError, SessionNotFoundError
 from tether.sessions.capabilities import StoreAccess
-from tether.sessions.workspace.snapshots import Manifests, referenced_blobs
+from tether.sessions.workspace.snapshots import Manifests, held_blobs, referenced_blobs
 from tether.sessions.workspace.tree import Tree, apply_tree
 
 __all__ = [
@@ -49,7 +49,7 @@ async def materialise(
         return None
     tree = manifests.tree(snapshot)
     root = await anyio.to_thread.run_sync(_empty_directory, Path(target))
-    blobs = await _blobs_of(access, tree)
+    blobs = await held_blobs(access, (node.hash for node in tree.values() if node.kind == "f"))
     await anyio.to_thread.run_sync(_write_tree, root, tree, blobs)
     return root
 
@@ -102,17 +102,6 @@ async def free_blobs_of(access: StoreAccess, key: SessionKey) -> AsyncIterator[N
     yield
     if named:
         await free_unreferenced_blobs(access, named)
-
-
-async def _blobs_of(access: StoreAccess, tree: Tree) -> dict[str, bytes]:
-    wanted = sorted({node.hash for node in tree.values() if node.kind == "f"})
-    held: dict[str, bytes] = {}
-    for start in range(0, len(wanted), _BATCH):
-        held.update(await access.get_blobs(wanted[start : start + _BATCH]))
-    missing = set(wanted) - set(held)
-    if missing:
-        raise StoreError(access.name, "workspace", f"the store lacks {len(missing)} blob(s) of the snapshot")
-    return held
 
 
 async def copy_workspace_blobs(source: StoreAccess, target: StoreAccess, entries: Iterable[Mapping[str, Any]]) -> int:
