@@ -29,6 +29,7 @@ from tether.sessions.entries import is_prompt, make_meta_entry, new_uuid
 from tether.sessions.workspace.tree import Node, Scanner, Tree, apply_tree, node_from_json
 
 __all__ = [
+    "BLOB_BATCH",
     "WORKSPACE_SNAPSHOT",
     "Manifests",
     "SnapshotTaker",
@@ -42,7 +43,7 @@ WORKSPACE_SNAPSHOT = "workspace-snapshot"
 """The type of the metadata entry holding one snapshot (a tree's difference from its parent)."""
 
 _Entry = dict[str, Any]
-_BATCH = 256
+BLOB_BATCH = 256
 """The most blobs asked of the store at once."""
 
 
@@ -127,11 +128,11 @@ def referenced_blobs(entries: Iterable[Mapping[str, Any]]) -> set[str]:
 
 
 async def held_blobs(access: StoreAccess, hashes: Iterable[str]) -> dict[str, bytes]:
-    """The blobs of `hashes`, read `_BATCH` at a time; `StoreError` naming how many the store lacks."""
+    """The blobs of `hashes`, read `BLOB_BATCH` at a time; `StoreError` naming how many the store lacks."""
     wanted = sorted(set(hashes))
     held: dict[str, bytes] = {}
-    for start in range(0, len(wanted), _BATCH):
-        held.update(await access.get_blobs(wanted[start : start + _BATCH]))
+    for start in range(0, len(wanted), BLOB_BATCH):
+        held.update(await access.get_blobs(wanted[start : start + BLOB_BATCH]))
     missing = set(wanted) - held.keys()
     if missing:
         raise StoreError(access.name, "workspace", f"the store lacks {len(missing)} blob(s) of the snapshot")

@@ -17,7 +17,7 @@ import anyio.to_thread
 from tether._vocabulary.store import SessionKey
 from tether.errors import ConfigurationError, SessionNotFoundError
 from tether.sessions.capabilities import StoreAccess
-from tether.sessions.workspace.snapshots import Manifests, held_blobs, referenced_blobs
+from tether.sessions.workspace.snapshots import BLOB_BATCH, Manifests, held_blobs, referenced_blobs
 from tether.sessions.workspace.tree import Tree, apply_tree
 
 __all__ = [
@@ -28,8 +28,6 @@ __all__ = [
     "materialise_for_fork",
     "materialise_session",
 ]
-
-_BATCH = 256
 
 
 async def materialise(
@@ -109,8 +107,8 @@ async def copy_workspace_blobs(source: StoreAccess, target: StoreAccess, entries
     so no copied snapshot names a missing blob). Returns how many the source held."""
     wanted = sorted(referenced_blobs(entries))
     copied = 0
-    for start in range(0, len(wanted), _BATCH):
-        batch = await source.get_blobs(wanted[start : start + _BATCH])
+    for start in range(0, len(wanted), BLOB_BATCH):
+        batch = await source.get_blobs(wanted[start : start + BLOB_BATCH])
         await target.put_blobs(batch)
         copied += len(batch)
     return copied
